@@ -1,0 +1,1 @@
+"""HTTP API, wallboard (SSE), advisor page, Prometheus /metrics."""

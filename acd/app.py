@@ -1,0 +1,1 @@
+"""Builds the daemon from settings: one TaskGroup, clean shutdown."""

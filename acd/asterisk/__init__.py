@@ -1,0 +1,1 @@
+"""Asterisk adapters: AMI client (panoramisk, wrapped), our FastAGI server, AMI/AGI <-> core translation."""

@@ -1,0 +1,1 @@
+"""Live state and commands over MQTT (aiomqtt)."""

@@ -1,0 +1,1 @@
+"""asyncio plumbing: one inbox, one dispatcher task owning the engine, timers, ports (Protocols)."""

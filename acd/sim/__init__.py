@@ -1,0 +1,1 @@
+"""Discrete-event what-if simulator over ``acd.core`` only."""

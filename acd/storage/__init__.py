@@ -1,0 +1,1 @@
+"""Call records: SQLAlchemy 2 async tables, batched recorder, durable spool, Alembic migrations."""
