@@ -1,1 +1,4 @@
-"""Asterisk adapters: AMI client (panoramisk, wrapped), our FastAGI server, AMI/AGI <-> core translation."""
+"""Asterisk adapters: AMI client, our FastAGI server, typed AMI/AGI records.
+
+Nothing here depends on the routing engine: the records are translated to core events elsewhere.
+"""
