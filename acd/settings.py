@@ -1,1 +1,351 @@
-"""One typed configuration: a TOML file plus ``ACD_*`` environment variables (pydantic-settings)."""
+"""One typed configuration: a TOML file plus ``ACD_*`` environment variables (pydantic-settings).
+
+Sections are top-level tables whose names contain no underscore, so ``ACD_DATABASE_URL`` reaches
+``database.url`` and ``ACD_AMI_SECRET`` reaches ``ami.secret`` (split on the first ``_`` only).
+Secrets are ``SecretStr``: they print as ``**********`` and never reach a log.
+
+``load_settings`` returns validated settings; ``Settings.to_core`` builds the engine's own
+configuration (``acd.core.config.AcdConfig``), whose checks (skill expressions, references, overflow
+loops, steps no advisor can satisfy) are reported with the same field paths as pydantic's.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from acd.core.config import (
+    AcdConfig,
+    AgentConfig,
+    EmptyPolicy,
+    OverflowTarget,
+    Policy,
+    QueueConfig,
+    RoutingStep,
+    WorkloadPolicy,
+)
+from acd.core.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "acd.toml"
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+Seconds = Annotated[float, Field(ge=0)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; ``problems`` lists ``(field path, message)`` pairs."""
+
+    def __init__(self, source: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = [
+            f"{source}: {where}: {what}" if where else f"{source}: {what}"
+            for where, what in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CentreSettings(_Section):
+    """The call centre itself: where it is, for time zones, holidays and number formats."""
+
+    name: str = "acd"
+    timezone: str = "Europe/Paris"
+    country: str = Field(default="FR", min_length=2, max_length=2)
+    short_abandon_s: Seconds = 5.0
+
+
+class AmiSettings(_Section):
+    """How the daemon reaches Asterisk's manager interface."""
+
+    host: str = "127.0.0.1"
+    port: Port = 5038
+    username: str = "acd"
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    action_timeout_s: PositiveSeconds = 5.0
+    ping_interval_s: PositiveSeconds = 10.0
+    reconnect_max_s: PositiveSeconds = 30.0
+
+    def resolved_secret(self) -> SecretStr:
+        """The secret, from ``secret`` or read from ``secret_file`` (trailing newline dropped)."""
+        if self.secret is not None:
+            return self.secret
+        if self.secret_file is not None:
+            return SecretStr(self.secret_file.read_text(encoding="utf-8").rstrip("\r\n"))
+        return SecretStr("")
+
+
+class FastAgiSettings(_Section):
+    """Where the FastAGI server listens and whom it accepts."""
+
+    bind: str = "127.0.0.1"
+    port: Port = 4573
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    max_sessions: int = Field(default=2000, gt=0)
+
+
+class DatabaseSettings(_Section):
+    """Where call records go: SQLite by default, PostgreSQL in production."""
+
+    url: SecretStr = SecretStr("sqlite+aiosqlite:///acd.sqlite3")
+    spool_dir: Path = Path("var/spool")
+    flush_rows: int = Field(default=200, gt=0)
+    flush_ms: int = Field(default=200, gt=0)
+
+
+class MqttSettings(_Section):
+    """Live state on an MQTT broker; off by default."""
+
+    enabled: bool = False
+    url: str = "mqtt://127.0.0.1:1883"
+    prefix: str = "acd/v1"
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    commands: bool = False
+
+
+class HttpSettings(_Section):
+    """HTTP API, wallboard and metrics."""
+
+    enabled: bool = True
+    bind: str = "127.0.0.1"
+    port: Port = 8080
+    admin_tokens: list[SecretStr] = Field(default_factory=list)
+
+
+class LoggingSettings(_Section):
+    """Log format (JSON in production) and level."""
+
+    format: Literal["console", "json"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class WorkloadSettings(_Section):
+    """Workload limits (on by default): see ``acd.core.config.WorkloadPolicy``."""
+
+    enabled: bool = True
+    occupancy_cap: float = Field(default=0.85, gt=0, le=1)
+    window_s: PositiveSeconds = 3600.0
+    bucket_s: PositiveSeconds = 60.0
+    breather_s: PositiveSeconds = 120.0
+    min_wrap_up_s: Seconds = 5.0
+    recovery_max_s: PositiveSeconds = 300.0
+    recovery_per_window: int = Field(default=3, ge=0)
+
+
+class StepSettings(_Section):
+    """One routing step: a skill expression held for ``for_s`` seconds (the last one: forever)."""
+
+    expression: str = "any"
+    for_s: PositiveSeconds | None = None
+
+
+class QueueSettings(_Section):
+    """A queue, as the admin writes it under ``[queues.NAME]``."""
+
+    steps: list[StepSettings] = Field(default_factory=lambda: [StepSettings()])
+    policy: Policy = Policy.LONGEST_IDLE
+    weight: float = Field(default=1.0, gt=0)
+    priority: int = 0
+    max_wait_s: PositiveSeconds | None = None
+    overflow: str | None = None
+    join_when_empty: EmptyPolicy = EmptyPolicy.NEVER
+    leave_when_empty: EmptyPolicy = EmptyPolicy.NEVER
+    announce_interval_s: PositiveSeconds | None = 30.0
+    service_level_s: Seconds = 20.0
+    wrap_up_s: Seconds = 10.0
+    ring_timeout_s: PositiveSeconds = 15.0
+    expected_handle_s: PositiveSeconds = 180.0
+    language: Literal["fr", "en"] = "fr"
+    music_class: str = "default"
+
+
+class AgentSettings(_Section):
+    """An advisor, as the admin writes it under ``[agents.ID]``."""
+
+    name: str = ""
+    endpoint: str = ""
+    pin: SecretStr | None = None
+    token: SecretStr | None = None
+    skills: dict[str, int] = Field(default_factory=dict)
+    queues: list[str] = Field(default_factory=list)
+    wrap_up_s: Seconds | None = None
+    max_missed: int = Field(default=3, ge=1)
+
+    @field_validator("pin")
+    @classmethod
+    def _pin_is_digits(cls, pin: SecretStr | None) -> SecretStr | None:
+        if pin is not None and not (
+            pin.get_secret_value().isdigit() and 4 <= len(pin.get_secret_value()) <= 12
+        ):
+            raise ValueError("PIN must be 4 to 12 digits")
+        return pin
+
+
+class Settings(BaseSettings):
+    """Everything acd reads at start-up and on reload."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ACD_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        frozen=True,
+    )
+
+    centre: CentreSettings = Field(default_factory=CentreSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
+    queues: dict[str, QueueSettings] = Field(default_factory=dict)
+    agents: dict[str, AgentSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file; the file (passed as init data) wins over defaults.
+        return (env_settings, init_settings, file_secret_settings)
+
+    def to_core(self) -> AcdConfig:
+        """The engine's configuration; raises ``ConfigError`` with the field path on a bad value."""
+        queues = tuple(_queue_to_core(name, q) for name, q in self.queues.items())
+        agents = tuple(_agent_to_core(agent_id, a) for agent_id, a in self.agents.items())
+        w = self.workload
+        workload = WorkloadPolicy(
+            enabled=w.enabled,
+            occupancy_cap=w.occupancy_cap,
+            window_s=w.window_s,
+            bucket_s=w.bucket_s,
+            breather_s=w.breather_s,
+            min_wrap_up_s=w.min_wrap_up_s,
+            recovery_max_s=w.recovery_max_s,
+            recovery_per_window=w.recovery_per_window,
+        )
+        return AcdConfig(
+            queues=queues,
+            agents=agents,
+            workload=workload,
+            short_abandon_s=self.centre.short_abandon_s,
+        )
+
+
+def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
+    steps = []
+    for i, step in enumerate(q.steps):
+        try:
+            steps.append(RoutingStep(expression=step.expression, expires_after_s=step.for_s))
+        except ConfigError as exc:
+            raise ConfigError(f"queues.{name}.steps[{i}].{exc.field}", exc.message) from exc
+    overflow = None
+    if q.overflow is not None:
+        try:
+            overflow = OverflowTarget.parse(q.overflow)
+        except ConfigError as exc:
+            raise ConfigError(f"queues.{name}.overflow", exc.message) from exc
+    return QueueConfig(
+        name=name,
+        steps=tuple(steps),
+        policy=q.policy,
+        weight=q.weight,
+        priority=q.priority,
+        max_wait_s=q.max_wait_s,
+        overflow=overflow,
+        join_when_empty=q.join_when_empty,
+        leave_when_empty=q.leave_when_empty,
+        announce_interval_s=q.announce_interval_s,
+        service_level_s=q.service_level_s,
+        wrap_up_s=q.wrap_up_s,
+        ring_timeout_s=q.ring_timeout_s,
+        expected_handle_s=q.expected_handle_s,
+    )
+
+
+def _agent_to_core(agent_id: str, a: AgentSettings) -> AgentConfig:
+    return AgentConfig(
+        id=agent_id,
+        name=a.name,
+        endpoint=a.endpoint,
+        skills=dict(a.skills),
+        queues=tuple(a.queues),
+        wrap_up_s=a.wrap_up_s,
+        max_missed=a.max_missed,
+    )
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:
+    """Validate already-parsed TOML data (plus the environment) into ``Settings``.
+
+    Raises ``SettingsError`` listing every problem with its field path; the engine's own checks run
+    too, so a configuration that passes here is one the daemon will accept.
+    """
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        problems = [(_field_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()]
+        raise SettingsError(source, problems) from None
+    try:
+        settings.to_core()
+    except ConfigError as exc:
+        raise SettingsError(source, [(exc.field, exc.message)]) from None
+    return settings
+
+
+def load_settings(path: Path | str | None) -> Settings:
+    """Read ``path`` (TOML) if given, apply ``ACD_*`` environment variables, validate everything."""
+    if path is None:
+        return parse_settings({}, "<defaults>")
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(str(file), [("", "file not found")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(str(file), [("", f"not valid TOML: {exc}")]) from None
+    return parse_settings(data, str(file))
+
+
+__all__ = [
+    "DEFAULT_CONFIG_FILE",
+    "AgentSettings",
+    "AmiSettings",
+    "QueueSettings",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "parse_settings",
+]
