@@ -1,0 +1,361 @@
+"""Engine configuration: frozen, self-validating value objects.
+
+The settings layer builds these from TOML; every check lives here so an invalid configuration never
+exists, and each ``ConfigError`` names the field (``queues[sales].steps[1].expression``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from acd.core.errors import ConfigError, SkillExpressionError
+from acd.core.skills import (
+    MAX_LEVEL,
+    MIN_LEVEL,
+    SKILL_NAME_RE,
+    SkillExpr,
+    is_satisfiable,
+    parse_skill_expression,
+)
+
+ID_MAX_LEN: Final = 64
+
+
+class Policy(StrEnum):
+    """How a queue picks among several routable, eligible advisors for one call."""
+
+    LONGEST_IDLE = "longest_idle"
+    BEST_SKILL = "best_skill"
+    LEAST_OCCUPIED = "least_occupied"
+    FEWEST_CALLS = "fewest_calls"
+    ROUND_ROBIN = "round_robin"
+
+
+class EmptyPolicy(StrEnum):
+    """When a queue counts as empty for join-when-empty / leave-when-empty.
+
+    ``never``: never. ``no_logged_in``: no advisor of the queue is logged in. ``no_staffed``: no
+    advisor of the queue is logged in, reachable and not paused (advisors on a call, in wrap-up,
+    breather or recovery still staff the queue: they will be back).
+    """
+
+    NEVER = "never"
+    NO_LOGGED_IN = "no_logged_in"
+    NO_STAFFED = "no_staffed"
+
+
+class TargetKind(StrEnum):
+    """Where an overflowing call goes."""
+
+    QUEUE = "queue"  # another queue of this engine: the caller stays in the same session
+    EXTENSION = "extension"  # a dialplan target (``context,exten,priority`` or ``exten@context``)
+    HANGUP = "hangup"  # say goodbye and hang up
+
+
+def _check_id(field_name: str, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(field_name, "must be a non-empty string")
+    if len(value) > ID_MAX_LEN:
+        raise ConfigError(field_name, f"must be at most {ID_MAX_LEN} characters")
+    if any(c.isspace() or c in ",;|" for c in value):
+        raise ConfigError(field_name, f"must not contain spaces, ',', ';' or '|': {value!r}")
+
+
+def _check_duration(field_name: str, value: float, *, allow_zero: bool = True) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(field_name, f"must be a finite number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(field_name, f"must be {bound} seconds, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowTarget:
+    """Where a call goes when it waited too long (or its queue is empty).
+
+    Build from text with ``OverflowTarget.parse``: ``queue:NAME``, ``extension:TARGET``, ``hangup``.
+    """
+
+    kind: TargetKind
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, TargetKind):
+            raise ConfigError("target.kind", f"must be one of {[k.value for k in TargetKind]}")
+        if self.kind is TargetKind.HANGUP:
+            if self.value:
+                raise ConfigError("target.value", "hangup takes no value")
+        elif not self.value or any(c.isspace() for c in self.value):
+            raise ConfigError("target.value", f"{self.kind.value} needs a value without spaces")
+
+    @classmethod
+    def parse(cls, text: str) -> OverflowTarget:
+        """``queue:billing`` | ``extension:voicemail@support`` | ``hangup``."""
+        if text == "hangup":
+            return cls(TargetKind.HANGUP)
+        kind, sep, value = text.partition(":")
+        if not sep or kind not in {k.value for k in TargetKind}:
+            raise ConfigError(
+                "target", f"expected queue:NAME, extension:TARGET or hangup: {text!r}"
+            )
+        return cls(TargetKind(kind), value)
+
+    def __str__(self) -> str:
+        return self.kind.value if self.kind is TargetKind.HANGUP else f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingStep:
+    """One step of a queue's routing: a skill expression, held for ``expires_after_s`` seconds.
+
+    The last step of a queue never expires (``expires_after_s=None``); every other step must.
+    """
+
+    expression: str = "any"
+    expires_after_s: float | None = None
+    parsed: SkillExpr = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            parsed = parse_skill_expression(self.expression)
+        except SkillExpressionError as exc:
+            raise ConfigError("expression", str(exc)) from exc
+        if self.expires_after_s is not None:
+            _check_duration("expires_after_s", self.expires_after_s, allow_zero=False)
+        if not is_satisfiable(parsed):
+            raise ConfigError("expression", f"no advisor can ever satisfy {self.expression!r}")
+        object.__setattr__(self, "parsed", parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """A queue: routing steps, selection policy, weight, limits, prompts and wrap-up."""
+
+    name: str
+    steps: tuple[RoutingStep, ...] = (RoutingStep(),)
+    policy: Policy = Policy.LONGEST_IDLE
+    # Weight multiplies waiting time when an advisor compares calls of different queues (after
+    # priority): a weight-2 call that waited 20 s beats a weight-1 call that waited 30 s.
+    weight: float = 1.0
+    priority: int = 0  # default priority of calls that arrive without one
+    max_wait_s: float | None = None
+    overflow: OverflowTarget | None = None
+    join_when_empty: EmptyPolicy = EmptyPolicy.NEVER
+    leave_when_empty: EmptyPolicy = EmptyPolicy.NEVER
+    announce_interval_s: float | None = None  # position / expected wait prompts; None = off
+    service_level_s: float = 20.0
+    wrap_up_s: float = 10.0
+    ring_timeout_s: float = 15.0
+    expected_handle_s: float = 180.0  # seeds the expected-wait estimate before calls complete
+
+    def __post_init__(self) -> None:
+        f = f"queues[{self.name}]"
+        _check_id("queues[].name", self.name)
+        if not isinstance(self.steps, tuple) or not self.steps:
+            raise ConfigError(f"{f}.steps", "must be a non-empty tuple of RoutingStep")
+        for i, step in enumerate(self.steps):
+            if not isinstance(step, RoutingStep):
+                raise ConfigError(f"{f}.steps[{i}]", "must be a RoutingStep")
+            last = i == len(self.steps) - 1
+            if last and step.expires_after_s is not None:
+                raise ConfigError(f"{f}.steps[{i}].expires_after_s", "the last step never expires")
+            if not last and step.expires_after_s is None:
+                raise ConfigError(f"{f}.steps[{i}].expires_after_s", "required (not the last step)")
+        for name in ("policy",):
+            if not isinstance(self.policy, Policy):
+                raise ConfigError(f"{f}.{name}", f"must be one of {[p.value for p in Policy]}")
+        for name in ("join_when_empty", "leave_when_empty"):
+            if not isinstance(getattr(self, name), EmptyPolicy):
+                raise ConfigError(f"{f}.{name}", f"must be one of {[p.value for p in EmptyPolicy]}")
+        if (
+            isinstance(self.weight, bool)
+            or not isinstance(self.weight, int | float)
+            or not math.isfinite(self.weight)
+            or self.weight <= 0
+        ):
+            raise ConfigError(f"{f}.weight", f"must be a number > 0, got {self.weight!r}")
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise ConfigError(f"{f}.priority", f"must be an integer, got {self.priority!r}")
+        if self.max_wait_s is not None:
+            _check_duration(f"{f}.max_wait_s", self.max_wait_s, allow_zero=False)
+        if self.overflow is not None and not isinstance(self.overflow, OverflowTarget):
+            raise ConfigError(f"{f}.overflow", "must be an OverflowTarget")
+        if (
+            self.overflow is not None
+            and self.overflow.kind is TargetKind.QUEUE
+            and self.overflow.value == self.name
+        ):
+            raise ConfigError(f"{f}.overflow", "a queue cannot overflow to itself")
+        if self.max_wait_s is not None and self.overflow is None:
+            raise ConfigError(f"{f}.overflow", "max_wait_s needs an overflow target")
+        if self.announce_interval_s is not None:
+            _check_duration(f"{f}.announce_interval_s", self.announce_interval_s, allow_zero=False)
+        _check_duration(f"{f}.service_level_s", self.service_level_s)
+        _check_duration(f"{f}.wrap_up_s", self.wrap_up_s)
+        _check_duration(f"{f}.ring_timeout_s", self.ring_timeout_s, allow_zero=False)
+        _check_duration(f"{f}.expected_handle_s", self.expected_handle_s, allow_zero=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """An advisor: endpoint, skills (levels 1–5), queues served, own wrap-up, miss limit."""
+
+    id: str
+    name: str = ""
+    endpoint: str = ""  # e.g. PJSIP/1001; defaults to PJSIP/<id>
+    skills: Mapping[str, int] = field(default_factory=dict)
+    queues: tuple[str, ...] = ()
+    wrap_up_s: float | None = None  # wins over the queue's value when set
+    max_missed: int = 3  # consecutive presentations not answered before a no_answer pause
+
+    def __post_init__(self) -> None:
+        _check_id("agents[].id", self.id)
+        f = f"agents[{self.id}]"
+        if not isinstance(self.name, str):
+            raise ConfigError(f"{f}.name", "must be a string")
+        if not self.endpoint:
+            object.__setattr__(self, "endpoint", f"PJSIP/{self.id}")
+        elif not isinstance(self.endpoint, str) or "/" not in self.endpoint:
+            raise ConfigError(f"{f}.endpoint", f"must look like TECH/RESOURCE: {self.endpoint!r}")
+        if not isinstance(self.skills, Mapping):
+            raise ConfigError(f"{f}.skills", "must be a mapping of skill name to level")
+        for skill, level in self.skills.items():
+            if not isinstance(skill, str) or SKILL_NAME_RE.match(skill) is None:
+                raise ConfigError(f"{f}.skills", f"invalid skill name {skill!r}")
+            if isinstance(level, bool) or not isinstance(level, int):
+                raise ConfigError(f"{f}.skills.{skill}", f"level must be an integer: {level!r}")
+            if not MIN_LEVEL <= level <= MAX_LEVEL:
+                raise ConfigError(
+                    f"{f}.skills.{skill}", f"level must be {MIN_LEVEL}..{MAX_LEVEL}, got {level}"
+                )
+        object.__setattr__(self, "skills", MappingProxyType(dict(self.skills)))
+        if not isinstance(self.queues, tuple) or not all(isinstance(q, str) for q in self.queues):
+            raise ConfigError(f"{f}.queues", "must be a tuple of queue names")
+        if len(set(self.queues)) != len(self.queues):
+            raise ConfigError(f"{f}.queues", "lists a queue twice")
+        if self.wrap_up_s is not None:
+            _check_duration(f"{f}.wrap_up_s", self.wrap_up_s)
+        if isinstance(self.max_missed, bool) or not isinstance(self.max_missed, int):
+            raise ConfigError(f"{f}.max_missed", "must be an integer")
+        if self.max_missed < 1:
+            raise ConfigError(f"{f}.max_missed", f"must be >= 1, got {self.max_missed}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadPolicy:
+    """Workload limits; on by default (the founding brief's concern).
+
+    Occupancy is busy time (talk + wrap-up) over the last ``window_s`` seconds divided by
+    ``window_s``, counted in ``bucket_s`` buckets. An advisor over ``occupancy_cap`` when freed
+    takes a ``breather_s`` breather (repeated while still over the cap). Wrap-up lasts at least
+    ``min_wrap_up_s``. A recovery pause lasts at most ``recovery_max_s``; at most
+    ``recovery_per_window`` of them start within one window.
+    """
+
+    enabled: bool = True
+    occupancy_cap: float = 0.85
+    window_s: float = 3600.0
+    bucket_s: float = 60.0
+    breather_s: float = 120.0
+    min_wrap_up_s: float = 5.0
+    recovery_max_s: float = 300.0
+    recovery_per_window: int = 3
+
+    def __post_init__(self) -> None:
+        f = "workload"
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"{f}.enabled", "must be true or false")
+        cap = self.occupancy_cap
+        if isinstance(cap, bool) or not isinstance(cap, int | float) or not 0 < cap <= 1:
+            raise ConfigError(f"{f}.occupancy_cap", f"must be a fraction in (0, 1], got {cap!r}")
+        _check_duration(f"{f}.window_s", self.window_s, allow_zero=False)
+        _check_duration(f"{f}.bucket_s", self.bucket_s, allow_zero=False)
+        if self.bucket_s > self.window_s:
+            raise ConfigError(f"{f}.bucket_s", "must not exceed window_s")
+        _check_duration(f"{f}.breather_s", self.breather_s, allow_zero=False)
+        _check_duration(f"{f}.min_wrap_up_s", self.min_wrap_up_s)
+        _check_duration(f"{f}.recovery_max_s", self.recovery_max_s, allow_zero=False)
+        if isinstance(self.recovery_per_window, bool) or not isinstance(
+            self.recovery_per_window, int
+        ):
+            raise ConfigError(f"{f}.recovery_per_window", "must be an integer")
+        if self.recovery_per_window < 0:
+            raise ConfigError(f"{f}.recovery_per_window", "must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class AcdConfig:
+    """The whole engine configuration, checked as a whole (references, reachability, cycles)."""
+
+    queues: tuple[QueueConfig, ...]
+    agents: tuple[AgentConfig, ...] = ()
+    workload: WorkloadPolicy = field(default_factory=WorkloadPolicy)
+    short_abandon_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.queues, tuple) or not all(
+            isinstance(q, QueueConfig) for q in self.queues
+        ):
+            raise ConfigError("queues", "must be a tuple of QueueConfig")
+        if not isinstance(self.agents, tuple) or not all(
+            isinstance(a, AgentConfig) for a in self.agents
+        ):
+            raise ConfigError("agents", "must be a tuple of AgentConfig")
+        if not isinstance(self.workload, WorkloadPolicy):
+            raise ConfigError("workload", "must be a WorkloadPolicy")
+        _check_duration("short_abandon_s", self.short_abandon_s)
+        names: dict[str, QueueConfig] = {}
+        for q in self.queues:
+            if q.name in names:
+                raise ConfigError(f"queues[{q.name}]", "queue defined twice")
+            names[q.name] = q
+        ids: set[str] = set()
+        members: dict[str, list[AgentConfig]] = {name: [] for name in names}
+        for a in self.agents:
+            if a.id in ids:
+                raise ConfigError(f"agents[{a.id}]", "advisor defined twice")
+            ids.add(a.id)
+            for qn in a.queues:
+                if qn not in names:
+                    raise ConfigError(f"agents[{a.id}].queues", f"unknown queue {qn!r}")
+                members[qn].append(a)
+        for q in self.queues:
+            if (
+                q.overflow is not None
+                and q.overflow.kind is TargetKind.QUEUE
+                and q.overflow.value not in names
+            ):
+                raise ConfigError(
+                    f"queues[{q.name}].overflow", f"unknown queue {q.overflow.value!r}"
+                )
+            for i, step in enumerate(q.steps):
+                if not any(step.parsed.evaluate(a.skills) for a in members[q.name]):
+                    raise ConfigError(
+                        f"queues[{q.name}].steps[{i}].expression",
+                        f"no advisor of the queue satisfies {step.expression!r}"
+                        if members[q.name]
+                        else "the queue has no advisors",
+                    )
+        # Overflow between queues must not loop: a caller would bounce forever.
+        for q in self.queues:
+            seen = [q.name]
+            cur = q
+            while cur.overflow is not None and cur.overflow.kind is TargetKind.QUEUE:
+                nxt = cur.overflow.value
+                if nxt in seen:
+                    chain = " -> ".join([*seen, nxt])
+                    raise ConfigError(f"queues[{q.name}].overflow", f"overflow loop: {chain}")
+                seen.append(nxt)
+                cur = names[nxt]
+
+    def queue(self, name: str) -> QueueConfig | None:
+        """The queue called ``name``, or None."""
+        for q in self.queues:
+            if q.name == name:
+                return q
+        return None

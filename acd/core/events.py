@@ -1,0 +1,199 @@
+"""Events: what happened, in the past tense. Each carries ``at``, seconds from the injected clock.
+
+The dispatcher (or the simulator) timestamps each event; the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from acd.core.config import AcdConfig
+from acd.core.states import PhoneState
+
+
+class DialStatus(StrEnum):
+    """Why a presentation failed: Asterisk's DIALSTATUS values that mean "not answered"."""
+
+    NOANSWER = "NOANSWER"
+    BUSY = "BUSY"
+    CHANUNAVAIL = "CHANUNAVAIL"
+    CONGESTION = "CONGESTION"
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentLoggedIn:
+    """The advisor logged in; ``paused_reason`` logs them in paused."""
+
+    at: float
+    agent_id: str
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentLoggedOut:
+    """The advisor logged out (refused while a call rings or is in progress)."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPaused:
+    """The advisor paused with a reason; during a call the pause applies after wrap-up."""
+
+    at: float
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentReady:
+    """The advisor resumed: from pause, recovery, breather (if under the cap) or wrap-up."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecoveryPauseRequested:
+    """The advisor takes a recovery pause (after a difficult call), within the workload limits."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WrapUpEnded:
+    """The advisor ends wrap-up early (never before the workload minimum)."""
+
+    at: float
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispositionSet:
+    """The advisor tagged their current (or just finished) call."""
+
+    at: float
+    agent_id: str
+    call_id: str
+    disposition: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneStateChanged:
+    """The PBX reported a new device state for the advisor's phone."""
+
+    at: float
+    agent_id: str
+    phone: PhoneState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallArrived:
+    """A caller entered a queue (the call is *offered*). ``priority`` None = the queue's."""
+
+    at: float
+    call_id: str
+    queue: str
+    priority: int | None = None
+    caller_number: str = ""
+    caller_name: str = ""
+    linked_id: str = ""
+    data: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptEnded:
+    """A prompt finished playing (or was stopped)."""
+
+    at: float
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentAnswered:
+    """The advisor picked up the presented call."""
+
+    at: float
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDidNotAnswer:
+    """The presentation failed (Dial returned NOANSWER, BUSY, CHANUNAVAIL or CONGESTION)."""
+
+    at: float
+    call_id: str
+    agent_id: str
+    dial_status: DialStatus = DialStatus.NOANSWER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerHungUp:
+    """The caller hung up: an abandon before the answer, the end of the conversation after it."""
+
+    at: float
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded:
+    """The conversation is over (Dial returned after an answer)."""
+
+    at: float
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTransferred:
+    """The advisor transferred the call away: their part of it is over."""
+
+    at: float
+    call_id: str
+    agent_id: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerFired:
+    """A timer asked for with ``StartTimer`` is due. Cancelled or unknown timers are ignored."""
+
+    at: float
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigChanged:
+    """Hot reload: new queues, advisors and rules; waiting callers keep their place."""
+
+    at: float
+    config: AcdConfig
+
+
+Event = (
+    AgentLoggedIn
+    | AgentLoggedOut
+    | AgentPaused
+    | AgentReady
+    | RecoveryPauseRequested
+    | WrapUpEnded
+    | DispositionSet
+    | PhoneStateChanged
+    | CallArrived
+    | PromptEnded
+    | AgentAnswered
+    | AgentDidNotAnswer
+    | CallerHungUp
+    | CallEnded
+    | CallTransferred
+    | TimerFired
+    | ConfigChanged
+)

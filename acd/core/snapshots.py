@@ -1,0 +1,99 @@
+"""Read-only views of the engine, for the live view, the API and tests. Built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.core.states import Activity, CallState, PhoneState, Presence
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """An advisor's composite state, time in state, workload and fairness figures."""
+
+    agent_id: str
+    name: str
+    presence: Presence
+    phone: PhoneState
+    activity: Activity
+    reason: str | None  # pause reason, or why the breather / recovery
+    since: float  # when the activity started
+    time_in_state_s: float
+    routable: bool
+    call_id: str | None
+    pending_pause: str | None
+    missed_in_row: int
+    occupancy: float  # busy share of the rolling window, ongoing busy time included
+    calls_in_window: int
+    talk_s_in_window: float
+    calls_since_login: int
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """A live call: where it stands in its queue and what it waits for."""
+
+    call_id: str
+    queue: str
+    state: CallState
+    priority: int
+    step: int
+    step_expression: str
+    position: int | None  # 1-based among waiting calls of the queue; None unless waiting
+    expected_wait_s: float | None
+    waited_s: float
+    offered_at: float
+    agent_id: str | None
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    """A queue: its waiting calls in service order and today's counters."""
+
+    name: str
+    waiting: tuple[CallView, ...]
+    presented: int
+    longest_wait_s: float
+    routable_agents: int
+    logged_in_agents: int
+    staffed_agents: int
+    offered: int
+    answered: int
+    abandoned: int
+    answered_within_sl: int
+    short_abandons: int
+    service_level: float | None  # answered within threshold / (offered - short abandons)
+    average_handle_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Distribution of one figure across logged-in advisors."""
+
+    minimum: float
+    maximum: float
+    mean: float
+    stdev: float
+
+
+@dataclass(frozen=True, slots=True)
+class FairnessView:
+    """How evenly calls and talk time are spread across logged-in advisors (rolling window)."""
+
+    advisors: int
+    calls: Spread
+    talk_s: Spread
+    occupancy: Spread
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    """Everything at once."""
+
+    at: float
+    agents: tuple[AgentView, ...]
+    queues: tuple[QueueView, ...]
+    fairness: FairnessView
