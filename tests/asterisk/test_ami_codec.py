@@ -1,0 +1,118 @@
+"""AMI wire codec against the recorded byte streams."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from acd.asterisk.ami_codec import (
+    MAX_INBOUND_LINE_BYTES,
+    AmiFrame,
+    AmiFrameParser,
+    Banner,
+    FrameKind,
+    OversizedFrame,
+    encode_action,
+    frame_from_pairs,
+)
+from acd.asterisk.errors import AmiInvalidActionError
+from tests.asterisk.recordings import ami_recordings, load, rx_stream
+
+
+def _recorded_frame(headers: list[list[str | None]]) -> AmiFrame:
+    # The recorder split lines at CRLF only, so a bare-LF line end stays in its value (S11
+    # `No Contacts found\n`); the parser treats LF as a line end, which is what Asterisk meant.
+    pairs = [[k, v.rstrip("\n") if v is not None else None] for k, v in headers]
+    return frame_from_pairs(pairs)
+
+
+@pytest.mark.parametrize("recording", ami_recordings())
+def test_recorded_streams_parse_into_the_recorded_frames_whatever_the_read_sizes(
+    recording: str,
+) -> None:
+    """Every recorded AMI stream, cut at random read boundaries, gives the recorded frames."""
+    records = load(recording)
+    rng = random.Random(recording)
+    for conn in sorted({r.conn for r in records if r.direction == "rx"}):
+        expected = [r for r in records if r.conn == conn and r.direction == "rx"]
+        data = rx_stream(records, conn)
+        parser = AmiFrameParser()
+        parsed = []
+        position = 0
+        while position < len(data):
+            size = rng.randint(1, 300)
+            parsed += parser.feed(data[position : position + size])
+            position += size
+        assert len(parsed) == len(expected), conn
+        for item, record in zip(parsed, expected, strict=True):
+            if record.kind == "banner":
+                assert item == Banner(version="11.0.0")
+            else:
+                assert item == _recorded_frame(record.headers), record.seq
+
+
+def test_utf8_character_split_across_reads_arrives_intact() -> None:
+    """A 2-byte character cut between two reads is decoded, not dropped (panoramisk defect 1)."""
+    data = "Event: Newchannel\r\nCallerIDName: Zoé Dupré\r\n\r\n".encode()
+    cut = data.index("é".encode()) + 1
+    parser = AmiFrameParser(expect_banner=False)
+    assert parser.feed(data[:cut]) == []
+    (frame,) = parser.feed(data[cut:])
+    assert isinstance(frame, AmiFrame)
+    assert frame.get("CallerIDName") == "Zoé Dupré"
+
+
+def test_lenient_line_endings_and_missing_space_are_accepted() -> None:
+    """Bare LF line ends and `Key:Value` without a space parse like Asterisk's own parser."""
+    parser = AmiFrameParser(expect_banner=False)
+    (frame,) = parser.feed(b"Response: Error\nActionID:a-1\nMessage: No Contacts found\n\r\n\r\n")
+    assert isinstance(frame, AmiFrame)
+    assert frame.kind is FrameKind.RESPONSE
+    assert frame.action_id == "a-1"
+    assert frame.get("message") == "No Contacts found"
+
+
+def test_oversized_line_is_skipped_and_the_next_frame_parses() -> None:
+    """A line beyond the inbound bound is dropped up to the next blank line; parsing resumes."""
+    parser = AmiFrameParser(expect_banner=False)
+    out = parser.feed(b"Event: Huge\r\nData: " + b"x" * (MAX_INBOUND_LINE_BYTES + 10))
+    out += parser.feed(b"\r\n\r\nEvent: FullyBooted\r\nStatus: Fully Booted\r\n\r\n")
+    assert isinstance(out[0], OversizedFrame)
+    assert isinstance(out[1], AmiFrame)
+    assert out[1].name == "FullyBooted"
+
+
+def test_event_carrying_a_response_header_is_an_event() -> None:
+    """OriginateResponse has a `Response:` header but is an event: the first header decides."""
+    frame = frame_from_pairs([["Event", "OriginateResponse"], ["Response", "Failure"]])
+    assert frame.kind is FrameKind.EVENT
+
+
+def test_encode_action_writes_action_then_action_id_then_fields() -> None:
+    """Actions are CRLF lines, Action and ActionID first, list values repeated, blank line last."""
+    data = encode_action(
+        "Originate",
+        "acd-1-7",
+        {"Channel": "PJSIP/agent1", "Variable": ["ACD_TASK=1", "ACD_SKILL=fr"]},
+    )
+    assert data == (
+        b"Action: Originate\r\nActionID: acd-1-7\r\nChannel: PJSIP/agent1\r\n"
+        b"Variable: ACD_TASK=1\r\nVariable: ACD_SKILL=fr\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Channel": "PJSIP/a\r\nAction: Hangup"},
+        {"Bad Name": "x"},
+        {"Value": "x" * 1100},
+        {"ActionID": "mine"},
+        {"Variable": [f"V{i}=1" for i in range(130)]},
+    ],
+)
+def test_encode_action_refuses_what_asterisk_would_misread(fields: dict[str, object]) -> None:
+    """Header injection, bad names, >1024-byte lines, >128 lines and an ActionID are refused."""
+    with pytest.raises(AmiInvalidActionError):
+        encode_action("Setvar", "acd-1-1", fields)  # type: ignore[arg-type]
