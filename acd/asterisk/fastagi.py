@@ -465,6 +465,10 @@ class FastAgiServer:
         self._state.handlers.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Only close() cancels these; start_server's done-callback would log a cancelled
+            # connection task as an error, so the task ends normally instead.
+            pass
         finally:
             self._state.handlers.discard(task)
 

@@ -1,0 +1,365 @@
+"""AMI client behaviour against fake AMI servers replaying recorded Asterisk 22 bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from structlog.testing import capture_logs
+
+from acd.asterisk.ami_client import (
+    AmiClient,
+    AmiSettings,
+    PlaybackControl,
+    ReconnectBackoff,
+)
+from acd.asterisk.ami_events import (
+    AmiEvent,
+    ContactList,
+    CoreShowChannel,
+    DeviceStateChange,
+    FullyBooted,
+    Hangup,
+    Newchannel,
+    Shutdown,
+)
+from acd.asterisk.errors import (
+    AmiConnectionLostError,
+    AmiNotConnectedError,
+    AmiTimeoutError,
+)
+from tests.asterisk.fake_ami import FakeAmi, FakePeer
+from tests.asterisk.recordings import load
+
+SECRET = "s3cret-Zq9"
+S6 = "S6-ami-protocol-edge-cases/ami.jsonl"
+
+
+def _settings(port: int, **overrides: float) -> AmiSettings:
+    values: dict[str, float] = {
+        "connect_timeout": 2.0,
+        "action_timeout": 2.0,
+        "ping_interval": 30.0,
+        "ping_timeout": 2.0,
+        "backoff_initial": 0.05,
+        "backoff_max": 0.2,
+    }
+    values.update(overrides)
+    return AmiSettings(host="127.0.0.1", port=port, username="acd", secret=SECRET, **values)  # type: ignore[arg-type]
+
+
+@dataclass
+class Running:
+    client: AmiClient
+    events: list[AmiEvent] = field(default_factory=list)
+    resyncs: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def until(self, predicate: Callable[[], bool], within_s: float = 3.0) -> None:
+        async with asyncio.timeout(within_s):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_client(port: int, **overrides: float) -> AsyncIterator[Running]:
+    running: Running
+
+    async def on_connected(client: AmiClient) -> None:
+        running.resyncs += 1
+        running.changed.set()
+
+    def on_event(event: AmiEvent) -> None:
+        running.events.append(event)
+        running.changed.set()
+
+    client = AmiClient(
+        _settings(port, **overrides),
+        on_event=on_event,
+        on_connected=on_connected,
+        rng=random.Random(1),
+    )
+    running = Running(client)
+    task = asyncio.create_task(client.run())
+    try:
+        yield running
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _recorded(conn: str, first_seq: int, last_seq: int) -> str:
+    return "".join(
+        r.raw
+        for r in load(S6)
+        if r.conn == conn and r.direction == "rx" and first_seq <= r.seq <= last_seq
+    )
+
+
+async def test_login_then_recorded_call_events_arrive_typed() -> None:
+    """Login carries an ActionID and Events: on; recorded S6 r1 events arrive as typed records."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login(extra=_recorded("r1", 105, 117))
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        await running.until(lambda: any(isinstance(e, Newchannel) for e in running.events))
+        login = fake.peers[0].actions[0]
+        assert login.get("ActionID") == "acd-1-1"
+        assert login.get("Events") == "on"
+        assert login.get("Username") == "acd"
+        assert isinstance(running.events[0], FullyBooted)
+        assert any(
+            isinstance(e, DeviceStateChange) and e.device == "PJSIP/callers" for e in running.events
+        )
+        await running.until(lambda: running.resyncs == 1)
+
+
+async def test_list_action_collects_recorded_items_until_complete() -> None:
+    """CoreShowChannels returns the recorded S6 r2 item, closed by CoreShowChannelsComplete."""
+    template = _recorded("r2", 129, 131)
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        assert action.get("Action") == "CoreShowChannels"
+        await peer.send(template.replace("r2-002", str(action.action_id)))
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        channels = await running.client.core_show_channels()
+        assert [c.channel.channel for c in channels] == ["PJSIP/callers-00000000"]
+        assert isinstance(channels[0], CoreShowChannel)
+        assert not any(isinstance(e, CoreShowChannel) for e in running.events)
+
+
+async def test_pjsip_show_contacts_error_with_stray_lf_is_an_empty_list() -> None:
+    """S11's `No Contacts found` error (with a bare LF) gives no contacts instead of failing."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        await peer.send(
+            f"Response: Error\r\nActionID: {action.action_id}\r\nMessage: No Contacts found\n"
+            "\r\n\r\n"
+        )
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        contacts: tuple[ContactList, ...] = await running.client.pjsip_show_contacts()
+        assert contacts == ()
+
+
+async def test_caller_name_split_inside_a_utf8_character_arrives_intact() -> None:
+    """'Zoé' cut between two TCP writes reaches on_event intact (panoramisk defect 1)."""
+    newchannel = _recorded("r1", 107, 107).replace("Caller 5551006", "Zoé Dupré")
+    data = newchannel.encode()
+    cut = data.index("é".encode()) + 1
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        await peer.send(data[:cut])
+        await asyncio.sleep(0.05)
+        await peer.send(data[cut:])
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.until(lambda: any(isinstance(e, Newchannel) for e in running.events))
+        (event,) = [e for e in running.events if isinstance(e, Newchannel)]
+        assert event.channel.caller_id_name == "Zoé Dupré"
+
+
+async def test_unanswered_action_times_out_with_a_clear_error() -> None:
+    """A Getvar Asterisk never answers fails with AmiTimeoutError, not an endless await."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        getvar = await peer.read_action()
+        ping = await peer.read_action(within_s=3)
+        await peer.send(f"Response: Success\r\nActionID: {ping.action_id}\r\nPing: Pong\r\n\r\n")
+        # The late reply to the timed-out Getvar is logged and dropped.
+        await peer.send(f"Response: Success\r\nActionID: {getvar.action_id}\r\nValue: x\r\n\r\n")
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        started = time.monotonic()
+        with pytest.raises(AmiTimeoutError, match="Getvar"):
+            await running.client.send_action("Getvar", {"Variable": "X"}, response_timeout=0.2)
+        assert time.monotonic() - started < 1.0
+        assert (await running.client.ping()).ok
+
+
+async def test_half_open_socket_is_detected_by_keepalive_and_reconnected() -> None:
+    """A peer that stops answering (socket still open) is dropped after a Ping timeout."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        if peer.number == 1:
+            await peer.drain_actions(10)  # reads, never answers: a half-open connection
+        else:
+            while True:
+                action = await peer.read_action(within_s=10)
+                await peer.send(
+                    f"Response: Success\r\nActionID: {action.action_id}\r\nPing: Pong\r\n\r\n"
+                )
+
+    async with (
+        FakeAmi(script) as fake,
+        running_client(fake.port, ping_interval=0.1, ping_timeout=0.2) as running,
+    ):
+        with capture_logs() as logs:
+            await fake.wait_for_peers(2, within_s=3)
+            await running.until(lambda: running.resyncs == 2)
+        assert any(entry["event"] == "ami_keepalive_failed" for entry in logs)
+        assert [a.get("Action") for a in fake.peers[0].actions][:2] == ["Login", "Ping"]
+
+
+async def test_actions_unanswered_at_disconnect_fail_and_are_never_resent() -> None:
+    """An Originate pending when the socket drops fails with AmiConnectionLostError; the next
+    connection receives no replay of it (panoramisk defect 4)."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        if peer.number == 1:
+            originate = await peer.read_action()
+            assert originate.get("Action") == "Originate"
+            peer.writer.close()
+            return
+        await peer.drain_actions(10)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        with pytest.raises(AmiConnectionLostError, match="not re-sent"):
+            await running.client.send_action(
+                "Originate", {"Channel": "PJSIP/agent1", "Application": "Wait", "Data": "1"}
+            )
+        await fake.wait_for_peers(2)
+        await running.until(lambda: running.resyncs == 2)
+        await asyncio.sleep(0.2)
+        assert [a.get("Action") for a in fake.peers[1].actions] == ["Login"]
+
+
+async def test_action_without_connection_is_refused_at_once() -> None:
+    """Before login, send_action raises AmiNotConnectedError instead of queueing."""
+    client = AmiClient(_settings(1), on_event=lambda event: None)
+    with pytest.raises(AmiNotConnectedError):
+        await client.ping()
+
+
+async def test_failed_login_is_logged_retried_and_the_secret_never_logged() -> None:
+    """A refused login (S6 badauth) is retried with backoff; no log entry contains the secret."""
+    refusal = _recorded("badauth", 6, 6)
+
+    async def script(peer: FakePeer) -> None:
+        login = await peer.read_action()
+        if peer.number == 1:
+            await peer.send(refusal.replace("badauth-001", str(login.action_id)))
+            peer.writer.close()
+            return
+        await peer.send(
+            f"Response: Success\r\nActionID: {login.action_id}\r\n"
+            "Message: Authentication accepted\r\n\r\n"
+        )
+        while True:
+            action = await peer.read_action(within_s=10)
+            await peer.send(f"Response: Success\r\nActionID: {action.action_id}\r\n\r\n")
+
+    with capture_logs() as logs:
+        async with FakeAmi(script) as fake, running_client(fake.port) as running:
+            await running.client.wait_connected(3)
+            await running.client.send_action("Setvar", {"Variable": "ACD", "Value": SECRET})
+    assert any(entry["event"] == "ami_login_failed" for entry in logs)
+    assert any(entry["event"] == "ami_reconnect_scheduled" for entry in logs)
+    assert SECRET not in repr(logs)
+    assert SECRET not in repr(_settings(1))
+
+
+async def test_bad_frames_are_logged_and_dropped_and_the_stream_goes_on() -> None:
+    """A malformed Hangup, a headerless frame and an oversized frame are dropped; later events
+    still arrive."""
+    good_hangup = _recorded("r2", 146, 146)
+    broken_hangup = re.sub(r"\r\nCause: \d+", "", good_hangup)
+    assert broken_hangup != good_hangup
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        await peer.send(broken_hangup)
+        await peer.send("Something odd\r\n\r\n")
+        await peer.send("Event: Huge\r\nData: " + "x" * 70000 + "\r\n\r\n")
+        await peer.send(good_hangup)
+        await peer.drain_actions(5)
+
+    with capture_logs() as logs:
+        async with FakeAmi(script) as fake, running_client(fake.port) as running:
+            await running.until(lambda: any(isinstance(e, Hangup) for e in running.events))
+    hangups = [e for e in running.events if isinstance(e, Hangup)]
+    assert len(hangups) == 1
+    assert hangups[0].cause == 0
+    malformed = [e for e in logs if e["event"] == "ami_event_malformed"]
+    assert malformed[0]["uniqueid"] == hangups[0].channel.uniqueid
+    assert sum(e["event"] == "ami_frame_dropped" for e in logs) == 2
+
+
+async def test_shutdown_event_is_delivered_then_the_client_reconnects() -> None:
+    """Asterisk's Shutdown (S6 r2) reaches on_event; after the close the client logs in again."""
+    shutdown = _recorded("r2", 151, 151)
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        if peer.number == 1:
+            await peer.send(shutdown)
+            peer.writer.close()
+            return
+        await peer.drain_actions(10)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await fake.wait_for_peers(2)
+        await running.until(lambda: running.resyncs == 2)
+        assert any(isinstance(e, Shutdown) for e in running.events)
+
+
+async def test_control_playback_sends_the_control_playback_action() -> None:
+    """control_playback(channel) sends ControlPlayback with Channel and Control: stop."""
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        action = await peer.read_action()
+        await peer.send(f"Response: Success\r\nActionID: {action.action_id}\r\n\r\n")
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        await running.client.wait_connected(3)
+        response = await running.client.control_playback(
+            "PJSIP/callers-00000000", PlaybackControl.STOP
+        )
+        assert response.ok
+        action = fake.peers[0].actions[1]
+        assert action.headers[0] == ("Action", "ControlPlayback")
+        assert action.get("Channel") == "PJSIP/callers-00000000"
+        assert action.get("Control") == "stop"
+
+
+def test_backoff_is_capped_jittered_and_deterministic_with_a_seeded_rng() -> None:
+    """Delays double up to the cap, are scaled down by at most the jitter, and repeat per seed."""
+    first = ReconnectBackoff(0.5, 8.0, random.Random(42))
+    second = ReconnectBackoff(0.5, 8.0, random.Random(42))
+    delays = [first.next_delay() for _ in range(10)]
+    assert delays == [second.next_delay() for _ in range(10)]
+    bases = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
+    for delay, base in zip(delays, bases, strict=True):
+        assert base * 0.5 <= delay <= base
+    first.reset()
+    assert first.next_delay() <= 0.5
