@@ -1,0 +1,375 @@
+"""FastAGI, client side: res_agi connecting a channel to ``agi://host:port/script?query``.
+
+Replies, dead-channel rules and the asynchronous ``HANGUP`` line follow the S4/S9 recordings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from acd.pbxsim.channels import UP, Channel
+from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
+
+DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
+INVALID = "510 Invalid or unknown command"
+# The usage text res_agi prints for STREAM FILE, verbatim from S4.
+STREAM_FILE_USAGE = (
+    "520-Invalid command syntax.  Proper usage follows:\n"
+    "Send the given file, allowing playback to be interrupted by the given digits, if any. "
+    "Returns <literal>0</literal> if playback completes without a digit being pressed, or the "
+    "ASCII numerical value of the digit if one was pressed, or <literal>-1</literal> on error or "
+    "if the channel was disconnected. If musiconhold is playing before calling stream file it "
+    "will be automatically stopped and will not be restarted after completion.\n"
+    "It sets the following channel variables upon completion:\n"
+    "<variable>PLAYBACKSTATUS</variable>: The status of the playback attempt as a text string.\n"
+    "    <value>SUCCESS</value>\n"
+    "    <value>FAILED</value>\n"
+    "520 End of proper usage."
+)
+
+RESULT_TEXT = {510: "Invalid or unknown command", 511: DEAD[4:], 520: "Usage"}
+
+
+@dataclass(frozen=True)
+class AgiUrl:
+    """``agi://host[:port]/script?query``; the script keeps its query string, as Asterisk does."""
+
+    host: str
+    port: int
+    script: str
+    request: str
+
+    @classmethod
+    def parse(cls, url: str) -> AgiUrl:
+        parts = urlsplit(url)
+        if parts.scheme != "agi" or not parts.hostname:
+            raise ValueError(f"not a FastAGI URL: {url!r}")
+        script = parts.path.lstrip("/")
+        if parts.query:
+            script = f"{script}?{parts.query}"
+        return cls(parts.hostname, parts.port or 4573, script, url)
+
+
+def split_arguments(line: str) -> list[str]:
+    """res_agi's argument parser: whitespace separates, double quotes group, backslash escapes."""
+    args: list[str] = []
+    current: list[str] = []
+    quoted = False
+    escaped = False
+    started = False
+    for char in line:
+        if escaped:
+            current.append(char)
+            escaped = False
+            continue
+        if char == "\\":
+            escaped = True
+            started = True
+            continue
+        if char == '"':
+            quoted = not quoted
+            started = True
+            continue
+        if char in " \t" and not quoted:
+            if started:
+                args.append("".join(current))
+                current = []
+                started = False
+            continue
+        current.append(char)
+        started = True
+    if started:
+        args.append("".join(current))
+    return args
+
+
+class AgiSession:
+    """One FastAGI session for one channel; ``run`` returns AGISTATUS."""
+
+    def __init__(self, pbx: Pbx, channel: Channel, url: str) -> None:
+        self.pbx = pbx
+        self.channel = channel
+        self.url = AgiUrl.parse(url)
+        self._writer: asyncio.StreamWriter | None = None
+        self._busy = False
+        self._hangup_notified = False
+        self.reached = False
+
+    def environment(self) -> str:
+        ch = self.channel
+        lines = [
+            ("agi_network", "yes"),
+            ("agi_network_script", self.url.script),
+            ("agi_request", self.url.request),
+            ("agi_channel", ch.name),
+            ("agi_language", "en"),
+            ("agi_type", "PJSIP"),
+            ("agi_uniqueid", ch.uniqueid),
+            ("agi_version", "22.10.1"),
+            ("agi_callerid", ch.caller_num),
+            ("agi_calleridname", ch.caller_name),
+            ("agi_callingpres", "0"),
+            ("agi_callingani2", "0"),
+            ("agi_callington", "0"),
+            ("agi_callingtns", "0"),
+            ("agi_dnid", ch.exten),
+            ("agi_rdnis", "unknown"),
+            ("agi_context", ch.context),
+            ("agi_extension", ch.exten),
+            ("agi_priority", str(ch.priority)),
+            ("agi_enhanced", "0.0"),
+            ("agi_accountcode", ""),
+            ("agi_threadid", str(140000000000000 + id(self) % 1000000000)),
+        ]
+        return "".join(f"{k}: {v}\n" for k, v in lines) + "\n"
+
+    async def run(self) -> str:
+        try:
+            reader, writer = await asyncio.open_connection(self.url.host, self.url.port)
+        except OSError:
+            return "FAILURE"
+        self._writer = writer
+        watcher = asyncio.create_task(self._watch_hangup())
+        try:
+            writer.write(self.environment().encode())
+            await writer.drain()
+            self.reached = True
+            while True:
+                try:
+                    raw = await reader.readline()
+                except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+                    break
+                if not raw:
+                    break
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if not line.strip():
+                    continue
+                self._busy = True
+                reply = await self.execute(line)
+                self._busy = False
+                self._send(reply + "\n")
+                if self.channel.dead:
+                    self._notify_hangup()
+                try:
+                    await writer.drain()
+                except ConnectionError:
+                    break
+        except ConnectionError:
+            pass
+        finally:
+            watcher.cancel()
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+        return "HANGUP" if self.channel.dead else "SUCCESS"
+
+    def _send(self, text: str) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(text.encode())
+
+    def _notify_hangup(self) -> None:
+        # Asterisk writes HANGUP once, as soon as its AGI loop sees the hangup: right after the
+        # reply of a pending command, or at once when the session is idle.
+        if not self._hangup_notified:
+            self._hangup_notified = True
+            self._send("HANGUP\n")
+
+    async def _watch_hangup(self) -> None:
+        await self.channel.soft_hangup.wait()
+        if not self._busy:
+            self._notify_hangup()
+
+    async def execute(self, line: str) -> str:
+        command_id = str(random.randint(1, 2**31 - 1))
+        self.pbx.emit(
+            "AGIExecStart",
+            "agi",
+            [*self.channel.headers(), ("CommandId", command_id), ("Command", line)],
+        )
+        reply = await self._dispatch(line)
+        code = int(reply[:3])
+        if code == 200:
+            match = re.match(r"200 result=(-?\d+)", reply)
+            result_value = int(match.group(1)) if match else 0
+            result = "Unknown Result" if result_value < 0 else "Success"
+        else:
+            result = RESULT_TEXT.get(code, "Unknown Result")
+        self.pbx.emit(
+            "AGIExecEnd",
+            "agi",
+            [
+                *self.channel.headers(),
+                ("CommandId", command_id),
+                ("Command", line),
+                ("ResultCode", str(code)),
+                ("Result", result),
+            ],
+        )
+        return reply
+
+    async def _dispatch(self, line: str) -> str:
+        args = split_arguments(line)
+        words = [a.upper() for a in args]
+        ch = self.channel
+        pbx = self.pbx
+        timings = pbx.config.timings
+        if words[:1] == ["ANSWER"]:
+            if ch.dead:
+                return DEAD
+            if ch.state != UP:
+                await pbx.answer(ch, timings.answer)
+            return "200 result=0" if not ch.dead else "200 result=-1"
+        if words[:1] == ["HANGUP"]:
+            if ch.dead:
+                return DEAD
+            ch.hangup_origin = "local"
+            ch.hangup_cause = 16
+            ch.soft_hangup.set()
+            return "200 result=1"
+        if words[:2] == ["SET", "MUSIC"]:
+            if ch.dead:
+                return DEAD
+            if len(args) >= 3 and words[2] == "ON":
+                pbx.start_moh(ch, args[3] if len(args) > 3 else "default")
+            else:
+                pbx.stop_moh(ch)
+            return "200 result=0"
+        if words[:2] == ["STREAM", "FILE"]:
+            if len(args) < 4:
+                return STREAM_FILE_USAGE
+            if ch.dead:
+                return DEAD
+            samples = samples_of(args[2])
+            seconds = samples / SAMPLE_RATE * timings.time_scale
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            if await pbx.play(ch, seconds):
+                return f"200 result=0 endpos={samples}"
+            played = int((loop.time() - started) / max(timings.time_scale, 1e-9) * SAMPLE_RATE)
+            return f"200 result=-1 endpos={min(played, samples)}"
+        if words[:3] == ["GET", "FULL", "VARIABLE"]:
+            if len(args) < 4:
+                return "520 Invalid command syntax.  Proper usage not available."
+            return f"200 result=1 ({self.substitute(args[3])})"
+        if words[:2] == ["GET", "VARIABLE"]:
+            if len(args) < 3:
+                return "520 Invalid command syntax.  Proper usage not available."
+            value = self.read_variable(args[2])
+            return "200 result=0" if value is None else f"200 result=1 ({value})"
+        if words[:2] == ["SET", "VARIABLE"]:
+            if len(args) < 4:
+                return "520 Invalid command syntax.  Proper usage not available."
+            ch.variables[args[2]] = args[3]
+            return "200 result=1"
+        if words[:2] == ["CHANNEL", "STATUS"]:
+            if ch.dead:
+                return DEAD
+            return f"200 result={ch.state}"
+        if words[:1] == ["VERBOSE"]:
+            return "200 result=1"
+        if words[:1] == ["NOOP"]:
+            return "200 result=0"
+        if words[:3] == ["WAIT", "FOR", "DIGIT"]:
+            if ch.dead:
+                return DEAD
+            timeout_ms = int(args[3]) if len(args) > 3 and args[3].lstrip("-").isdigit() else -1
+            if timeout_ms < 0:
+                await ch.soft_hangup.wait()
+                return "200 result=-1"
+            hung = await wait_for_hangup(ch, timeout_ms / 1000 * timings.time_scale)
+            return "200 result=-1" if hung else "200 result=0"
+        if words[:1] == ["EXEC"] and len(args) >= 2:
+            return await self.exec_application(args[1], " ".join(args[2:]))
+        return INVALID
+
+    async def exec_application(self, app: str, data: str) -> str:
+        ch = self.channel
+        pbx = self.pbx
+        name = app.lower()
+        if ch.dead:
+            # EXEC still runs on a dead channel: Playback returns 0, Dial -1 (S4/S9 recordings).
+            return "200 result=-1" if name == "dial" else "200 result=0"
+        params = data.split(",")
+        if name == "dial":
+            target = params[0]
+            timeout = (
+                float(params[1]) * pbx.config.timings.time_scale
+                if len(params) > 1 and params[1]
+                else None
+            )
+            options = params[2] if len(params) > 2 else ""
+            result = await pbx.dial(ch, target, timeout, music="m" in options)
+            if result.status == "ANSWER":
+                pbx.counters.answered_by_acd += 1
+            return "200 result=-1" if result.bridged else "200 result=0"
+        if name == "playback":
+            if ch.state != UP:
+                pbx.set_state(ch, UP)
+            for prompt in params[0].split("&"):
+                seconds = samples_of(prompt) / SAMPLE_RATE * pbx.config.timings.time_scale
+                if not await pbx.play(ch, seconds):
+                    return "200 result=-1"
+            return "200 result=0"
+        if name == "wait":
+            seconds = float(params[0] or 0) * pbx.config.timings.time_scale
+            return "200 result=-1" if await wait_for_hangup(ch, seconds) else "200 result=0"
+        if name == "answer":
+            await pbx.answer(ch, 0.0)
+            return "200 result=0"
+        if name == "musiconhold":
+            pbx.start_moh(ch, params[0] or "default")
+            duration = float(params[1]) if len(params) > 1 and params[1] else None
+            if duration is None:
+                await ch.soft_hangup.wait()
+            else:
+                await wait_for_hangup(ch, duration * pbx.config.timings.time_scale)
+            pbx.stop_moh(ch)
+            return "200 result=-1" if ch.dead else "200 result=0"
+        if name == "set":
+            key, _, value = data.partition("=")
+            ch.variables[key] = value
+            return "200 result=0"
+        if name in ("noop", "verbose", "log"):
+            return "200 result=0"
+        if name == "hangup":
+            ch.hangup_origin = "local"
+            ch.soft_hangup.set()
+            return "200 result=-1"
+        return "200 result=-2"
+
+    def read_variable(self, name: str) -> str | None:
+        ch = self.channel
+        builtin = {
+            "CALLERID(num)": ch.caller_num,
+            "CALLERID(name)": ch.caller_name,
+            "CHANNEL": ch.name,
+            "UNIQUEID": ch.uniqueid,
+            "LINKEDID": ch.linkedid,
+            "CHANNEL(linkedid)": ch.linkedid,
+            "EXTEN": ch.exten,
+            "CONTEXT": ch.context,
+        }
+        if name in builtin:
+            return builtin[name]
+        if name in ch.variables:
+            return ch.variables[name]
+        return self.pbx.global_variables.get(name)
+
+    def substitute(self, expression: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            inner = match.group(1)
+            if inner == "HANGUPCAUSE_KEYS()":
+                return self.channel.variables.get("HANGUPCAUSE_KEYS", "")
+            cause = re.fullmatch(r"HANGUPCAUSE\(([^,]+),(tech|ast)\)", inner)
+            if cause:
+                key = f"HANGUPCAUSE({cause.group(1)},{cause.group(2)})"
+                return self.channel.variables.get(key, "")
+            return self.read_variable(inner) or ""
+
+        return re.sub(r"\$\{([^}]*\)?)\}", replace, expression)

@@ -1,0 +1,547 @@
+"""AMI actions over the PBX model, worded as Asterisk 22 answers them (S5/S6 recordings)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from acd.pbxsim.ami_codec import Message
+from acd.pbxsim.ami_server import (
+    AmiSession,
+    Headers,
+    Reply,
+    error,
+    event_list,
+    respond,
+    success,
+)
+from acd.pbxsim.app_queue import AppQueue
+from acd.pbxsim.channels import DOWN, STATE_DESC, UP, Bridge, Channel
+from acd.pbxsim.pbx import Pbx, wait_any
+
+DEVICE_WORDS = {
+    "NOT_INUSE": "Not in use",
+    "INUSE": "In use",
+    "RINGING": "Ringing",
+    "RINGINUSE": "Ring+Inuse",
+    "UNAVAILABLE": "Unavailable",
+    "BUSY": "Busy",
+}
+
+ActionHandler = Callable[[AmiSession, Message], Awaitable[Reply]]
+
+
+def parse_callerid(value: str) -> tuple[str, str]:
+    """``"ACD Engine" <7000>`` → (7000, ACD Engine)."""
+    value = value.strip()
+    if "<" in value and value.endswith(">"):
+        name, _, num = value[:-1].partition("<")
+        return num.strip(), name.strip().strip('"')
+    return value, ""
+
+
+def format_duration(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+class Actions:
+    """The action table the AMI server dispatches to."""
+
+    def __init__(self, pbx: Pbx, app_queue: AppQueue) -> None:
+        self.pbx = pbx
+        self.app_queue = app_queue
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def table(self) -> dict[str, ActionHandler]:
+        return {
+            "Ping": self.ping,
+            "Originate": self.originate,
+            "Redirect": self.redirect,
+            "Hangup": self.hangup,
+            "Bridge": self.bridge,
+            "Setvar": self.setvar,
+            "Getvar": self.getvar,
+            "CoreShowChannels": self.core_show_channels,
+            "DeviceStateList": self.device_state_list,
+            "PJSIPShowEndpoints": self.pjsip_show_endpoints,
+            "PJSIPShowContacts": self.pjsip_show_contacts,
+            "Status": self.status,
+            "Command": self.command,
+            "CoreStatus": self.core_status,
+            "QueuePause": self.queue_pause,
+            "ListCommands": self.list_commands,
+        }
+
+    async def ping(self, session: AmiSession, message: Message) -> Reply:
+        return Reply(
+            respond(message, "Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
+        )
+
+    async def list_commands(self, session: AmiSession, message: Message) -> Reply:
+        lines = [(name, f"{name}.  (Priv: call,all)") for name in sorted(self.table())]
+        return Reply(respond(message, "Success", *lines))
+
+    # -- call control ---------------------------------------------------------------------------
+
+    async def originate(self, session: AmiSession, message: Message) -> Reply:
+        target = message.get("Channel")
+        if not target:
+            return error(message, "Channel not specified")
+        exten = message.get("Exten") or ""
+        context = message.get("Context") or "default"
+        application = message.get("Application") or ""
+        if not exten and not application:
+            return error(message, "Exten not specified")
+        timeout_ms = int(message.get("Timeout") or "30000")
+        num, name = parse_callerid(message.get("CallerID") or "")
+        variables = {}
+        for assignment in message.get_all("Variable"):
+            for part in assignment.split(","):
+                key, _, value = part.partition("=")
+                if key:
+                    variables[key.strip()] = value
+        is_async = (message.get("Async") or "false").lower() in ("true", "yes", "1")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            self._run_originate(
+                message=message,
+                target=target,
+                context=context,
+                exten=exten or application,
+                ring_timeout=timeout_ms / 1000,
+                num=num,
+                name=name,
+                variables=variables,
+                channel_id=message.get("ChannelId"),
+                future=future,
+                is_async=is_async,
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if is_async:
+            return success(message, "Originate successfully queued")
+        ok = await future
+        if ok:
+            return success(message, "Originate successfully queued")
+        return error(message, "Originate failed")
+
+    async def _run_originate(
+        self,
+        *,
+        message: Message,
+        target: str,
+        context: str,
+        exten: str,
+        ring_timeout: float,
+        num: str,
+        name: str,
+        variables: dict[str, str],
+        channel_id: str | None,
+        future: asyncio.Future[bool],
+        is_async: bool,
+    ) -> None:
+        pbx = self.pbx
+        action_id = [("ActionID", message.action_id)] if message.action_id is not None else []
+        phone = pbx.phone_for(target)
+
+        def originate_response(ok: bool, channel: str, uniqueid: str) -> None:
+            if not future.done():
+                future.set_result(ok)
+            if not is_async:
+                return
+            pbx.emit(
+                "OriginateResponse",
+                "call",
+                [
+                    *action_id,
+                    ("Response", "Success" if ok else "Failure"),
+                    ("Channel", channel),
+                    ("Context", context),
+                    ("Exten", exten),
+                    ("Reason", "4" if ok else "0"),
+                    ("Uniqueid", uniqueid),
+                    ("CallerIDNum", num or "<unknown>"),
+                    ("CallerIDName", name or "<unknown>"),
+                ],
+            )
+
+        if phone is None or not phone.has_contact or not phone.reachable:
+            # No contact: no channel at all, just the failure (S5 orig-unreach).
+            originate_response(False, target, "<unknown>")
+            return
+        channel = pbx.new_channel(
+            phone.name,
+            caller_num=num or phone.config.number,
+            caller_name=name or phone.config.display_name,
+            context=phone.config.context,
+            exten="s",
+            state=DOWN,
+            uniqueid=channel_id,
+        )
+        channel.variables.update(variables)
+        channel.connected_num = num or "<unknown>"
+        channel.connected_name = name or "<unknown>"
+        behaviour = phone.behaviour
+        loop = asyncio.get_running_loop()
+        if behaviour.mode == "busy" or (
+            behaviour.busy_when_in_call and pbx._phone_in_call(phone.name, channel)
+        ):
+            await asyncio.sleep(behaviour.ring_delay)
+            channel.tech_cause = "486"
+            pbx.emit_channel("HangupRequest", channel, [("Cause", "17"), ("TechCause", "486")])
+            originate_response(False, target, "<unknown>")
+            pbx.destroy(channel, cause=17)
+            return
+        deadline = loop.time() + ring_timeout
+        ring_at = loop.time() + behaviour.ring_delay
+        answer_at = ring_at + behaviour.answer_delay if behaviour.mode == "answer" else None
+        ringing = False
+        while True:
+            milestones = [t for t in (None if ringing else ring_at, answer_at, deadline) if t]
+            woke = await wait_any((channel.soft_hangup,), min(milestones))
+            now = loop.time()
+            if woke is not None:
+                originate_response(False, target, "<unknown>")
+                pbx.destroy(channel)
+                return
+            if not ringing and now >= ring_at and behaviour.mode != "silent":
+                ringing = True
+                pbx.set_state(channel, 5)
+                continue
+            if answer_at is not None and now >= answer_at:
+                break
+            if now >= deadline:
+                originate_response(False, target, "<unknown>")
+                pbx.destroy(channel, cause=0)
+                return
+        pbx.set_state(channel, UP)
+        channel.context = context
+        channel.exten = exten
+        channel.priority = 1
+        originate_response(True, channel.name, channel.uniqueid)
+        await self._parked(channel, phone.behaviour.draw_talk_time(pbx.rng))
+
+    async def _parked(self, channel: Channel, talk: float | None) -> None:
+        """An originated call sits in its dialplan (MusicOnHold for ``hold``) until hung up."""
+        pbx = self.pbx
+        if channel.exten == "hold":
+            channel.priority = 3
+            pbx.start_moh(channel)
+        loop = asyncio.get_running_loop()
+        until = None if talk is None else loop.time() + talk
+        woke = await wait_any((channel.soft_hangup,), until)
+        if woke is None:
+            pbx.remote_hangup(channel)
+        bridge = channel.bridge
+        if bridge is not None:
+            pbx.bridge_leave(bridge, channel)
+            peers = list(bridge.channels)
+            pbx.destroy_bridge(bridge)
+            for peer in peers:
+                # The AMI bridge dissolves with one party: Asterisk hangs up the other one too.
+                if not peer.dead:
+                    pbx.emit_channel("SoftHangupRequest", peer, [("Cause", "16")])
+                    peer.hangup_cause = 16
+                    peer.soft_hangup.set()
+        pbx.destroy(channel)
+
+    async def redirect(self, session: AmiSession, message: Message) -> Reply:
+        name = message.get("Channel")
+        if not name:
+            return error(message, "Channel not specified")
+        if not message.get("Context"):
+            return error(message, "Context not specified")
+        if not message.get("Exten"):
+            return error(message, "Exten not specified")
+        channel = self.pbx.find_channel(name)
+        if channel is None:
+            return error(message, "No such channel")
+        self.pbx.stop_moh(channel)
+        channel.context = message.get("Context") or channel.context
+        channel.exten = message.get("Exten") or channel.exten
+        channel.priority = int(message.get("Priority") or "1")
+        return success(message, "Redirect successful")
+
+    async def hangup(self, session: AmiSession, message: Message) -> Reply:
+        name = message.get("Channel")
+        if not name:
+            return error(message, "No channel specified")
+        channel = self.pbx.find_channel(name)
+        if channel is None or channel.dead:
+            return error(message, "No such channel")
+        cause = int(message.get("Cause") or "16")
+        reply = success(message, "Channel Hungup")
+        session.send_reply(reply)
+        self.pbx.request_hangup(channel, cause)
+        return Reply([], sent=True)
+
+    async def bridge(self, session: AmiSession, message: Message) -> Reply:
+        first_name = message.get("Channel1") or ""
+        second_name = message.get("Channel2") or ""
+        first = self.pbx.find_channel(first_name)
+        if first is None:
+            return error(message, f"Channel1 does not exist: {first_name}")
+        second = self.pbx.find_channel(second_name)
+        if second is None:
+            return error(message, f"Channel2 does not exist: {second_name}")
+        session.send_reply(success(message, "Channels have been bridged"))
+        for channel in (first, second):
+            self.pbx.stop_moh(channel)
+            if channel.bridge is not None:
+                self.pbx.bridge_leave(channel.bridge, channel)
+        # An AMI Bridge re-links the second channel to the first one's Linkedid.
+        second.linkedid = first.linkedid
+        self.pbx.bridge_enter(Bridge(by_dial=False), [first, second])
+        return Reply([], sent=True)
+
+    async def setvar(self, session: AmiSession, message: Message) -> Reply:
+        variable = message.get("Variable")
+        if not variable:
+            return error(message, "No variable specified")
+        value = message.get("Value") or ""
+        name = message.get("Channel")
+        if name:
+            channel = self.pbx.find_channel(name)
+            if channel is None:
+                return error(message, "No such channel")
+            channel.variables[variable] = value
+        else:
+            self.pbx.global_variables[variable] = value
+        return success(message, "Variable Set")
+
+    async def getvar(self, session: AmiSession, message: Message) -> Reply:
+        variable = message.get("Variable")
+        if not variable:
+            return error(message, "No variable specified")
+        name = message.get("Channel")
+        value: str | None
+        if name:
+            channel = self.pbx.find_channel(name)
+            if channel is None:
+                return error(message, "No such channel")
+            builtin = {
+                "CALLERID(num)": channel.caller_num,
+                "CALLERID(name)": channel.caller_name,
+                "CHANNEL": channel.name,
+                "UNIQUEID": channel.uniqueid,
+            }
+            value = builtin.get(variable, channel.variables.get(variable))
+        else:
+            value = self.pbx.global_variables.get(variable)
+        return Reply(respond(message, "Success", ("Variable", variable), ("Value", value or "")))
+
+    # -- lists ----------------------------------------------------------------------------------
+
+    def _live_channels(self) -> list[Channel]:
+        return [c for c in self.pbx.channels.values() if not c.destroyed]
+
+    async def core_show_channels(self, session: AmiSession, message: Message) -> Reply:
+        now = time.monotonic()
+        items: list[Headers] = []
+        for channel in self._live_channels():
+            items.append(
+                [
+                    ("Event", "CoreShowChannel"),
+                    *channel.headers(),
+                    ("Application", channel.application),
+                    ("ApplicationData", channel.application_data),
+                    ("Duration", format_duration(now - channel.created_at)),
+                    ("BridgeId", channel.bridge.uniqueid if channel.bridge else ""),
+                ]
+            )
+        return event_list(message, "Channels will follow", "CoreShowChannelsComplete", items)
+
+    async def status(self, session: AmiSession, message: Message) -> Reply:
+        name = message.get("Channel")
+        channels = self._live_channels()
+        if name:
+            found = self.pbx.find_channel(name)
+            if found is None:
+                return error(message, "No such channel")
+            channels = [found]
+        wanted = [v.strip() for v in (message.get("Variables") or "").split(",") if v.strip()]
+        now = time.monotonic()
+        items: list[Headers] = []
+        for channel in channels:
+            item: Headers = [
+                ("Event", "Status"),
+                ("Privilege", "Call"),
+                *channel.headers(),
+                ("Type", "PJSIP"),
+                ("DNID", ""),
+                ("EffectiveConnectedLineNum", channel.connected_num),
+                ("EffectiveConnectedLineName", channel.connected_name),
+                ("TimeToHangup", "0"),
+                ("BridgeID", channel.bridge.uniqueid if channel.bridge else ""),
+                ("Application", channel.application),
+                ("Data", channel.application_data),
+                ("Nativeformats", "(ulaw)"),
+                ("Readformat", "ulaw"),
+                ("Readtrans", ""),
+                ("Writeformat", "ulaw"),
+                ("Writetrans", ""),
+                ("Callgroup", "0"),
+                ("Pickupgroup", "0"),
+                ("Seconds", str(int(now - channel.created_at))),
+            ]
+            item.extend(("Variable", f"{v}={channel.variables.get(v, '')}") for v in wanted)
+            items.append(item)
+        reply = event_list(message, "Channel status will follow", "StatusComplete", items)
+        reply.events[-1].append(("Items", str(len(items))))
+        return reply
+
+    async def device_state_list(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = [
+            [("Event", "DeviceStateChange"), ("Device", device), ("State", state)]
+            for device, state in self.pbx.devices.items()
+        ]
+        return event_list(
+            message, "Device State Changes will follow", "DeviceStateListComplete", items
+        )
+
+    async def pjsip_show_endpoints(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = []
+        for phone in self.pbx.phones.values():
+            state = self.pbx.devices.get(phone.device, "UNAVAILABLE")
+            active = sum(1 for c in self._live_channels() if c.endpoint == phone.name)
+            contact = f"{phone.name}/sip:{phone.name}@127.0.0.1:5060," if phone.has_contact else ""
+            items.append(
+                [
+                    ("Event", "EndpointList"),
+                    ("ObjectType", "endpoint"),
+                    ("ObjectName", phone.name),
+                    ("Transport", "transport-udp"),
+                    ("Aor", phone.name),
+                    ("Auths", ""),
+                    ("OutboundAuths", ""),
+                    ("Contacts", contact),
+                    ("DeviceState", DEVICE_WORDS.get(state, "Unknown")),
+                    ("ActiveChannels", str(active)),
+                ]
+            )
+        trunk = self.pbx.config.trunk
+        trunk_state = self.pbx.devices.get(f"PJSIP/{trunk}", "UNAVAILABLE")
+        trunk_active = sum(1 for c in self._live_channels() if c.endpoint == trunk)
+        items.append(
+            [
+                ("Event", "EndpointList"),
+                ("ObjectType", "endpoint"),
+                ("ObjectName", trunk),
+                ("Transport", "transport-udp"),
+                ("Aor", ""),
+                ("Auths", ""),
+                ("OutboundAuths", ""),
+                ("DeviceState", DEVICE_WORDS[trunk_state]),
+                ("ActiveChannels", str(trunk_active)),
+            ]
+        )
+        return event_list(
+            message,
+            "A listing of Endpoints follows, presented as EndpointList events",
+            "EndpointListComplete",
+            items,
+        )
+
+    async def pjsip_show_contacts(self, session: AmiSession, message: Message) -> Reply:
+        # Static AOR contacts are not listed; only registered (dynamic) ones are (S5, S11).
+        items: list[Headers] = []
+        for phone in self.pbx.phones.values():
+            if not (phone.dynamic and phone.has_contact):
+                continue
+            items.append(
+                [
+                    ("Event", "ContactList"),
+                    ("ObjectType", "contact"),
+                    ("ObjectName", f"{phone.name};@{phone.name}"),
+                    ("ViaAddr", "127.0.0.1"),
+                    ("Endpoint", phone.name),
+                    ("Aor", phone.name),
+                    ("Uri", phone.contact_uri),
+                    ("Status", "Reachable" if phone.reachable else "Unreachable"),
+                ]
+            )
+        if not items:
+            # Recorded verbatim: the message ends with a stray LF before the CRLF.
+            return error(message, "No Contacts found\n")
+        return event_list(
+            message,
+            "A listing of Contacts follows, presented as ContactList events",
+            "ContactListComplete",
+            items,
+        )
+
+    async def command(self, session: AmiSession, message: Message) -> Reply:
+        text = (message.get("Command") or "").strip()
+        lines: list[str] = []
+        if text == "core show channels concise":
+            for c in self._live_channels():
+                lines.append(
+                    "!".join(
+                        [
+                            c.name,
+                            c.context,
+                            c.exten,
+                            str(c.priority),
+                            STATE_DESC[c.state],
+                            c.application,
+                            c.application_data,
+                            c.caller_num,
+                            "",
+                            "",
+                            "3",
+                            str(int(time.monotonic() - c.created_at)),
+                            c.bridge.uniqueid if c.bridge else "",
+                            c.uniqueid,
+                        ]
+                    )
+                )
+        elif text == "core show version":
+            lines.append("Asterisk 22.10.1 built by pbxsim")
+        else:
+            lines.append(
+                f"No such command '{text}' (type 'core show help {text}' for other "
+                "possible commands)"
+            )
+        return Reply(
+            respond(
+                message,
+                "Success",
+                ("Message", "Command output follows"),
+                *[("Output", line) for line in lines],
+            )
+        )
+
+    async def core_status(self, session: AmiSession, message: Message) -> Reply:
+        started = time.gmtime(self.pbx.started_at)
+        return Reply(
+            respond(
+                message,
+                "Success",
+                ("CoreStartupDate", time.strftime("%Y-%m-%d", started)),
+                ("CoreStartupTime", time.strftime("%H:%M:%S", started)),
+                ("CoreReloadDate", time.strftime("%Y-%m-%d", started)),
+                ("CoreReloadTime", time.strftime("%H:%M:%S", started)),
+                ("CoreCurrentCalls", str(len(self._live_channels()))),
+                ("CoreProcessedCalls", str(self.pbx.counters.channels_created)),
+            )
+        )
+
+    async def queue_pause(self, session: AmiSession, message: Message) -> Reply:
+        interface = message.get("Interface")
+        paused_value = message.get("Paused")
+        if not interface or not paused_value:
+            return error(message, "Need 'Interface' and 'Paused' parameters.")
+        paused = paused_value.lower() in ("true", "yes", "1")
+        if not self.app_queue.has_member(interface, message.get("Queue")):
+            return error(message, "Interface not found")
+        session.send_reply(
+            success(
+                message,
+                "Interface paused successfully" if paused else "Interface unpaused successfully",
+            )
+        )
+        self.app_queue.pause(interface, paused, message.get("Reason") or "", message.get("Queue"))
+        return Reply([], sent=True)

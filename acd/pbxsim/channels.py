@@ -1,0 +1,98 @@
+"""Channels, bridges and the headers Asterisk 22 prints for them (as in every recorded event)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+DOWN, RING, RINGING, UP = 0, 4, 5, 6
+STATE_DESC = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up"}
+
+CAUSE_TEXT = {
+    0: "Unknown",
+    3: "No route to destination",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "No user responding",
+    21: "Call Rejected",
+}
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass(eq=False)
+class Channel:
+    """One Asterisk channel. ``soft_hangup`` is set when anything asks it to hang up."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    endpoint: str
+    caller_num: str
+    caller_name: str
+    context: str
+    exten: str
+    priority: int = 1
+    state: int = DOWN
+    connected_num: str = "<unknown>"
+    connected_name: str = "<unknown>"
+    variables: dict[str, str] = field(default_factory=dict)
+    bridge: Bridge | None = None
+    moh_class: str | None = None
+    application: str = ""
+    application_data: str = ""
+    created_at: float = 0.0
+    answered_at: float | None = None
+    hangup_cause: int | None = None
+    # The SIP status behind the cause (486 busy, 404 no contact); Hangup reports it as TechCause.
+    tech_cause: str | None = None
+    # Who ended it: "remote" (the phone sent BYE/CANCEL), "local" (AMI/dialplan), None while alive.
+    hangup_origin: str | None = None
+    destroyed: bool = False
+    soft_hangup: asyncio.Event = field(default_factory=asyncio.Event)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    redirect_to: tuple[str, str, int] | None = None
+
+    @property
+    def dead(self) -> bool:
+        return self.soft_hangup.is_set()
+
+    def headers(self, prefix: str = "") -> Headers:
+        return [
+            (f"{prefix}Channel", self.name),
+            (f"{prefix}ChannelState", str(self.state)),
+            (f"{prefix}ChannelStateDesc", STATE_DESC[self.state]),
+            (f"{prefix}CallerIDNum", self.caller_num),
+            (f"{prefix}CallerIDName", self.caller_name),
+            (f"{prefix}ConnectedLineNum", self.connected_num),
+            (f"{prefix}ConnectedLineName", self.connected_name),
+            (f"{prefix}Language", "en"),
+            (f"{prefix}AccountCode", ""),
+            (f"{prefix}Context", self.context),
+            (f"{prefix}Exten", self.exten),
+            (f"{prefix}Priority", str(self.priority)),
+            (f"{prefix}Uniqueid", self.uniqueid),
+            (f"{prefix}Linkedid", self.linkedid),
+        ]
+
+
+@dataclass(eq=False)
+class Bridge:
+    """A basic two-party bridge; ``by_dial`` marks app_dial bridges (their BYE carries Cause 16)."""
+
+    uniqueid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    channels: list[Channel] = field(default_factory=list)
+    technology: str = "simple_bridge"
+    by_dial: bool = True
+
+    def headers(self) -> Headers:
+        return [
+            ("BridgeUniqueid", self.uniqueid),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", self.technology),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", str(len(self.channels))),
+            ("BridgeVideoSourceMode", "none"),
+        ]

@@ -1,0 +1,101 @@
+"""Configuration of the virtual Asterisk: plain frozen dataclasses, every delay in seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# "silent": a stale contact that never answers the INVITE at all (no 180, leg stays Down).
+AnswerMode = Literal["answer", "no_answer", "busy", "silent"]
+TalkDistribution = Literal["fixed", "exponential", "lognormal"]
+
+
+@dataclass(frozen=True)
+class AmiUser:
+    """A manager.conf user; ``read`` lists the event classes it receives (``all`` for every one)."""
+
+    username: str = "acd"
+    secret: str = "acdsecret"
+    read: tuple[str, ...] = ("all",)
+    write: tuple[str, ...] = ("all",)
+
+    def __post_init__(self) -> None:
+        if not self.username or not self.secret:
+            raise ValueError("an AMI user needs a username and a secret")
+
+
+@dataclass(frozen=True)
+class PhoneConfig:
+    """An advisor's PJSIP endpoint. ``registered=False`` models an AOR without contact."""
+
+    name: str
+    number: str
+    display_name: str
+    registered: bool = True
+    context: str = "acd-agents"
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or "-" in self.name:
+            raise ValueError(f"invalid endpoint name {self.name!r}")
+
+
+@dataclass(frozen=True)
+class FallbackQueueConfig:
+    """The dialplan's fallback ``Queue()``: app_queue, strategy leastrecent, static members."""
+
+    name: str = "support"
+    members: tuple[str, ...] = ()
+    member_ring_timeout: float = 5.0
+    retry: float = 1.0
+    timeout: float = 120.0
+    autopause: bool = True
+    other_queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DialplanConfig:
+    """The inbound dialplan around ``AGI()``; the handled-call contract of DESIGN.md.
+
+    After AGI: ``state_variable`` = ``done`` → Hangup; ``connected`` with DIALSTATUS ANSWER →
+    Hangup; ``overflow`` → Dial the endpoint named by ``overflow_variable``; anything else →
+    optional ``fallback_prompt`` then the fallback queue (Hangup when ``fallback_queue`` is None).
+    """
+
+    context: str = "acd-inbound"
+    state_variable: str = "ACD_STATE"
+    overflow_variable: str = "ACD_OVERFLOW_TARGET"
+    fallback_prompt: str | None = None
+    fallback_queue: FallbackQueueConfig | None = field(default_factory=FallbackQueueConfig)
+    answer_before_agi: bool = False
+    # The lab dialplan (lab-inbound,401) keeps ACD_RESULT and plays queue-thankyou then hangs up.
+    done_values: tuple[str, ...] = ("done",)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Every delay the simulator waits for, so tests compress time by configuration."""
+
+    answer: float = 0.5
+    login_failure_delay: float = 1.0
+    # Multiplies every duration named by the dialplan or by AGI commands (prompt lengths, Dial
+    # and Wait timeouts), so a test replays a recorded scenario in a fraction of its time.
+    time_scale: float = 1.0
+    playback_after_agi: float | None = None
+    qualify_timeout: float = 3.0
+    contact_expiry_check: float = 30.0
+
+
+@dataclass(frozen=True)
+class PbxConfig:
+    """Everything PbxSim needs; defaults start a small centre listening on free loopback ports."""
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 0
+    agi_url: str = "agi://127.0.0.1:4573/inbound"
+    ami_users: tuple[AmiUser, ...] = (AmiUser(),)
+    phones: tuple[PhoneConfig, ...] = ()
+    trunk: str = "callers"
+    dialplan: DialplanConfig = field(default_factory=DialplanConfig)
+    timings: Timings = field(default_factory=Timings)
+    seed: int = 1
+    max_ami_backlog: int = 20000

@@ -1,0 +1,161 @@
+"""The inbound dialplan: ``AGI(agi://…/inbound?queue=…)`` then DESIGN.md's handled-call contract.
+
+```
+exten => <number>,1,NoOp()
+ same => n,AGI(<agi url>?<query>)
+ same => n,GotoIf(ACD_STATE = done, or connected with DIALSTATUS = ANSWER → Hangup)
+ same => n,GotoIf(ACD_STATE = overflow → Dial(${ACD_OVERFLOW_TARGET}))
+ same => n,[Playback(<fallback prompt>)] Queue(<fallback queue>)
+ same => n,Hangup()
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from acd.pbxsim.agi import AgiSession
+from acd.pbxsim.app_queue import AppQueue
+from acd.pbxsim.channels import RING, UP, Channel
+from acd.pbxsim.pbx import Pbx
+from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
+
+
+@dataclass
+class CallRecord:
+    """What happened to one simulated inbound call, for tests and reports."""
+
+    number: str
+    caller_num: str
+    caller_name: str
+    agi_url: str
+    channel: str = ""
+    uniqueid: str = ""
+    agi_status: str = ""
+    acd_state: str = ""
+    dial_status: str = ""
+    reached_daemon: bool = False
+    path: str = ""
+    queue_status: str = ""
+    abandoned: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class InboundDialplan:
+    """Runs inbound calls through AGI and the contract; counts every path taken."""
+
+    def __init__(self, pbx: Pbx, app_queue: AppQueue) -> None:
+        self.pbx = pbx
+        self.app_queue = app_queue
+
+    async def run(
+        self, record: CallRecord, patience: float | None, hangs_up_after_answer: float | None
+    ) -> None:
+        pbx = self.pbx
+        config = pbx.config.dialplan
+        pbx.counters.calls_placed += 1
+        caller = pbx.new_channel(
+            pbx.config.trunk,
+            caller_num=record.caller_num,
+            caller_name=record.caller_name,
+            context=config.context,
+            exten=record.number,
+            state=RING,
+        )
+        record.channel = caller.name
+        record.uniqueid = caller.uniqueid
+        timers = []
+        if patience is not None:
+            timers.append(asyncio.create_task(self._patience(caller, patience)))
+        if hangs_up_after_answer is not None:
+            timers.append(asyncio.create_task(self._hold(caller, hangs_up_after_answer)))
+        try:
+            await self._run_dialplan(record, caller)
+        finally:
+            for timer in timers:
+                timer.cancel()
+            if not caller.destroyed:
+                pbx.destroy(caller, soft=True)
+            record.ended_at = time.monotonic()
+            record.done.set()
+
+    async def _patience(self, caller: Channel, patience: float) -> None:
+        """The caller hangs up after ``patience`` seconds unless talking to someone by then."""
+        await asyncio.sleep(patience)
+        if caller.bridge is None and not caller.destroyed:
+            self.pbx.remote_hangup(caller)
+
+    async def _hold(self, caller: Channel, seconds: float) -> None:
+        """The caller hangs up ``seconds`` after its call is answered (SIPp's scripted BYE)."""
+        await caller.answered.wait()
+        await asyncio.sleep(seconds)
+        self.pbx.remote_hangup(caller)
+
+    async def _run_dialplan(self, record: CallRecord, caller: Channel) -> None:
+        pbx = self.pbx
+        config = pbx.config.dialplan
+        if config.answer_before_agi:
+            await pbx.answer(caller, 0.0)
+        caller.priority = 2
+        session = AgiSession(pbx, caller, record.agi_url)
+        status = await session.run()
+        record.agi_status = status
+        record.reached_daemon = session.reached
+        caller.variables["AGISTATUS"] = status
+        caller.priority = 3
+        if session.reached:
+            pbx.counters.reached_daemon += 1
+        else:
+            pbx.counters.agi_failed += 1
+            pbx.counters.ended_without_daemon += 1
+        record.acd_state = caller.variables.get(config.state_variable, "")
+        record.dial_status = caller.variables.get("DIALSTATUS", "")
+        if caller.dead:
+            # AGISTATUS=HANGUP: the dialplan does not continue.
+            record.path = "hangup"
+            record.abandoned = caller.hangup_origin == "remote" and record.dial_status != "ANSWER"
+            if record.abandoned:
+                pbx.counters.abandoned += 1
+            pbx.destroy(caller, soft=True)
+            return
+        state = record.acd_state
+        if state in config.done_values or (state == "connected" and record.dial_status == "ANSWER"):
+            record.path = "handled"
+            pbx.counters.handled_hangups += 1
+            pbx.destroy(caller, soft=True)
+            return
+        if state == "overflow":
+            record.path = "overflow"
+            pbx.counters.overflowed += 1
+            target = caller.variables.get(config.overflow_variable, "")
+            if target:
+                dial_target = target if "/" in target else f"PJSIP/{target}"
+                await pbx.dial(caller, dial_target, None, music=True)
+            pbx.destroy(caller, soft=True)
+            return
+        record.path = "fallback"
+        pbx.counters.fallbacks += 1
+        if config.fallback_prompt:
+            if caller.state != UP:
+                pbx.set_state(caller, UP)
+            seconds = samples_of(config.fallback_prompt) / SAMPLE_RATE
+            if pbx.config.timings.playback_after_agi is not None:
+                seconds = pbx.config.timings.playback_after_agi
+            if not await pbx.play(caller, seconds * pbx.config.timings.time_scale):
+                record.abandoned = True
+                pbx.counters.abandoned += 1
+                pbx.destroy(caller, soft=True)
+                return
+        queue = config.fallback_queue
+        if queue is not None:
+            if caller.state != UP:
+                pbx.set_state(caller, UP)
+            record.queue_status = await self.app_queue.enter(caller, queue.timeout)
+            if record.queue_status == "ABANDON":
+                record.abandoned = True
+                pbx.counters.abandoned += 1
+        pbx.destroy(caller, soft=True)

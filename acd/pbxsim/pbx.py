@@ -1,0 +1,482 @@
+"""The PBX core: channel and device registry, AMI event emission, Dial and bridges.
+
+Every event Asterisk would publish goes through ``Pbx.emit``; the order of emission inside each
+method follows the per-channel order of the S1/S4/S9 recordings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from acd.pbxsim.channels import CAUSE_TEXT, DOWN, RINGING, UP, Bridge, Channel, Headers
+from acd.pbxsim.config import PbxConfig
+from acd.pbxsim.phones import Phone, PhoneBehaviour
+
+
+@dataclass(frozen=True)
+class AmiEvent:
+    """An event as published: name, its class (for read filtering), headers after Privilege."""
+
+    name: str
+    category: str
+    headers: tuple[tuple[str, str], ...]
+
+    def wire_headers(self) -> list[tuple[str, str]]:
+        return [("Event", self.name), ("Privilege", f"{self.category},all"), *self.headers]
+
+
+@dataclass
+class Counters:
+    """What pbxsim witnessed; the only record of calls that never reached the daemon."""
+
+    calls_placed: int = 0
+    reached_daemon: int = 0
+    agi_failed: int = 0
+    answered_by_acd: int = 0
+    answered_by_fallback: int = 0
+    fallbacks: int = 0
+    overflowed: int = 0
+    handled_hangups: int = 0
+    abandoned: int = 0
+    ended_without_daemon: int = 0
+    channels_created: int = 0
+    channels_destroyed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class DialResult:
+    """What app_dial leaves behind: DIALSTATUS and whether a bridge happened (AGI result -1)."""
+
+    status: str
+    bridged: bool = False
+    agent: Channel | None = None
+
+
+DeviceListener = Callable[[str, str], None]
+EventListener = Callable[[AmiEvent], None]
+
+
+@dataclass
+class Pbx:
+    """The state of the virtual Asterisk. Single-threaded: only the asyncio loop touches it."""
+
+    config: PbxConfig
+    phones: dict[str, Phone] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
+    global_variables: dict[str, str] = field(default_factory=dict)
+    counters: Counters = field(default_factory=Counters)
+    event_listeners: list[EventListener] = field(default_factory=list)
+    device_listeners: list[DeviceListener] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.config.seed)
+        self._sequence = itertools.count()
+        self._pjsip_suffix = itertools.count()
+        for phone_config in self.config.phones:
+            phone = Phone(config=phone_config, registered=phone_config.registered)
+            self.phones[phone_config.name] = phone
+            self.devices[phone.device] = "NOT_INUSE" if phone.registered else "UNAVAILABLE"
+        self.devices[f"PJSIP/{self.config.trunk}"] = "UNAVAILABLE"
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def emit(self, name: str, category: str, headers: Headers) -> None:
+        event = AmiEvent(name=name, category=category, headers=tuple(headers))
+        for listener in list(self.event_listeners):
+            listener(event)
+
+    def emit_channel(self, name: str, channel: Channel, extra: Headers | None = None) -> None:
+        self.emit(name, "call", channel.headers() + (extra or []))
+
+    # -- channels -------------------------------------------------------------------------------
+
+    def next_uniqueid(self) -> str:
+        return f"{int(time.time())}.{next(self._sequence)}"
+
+    def new_channel(
+        self,
+        endpoint: str,
+        *,
+        caller_num: str,
+        caller_name: str,
+        context: str,
+        exten: str,
+        state: int,
+        linkedid: str | None = None,
+        uniqueid: str | None = None,
+    ) -> Channel:
+        # One counter for every PJSIP channel: callers and advisors interleave, as in S1/S5.
+        suffix = f"{next(self._pjsip_suffix):08x}"
+        # Asterisk draws the sequence number even when ChannelId supplies the Uniqueid.
+        sequence_id = self.next_uniqueid()
+        uid = uniqueid or sequence_id
+        channel = Channel(
+            name=f"PJSIP/{endpoint}-{suffix}",
+            uniqueid=uid,
+            linkedid=linkedid or uid,
+            endpoint=endpoint,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            context=context,
+            exten=exten,
+            state=state,
+            created_at=time.monotonic(),
+        )
+        self.channels[channel.name] = channel
+        self.counters.channels_created += 1
+        self.emit_channel("Newchannel", channel)
+        return channel
+
+    def find_channel(self, name: str) -> Channel | None:
+        channel = self.channels.get(name)
+        if channel is None or channel.destroyed:
+            return None
+        return channel
+
+    def set_state(self, channel: Channel, state: int) -> None:
+        if channel.state == state:
+            return
+        channel.state = state
+        if state == UP and channel.answered_at is None:
+            channel.answered_at = time.monotonic()
+            channel.answered.set()
+        self.emit_channel("Newstate", channel)
+        self.update_device(channel.endpoint)
+
+    def set_connected_line(self, channel: Channel, num: str, name: str) -> None:
+        channel.connected_num = num
+        channel.connected_name = name
+        self.emit_channel("NewConnectedLine", channel)
+
+    def remote_hangup(self, channel: Channel) -> None:
+        """The phone sent BYE or CANCEL: HangupRequest, then whoever runs the channel cleans up."""
+        if channel.dead or channel.destroyed:
+            return
+        bridged_by_dial = channel.bridge is not None and channel.bridge.by_dial
+        # app_dial bridges report the BYE's cause on HangupRequest; other hangups carry none.
+        self.emit_channel("HangupRequest", channel, [("Cause", "16")] if bridged_by_dial else None)
+        channel.hangup_origin = "remote"
+        channel.hangup_cause = 16 if channel.bridge is not None else 0
+        channel.variables["HANGUPCAUSE"] = str(channel.hangup_cause)
+        channel.soft_hangup.set()
+        self.stop_moh(channel)
+
+    def request_hangup(self, channel: Channel, cause: int = 16) -> None:
+        """AMI Hangup or a dialplan Hangup(): the channel's owner tears it down."""
+        if channel.dead or channel.destroyed:
+            return
+        self.emit_channel("HangupRequest", channel, [("Cause", str(cause))])
+        channel.hangup_origin = "local"
+        channel.hangup_cause = cause
+        channel.soft_hangup.set()
+
+    def destroy(self, channel: Channel, *, cause: int | None = None, soft: bool = False) -> None:
+        """Emit the final Hangup (after SoftHangupRequest when the dialplan ends the call)."""
+        if channel.destroyed:
+            return
+        if soft:
+            self.emit_channel("SoftHangupRequest", channel, [("Cause", "16")])
+        if channel.moh_class is not None:
+            self.stop_moh(channel)
+        final = cause if cause is not None else channel.hangup_cause
+        if final is None:
+            hangupcause = channel.variables.get("HANGUPCAUSE", "")
+            final = int(hangupcause) if hangupcause.isdigit() else 16
+        channel.destroyed = True
+        channel.soft_hangup.set()
+        extra = [("Cause", str(final)), ("Cause-txt", CAUSE_TEXT.get(final, "Unknown"))]
+        if channel.tech_cause is not None:
+            extra.append(("TechCause", channel.tech_cause))
+        self.emit_channel("Hangup", channel, extra)
+        del self.channels[channel.name]
+        self.counters.channels_destroyed += 1
+        self.update_device(channel.endpoint)
+
+    # -- devices --------------------------------------------------------------------------------
+
+    def device_state_of(self, endpoint: str) -> str:
+        states = [
+            c.state for c in self.channels.values() if c.endpoint == endpoint and not c.destroyed
+        ]
+        in_use = UP in states
+        ringing = RINGING in states
+        if in_use and ringing:
+            return "RINGINUSE"
+        if in_use:
+            return "INUSE"
+        if ringing:
+            return "RINGING"
+        phone = self.phones.get(endpoint)
+        if phone is not None and phone.has_contact and phone.reachable:
+            return "NOT_INUSE"
+        return "UNAVAILABLE"
+
+    def update_device(self, endpoint: str) -> None:
+        device = f"PJSIP/{endpoint}"
+        state = self.device_state_of(endpoint)
+        if self.devices.get(device) == state:
+            return
+        self.devices[device] = state
+        self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
+        for listener in list(self.device_listeners):
+            listener(device, state)
+
+    # -- media ----------------------------------------------------------------------------------
+
+    def start_moh(self, channel: Channel, music_class: str = "default") -> None:
+        if channel.moh_class is not None or channel.destroyed:
+            return
+        channel.moh_class = music_class
+        self.emit_channel("MusicOnHoldStart", channel, [("Class", music_class)])
+
+    def stop_moh(self, channel: Channel) -> None:
+        if channel.moh_class is None:
+            return
+        channel.moh_class = None
+        self.emit_channel("MusicOnHoldStop", channel)
+
+    async def answer(self, channel: Channel, delay: float) -> None:
+        if channel.state == UP:
+            return
+        self.set_state(channel, UP)
+        if delay > 0:
+            await wait_for_hangup(channel, delay)
+
+    async def play(self, channel: Channel, seconds: float) -> bool:
+        """Play a prompt; returns False when the channel hung up meanwhile."""
+        self.stop_moh(channel)
+        return not await wait_for_hangup(channel, seconds)
+
+    # -- dial -----------------------------------------------------------------------------------
+
+    def phone_for(self, dial_string: str) -> Phone | None:
+        technology, _, resource = dial_string.partition("/")
+        if technology.upper() != "PJSIP":
+            return None
+        return self.phones.get(resource)
+
+    async def dial(
+        self, caller: Channel, target: str, ring_timeout: float | None, *, music: bool
+    ) -> DialResult:
+        """app_dial with one PJSIP destination, as run from the dialplan or from AGI ``EXEC``."""
+        for name in ("ANSWEREDTIME", "DIALEDTIME", "ANSWEREDTIME_MS", "DIALEDTIME_MS"):
+            caller.variables[name] = ""
+        caller.variables["DIALEDPEERNAME"] = ""
+        caller.variables["DIALEDPEERNUMBER"] = ""
+        phone = self.phone_for(target)
+        if phone is None or not phone.has_contact or not phone.reachable:
+            # No contact: chan_pjsip refuses the request, app_dial never creates a channel.
+            caller.variables["DIALSTATUS"] = "CHANUNAVAIL"
+            caller.variables["HANGUPCAUSE"] = "3"
+            caller.hangup_cause = 3
+            caller.tech_cause = "404"
+            return DialResult("CHANUNAVAIL")
+        behaviour = phone.behaviour
+        agent = self.new_channel(
+            phone.name,
+            caller_num=phone.config.number,
+            caller_name=phone.config.display_name,
+            context=phone.config.context,
+            exten="s",
+            state=DOWN,
+            linkedid=caller.linkedid,
+        )
+        agent.exten = caller.exten
+        self.set_connected_line(agent, caller.caller_num, caller.caller_name)
+        self.emit_channel("DialBegin", caller, [*agent.headers("Dest"), ("DialString", phone.name)])
+        if music:
+            self.start_moh(caller)
+        self.set_connected_line(caller, phone.config.number, phone.config.display_name)
+        busy = behaviour.mode == "busy" or (
+            behaviour.busy_when_in_call and self._phone_in_call(phone.name, agent)
+        )
+        result = await self._ring(caller, agent, phone, behaviour, ring_timeout, busy=busy)
+        if result.status != "ANSWER":
+            return result
+        return await self._talk(caller, agent, phone, behaviour)
+
+    def _phone_in_call(self, endpoint: str, exclude: Channel) -> bool:
+        return any(
+            c.endpoint == endpoint and c is not exclude and c.state in (UP, RINGING)
+            for c in self.channels.values()
+        )
+
+    def _dial_end(self, caller: Channel, agent: Channel, status: str) -> None:
+        self.emit_channel("DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", status)])
+        caller.variables["DIALSTATUS"] = status
+
+    async def _ring(
+        self,
+        caller: Channel,
+        agent: Channel,
+        phone: Phone,
+        behaviour: PhoneBehaviour,
+        ring_timeout: float | None,
+        *,
+        busy: bool,
+    ) -> DialResult:
+        loop = asyncio.get_running_loop()
+        deadline = None if ring_timeout is None else loop.time() + ring_timeout
+        if behaviour.mode == "silent":
+            # A stale contact: INVITEs go unanswered, the leg stays Down until the timeout.
+            ringing_at = answer_at = None
+        else:
+            ringing_at = loop.time() + behaviour.ring_delay
+            answer_at = (
+                ringing_at + behaviour.answer_delay
+                if behaviour.mode == "answer" and not busy
+                else None
+            )
+        while True:
+            milestones = [t for t in (ringing_at, answer_at, deadline) if t is not None]
+            until = min(milestones) if milestones else None
+            woke_by = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
+            if woke_by is caller.soft_hangup:
+                self._dial_end(caller, agent, "CANCEL")
+                self.stop_moh(caller)
+                caller.variables["HANGUPCAUSE"] = "0"
+                self.destroy(agent, cause=16)
+                return DialResult("CANCEL", bridged=True)
+            if woke_by is agent.soft_hangup:
+                self._dial_end(caller, agent, "NOANSWER")
+                self.stop_moh(caller)
+                self.destroy(agent)
+                return DialResult("NOANSWER")
+            now = loop.time()
+            if ringing_at is not None and now >= ringing_at:
+                ringing_at = None
+                if busy:
+                    agent.tech_cause = "486"
+                    caller.tech_cause = "486"
+                    self.emit_channel(
+                        "HangupRequest", agent, [("Cause", "17"), ("TechCause", "486")]
+                    )
+                    self._dial_end(caller, agent, "BUSY")
+                    self.stop_moh(caller)
+                    caller.variables["HANGUPCAUSE"] = "17"
+                    caller.variables["HANGUPCAUSE_KEYS"] = agent.name
+                    caller.variables[f"HANGUPCAUSE({agent.name},tech)"] = "SIP 486 Busy Here"
+                    caller.variables[f"HANGUPCAUSE({agent.name},ast)"] = "User busy"
+                    caller.hangup_cause = 17
+                    self.destroy(agent, cause=17)
+                    return DialResult("BUSY")
+                self.set_state(agent, RINGING)
+                self.emit_channel(
+                    "DialState", caller, [*agent.headers("Dest"), ("DialStatus", "RINGING")]
+                )
+                continue
+            if answer_at is not None and now >= answer_at:
+                self.set_state(agent, UP)
+                caller.tech_cause = None
+                self._dial_end(caller, agent, "ANSWER")
+                self.stop_moh(caller)
+                return DialResult("ANSWER", agent=agent)
+            if deadline is not None and now >= deadline:
+                self._dial_end(caller, agent, "NOANSWER")
+                self.stop_moh(caller)
+                caller.variables.setdefault("HANGUPCAUSE", "0")
+                if caller.variables["HANGUPCAUSE"] == "":
+                    caller.variables["HANGUPCAUSE"] = "0"
+                self.destroy(agent, cause=0)
+                return DialResult("NOANSWER")
+
+    async def _talk(
+        self, caller: Channel, agent: Channel, phone: Phone, behaviour: PhoneBehaviour
+    ) -> DialResult:
+        caller.variables["DIALEDPEERNAME"] = agent.name
+        caller.variables["DIALEDPEERNUMBER"] = phone.name
+        bridge = Bridge(by_dial=True)
+        self.bridge_enter(bridge, [agent, caller])
+        talk = behaviour.draw_talk_time(self.rng)
+        loop = asyncio.get_running_loop()
+        until = None if talk is None else loop.time() + talk
+        woke_by = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
+        if woke_by is None:
+            self.remote_hangup(agent)
+        if caller.dead and not agent.dead:
+            self.bridge_leave(bridge, caller)
+            self.bridge_leave(bridge, agent)
+            self.destroy_bridge(bridge)
+            self.destroy(agent, cause=16)
+        else:
+            self.bridge_leave(bridge, agent)
+            self.destroy(agent)
+            if caller.bridge is bridge:
+                self.bridge_leave(bridge, caller)
+            self.destroy_bridge(bridge)
+        if caller.answered_at is not None:
+            up_ms = int((time.monotonic() - caller.answered_at) * 1000)
+            age_ms = int((time.monotonic() - caller.created_at) * 1000)
+            # As recorded: these measure the caller channel, not the advisor's leg.
+            caller.variables["ANSWEREDTIME"] = str(up_ms // 1000)
+            caller.variables["ANSWEREDTIME_MS"] = str(up_ms)
+            caller.variables["DIALEDTIME"] = str(age_ms // 1000)
+            caller.variables["DIALEDTIME_MS"] = str(age_ms)
+        caller.variables["DIALSTATUS"] = "ANSWER"
+        if not caller.dead:
+            caller.variables["HANGUPCAUSE"] = "16"
+            caller.hangup_cause = 16
+        return DialResult("ANSWER", bridged=True, agent=agent)
+
+    # -- bridges --------------------------------------------------------------------------------
+
+    def bridge_enter(self, bridge: Bridge, members: list[Channel]) -> None:
+        if not bridge.channels:
+            self.emit("BridgeCreate", "call", bridge.headers())
+        for channel in members:
+            bridge.channels.append(channel)
+            channel.bridge = bridge
+            self.emit("BridgeEnter", "call", bridge.headers() + channel.headers())
+        if len(bridge.channels) >= 2:
+            bridge.technology = "native_rtp"
+
+    def bridge_leave(self, bridge: Bridge, channel: Channel) -> None:
+        if channel not in bridge.channels:
+            return
+        bridge.channels.remove(channel)
+        channel.bridge = None
+        self.emit("BridgeLeave", "call", bridge.headers() + channel.headers())
+
+    def destroy_bridge(self, bridge: Bridge) -> None:
+        for channel in list(bridge.channels):
+            self.bridge_leave(bridge, channel)
+        self.emit("BridgeDestroy", "call", bridge.headers())
+
+
+async def wait_for_hangup(channel: Channel, seconds: float) -> bool:
+    """Sleep, waking early if the channel hangs up; True when it did."""
+    try:
+        await asyncio.wait_for(channel.soft_hangup.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        return False
+    return True
+
+
+async def wait_any(events: tuple[asyncio.Event, ...], until: float | None) -> asyncio.Event | None:
+    """Wait for the first set event, or until the loop time ``until``; None on timeout."""
+    for event in events:
+        if event.is_set():
+            return event
+    loop = asyncio.get_running_loop()
+    timeout = None if until is None else max(until - loop.time(), 0.0)
+    waiters = {asyncio.ensure_future(event.wait()): event for event in events}
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    for event in events:
+        if event.is_set():
+            return event
+    del done
+    return None

@@ -1,0 +1,130 @@
+"""``PbxSim``: the virtual Asterisk as one object, in-process or via ``python -m acd.pbxsim``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from urllib.parse import urlencode
+
+from acd.pbxsim.ami_actions import Actions
+from acd.pbxsim.ami_server import AmiServer
+from acd.pbxsim.app_queue import AppQueue
+from acd.pbxsim.config import PbxConfig
+from acd.pbxsim.dialplan import CallRecord, InboundDialplan
+from acd.pbxsim.pbx import Pbx
+from acd.pbxsim.phones import Phone
+from acd.pbxsim.registration import Registrar
+
+
+class PbxSim:
+    """A running virtual Asterisk: AMI on ``ami_port``, calls placed with ``place_call``."""
+
+    def __init__(self, config: PbxConfig | None = None) -> None:
+        self.config = config or PbxConfig()
+        self.pbx = Pbx(self.config)
+        self.app_queue = AppQueue(self.pbx, self.config.dialplan.fallback_queue)
+        self.dialplan = InboundDialplan(self.pbx, self.app_queue)
+        self.actions = Actions(self.pbx, self.app_queue)
+        self.ami = AmiServer(self.pbx, self.actions.table())
+        self.registrar = Registrar(self.pbx)
+        self.calls: list[CallRecord] = []
+        self.ami_port = 0
+        self._call_tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> PbxSim:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        self.ami_port = await self.ami.start(self.config.ami_host, self.config.ami_port)
+
+    async def stop(self, *, shutdown_event: bool = True) -> None:
+        """``core stop now``: Shutdown event to AMI clients, calls torn down, sockets closed."""
+        if shutdown_event:
+            self.ami.shutdown_event()
+        for task in list(self._call_tasks):
+            task.cancel()
+        for task in list(self._call_tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.registrar.stop()
+        await self.ami.stop()
+
+    # -- users' API -----------------------------------------------------------------------------
+
+    def phone(self, name: str) -> Phone:
+        return self.pbx.phones[name]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.pbx.counters.as_dict()
+
+    def agi_url_for(self, queue: str | None, agi_url: str | None = None) -> str:
+        url = agi_url or self.config.agi_url
+        if queue is None:
+            return url
+        separator = "&" if "?" in url else "?"
+        return f"{url}{separator}{urlencode({'queue': queue})}"
+
+    def place_call(
+        self,
+        *,
+        number: str = "400",
+        queue: str | None = "support",
+        caller_num: str = "5551001",
+        caller_name: str | None = None,
+        patience: float | None = None,
+        hangs_up_after_answer: float | None = None,
+        agi_url: str | None = None,
+    ) -> CallRecord:
+        """Start one inbound call now; the returned record fills in as the call progresses.
+
+        ``patience``: the caller hangs up that long after arriving unless talking to someone;
+        ``hangs_up_after_answer``: the caller hangs up that long after the PBX answered.
+        """
+        record = CallRecord(
+            number=number,
+            caller_num=caller_num,
+            caller_name=caller_name if caller_name is not None else f"Caller {caller_num}",
+            agi_url=self.agi_url_for(queue, agi_url),
+        )
+        self.calls.append(record)
+        task = asyncio.create_task(self.dialplan.run(record, patience, hangs_up_after_answer))
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+        return record
+
+    def caller_hangs_up(self, record: CallRecord) -> bool:
+        """The caller hangs up now (BYE/CANCEL); False if the call is already over."""
+        channel = self.pbx.find_channel(record.channel)
+        if channel is None:
+            return False
+        self.pbx.remote_hangup(channel)
+        return True
+
+    def phone_hangs_up(self, endpoint: str) -> int:
+        """The advisor hangs up every call on this phone; returns how many channels it ended."""
+        ended = 0
+        for channel in list(self.pbx.channels.values()):
+            if channel.endpoint == endpoint and not channel.dead:
+                self.pbx.remote_hangup(channel)
+                ended += 1
+        return ended
+
+    async def wait_calls_done(self, within: float) -> None:
+        """Wait until every placed call has ended."""
+        async with asyncio.timeout(within):
+            while self._call_tasks:
+                await asyncio.gather(*list(self._call_tasks), return_exceptions=True)
+
+    def live_channels(self) -> list[str]:
+        return sorted(self.pbx.channels)

@@ -1,0 +1,210 @@
+"""The lab PBX of the recordings, rebuilt as a pbxsim configuration, and a scenario driver.
+
+Times are compressed by ``SCALE``: every recorded delay (phones, prompts, AGI pauses, caller holds)
+is multiplied by it, so a 20 s recording replays in about 2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field, replace
+
+from acd.pbxsim import PbxSim
+from acd.pbxsim.config import (
+    DialplanConfig,
+    FallbackQueueConfig,
+    PbxConfig,
+    PhoneConfig,
+    Timings,
+)
+from acd.pbxsim.phones import PhoneBehaviour
+from tests.pbxsim.recording import TRACES, Headers, Record, load, parse_messages
+from tests.pbxsim.wire import TIMEOUT, AgiScript, RawAmi, ScriptedAgiServer
+
+SCALE = 0.1
+
+LAB_PHONES = (
+    PhoneConfig("agent1", "6001", "Agent One", context="lab-agents"),
+    PhoneConfig("agent2", "6002", "Agent Two", context="lab-agents"),
+    PhoneConfig("agent3", "6003", "Agent Three", context="lab-agents"),
+    PhoneConfig("agent4", "6004", "Agent Four", context="lab-agents"),
+    PhoneConfig("agent5", "6005", "Agent Five", registered=False, context="lab-agents"),
+    PhoneConfig("reg1", "6101", "Reg One", registered=False, context="lab-agents"),
+    PhoneConfig("reg2", "6102", "Reg Two", registered=False, context="lab-agents"),
+    PhoneConfig("reg3", "6103", "Reg Three", registered=False, context="lab-agents"),
+)
+
+LAB_SUPPORT_QUEUE = FallbackQueueConfig(
+    name="support",
+    members=("agent1", "agent2", "agent3"),
+    member_ring_timeout=5.0 * SCALE,
+    retry=1.0 * SCALE,
+    timeout=20.0,
+    other_queues=("support_noap",),
+)
+
+# lab-inbound,401: AGI, then Playback(queue-thankyou), Hangup() whatever happened.
+LAB_401 = DialplanConfig(
+    context="lab-inbound",
+    state_variable="ACD_RESULT",
+    fallback_prompt="queue-thankyou",
+    fallback_queue=None,
+)
+# lab-inbound,400: AGI, GotoIf(ACD_RESULT = done → Hangup), else Playback + Queue(support,,,,20).
+LAB_400 = DialplanConfig(
+    context="lab-inbound",
+    state_variable="ACD_RESULT",
+    fallback_prompt="queue-thankyou",
+    fallback_queue=LAB_SUPPORT_QUEUE,
+)
+# lab-inbound,200: AGI(agi://…/route), Hangup().
+LAB_200 = DialplanConfig(
+    context="lab-inbound", state_variable="ACD_RESULT", fallback_prompt=None, fallback_queue=None
+)
+# lab-inbound,100: Answer(), Queue(support,,,,120), Hangup().
+LAB_100 = DialplanConfig(
+    context="lab-inbound",
+    state_variable="ACD_RESULT",
+    fallback_queue=replace(LAB_SUPPORT_QUEUE, timeout=120.0),
+    answer_before_agi=True,
+)
+
+
+def lab_config(dialplan: DialplanConfig, agi_url: str = "agi://127.0.0.1:9/none") -> PbxConfig:
+    return PbxConfig(
+        agi_url=agi_url,
+        phones=LAB_PHONES,
+        dialplan=dialplan,
+        timings=Timings(answer=0.5 * SCALE, login_failure_delay=0.05, time_scale=SCALE),
+    )
+
+
+def phone_behaviours(timeline: str) -> dict[str, PhoneBehaviour]:
+    """``agent agent1 (answer ring=2000 talk=3000)`` lines of timeline.txt, scaled."""
+    behaviours = {}
+    for match in re.finditer(
+        r"agent (agent\d) \((answer|noanswer|busy) ring=(\d+) talk=(\d+)\)", timeline
+    ):
+        name, mode, ring, talk = match.groups()
+        if mode == "answer":
+            behaviours[name] = PhoneBehaviour(
+                mode="answer",
+                answer_delay=int(ring) / 1000 * SCALE,
+                talk_time=int(talk) / 1000 * SCALE,
+            )
+        elif mode == "busy":
+            behaviours[name] = PhoneBehaviour(mode="busy")
+        else:
+            behaviours[name] = PhoneBehaviour(mode="no_answer")
+    return behaviours
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """An inbound call of a recording: when it arrived, who called, when the caller hung up."""
+
+    at: float
+    number: str
+    caller_num: str
+    hold: float | None
+
+
+def recorded_calls(scenario: str, records: list[Record]) -> list[RecordedCall]:
+    timeline = (TRACES / scenario / "timeline.txt").read_text()
+    holds = [int(h) / 1000 for h in re.findall(r"hold=(\d+)ms", timeline)]
+    calls = []
+    for record in records:
+        if record.kind != "event" or record.conn != "ami1":
+            continue
+        headers = dict(record.headers)
+        if headers.get("Event") == "Newchannel" and headers["Channel"].startswith("PJSIP/callers"):
+            hold = holds[len(calls)] if len(calls) < len(holds) else None
+            calls.append(RecordedCall(record.t, headers["Exten"], headers["CallerIDNum"], hold))
+    return calls
+
+
+@dataclass
+class Replay:
+    """What a replay captured: the AMI byte stream and each FastAGI dialogue."""
+
+    ami: list[Headers]
+    agi: list[list[tuple[str, str]]]
+    sim: PbxSim
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+async def replay(
+    scenario: str,
+    dialplan: DialplanConfig,
+    *,
+    behaviours: dict[str, PhoneBehaviour] | None = None,
+    agi_sessions: int | None = None,
+    refused_calls: tuple[int, ...] = (),
+) -> Replay:
+    """Replay a recorded FastAGI scenario against pbxsim and capture AMI and AGI traffic."""
+    ami_records = load(f"{scenario}/ami.jsonl")
+    agi_path = TRACES / scenario / "agi.jsonl"
+    agi_records = load(f"{scenario}/agi.jsonl") if agi_path.exists() else []
+    conns = sorted({r.conn for r in agi_records if r.conn.startswith("agi")})
+    if agi_sessions is not None:
+        conns = conns[:agi_sessions]
+    scripts = [AgiScript.from_recording(agi_records, conn, SCALE) for conn in conns]
+    agi_server = ScriptedAgiServer(scripts)
+    agi_port = await agi_server.start()
+    refused = await _closed_port()
+    config = lab_config(dialplan, f"agi://127.0.0.1:{agi_port}/inbound")
+    sim = PbxSim(config)
+    timeline = (TRACES / scenario / "timeline.txt").read_text()
+    for name, behaviour in (behaviours or phone_behaviours(timeline)).items():
+        sim.phone(name).behaviour = behaviour
+    calls = recorded_calls(scenario, ami_records)
+    async with sim:
+        client = await RawAmi.connect(sim.ami_port)
+        await client.login()
+        started = asyncio.get_running_loop().time()
+        first = calls[0].at
+        for index, call in enumerate(calls):
+            delay = started + (call.at - first) * SCALE - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            script = _script_name(agi_records, conns, index)
+            url = (
+                f"agi://127.0.0.1:{refused}/inbound?queue=support"
+                if index in refused_calls
+                else f"agi://127.0.0.1:{agi_port}/{script}"
+            )
+            sim.place_call(
+                number=call.number,
+                queue=None,
+                caller_num=call.caller_num,
+                hangs_up_after_answer=None if call.hold is None else call.hold * SCALE,
+                agi_url=url,
+            )
+            await sim.wait_calls_done(TIMEOUT * 3)
+        await asyncio.sleep(0.05)
+        await client.action("Logoff", ("ActionID", "bye"))
+        await client.wait_eof()
+        await client.close()
+        await agi_server.stop()
+        counters = sim.counters
+    return Replay(parse_messages(bytes(client.received)), agi_server.sessions, sim, counters)
+
+
+def _script_name(agi_records: list[Record], conns: list[str], index: int) -> str:
+    if index >= len(conns):
+        return "inbound?queue=support"
+    for record in agi_records:
+        if record.conn == conns[index] and record.kind == "env":
+            match = re.search(r"agi_network_script: (.*)\n", record.raw)
+            if match:
+                return match.group(1)
+    return "inbound?queue=support"
+
+
+async def _closed_port() -> int:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    server.close()
+    await server.wait_closed()
+    return port
