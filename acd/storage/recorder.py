@@ -1,0 +1,385 @@
+"""The recorder: the ``CallRecords`` port, batching rows to the database and never blocking routing.
+
+``record`` turns a command into rows and appends them to an in-memory batch: no I/O, no await.
+One writer task flushes the batch every ``flush_rows`` rows or ``flush_ms`` milliseconds, in one
+transaction bounded by ``write_timeout_s``. When a write fails, the batch goes to the durable spool
+and so does everything after it (rows reach the database in the order they were recorded) until a
+replay, retried with backoff, has written the whole spool back. Rows carry their natural keys, so
+a replay that repeats rows already committed duplicates nothing.
+
+Lifecycle: ``await start()`` (opens the spool; a spool left by a previous run is replayed first),
+``record(...)`` from the dispatcher, ``await stop()`` (writes or spools what is left). ``flush``
+and ``drain`` wait for the rows recorded so far to be settled (in the database or the spool) or
+in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+from pydantic import SecretStr
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.core.commands import CallCompleted, RecordAgentState, RecordCallEvent
+from acd.storage.database import async_url, create_engine, masked_url
+from acd.storage.rows import CallFellBack, Row, RowStream
+from acd.storage.spool import Spool, SpoolPosition
+from acd.storage.tables import agent_states
+from acd.storage.writer import write_rows
+
+log = structlog.get_logger("acd.storage")
+
+RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted
+
+# Errors that mean "the database cannot take writes now" (retry later), as opposed to a row the
+# database refuses (a bug or a constraint), which is set aside so it cannot block the spool.
+_UNAVAILABLE = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    TimeoutError,
+    OSError,
+)
+
+
+def _error_text(exc: BaseException) -> str:
+    # SQLAlchemy's message would append the statement and its parameters (caller numbers):
+    # log the driver's own message only.
+    orig = getattr(exc, "orig", None)
+    return f"{type(exc).__name__}: {orig if orig is not None else exc}"[:300]
+
+
+class Recorder:
+    """Implements ``acd.runtime.ports.CallRecords``; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str | URL | SecretStr,
+        spool_dir: Path | str,
+        flush_rows: int = 200,
+        flush_ms: int = 200,
+        country: str = "FR",
+        *,
+        write_timeout_s: float = 5.0,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 30.0,
+        replay_chunk_rows: int = 2000,
+    ) -> None:
+        raw = url.get_secret_value() if isinstance(url, SecretStr) else url
+        self.url = async_url(raw)
+        self.spool_dir = Path(spool_dir)
+        self.flush_rows = flush_rows
+        self.flush_s = flush_ms / 1000
+        self.write_timeout_s = write_timeout_s
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self.replay_chunk_rows = replay_chunk_rows
+        self.rows = RowStream(country)
+        self.spool = Spool(self.spool_dir)
+        self._engine: AsyncEngine | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: list[Row] = []
+        self._first_pending_at = 0.0
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._flush_now = False
+        self._stopping = False
+        self._spooling = False
+        self._retry_at = 0.0
+        self._backoff = retry_initial_s
+        self._replay: SpoolPosition | None = None
+        self._rows_recorded = 0
+        self._rows_settled = 0
+        # Counters, for metrics and tests.
+        self.rows_written = 0
+        self.rows_spooled = 0
+        self.rows_replayed = 0
+        self.rows_rejected = 0
+        self.write_failures = 0
+
+    # ------------------------------------------------------------------ the port
+
+    def record(self, command: RecordCommand) -> None:
+        """Queue the rows of one record command; never blocks, never raises."""
+        try:
+            rows = self.rows.rows(command)
+        except Exception as exc:  # a bad record must not stop routing
+            log.error("record_refused", command=type(command).__name__, error=repr(exc))
+            return
+        self._queue(rows)
+
+    def record_fallback(self, record: CallFellBack) -> None:
+        """Queue a call the dialplan took away (outcome ``fallback``); never blocks or raises."""
+        try:
+            rows = self.rows.fallback_rows(record)
+        except Exception as exc:  # same contract as ``record``
+            log.error("record_refused", command="CallFellBack", error=repr(exc))
+            return
+        self._queue(rows)
+
+    def _queue(self, rows: list[Row]) -> None:
+        if not self._pending:
+            self._first_pending_at = time.monotonic()
+            self._wake.set()
+        self._pending.extend(rows)
+        self._rows_recorded += len(rows)
+        if len(self._pending) >= self.flush_rows:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def backlog(self) -> int:
+        """Rows recorded but not yet written to the database or the spool."""
+        return self._rows_recorded - self._rows_settled
+
+    @property
+    def spooling(self) -> bool:
+        """Whether rows are going to the spool (the database failed and is not caught up)."""
+        return self._spooling
+
+    async def start(self) -> None:
+        """Open the spool and start the writer; a previous run's spool is replayed first."""
+        if self._task is not None:
+            return
+        self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
+        await asyncio.to_thread(self.spool.open)
+        left_over = await asyncio.to_thread(self.spool.pending)
+        if left_over:
+            self._spooling = True
+            self._retry_at = 0.0
+        else:
+            await self._seed()
+        self._task = asyncio.create_task(self._run(), name="acd-recorder")
+        log.info(
+            "recorder_started",
+            database=masked_url(self.url),
+            spool_dir=str(self.spool_dir),
+            spool_pending=left_over,
+        )
+
+    async def stop(self) -> None:
+        """Write what is left (or spool it) and close; spooled rows stay for the next run."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await self._task
+        finally:
+            self._task = None
+            await asyncio.to_thread(self.spool.close)
+            if self._engine is not None:
+                await self._engine.dispose()
+                self._engine = None
+            log.info(
+                "recorder_stopped",
+                rows_written=self.rows_written,
+                rows_spooled=self.rows_spooled,
+                rows_replayed=self.rows_replayed,
+                spool_pending=self._spooling,
+            )
+
+    async def __aenter__(self) -> Recorder:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def flush(self) -> None:
+        """Wait until every row recorded so far is in the database or the spool."""
+        target = self._rows_recorded
+        while self._rows_settled < target and self._task is not None:
+            self._flush_now = True
+            self._progress.clear()
+            self._wake.set()
+            await self._progress.wait()
+
+    async def drain(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every row recorded so far is in the database; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        await asyncio.wait_for(self.flush(), timeout_s)
+        while self._spooling and self._task is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._retry_at = 0.0  # someone is waiting: retry now rather than after the backoff
+            self._progress.clear()
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+        return not self._spooling
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The recorder's database engine (for reads after ``drain``, e.g. session restore)."""
+        if self._engine is None:
+            raise RuntimeError("the recorder is not started")
+        return self._engine
+
+    # ------------------------------------------------------------------ the writer task
+
+    async def _seed(self) -> None:
+        assert self._engine is not None
+        query = sa.select(
+            agent_states.c.agent_id, agent_states.c.dimension, sa.func.max(agent_states.c.at)
+        ).group_by(agent_states.c.agent_id, agent_states.c.dimension)
+        try:
+            async with asyncio.timeout(self.write_timeout_s), self._engine.connect() as conn:
+                result = await conn.execute(query)
+                last = {(a, d): float(at) for a, d, at in result}
+        except (sa.exc.SQLAlchemyError, *_UNAVAILABLE) as exc:
+            log.warning("state_durations_not_seeded", error=_error_text(exc))
+            return
+        self.rows.seed(last)
+
+    def _wait_s(self) -> float | None:
+        now = time.monotonic()
+        waits: list[float] = []
+        if self._stopping or self._flush_now:
+            return 0.0
+        if len(self._pending) >= self.flush_rows:
+            waits.append(0.0)
+        elif self._pending:
+            waits.append(max(0.0, self._first_pending_at + self.flush_s - now))
+        if self._spooling:
+            waits.append(max(0.0, self._retry_at - now))
+        return min(waits) if waits else None
+
+    async def _run(self) -> None:
+        while True:
+            wait = self._wait_s()
+            if wait is None or wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
+            try:
+                await self._cycle()
+            except Exception as exc:  # the writer must outlive any surprise; rows stay queued
+                log.exception("recorder_cycle_failed", error=repr(exc))
+                await asyncio.sleep(self.retry_initial_s)
+            self._progress.set()
+            if self._stopping and not self._pending:
+                return
+
+    async def _cycle(self) -> None:
+        now = time.monotonic()
+        due = (
+            self._stopping
+            or self._flush_now
+            or len(self._pending) >= self.flush_rows
+            or (self._pending and now - self._first_pending_at >= self.flush_s)
+        )
+        self._flush_now = False
+        if self._pending and due:
+            batch, self._pending = self._pending, []
+            try:
+                if self._spooling:
+                    await self._to_spool(batch)
+                elif not await self._write(batch, retrying=False):
+                    await self._to_spool(batch)
+                    self._spooling = True
+                    self._backoff = self.retry_initial_s
+                    self._retry_at = time.monotonic() + self._backoff
+            except OSError as exc:
+                # The spool itself failed (disk full?): keep the rows in memory, in order.
+                self._pending[:0] = batch
+                log.error("spool_write_failed", rows=len(batch), error=repr(exc))
+                raise
+            self._rows_settled += len(batch)
+        if self._spooling and not self._stopping and time.monotonic() >= self._retry_at:
+            await self._replay_chunk()
+
+    async def _to_spool(self, batch: list[Row]) -> None:
+        await asyncio.to_thread(self.spool.append, batch)
+        self.rows_spooled += len(batch)
+        log.debug("rows_spooled", rows=len(batch))
+
+    async def _write(self, batch: list[Row], *, retrying: bool) -> bool:
+        """Write one batch; False when the database is unavailable (the caller spools)."""
+        assert self._engine is not None
+        try:
+            async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
+                await write_rows(conn, batch)
+        except _UNAVAILABLE as exc:
+            self.write_failures += 1
+            log.warning(
+                "db_write_failed",
+                rows=len(batch),
+                replay=retrying,
+                database=masked_url(self.url),
+                error=_error_text(exc),
+            )
+            return False
+        except sa.exc.SQLAlchemyError as exc:
+            # The database is up but refuses something in this batch: find the rows it refuses.
+            log.error("db_batch_refused", rows=len(batch), error=_error_text(exc))
+            return await self._write_one_by_one(batch)
+        self.rows_written += len(batch)
+        return True
+
+    async def _write_one_by_one(self, batch: list[Row]) -> bool:
+        assert self._engine is not None
+        for row in batch:
+            try:
+                async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
+                    await write_rows(conn, [row])
+            except _UNAVAILABLE as exc:
+                log.warning("db_write_failed", rows=1, error=_error_text(exc))
+                return False
+            except sa.exc.SQLAlchemyError as exc:
+                self.rows_rejected += 1
+                await asyncio.to_thread(self._set_aside, row)
+                log.error(
+                    "row_rejected",
+                    table=row.get("table"),
+                    call_id=row.get("call_id"),
+                    agent_id=row.get("agent_id"),
+                    error=_error_text(exc),
+                )
+            else:
+                self.rows_written += 1
+        return True
+
+    def _set_aside(self, row: Row) -> None:
+        # Kept next to the spool for a human to look at; never replayed automatically.
+        with open(self.spool_dir / "rejected.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    async def _replay_chunk(self) -> None:
+        """Write the spool's next chunk; when it is all written, stop spooling."""
+        if self._replay is None:
+            # Appends made from now on go to a new segment; replay reads sealed ones only.
+            await asyncio.to_thread(self.spool.seal)
+            segments = await asyncio.to_thread(self.spool.segments)
+            if not segments:
+                self._spooling = False
+                self._backoff = self.retry_initial_s
+                log.info("spool_replayed", rows=self.rows_replayed)
+                return
+            self._replay = SpoolPosition(segments[0], 0)
+        position = self._replay
+        rows, offset, at_end = await asyncio.to_thread(
+            self.spool.read_chunk, position, self.replay_chunk_rows
+        )
+        if rows and not await self._write(rows, retrying=True):
+            self._backoff = min(self.retry_max_s, self._backoff * 2)
+            self._retry_at = time.monotonic() + self._backoff
+            return
+        self.rows_replayed += len(rows)
+        self._backoff = self.retry_initial_s
+        self._retry_at = 0.0
+        if at_end:
+            await asyncio.to_thread(self.spool.consume, position.segment)
+            self._replay = None
+        else:
+            position.offset = offset
+        self._wake.set()  # keep replaying, a chunk per cycle, between new batches

@@ -1,0 +1,93 @@
+"""The record tables, as SQLAlchemy Core metadata (Alembic migrations are written from this).
+
+Times are epoch seconds (UTC) in double precision: the engine's own clock values, stored as they
+were emitted, so report intervals are computed the same way on SQLite and PostgreSQL. Every table
+has a natural key derived from the records themselves, so writing a record twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    # The caller channel's Uniqueid of the AGI session.
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("linked_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("first_queue", sa.String(64), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    # E.164 when phonenumbers can make sense of it, else as received ("anonymous", an extension).
+    sa.Column("caller_number", sa.String(64), nullable=False, server_default=""),
+    sa.Column("caller_name", sa.String(128), nullable=False, server_default=""),
+    sa.Column("offered_at", sa.Double, nullable=False),
+    sa.Column("presented_at", sa.Double),
+    sa.Column("answered_at", sa.Double),
+    sa.Column("ended_at", sa.Double, nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("agents_tried", sa.String(1024), nullable=False, server_default=""),
+    # answered | abandoned | overflowed | timed_out | rejected | fallback
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False, server_default=""),
+    sa.Column("wait_s", sa.Double, nullable=False),
+    sa.Column("talk_s", sa.Double, nullable=False),
+    sa.Column("wrap_up_s", sa.Double, nullable=False),
+    sa.Column("disposition", sa.String(64)),
+    sa.Column("transferred_to", sa.String(128)),
+    sa.Column("overflow_target", sa.String(128)),
+    # Decided by the engine with the queue's own threshold at the time of the call.
+    sa.Column("answered_within_sl", sa.Boolean, nullable=False),
+    sa.Index(None, "offered_at"),
+    sa.Index(None, "agent_id", "answered_at"),
+)
+
+# The relational equivalent of Asterisk's queue_log: one row per thing that happened to a call.
+call_events = sa.Table(
+    "call_events",
+    metadata,
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    # offered, prompted, presented, not_answered, answered, requeued, relaxed, transferred,
+    # completed, abandoned, overflowed, ended, disposition, fallback
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index(None, "at"),
+)
+
+# Every change of every state dimension (presence, phone, activity) of every advisor.
+agent_states = sa.Table(
+    "agent_states",
+    metadata,
+    sa.Column("agent_id", sa.String(64), primary_key=True),
+    sa.Column("dimension", sa.String(16), primary_key=True),
+    sa.Column("at", sa.Double, primary_key=True),
+    # Several changes of one dimension can share an instant (wrap-up ends, a call is presented).
+    sa.Column("ordinal", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("old", sa.String(32), nullable=False),
+    sa.Column("new", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64)),
+    # How long ``old`` lasted; NULL when its start is not known (first change ever recorded).
+    sa.Column("duration_s", sa.Double),
+    sa.Index(None, "at"),
+)
+
+# Login to logout; ``logout_at`` NULL while the advisor is logged in (restored after a restart).
+agent_sessions = sa.Table(
+    "agent_sessions",
+    metadata,
+    sa.Column("agent_id", sa.String(64), primary_key=True),
+    sa.Column("login_at", sa.Double, primary_key=True),
+    sa.Column("logout_at", sa.Double),
+    sa.Index(None, "logout_at"),
+)
