@@ -1,0 +1,68 @@
+"""What one simulated day produced: every finished call, every advisor's day, time accounting.
+
+The raw material only; ``acd.sim.figures`` turns it into service level, ASA, occupancy and so on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.core.commands import CallCompleted
+
+# Activities counted as busy for occupancy: the advisor is tied to a call (ringing included).
+BUSY_ACTIVITIES = ("reserved", "on_call", "wrap_up")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDay:
+    """One advisor's day: seconds per activity, calls answered, breathers, missed presentations."""
+
+    agent_id: str
+    seconds: dict[str, float]  # activity value (``available``, ``on_call``, ...) -> seconds
+    calls: int
+    talk_s: float
+    breathers: int
+    missed: int
+
+    @property
+    def logged_in_s(self) -> float:
+        """Seconds logged in (every activity but ``offline``)."""
+        return sum(s for a, s in self.seconds.items() if a != "offline")
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds ringing, talking or in wrap-up."""
+        return sum(self.seconds.get(a, 0.0) for a in BUSY_ACTIVITIES)
+
+    @property
+    def occupancy(self) -> float | None:
+        """Busy over busy plus available (pauses and breathers excluded); None if never either."""
+        ready = self.busy_s + self.seconds.get("available", 0.0)
+        return self.busy_s / ready if ready > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """One replication of one scenario under one configuration."""
+
+    seed: int
+    open_s: float
+    close_s: float
+    interval_s: float
+    ended_at: float  # virtual time the run stopped (after the last caller was served)
+    calls: tuple[CallCompleted, ...]  # in completion order
+    unfinished: int  # callers still in the engine when the run stopped (after max_drain_s)
+    without_queue: int  # callers of a queue the configuration does not define (not offered)
+    agents: tuple[AgentDay, ...]
+    # Per reporting interval (opening to closing), all advisors together: seconds busy and
+    # seconds available, for the centre's occupancy over the day.
+    interval_busy_s: tuple[float, ...]
+    interval_available_s: tuple[float, ...]
+    events: int  # events handled by the engine
+    service_level_s: dict[str, float]  # each queue's threshold, from the configuration
+    short_abandon_s: float
+    warmup_s: float
+
+    def interval_starts(self) -> list[float]:
+        """Start of each reporting interval."""
+        return [self.open_s + i * self.interval_s for i in range(len(self.interval_busy_s))]

@@ -1,0 +1,429 @@
+"""The discrete-event simulator: a heap of virtual-time events driving the production engine.
+
+Nothing here sleeps or waits: the next event is popped, stamped with its virtual time and handed
+to ``acd.core.engine.Engine.handle``; the commands that come back schedule what the simulated
+callers, phones and advisors do next. Events reach the engine in non-decreasing time order, ties
+in the order they were scheduled, so a run is a pure function of (configuration, scenario, seed).
+
+What is simulated around the engine:
+
+* callers arrive (Poisson per queue, or given arrivals), wait, and hang up at their patience
+  unless answered first;
+* ``RingAgent``: after a ring delay the advisor answers (``AgentAnswered``, then the phone goes
+  ``IN_USE``), or with the no-answer probability the ring times out (``AgentDidNotAnswer``);
+  talk lasts the caller's handle time, then ``CallEnded`` and the phone goes ``IDLE``;
+* ``StartTimer``/``CancelTimer``: a ``TimerFired`` on the heap, forgotten when cancelled;
+* ``PlayPrompt``: the announcement ends (``PromptEnded``) after ``prompt_s`` unless stopped;
+* the roster: log in, breaks (a pause, taken after the current call), end of shift (a pause,
+  then log out), and advisors paused for missed calls come back after ``no_answer_pause_s``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from acd.core import commands as cmd
+from acd.core import events as ev
+from acd.core.config import AcdConfig
+from acd.core.engine import Engine
+from acd.core.errors import CoreError
+from acd.core.states import Activity, PhoneState
+from acd.sim.results import BUSY_ACTIVITIES, AgentDay, SimulationResult
+from acd.sim.scenario import Caller, Scenario, draw_callers
+
+DecisionCallback = Callable[[float, ev.Event, list[cmd.Command]], None]
+"""Receives (virtual time, event, the engine's commands) after every event: the decision log."""
+
+BREAK_REASON: Final = "break"
+SHIFT_END_REASON: Final = "shift_end"
+NO_ANSWER_REASON: Final = "no_answer"
+
+# Heap entry kinds. Entries are (at, seq, kind, ref, token); ``seq`` makes ties FIFO.
+_TIMER: Final = 0
+_ANSWER: Final = 1
+_NO_ANSWER: Final = 2
+_ABANDON: Final = 3
+_TALK_END: Final = 4
+_PROMPT_END: Final = 5
+_LOG_IN: Final = 6
+_SHIFT_END: Final = 7
+_BREAK: Final = 8
+_READY: Final = 9
+_LOG_OUT: Final = 10
+_WRAP_DONE: Final = 11
+
+_ACTIVITIES: Final = tuple(a.value for a in Activity)
+
+
+class SimulationError(RuntimeError):
+    """The engine refused an event the simulator built: a bug in one of them, with the context."""
+
+
+@dataclass(slots=True, eq=False)
+class _Call:
+    id: str
+    caller: Caller
+    answered: bool = False
+    done: bool = False
+    ring: int = 0  # token of the presentation in progress; stale ring outcomes are dropped
+    prompt: int = 0  # token of the prompt in progress
+    agent: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Advisor:
+    id: str
+    activity: str = Activity.OFFLINE.value
+    reason: str | None = None
+    since: float = 0.0
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_ACTIVITIES, 0.0))
+    calls: int = 0
+    talk_s: float = 0.0
+    breathers: int = 0
+    missed: int = 0
+    pause_token: int = 0
+    wrap_token: int = 0
+    break_s: float = 0.0  # length of the break asked for last (it starts when the pause does)
+
+
+class DaySimulation:
+    """One run of one scenario under one configuration; ``run()`` once, then read the result."""
+
+    def __init__(
+        self,
+        config: AcdConfig,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        on_decision: DecisionCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.on_decision = on_decision
+        self.engine = Engine(config, start_at=scenario.open_s)
+        # Presentation outcomes have their own stream: routing changes how many presentations
+        # happen, and this keeps that from shifting the callers' own draws.
+        self._ring_rng = random.Random(f"{self.seed}:ring")
+        self._heap: list[tuple[float, int, int, Any, int, float]] = []
+        self._seq = 0
+        self._now = scenario.open_s
+        self._timers: dict[str, float] = {}
+        self._calls: dict[str, _Call] = {}
+        self._live = 0
+        self._completed: list[cmd.CallCompleted] = []
+        self._advisors = {a.id: _Advisor(a.id, since=scenario.open_s) for a in config.agents}
+        self._events = 0
+        self._no_queue = 0
+        self._queue_names = frozenset(q.name for q in config.queues)
+        starts = scenario.intervals()
+        self._busy = [0.0] * len(starts)
+        self._available = [0.0] * len(starts)
+        self._ran = False
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _push(
+        self, at: float, kind: int, ref: Any = None, token: int = 0, value: float = 0.0
+    ) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, ref, token, value))
+
+    def _handle(self, event: ev.Event) -> None:
+        try:
+            commands = self.engine.handle(event)
+        except CoreError as exc:
+            raise SimulationError(f"engine refused {event!r} at {self._now:.3f}: {exc}") from exc
+        self._events += 1
+        if self.on_decision is not None:
+            self.on_decision(self._now, event, commands)
+        self._execute(commands)
+
+    def _schedule_roster(self) -> None:
+        scenario = self.scenario
+        ids = list(self._advisors)
+        if scenario.roster is None:
+            for agent_id in ids:
+                self._push(scenario.open_s, _LOG_IN, agent_id)
+            return
+        for shift in scenario.roster:
+            chosen = [i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in shift.agents)]
+            for agent_id in chosen:
+                self._push(shift.start, _LOG_IN, agent_id)
+                for b in shift.breaks:
+                    self._push(b.at, _BREAK, agent_id, 0, b.duration_s)
+                if shift.end is not None:
+                    self._push(shift.end, _SHIFT_END, agent_id)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> SimulationResult:
+        """Simulate the day and return its raw result."""
+        if self._ran:
+            raise SimulationError("a DaySimulation runs once")
+        self._ran = True
+        scenario = self.scenario
+        callers = draw_callers(scenario, self.seed)
+        self._schedule_roster()
+        heap = self._heap
+        pop = heapq.heappop
+        n_callers = len(callers)
+        next_caller = 0
+        close = scenario.close_s
+        hard_stop = close + scenario.max_drain_s
+        while True:
+            if next_caller < n_callers and (not heap or callers[next_caller].at <= heap[0][0]):
+                caller = callers[next_caller]
+                next_caller += 1
+                if caller.at >= hard_stop:
+                    break
+                self._now = caller.at
+                self._arrive(caller, next_caller)
+                continue
+            if not heap:
+                break
+            at = heap[0][0]
+            if at >= hard_stop:
+                break
+            if next_caller >= n_callers and self._live == 0 and at >= close:
+                break  # the day is over and every caller is served: only idle timers remain
+            at, _, kind, ref, token, value = pop(heap)
+            self._now = at
+            self._dispatch(kind, ref, token, value)
+        end = max(self._now, close)
+        self._now = end
+        for advisor in self._advisors.values():
+            self._account(advisor, end)
+        return SimulationResult(
+            seed=self.seed,
+            open_s=scenario.open_s,
+            close_s=scenario.close_s,
+            interval_s=scenario.interval_s,
+            ended_at=end,
+            calls=tuple(self._completed),
+            unfinished=self._live,
+            without_queue=self._no_queue,
+            agents=tuple(
+                AgentDay(
+                    a.id,
+                    {k: v for k, v in a.seconds.items() if v},
+                    a.calls,
+                    a.talk_s,
+                    a.breathers,
+                    a.missed,
+                )
+                for a in self._advisors.values()
+            ),
+            interval_busy_s=tuple(self._busy),
+            interval_available_s=tuple(self._available),
+            events=self._events,
+            service_level_s={q.name: q.service_level_s for q in self.config.queues},
+            short_abandon_s=self.config.short_abandon_s,
+            warmup_s=scenario.warmup_s,
+        )
+
+    def _arrive(self, caller: Caller, number: int) -> None:
+        if caller.queue not in self._queue_names:
+            # The scenario describes a queue this configuration does not have: count the caller
+            # rather than crash, so configurations can be compared on one scenario.
+            self._no_queue += 1
+            return
+        call = _Call(f"c{number:06d}", caller)
+        self._calls[call.id] = call
+        self._live += 1
+        if math.isfinite(caller.patience_s):
+            self._push(caller.at + caller.patience_s, _ABANDON, call)
+        self._handle(
+            ev.CallArrived(
+                at=caller.at, call_id=call.id, queue=caller.queue, priority=caller.priority
+            )
+        )
+
+    def _dispatch(self, kind: int, ref: Any, token: int, value: float) -> None:
+        now = self._now
+        if kind == _TIMER:
+            timer_id: str = ref
+            if self._timers.get(timer_id) == now:
+                del self._timers[timer_id]
+                self._handle(ev.TimerFired(at=now, timer_id=timer_id))
+        elif kind == _ANSWER:
+            call: _Call = ref
+            if call.done or call.ring != token or call.agent is None:
+                return
+            agent_id = call.agent
+            call.answered = True
+            advisor = self._advisors[agent_id]
+            advisor.calls += 1
+            advisor.talk_s += call.caller.handle_s
+            self._handle(ev.AgentAnswered(at=now, call_id=call.id, agent_id=agent_id))
+            self._handle(ev.PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.IN_USE))
+            self._push(now + call.caller.handle_s, _TALK_END, call)
+        elif kind == _NO_ANSWER:
+            call = ref
+            if call.done or call.ring != token or call.agent is None:
+                return
+            agent_id = call.agent
+            call.agent = None
+            self._advisors[agent_id].missed += 1
+            self._handle(ev.AgentDidNotAnswer(at=now, call_id=call.id, agent_id=agent_id))
+        elif kind == _ABANDON:
+            call = ref
+            if call.done or call.answered:
+                return
+            call.ring += 1
+            call.agent = None
+            self._handle(ev.CallerHungUp(at=now, call_id=call.id))
+        elif kind == _TALK_END:
+            call = ref
+            agent_id = call.agent or ""
+            advisor = self._advisors[agent_id]
+            advisor.wrap_token += 1
+            self._handle(ev.CallEnded(at=now, call_id=call.id))
+            self._handle(ev.PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.IDLE))
+            wrap = call.caller.wrap_up_s
+            if wrap is not None and advisor.activity == Activity.WRAP_UP.value:
+                self._push(now + wrap, _WRAP_DONE, advisor, advisor.wrap_token)
+        elif kind == _PROMPT_END:
+            call = ref
+            if call.prompt == token and not call.done:
+                call.prompt += 1
+                self._handle(ev.PromptEnded(at=now, call_id=call.id))
+        elif kind == _LOG_IN:
+            agent_id = ref
+            if self._advisors[agent_id].activity == Activity.OFFLINE.value:
+                self._handle(ev.AgentLoggedIn(at=now, agent_id=agent_id))
+        elif kind == _SHIFT_END:
+            if self._advisors[ref].activity != Activity.OFFLINE.value:
+                self._handle(ev.AgentPaused(at=now, agent_id=ref, reason=SHIFT_END_REASON))
+        elif kind == _BREAK:
+            advisor = self._advisors[ref]
+            if advisor.activity == Activity.OFFLINE.value or advisor.reason == SHIFT_END_REASON:
+                return
+            advisor.break_s = value
+            self._handle(ev.AgentPaused(at=now, agent_id=ref, reason=BREAK_REASON))
+        elif kind == _READY:
+            advisor = ref
+            if advisor.pause_token == token and advisor.activity == Activity.PAUSED.value:
+                self._handle(ev.AgentReady(at=now, agent_id=advisor.id))
+        elif kind == _LOG_OUT:
+            advisor = ref
+            if advisor.activity == Activity.PAUSED.value and advisor.reason == SHIFT_END_REASON:
+                self._handle(ev.AgentLoggedOut(at=now, agent_id=advisor.id))
+        elif kind == _WRAP_DONE:
+            advisor = ref
+            if advisor.wrap_token == token and advisor.activity == Activity.WRAP_UP.value:
+                self._handle(ev.WrapUpEnded(at=now, agent_id=advisor.id))
+
+    # ------------------------------------------------------------------ the engine's commands
+
+    def _execute(self, commands: list[cmd.Command]) -> None:
+        now = self._now
+        for c in commands:
+            t = type(c)
+            if t is cmd.RecordCallEvent:
+                continue
+            if t is cmd.RecordAgentState:
+                assert isinstance(c, cmd.RecordAgentState)
+                if c.dimension == "activity":
+                    self._agent_changed(c)
+            elif t is cmd.StartTimer:
+                assert isinstance(c, cmd.StartTimer)
+                self._timers[c.timer_id] = c.fire_at
+                self._push(c.fire_at, _TIMER, c.timer_id)
+            elif t is cmd.CancelTimer:
+                assert isinstance(c, cmd.CancelTimer)
+                self._timers.pop(c.timer_id, None)
+            elif t is cmd.RingAgent:
+                assert isinstance(c, cmd.RingAgent)
+                call = self._calls[c.call_id]
+                call.ring += 1
+                call.agent = c.agent_id
+                rng = self._ring_rng
+                missed = rng.random() < self.scenario.no_answer_probability
+                delay = self.scenario.ring_delay_s.draw(rng)
+                if missed or delay >= c.ring_timeout_s:
+                    self._push(now + c.ring_timeout_s, _NO_ANSWER, call, call.ring)
+                else:
+                    self._push(now + delay, _ANSWER, call, call.ring)
+            elif t is cmd.CallCompleted:
+                assert isinstance(c, cmd.CallCompleted)
+                self._completed.append(c)
+                call = self._calls.pop(c.call_id)
+                call.done = True
+                self._live -= 1
+            elif t is cmd.PlayPrompt:
+                assert isinstance(c, cmd.PlayPrompt)
+                call = self._calls[c.call_id]
+                call.prompt += 1
+                self._push(now + self.scenario.prompt_s, _PROMPT_END, call, call.prompt)
+            elif t is cmd.StopPrompt:
+                assert isinstance(c, cmd.StopPrompt)
+                self._calls[c.call_id].prompt += 1
+            # OverflowCall and EndCall: the call's CallCompleted follows in the same list.
+
+    def _agent_changed(self, c: cmd.RecordAgentState) -> None:
+        advisor = self._advisors[c.agent_id]
+        self._account(advisor, c.at)
+        advisor.activity = c.new
+        advisor.reason = c.reason
+        if c.new == Activity.PAUSED.value:
+            advisor.pause_token += 1
+            if c.reason == SHIFT_END_REASON:
+                self._push(c.at, _LOG_OUT, advisor)
+            elif c.reason == BREAK_REASON:
+                self._push(c.at + advisor.break_s, _READY, advisor, advisor.pause_token)
+            elif c.reason == NO_ANSWER_REASON:
+                back = c.at + self.scenario.no_answer_pause_s
+                self._push(back, _READY, advisor, advisor.pause_token)
+        elif c.new == Activity.BREATHER.value:
+            advisor.breathers += 1
+
+    def _account(self, advisor: _Advisor, until: float) -> None:
+        """Add the time since the advisor's last change to their current activity."""
+        start = advisor.since
+        advisor.since = until
+        span = until - start
+        if span <= 0:
+            return
+        activity = advisor.activity
+        advisor.seconds[activity] += span
+        if activity in BUSY_ACTIVITIES:
+            self._spread(self._busy, start, until)
+        elif activity == Activity.AVAILABLE.value:
+            self._spread(self._available, start, until)
+
+    def _spread(self, buckets: list[float], start: float, end: float) -> None:
+        """Add ``[start, end)``, clipped to opening hours, to the reporting intervals it covers."""
+        scenario = self.scenario
+        lo = max(start, scenario.open_s)
+        hi = min(end, scenario.close_s)
+        size = scenario.interval_s
+        n = len(buckets)
+        while lo < hi:
+            idx = int((lo - scenario.open_s) // size)
+            if idx >= n:
+                break
+            stop = min(hi, scenario.open_s + (idx + 1) * size)
+            buckets[idx] += stop - lo
+            lo = stop
+
+
+def run_day(
+    config: AcdConfig,
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    on_decision: DecisionCallback | None = None,
+) -> SimulationResult:
+    """Simulate one day of ``scenario`` under ``config`` (seed: the scenario's unless given).
+
+    ``on_decision`` receives (virtual time, event, commands) after each event the engine handles:
+    the engine's decisions, in order, for a decision log.
+    """
+    return DaySimulation(config, scenario, seed=seed, on_decision=on_decision).run()
