@@ -183,6 +183,8 @@ class _Connection:
         self.pending.clear()
         if not self.banner.done():
             self.banner.set_exception(AmiConnectionLostError(f"{reason} before the banner"))
+            # Marked as retrieved: nobody awaits the banner once login has timed out.
+            self.banner.exception()
         return failed
 
 
@@ -283,6 +285,34 @@ class AmiClient:
         return await self.send_action(
             "ControlPlayback", {"Channel": channel, "Control": control.value}
         )
+
+    async def hangup(self, channel: str, cause: int = 16) -> AmiResponse:
+        """Hang up `channel` with a Q.850 cause (`Error / No such channel` when it is gone)."""
+        return await self.send_action("Hangup", {"Channel": channel, "Cause": str(cause)})
+
+    async def redirect(
+        self, channel: str, context: str, exten: str, priority: int = 1
+    ) -> AmiResponse:
+        """Send `channel` to another dialplan location (`Redirect successful`)."""
+        return await self.send_action(
+            "Redirect",
+            {"Channel": channel, "Context": context, "Exten": exten, "Priority": str(priority)},
+        )
+
+    async def getvar(self, variable: str, channel: str | None = None) -> str | None:
+        """A channel (or global) variable; None when Asterisk refuses (`No such channel`).
+
+        An unset variable is `Response: Success` with an empty `Value:` (S5), returned as ''.
+        """
+        fields = {"Channel": channel} if channel is not None else {}
+        fields["Variable"] = variable
+        response = await self.send_action("Getvar", fields)
+        return response.get("Value") if response.ok else None
+
+    async def setvar(self, variable: str, value: str, channel: str | None = None) -> AmiResponse:
+        fields = {"Channel": channel} if channel is not None else {}
+        fields.update({"Variable": variable, "Value": value})
+        return await self.send_action("Setvar", fields)
 
     async def core_show_channels(self) -> tuple[CoreShowChannel, ...]:
         result = await self.send_list_action("CoreShowChannels")

@@ -363,3 +363,108 @@ def test_backoff_is_capped_jittered_and_deterministic_with_a_seeded_rng() -> Non
         assert base * 0.5 <= delay <= base
     first.reset()
     assert first.next_delay() <= 0.5
+
+
+def _recorded_answers(recording: str) -> dict[tuple[tuple[str, str], ...], str]:
+    """Recorded actions (headers without ActionID) -> Asterisk's recorded response."""
+    records = load(recording)
+    actions = {
+        str(dict(r.headers)["ActionID"]): r
+        for r in records
+        if r.direction == "tx" and r.kind == "action"
+    }
+    answers: dict[tuple[tuple[str, str], ...], str] = {}
+    for record in records:
+        if record.direction == "rx" and record.kind == "response":
+            action_id = str(dict(record.headers).get("ActionID"))
+            action = actions.get(action_id)
+            if action is not None:
+                key = tuple((str(k), str(v)) for k, v in action.headers if k != "ActionID")
+                answers.setdefault(key, record.raw.replace(action_id, "{action_id}"))
+    return answers
+
+
+async def test_call_control_helpers_send_the_recorded_actions_and_read_the_replies() -> None:
+    """setvar/getvar/redirect/hangup/ping send exactly the S5 actions (bar the ActionID) and read
+    Asterisk's recorded answers, including an unset variable and an unknown channel."""
+    answers = _recorded_answers("S5-ami-actions/ami.jsonl")
+    unmatched: list[tuple[tuple[str, str], ...]] = []
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        while True:
+            action = await peer.read_action(within_s=10)
+            key = tuple((k, v) for k, v in action.headers if k != "ActionID")
+            answer = answers.get(key)
+            if answer is None:
+                unmatched.append(key)
+                answer = "Response: Error\r\nActionID: {action_id}\r\nMessage: unrecorded\r\n\r\n"
+            await peer.send(answer.replace("{action_id}", str(action.action_id)))
+
+    agent1 = "PJSIP/agent1-00000000"
+    async with FakeAmi(script) as fake, running_client(fake.port) as running:
+        client = running.client
+        await client.wait_connected(3)
+        assert (await client.setvar("ACD_NOTE", "vip customer", channel=agent1)).ok
+        assert await client.getvar("ACD_NOTE", channel=agent1) == "vip customer"
+        assert await client.getvar("DOES_NOT_EXIST", channel=agent1) == ""
+        assert await client.getvar("CALLERID(num)", channel=agent1) == "7000"
+        assert (await client.setvar("ACD_GLOBAL", "42")).ok
+        assert await client.getvar("ACD_GLOBAL") == "42"
+        assert await client.getvar("X", channel="PJSIP/nonexistent-00000099") is None
+        redirect = await client.redirect(agent1, "lab-orig", "moved")
+        assert redirect.message == "Redirect successful"
+        hangup = await client.hangup("PJSIP/agent3-00000003", cause=16)
+        assert hangup.message == "Channel Hungup"
+        assert (await client.ping()).get("Ping") == "Pong"
+    assert unmatched == []
+
+
+async def test_reconnect_during_a_call_resyncs_and_follows_the_live_call() -> None:
+    """S6 r1/r2: the socket is reset mid-call; after the new login the resync lists the live call
+    (no events are replayed by Asterisk) and its later Hangup arrives."""
+    r1_events = _recorded("r1", 105, 117)
+    r2_list = _recorded("r2", 129, 131)
+    r2_after = _recorded("r2", 132, 147)
+    listed: list[tuple[CoreShowChannel, ...]] = []
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login(extra=r1_events if peer.number == 1 else "")
+        if peer.number == 1:
+            peer.writer.transport.abort()
+            return
+        action = await peer.read_action()
+        assert action.get("Action") == "CoreShowChannels"
+        await peer.send(r2_list.replace("r2-002", str(action.action_id)))
+        await peer.send(r2_after)
+        await peer.drain_actions(10)
+
+    events: list[AmiEvent] = []
+    changed = asyncio.Event()
+
+    async def resync(client: AmiClient) -> None:
+        listed.append(await client.core_show_channels())
+        changed.set()
+
+    def on_event(event: AmiEvent) -> None:
+        events.append(event)
+        changed.set()
+
+    client = AmiClient(_settings(0), on_event=on_event, on_connected=resync, rng=random.Random(3))
+    async with FakeAmi(script) as fake:
+        client._settings = _settings(fake.port)
+        task = asyncio.create_task(client.run())
+        try:
+            async with asyncio.timeout(5):
+                while not any(isinstance(e, Hangup) for e in events):
+                    changed.clear()
+                    await changed.wait()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    first_connection = [e for e in events if isinstance(e, Newchannel)]
+    assert [e.channel.channel for e in first_connection] == ["PJSIP/callers-00000000"]
+    live = [c.channel.channel for c in listed[-1]]
+    assert live == ["PJSIP/callers-00000000"]
+    assert [e.cause for e in events if isinstance(e, Hangup)] == [0]
