@@ -1,1 +1,181 @@
-"""Builds the daemon from settings: one TaskGroup, clean shutdown."""
+"""Builds the daemon from settings: one TaskGroup, clean shutdown.
+
+Start order: the dispatcher first (it owns the engine), then the FastAGI server (callers may arrive
+as soon as it listens), then the AMI client (its resync posts phone states). Stop is the reverse,
+and closing FastAGI sessions hands every waiting caller back to the dialplan's fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Mapping
+
+import structlog
+
+from acd.asterisk.ami_client import AmiClient
+from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
+from acd.asterisk.call_control import AsteriskCallControl, QueueAudio
+from acd.asterisk.fastagi import FastAgiServer
+from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
+from acd.core.config import AcdConfig
+from acd.core.engine import Engine
+from acd.core.events import AgentLoggedIn, ConfigChanged
+from acd.runtime.clock import Clock, SteadyWallClock
+from acd.runtime.dispatcher import Dispatcher
+from acd.settings import Settings
+
+log = structlog.get_logger("acd.app")
+
+# The AMI event classes acd needs: call (channels, dials, bridges, transfers), system (device and
+# contact states, FullyBooted, Shutdown), agent and agi. Not cdr, cel or dialplan (about half of
+# the recorded volume).
+AMI_EVENT_CLASSES = "system,call,agent,agi"
+
+
+def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
+    """Each queue's language and music class, for the FastAGI side."""
+    return {
+        name: QueueAudio(language=q.language, music_class=q.music_class)
+        for name, q in settings.queues.items()
+    }
+
+
+def agents_by_endpoint(config: AcdConfig) -> dict[str, str]:
+    """Device name (``PJSIP/1001``) → advisor id."""
+    return {agent.endpoint: agent.id for agent in config.agents}
+
+
+class Daemon:
+    """The acd daemon: engine, dispatcher, FastAGI server and AMI client, wired together."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        auto_login: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.to_core()
+        self.clock = clock or SteadyWallClock()
+        self.engine = Engine(self.config, start_at=self.clock.now())
+        self.dispatcher = Dispatcher(self.engine, self.clock)
+        self.calls = AsteriskCallControl(
+            self.dispatcher,
+            queues=queue_audio(settings),
+            agents_by_endpoint=agents_by_endpoint(self.config),
+        )
+        self.dispatcher.call_control = self.calls
+        agi = settings.fastagi
+        self.fastagi = FastAgiServer(
+            FastAgiServerSettings(
+                host=agi.bind,
+                port=agi.port,
+                allowed_peers=tuple(agi.allowed_hosts),
+                max_sessions=agi.max_sessions,
+            ),
+            self.calls.handle_session,
+        )
+        ami = settings.ami
+        self.ami = AmiClient(
+            AmiClientSettings(
+                host=ami.host,
+                port=ami.port,
+                username=ami.username,
+                secret=ami.resolved_secret().get_secret_value(),
+                events=AMI_EVENT_CLASSES,
+                action_timeout=ami.action_timeout_s,
+                ping_interval=ami.ping_interval_s,
+                backoff_max=ami.reconnect_max_s,
+            ),
+            on_event=self.calls.on_ami_event,
+            on_connected=self._resync,
+            rng=rng,
+        )
+        self._auto_login = auto_login
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+
+    @property
+    def fastagi_port(self) -> int:
+        """The port the FastAGI server listens on (useful with port 0)."""
+        return self.fastagi.port
+
+    def stop(self) -> None:
+        """Ask ``run`` to return (signal handlers call this)."""
+        self._stop.set()
+
+    def reload(self, settings: Settings) -> None:
+        """Apply new queues, advisors and rules live: waiting callers keep their place."""
+        config = settings.to_core()
+        self.dispatcher.post(ConfigChanged(at=self.dispatcher.now(), config=config))
+        self.calls.reconfigure(queue_audio(settings), agents_by_endpoint(config))
+        self.settings = settings
+        self.config = config
+        log.info("config_reloaded", queues=len(config.queues), agents=len(config.agents))
+
+    async def _resync(self, client: AmiClient) -> None:
+        # AMI replays nothing after a reconnect: read the phones' current states instead.
+        try:
+            states = await client.device_state_list()
+        except Exception as exc:
+            log.warning("resync_failed", error=type(exc).__name__, detail=str(exc))
+            return
+        self.calls.device_states({item.device: item.state for item in states})
+        log.info("phones_resynced", devices=len(states))
+
+    async def run(self) -> None:
+        """Serve until ``stop``; then close every FastAGI session and the AMI connection."""
+        async with asyncio.TaskGroup() as tasks:
+            dispatcher = tasks.create_task(self.dispatcher.run(), name="dispatcher")
+            await self.fastagi.start()
+            ami = tasks.create_task(self.ami.run(), name="ami")
+            if self._auto_login:
+                for agent in self.config.agents:
+                    self.dispatcher.post(AgentLoggedIn(at=self.dispatcher.now(), agent_id=agent.id))
+            log.info(
+                "daemon_started",
+                fastagi=f"{self.settings.fastagi.bind}:{self.fastagi.port}",
+                ami=f"{self.settings.ami.host}:{self.settings.ami.port}",
+                queues=len(self.config.queues),
+                agents=len(self.config.agents),
+            )
+            self.started.set()
+            try:
+                await self._stop.wait()
+            finally:
+                await self.fastagi.close()
+                for task in (ami, dispatcher):
+                    task.cancel()
+                for task in (ami, dispatcher):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                log.info("daemon_stopped", events=self.dispatcher.events_handled)
+
+
+def summary(daemon: Daemon) -> Mapping[str, object]:
+    """Today's counters per queue and per advisor, from the engine's snapshot."""
+    snapshot = daemon.engine.snapshot(daemon.dispatcher.now())
+    return {
+        "queues": {
+            q.name: {
+                "offered": q.offered,
+                "answered": q.answered,
+                "abandoned": q.abandoned,
+                "waiting": len(q.waiting),
+                "service_level": q.service_level,
+            }
+            for q in snapshot.queues
+        },
+        "agents": {
+            a.agent_id: {
+                "activity": a.activity.value,
+                "calls": a.calls_since_login,
+                "occupancy": round(a.occupancy, 3),
+            }
+            for a in snapshot.agents
+        },
+    }

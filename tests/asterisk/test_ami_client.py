@@ -450,9 +450,10 @@ async def test_reconnect_during_a_call_resyncs_and_follows_the_live_call() -> No
         events.append(event)
         changed.set()
 
-    client = AmiClient(_settings(0), on_event=on_event, on_connected=resync, rng=random.Random(3))
     async with FakeAmi(script) as fake:
-        client._settings = _settings(fake.port)
+        client = AmiClient(
+            _settings(fake.port), on_event=on_event, on_connected=resync, rng=random.Random(3)
+        )
         task = asyncio.create_task(client.run())
         try:
             async with asyncio.timeout(5):

@@ -1,0 +1,168 @@
+"""The whole daemon against pbxsim: real AMI and FastAGI sockets, calls from arrival to the end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from acd.app import Daemon
+from acd.pbxsim.config import (
+    DialplanConfig,
+    PbxConfig,
+    PhoneConfig,
+    QueueConfig,
+    Timings,
+)
+from acd.pbxsim.phones import PhoneBehaviour
+from acd.pbxsim.sim import PbxSim
+from acd.settings import parse_settings
+
+AGENTS = ("agent1", "agent2", "agent3")
+
+
+@dataclass
+class Centre:
+    pbx: PbxSim
+    daemon: Daemon
+
+    @property
+    def agi_url(self) -> str:
+        return f"agi://127.0.0.1:{self.daemon.fastagi_port}/inbound"
+
+    def call(self, **kwargs: Any) -> Any:
+        return self.pbx.place_call(agi_url=self.agi_url, **kwargs)
+
+    def queue(self, name: str = "support") -> Any:
+        return self.daemon.engine.queue_view(name)
+
+    def agent(self, agent_id: str) -> Any:
+        return self.daemon.engine.agent_view(agent_id)
+
+
+def pbx_config() -> PbxConfig:
+    return PbxConfig(
+        phones=tuple(
+            PhoneConfig(name=name, number=f"100{i}", display_name=f"Agent {i}")
+            for i, name in enumerate(AGENTS, start=1)
+        ),
+        queues=(
+            QueueConfig(
+                name="support", members=tuple(f"PJSIP/{a}" for a in AGENTS), member_ring_timeout=1.0
+            ),
+        ),
+        dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=3.0),
+        timings=Timings(answer=0.01, login_failure_delay=0.01),
+    )
+
+
+def daemon_settings(ami_port: int, **queue: Any) -> Any:
+    return parse_settings(
+        {
+            "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
+            "fastagi": {"port": 0},
+            "workload": {"min_wrap_up_s": 0},
+            "queues": {
+                "support": {
+                    "announce_interval_s": None,
+                    "wrap_up_s": 0.2,
+                    "ring_timeout_s": 1,
+                    **queue,
+                }
+            },
+            "agents": {
+                name: {"endpoint": f"PJSIP/{name}", "queues": ["support"], "skills": {"french": i}}
+                for i, name in enumerate(AGENTS, start=1)
+            },
+        }
+    )
+
+
+@pytest.fixture
+async def centre() -> AsyncIterator[Centre]:
+    async with PbxSim(pbx_config()) as pbx:
+        for name in AGENTS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
+        daemon = Daemon(daemon_settings(pbx.ami_port), auto_login=True)
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.started.wait(), 5)
+        await daemon.ami.wait_connected(5)
+        await daemon.dispatcher.drain()
+        try:
+            yield Centre(pbx, daemon)
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 10)
+
+
+async def test_a_call_reaches_an_advisor_and_is_answered(centre: Centre) -> None:
+    """A caller placed on pbxsim is queued by the daemon, rings an advisor, talks, and ends handled."""
+    record = centre.call(caller_num="0612345678", caller_name="Zoé Martin")
+    await asyncio.wait_for(record.done.wait(), 10)
+    assert record.reached_daemon
+    assert record.dial_status == "ANSWER"
+    assert record.path == "handled"
+    await centre.daemon.dispatcher.drain()
+    queue = centre.queue()
+    assert queue.offered == 1
+    assert queue.answered == 1
+    assert queue.abandoned == 0
+    assert centre.pbx.counters["fallbacks"] == 0
+
+
+async def test_no_answer_goes_to_the_next_advisor(centre: Centre) -> None:
+    """An advisor who does not answer is skipped and the next one is rung at once."""
+    for name in ("agent1", "agent2"):
+        centre.pbx.phone(name).behaviour = PhoneBehaviour(mode="no_answer")
+    record = centre.call()
+    await asyncio.wait_for(record.done.wait(), 15)
+    assert record.dial_status == "ANSWER"
+    assert record.path == "handled"
+    await centre.daemon.dispatcher.drain()
+    assert centre.agent("agent3").calls_since_login == 1
+    assert centre.agent("agent1").missed_in_row + centre.agent("agent2").missed_in_row >= 1
+
+
+async def test_caller_who_hangs_up_while_waiting_is_an_abandon(centre: Centre) -> None:
+    """With every advisor paused, a caller who hangs up is counted abandoned; nothing falls back."""
+    from acd.core.events import AgentPaused
+
+    for name in AGENTS:
+        await centre.daemon.dispatcher.submit(
+            AgentPaused(at=centre.daemon.dispatcher.now(), agent_id=name, reason="lunch")
+        )
+    record = centre.call(patience=0.5)
+    await asyncio.wait_for(record.done.wait(), 10)
+    assert record.reached_daemon
+    assert record.path == "hangup"
+    await centre.daemon.dispatcher.drain()
+    await asyncio.sleep(0.05)
+    queue = centre.queue()
+    assert queue.abandoned == 1
+    assert queue.answered == 0
+    assert centre.pbx.counters["fallbacks"] == 0
+
+
+async def test_daemon_gone_means_fallback_queue(centre: Centre) -> None:
+    """A call arriving when no daemon listens gets AGISTATUS FAILURE and the fallback queue."""
+    url = centre.agi_url
+    centre.daemon.stop()
+    await asyncio.sleep(0.2)
+    record = centre.pbx.place_call(agi_url=url)
+    await asyncio.wait_for(record.done.wait(), 15)
+    assert record.agi_status == "FAILURE"
+    assert record.path == "fallback"
+    assert centre.pbx.counters["fallbacks"] == 1
+
+
+async def test_several_calls_share_the_advisors(centre: Centre) -> None:
+    """Ten overlapping calls on three advisors are all answered, none falls back."""
+    records = [centre.call(caller_num=f"55510{i:02d}") for i in range(10)]
+    await asyncio.wait_for(asyncio.gather(*(r.done.wait() for r in records)), 30)
+    assert [r.path for r in records] == ["handled"] * 10
+    await centre.daemon.dispatcher.drain()
+    assert centre.queue().answered == 10
+    assert sum(centre.agent(a).calls_since_login for a in AGENTS) == 10
