@@ -60,9 +60,7 @@ async def logged_in_advisors(db: AsyncEngine) -> list[RestoredAdvisor]:
         )
         .outerjoin(
             last_activity,
-            sa.and_(
-                last_activity.c.agent_id == agent_sessions.c.agent_id, last_activity.c.n == 1
-            ),
+            sa.and_(last_activity.c.agent_id == agent_sessions.c.agent_id, last_activity.c.n == 1),
         )
         .where(agent_sessions.c.logout_at.is_(None))
         .order_by(agent_sessions.c.agent_id)

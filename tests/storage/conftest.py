@@ -1,4 +1,4 @@
-"""Databases for the storage tests: a SQLite file per test, and a fresh PostgreSQL database per test.
+"""Databases for the storage tests: a SQLite file, or a fresh PostgreSQL database, per test.
 
 The PostgreSQL database is created on the server named by ``postgres_url`` (skipped with a reason
 when it is not configured) and dropped afterwards, so tests never see each other's rows.

@@ -29,7 +29,8 @@ def varied_day(start: float = 1_780_000_000.0) -> EngineDriver:
     assert first is not None
     d.at(t + 95, ev.AgentDidNotAnswer, call_id="c2", agent_id=first)
     second = [r for r in d.records if getattr(r, "kind", "") == "presented"][-1].agent_id
-    assert second is not None and second != first
+    assert second is not None
+    assert second != first
     d.at(t + 100, ev.AgentAnswered, call_id="c2", agent_id=second)
     d.at(t + 160, ev.CallTransferred, call_id="c2", agent_id=second, target="2000")
     # c3: abandoned while nobody is free (a3 paused; a1/a2 busy or wrapping up).

@@ -78,7 +78,7 @@ def small_config(
     workload: bool = False,
     **queue_fields: Any,
 ) -> AcdConfig:
-    """A config with the given queues (every advisor serves all of them); workload off by default."""
+    """A config with these queues (every advisor serves all of them); workload off by default."""
     return AcdConfig(
         queues=tuple(
             QueueConfig(

@@ -33,7 +33,9 @@ async def test_migration_matches_the_table_model(db_url: str) -> None:
         async with engine.connect() as conn:
             for table in metadata.sorted_tables:
                 columns = await conn.run_sync(
-                    lambda c, name=table.name: {col["name"] for col in sa.inspect(c).get_columns(name)}
+                    lambda c, name=table.name: {
+                        col["name"] for col in sa.inspect(c).get_columns(name)
+                    }
                 )
                 assert columns == set(table.columns.keys()), table.name
     finally:
