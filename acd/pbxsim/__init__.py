@@ -7,9 +7,9 @@ so the daemon and its simulator cannot share a misunderstanding.
 from acd.pbxsim.config import (
     AmiUser,
     DialplanConfig,
-    FallbackQueueConfig,
     PbxConfig,
     PhoneConfig,
+    QueueConfig,
     Timings,
 )
 from acd.pbxsim.dialplan import CallRecord
@@ -20,10 +20,10 @@ __all__ = [
     "AmiUser",
     "CallRecord",
     "DialplanConfig",
-    "FallbackQueueConfig",
     "PbxConfig",
     "PbxSim",
     "PhoneBehaviour",
     "PhoneConfig",
+    "QueueConfig",
     "Timings",
 ]

@@ -17,7 +17,7 @@ from acd.pbxsim.ami_server import (
     success,
 )
 from acd.pbxsim.app_queue import AppQueue
-from acd.pbxsim.channels import DOWN, STATE_DESC, UP, Bridge, Channel
+from acd.pbxsim.channels import DOWN, RINGING, STATE_DESC, UP, Bridge, Channel
 from acd.pbxsim.pbx import Pbx, wait_any
 
 DEVICE_WORDS = {
@@ -71,6 +71,13 @@ class Actions:
             "Command": self.command,
             "CoreStatus": self.core_status,
             "QueuePause": self.queue_pause,
+            "QueueAdd": self.queue_add,
+            "QueueStatus": self.queue_status,
+            "QueueSummary": self.queue_summary,
+            "BridgeList": self.bridge_list,
+            "ExtensionStateList": self.extension_state_list,
+            "PJSIPShowEndpoint": self.pjsip_show_endpoint,
+            "QueueRemove": self.queue_remove,
             "ListCommands": self.list_commands,
         }
 
@@ -182,16 +189,30 @@ class Actions:
             uniqueid=channel_id,
         )
         channel.variables.update(variables)
-        channel.connected_num = num or "<unknown>"
-        channel.connected_name = name or "<unknown>"
+        if num or name:
+            # Originate's CallerID replaces the endpoint's own: NewCallerid, then NewConnectedLine.
+            pbx.emit_channel(
+                "NewCallerid",
+                channel,
+                [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+            )
+        pbx.set_connected_line(channel, num or "<unknown>", name or "<unknown>")
         behaviour = phone.behaviour
         loop = asyncio.get_running_loop()
+
+        def dial_event(name: str, status: str | None = None) -> None:
+            # Originate's dial has no calling channel: only the Dest* block is sent.
+            extra = [("DialStatus", status)] if status else [("DialString", phone.name)]
+            pbx.emit(name, "call", [*channel.headers("Dest"), *extra])
+
+        dial_event("DialBegin")
         if behaviour.mode == "busy" or (
             behaviour.busy_when_in_call and pbx._phone_in_call(phone.name, channel)
         ):
             await asyncio.sleep(behaviour.ring_delay)
             channel.tech_cause = "486"
             pbx.emit_channel("HangupRequest", channel, [("Cause", "17"), ("TechCause", "486")])
+            dial_event("DialEnd", "BUSY")
             originate_response(False, target, "<unknown>")
             pbx.destroy(channel, cause=17)
             return
@@ -204,20 +225,25 @@ class Actions:
             woke = await wait_any((channel.soft_hangup,), min(milestones))
             now = loop.time()
             if woke is not None:
+                dial_event("DialEnd", "CANCEL")
                 originate_response(False, target, "<unknown>")
                 pbx.destroy(channel)
                 return
-            if not ringing and now >= ring_at and behaviour.mode != "silent":
+            if not ringing and now >= ring_at:
                 ringing = True
-                pbx.set_state(channel, 5)
+                if behaviour.mode != "silent":
+                    pbx.set_state(channel, RINGING)
+                    dial_event("DialState", "RINGING")
                 continue
             if answer_at is not None and now >= answer_at:
                 break
             if now >= deadline:
+                dial_event("DialEnd", "NOANSWER")
                 originate_response(False, target, "<unknown>")
                 pbx.destroy(channel, cause=0)
                 return
         pbx.set_state(channel, UP)
+        dial_event("DialEnd", "ANSWER")
         channel.context = context
         channel.exten = exten
         channel.priority = 1
@@ -545,3 +571,119 @@ class Actions:
         )
         self.app_queue.pause(interface, paused, message.get("Reason") or "", message.get("Queue"))
         return Reply([], sent=True)
+
+    async def queue_add(self, session: AmiSession, message: Message) -> Reply:
+        interface = message.get("Interface")
+        if not interface:
+            return error(message, "'Interface' not specified.")
+        queue = message.get("Queue") or ""
+        if not queue:
+            return error(message, "'Queue' not specified.")
+        known = self.app_queue.queues.get(queue)
+        if known is None:
+            return error(message, "Unable to add interface to queue: No such queue")
+        if interface in known.members:
+            return error(message, "Unable to add interface: Already there")
+        session.send_reply(success(message, "Added interface to queue"))
+        self.app_queue.add_member(
+            queue, interface, message.get("MemberName") or "", message.get("Penalty") or "0"
+        )
+        return Reply([], sent=True)
+
+    async def queue_remove(self, session: AmiSession, message: Message) -> Reply:
+        interface = message.get("Interface")
+        queue = message.get("Queue")
+        if not interface or not queue:
+            return error(message, "Need 'Queue' and 'Interface' parameters.")
+        outcome = self.app_queue.remove_member(queue, interface)
+        if outcome == "no_queue":
+            return error(message, "Unable to remove interface from queue: No such queue")
+        if outcome == "missing":
+            return error(message, "Unable to remove interface: Not there")
+        return success(message, "Removed interface from queue")
+
+    async def bridge_list(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = [
+            [("Event", "BridgeListItem"), *bridge.headers()] for bridge in self.pbx.bridges.values()
+        ]
+        return event_list(message, "Bridge listing will follow", "BridgeListComplete", items)
+
+    async def extension_state_list(self, session: AmiSession, message: Message) -> Reply:
+        return event_list(
+            message, "Extension Statuses will follow", "ExtensionStateListComplete", []
+        )
+
+    async def pjsip_show_endpoint(self, session: AmiSession, message: Message) -> Reply:
+        name = message.get("Endpoint") or ""
+        phone = self.pbx.phones.get(name)
+        if phone is None:
+            return error(message, f"Unable to retrieve endpoint {name}")
+        state = self.pbx.devices.get(phone.device, "UNAVAILABLE")
+        items: list[Headers] = [
+            [
+                ("Event", "EndpointDetail"),
+                ("ObjectType", "endpoint"),
+                ("ObjectName", name),
+                ("Context", phone.config.context),
+                ("Callerid", f'"{phone.config.display_name}" <{phone.config.number}>'),
+                ("Aors", name),
+                ("DeviceState", DEVICE_WORDS.get(state, "Unknown")),
+            ]
+        ]
+        return event_list(
+            message,
+            "Following are Events for each object associated with the Endpoint",
+            "EndpointDetailComplete",
+            items,
+        )
+
+    async def queue_status(self, session: AmiSession, message: Message) -> Reply:
+        wanted = message.get("Queue")
+        items: list[Headers] = []
+        for queue in self.app_queue.queues.values():
+            if wanted and queue.name != wanted:
+                continue
+            items.append(
+                [
+                    ("Event", "QueueParams"),
+                    ("Queue", queue.name),
+                    ("Max", "0"),
+                    ("Strategy", "leastrecent"),
+                    ("Calls", str(len(queue.waiting))),
+                    ("Holdtime", "0"),
+                    ("TalkTime", "0"),
+                    ("Completed", str(queue.completed)),
+                    ("Abandoned", str(queue.abandoned)),
+                    ("ServiceLevel", "0"),
+                    ("ServicelevelPerf", "0.0"),
+                    ("ServicelevelPerf2", "0.0"),
+                    ("Weight", "0"),
+                ]
+            )
+            for member in queue.members.values():
+                headers = self.app_queue.member_headers(queue, member)
+                renamed = [
+                    ("Name" if k == "MemberName" else "Location" if k == "Interface" else k, v)
+                    for k, v in headers
+                    if k != "Ringinuse"
+                ]
+                items.append([("Event", "QueueMember"), *renamed])
+        return event_list(message, "Queue status will follow", "QueueStatusComplete", items)
+
+    async def queue_summary(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = []
+        for queue in self.app_queue.queues.values():
+            available = sum(1 for m in queue.members.values() if m.status == 1 and not m.paused)
+            items.append(
+                [
+                    ("Event", "QueueSummary"),
+                    ("Queue", queue.name),
+                    ("LoggedIn", str(len(queue.members))),
+                    ("Available", str(available)),
+                    ("Callers", str(len(queue.waiting))),
+                    ("HoldTime", "0"),
+                    ("TalkTime", "0"),
+                    ("LongestHoldTime", "0"),
+                ]
+            )
+        return event_list(message, "Queue summary will follow", "QueueSummaryComplete", items)

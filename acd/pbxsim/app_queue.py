@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from acd.pbxsim.channels import DOWN, RINGING, UP, Bridge, Channel, Headers
-from acd.pbxsim.config import FallbackQueueConfig
+from acd.pbxsim.config import QueueConfig
 from acd.pbxsim.pbx import Pbx, wait_any
 
 # app_queue's member status codes (AST_DEVICE_*), as in QueueMemberStatus.Status.
@@ -43,6 +43,8 @@ class Member:
     last_call_mono: float = 0.0
     calls_taken: int = 0
     in_call: bool = False
+    dynamic: bool = False
+    penalty: str = "0"
 
 
 @dataclass
@@ -50,6 +52,7 @@ class QueueModel:
     """A queue and its members; ``waiting`` is the callers in order."""
 
     name: str
+    config: QueueConfig
     members: dict[str, Member] = field(default_factory=dict)
     waiting: list[Channel] = field(default_factory=list)
     completed: int = 0
@@ -57,22 +60,20 @@ class QueueModel:
 
 
 class AppQueue:
-    """All queues of the PBX (the fallback queue and its siblings sharing members)."""
+    """All queues of the PBX; a member shared by several queues reports its status in each."""
 
-    def __init__(self, pbx: Pbx, config: FallbackQueueConfig | None) -> None:
+    def __init__(self, pbx: Pbx, configs: tuple[QueueConfig, ...]) -> None:
         self.pbx = pbx
-        self.config = config
         self.queues: dict[str, QueueModel] = {}
-        if config is not None:
-            for queue_name in (config.name, *config.other_queues):
-                queue = QueueModel(queue_name)
-                for endpoint in config.members:
-                    phone = pbx.phones.get(endpoint)
-                    display = phone.config.display_name if phone else endpoint
-                    member = Member(interface=f"PJSIP/{endpoint}", name=display)
-                    member.status = DEVICE_STATUS.get(pbx.devices.get(member.interface, ""), 5)
-                    queue.members[member.interface] = member
-                self.queues[queue_name] = queue
+        for config in configs:
+            queue = QueueModel(config.name, config)
+            for endpoint in config.members:
+                phone = pbx.phones.get(endpoint)
+                display = phone.config.display_name if phone else endpoint
+                member = Member(interface=f"PJSIP/{endpoint}", name=display)
+                member.status = DEVICE_STATUS.get(pbx.devices.get(member.interface, ""), 5)
+                queue.members[member.interface] = member
+            self.queues[config.name] = queue
         pbx.device_listeners.append(self._device_changed)
         self._changed = asyncio.Event()
 
@@ -82,8 +83,8 @@ class AppQueue:
             ("MemberName", member.name),
             ("Interface", member.interface),
             ("StateInterface", member.interface),
-            ("Membership", "static"),
-            ("Penalty", "0"),
+            ("Membership", "dynamic" if member.dynamic else "static"),
+            ("Penalty", member.penalty),
             ("CallsTaken", str(member.calls_taken)),
             ("LastCall", str(member.last_call)),
             ("LastPause", str(member.last_pause)),
@@ -104,6 +105,33 @@ class AppQueue:
             member.status = DEVICE_STATUS.get(state, 0)
             self.pbx.emit("QueueMemberStatus", "agent", self.member_headers(queue, member))
         self._changed.set()
+
+    def add_member(self, queue_name: str, interface: str, name: str, penalty: str) -> str:
+        """QueueAdd: returns "ok", "no_queue" or "exists"."""
+        queue = self.queues.get(queue_name)
+        if queue is None:
+            return "no_queue"
+        if interface in queue.members:
+            return "exists"
+        member = Member(interface=interface, name=name or interface)
+        member.status = DEVICE_STATUS.get(self.pbx.devices.get(interface, ""), 4)
+        member.dynamic = True
+        member.penalty = penalty
+        queue.members[interface] = member
+        self.pbx.emit("QueueMemberAdded", "agent", self.member_headers(queue, member))
+        self._changed.set()
+        return "ok"
+
+    def remove_member(self, queue_name: str, interface: str) -> str:
+        """QueueRemove: returns "ok", "no_queue" or "missing"."""
+        queue = self.queues.get(queue_name)
+        if queue is None:
+            return "no_queue"
+        member = queue.members.pop(interface, None)
+        if member is None:
+            return "missing"
+        self.pbx.emit("QueueMemberRemoved", "agent", self.member_headers(queue, member))
+        return "ok"
 
     def has_member(self, interface: str, queue_name: str | None) -> bool:
         return any(
@@ -144,11 +172,12 @@ class AppQueue:
                 best = member
         return best
 
-    async def enter(self, caller: Channel, max_wait: float | None) -> str:
-        """Run Queue() for a caller; returns QUEUESTATUS-like outcome."""
-        assert self.config is not None
+    async def enter(self, queue_name: str, caller: Channel, max_wait: float | None) -> str:
+        """Run Queue() for a caller; returns a QUEUESTATUS-like outcome."""
         pbx = self.pbx
-        queue = self.queues[self.config.name]
+        queue = self.queues.get(queue_name)
+        if queue is None:
+            return "UNKNOWN"
         joined_at = time.monotonic()
         queue.waiting.append(caller)
         position = len(queue.waiting)
@@ -160,7 +189,7 @@ class AppQueue:
         pbx.start_moh(caller)
         loop = asyncio.get_running_loop()
         deadline = None if max_wait is None else loop.time() + max_wait
-        retry = self.config.retry
+        retry = queue.config.retry
         while True:
             if caller.dead:
                 return self._abandon(queue, caller, joined_at)
@@ -223,7 +252,6 @@ class AppQueue:
     async def _ring_member(
         self, queue: QueueModel, caller: Channel, member: Member, joined_at: float
     ) -> str:
-        assert self.config is not None
         pbx = self.pbx
         endpoint = member.interface.split("/", 1)[1]
         phone = pbx.phones.get(endpoint)
@@ -250,7 +278,7 @@ class AppQueue:
             if behaviour.mode == "answer" and ringing_at is not None
             else None
         )
-        timeout_at = rung_at + self.config.member_ring_timeout
+        timeout_at = rung_at + queue.config.member_ring_timeout
         while True:
             until = min(t for t in (ringing_at, answer_at, timeout_at) if t is not None)
             woke = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
@@ -307,7 +335,7 @@ class AppQueue:
                     "DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "NOANSWER")]
                 )
                 pbx.destroy(agent, cause=0)
-                if self.config.autopause:
+                if queue.config.autopause:
                     self.pause(member.interface, True, "Auto-Pause", queue.name)
                 return "NOANSWER"
 

@@ -40,16 +40,20 @@ class PhoneConfig:
 
 
 @dataclass(frozen=True)
-class FallbackQueueConfig:
-    """The dialplan's fallback ``Queue()``: app_queue, strategy leastrecent, static members."""
+class QueueConfig:
+    """An app_queue queue (the dialplan's fallback): strategy leastrecent, static members."""
 
     name: str = "support"
     members: tuple[str, ...] = ()
     member_ring_timeout: float = 5.0
     retry: float = 1.0
-    timeout: float = 120.0
     autopause: bool = True
-    other_queues: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a queue needs a name")
+        if self.member_ring_timeout <= 0 or self.retry < 0:
+            raise ValueError("member_ring_timeout must be > 0 and retry >= 0")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class DialplanConfig:
     state_variable: str = "ACD_STATE"
     overflow_variable: str = "ACD_OVERFLOW_TARGET"
     fallback_prompt: str | None = None
-    fallback_queue: FallbackQueueConfig | None = field(default_factory=FallbackQueueConfig)
+    fallback_queue: str | None = "support"
+    fallback_timeout: float | None = 120.0
     answer_before_agi: bool = False
     # The lab dialplan (lab-inbound,401) keeps ACD_RESULT and plays queue-thankyou then hangs up.
     done_values: tuple[str, ...] = ("done",)
@@ -94,6 +99,7 @@ class PbxConfig:
     agi_url: str = "agi://127.0.0.1:4573/inbound"
     ami_users: tuple[AmiUser, ...] = (AmiUser(),)
     phones: tuple[PhoneConfig, ...] = ()
+    queues: tuple[QueueConfig, ...] = (QueueConfig(),)
     trunk: str = "callers"
     dialplan: DialplanConfig = field(default_factory=DialplanConfig)
     timings: Timings = field(default_factory=Timings)

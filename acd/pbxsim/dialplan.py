@@ -150,11 +150,12 @@ class InboundDialplan:
                 pbx.counters.abandoned += 1
                 pbx.destroy(caller, soft=True)
                 return
-        queue = config.fallback_queue
-        if queue is not None:
+        if config.fallback_queue is not None:
             if caller.state != UP:
                 pbx.set_state(caller, UP)
-            record.queue_status = await self.app_queue.enter(caller, queue.timeout)
+            record.queue_status = await self.app_queue.enter(
+                config.fallback_queue, caller, config.fallback_timeout
+            )
             if record.queue_status == "ABANDON":
                 record.abandoned = True
                 pbx.counters.abandoned += 1

@@ -72,6 +72,7 @@ class Pbx:
     phones: dict[str, Phone] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     devices: dict[str, str] = field(default_factory=dict)
+    bridges: dict[str, Bridge] = field(default_factory=dict)
     global_variables: dict[str, str] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
     event_listeners: list[EventListener] = field(default_factory=list)
@@ -172,10 +173,9 @@ class Pbx:
         self.stop_moh(channel)
 
     def request_hangup(self, channel: Channel, cause: int = 16) -> None:
-        """AMI Hangup or a dialplan Hangup(): the channel's owner tears it down."""
+        """AMI Hangup: the channel's owner tears it down (S5 shows no HangupRequest for it)."""
         if channel.dead or channel.destroyed:
             return
-        self.emit_channel("HangupRequest", channel, [("Cause", str(cause))])
         channel.hangup_origin = "local"
         channel.hangup_cause = cause
         channel.soft_hangup.set()
@@ -432,6 +432,7 @@ class Pbx:
 
     def bridge_enter(self, bridge: Bridge, members: list[Channel]) -> None:
         if not bridge.channels:
+            self.bridges[bridge.uniqueid] = bridge
             self.emit("BridgeCreate", "call", bridge.headers())
         for channel in members:
             bridge.channels.append(channel)
@@ -450,6 +451,7 @@ class Pbx:
     def destroy_bridge(self, bridge: Bridge) -> None:
         for channel in list(bridge.channels):
             self.bridge_leave(bridge, channel)
+        self.bridges.pop(bridge.uniqueid, None)
         self.emit("BridgeDestroy", "call", bridge.headers())
 
 

@@ -23,7 +23,7 @@ class PbxSim:
     def __init__(self, config: PbxConfig | None = None) -> None:
         self.config = config or PbxConfig()
         self.pbx = Pbx(self.config)
-        self.app_queue = AppQueue(self.pbx, self.config.dialplan.fallback_queue)
+        self.app_queue = AppQueue(self.pbx, self.config.queues)
         self.dialplan = InboundDialplan(self.pbx, self.app_queue)
         self.actions = Actions(self.pbx, self.app_queue)
         self.ami = AmiServer(self.pbx, self.actions.table())

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from acd.pbxsim import PbxSim
 from acd.pbxsim.config import (
     DialplanConfig,
-    FallbackQueueConfig,
     PbxConfig,
     PhoneConfig,
+    QueueConfig,
     Timings,
 )
 from acd.pbxsim.phones import PhoneBehaviour
@@ -35,13 +35,20 @@ LAB_PHONES = (
     PhoneConfig("reg3", "6103", "Reg Three", registered=False, context="lab-agents"),
 )
 
-LAB_SUPPORT_QUEUE = FallbackQueueConfig(
-    name="support",
-    members=("agent1", "agent2", "agent3"),
-    member_ring_timeout=5.0 * SCALE,
-    retry=1.0 * SCALE,
-    timeout=20.0,
-    other_queues=("support_noap",),
+LAB_QUEUES = (
+    QueueConfig(
+        name="support",
+        members=("agent1", "agent2", "agent3"),
+        member_ring_timeout=5.0 * SCALE,
+        retry=1.0 * SCALE,
+    ),
+    QueueConfig(
+        name="support_noap",
+        members=("agent1", "agent2", "agent3"),
+        member_ring_timeout=5.0 * SCALE,
+        retry=1.0 * SCALE,
+        autopause=False,
+    ),
 )
 
 # lab-inbound,401: AGI, then Playback(queue-thankyou), Hangup() whatever happened.
@@ -56,7 +63,8 @@ LAB_400 = DialplanConfig(
     context="lab-inbound",
     state_variable="ACD_RESULT",
     fallback_prompt="queue-thankyou",
-    fallback_queue=LAB_SUPPORT_QUEUE,
+    fallback_queue="support",
+    fallback_timeout=20.0,
 )
 # lab-inbound,200: AGI(agi://…/route), Hangup().
 LAB_200 = DialplanConfig(
@@ -66,7 +74,8 @@ LAB_200 = DialplanConfig(
 LAB_100 = DialplanConfig(
     context="lab-inbound",
     state_variable="ACD_RESULT",
-    fallback_queue=replace(LAB_SUPPORT_QUEUE, timeout=120.0),
+    fallback_queue="support",
+    fallback_timeout=120.0,
     answer_before_agi=True,
 )
 
@@ -75,6 +84,7 @@ def lab_config(dialplan: DialplanConfig, agi_url: str = "agi://127.0.0.1:9/none"
     return PbxConfig(
         agi_url=agi_url,
         phones=LAB_PHONES,
+        queues=LAB_QUEUES,
         dialplan=dialplan,
         timings=Timings(answer=0.5 * SCALE, login_failure_delay=0.05, time_scale=SCALE),
     )

@@ -210,7 +210,7 @@ def stream_key(headers: Headers, renamer: Renamer) -> str:
         return f"member {get(headers, 'Queue')} {get(headers, 'Interface')}"
     if event in ("ContactStatus", "PeerStatus"):
         return f"registration {get(headers, 'AOR') or get(headers, 'Peer')}"
-    channel = get(headers, "Channel")
+    channel = get(headers, "Channel") or get(headers, "DestChannel")
     if channel is not None:
         return renamer.channel(channel)
     device = get(headers, "Device")
@@ -243,6 +243,8 @@ def normalise(
         device = get(headers, "Device")
         if device is not None and device.startswith(skip_devices):
             continue
+        if event == "DeviceStateChange" and get(headers, "ActionID") is not None:
+            continue  # a DeviceStateList item, not a change
         if event == "Newchannel":
             renamer.uniqueid(get(headers, "Uniqueid") or "", get(headers, "Channel") or "")
         key = stream_key(headers, renamer)

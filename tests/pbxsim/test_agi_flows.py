@@ -1,4 +1,4 @@
-"""Conformance of the FastAGI flows with the S4 and S9 recordings (AMI per channel, AGI dialogue)."""
+"""Conformance of FastAGI flows with the S4 and S9 recordings (AMI per channel, AGI dialogue)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def normalise_agi(kind: str, text: str) -> str:
     if kind == "env":
         lines = []
         for line in text.splitlines():
-            key, _, value = line.partition(": ")
+            key = line.partition(": ")[0]
             lines.append(f"{key}: <varies>" if key in AGI_ENV_VARIABLE else line)
         return "\n".join(lines)
     text = re.sub(r"-[0-9a-f]{8}\b", "-<suffix>", text)
@@ -51,7 +51,8 @@ def time_free(dialogue: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Durations read back by GET VARIABLE *TIME* depend on the compressed clock: mask them."""
     out = []
     previous = ""
-    for kind, text in dialogue:
+    for kind, raw in dialogue:
+        text = raw
         if kind == "response" and re.search(r"TIME(_MS)?\n$", previous):
             text = re.sub(r"\(\d+\)", "(<n>)", text)
         out.append((kind, normalise_agi(kind, text)))
@@ -105,7 +106,7 @@ S9 = "S9-agi-acd-flows"
 async def test_s9_daemon_dials_agents(
     variant: str, dialplan: DialplanConfig, extra: dict[str, PhoneBehaviour]
 ) -> None:
-    """S9 a-e: EXEC Dial from AGI (answer, no answer, busy, unavailable, caller gone) as recorded."""
+    """S9 a-e: EXEC Dial from AGI (answer, no answer, busy, unavailable, caller gone)."""
     scenario = f"{S9}/{variant}"
     from tests.pbxsim.lab import TRACES, phone_behaviours
 
@@ -116,7 +117,7 @@ async def test_s9_daemon_dials_agents(
 
 
 async def test_s9f_daemon_crash_falls_back_to_queue() -> None:
-    """S9 f: the daemon drops the socket (RST, then FIN): AGISTATUS SUCCESS, fallback Queue answers."""
+    """S9 f: the daemon drops the socket (RST, FIN): AGISTATUS SUCCESS, fallback Queue answers."""
     scenario = f"{S9}/f"
     result = await replay(scenario, LAB_400)
     assert_agi_matches(scenario, result)
