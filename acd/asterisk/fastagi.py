@@ -59,6 +59,7 @@ class FastAgiSettings:
     environment_max_bytes: int = 16 * 1024
     command_timeout: float = 10.0
     line_max_bytes: int = 64 * 1024
+    stream_interrupt_guard: float = 0.1
 
     def __post_init__(self) -> None:
         for peer in self.allowed_peers:
@@ -103,6 +104,7 @@ class _InFlight:
     future: asyncio.Future[AgiReply]
     is_stream: bool = False
     interrupted: bool = False
+    sent_at: float = 0.0
 
 
 class AgiSession:
@@ -235,10 +237,21 @@ class AgiSession:
         makes it stop the stream and return without writing a reply (res_agi.c handle_streamfile,
         `res == 1`). We send `NOOP`: its reply (`200 result=0`, no endpos) tells it apart from the
         stream's own reply (always with endpos) if the stream ended by itself at the same moment.
+
+        res_agi reads commands with fgets() on a stdio stream: if the NOOP reached Asterisk in the
+        same read as the STREAM FILE line, it would sit in stdio's buffer, the socket would not
+        look readable, the prompt would play on and the NOOP would wait for our next write. So the
+        NOOP is held until the STREAM FILE line is `stream_interrupt_guard` seconds old.
         """
         if not self._in_flight or not self._in_flight[-1].is_stream:
             return False
         stream = self._in_flight[-1]
+        loop = asyncio.get_running_loop()
+        wait = self._settings.stream_interrupt_guard - (loop.time() - stream.sent_at)
+        if wait > 0:
+            await asyncio.sleep(wait)
+            if not self._in_flight or self._in_flight[-1] is not stream:
+                return False
         stream.interrupted = True
         noop = await self._send(
             command_line("NOOP", quoted("acd: prompt interrupted")), interrupting=True
@@ -289,7 +302,8 @@ class AgiSession:
             raise AgiInvalidCommandError(
                 f"{line.split(' ', 1)[0]} sent while {self._in_flight[0].line!r} is in flight"
             )
-        in_flight = _InFlight(line, asyncio.get_running_loop().create_future(), is_stream=is_stream)
+        loop = asyncio.get_running_loop()
+        in_flight = _InFlight(line, loop.create_future(), is_stream=is_stream, sent_at=loop.time())
         self._in_flight.append(in_flight)
         self._log.debug("agi_command_sent", command=line.split(" ", 1)[0])
         try:
