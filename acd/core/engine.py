@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -75,6 +76,9 @@ FINISHED_MEMORY: Final = 100_000
 # Weight of the newest handle time in a queue's running average (expected wait estimates).
 AHT_SMOOTHING: Final = 0.1
 NO_ANSWER_REASON: Final = "no_answer"
+# Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
+_ACTIVITY: Final = dict(ACTIVITY_TABLE)
+_CALL: Final = dict(CALL_TABLE)
 
 
 @dataclass(slots=True, eq=False)
@@ -95,6 +99,7 @@ class _Queue:
     steps: list[_Step] = field(default_factory=list)
     members: list[_Agent] = field(default_factory=list)
     waiting: dict[str, _Call] = field(default_factory=dict)  # WAITING and PRESENTED calls
+    order: list[tuple[int, float, int]] = field(default_factory=list)  # keys of WAITING, sorted
     logged_in: int = 0
     staffed: int = 0
     rr_counter: int = 0
@@ -149,6 +154,7 @@ class _Call:
     caller_name: str
     linked_id: str
     queue_entered_at: float
+    key: tuple[int, float, int] = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
     step: int = 0
     step_entered_at: float = 0.0
     state: CallState = CallState.WAITING
@@ -196,7 +202,8 @@ class Engine:
         self._timer_seq = 0
         self._timers: dict[str, tuple[str, Any]] = {}
         self._calls: dict[str, _Call] = {}
-        self._finished: dict[str, _Call] = {}
+        # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
+        self._finished: dict[str, tuple[str, float]] = {}
         self._agents: dict[str, _Agent] = {}
         self._queues: dict[str, _Queue] = {}
         self._config = config
@@ -342,6 +349,12 @@ class Engine:
                 _Step(queue, i, s.expression, s.expires_after_s) for i, s in enumerate(qcfg.steps)
             ]
             queues[qcfg.name] = queue
+        # best_skill scores an advisor on the skills a step names (all the queue's, for "any").
+        named: dict[_Step, tuple[str, ...]] = {}
+        for queue in queues.values():
+            every = tuple(sorted({n for s in queue.cfg.steps for n in skills_named(s.parsed)}))
+            for step, scfg in zip(queue.steps, queue.cfg.steps, strict=True):
+                named[step] = skills_named(scfg.parsed) or every
         agents: dict[str, _Agent] = {}
         for index, acfg in enumerate(config.agents):
             agent = self._agents.get(acfg.id)
@@ -368,14 +381,10 @@ class Engine:
             for qname in acfg.queues:
                 queue = queues[qname]
                 queue.members.append(agent)
-                all_named: set[str] = set()
-                for s in queue.cfg.steps:
-                    all_named.update(skills_named(s.parsed))
                 for step, scfg in zip(queue.steps, queue.cfg.steps, strict=True):
                     if scfg.parsed.evaluate(acfg.skills):
                         agent.steps.append(step)
-                        named = skills_named(scfg.parsed) or tuple(sorted(all_named))
-                        agent.scores[step] = sum(acfg.skills.get(n, 0) for n in named)
+                        agent.scores[step] = sum(acfg.skills.get(n, 0) for n in named[step])
             agents[acfg.id] = agent
         self._agents = agents
         self._queues = queues
@@ -418,22 +427,23 @@ class Engine:
 
     def _set_activity(self, agent: _Agent, trigger: str, reason: str | None = None) -> None:
         old = agent.activity
-        new = transition(
-            ACTIVITY_TABLE,
-            old,
-            trigger,
-            entity="agent",
-            entity_id=agent.cfg.id,
-            dimension="activity",
-            related_id=agent.call.id if agent.call is not None else None,
-        )
+        new = _ACTIVITY.get((old, trigger))
+        if new is None:
+            raise IllegalTransitionError(
+                "agent",
+                agent.cfg.id,
+                "activity",
+                old,
+                trigger,
+                related_id=agent.call.id if agent.call is not None else None,
+            )
         agent.activity = new
         agent.reason = reason
         agent.since = self._now
         if new is Activity.AVAILABLE:
             agent.available_since = self._now
         self._out.append(
-            cmd.RecordAgentState(agent.cfg.id, "activity", old.value, new.value, reason, self._now)
+            cmd.RecordAgentState(agent.cfg.id, "activity", old, new, reason, self._now)
         )
 
     def _check_activity(self, agent: _Agent, trigger: str) -> None:
@@ -459,15 +469,12 @@ class Engine:
             )
 
     def _set_call_state(self, call: _Call, trigger: str) -> None:
-        call.state = transition(
-            CALL_TABLE,
-            call.state,
-            trigger,
-            entity="call",
-            entity_id=call.id,
-            dimension="call",
-            related_id=_agent_id(call),
-        )
+        new = _CALL.get((call.state, trigger))
+        if new is None:
+            raise IllegalTransitionError(
+                "call", call.id, "call", call.state, trigger, related_id=_agent_id(call)
+            )
+        call.state = new
 
     def _wrap_up_s(self, agent: _Agent, queue: _Queue) -> float:
         own = agent.cfg.wrap_up_s
@@ -592,12 +599,17 @@ class Engine:
         if agent is not None:
             self._present(call, agent)
             return
+        self._line_up(call)
+
+    def _line_up(self, call: _Call) -> None:
+        """Put a waiting call in its step's heap and its queue's service order."""
         step = call.queue.steps[call.step]
         call.token += 1
         call.in_step = step
         step.live_calls += 1
+        insort(call.queue.order, call.key)
         heap = step.calls
-        heapq.heappush(heap, (-call.priority, call.fifo_at, call.seq, call.token, call))
+        heapq.heappush(heap, (*call.key, call.token, call))
         if len(heap) > 2 * step.live_calls + 64:
             step.calls = [e for e in heap if e[4].in_step is step and e[4].token == e[3]]
             heapq.heapify(step.calls)
@@ -609,6 +621,8 @@ class Engine:
             step.live_calls -= 1
             call.in_step = None
             call.token += 1
+            order = call.queue.order
+            del order[bisect_left(order, call.key)]
 
     def _present(self, call: _Call, agent: _Agent) -> None:
         self._unline(call)
@@ -718,7 +732,7 @@ class Engine:
             call.ended_at = self._now
         self._calls.pop(call.id, None)
         call.queue.waiting.pop(call.id, None)
-        self._finished[call.id] = call
+        self._finished[call.id] = (call.first_queue, call.offered_at)
         if len(self._finished) > FINISHED_MEMORY:
             del self._finished[next(iter(self._finished))]
         queue = call.queue
@@ -1026,15 +1040,16 @@ class Engine:
             raise UnknownQueueError(e.queue, e.call_id)
         if not isinstance(e.call_id, str) or not e.call_id:
             raise CoreError("CallArrived.call_id must be a non-empty string")
-        known = self._calls.get(e.call_id) or self._finished.get(e.call_id)
+        live = self._calls.get(e.call_id)
+        known = (live.first_queue, live.offered_at) if live else self._finished.get(e.call_id)
         if known is not None:
-            if known.first_queue == e.queue and known.offered_at == e.at:
+            if known == (e.queue, e.at):
                 return  # the same arrival delivered twice: documented no-op
             raise IllegalTransitionError(
                 "call",
                 e.call_id,
                 "call",
-                known.state.value,
+                live.state if live is not None else "finished",
                 "arrive",
                 related_id=None,
                 detail="call id in use",
@@ -1056,6 +1071,7 @@ class Engine:
             linked_id=e.linked_id,
             queue_entered_at=e.at,
         )
+        call.key = (-priority, e.at, self._seq)
         self._calls[call.id] = call
         self._enter_queue(call, queue)
 
@@ -1243,7 +1259,7 @@ class Engine:
         call.announce_timer = self._timer("announce", call, call.id, self._now + interval)
         if call.state is not CallState.WAITING or call.prompting:
             return
-        position = self._positions(call.queue)[call.id]
+        position = self._position(call)
         wait = self._expected_wait(call.queue, position)
         call.prompting = True
         self._out.append(cmd.PlayPrompt(call.id, "position", position, math.ceil(wait)))
@@ -1305,13 +1321,7 @@ class Engine:
         # Waiting callers keep their place: same keys, new steps; then match anew.
         for call in list(self._calls.values()):
             if call.state is CallState.WAITING:
-                step_obj = call.queue.steps[call.step]
-                call.token += 1
-                call.in_step = step_obj
-                step_obj.live_calls += 1
-                heapq.heappush(
-                    step_obj.calls, (-call.priority, call.fifo_at, call.seq, call.token, call)
-                )
+                self._line_up(call)
         for agent in self._agents.values():
             self._refresh(agent)
         for queue in self._queues.values():
@@ -1321,6 +1331,11 @@ class Engine:
                         self._leave(call, "leave_empty")
 
     # ------------------------------------------------------------------ views
+
+    @staticmethod
+    def _position(call: _Call) -> int:
+        """1-based rank of a waiting call among its queue's waiting calls."""
+        return bisect_left(call.queue.order, call.key) + 1
 
     def _positions(self, queue: _Queue) -> dict[str, int]:
         waiting = [c for c in queue.waiting.values() if c.state is CallState.WAITING]
