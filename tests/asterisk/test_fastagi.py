@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from acd.asterisk.agi_codec import AgiReply, parse_reply_line
-from acd.asterisk.errors import AgiInvalidCommandError, AgiTimeoutError
+from acd.asterisk.errors import AgiInvalidCommandError, AgiSessionClosedError, AgiTimeoutError
 from acd.asterisk.fastagi import (
     AgiSession,
     FastAgiServer,
@@ -506,3 +506,43 @@ async def test_three_hundred_concurrent_sessions_complete_quickly() -> None:
     assert len(done) == 300
     assert len(set(done)) == 300
     assert elapsed < 10
+
+
+async def test_escape_digit_during_a_prompt_is_returned_as_the_digit() -> None:
+    """`200 result=50 endpos=N` (the caller pressed 2) gives DIGIT '2' with the position."""
+    results: list[StreamResult] = []
+
+    async def handler(session: AgiSession) -> None:
+        results.append(await session.stream_file("queue-thereare", "12#", reply_within=5))
+
+    async with running_server(handler) as server, asyncio.timeout(5):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(ENV.encode())
+        assert await reader.readline() == b'STREAM FILE queue-thereare "12#"\n'
+        writer.write(b"200 result=50 endpos=4000\n")
+        assert await reader.read() == b""
+        writer.close()
+    assert results == [StreamResult(StreamOutcome.DIGIT, "2", 4000)]
+
+
+async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
+    """wait_hangup() also returns when the session ends without a HANGUP line; pending commands
+    fail with AgiSessionClosedError."""
+    outcome: list[tuple[bool, bool]] = []
+    finished = asyncio.Event()
+
+    async def handler(session: AgiSession) -> None:
+        async with asyncio.timeout(2):
+            await session.wait_hangup()
+        outcome.append((session.hung_up, session.closed))
+        with pytest.raises(AgiSessionClosedError):
+            await session.answer()
+        finished.set()
+
+    async with running_server(handler) as server, asyncio.timeout(5):
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(ENV.encode())
+        await asyncio.sleep(0.05)
+        writer.close()
+        await finished.wait()
+    assert outcome == [(False, True)]
