@@ -123,22 +123,27 @@ class AmiFrameParser:
         self._skipping = False
 
     def feed(self, data: bytes) -> list[Parsed]:
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
         out: list[Parsed] = []
+        start = 0
         while True:
-            newline = self._buffer.find(b"\n")
+            newline = buffer.find(b"\n", start)
             if newline < 0:
-                if len(self._buffer) > MAX_INBOUND_LINE_BYTES:
-                    self._skipping = True
-                    self._lines = []
-                    self._frame_bytes += len(self._buffer)
-                    self._buffer.clear()
-                return out
-            raw = bytes(self._buffer[:newline])
-            del self._buffer[: newline + 1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
+                break
+            end = newline - 1 if newline > start and buffer[newline - 1] == 0x0D else newline
+            raw = bytes(buffer[start:end])
+            start = newline + 1
             self._take_line(raw, out)
+        # Consumed bytes are dropped once per read, not once per line (a 64 KiB read holds
+        # hundreds of lines).
+        del buffer[:start]
+        if len(buffer) > MAX_INBOUND_LINE_BYTES:
+            self._skipping = True
+            self._lines = []
+            self._frame_bytes += len(buffer)
+            buffer.clear()
+        return out
 
     def _take_line(self, raw: bytes, out: list[Parsed]) -> None:
         line = raw.decode("utf-8", errors="replace")

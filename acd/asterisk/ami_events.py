@@ -396,16 +396,20 @@ class _Fields:
     """Header access with validation; a failed check raises _InvalidHeaderError naming it."""
 
     def __init__(self, frame: AmiFrame) -> None:
-        self._frame = frame
+        # One pass over the headers; first occurrence wins, like AmiFrame.get (a channel event
+        # has ~20 headers and is read ~15 times).
+        self._index: dict[str, str] = {}
+        for key, value in frame.headers:
+            self._index.setdefault(key.lower(), value)
 
     def text(self, name: str) -> str:
-        value = self._frame.get(name)
+        value = self._index.get(name.lower())
         if value is None:
             raise _InvalidHeaderError(f"missing header {name}")
         return value
 
     def optional(self, name: str) -> str | None:
-        return self._frame.get(name)
+        return self._index.get(name.lower())
 
     def integer(self, name: str) -> int:
         value = self.text(name)
@@ -415,7 +419,7 @@ class _Fields:
             raise _InvalidHeaderError(f"header {name} is not an integer: {value!r}") from None
 
     def optional_integer(self, name: str) -> int | None:
-        value = self._frame.get(name)
+        value = self._index.get(name.lower())
         if value is None or value in ("", "N/A"):
             return None
         try:
@@ -456,7 +460,7 @@ class _Fields:
 
     def optional_channel(self, prefix: str) -> ChannelSnapshot | None:
         # Dial events from an Originate and transfers to/from nothing omit one side entirely.
-        if self._frame.get(f"{prefix}Channel") is None:
+        if self._index.get(f"{prefix}Channel".lower()) is None:
             return None
         return self.channel(prefix)
 
