@@ -1,0 +1,497 @@
+"""The call-centre figures, computed from the record tables (so they survive restarts).
+
+Words as in DESIGN.md. Per queue and interval (15 min, hour, day, in the centre's time zone):
+
+- *offered*: calls that entered the queue: calls whose story ended in it, plus calls that moved on
+  from it to another queue of the engine (an in-engine overflow);
+- *answered*, *abandoned*, *short abandons* (abandoned after waiting less than ``short_abandon_s``),
+  *timed out*, *rejected*, *fallbacks*: by the call's outcome in the queue where it ended;
+- *service level* = answered within the queue's threshold / (offered - short abandons); whether a
+  call was answered within the threshold is decided by the engine with the queue's own threshold
+  and stored with the call;
+- *ASA* = mean wait of answered calls; *AHT* = mean talk + wrap-up of answered calls; *longest
+  wait* over every call; *transfers*; *overflows* (moved on to another queue, or sent out of the
+  engine).
+
+Every call is counted in the interval in which it was first offered, so the figures of one interval
+never change once its calls are over, and service level never exceeds 100 %. The database does the
+counting per queue and 15-minute bucket (every interval boundary of every real time zone falls on a
+15-minute boundary of UTC); Python rolls the buckets up into intervals of local time, so a day of
+a daylight-saving change has 92 or 100 quarter-hours and 23 or 25 hours.
+
+Per advisor, from the activity log clipped to the period: logged-in time, talk (on call), wrap-up,
+ringing, available, pause time by reason, recovery and breather time, calls handled (answered in the
+period), and *occupancy* = (talk + wrap-up) / (logged-in - paused - recovery). *Fairness* is the
+spread (min, max, mean, standard deviation) of calls handled, talk time and occupancy across the
+advisors who were logged in.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from acd.core.snapshots import Spread
+from acd.storage.tables import agent_states, call_events, calls
+
+ALL_QUEUES: Final = "*"
+BUCKET_S: Final = 900
+
+
+class Interval(StrEnum):
+    """Report interval lengths."""
+
+    QUARTER_HOUR = "15m"
+    HOUR = "1h"
+    DAY = "1d"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """One queue (``*`` = all queues) over one interval or the whole period."""
+
+    queue: str
+    start: datetime
+    end: datetime
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandons: int
+    answered_within_sl: int
+    timed_out: int
+    rejected: int
+    fallbacks: int
+    transfers: int
+    overflows: int
+    service_level: float | None
+    asa_s: float | None
+    aht_s: float | None
+    longest_wait_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisorFigures:
+    """One advisor over the period; times in seconds."""
+
+    agent_id: str
+    calls_handled: int
+    logged_in_s: float
+    talk_s: float
+    wrap_up_s: float
+    ringing_s: float
+    available_s: float
+    paused_s: float
+    pause_by_reason: dict[str, float]
+    recovery_s: float
+    breather_s: float
+    occupancy: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fairness:
+    """How evenly the work was spread across the advisors who were logged in."""
+
+    advisors: int
+    calls: Spread
+    talk_s: Spread
+    occupancy: Spread
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything ``acd report`` shows."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+    interval: Interval
+    short_abandon_s: float
+    intervals: tuple[QueueFigures, ...]
+    totals: tuple[QueueFigures, ...]
+    advisors: tuple[AdvisorFigures, ...]
+    fairness: Fairness | None
+
+
+@dataclass(slots=True)
+class _Sums:
+    """Additive partial figures: what a bucket holds and intervals add up."""
+
+    in_queue: int = 0
+    moved_on: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandons: int = 0
+    within_sl: int = 0
+    timed_out: int = 0
+    rejected: int = 0
+    fallbacks: int = 0
+    transfers: int = 0
+    overflowed_out: int = 0
+    wait_answered_s: float = 0.0
+    handle_s: float = 0.0
+    longest_wait_s: float | None = None
+
+    def add(self, other: _Sums) -> None:
+        for name in (
+            "in_queue",
+            "moved_on",
+            "answered",
+            "abandoned",
+            "short_abandons",
+            "within_sl",
+            "timed_out",
+            "rejected",
+            "fallbacks",
+            "transfers",
+            "overflowed_out",
+            "wait_answered_s",
+            "handle_s",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.longest_wait_s is not None:
+            self.longest_wait_s = max(self.longest_wait_s or 0.0, other.longest_wait_s)
+
+    def figures(self, queue: str, start: datetime, end: datetime) -> QueueFigures:
+        offered = self.in_queue + self.moved_on
+        base = offered - self.short_abandons
+        return QueueFigures(
+            queue=queue,
+            start=start,
+            end=end,
+            offered=offered,
+            answered=self.answered,
+            abandoned=self.abandoned,
+            short_abandons=self.short_abandons,
+            answered_within_sl=self.within_sl,
+            timed_out=self.timed_out,
+            rejected=self.rejected,
+            fallbacks=self.fallbacks,
+            transfers=self.transfers,
+            overflows=self.moved_on + self.overflowed_out,
+            service_level=self.within_sl / base if base > 0 else None,
+            asa_s=self.wait_answered_s / self.answered if self.answered else None,
+            aht_s=self.handle_s / self.answered if self.answered else None,
+            longest_wait_s=self.longest_wait_s,
+        )
+
+
+def interval_starts(
+    start: datetime, end: datetime, interval: Interval, tz: ZoneInfo
+) -> list[datetime]:
+    """Interval start times in local time from ``start`` (aligned down) until ``end``.
+
+    15 min and 1 h intervals step in real (UTC) time, so the hour that does not exist on the
+    spring-forward day is skipped and the repeated one on the fall-back day appears twice; days
+    start at local midnight.
+    """
+    local = start.astimezone(tz)
+    if interval is Interval.DAY:
+        day: date = local.date()
+        starts: list[datetime] = []
+        while True:
+            at = datetime(day.year, day.month, day.day, tzinfo=tz)
+            if at >= end:
+                return starts
+            starts.append(at)
+            day += timedelta(days=1)
+    step = 900 if interval is Interval.QUARTER_HOUR else 3600
+    aligned = local.replace(second=0, microsecond=0)
+    aligned -= timedelta(minutes=aligned.minute % (step // 60))
+    epoch = aligned.timestamp()
+    stop = end.timestamp()
+    out = []
+    while epoch < stop:
+        out.append(datetime.fromtimestamp(epoch, tz))
+        epoch += step
+    return out
+
+
+def _bucket(conn: AsyncConnection, column: Any, base: float) -> Any:
+    offset = (column - base) / float(BUCKET_S)
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.func.floor(offset), sa.Integer)
+    # SQLite truncates towards zero, which is floor for the non-negative offsets selected here.
+    return sa.cast(offset, sa.Integer)
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _sum_if(condition: Any, value: Any) -> Any:
+    return sa.func.sum(sa.case((condition, value), else_=0.0))
+
+
+async def _queue_buckets(
+    conn: AsyncConnection,
+    base: float,
+    stop: float,
+    queues: tuple[str, ...] | None,
+    short_abandon_s: float,
+) -> dict[tuple[str, int], _Sums]:
+    c = calls.c
+    bucket = _bucket(conn, c.offered_at, base).label("bucket")
+    answered = c.outcome == "answered"
+    query = (
+        sa.select(
+            c.queue,
+            bucket,
+            sa.func.count(),
+            _count_if(answered),
+            _count_if(c.outcome == "abandoned"),
+            _count_if(sa.and_(c.outcome == "abandoned", c.wait_s < short_abandon_s)),
+            _count_if(c.answered_within_sl),
+            _count_if(c.outcome == "timed_out"),
+            _count_if(c.outcome == "rejected"),
+            _count_if(c.outcome == "fallback"),
+            _count_if(c.transferred_to.is_not(None)),
+            _count_if(c.outcome == "overflowed"),
+            _sum_if(answered, c.wait_s),
+            _sum_if(answered, c.talk_s + c.wrap_up_s),
+            sa.func.max(c.wait_s),
+        )
+        .where(c.offered_at >= base, c.offered_at < stop)
+        .group_by(c.queue, bucket)
+    )
+    if queues:
+        query = query.where(c.queue.in_(queues))
+    out: dict[tuple[str, int], _Sums] = defaultdict(_Sums)
+    for row in await conn.execute(query):
+        sums = out[(row[0], int(row[1]))]
+        (
+            sums.in_queue,
+            sums.answered,
+            sums.abandoned,
+            sums.short_abandons,
+            sums.within_sl,
+            sums.timed_out,
+            sums.rejected,
+            sums.fallbacks,
+            sums.transfers,
+            sums.overflowed_out,
+        ) = (int(v or 0) for v in row[2:12])
+        sums.wait_answered_s = float(row[12] or 0.0)
+        sums.handle_s = float(row[13] or 0.0)
+        sums.longest_wait_s = None if row[14] is None else float(row[14])
+    # Calls that moved on to another queue of the engine: offered to (and overflowed from) the
+    # queue they left, counted in the interval the call was first offered.
+    e = call_events.c
+    moved_bucket = _bucket(conn, c.offered_at, base).label("bucket")
+    moved = (
+        sa.select(e.queue, moved_bucket, sa.func.count(sa.distinct(e.call_id)))
+        .join(calls, c.call_id == e.call_id)
+        .where(
+            e.kind == "overflowed",
+            e.queue != c.queue,
+            c.offered_at >= base,
+            c.offered_at < stop,
+        )
+        .group_by(e.queue, moved_bucket)
+    )
+    if queues:
+        moved = moved.where(e.queue.in_(queues))
+    for queue, b, n in await conn.execute(moved):
+        out[(queue, int(b))].moved_on += int(n)
+    return out
+
+
+async def _calls_handled(conn: AsyncConnection, start: float, stop: float) -> dict[str, int]:
+    c = calls.c
+    query = (
+        sa.select(c.agent_id, sa.func.count())
+        .where(
+            c.outcome == "answered",
+            c.agent_id.is_not(None),
+            c.answered_at >= start,
+            c.answered_at < stop,
+        )
+        .group_by(c.agent_id)
+    )
+    return {agent: int(n) for agent, n in await conn.execute(query)}
+
+
+async def _activity_segments(
+    conn: AsyncConnection, start: float, stop: float
+) -> dict[str, list[tuple[float, str, str | None]]]:
+    """Per advisor, (at, activity, reason) changes from the last one before ``start``."""
+    s = agent_states.c
+    before = (
+        sa.select(s.agent_id, sa.func.max(s.at).label("at"))
+        .where(s.dimension == "activity", s.at < start)
+        .group_by(s.agent_id)
+        .subquery()
+    )
+    query = (
+        sa.select(s.agent_id, s.at, s.ordinal, s.new, s.reason)
+        .outerjoin(before, sa.and_(before.c.agent_id == s.agent_id, before.c.at == s.at))
+        .where(
+            s.dimension == "activity",
+            s.at < stop,
+            sa.or_(s.at >= start, before.c.at.is_not(None)),
+        )
+        .order_by(s.agent_id, s.at, s.ordinal)
+    )
+    out: dict[str, list[tuple[float, str, str | None]]] = defaultdict(list)
+    for agent_id, at, _ordinal, new, reason in await conn.execute(query):
+        out[agent_id].append((float(at), new, reason))
+    return out
+
+
+def _advisor_figures(
+    agent_id: str,
+    changes: list[tuple[float, str, str | None]],
+    start: float,
+    stop: float,
+    handled: int,
+) -> AdvisorFigures:
+    time_in: dict[str, float] = defaultdict(float)
+    by_reason: dict[str, float] = defaultdict(float)
+    for i, (at, activity, reason) in enumerate(changes):
+        until = changes[i + 1][0] if i + 1 < len(changes) else stop
+        seconds = max(0.0, min(until, stop) - max(at, start))
+        if seconds <= 0:
+            continue
+        time_in[activity] += seconds
+        if activity == "paused":
+            by_reason[reason or "unspecified"] += seconds
+    logged_in = sum(v for k, v in time_in.items() if k != "offline")
+    busy = time_in["on_call"] + time_in["wrap_up"]
+    staffed = logged_in - time_in["paused"] - time_in["recovery"]
+    return AdvisorFigures(
+        agent_id=agent_id,
+        calls_handled=handled,
+        logged_in_s=logged_in,
+        talk_s=time_in["on_call"],
+        wrap_up_s=time_in["wrap_up"],
+        ringing_s=time_in["reserved"],
+        available_s=time_in["available"],
+        paused_s=time_in["paused"],
+        pause_by_reason=dict(sorted(by_reason.items())),
+        recovery_s=time_in["recovery"],
+        breather_s=time_in["breather"],
+        occupancy=busy / staffed if staffed > 0 else None,
+    )
+
+
+def spread(values: list[float]) -> Spread:
+    """Minimum, maximum, mean and (population) standard deviation of ``values``."""
+    if not values:
+        return Spread(0.0, 0.0, 0.0, 0.0)
+    mean = sum(values) / len(values)
+    stdev = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return Spread(min(values), max(values), mean, stdev)
+
+
+async def build_report(
+    db: AsyncEngine,
+    *,
+    start: datetime,
+    end: datetime,
+    timezone: str,
+    interval: Interval = Interval.HOUR,
+    queues: tuple[str, ...] | None = None,
+    short_abandon_s: float = 5.0,
+    now: float | None = None,
+) -> Report:
+    """The report for ``[start, end)`` (aware datetimes), with intervals in ``timezone``.
+
+    ``now`` (epoch seconds, default the wall clock) ends the advisors' current states, so a
+    report over a period that is not over does not count the future.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must carry a time zone")
+    tz = ZoneInfo(timezone)
+    starts = interval_starts(start, end, interval, tz)
+    if not starts:
+        raise ValueError("the period is empty")
+    base = starts[0].timestamp()
+    stop = end.timestamp()
+    bounds = [s.timestamp() for s in starts]
+    ends = [*starts[1:], end.astimezone(tz)]
+    clock_now = time.time() if now is None else now
+    async with db.connect() as conn:
+        buckets = await _queue_buckets(conn, base, stop, queues, short_abandon_s)
+        handled = await _calls_handled(conn, base, stop)
+        segments = await _activity_segments(conn, base, stop)
+
+    names = sorted(set(queues or ()) | {q for q, _ in buckets})
+    per_interval: dict[tuple[str, int], _Sums] = defaultdict(_Sums)
+    for (queue, b), sums in buckets.items():
+        index = bisect.bisect_right(bounds, base + b * BUCKET_S) - 1
+        per_interval[(queue, index)].add(sums)
+        per_interval[(ALL_QUEUES, index)].add(sums)
+    rows: list[QueueFigures] = []
+    totals: list[QueueFigures] = []
+    for queue in [*names, ALL_QUEUES]:
+        total = _Sums()
+        for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
+            sums = per_interval.get((queue, i), _Sums())
+            total.add(sums)
+            rows.append(sums.figures(queue, s, e))
+        totals.append(total.figures(queue, starts[0], ends[-1]))
+
+    advisor_stop = min(stop, max(base, clock_now))
+    advisors = tuple(
+        _advisor_figures(agent, segments.get(agent, []), base, advisor_stop, handled.get(agent, 0))
+        for agent in sorted(set(segments) | set(handled))
+    )
+    active = [a for a in advisors if a.logged_in_s > 0]
+    fairness = (
+        Fairness(
+            advisors=len(active),
+            calls=spread([float(a.calls_handled) for a in active]),
+            talk_s=spread([a.talk_s for a in active]),
+            occupancy=spread([a.occupancy for a in active if a.occupancy is not None]),
+        )
+        if active
+        else None
+    )
+    return Report(
+        start=starts[0],
+        end=ends[-1],
+        timezone=timezone,
+        interval=interval,
+        short_abandon_s=short_abandon_s,
+        intervals=tuple(rows),
+        totals=tuple(totals),
+        advisors=advisors,
+        fairness=fairness,
+    )
+
+
+def parse_period(from_text: str, to_text: str, timezone: str) -> tuple[datetime, datetime]:
+    """``2026-03-29`` or ``2026-03-29T08:00`` (local time, or with an offset).
+
+    A date alone as ``--to`` includes that whole day; a datetime is exclusive.
+    """
+    tz = ZoneInfo(timezone)
+
+    def parse(text: str, *, is_end: bool) -> datetime:
+        try:
+            if len(text) == 10:
+                d = date.fromisoformat(text)
+                if is_end:
+                    d += timedelta(days=1)
+                return datetime(d.year, d.month, d.day, tzinfo=tz)
+            at = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"not a date or date-time: {text!r} (use 2026-03-29 or 2026-03-29T08:00)"
+            ) from None
+        return at.replace(tzinfo=tz) if at.tzinfo is None else at
+
+    start = parse(from_text, is_end=False)
+    end = parse(to_text, is_end=True)
+    if end <= start:
+        raise ValueError(f"--to ({to_text}) must be after --from ({from_text})")
+    return start, end
