@@ -1,8 +1,24 @@
-"""The ``acd`` command."""
+"""The ``acd`` command: run the daemon, the demo, the virtual Asterisk; check a config file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="acd: automatic call distributor for Asterisk.", no_args_is_help=True)
+app = typer.Typer(
+    help="acd: automatic call distributor for Asterisk.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="acd.toml (ACD_* variables override it)")
+]
 
 
 @app.command()
@@ -11,6 +27,92 @@ def version() -> None:
     from acd import __version__
 
     typer.echo(__version__)
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to check")]) -> None:
+    """Validate a configuration file; errors name the file and the field."""
+    from acd.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(file)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    config = settings.to_core()
+    typer.echo(
+        f"{file}: OK ({len(config.queues)} queues, {len(config.agents)} advisors, "
+        f"workload cap {'on' if config.workload.enabled else 'off'})"
+    )
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the daemon (SIGHUP reloads queues, advisors and rules; SIGTERM stops cleanly)."""
+    from acd.log_config import configure_logging
+    from acd.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    configure_logging(settings.logging.format, settings.logging.level)
+    asyncio.run(_run_daemon(settings, config))
+
+
+async def _run_daemon(settings: object, config: Path | None) -> None:
+    import structlog
+
+    from acd.app import Daemon
+    from acd.settings import Settings, SettingsError, load_settings
+
+    assert isinstance(settings, Settings)
+    log = structlog.get_logger("acd.cli")
+    daemon = Daemon(settings)
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        try:
+            daemon.reload(load_settings(config))
+        except SettingsError as exc:
+            # Keep serving with the configuration in force.
+            log.error("config_reload_refused", problems=[f"{w}: {m}" for w, m in exc.problems])
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, daemon.stop)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    await daemon.run()
+
+
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option(help="seconds to run; 0 runs until Ctrl-C")] = 60.0,
+    rate: Annotated[float, typer.Option(help="simulated calls per minute")] = 24.0,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same callers)")] = 7,
+    log_format: Annotated[str, typer.Option(help="console or json")] = "console",
+) -> None:
+    """The daemon against the virtual Asterisk with simulated callers and advisors; no setup."""
+    from acd.demo import DemoOptions, format_summary, run_demo
+    from acd.log_config import configure_logging
+
+    configure_logging(log_format, "info")
+    result = asyncio.run(
+        run_demo(DemoOptions(duration_s=duration, calls_per_minute=rate, seed=seed))
+    )
+    typer.echo(format_summary(result))
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def pbxsim(ctx: typer.Context) -> None:
+    """Run the virtual Asterisk alone (arguments as `python -m acd.pbxsim --help`)."""
+    from acd.pbxsim.__main__ import main as pbxsim_main
+
+    raise typer.Exit(pbxsim_main(list(ctx.args)))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Clocks for the daemon. The engine never reads time: the dispatcher stamps events with one of these.
+"""Clocks for the daemon. The engine never reads time: the dispatcher stamps events with these.
 
 Timestamps are epoch seconds (records and reports need wall-clock time) that never go backwards:
 the wall clock is read once at start and advanced with the monotonic clock, so an NTP step does not

@@ -1,8 +1,8 @@
 """The dispatcher: one inbox, one task owning the engine, timers as loop callbacks.
 
-Adapters only translate and ``post`` (or ``await submit``) events; this task feeds them to the engine
-one at a time, in arrival order, and hands each command to the port that executes it. No locks: the
-engine is touched by this task alone.
+Adapters only translate and ``post`` (or ``await submit``) events; this task feeds them to the
+engine in arrival order and hands each command to the port that executes it. No locks: the engine is
+touched by this task alone.
 """
 
 from __future__ import annotations
