@@ -18,28 +18,32 @@ def clock(seconds: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _percent(e: Estimate) -> str:
+def format_percent(e: Estimate) -> str:
+    """``81.2% ± 1.4`` (half-width in percentage points)."""
     if e.mean is None:
         return "–"
     hw = f" ± {e.half_width * 100:.1f}" if e.half_width is not None else ""
     return f"{e.mean * 100:.1f}%{hw}"
 
 
-def _seconds(e: Estimate) -> str:
+def format_seconds(e: Estimate) -> str:
+    """``12.3 s ± 1.1``."""
     if e.mean is None:
         return "–"
     hw = f" ± {e.half_width:.1f}" if e.half_width is not None else ""
     return f"{e.mean:.1f} s{hw}"
 
 
-def _count(e: Estimate) -> str:
+def format_count(e: Estimate) -> str:
+    """``1,234.5 ± 12.0``."""
     if e.mean is None:
         return "–"
     hw = f" ± {e.half_width:.1f}" if e.half_width is not None else ""
     return f"{e.mean:,.1f}{hw}"
 
 
-def _ratio(e: Estimate) -> str:
+def format_ratio(e: Estimate) -> str:
+    """``0.045 ± 0.004``."""
     if e.mean is None:
         return "–"
     hw = f" ± {e.half_width:.3f}" if e.half_width is not None else ""
@@ -49,19 +53,19 @@ def _ratio(e: Estimate) -> str:
 Formatter = Callable[[Estimate], str]
 
 QUEUE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
-    ("offered", "calls offered", _count),
-    ("service_level", "service level", _percent),
-    ("asa_s", "average speed of answer", _seconds),
-    ("abandon_rate", "abandon rate", _percent),
-    ("aht_s", "average handle time", _seconds),
+    ("offered", "calls offered", format_count),
+    ("service_level", "service level", format_percent),
+    ("asa_s", "average speed of answer", format_seconds),
+    ("abandon_rate", "abandon rate", format_percent),
+    ("aht_s", "average handle time", format_seconds),
 )
 DAY_ROWS: tuple[tuple[str, str, Formatter], ...] = (
-    ("occupancy", "occupancy (all advisors)", _percent),
-    ("breathers", "breathers (workload cap)", _count),
-    ("calls_per_advisor", "calls per advisor", _count),
-    ("calls_spread_sd", "fairness: sd of calls", _count),
-    ("occupancy_spread_sd", "fairness: sd of occupancy", _ratio),
-    ("unfinished", "callers still waiting at stop", _count),
+    ("occupancy", "occupancy (all advisors)", format_percent),
+    ("breathers", "breathers (workload cap)", format_count),
+    ("calls_per_advisor", "calls per advisor", format_count),
+    ("calls_spread_sd", "fairness: sd of calls", format_count),
+    ("occupancy_spread_sd", "fairness: sd of occupancy", format_ratio),
+    ("unfinished", "callers still waiting at stop", format_count),
 )
 
 
@@ -105,12 +109,12 @@ def render_text(comparison: Comparison) -> str:
             cells = []
             for r in runs:
                 per = r.summary.intervals.get(q)
-                cells.append(_percent(per[i]["service_level"]) if per else "–")
+                cells.append(format_percent(per[i]["service_level"]) if per else "–")
             row(f"  {clock(start)}", cells)
     lines.append("")
     lines.append("Occupancy by interval (all advisors)")
     for i, start in enumerate(runs[0].summary.interval_starts):
-        row(f"  {clock(start)}", [_percent(r.summary.interval_occupancy[i]) for r in runs])
+        row(f"  {clock(start)}", [format_percent(r.summary.interval_occupancy[i]) for r in runs])
     for r in runs:
         lines.extend(_theory_lines(r.label, r.theory, r.summary.intervals))
     for r in runs:
@@ -122,8 +126,8 @@ def render_text(comparison: Comparison) -> str:
         lines.append(f"  {'advisor':<20}{'calls':>16}{'occupancy':>20}{'breathers':>16}")
         for agent_id, e in agents.items():
             lines.append(
-                f"  {agent_id:<20}{_count(e['calls']):>16}{_percent(e['occupancy']):>20}"
-                f"{_count(e['breathers']):>16}"
+                f"  {agent_id:<20}{format_count(e['calls']):>16}"
+                f"{format_percent(e['occupancy']):>20}{format_count(e['breathers']):>16}"
             )
     return "\n".join(lines) + "\n"
 
@@ -155,7 +159,7 @@ def _theory_lines(
             predicted = (
                 f"{t.predicted.service_level * 100:.1f}%" if t.predicted is not None else "–"
             )
-            simulated = _percent(sim[i]["service_level"]) if i < len(sim) else "–"
+            simulated = format_percent(sim[i]["service_level"]) if i < len(sim) else "–"
             lines.append(
                 f"  {clock(t.start):<10}{t.calls_per_hour:>9.1f}{t.handle_s:>8.0f}"
                 f"{t.scheduled:>10}{needed:>8}{predicted:>11}{simulated:>20}"

@@ -1,0 +1,193 @@
+"""``acd simulate``: load the scenario and configurations, run, print and write the reports.
+
+The configuration loader is injected (``acd.sim`` may not import ``acd.settings``); so is the
+loader of a past day's calls for ``--from-db`` (it needs ``acd.storage``). The CLI mounts it with::
+
+    from acd.settings import load_settings
+    from acd.sim.command import build_simulate_cli
+
+    app.command("simulate")(build_simulate_cli(lambda p: load_settings(p).to_core()))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from acd.core.config import AcdConfig
+from acd.sim.comparison import Comparison, compare
+from acd.sim.report_html import render_html
+from acd.sim.report_text import render_text
+from acd.sim.scenario import PastCall, Scenario, ScenarioError, scenario_from_history
+from acd.sim.scenario_file import load_scenario
+
+ConfigLoader = Callable[[Path], AcdConfig]
+HistoryLoader = Callable[[dt.date], Sequence[PastCall]]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _labels(paths: Sequence[Path]) -> list[str]:
+    """Column titles: file names, made unique with their parent folder when needed."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [str(p) for p in paths]
+
+
+def simulate_command(
+    scenario: Path | None,
+    configs: list[Path],
+    replications: int,
+    seed: int | None,
+    html: Path | None,
+    *,
+    load_config: ConfigLoader,
+    history: Sequence[PastCall] | None = None,
+    confidence: float = 0.95,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    progress: bool = True,
+) -> int:
+    """Run the what-if and print the side-by-side report; return the exit code.
+
+    ``history``: a past day's calls (``--from-db``); the scenario file, if any, then supplies
+    the roster and behaviour around them.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if not configs:
+        print("error: give at least one configuration with -c acd.toml", file=err)
+        return EXIT_BAD_INPUT
+    if replications < 1:
+        print("error: --replications must be >= 1", file=err)
+        return EXIT_BAD_INPUT
+    if not 0 < confidence < 1:
+        print("error: --confidence must be in (0, 1)", file=err)
+        return EXIT_BAD_INPUT
+    try:
+        base: Scenario | None = load_scenario(scenario) if scenario is not None else None
+        if history is not None:
+            day = scenario_from_history(history, base=base)
+        elif base is not None:
+            day = base
+        else:
+            print("error: give a scenario file (or --from-db DATE)", file=err)
+            return EXIT_BAD_INPUT
+    except ScenarioError as exc:
+        print(f"error: scenario {exc}", file=err)
+        return EXIT_BAD_INPUT
+    loaded: list[tuple[str, AcdConfig]] = []
+    for label, path in zip(_labels(configs), configs, strict=True):
+        try:
+            loaded.append((label, load_config(path)))
+        except Exception as exc:  # the loader is injected: any error it raises is the file's
+            print(f"error: configuration {path}: {exc}", file=err)
+            return EXIT_BAD_INPUT
+    comparison = _run(
+        loaded=loaded,
+        day=day,
+        replications=replications,
+        seed=seed,
+        confidence=confidence,
+        progress=progress,
+        err=err,
+    )
+    out.write(render_text(comparison))
+    if html is not None:
+        html.write_text(render_html(comparison), encoding="utf-8")
+        print(f"HTML report written to {html}", file=err)
+    return EXIT_OK
+
+
+def _run(
+    *,
+    loaded: list[tuple[str, AcdConfig]],
+    day: Scenario,
+    replications: int,
+    seed: int | None,
+    confidence: float,
+    progress: bool,
+    err: TextIO,
+) -> Comparison:
+    if not (progress and err.isatty()):
+        return compare(loaded, day, replications=replications, seed=seed, confidence=confidence)
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress("simulating", *columns, console=Console(file=err), transient=True) as bar:
+        task = bar.add_task("days", total=replications * len(loaded))
+        return compare(
+            loaded,
+            day,
+            replications=replications,
+            seed=seed,
+            confidence=confidence,
+            on_progress=lambda done, _total: bar.update(task, completed=done),
+        )
+
+
+def build_simulate_cli(
+    load_config: ConfigLoader, load_history: HistoryLoader | None = None
+) -> Callable[..., None]:
+    """The ``acd simulate`` typer command, bound to the given loaders."""
+
+    def simulate(
+        *,
+        scenario: Annotated[
+            Path | None, typer.Argument(help="Scenario file (TOML); optional with --from-db.")
+        ] = None,
+        config: Annotated[
+            list[Path] | None,
+            typer.Option("-c", "--config", help="acd.toml to try; repeat to compare several."),
+        ] = None,
+        replications: Annotated[
+            int, typer.Option("-n", "--replications", help="Seeded days per configuration.")
+        ] = 10,
+        seed: Annotated[
+            int | None, typer.Option("--seed", help="First seed (default: the scenario's).")
+        ] = None,
+        html: Annotated[
+            Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+        ] = None,
+        from_db: Annotated[
+            str | None,
+            typer.Option(
+                "--from-db", help="Replay that day's calls (YYYY-MM-DD) from the database."
+            ),
+        ] = None,
+        confidence: Annotated[
+            float, typer.Option("--confidence", help="Confidence level of the intervals.")
+        ] = 0.95,
+    ) -> None:
+        """What-if: acd's own routing engine over simulated days, configurations side by side."""
+        history = None
+        if from_db is not None:
+            if load_history is None:
+                typer.echo("error: --from-db needs the database, not available here", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT)
+            try:
+                day = dt.date.fromisoformat(from_db)
+            except ValueError:
+                typer.echo(f"error: --from-db expects YYYY-MM-DD, got {from_db!r}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            history = load_history(day)
+        code = simulate_command(
+            scenario,
+            list(config or []),
+            replications,
+            seed,
+            html,
+            load_config=load_config,
+            history=history,
+            confidence=confidence,
+        )
+        raise typer.Exit(code)
+
+    return simulate
