@@ -29,15 +29,16 @@ def queue(name: str = "sales", *steps: str | tuple[str, float], **kw: Any) -> Qu
 
 
 def agent(
-    agent_id: str, queues: Iterable[str] = ("sales",), skills: Mapping[str, int] | None = None, **kw: Any
+    agent_id: str,
+    queues: Iterable[str] = ("sales",),
+    skills: Mapping[str, int] | None = None,
+    **kw: Any,
 ) -> AgentConfig:
     """An advisor serving ``queues``."""
     return AgentConfig(id=agent_id, skills=dict(skills or {}), queues=tuple(queues), **kw)
 
 
-def config(
-    queues: Iterable[QueueConfig], agents: Iterable[AgentConfig], **kw: Any
-) -> AcdConfig:
+def config(queues: Iterable[QueueConfig], agents: Iterable[AgentConfig], **kw: Any) -> AcdConfig:
     """A whole configuration."""
     return AcdConfig(queues=tuple(queues), agents=tuple(agents), **kw)
 

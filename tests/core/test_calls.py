@@ -215,7 +215,9 @@ def test_max_wait_overflows_to_extension() -> None:
     h = _harness("a1", max_wait_s=30, overflow=OverflowTarget.parse("extension:vm@acd"))
     h.arrive("c1")
     out = h.fire("max_wait:c1:")
-    assert of_type(out, cmd.OverflowCall) == [cmd.OverflowCall("c1", "extension:vm@acd", "max_wait")]
+    assert of_type(out, cmd.OverflowCall) == [
+        cmd.OverflowCall("c1", "extension:vm@acd", "max_wait")
+    ]
     (summary,) = of_type(out, cmd.CallCompleted)
     assert (summary.outcome, summary.overflow_target) == (Outcome.OVERFLOWED, "extension:vm@acd")
 

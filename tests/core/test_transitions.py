@@ -36,9 +36,7 @@ def test_every_entry_transitions(dimension: str) -> None:
     """Each (state, trigger) entry of each table yields its target state."""
     table, _ = TABLES[dimension]
     for (state, trigger), target in table.items():
-        got = transition(
-            table, state, trigger, entity="x", entity_id="id1", dimension=dimension
-        )
+        got = transition(table, state, trigger, entity="x", entity_id="id1", dimension=dimension)
         assert got is target
 
 
@@ -87,9 +85,7 @@ def _one_agent() -> Harness:
 
 def _states(h: Harness, dimension: str) -> list[tuple[str, str]]:
     return [
-        (c.old, c.new)
-        for c in of_type(h.log, cmd.RecordAgentState)
-        if c.dimension == dimension
+        (c.old, c.new) for c in of_type(h.log, cmd.RecordAgentState) if c.dimension == dimension
     ]
 
 
