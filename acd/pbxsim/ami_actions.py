@@ -79,12 +79,23 @@ class Actions:
             "PJSIPShowEndpoint": self.pjsip_show_endpoint,
             "QueueRemove": self.queue_remove,
             "ListCommands": self.list_commands,
+            "UserEvent": self.user_event,
         }
 
     async def ping(self, session: AmiSession, message: Message) -> Reply:
         return Reply(
             respond(message, "Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
         )
+
+    async def user_event(self, session: AmiSession, message: Message) -> Reply:
+        name = message.get("UserEvent")
+        if not name:
+            return error(message, "UserEvent header missing")
+        headers = [(k, v) for k, v in message.headers if k.lower() not in ("action", "actionid")]
+        # astman_send_ack without a message: just Response (and ActionID).
+        session.send_reply(Reply(respond(message, "Success")))
+        self.pbx.emit("UserEvent", "user", headers)
+        return Reply([], sent=True)
 
     async def list_commands(self, session: AmiSession, message: Message) -> Reply:
         lines = [(name, f"{name}.  (Priv: call,all)") for name in sorted(self.table())]

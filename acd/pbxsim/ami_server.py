@@ -118,15 +118,21 @@ class AmiSession:
         return f"{peer[0]}:{peer[1]}" if peer else "?"
 
     async def write_loop(self) -> None:
+        timeout = self.server.pbx.config.timings.ami_write_timeout
         try:
             while True:
                 data = await self.outbox.get()
                 if data is None:
                     break
                 self.writer.write(data)
-                if self.writer.transport.get_write_buffer_size() > 1 << 20:
-                    await asyncio.wait_for(self.writer.drain(), timeout=5.0)
-        except (ConnectionError, TimeoutError):
+                if self.writer.transport.get_write_buffer_size() > 1 << 16:
+                    # manager.conf writetimeout: a client that does not read in time is dropped.
+                    await asyncio.wait_for(self.writer.drain(), timeout=timeout)
+        except TimeoutError:
+            log.warning("ami_client_dropped_slow", extra={"peer": self.peer})
+            # close() would wait for the unread buffer to flush: reset the connection instead.
+            self.writer.transport.abort()
+        except ConnectionError:
             pass
         finally:
             self.closed = True
@@ -179,6 +185,9 @@ class AmiServer:
             self._server.close()
         for session in list(self.sessions):
             session.close()
+        if self._tasks:
+            # Let writers flush what is queued (the Shutdown event) before cutting them off.
+            await asyncio.wait(list(self._tasks), timeout=1.0)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

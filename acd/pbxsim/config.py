@@ -82,6 +82,7 @@ class Timings:
 
     answer: float = 0.5
     login_failure_delay: float = 1.0
+    ami_write_timeout: float = 1.0
     # Multiplies every duration named by the dialplan or by AGI commands (prompt lengths, Dial
     # and Wait timeouts), so a test replays a recorded scenario in a fraction of its time.
     time_scale: float = 1.0

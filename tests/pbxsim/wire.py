@@ -21,6 +21,8 @@ class RawAmi:
         self.reader = reader
         self.writer = writer
         self.received = bytearray()
+        self._parsed: list[Headers] = []
+        self._parsed_upto = 0
         self._task = asyncio.create_task(self._pump())
         self._grew = asyncio.Event()
 
@@ -51,7 +53,15 @@ class RawAmi:
         await self.send("\r\n".join(lines) + "\r\n\r\n")
 
     def messages(self) -> list[Headers]:
-        return parse_messages(bytes(self.received))
+        """Messages received so far (parsed incrementally: tests wait on large streams)."""
+        end = self.received.rfind(b"\r\n\r\n")
+        if end >= self._parsed_upto:
+            chunk = bytes(self.received[self._parsed_upto : end + 4])
+            if self._parsed_upto == 0 and chunk.startswith(b"Asterisk Call Manager"):
+                chunk = chunk.split(b"\r\n", 1)[1]
+            self._parsed.extend(parse_messages(chunk))
+            self._parsed_upto = end + 4
+        return list(self._parsed)
 
     async def wait_for(self, predicate: str | None = None, *, count: int = 1) -> list[Headers]:
         """Wait until ``count`` messages contain ``predicate`` in their raw text (or eof)."""
