@@ -18,6 +18,7 @@ figures and the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import heapq
 import json
@@ -162,9 +163,12 @@ class Driver:
             elif isinstance(c, cmd.CallCompleted):
                 if c.outcome.value != "answered":
                     self.gone(now, c.call_id)
-            elif isinstance(c, cmd.RecordAgentState):
-                if c.new == "wrap_up" and rng.random() < 0.02:
-                    kind = "recovery" if rng.random() < 0.5 else "pause"
+            elif (
+                isinstance(c, cmd.RecordAgentState)
+                and c.new == "wrap_up"
+                and rng.random() < 0.02
+            ):
+                kind = "recovery" if rng.random() < 0.5 else "pause"
                     self.at(now + 1.0, (kind, c.agent_id))
 
     def gone(self, now: float, call_id: str) -> None:
@@ -219,10 +223,9 @@ class Driver:
             agent_id = item[1]
             view = self.engine.agent_view(agent_id)
             if view.activity.value in ("available", "wrap_up"):
-                try:
+                # Refused beyond the limit, with nothing changed: the advisor carries on.
+                with contextlib.suppress(WorkloadLimitError):
                     self.feed(ev.RecoveryPauseRequested(at=t, agent_id=agent_id))
-                except WorkloadLimitError:
-                    pass  # refused, nothing changed: the advisor carries on
         elif kind == "ready":
             agent_id = item[1]
             if self.engine.agent_view(agent_id).activity.value == "paused":

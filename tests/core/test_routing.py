@@ -151,8 +151,8 @@ def test_equal_priority_is_first_come_first_served() -> None:
     for i in range(5):
         h.at(i).arrive(f"c{i}")
     h.at(10).login("a1")
-    order = []
-    for i in range(5):
+    order: list[str] = []
+    for _ in range(5):
         (ring,) = [r for r in of_type(h.log, cmd.RingAgent) if r.call_id not in order]
         order.append(ring.call_id)
         h.answer_and_end(ring.call_id, "a1", talk=5)
