@@ -29,19 +29,23 @@ async def test_panoramisk_manager_drives_pbxsim() -> None:
         )
         events: list[str] = []
         booted = asyncio.Event()
+        hung_up = asyncio.Event()
 
         def on_event(_manager: Manager, message: object) -> None:
             name = getattr(message, "event", "")
             events.append(name)
             if name == "FullyBooted":
                 booted.set()
+            if name == "Hangup":
+                hung_up.set()
 
         manager.register_event("*", on_event)
         await asyncio.wait_for(manager.connect(), TIMEOUT)
         await asyncio.wait_for(booted.wait(), TIMEOUT)
         try:
             pong = await asyncio.wait_for(manager.send_action({"Action": "Ping"}), TIMEOUT)
-            assert pong.success and pong["Ping"] == "Pong"
+            assert pong.success
+            assert pong["Ping"] == "Pong"
             originated = await asyncio.wait_for(
                 manager.send_action(
                     {
@@ -57,7 +61,8 @@ async def test_panoramisk_manager_drives_pbxsim() -> None:
                 TIMEOUT,
             )
             final = originated[-1]
-            assert final.event == "OriginateResponse" and final["Response"] == "Success"
+            assert final.event == "OriginateResponse"
+            assert final["Response"] == "Success"
             channel = final["Channel"]
             listed = await asyncio.wait_for(
                 manager.send_action({"Action": "CoreShowChannels"}), TIMEOUT
@@ -90,9 +95,7 @@ async def test_panoramisk_manager_drives_pbxsim() -> None:
                 manager.send_action({"Action": "Hangup", "Channel": channel}), TIMEOUT
             )
             assert hungup["Message"] == "Channel Hungup"
-            async with asyncio.timeout(TIMEOUT):
-                while "Hangup" not in events:
-                    await asyncio.sleep(0.01)
+            await asyncio.wait_for(hung_up.wait(), TIMEOUT)
             assert {"Newchannel", "Newstate", "DialBegin", "Hangup"} <= set(events)
         finally:
             manager.close()
