@@ -70,7 +70,8 @@ async def test_panoramisk_manager_drives_pbxsim() -> None:
             assert [m.event for m in listed[1:]] == ["CoreShowChannel", "CoreShowChannelsComplete"]
             for action in ("DeviceStateList", "PJSIPShowEndpoints", "Status"):
                 items = await asyncio.wait_for(manager.send_action({"Action": action}), TIMEOUT)
-                assert items[0].success and items[-1].event.endswith("Complete"), action
+                assert items[0].success, action
+                assert items[-1].event.endswith("Complete"), action
             contacts = await asyncio.wait_for(
                 manager.send_action({"Action": "PJSIPShowContacts"}), TIMEOUT
             )
