@@ -163,13 +163,9 @@ class Driver:
             elif isinstance(c, cmd.CallCompleted):
                 if c.outcome.value != "answered":
                     self.gone(now, c.call_id)
-            elif (
-                isinstance(c, cmd.RecordAgentState)
-                and c.new == "wrap_up"
-                and rng.random() < 0.02
-            ):
+            elif isinstance(c, cmd.RecordAgentState) and c.new == "wrap_up" and rng.random() < 0.02:
                 kind = "recovery" if rng.random() < 0.5 else "pause"
-                    self.at(now + 1.0, (kind, c.agent_id))
+                self.at(now + 1.0, (kind, c.agent_id))
 
     def gone(self, now: float, call_id: str) -> None:
         self.live.pop(call_id, None)

@@ -67,7 +67,8 @@ def test_every_missing_pair_refuses_with_ids(dimension: str) -> None:
                 state.value,
                 trigger,
             )
-            assert "'a7'" in str(err) and "'c9'" in str(err)
+            assert "'a7'" in str(err)
+            assert "'c9'" in str(err)
 
 
 def test_every_activity_is_reachable_and_left() -> None:
@@ -112,7 +113,8 @@ def test_double_login_is_illegal() -> None:
     h.login("a1")
     with pytest.raises(IllegalTransitionError) as info:
         h.login("a1")
-    assert info.value.entity_id == "a1" and info.value.dimension == "presence"
+    assert info.value.entity_id == "a1"
+    assert info.value.dimension == "presence"
 
 
 def test_logout_during_call_is_illegal_and_changes_nothing() -> None:

@@ -47,7 +47,8 @@ def test_over_cap_advisor_gets_a_breather_before_next_call() -> None:
     assert states == [("wrap_up", "breather")]
     view = h.engine.agent_view("a1")
     assert (view.activity, view.routable) == (Activity.BREATHER, False)
-    assert view.reason is not None and view.reason.startswith("occupancy")
+    assert view.reason is not None
+    assert view.reason.startswith("occupancy")
     assert rings(out) == []
 
 
@@ -206,4 +207,5 @@ def test_fairness_spread_in_snapshot() -> None:
     assert (snap.fairness.talk_s.minimum, snap.fairness.talk_s.maximum) == (60, 180)
     assert snap.fairness.talk_s.stdev == 60
     views = {a.agent_id: a for a in snap.agents}
-    assert views["a2"].talk_s_in_window == 180 and views["a2"].calls_in_window == 1
+    assert views["a2"].talk_s_in_window == 180
+    assert views["a2"].calls_in_window == 1
