@@ -1,0 +1,182 @@
+"""The storage commands of the ``acd`` CLI: ``acd db upgrade|current|purge`` and ``acd report``.
+
+``acd.cli`` mounts them: ``app.add_typer(db_app, name="db")`` and
+``app.command("report")(report_command)``. Each takes the database URL as ``--database-url``
+(default: ``ACD_DATABASE_URL``, then acd's default SQLite file); the password is never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import typer
+
+from acd.storage.database import create_engine, masked_url
+from acd.storage.errors import StorageError
+from acd.storage.report_formats import ReportFormat, render
+from acd.storage.reports import Interval, build_report, parse_period
+from acd.storage.retention import purge_older_than
+from acd.storage.schema import current_revision, head_revision, upgrade_schema
+
+DEFAULT_DATABASE_URL = "sqlite:///acd.sqlite3"
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="ACD_DATABASE_URL",
+        help="sqlite:///FILE or postgresql://USER@HOST/DB (password from the URL or env).",
+        show_default=False,
+    ),
+]
+
+db_app = typer.Typer(help="The records database: migrations and retention.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _database_error(url: str, exc: Exception) -> typer.Exit:
+    # The driver's message, not SQLAlchemy's (which would append statements and parameters).
+    detail = getattr(exc, "orig", None) or exc
+    return _fail(f"database {masked_url(url)}: {type(detail).__name__}: {detail}")
+
+
+@db_app.command("upgrade")
+def upgrade_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+    """Apply the migrations: create or update acd's tables."""
+    try:
+        revision = asyncio.run(upgrade_schema(database_url))
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise _database_error(database_url, exc) from None
+    typer.echo(f"database {masked_url(database_url)} is at revision {revision} (head)")
+
+
+@db_app.command("current")
+def current_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+    """Show the database's schema revision and whether it is up to date."""
+    try:
+        revision = asyncio.run(current_revision(database_url))
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise _database_error(database_url, exc) from None
+    head = head_revision()
+    if revision == head:
+        state = "(head: up to date)"
+    elif revision is None:
+        state = "(empty: run `acd db upgrade`)"
+    else:
+        state = f"(behind {head}: run `acd db upgrade`)"
+    typer.echo(f"database {masked_url(database_url)}: {revision or 'no acd tables'} {state}")
+
+
+@db_app.command("purge")
+def purge_command(
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than", min=0, help="Delete records older than DAYS days.", metavar="DAYS"
+        ),
+    ],
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """Delete calls, call events, advisor states and closed sessions older than DAYS days."""
+
+    async def purge() -> str:
+        engine = create_engine(database_url)
+        try:
+            result = await purge_older_than(engine, older_than, now=time.time())
+        finally:
+            await engine.dispose()
+        return (
+            f"purged records older than {older_than:g} days: {result.calls} calls, "
+            f"{result.call_events} call events, {result.agent_states} advisor states, "
+            f"{result.agent_sessions} sessions"
+        )
+
+    try:
+        typer.echo(asyncio.run(purge()))
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise _database_error(database_url, exc) from None
+
+
+def report_command(
+    *,
+    from_: Annotated[
+        str,
+        typer.Option("--from", help="Start: 2026-03-29 or 2026-03-29T08:00 (centre's time zone)."),
+    ],
+    to: Annotated[
+        str, typer.Option("--to", help="End: a date includes that day; a date-time is exclusive.")
+    ],
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", help="Only this queue (repeatable).")
+    ] = None,
+    interval: Annotated[Interval, typer.Option("--interval")] = Interval.HOUR,
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option("--timezone", envvar="ACD_CENTRE_TIMEZONE", help="The centre's zone.")
+    ] = "Europe/Paris",
+    short_abandon_s: Annotated[
+        float,
+        typer.Option(
+            "--short-abandon-s",
+            envvar="ACD_CENTRE_SHORT_ABANDON_S",
+            min=0,
+            help="Abandons under this many seconds are short abandons.",
+        ),
+    ] = 5.0,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """Call-centre figures per queue and interval, per advisor, and fairness."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f"unknown time zone {timezone!r}") from None
+    try:
+        start, end = parse_period(from_, to, timezone)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+    async def build() -> str:
+        engine = create_engine(database_url)
+        try:
+            report = await build_report(
+                engine,
+                start=start,
+                end=end,
+                timezone=timezone,
+                interval=interval,
+                queues=tuple(queue) if queue else None,
+                short_abandon_s=short_abandon_s,
+            )
+        finally:
+            await engine.dispose()
+        return render(report, fmt)
+
+    try:
+        text = asyncio.run(build())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise _database_error(database_url, exc) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"report written to {output}", err=True)
