@@ -1,0 +1,486 @@
+"""The HTTP side: ``/api/v1`` (JSON), ``/wallboard`` and ``/agent/{id}`` (pages), ``/metrics``.
+
+Every action becomes an engine event submitted through the dispatcher, so the API obeys exactly the
+rules the phones and the dialplan obey; the engine's refusal comes back as a 409 with a stable code.
+Reading never needs the dispatcher: the views are built from the engine between two dispatches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any, Final
+
+import structlog
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from acd.admin import pages
+from acd.admin.auth import SettingsHolder, require_admin, require_advisor
+from acd.admin.errors import ApiError, from_core_error
+from acd.admin.live import LiveFeed
+from acd.admin.metrics import AcdMetrics
+from acd.admin.models import (
+    ActionOut,
+    AdvisorSessionOut,
+    AgentOut,
+    CallOut,
+    CurrentCallOut,
+    DispositionIn,
+    ErrorBody,
+    LoginIn,
+    PauseIn,
+    QueueOut,
+    QueueTuningIn,
+    QueueTuningOut,
+    StatsOut,
+    WallboardOut,
+    agent_out,
+    call_out,
+    day_out,
+    queue_out,
+    stats_out,
+    wallboard_out,
+)
+from acd.core.errors import ConfigError, CoreError, UnknownCallError
+from acd.core.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReady,
+    DispositionSet,
+    Event,
+    RecoveryPauseRequested,
+    WrapUpEnded,
+)
+from acd.core.states import Activity, CallState
+from acd.runtime.dispatcher import InboxFullError
+from acd.settings import QueueSettings
+
+log = structlog.get_logger("acd.admin")
+
+API: Final = "/api/v1"
+DEFAULT_PAUSE_REASONS: Final = ("break", "lunch", "training", "meeting", "admin")
+DEFAULT_DISPOSITIONS: Final = ("resolved", "follow_up", "escalated", "wrong_number", "complaint")
+
+AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
+QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
+CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody} for code in codes}
+
+
+def build_http_app(
+    feed: LiveFeed,
+    holder: SettingsHolder,
+    *,
+    metrics: AcdMetrics | None = None,
+    pause_reasons: Sequence[str] = DEFAULT_PAUSE_REASONS,
+    dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
+) -> FastAPI:
+    """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
+    app = FastAPI(
+        title="acd",
+        version="1",
+        summary="Automatic call distributor: live state, advisor and supervisor actions.",
+        openapi_url=f"{API}/openapi.json",
+        # Swagger UI and ReDoc load their assets from a CDN; the spec is enough.
+        docs_url=None,
+        redoc_url=None,
+    )
+    engine = feed.engine
+    submitter = feed.submitter
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        error = ApiError("invalid_input", "the request is invalid", fields=fields)
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    def admin(request: Request) -> None:
+        require_admin(holder.settings, request)
+
+    def advisor(request: Request, agent_id: AgentId) -> None:
+        require_advisor(holder.settings, request, agent_id, admin_allowed=False)
+
+    def advisor_or_admin(request: Request, agent_id: AgentId) -> None:
+        require_advisor(holder.settings, request, agent_id, admin_allowed=True)
+
+    def read(action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except CoreError as exc:
+            raise from_core_error(exc) from None
+
+    async def act(agent_id: str, action: str, event: Event, actor: str) -> ActionOut:
+        try:
+            await submitter.submit(event)
+        except CoreError as exc:
+            error = from_core_error(exc)
+            log.info(
+                "agent_action_refused",
+                agent_id=agent_id,
+                action=action,
+                actor=actor,
+                code=error.code,
+            )
+            raise error from None
+        except InboxFullError:
+            raise ApiError("overloaded", "the engine is overloaded; try again") from None
+        log.info("agent_action_applied", agent_id=agent_id, action=action, actor=actor)
+        return ActionOut(action=action, agent=agent_out(engine.agent_view(agent_id, feed.now())))
+
+    # ------------------------------------------------------------------ reading (no token)
+
+    @app.get(f"{API}/health", tags=["status"])
+    async def health() -> dict[str, str]:
+        """Liveness: the HTTP server answers (the dispatcher runs in the same loop)."""
+        return {"status": "ok"}
+
+    @app.get(f"{API}/agents", tags=["advisors"])
+    async def list_agents() -> list[AgentOut]:
+        """Every configured advisor's state (logged out ones included)."""
+        return [agent_out(a) for a in feed.snapshot().agents]
+
+    @app.get(f"{API}/agents/{{agent_id}}", tags=["advisors"], responses=_errors(404, 422))
+    async def get_agent(agent_id: AgentId) -> AgentOut:
+        """One advisor's state."""
+        return agent_out(read(lambda: engine.agent_view(agent_id, feed.now())))
+
+    @app.get(f"{API}/queues", tags=["queues"])
+    async def list_queues() -> list[QueueOut]:
+        """Every queue's live figures and counters."""
+        return [queue_out(q) for q in feed.snapshot().queues]
+
+    @app.get(f"{API}/queues/{{name}}", tags=["queues"], responses=_errors(404, 422))
+    async def get_queue(name: QueueName) -> QueueOut:
+        """One queue's live figures and counters."""
+        return queue_out(read(lambda: engine.queue_view(name, feed.now())))
+
+    @app.get(f"{API}/stats", tags=["statistics"])
+    async def get_stats() -> StatsOut:
+        """Centre-wide counters, service level, advisors per activity, fairness spread."""
+        return stats_out(feed.snapshot())
+
+    @app.get(f"{API}/wallboard", tags=["statistics"])
+    async def get_wallboard() -> WallboardOut:
+        """What the wallboard shows, once (the stream sends the same as ``snapshot`` events)."""
+        return wallboard_out(feed.snapshot())
+
+    @app.get(
+        f"{API}/stream",
+        tags=["statistics"],
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream() -> EventSourceResponse:
+        """Server-Sent Events: a ``snapshot`` event (a Wallboard body) now and after each change,
+        at most 5 a second."""
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            async for _ in feed.changes():
+                yield {
+                    "event": "snapshot",
+                    "data": wallboard_out(feed.snapshot()).model_dump_json(),
+                }
+
+        return EventSourceResponse(events(), ping=15)
+
+    # ------------------------------------------------------------------ caller data (admin)
+
+    def live_calls() -> list[CallOut]:
+        snapshot = feed.snapshot()
+        calls = [call_out(c) for q in snapshot.queues for c in q.waiting]
+        seen = {c.call_id for c in calls}
+        for agent in snapshot.agents:
+            if agent.call_id is not None and agent.call_id not in seen:
+                try:
+                    view = engine.call_view(agent.call_id, snapshot.at)
+                except UnknownCallError:
+                    continue  # wrapping up a call that is over
+                if view.state in (CallState.CONNECTED, CallState.PRESENTED):
+                    calls.append(call_out(view))
+                    seen.add(view.call_id)
+        return calls
+
+    @app.get(
+        f"{API}/calls",
+        tags=["calls"],
+        dependencies=[Depends(admin)],
+        responses=_errors(401),
+    )
+    async def list_calls() -> list[CallOut]:
+        """Calls in progress: waiting, ringing an advisor, or connected. Admin token."""
+        return live_calls()
+
+    @app.get(
+        f"{API}/calls/{{call_id}}",
+        tags=["calls"],
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 404, 422),
+    )
+    async def get_call(call_id: CallId) -> CallOut:
+        """One call in progress. Admin token."""
+        return call_out(read(lambda: engine.call_view(call_id, feed.now())))
+
+    # ------------------------------------------------------------------ the advisor's own
+
+    def session(agent_id: str) -> AdvisorSessionOut:
+        at = feed.now()
+        view = read(lambda: engine.agent_view(agent_id, at))
+        call = None
+        if view.call_id is not None:
+            number, name = feed.callers.get(view.call_id, ("", ""))
+            try:
+                call_view = engine.call_view(view.call_id, at)
+                state, queue = call_view.state.value, call_view.queue
+            except UnknownCallError:
+                state, queue = "wrap_up", ""
+            call = CurrentCallOut(
+                call_id=view.call_id,
+                queue=queue,
+                state=state,
+                caller_number=number,
+                caller_name=name,
+                answered=view.activity in (Activity.ON_CALL, Activity.WRAP_UP),
+            )
+        return AdvisorSessionOut(
+            at=at,
+            agent=agent_out(view),
+            call=call,
+            today=day_out(feed.day.advisor(agent_id, at), view.occupancy),
+            pause_reasons=list(pause_reasons),
+            dispositions=list(dispositions),
+        )
+
+    @app.get(
+        f"{API}/agents/{{agent_id}}/session",
+        tags=["advisors"],
+        dependencies=[Depends(advisor_or_admin)],
+        responses=_errors(401, 403, 404, 422),
+    )
+    async def get_session(agent_id: AgentId) -> AdvisorSessionOut:
+        """The advisor's page data: state, current caller, today's figures. Advisor (or admin)."""
+        return session(agent_id)
+
+    @app.get(
+        f"{API}/agents/{{agent_id}}/session/stream",
+        tags=["advisors"],
+        dependencies=[Depends(advisor_or_admin)],
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}}, **_errors(401, 403, 404, 422)},
+    )
+    async def stream_session(agent_id: AgentId) -> EventSourceResponse:
+        """Server-Sent Events: a ``session`` event (an AdvisorSession body) now and after each
+        change of the advisor's page, at most 5 a second."""
+        read(lambda: engine.agent_view(agent_id))
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            last = ""
+            async for _ in feed.changes():
+                body = session(agent_id)
+                # Only a change the advisor can see is sent (``at`` moves with every event).
+                key = body.model_dump_json(exclude={"at": True, "agent": {"time_in_state_s"}})
+                if key != last:
+                    last = key
+                    yield {"event": "session", "data": body.model_dump_json()}
+
+        return EventSourceResponse(events(), ping=15)
+
+    advisor_errors = _errors(401, 403, 404, 409, 422, 503)
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/login",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def login(agent_id: AgentId, body: LoginIn | None = None) -> ActionOut:
+        """Log in (available, or paused with ``paused_reason``). Advisor's token."""
+        reason = body.paused_reason if body is not None else None
+        event = AgentLoggedIn(at=feed.now(), agent_id=agent_id, paused_reason=reason)
+        return await act(agent_id, "login", event, "advisor")
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/logout",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def logout(agent_id: AgentId) -> ActionOut:
+        """Log out (refused while a call rings or is in progress). Advisor's token."""
+        return await act(
+            agent_id, "logout", AgentLoggedOut(at=feed.now(), agent_id=agent_id), "advisor"
+        )
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/pause",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
+        """Pause with a reason (during a call: applies after wrap-up). Advisor's token."""
+        event = AgentPaused(at=feed.now(), agent_id=agent_id, reason=body.reason)
+        return await act(agent_id, "pause", event, "advisor")
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/ready",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def ready(agent_id: AgentId) -> ActionOut:
+        """Become available (from pause, recovery, breather under the cap, or wrap-up)."""
+        return await act(agent_id, "ready", AgentReady(at=feed.now(), agent_id=agent_id), "advisor")
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/recovery",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def recovery(agent_id: AgentId) -> ActionOut:
+        """Take a recovery pause after a difficult call, within the workload limits."""
+        event = RecoveryPauseRequested(at=feed.now(), agent_id=agent_id)
+        return await act(agent_id, "recovery", event, "advisor")
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/wrap-up/end",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def end_wrap_up(agent_id: AgentId) -> ActionOut:
+        """End wrap-up now (never before the workload minimum). Advisor's token."""
+        event = WrapUpEnded(at=feed.now(), agent_id=agent_id)
+        return await act(agent_id, "end_wrap_up", event, "advisor")
+
+    @app.post(
+        f"{API}/agents/{{agent_id}}/disposition",
+        tags=["advisor actions"],
+        dependencies=[Depends(advisor)],
+        responses=advisor_errors,
+    )
+    async def set_disposition(agent_id: AgentId, body: DispositionIn) -> ActionOut:
+        """Tag the current (or wrapping-up) call with a disposition code. Advisor's token."""
+        if body.disposition not in dispositions:
+            raise ApiError(
+                "invalid_input",
+                f"unknown disposition {body.disposition!r}",
+                fields=[{"field": "body.disposition", "problem": "not a configured code"}],
+            )
+        call_id = body.call_id
+        if call_id is None:
+            call_id = read(lambda: engine.agent_view(agent_id)).call_id
+            if call_id is None:
+                raise ApiError("no_current_call", f"advisor {agent_id!r} has no call to tag")
+        event = DispositionSet(
+            at=feed.now(), agent_id=agent_id, call_id=call_id, disposition=body.disposition
+        )
+        return await act(agent_id, "disposition", event, "advisor")
+
+    # ------------------------------------------------------------------ supervisor (admin)
+
+    supervisor_errors = _errors(401, 404, 409, 422, 503)
+
+    @app.post(
+        f"{API}/supervisor/agents/{{agent_id}}/pause",
+        tags=["supervisor actions"],
+        dependencies=[Depends(admin)],
+        responses=supervisor_errors,
+    )
+    async def force_pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
+        """Pause an advisor (during a call: after wrap-up). Admin token."""
+        event = AgentPaused(at=feed.now(), agent_id=agent_id, reason=body.reason)
+        return await act(agent_id, "pause", event, "supervisor")
+
+    @app.post(
+        f"{API}/supervisor/agents/{{agent_id}}/logout",
+        tags=["supervisor actions"],
+        dependencies=[Depends(admin)],
+        responses=supervisor_errors,
+    )
+    async def force_logout(agent_id: AgentId) -> ActionOut:
+        """Log an advisor out (refused while a call rings or is in progress). Admin token."""
+        event = AgentLoggedOut(at=feed.now(), agent_id=agent_id)
+        return await act(agent_id, "logout", event, "supervisor")
+
+    @app.patch(
+        f"{API}/queues/{{name}}",
+        tags=["supervisor actions"],
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 404, 422, 503),
+    )
+    async def tune_queue(name: QueueName, body: QueueTuningIn) -> QueueTuningOut:
+        """Change a queue's settings live, through the same path as ``acd reload``: waiting
+        callers keep their place. Admin token."""
+        current = holder.settings
+        queue = current.queues.get(name)
+        if queue is None:
+            raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
+        changes = body.model_dump(exclude_unset=True)
+        if not changes:
+            raise ApiError("invalid_input", "nothing to change", fields=[])
+        try:
+            tuned = QueueSettings.model_validate({**queue.model_dump(), **changes})
+        except ValidationError as exc:
+            problems = [
+                {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+                for err in exc.errors()
+            ]
+            raise ApiError(
+                "invalid_config", "the queue settings are invalid", fields=problems
+            ) from None
+        settings = current.model_copy(update={"queues": {**current.queues, name: tuned}})
+        try:
+            settings.to_core()
+            holder.reload(settings)
+        except ConfigError as exc:
+            raise from_core_error(exc) from None
+        log.info("queue_tuned", queue=name, changed=sorted(changes))
+        return QueueTuningOut(queue=name, changed=sorted(changes))
+
+    # ------------------------------------------------------------------ pages and metrics
+
+    @app.get("/wallboard", include_in_schema=False)
+    async def wallboard_page() -> HTMLResponse:
+        return HTMLResponse(pages.WALLBOARD_HTML, headers=pages.PAGE_HEADERS)
+
+    @app.get("/agent/{agent_id}", include_in_schema=False)
+    async def agent_page(agent_id: AgentId) -> HTMLResponse:
+        html = pages.ADVISOR_HTML.replace("__AGENT_ID__", json.dumps(agent_id))
+        return HTMLResponse(html, headers=pages.PAGE_HEADERS)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return Response(status_code=307, headers={"location": "/wallboard"})
+
+    if metrics is not None:
+        registry = metrics.registry
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus() -> Response:
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

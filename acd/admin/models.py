@@ -1,0 +1,320 @@
+"""The API's request and response bodies (they are the OpenAPI schemas) and their builders.
+
+Times are epoch seconds (``*_at``, ``since``) or durations in seconds (``*_s``); a page computes
+"time in state" from ``since`` and the response's ``at``, so it can tick without asking again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from acd.admin.live import AdvisorDay
+from acd.core.snapshots import AgentView, CallView, EngineSnapshot, FairnessView, QueueView
+from acd.core.states import Activity
+
+# A pause reason or a disposition code: chosen by a person, shown on screens, stored in records.
+Label = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[\w][\w .:/-]*$"
+    ),
+]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable error code: switch on this, not on the message.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class AgentOut(BaseModel):
+    """An advisor's state as everyone may see it (no caller data)."""
+
+    agent_id: str
+    name: str
+    presence: str
+    phone: str
+    activity: str
+    reason: str | None
+    since: float
+    time_in_state_s: float
+    routable: bool
+    on_call: bool
+    pending_pause: str | None
+    occupancy: float = Field(description="Busy share of the rolling window (0-1).")
+    calls_since_login: int
+    queues: list[str]
+
+
+class QueueOut(BaseModel):
+    """A queue's live figures and counters."""
+
+    name: str
+    waiting: int
+    presented: int
+    longest_wait_s: float
+    oldest_offered_at: float | None
+    routable_agents: int
+    logged_in_agents: int
+    staffed_agents: int
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandons: int
+    answered_within_sl: int
+    service_level: float | None
+    average_handle_s: float
+
+
+class CallOut(BaseModel):
+    """A call in progress (waiting, presented or connected). Holds caller data: admin only."""
+
+    call_id: str
+    queue: str
+    state: str
+    priority: int
+    position: int | None
+    expected_wait_s: float | None
+    waited_s: float
+    offered_at: float
+    agent_id: str | None
+    caller_number: str
+    caller_name: str
+
+
+class SpreadOut(BaseModel):
+    minimum: float
+    maximum: float
+    mean: float
+    stdev: float
+
+
+class FairnessOut(BaseModel):
+    advisors: int
+    calls: SpreadOut
+    talk_s: SpreadOut
+    occupancy: SpreadOut
+
+
+class StatsOut(BaseModel):
+    """Centre-wide figures."""
+
+    at: float
+    offered: int
+    answered: int
+    abandoned: int
+    waiting: int
+    service_level: float | None
+    agents_by_activity: dict[str, int]
+    queues: list[QueueOut]
+    fairness: FairnessOut
+
+
+class WallboardOut(BaseModel):
+    """What the wallboard shows; also the ``snapshot`` event of ``/api/v1/stream``."""
+
+    at: float
+    queues: list[QueueOut]
+    agents: list[AgentOut]
+
+
+class CurrentCallOut(BaseModel):
+    call_id: str
+    queue: str
+    state: str
+    caller_number: str
+    caller_name: str
+    answered: bool
+
+
+class AdvisorDayOut(BaseModel):
+    calls: int
+    talk_s: float
+    breathers: int
+    recoveries: int
+    occupancy: float = Field(description="Busy share of the rolling window (0-1).")
+
+
+class AdvisorSessionOut(BaseModel):
+    """Everything the advisor's own page shows (needs the advisor's token)."""
+
+    at: float
+    agent: AgentOut
+    call: CurrentCallOut | None
+    today: AdvisorDayOut
+    pause_reasons: list[str]
+    dispositions: list[str]
+
+
+class LoginIn(_Body):
+    paused_reason: Label | None = Field(
+        default=None, description="Log in paused, with this reason."
+    )
+
+
+class PauseIn(_Body):
+    reason: Label
+
+
+class DispositionIn(_Body):
+    disposition: Label
+    call_id: Identifier | None = Field(
+        default=None, description="Defaults to the advisor's current (or wrapping-up) call."
+    )
+
+
+class StepIn(_Body):
+    expression: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    for_s: Annotated[float, Field(gt=0)] | None = None
+
+
+class QueueTuningIn(_Body):
+    """Queue settings to change (omitted ones keep their value), applied like ``acd reload``."""
+
+    steps: Annotated[list[StepIn], Field(min_length=1, max_length=20)] | None = None
+    policy: (
+        Literal["longest_idle", "best_skill", "least_occupied", "fewest_calls", "round_robin"]
+        | None
+    ) = None
+    weight: Annotated[float, Field(gt=0)] | None = None
+    priority: int | None = None
+    max_wait_s: Annotated[float, Field(gt=0)] | None = None
+    overflow: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    announce_interval_s: Annotated[float, Field(gt=0)] | None = None
+    service_level_s: Annotated[float, Field(ge=0)] | None = None
+    wrap_up_s: Annotated[float, Field(ge=0)] | None = None
+    ring_timeout_s: Annotated[float, Field(gt=0)] | None = None
+    expected_handle_s: Annotated[float, Field(gt=0)] | None = None
+
+
+class ActionOut(BaseModel):
+    """The result of an advisor or supervisor action: the advisor's state after it."""
+
+    ok: Literal[True] = True
+    action: str
+    agent: AgentOut
+
+
+class QueueTuningOut(BaseModel):
+    ok: Literal[True] = True
+    queue: str
+    changed: list[str]
+
+
+def agent_out(view: AgentView) -> AgentOut:
+    return AgentOut(
+        agent_id=view.agent_id,
+        name=view.name or view.agent_id,
+        presence=view.presence.value,
+        phone=view.phone.value,
+        activity=view.activity.value,
+        reason=view.reason,
+        since=view.since,
+        time_in_state_s=round(view.time_in_state_s, 3),
+        routable=view.routable,
+        on_call=view.call_id is not None and view.activity in (Activity.RESERVED, Activity.ON_CALL),
+        pending_pause=view.pending_pause,
+        occupancy=round(view.occupancy, 4),
+        calls_since_login=view.calls_since_login,
+        queues=list(view.queues),
+    )
+
+
+def queue_out(view: QueueView) -> QueueOut:
+    waiting = [c for c in view.waiting if c.position is not None]
+    oldest = min((c.offered_at for c in view.waiting), default=None)
+    return QueueOut(
+        name=view.name,
+        waiting=len(waiting),
+        presented=view.presented,
+        longest_wait_s=round(view.longest_wait_s, 3),
+        oldest_offered_at=oldest,
+        routable_agents=view.routable_agents,
+        logged_in_agents=view.logged_in_agents,
+        staffed_agents=view.staffed_agents,
+        offered=view.offered,
+        answered=view.answered,
+        abandoned=view.abandoned,
+        short_abandons=view.short_abandons,
+        answered_within_sl=view.answered_within_sl,
+        service_level=view.service_level,
+        average_handle_s=round(view.average_handle_s, 3),
+    )
+
+
+def call_out(view: CallView) -> CallOut:
+    return CallOut(
+        call_id=view.call_id,
+        queue=view.queue,
+        state=view.state.value,
+        priority=view.priority,
+        position=view.position,
+        expected_wait_s=view.expected_wait_s,
+        waited_s=round(view.waited_s, 3),
+        offered_at=view.offered_at,
+        agent_id=view.agent_id,
+        caller_number=view.caller_number,
+        caller_name=view.caller_name,
+    )
+
+
+def fairness_out(view: FairnessView) -> FairnessOut:
+    def spread(s: object) -> SpreadOut:
+        return SpreadOut.model_validate(s, from_attributes=True)
+
+    return FairnessOut(
+        advisors=view.advisors,
+        calls=spread(view.calls),
+        talk_s=spread(view.talk_s),
+        occupancy=spread(view.occupancy),
+    )
+
+
+def stats_out(snapshot: EngineSnapshot) -> StatsOut:
+    offered = sum(q.offered for q in snapshot.queues)
+    answered = sum(q.answered for q in snapshot.queues)
+    within = sum(q.answered_within_sl for q in snapshot.queues)
+    short = sum(q.short_abandons for q in snapshot.queues)
+    by_activity = {activity.value: 0 for activity in Activity}
+    for agent in snapshot.agents:
+        by_activity[agent.activity.value] += 1
+    base = offered - short
+    return StatsOut(
+        at=snapshot.at,
+        offered=offered,
+        answered=answered,
+        abandoned=sum(q.abandoned for q in snapshot.queues),
+        waiting=sum(1 for q in snapshot.queues for c in q.waiting if c.position is not None),
+        service_level=within / base if base > 0 else None,
+        agents_by_activity=by_activity,
+        queues=[queue_out(q) for q in snapshot.queues],
+        fairness=fairness_out(snapshot.fairness),
+    )
+
+
+def wallboard_out(snapshot: EngineSnapshot) -> WallboardOut:
+    return WallboardOut(
+        at=snapshot.at,
+        queues=[queue_out(q) for q in snapshot.queues],
+        agents=[agent_out(a) for a in snapshot.agents],
+    )
+
+
+def day_out(day: AdvisorDay, occupancy: float) -> AdvisorDayOut:
+    return AdvisorDayOut(
+        calls=day.calls,
+        talk_s=round(day.talk_s, 3),
+        breathers=day.breathers,
+        recoveries=day.recoveries,
+        occupancy=round(occupancy, 4),
+    )
