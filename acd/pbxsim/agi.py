@@ -139,7 +139,6 @@ class AgiSession:
         try:
             writer.write(self.environment().encode())
             await writer.drain()
-            self.reached = True
             while True:
                 try:
                     raw = await reader.readline()
@@ -150,6 +149,9 @@ class AgiSession:
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 if not line.strip():
                     continue
+                # The daemon has the call once it sends a command; a socket the kernel accepted
+                # for a hung or crashing daemon does not count.
+                self.reached = True
                 self._busy = True
                 reply = await self.execute(line)
                 self._busy = False

@@ -72,6 +72,8 @@ class DialplanConfig:
     fallback_queue: str | None = "support"
     fallback_timeout: float | None = 120.0
     answer_before_agi: bool = False
+    # False models a plain ``Answer(), Queue()`` extension (the lab's 100): no AGI step at all.
+    run_agi: bool = True
     # The lab dialplan (lab-inbound,401) keeps ACD_RESULT and plays queue-thankyou then hangs up.
     done_values: tuple[str, ...] = ("done",)
 

@@ -101,16 +101,18 @@ class InboundDialplan:
         if config.answer_before_agi:
             await pbx.answer(caller, 0.0)
         caller.priority = 2
-        session = AgiSession(pbx, caller, record.agi_url)
-        status = await session.run()
-        record.agi_status = status
-        record.reached_daemon = session.reached
-        caller.variables["AGISTATUS"] = status
+        if config.run_agi:
+            session = AgiSession(pbx, caller, record.agi_url)
+            status = await session.run()
+            record.agi_status = status
+            record.reached_daemon = session.reached
+            caller.variables["AGISTATUS"] = status
+            if session.reached:
+                pbx.counters.reached_daemon += 1
+            else:
+                pbx.counters.agi_failed += 1
         caller.priority = 3
-        if session.reached:
-            pbx.counters.reached_daemon += 1
-        else:
-            pbx.counters.agi_failed += 1
+        if not record.reached_daemon:
             pbx.counters.ended_without_daemon += 1
         record.acd_state = caller.variables.get(config.state_variable, "")
         record.dial_status = caller.variables.get("DIALSTATUS", "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from dataclasses import dataclass, field
 
 from acd.pbxsim import PbxSim
@@ -77,6 +78,7 @@ LAB_100 = DialplanConfig(
     fallback_queue="support",
     fallback_timeout=120.0,
     answer_before_agi=True,
+    run_agi=False,
 )
 
 
@@ -151,6 +153,7 @@ async def replay(
     behaviours: dict[str, PhoneBehaviour] | None = None,
     agi_sessions: int | None = None,
     refused_calls: tuple[int, ...] = (),
+    hung_calls: dict[int, float] | None = None,
 ) -> Replay:
     """Replay a recorded FastAGI scenario against pbxsim and capture AMI and AGI traffic."""
     ami_records = load(f"{scenario}/ami.jsonl")
@@ -169,21 +172,44 @@ async def replay(
     for name, behaviour in (behaviours or phone_behaviours(timeline)).items():
         sim.phone(name).behaviour = behaviour
     calls = recorded_calls(scenario, ami_records)
+    # The driver's own AMI actions (QueuePause in S2, ...) are replayed at their recorded times.
+    actions = [
+        (r.t, r.raw)
+        for r in ami_records
+        if r.conn == "ami1"
+        and r.direction == "tx"
+        and dict(r.headers).get("Action") not in ("Login", "Logoff")
+    ]
+    steps: list[tuple[float, int, str]] = [(c.at, i, "") for i, c in enumerate(calls)]
+    steps += [(t, -1, raw) for t, raw in actions]
+    steps.sort(key=lambda step: step[0])
     async with sim:
         client = await RawAmi.connect(sim.ami_port)
         await client.login()
-        started = asyncio.get_running_loop().time()
-        first = calls[0].at
-        for index, call in enumerate(calls):
-            delay = started + (call.at - first) * SCALE - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first = steps[0][0]
+        session = 0
+        listeners: list[socket.socket] = []
+        for at, index, raw in steps:
+            delay = started + (at - first) * SCALE - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            script = _script_name(agi_records, conns, index)
-            url = (
-                f"agi://127.0.0.1:{refused}/inbound?queue=support"
-                if index in refused_calls
-                else f"agi://127.0.0.1:{agi_port}/{script}"
-            )
+            if index < 0:
+                await client.send(raw)
+                continue
+            call = calls[index]
+            if index in refused_calls:
+                url = f"agi://127.0.0.1:{refused}/inbound?queue=support"
+            elif hung_calls and index in hung_calls:
+                listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+                listeners.append(listener)
+                url = f"agi://127.0.0.1:{listener.getsockname()[1]}/inbound?queue=support"
+                # A hung daemon: the kernel completes the handshake, nobody ever accepts.
+                loop.call_later(hung_calls[index] * SCALE, listener.close)
+            else:
+                url = f"agi://127.0.0.1:{agi_port}/{_script_name(agi_records, conns, session)}"
+                session += 1
             sim.place_call(
                 number=call.number,
                 queue=None,
@@ -191,7 +217,9 @@ async def replay(
                 hangs_up_after_answer=None if call.hold is None else call.hold * SCALE,
                 agi_url=url,
             )
-            await sim.wait_calls_done(TIMEOUT * 3)
+        await sim.wait_calls_done(TIMEOUT * 3)
+        for listener in listeners:
+            listener.close()
         await asyncio.sleep(0.05)
         await client.action("Logoff", ("ActionID", "bye"))
         await client.wait_eof()

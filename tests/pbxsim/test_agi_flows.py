@@ -8,7 +8,7 @@ import pytest
 
 from acd.pbxsim.config import DialplanConfig
 from acd.pbxsim.phones import PhoneBehaviour
-from tests.pbxsim.lab import LAB_200, LAB_400, LAB_401, Replay, replay
+from tests.pbxsim.lab import LAB_100, LAB_200, LAB_400, LAB_401, Replay, replay
 from tests.pbxsim.recording import (
     CALL_CONTROL,
     QUEUE_EVENTS,
@@ -144,3 +144,28 @@ async def test_s4_route_script() -> None:
     result = await replay(scenario, LAB_200)
     assert_agi_matches(scenario, result)
     assert_ami_matches(scenario, result, CALL_CONTROL)
+
+
+async def test_s1_queue_agent_answers() -> None:
+    """S1: Answer, Queue(support): leastrecent rings agent3, it answers, the caller hangs up."""
+    scenario = "S1-queue-agent-answers"
+    result = await replay(scenario, LAB_100)
+    assert_ami_matches(scenario, result, CALL_CONTROL | QUEUE_EVENTS)
+
+
+async def test_s2_queue_caller_abandons() -> None:
+    """S2: paused members, caller abandons waiting; then abandons while agent1 rings."""
+    scenario = "S2-queue-caller-abandons"
+    result = await replay(scenario, LAB_100)
+    assert_ami_matches(scenario, result, CALL_CONTROL | QUEUE_EVENTS)
+    assert result.counters["abandoned"] == 2
+
+
+async def test_s9g_daemon_absent_or_hung_falls_back() -> None:
+    """S9 g: refused connection (FAILURE) and a never-accepting listener both reach the fallback."""
+    scenario = f"{S9}/g"
+    result = await replay(scenario, LAB_400, refused_calls=(0,), hung_calls={1: 12.0})
+    assert_ami_matches(scenario, result, CALL_CONTROL | QUEUE_EVENTS)
+    assert result.counters["fallbacks"] == 2
+    assert result.counters["ended_without_daemon"] == 2
+    assert [call.agi_status for call in result.sim.calls] == ["FAILURE", "SUCCESS"]
