@@ -42,6 +42,15 @@ def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
     }
 
 
+def advisor_pins(settings: Settings) -> dict[str, str]:
+    """Advisor id → PIN, for feature-code logins (advisors without a PIN log in without one)."""
+    return {
+        agent_id: agent.pin.get_secret_value()
+        for agent_id, agent in settings.agents.items()
+        if agent.pin is not None
+    }
+
+
 def agents_by_endpoint(config: AcdConfig) -> dict[str, str]:
     """Device name (``PJSIP/1001``) → advisor id."""
     return {agent.endpoint: agent.id for agent in config.agents}
@@ -67,6 +76,7 @@ class Daemon:
             self.dispatcher,
             queues=queue_audio(settings),
             agents_by_endpoint=agents_by_endpoint(self.config),
+            pins=advisor_pins(settings),
         )
         self.dispatcher.call_control = self.calls
         agi = settings.fastagi
@@ -112,7 +122,9 @@ class Daemon:
         """Apply new queues, advisors and rules live: waiting callers keep their place."""
         config = settings.to_core()
         self.dispatcher.post(ConfigChanged(at=self.dispatcher.now(), config=config))
-        self.calls.reconfigure(queue_audio(settings), agents_by_endpoint(config))
+        self.calls.reconfigure(
+            queue_audio(settings), agents_by_endpoint(config), advisor_pins(settings)
+        )
         self.settings = settings
         self.config = config
         log.info("config_reloaded", queues=len(config.queues), agents=len(config.agents))

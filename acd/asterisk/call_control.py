@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -33,9 +33,14 @@ from acd.asterisk.ami_events import (
 from acd.asterisk.errors import AgiError
 from acd.asterisk.fastagi import AgiSession, StreamOutcome
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
+from acd.core.errors import CoreError
 from acd.core.events import (
     AgentAnswered,
     AgentDidNotAnswer,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReady,
     CallArrived,
     CallEnded,
     CallerHungUp,
@@ -43,6 +48,8 @@ from acd.core.events import (
     Event,
     PhoneStateChanged,
     PromptEnded,
+    RecoveryPauseRequested,
+    WrapUpEnded,
 )
 from acd.core.events import DialStatus as CoreDialStatus
 from acd.core.states import PhoneState
@@ -82,6 +89,13 @@ class EventSink(Protocol):
 
     def post(self, event: Event) -> None: ...
 
+    async def submit(self, event: Event) -> Sequence[object]: ...
+
+
+ADVISOR_ACTIONS = ("login", "logout", "pause", "ready", "recovery", "wrapup_end")
+_PAUSE_REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_PIN_DIGITS = 12
+
 
 @dataclass(frozen=True, slots=True)
 class QueueAudio:
@@ -110,6 +124,7 @@ class _Call:
         default_factory=asyncio.Queue
     )
     prompt: asyncio.Task[None] | None = None
+    prompt_stopping: bool = False
     ringing_agent: str | None = None
     answered_posted: bool = False
     transferred: bool = False
@@ -122,17 +137,22 @@ def endpoint_of_channel(channel: str) -> str:
 
 
 def prompt_files(kind: str, position: int, expected_wait_s: int) -> list[str]:
-    """Sound files of a position or expected-wait announcement (Asterisk's core sound names)."""
+    """Sound files of an announcement (Asterisk's core sound names): position, then expected wait.
+
+    ``position`` 1 is the next caller to be served; an ``expected_wait_s`` of 0 says nothing of it.
+    """
+    files: list[str] = []
     if kind == "position":
         if position <= 1:
-            return ["queue-youarenext"]
-        return ["queue-thereare", *number_files(position - 1), "queue-callswaiting"]
-    if kind == "expected_wait":
-        minutes = max(1, round(expected_wait_s / 60))
+            files.append("queue-youarenext")
+        else:
+            files += ["queue-thereare", *number_files(position - 1), "queue-callswaiting"]
+    if kind in ("position", "expected_wait") and expected_wait_s > 0:
         if expected_wait_s < 60:
-            return ["queue-holdtime", "queue-less-than", *number_files(1), "queue-minute"]
-        return ["queue-holdtime", *number_files(minutes), "queue-minutes"]
-    return []
+            files += ["queue-holdtime", "queue-less-than", *number_files(1), "queue-minute"]
+        else:
+            files += ["queue-holdtime", *number_files(round(expected_wait_s / 60)), "queue-minutes"]
+    return files
 
 
 def number_files(n: int) -> list[str]:
@@ -161,6 +181,7 @@ class AsteriskCallControl:
         queues: Mapping[str, QueueAudio],
         agents_by_endpoint: Mapping[str, str],
         timings: CallTimings | None = None,
+        pins: Mapping[str, str] | None = None,
         on_fallback: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sink = sink
@@ -172,13 +193,19 @@ class AsteriskCallControl:
         self._background: set[asyncio.Task[None]] = set()
         self._entries: dict[str, int] = {}
         self._on_fallback = on_fallback
+        self._pins = dict(pins or {})
 
     def reconfigure(
-        self, queues: Mapping[str, QueueAudio], agents_by_endpoint: Mapping[str, str]
+        self,
+        queues: Mapping[str, QueueAudio],
+        agents_by_endpoint: Mapping[str, str],
+        pins: Mapping[str, str] | None = None,
     ) -> None:
         """Hot reload: calls in progress keep their session and their queue's audio."""
         self._queues = dict(queues)
         self._agents_by_endpoint = dict(agents_by_endpoint)
+        if pins is not None:
+            self._pins = dict(pins)
 
     @property
     def active_calls(self) -> int:
@@ -193,10 +220,81 @@ class AsteriskCallControl:
             script = session.script
             if script.path in ("inbound", "transfer"):
                 await self._serve_inbound(session, script.params)
+            elif script.path == "agent":
+                await self._serve_advisor(session, script.params)
             else:
                 log.warning("agi_script_unknown", path=script.path, uniqueid=session.uniqueid)
         finally:
             await session.close()
+
+    async def _serve_advisor(self, session: AgiSession, params: Mapping[str, str]) -> None:
+        """A feature code dialled from an advisor's phone: login (with PIN), pause, ready…
+
+        The advisor is whoever owns the calling endpoint; the PIN is asked with GET DATA, so it
+        never appears in a URL, the dialplan or a log.
+        """
+        action = params.get("action", "")
+        agent_id = self._agents_by_endpoint.get(endpoint_of_channel(session.channel))
+        ok = False
+        try:
+            await self._command(session.answer())
+            if agent_id is None or action not in ADVISOR_ACTIONS:
+                log.warning(
+                    "advisor_action_refused",
+                    action=action,
+                    channel=session.channel,
+                    reason="unknown endpoint" if agent_id is None else "unknown action",
+                )
+            else:
+                ok = await self._advisor_action(session, agent_id, action, params)
+            await self._command(session.set_variable(STATE_VARIABLE, "done"))
+            if not session.hung_up:
+                prompt = (
+                    ("agent-loginok" if action == "login" else "auth-thankyou")
+                    if ok
+                    else ("agent-incorrect")
+                )
+                await session.stream_file(prompt, reply_within=self._timings.prompt_part_s)
+                await self._command(session.hangup())
+        except (AgiError, TimeoutError) as exc:
+            log.warning("advisor_action_failed", agent_id=agent_id, action=action, error=str(exc))
+
+    async def _advisor_action(
+        self, session: AgiSession, agent_id: str, action: str, params: Mapping[str, str]
+    ) -> bool:
+        at = self._sink.now()
+        event: Event
+        if action == "login":
+            pin = self._pins.get(agent_id)
+            if pin is not None:
+                reply = await self._command(
+                    session.run_command(f"GET DATA agent-pass 5000 {_PIN_DIGITS}")
+                )
+                if reply.result is None or reply.result != pin:
+                    log.warning("advisor_login_refused", agent_id=agent_id, reason="wrong PIN")
+                    return False
+            event = AgentLoggedIn(at=self._sink.now(), agent_id=agent_id)
+        elif action == "logout":
+            event = AgentLoggedOut(at=at, agent_id=agent_id)
+        elif action == "pause":
+            reason = params.get("reason", "break")
+            if not _PAUSE_REASON.match(reason):
+                log.warning("advisor_pause_reason_invalid", agent_id=agent_id, reason=reason[:40])
+                return False
+            event = AgentPaused(at=at, agent_id=agent_id, reason=reason)
+        elif action == "ready":
+            event = AgentReady(at=at, agent_id=agent_id)
+        elif action == "recovery":
+            event = RecoveryPauseRequested(at=at, agent_id=agent_id)
+        else:
+            event = WrapUpEnded(at=at, agent_id=agent_id)
+        try:
+            await self._sink.submit(event)
+        except CoreError as exc:
+            log.info("advisor_action_refused", agent_id=agent_id, action=action, reason=str(exc))
+            return False
+        log.info("advisor_action_done", agent_id=agent_id, action=action)
+        return True
 
     async def _serve_inbound(self, session: AgiSession, params: Mapping[str, str]) -> None:
         queue = params.get("queue", "")
@@ -282,6 +380,7 @@ class AsteriskCallControl:
         match command:
             case PlayPrompt():
                 await self._stop_prompt_task(call)
+                call.prompt_stopping = False
                 call.prompt = asyncio.create_task(self._play(call, command))
                 return False
             case StopPrompt():
@@ -301,6 +400,9 @@ class AsteriskCallControl:
         stopped = False
         try:
             for file in prompt_files(command.kind, command.position, command.expected_wait_s):
+                if call.prompt_stopping:
+                    stopped = True
+                    break
                 result = await session.stream_file(file, reply_within=self._timings.prompt_part_s)
                 if result.outcome is not StreamOutcome.FINISHED:
                     stopped = True
@@ -321,6 +423,7 @@ class AsteriskCallControl:
             return
         call.prompt = None
         if not task.done():
+            call.prompt_stopping = True
             with contextlib.suppress(AgiError, TimeoutError):
                 await call.session.interrupt_stream()
             try:
@@ -476,6 +579,7 @@ class AsteriskCallControl:
         task.add_done_callback(self._background.discard)
 
     async def _interrupt(self, call: _Call) -> None:
+        call.prompt_stopping = True
         with contextlib.suppress(AgiError, TimeoutError):
             await call.session.interrupt_stream()
 

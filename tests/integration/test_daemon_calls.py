@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +45,7 @@ class Centre:
         return self.daemon.engine.agent_view(agent_id)
 
 
-def pbx_config() -> PbxConfig:
+def pbx_config(time_scale: float = 1.0) -> PbxConfig:
     return PbxConfig(
         phones=tuple(
             PhoneConfig(name=name, number=f"100{i}", display_name=f"Agent {i}")
@@ -55,7 +57,7 @@ def pbx_config() -> PbxConfig:
             ),
         ),
         dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=3.0),
-        timings=Timings(answer=0.01, login_failure_delay=0.01),
+        timings=Timings(answer=0.01, login_failure_delay=0.01, time_scale=time_scale),
     )
 
 
@@ -81,12 +83,33 @@ def daemon_settings(ami_port: int, **queue: Any) -> Any:
     )
 
 
-@pytest.fixture
-async def centre() -> AsyncIterator[Centre]:
-    async with PbxSim(pbx_config()) as pbx:
+async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll pbxsim's state (it has no event for "a channel exists") every 5 ms."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+class EventLog:
+    """A live view that keeps every event and command the dispatcher handled."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.commands: list[Any] = []
+
+    def observe(self, event: Any, commands: Any) -> None:
+        self.events.append(event)
+        self.commands.extend(commands)
+
+
+@contextlib.asynccontextmanager
+async def running_centre(time_scale: float = 1.0, **queue: Any) -> AsyncIterator[Centre]:
+    """pbxsim plus the daemon connected to it, every advisor logged in."""
+    async with PbxSim(pbx_config(time_scale)) as pbx:
         for name in AGENTS:
             pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
-        daemon = Daemon(daemon_settings(pbx.ami_port), auto_login=True)
+        daemon = Daemon(daemon_settings(pbx.ami_port, **queue), auto_login=True)
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.started.wait(), 5)
         await daemon.ami.wait_connected(5)
@@ -98,8 +121,23 @@ async def centre() -> AsyncIterator[Centre]:
             await asyncio.wait_for(task, 10)
 
 
+@pytest.fixture
+async def centre() -> AsyncIterator[Centre]:
+    async with running_centre() as centre:
+        yield centre
+
+
+async def pause_everyone(centre: Centre) -> None:
+    from acd.core.events import AgentPaused
+
+    for name in AGENTS:
+        await centre.daemon.dispatcher.submit(
+            AgentPaused(at=centre.daemon.dispatcher.now(), agent_id=name, reason="lunch")
+        )
+
+
 async def test_a_call_reaches_an_advisor_and_is_answered(centre: Centre) -> None:
-    """A caller placed on pbxsim is queued by the daemon, rings an advisor, talks, and ends handled."""
+    """A caller placed on pbxsim is queued, rings an advisor, talks, and ends handled."""
     record = centre.call(caller_num="0612345678", caller_name="Zoé Martin")
     await asyncio.wait_for(record.done.wait(), 10)
     assert record.reached_daemon
@@ -128,12 +166,7 @@ async def test_no_answer_goes_to_the_next_advisor(centre: Centre) -> None:
 
 async def test_caller_who_hangs_up_while_waiting_is_an_abandon(centre: Centre) -> None:
     """With every advisor paused, a caller who hangs up is counted abandoned; nothing falls back."""
-    from acd.core.events import AgentPaused
-
-    for name in AGENTS:
-        await centre.daemon.dispatcher.submit(
-            AgentPaused(at=centre.daemon.dispatcher.now(), agent_id=name, reason="lunch")
-        )
+    await pause_everyone(centre)
     record = centre.call(patience=0.5)
     await asyncio.wait_for(record.done.wait(), 10)
     assert record.reached_daemon
@@ -166,3 +199,89 @@ async def test_several_calls_share_the_advisors(centre: Centre) -> None:
     await centre.daemon.dispatcher.drain()
     assert centre.queue().answered == 10
     assert sum(centre.agent(a).calls_since_login for a in AGENTS) == 10
+
+
+async def test_waiting_caller_hears_announcements_and_music() -> None:
+    """A waiting caller gets position/expected-wait prompts at the interval, each one played out."""
+    from acd.core.commands import PlayPrompt
+    from acd.core.events import PromptEnded
+
+    async with running_centre(time_scale=0.1, announce_interval_s=0.3) as centre:
+        seen = EventLog()
+        centre.daemon.dispatcher.live_views.append(seen)
+        await pause_everyone(centre)
+        record = centre.call(patience=2.5)
+        await asyncio.wait_for(record.done.wait(), 10)
+        await centre.daemon.dispatcher.drain()
+        prompts = [c for c in seen.commands if isinstance(c, PlayPrompt)]
+        ended = [e for e in seen.events if isinstance(e, PromptEnded)]
+        assert len(prompts) >= 2
+        assert prompts[0].position == 1
+        assert len(ended) >= 1
+        assert centre.queue().abandoned == 1
+
+
+async def test_a_free_advisor_interrupts_the_prompt_at_once() -> None:
+    """When an advisor frees up during an announcement, the ring starts within 300 ms."""
+    async with running_centre(announce_interval_s=0.2) as centre:
+        await pause_everyone(centre)
+        record = centre.call()
+        # Let the first announcement start (queue-youarenext is 1.2 s long).
+        await asyncio.sleep(0.35)
+        from acd.core.events import AgentReady
+
+        started = time.monotonic()
+        await centre.daemon.dispatcher.submit(
+            AgentReady(at=centre.daemon.dispatcher.now(), agent_id="agent1")
+        )
+        await until(
+            lambda: any(ch.startswith("PJSIP/agent1-") for ch in centre.pbx.live_channels()),
+            within=3,
+        )
+        ring_delay = time.monotonic() - started
+        await asyncio.wait_for(record.done.wait(), 10)
+        assert record.dial_status == "ANSWER"
+        assert ring_delay < 0.3, f"ring started {ring_delay:.3f} s after the advisor was free"
+
+
+async def test_max_wait_overflows_to_the_dialplan_target() -> None:
+    """A caller waiting past max_wait leaves with ACD_STATE=overflow and the configured target."""
+    async with running_centre(max_wait_s=0.5, overflow="extension:agent3") as centre:
+        await pause_everyone(centre)
+        record = centre.call()
+        await asyncio.wait_for(record.done.wait(), 10)
+        assert record.acd_state == "overflow"
+        assert record.path == "overflow"
+        await centre.daemon.dispatcher.drain()
+        assert centre.queue().waiting == ()
+        assert centre.pbx.counters["overflowed"] == 1
+
+
+async def test_daemon_stopping_while_an_advisor_rings_sends_the_caller_to_fallback() -> None:
+    """If the daemon goes away mid-ring and nobody answers, the fallback queue takes over."""
+    async with running_centre(ring_timeout_s=1) as centre:
+        for name in AGENTS:
+            centre.pbx.phone(name).behaviour = PhoneBehaviour(mode="no_answer")
+        record = centre.call()
+        await until(lambda: any(ch.startswith("PJSIP/agent") for ch in centre.pbx.live_channels()))
+        centre.daemon.stop()
+        await asyncio.wait_for(record.done.wait(), 15)
+        assert record.reached_daemon
+        assert record.acd_state == "connected"
+        assert record.dial_status != "ANSWER"
+        assert record.path == "fallback"
+        assert centre.pbx.counters["fallbacks"] == 1
+
+
+async def test_daemon_stopping_mid_conversation_leaves_it_alone() -> None:
+    """A conversation in progress when the daemon stops goes on and ends handled."""
+    async with running_centre() as centre:
+        for name in AGENTS:
+            centre.pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=1.0)
+        record = centre.call()
+        await asyncio.sleep(0.5)
+        centre.daemon.stop()
+        await asyncio.wait_for(record.done.wait(), 15)
+        assert record.dial_status == "ANSWER"
+        assert record.path == "handled"
+        assert centre.pbx.counters["fallbacks"] == 0
