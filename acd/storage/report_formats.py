@@ -12,8 +12,9 @@ import dataclasses
 import html
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -99,7 +100,13 @@ def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines += [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -204,6 +211,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 table{border-collapse:collapse;background:#fff;font-size:13px}
 th,td{border:1px solid #dde3ea;padding:3px 8px;text-align:right}
 th{background:#eef2f6}td:first-child,th:first-child{text-align:left}
+.scroll{overflow-x:auto}
 svg{background:#fff;border:1px solid #dde3ea;border-radius:6px}
 .legend span{display:inline-block;margin-right:14px}
 .sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
@@ -217,7 +225,8 @@ def _volume_chart(rows: Sequence[QueueFigures], title: str) -> str:
     width, height, left, right, top, bottom = 920, 240, 44, 44, 24, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(rows))
-    peak = max([1, *(f.offered for f in rows)])
+    # A multiple of 4, so every gridline (quarters of the axis) is a whole number of calls.
+    peak = 4 * math.ceil(max([1, *(f.offered for f in rows)]) / 4)
     slot = plot_w / n
     bar = max(1.0, slot * 0.4)
     parts = [
@@ -235,7 +244,9 @@ def _volume_chart(rows: Sequence[QueueFigures], title: str) -> str:
             f"{25 * k}%</text>"
         )
     step = max(1, n // 12)
-    points = []
+    if rows and rows[0].end - rows[0].start <= timedelta(minutes=15):
+        step = 4 * math.ceil(step / 4)  # label whole hours
+    segments: list[list[str]] = [[]]
     for i, f in enumerate(rows):
         x = left + i * slot
         for value, colour, dx in ((f.offered, _OFFERED, 0.0), (f.answered, _ANSWERED, bar)):
@@ -245,8 +256,10 @@ def _volume_chart(rows: Sequence[QueueFigures], title: str) -> str:
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{colour}">'
                 f"<title>{f.start:%H:%M} offered {f.offered}, answered {f.answered}</title></rect>"
             )
-        if f.service_level is not None:
-            points.append(
+        if f.service_level is None:
+            segments.append([])  # no call to measure: break the line rather than invent a slope
+        else:
+            segments[-1].append(
                 f"{x + slot / 2:.1f},{top + plot_h - plot_h * min(1.0, f.service_level):.1f}"
             )
         if i % step == 0:
@@ -255,10 +268,12 @@ def _volume_chart(rows: Sequence[QueueFigures], title: str) -> str:
                 f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
                 f'text-anchor="middle">{label}</text>'
             )
-    if points:
-        parts.append(
-            f'<polyline fill="none" stroke="{_SL}" stroke-width="2" points="{" ".join(points)}"/>'
-        )
+    for points in segments:
+        if len(points) > 1:
+            parts.append(
+                f'<polyline fill="none" stroke="{_SL}" stroke-width="2" '
+                f'points="{" ".join(points)}"/>'
+            )
         parts += [
             f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{_SL}"/>'
             for p in points
@@ -299,7 +314,10 @@ def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def render_html(report: Report) -> str:
