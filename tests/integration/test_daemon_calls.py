@@ -285,3 +285,22 @@ async def test_daemon_stopping_mid_conversation_leaves_it_alone() -> None:
         assert record.dial_status == "ANSWER"
         assert record.path == "handled"
         assert centre.pbx.counters["fallbacks"] == 0
+
+
+async def test_ami_drop_reconnects_and_resyncs_phone_states(centre: Centre) -> None:
+    """After AMI drops, the daemon reconnects and reads phone states it missed while away."""
+    from acd.core.states import PhoneState
+
+    connections_before = len(centre.pbx.ami.sessions)
+    assert connections_before == 1
+    for session in list(centre.pbx.ami.sessions):
+        session.close()
+    # While the daemon is away, agent2's phone goes unreachable: AMI will not replay that event.
+    centre.pbx.registrar.unregister("agent2")
+    await until(lambda: len(centre.pbx.ami.sessions) == 1 and centre.daemon.ami.connected, 10)
+    await until(lambda: centre.agent("agent2").phone is PhoneState.UNREACHABLE, 5)
+    assert not centre.agent("agent2").routable
+    record = centre.call()
+    await asyncio.wait_for(record.done.wait(), 10)
+    assert record.path == "handled"
+    assert centre.agent("agent2").calls_since_login == 0
