@@ -1,1 +1,17 @@
-"""Live state and commands over MQTT (aiomqtt)."""
+"""Live state on an MQTT broker (aiomqtt < 3): see docs/mqtt.md."""
+
+from acd.mqtt.bridge import EngineViews, EventSubmitter, MqttBridge
+from acd.mqtt.commands import ACTIONS, AdvisorCommand, InvalidCommandError, parse_command
+from acd.mqtt.topics import TopicError, Topics
+
+__all__ = [
+    "ACTIONS",
+    "AdvisorCommand",
+    "EngineViews",
+    "EventSubmitter",
+    "InvalidCommandError",
+    "MqttBridge",
+    "TopicError",
+    "Topics",
+    "parse_command",
+]
