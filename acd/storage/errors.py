@@ -11,6 +11,10 @@ class DatabaseUrlError(StorageError):
     """The database URL is not one acd can use."""
 
 
+class DatabaseUnavailableError(StorageError):
+    """The database could not be reached or did not answer (the message masks the password)."""
+
+
 class SchemaOutOfDateError(StorageError):
     """The database schema is not the one this acd needs; the message says which command to run."""
 

@@ -20,6 +20,7 @@ import contextlib
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import structlog
@@ -27,16 +28,16 @@ from pydantic import SecretStr
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.core.commands import CallCompleted, RecordAgentState, RecordCallEvent
+from acd.runtime.ports import CallRecords, RecordCommand
 from acd.storage.database import async_url, create_engine, masked_url
+from acd.storage.errors import DatabaseUnavailableError
 from acd.storage.rows import CallFellBack, Row, RowStream
+from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
 from acd.storage.spool import Spool, SpoolPosition
 from acd.storage.tables import agent_states
 from acd.storage.writer import write_rows
 
 log = structlog.get_logger("acd.storage")
-
-RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted
 
 # Errors that mean "the database cannot take writes now" (retry later), as opposed to a row the
 # database refuses (a bug or a constraint), which is set aside so it cannot block the spool.
@@ -218,6 +219,24 @@ class Recorder:
                 await asyncio.wait_for(self._progress.wait(), remaining)
         return not self._spooling
 
+    async def logged_in_advisors(self, timeout_s: float = 30.0) -> list[RestoredAdvisor]:
+        """Advisors to log back in after a restart: the spool is replayed first.
+
+        Raises ``DatabaseUnavailableError`` when the database cannot be read (or the spool not
+        replayed) within ``timeout_s``; the daemon then starts with everyone logged out.
+        """
+        if not await self.drain(timeout_s):
+            raise DatabaseUnavailableError(
+                f"database {masked_url(self.url)}: spool not replayed, sessions not restored"
+            )
+        try:
+            async with asyncio.timeout(self.write_timeout_s):
+                return await logged_in_advisors(self.engine)
+        except (sa.exc.SQLAlchemyError, *_UNAVAILABLE) as exc:
+            raise DatabaseUnavailableError(
+                f"database {masked_url(self.url)}: sessions not restored: {_error_text(exc)}"
+            ) from None
+
     @property
     def engine(self) -> AsyncEngine:
         """The recorder's database engine (for reads after ``drain``, e.g. session restore)."""
@@ -383,3 +402,9 @@ class Recorder:
         else:
             position.offset = offset
         self._wake.set()  # keep replaying, a chunk per cycle, between new batches
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(recorder: Recorder) -> CallRecords:
+        return recorder  # mypy checks that Recorder is a CallRecords

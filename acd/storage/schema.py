@@ -6,8 +6,10 @@ open connection, so the same code serves the CLI, the daemon's start-up check an
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import sqlalchemy as sa
 import structlog
 from alembic import command
 from alembic.config import Config
@@ -17,7 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from acd.storage.database import create_engine, masked_url
-from acd.storage.errors import SchemaAheadError, SchemaOutOfDateError
+from acd.storage.errors import DatabaseUnavailableError, SchemaAheadError, SchemaOutOfDateError
 
 log = structlog.get_logger("acd.storage")
 
@@ -48,12 +50,20 @@ def _upgrade(connection: Connection, target: str) -> None:
     command.upgrade(config, target)
 
 
-async def current_revision(url: str | URL) -> str | None:
-    """The database's revision, None when acd's tables were never created."""
-    engine = create_engine(url)
+async def current_revision(url: str | URL, *, timeout_s: float = 10.0) -> str | None:
+    """The database's revision, None when acd's tables were never created.
+
+    Raises ``DatabaseUnavailableError`` when the database cannot be reached within ``timeout_s``.
+    """
+    engine = create_engine(url, connect_timeout_s=timeout_s)
     try:
-        async with engine.connect() as conn:
+        async with asyncio.timeout(timeout_s), engine.connect() as conn:
             return await conn.run_sync(_current)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailableError(
+            f"database {masked_url(url)} is unreachable: {type(detail).__name__}: {detail}"
+        ) from None
     finally:
         await engine.dispose()
 
@@ -76,6 +86,8 @@ async def check_schema(url: str | URL) -> str:
     """Raise ``SchemaOutOfDateError`` unless the database is at this acd's revision.
 
     The daemon calls this before it starts; the error's message names the command to run.
+    ``SchemaAheadError``: migrated by a newer acd. ``DatabaseUnavailableError``: unreachable, so
+    the schema is unknown (the recorder would spool until it is back).
     """
     needed = head_revision()
     current = await current_revision(url)

@@ -293,3 +293,23 @@ async def test_fallback_record_never_replaces_the_engines_summary(
     lost = next(row for row in tables["calls"] if row[0] == "lost")
     assert lost[15] == 30.0  # wait_s
     assert ("lost", "fell_back") in [(row[0], row[2]) for row in tables["call_events"]]
+
+
+async def test_a_row_the_database_refuses_is_set_aside(pg_url: str, tmp_path: Path) -> None:
+    """A row PostgreSQL refuses (a sequence number out of range) is set aside in rejected.jsonl
+    with a log line; the rest of its batch is written and nothing is spooled."""
+    await upgrade_schema(pg_url)
+    day = varied_day()
+    bad = RecordCallEvent("bad", 2**40, "offered", day.now, "sales", None, {})
+    with capture_logs() as logs:
+        async with Recorder(pg_url, tmp_path / "spool", flush_rows=500, flush_ms=10) as recorder:
+            for record in [*day.records[:5], bad, *day.records[5:]]:
+                recorder.record(record)
+            assert await recorder.drain(10)
+            assert recorder.rows_rejected == 1
+            assert recorder.rows_spooled == 0
+    assert counts(await dump(pg_url)) == expected_counts(day.records)
+    rejected = (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 1
+    assert '"call_id": "bad"' in rejected[0]
+    assert any(e["event"] == "row_rejected" and e["call_id"] == "bad" for e in logs)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import sqlalchemy as sa
 
 from acd.storage.database import create_engine, masked_url
-from acd.storage.errors import DatabaseUrlError, SchemaAheadError, SchemaOutOfDateError
+from acd.storage.errors import (
+    DatabaseUnavailableError,
+    DatabaseUrlError,
+    SchemaAheadError,
+    SchemaOutOfDateError,
+)
 from acd.storage.schema import check_schema, current_revision, head_revision, upgrade_schema
 from acd.storage.tables import metadata
 
@@ -71,3 +78,15 @@ def test_urls_are_masked_and_checked() -> None:
     assert masked_url("sqlite:///var/acd.sqlite3") == "sqlite+aiosqlite:///var/acd.sqlite3"
     with pytest.raises(DatabaseUrlError, match="unsupported database"):
         create_engine("mysql://x@y/z")
+
+
+async def test_check_schema_on_an_unreachable_database_hides_the_password() -> None:
+    """An unreachable database is reported as such, with the URL's password masked."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://acd:s3cret-pw@127.0.0.1:{port}/acd"
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        await check_schema(url)
+    assert "s3cret-pw" not in str(caught.value)
+    assert f"127.0.0.1:{port}" in str(caught.value)

@@ -31,8 +31,7 @@ async def test_logged_in_and_paused_advisors_are_restored(db_url: str, tmp_path:
     day = varied_day()
     await record_all(db_url, tmp_path / "spool", day.records)
     async with Recorder(db_url, tmp_path / "spool", flush_rows=5, flush_ms=10) as recorder:
-        assert await recorder.drain(10)
-        restored = await logged_in_advisors(recorder.engine)
+        restored = await recorder.logged_in_advisors()
         login_at = day.records[0].at
         assert restored == [
             RestoredAdvisor("a1", login_at, None),
