@@ -304,3 +304,27 @@ async def test_ami_drop_reconnects_and_resyncs_phone_states(centre: Centre) -> N
     await asyncio.wait_for(record.done.wait(), 10)
     assert record.path == "handled"
     assert centre.agent("agent2").calls_since_login == 0
+
+
+async def test_reload_keeps_waiting_callers_in_place(centre: Centre) -> None:
+    """A live reload (new routing rule) keeps every waiting caller and their order."""
+    await pause_everyone(centre)
+    records = []
+    for i in range(3):
+        records.append(centre.call(caller_num=f"55520{i}"))
+        await until(lambda n=i + 1: len(centre.queue().waiting) == n)
+    before = [c.call_id for c in centre.queue().waiting]
+    centre.daemon.reload(daemon_settings(centre.pbx.ami_port, policy="fewest_calls"))
+    await centre.daemon.dispatcher.drain()
+    await asyncio.sleep(0.05)
+    assert [c.call_id for c in centre.queue().waiting] == before
+    assert centre.daemon.engine.config.queue("support").policy.value == "fewest_calls"
+    from acd.core.events import AgentReady
+
+    await centre.daemon.dispatcher.submit(
+        AgentReady(at=centre.daemon.dispatcher.now(), agent_id="agent1")
+    )
+    await asyncio.wait_for(asyncio.gather(*(r.done.wait() for r in records)), 20)
+    assert [r.path for r in records] == ["handled"] * 3
+    order = sorted(records, key=lambda r: r.ended_at)
+    assert [r.uniqueid for r in order] == before
