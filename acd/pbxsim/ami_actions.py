@@ -67,6 +67,8 @@ class Actions:
             "DeviceStateList": self.device_state_list,
             "PJSIPShowEndpoints": self.pjsip_show_endpoints,
             "PJSIPShowContacts": self.pjsip_show_contacts,
+            "PJSIPShowAors": self.pjsip_show_aors,
+            "PJSIPShowRegistrationInboundContactStatuses": self.pjsip_inbound_contacts,
             "Status": self.status,
             "Command": self.command,
             "CoreStatus": self.core_status,
@@ -698,3 +700,43 @@ class Actions:
                 ]
             )
         return event_list(message, "Queue summary will follow", "QueueSummaryComplete", items)
+
+    async def pjsip_show_aors(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = []
+        for phone in self.pbx.phones.values():
+            contact = f"{phone.name}/{phone.contact_uri}" if phone.has_contact else ""
+            items.append(
+                [
+                    ("Event", "AorList"),
+                    ("ObjectType", "aor"),
+                    ("ObjectName", phone.name),
+                    ("MaxContacts", "1"),
+                    ("Contacts", contact),
+                    ("QualifyFrequency", "2" if phone.dynamic else "0"),
+                ]
+            )
+        return event_list(
+            message,
+            "A listing of AORs follows, presented as AorList events",
+            "AorListComplete",
+            items,
+        )
+
+    async def pjsip_inbound_contacts(self, session: AmiSession, message: Message) -> Reply:
+        items: list[Headers] = [
+            [
+                ("Event", "ContactStatusDetail"),
+                ("AOR", phone.name),
+                ("URI", phone.contact_uri),
+                ("Status", "Reachable" if phone.reachable else "Unreachable"),
+                ("EndpointName", phone.name),
+            ]
+            for phone in self.pbx.phones.values()
+            if phone.dynamic and phone.has_contact
+        ]
+        return event_list(
+            message,
+            "Following are ContactStatusEvents for each Inbound registration",
+            "ContactStatusDetailComplete",
+            items,
+        )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from acd.pbxsim import PbxSim
 from acd.pbxsim.config import (
@@ -154,6 +155,8 @@ async def replay(
     agi_sessions: int | None = None,
     refused_calls: tuple[int, ...] = (),
     hung_calls: dict[int, float] | None = None,
+    side_steps: list[tuple[float, Callable[[PbxSim], None]]] | None = None,
+    timings: Timings | None = None,
 ) -> Replay:
     """Replay a recorded FastAGI scenario against pbxsim and capture AMI and AGI traffic."""
     ami_records = load(f"{scenario}/ami.jsonl")
@@ -167,6 +170,8 @@ async def replay(
     agi_port = await agi_server.start()
     refused = await _closed_port()
     config = lab_config(dialplan, f"agi://127.0.0.1:{agi_port}/inbound")
+    if timings is not None:
+        config = replace(config, timings=timings)
     sim = PbxSim(config)
     timeline = (TRACES / scenario / "timeline.txt").read_text()
     for name, behaviour in (behaviours or phone_behaviours(timeline)).items():
@@ -182,6 +187,7 @@ async def replay(
     ]
     steps: list[tuple[float, int, str]] = [(c.at, i, "") for i, c in enumerate(calls)]
     steps += [(t, -1, raw) for t, raw in actions]
+    steps += [(t, -2 - i, "") for i, (t, _) in enumerate(side_steps or [])]
     steps.sort(key=lambda step: step[0])
     async with sim:
         client = await RawAmi.connect(sim.ami_port)
@@ -195,6 +201,9 @@ async def replay(
             delay = started + (at - first) * SCALE - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if index <= -2:
+                (side_steps or [])[-2 - index][1](sim)
+                continue
             if index < 0:
                 await client.send(raw)
                 continue
