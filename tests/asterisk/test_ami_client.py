@@ -198,7 +198,7 @@ async def test_unanswered_action_times_out_with_a_clear_error() -> None:
         started = time.monotonic()
         with pytest.raises(AmiTimeoutError, match="Getvar"):
             await running.client.send_action("Getvar", {"Variable": "X"}, response_timeout=0.2)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.5
         assert (await running.client.ping()).ok
 
 

@@ -283,8 +283,8 @@ async def test_interrupting_a_prompt_stops_it_at_once(
     # interrupt: res_agi reads with fgets); later ones go out at once.
     assert stopped_after >= 0.1
     if interrupt_after:
-        assert stopped_after < interrupt_after + 0.1
-        assert latency[0] < 0.1
+        assert stopped_after < interrupt_after + 0.3
+        assert latency[0] < 0.3
     if natural_end_races:
         assert outcome == [StreamResult(StreamOutcome.FINISHED, None, 18054)]
     else:
@@ -395,9 +395,10 @@ async def test_truncated_environment_closes_without_spinning_the_loop() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await tick
         assert server.active_sessions == 0
-    assert max(durations) < 1.0
-    assert cpu_used < 0.3
-    assert max(lags) < 0.1
+    # Margins for a loaded shared box; a spin would block the loop outright.
+    assert max(durations) < 2.0
+    assert cpu_used < 0.5
+    assert max(lags) < 0.5
     assert calls == []
 
 
@@ -472,7 +473,7 @@ async def test_sessions_beyond_the_limit_are_closed_at_once() -> None:
             for reader, writer in held:
                 assert await reader.read() == b""
                 writer.close()
-    assert elapsed < 0.5
+    assert elapsed < 2.0
     assert any(e.get("reason") == "too many sessions" for e in logs)
 
 
