@@ -24,7 +24,7 @@ def assert_actions_answered_alike(scenario: str, simulated: list[list[tuple[str,
 
 
 async def test_s11a_register_and_unregister() -> None:
-    """S11 a: REGISTER gives NonQualified, Reachable, NOT_INUSE; Expires 0 gives the Removed trio."""
+    """S11 a: REGISTER gives NonQualified, Reachable, NOT_INUSE; Expires 0 the Removed trio."""
     scenario = f"{S11}/a"
     result = await replay(
         scenario,
