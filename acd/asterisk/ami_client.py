@@ -165,11 +165,13 @@ class _Connection:
         self.banner: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()
         self._ids = itertools.count(1)
         self.failed_actions = 0
+        self.lost = False
 
     def next_action_id(self) -> str:
         return f"acd-{self.number}-{next(self._ids)}"
 
     def fail_pending(self, reason: str) -> int:
+        self.lost = True
         failed = 0
         for pending in list(self.pending.values()):
             if not pending.future.done():
@@ -495,6 +497,9 @@ class AmiClient:
         is_list: bool,
     ) -> AmiResponse | AmiListResult:
         timeout = self._settings.action_timeout if response_timeout is None else response_timeout
+        if connection.lost:
+            # The reader has ended but run() has not yet dropped the connection.
+            raise AmiNotConnectedError(f"AMI connection lost; {action} not sent")
         action_id = connection.next_action_id()
         data = encode_action(action, action_id, fields)
         future: asyncio.Future[AmiListResult | AmiResponse] = (
