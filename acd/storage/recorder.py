@@ -150,8 +150,8 @@ class Recorder:
         """Open the spool and start the writer; a previous run's spool is replayed first."""
         if self._task is not None:
             return
-        self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
         await asyncio.to_thread(self.spool.open)
+        self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
         left_over = await asyncio.to_thread(self.spool.pending)
         if left_over:
             self._spooling = True
@@ -207,7 +207,10 @@ class Recorder:
     async def drain(self, timeout_s: float = 30.0) -> bool:
         """Wait until every row recorded so far is in the database; False on timeout."""
         deadline = time.monotonic() + timeout_s
-        await asyncio.wait_for(self.flush(), timeout_s)
+        try:
+            await asyncio.wait_for(self.flush(), timeout_s)
+        except TimeoutError:
+            return False
         while self._spooling and self._task is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

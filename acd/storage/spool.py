@@ -13,6 +13,7 @@ I/O: the recorder calls them through ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from typing import IO
 
 import structlog
 
+from acd.storage.errors import StorageError
 from acd.storage.rows import Row
 
 log = structlog.get_logger("acd.storage")
@@ -55,6 +57,10 @@ def decode_line(line: bytes) -> Row | None:
     return row if isinstance(row, dict) else None
 
 
+class SpoolInUseError(StorageError):
+    """Another recorder holds the spool directory."""
+
+
 @dataclass(slots=True)
 class SpoolPosition:
     """Where replay stands: a segment and a byte offset in it."""
@@ -71,16 +77,37 @@ class Spool:
         self._active: Path | None = None
         self._file: IO[bytes] | None = None
         self._next_index = 0
+        self._lock: IO[bytes] | None = None
         self.skipped_lines = 0
 
     def open(self) -> None:
-        """Create the directory; new appends go after every segment already there."""
+        """Create the directory and take its lock; new appends go after every existing segment.
+
+        Raises ``SpoolInUseError`` when another recorder (another daemon) holds the directory:
+        two writers would interleave their rows.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
+        lock = open(self.directory / "spool.lock", "a+b")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise SpoolInUseError(
+                f"spool directory {self.directory} is used by another acd"
+            ) from None
+        self._lock = lock
         existing = self.segments()
         self._next_index = (self._index(existing[-1]) + 1) if existing else 0
 
     def close(self) -> None:
-        """Close the active segment (its rows stay for the next replay)."""
+        """Close the active segment (its rows stay for the next replay) and release the lock."""
+        self.seal()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def seal(self) -> None:
+        """Close the active segment so replay may read it; the next append starts a new one."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -128,14 +155,6 @@ class Spool:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-
-    def seal(self) -> None:
-        """Close the active segment so replay may read it; the next append starts a new one."""
-        self.close()
-
-    def is_active(self, segment: Path) -> bool:
-        """Whether ``segment`` is the one appends currently go to."""
-        return segment == self._active
 
     def read_chunk(self, position: SpoolPosition, max_rows: int) -> tuple[list[Row], int, bool]:
         """Up to ``max_rows`` rows from ``position``: (rows, new offset, reached end of segment).

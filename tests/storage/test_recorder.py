@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
@@ -19,7 +20,7 @@ from acd.storage.database import create_engine
 from acd.storage.recorder import Recorder
 from acd.storage.rows import CallFellBack, RowStream
 from acd.storage.schema import upgrade_schema
-from acd.storage.spool import Spool
+from acd.storage.spool import Spool, SpoolInUseError
 from acd.storage.tables import agent_sessions, agent_states, call_events, calls
 from tests.storage.days import load_day, varied_day
 from tests.storage.engine_driver import RecordCommand
@@ -313,3 +314,13 @@ async def test_a_row_the_database_refuses_is_set_aside(pg_url: str, tmp_path: Pa
     assert len(rejected) == 1
     assert '"call_id": "bad"' in rejected[0]
     assert any(e["event"] == "row_rejected" and e["call_id"] == "bad" for e in logs)
+
+
+async def test_two_recorders_cannot_share_a_spool(sqlite_url: str, tmp_path: Path) -> None:
+    """A second daemon pointed at the same spool directory is refused (rows would interleave)."""
+    await upgrade_schema(sqlite_url)
+    async with Recorder(sqlite_url, tmp_path / "spool"):
+        with pytest.raises(SpoolInUseError, match="used by another acd"):
+            await Recorder(sqlite_url, tmp_path / "spool").start()
+    async with Recorder(sqlite_url, tmp_path / "spool"):
+        pass  # released on stop
