@@ -125,7 +125,7 @@ async def test_commands_reach_their_ports(running) -> None:  # type: ignore[no-u
 
 
 async def test_relaxation_timer_fires_and_rings(running) -> None:  # type: ignore[no-untyped-def]
-    """A call waiting on a strict step is offered to a less skilled advisor once the step expires."""
+    """A call waiting on a strict step goes to a less skilled advisor once the step expires."""
     dispatcher, control, _, _ = running
     await login(dispatcher, "a1")
     await dispatcher.submit(CallArrived(at=dispatcher.now(), call_id="c1", queue="support"))
