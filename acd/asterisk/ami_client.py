@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -71,6 +72,18 @@ class AmiSettings:
     ping_timeout: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    auth_type: str = "plain"
+
+    def __post_init__(self) -> None:
+        # "md5": Challenge/Key login (S6 prelogin), the secret never crosses the wire.
+        if self.auth_type not in ("plain", "md5"):
+            raise ValueError("auth_type must be 'plain' or 'md5'")
+
+
+def md5_login_key(challenge: str, secret: str) -> str:
+    """Key of an `AuthType: MD5` Login: hex MD5 of the challenge followed by the secret
+    (manager.c authenticate())."""
+    return hashlib.md5((challenge + secret).encode("utf-8")).hexdigest()
 
 
 class ReconnectBackoff:
@@ -353,11 +366,7 @@ class AmiClient:
             response = await self._request(
                 connection,
                 "Login",
-                {
-                    "Username": settings.username,
-                    "Secret": settings.secret,
-                    "Events": settings.events,
-                },
+                await self._login_fields(connection),
                 settings.connect_timeout,
                 False,
             )
@@ -388,6 +397,28 @@ class AmiClient:
             log.warning(
                 "ami_connection_closed", connection=number, failed_actions=connection.failed_actions
             )
+
+    async def _login_fields(self, connection: _Connection) -> dict[str, str]:
+        settings = self._settings
+        if settings.auth_type == "plain":
+            return {
+                "Username": settings.username,
+                "Secret": settings.secret,
+                "Events": settings.events,
+            }
+        challenge = await self._request(
+            connection, "Challenge", {"AuthType": "MD5"}, settings.connect_timeout, False
+        )
+        assert isinstance(challenge, AmiResponse)
+        nonce = challenge.get("Challenge")
+        if not challenge.ok or not nonce:
+            raise AmiLoginError(f"MD5 challenge refused: {challenge.message}")
+        return {
+            "AuthType": "MD5",
+            "Username": settings.username,
+            "Key": md5_login_key(nonce, settings.secret),
+            "Events": settings.events,
+        }
 
     async def _read_loop(self, connection: _Connection) -> None:
         # No read timeout here: liveness is the keepalive's job (it aborts the transport).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import re
 import time
@@ -18,6 +19,7 @@ from acd.asterisk.ami_client import (
     AmiSettings,
     PlaybackControl,
     ReconnectBackoff,
+    md5_login_key,
 )
 from acd.asterisk.ami_events import (
     AmiEvent,
@@ -469,3 +471,40 @@ async def test_reconnect_during_a_call_resyncs_and_follows_the_live_call() -> No
     live = [c.channel.channel for c in listed[-1]]
     assert live == ["PJSIP/callers-00000000"]
     assert [e.cause for e in events if isinstance(e, Hangup)] == [0]
+
+
+def test_md5_login_key_matches_the_recorded_login() -> None:
+    """S6 prelogin: challenge 973688877 and secret acdsecret gave Key 5d90e8a5...; we agree."""
+    records = {r.seq: r for r in load(S6)}
+    assert "Challenge: 973688877" in records[16].raw
+    assert "Key: 5d90e8a5cba200bc653272b95dfa1b2a" in records[17].raw
+    assert md5_login_key("973688877", "acdsecret") == "5d90e8a5cba200bc653272b95dfa1b2a"
+
+
+async def test_md5_login_sends_challenge_then_key_and_never_the_secret() -> None:
+    """With auth_type md5 the client asks a Challenge and logs in with AuthType MD5 and a Key."""
+    challenge = _recorded("prelogin", 16, 16)
+    accepted = _recorded("prelogin", 18, 18)
+
+    async def script(peer: FakePeer) -> None:
+        action = await peer.read_action()
+        assert action.get("Action") == "Challenge"
+        await peer.send(challenge.replace("prelogin-003", str(action.action_id)))
+        login = await peer.read_action()
+        await peer.send(accepted.replace("prelogin-004", str(login.action_id)))
+        await peer.drain_actions(5)
+
+    async with FakeAmi(script) as fake:
+        settings = dataclasses.replace(_settings(fake.port), auth_type="md5")
+        client = AmiClient(settings, on_event=lambda event: None)
+        task = asyncio.create_task(client.run())
+        try:
+            await client.wait_connected(3)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        login = fake.peers[0].actions[1]
+        assert login.get("AuthType") == "MD5"
+        assert login.get("Key") == md5_login_key("973688877", SECRET)
+        assert SECRET not in repr(fake.peers[0].actions)
