@@ -118,7 +118,7 @@ class AgiSession:
             ("agi_callingani2", "0"),
             ("agi_callington", "0"),
             ("agi_callingtns", "0"),
-            ("agi_dnid", ch.exten),
+            ("agi_dnid", ch.dnid or ch.exten),
             ("agi_rdnis", "unknown"),
             ("agi_context", ch.context),
             ("agi_extension", ch.exten),

@@ -74,8 +74,10 @@ class DialplanConfig:
     answer_before_agi: bool = False
     # False models a plain ``Answer(), Queue()`` extension (the lab's 100): no AGI step at all.
     run_agi: bool = True
-    # The lab dialplan (lab-inbound,401) keeps ACD_RESULT and plays queue-thankyou then hangs up.
     done_values: tuple[str, ...] = ("done",)
+    # Extensions of the advisors' context that a transfer (REFER) can reach, e.g.
+    # ``{"7002": "Dial(PJSIP/agent2,20)", "7400": "AGI(agi://127.0.0.1:4573/transfer)"}``.
+    agent_extensions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class InboundDialplan:
             exten=record.number,
             state=RING,
         )
+        caller.dnid = record.number
         record.channel = caller.name
         record.uniqueid = caller.uniqueid
         timers = []
@@ -95,6 +96,33 @@ class InboundDialplan:
         await asyncio.sleep(seconds)
         self.pbx.remote_hangup(caller)
 
+    async def _run_redirect(self, record: CallRecord, caller: Channel) -> None:
+        """Continue at a transfer target once the FastAGI session closed (async goto)."""
+        pbx = self.pbx
+        assert caller.redirect_to is not None
+        context, exten, priority = caller.redirect_to
+        caller.redirect_to = None
+        caller.soft_hangup = asyncio.Event()
+        caller.hangup_origin = None
+        caller.context, caller.exten, caller.priority = context, exten, priority
+        record.path = "transferred"
+        application = pbx.config.dialplan.agent_extensions.get(exten, "Hangup()")
+        name, _, data = application.partition("(")
+        data = data.rstrip(")")
+        # Each target extension starts with a NoOp: its application runs at priority 2.
+        caller.priority = priority + 1
+        if name == "Dial":
+            target, _, timeout = data.partition(",")
+            scale = pbx.config.timings.time_scale
+            await pbx.dial(caller, target, float(timeout) * scale if timeout else None, music=False)
+        elif name == "AGI":
+            session = AgiSession(pbx, caller, data)
+            caller.variables["AGISTATUS"] = await session.run()
+            if caller.redirect_to is not None:
+                await self._run_redirect(record, caller)
+                return
+        pbx.destroy(caller, soft=True)
+
     async def _run_dialplan(self, record: CallRecord, caller: Channel) -> None:
         pbx = self.pbx
         config = pbx.config.dialplan
@@ -116,6 +144,10 @@ class InboundDialplan:
             pbx.counters.ended_without_daemon += 1
         record.acd_state = caller.variables.get(config.state_variable, "")
         record.dial_status = caller.variables.get("DIALSTATUS", "")
+        if caller.redirect_to is not None:
+            caller.variables["AGISTATUS"] = "HANGUP"
+            await self._run_redirect(record, caller)
+            return
         if caller.dead:
             # AGISTATUS=HANGUP: the dialplan does not continue.
             record.path = "hangup"

@@ -44,6 +44,7 @@ class Counters:
     handled_hangups: int = 0
     abandoned: int = 0
     ended_without_daemon: int = 0
+    transfers: int = 0
     channels_created: int = 0
     channels_destroyed: int = 0
 
@@ -398,9 +399,14 @@ class Pbx:
         bridge = Bridge(by_dial=True)
         self.bridge_enter(bridge, [agent, caller])
         talk = behaviour.draw_talk_time(self.rng)
+        if behaviour.blind_transfer_to is not None:
+            talk = behaviour.transfer_after
         loop = asyncio.get_running_loop()
         until = None if talk is None else loop.time() + talk
         woke_by = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
+        if woke_by is None and behaviour.blind_transfer_to is not None:
+            self._blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
+            return DialResult("ANSWER", bridged=False, agent=agent)
         if woke_by is None:
             self.remote_hangup(agent)
         if caller.dead and not agent.dead:
@@ -427,6 +433,40 @@ class Pbx:
             caller.variables["HANGUPCAUSE"] = "16"
             caller.hangup_cause = 16
         return DialResult("ANSWER", bridged=True, agent=agent)
+
+    def _blind_transfer(self, caller: Channel, agent: Channel, bridge: Bridge, exten: str) -> None:
+        """The advisor's phone sends REFER to ``exten`` (S12 a/d).
+
+        Asterisk answers 202, tears the transferer's channel down at once and flags the caller
+        with an async goto: its FastAGI session sees a hang-up (Dial returns ``200 result=0``
+        then ``HANGUP``) and the caller waits, silent, until the session closes; then the
+        dialplan continues at the REFER target instead of after the AGI.
+        """
+        self.emit_channel("Unhold", agent)
+        self.emit(
+            "BlindTransfer",
+            "call",
+            [
+                ("Result", "Success"),
+                *agent.headers("Transferer"),
+                *caller.headers("Transferee"),
+                *bridge.headers(),
+                ("IsExternal", "Yes"),
+                ("Context", agent.context),
+                ("Extension", exten),
+            ],
+        )
+        self.bridge_leave(bridge, agent)
+        self.bridge_leave(bridge, caller)
+        self.destroy_bridge(bridge)
+        self.destroy(agent, cause=16)
+        caller.variables["BLINDTRANSFER"] = agent.name
+        caller.variables["DIALSTATUS"] = "ANSWER"
+        caller.variables["HANGUPCAUSE"] = "16"
+        caller.hangup_cause = 16
+        caller.redirect_to = (agent.context, exten, 1)
+        caller.soft_hangup.set()
+        self.counters.transfers += 1
 
     # -- bridges --------------------------------------------------------------------------------
 

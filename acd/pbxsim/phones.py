@@ -18,6 +18,10 @@ class PhoneBehaviour:
     talk_time: float | None = None
     talk_distribution: TalkDistribution = "fixed"
     busy_when_in_call: bool = True
+    # A blind transfer (REFER) to this extension of the advisors' context, ``transfer_after``
+    # seconds into the conversation, instead of hanging up.
+    blind_transfer_to: str | None = None
+    transfer_after: float = 0.0
 
     def __post_init__(self) -> None:
         if self.ring_delay < 0 or self.answer_delay < 0:

@@ -149,7 +149,7 @@ class Replay:
 
 async def replay(
     scenario: str,
-    dialplan: DialplanConfig,
+    dialplan: DialplanConfig | Callable[[str], DialplanConfig],
     *,
     behaviours: dict[str, PhoneBehaviour] | None = None,
     agi_sessions: int | None = None,
@@ -169,7 +169,10 @@ async def replay(
     agi_server = ScriptedAgiServer(scripts)
     agi_port = await agi_server.start()
     refused = await _closed_port()
-    config = lab_config(dialplan, f"agi://127.0.0.1:{agi_port}/inbound")
+    agi_base = f"agi://127.0.0.1:{agi_port}"
+    if callable(dialplan):
+        dialplan = dialplan(agi_base)
+    config = lab_config(dialplan, f"{agi_base}/inbound")
     if timings is not None:
         config = replace(config, timings=timings)
     sim = PbxSim(config)
