@@ -464,8 +464,9 @@ class AmiClient:
         if pending is None or pending.future.done():
             # Late reply after a timeout, or a framing error (Asterisk omits the ActionID then).
             log.warning(
-                "ami_response_unmatched",
+                "ami_response_dropped",
                 connection=connection.number,
+                reason="no action waiting for it",
                 action_id=action_id,
                 response=frame.get("Response"),
                 message=frame.get("Message"),
@@ -494,7 +495,7 @@ class AmiClient:
             return
         if isinstance(event, MalformedEvent):
             log.warning(
-                "ami_event_malformed",
+                "ami_event_rejected",
                 connection=connection.number,
                 event_name=event.name,
                 reason=event.reason,

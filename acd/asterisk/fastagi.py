@@ -342,7 +342,7 @@ class AgiSession:
                     item = self._assembler.feed_line(line)
                 except AgiProtocolError as error:
                     reason = f"protocol error: {error}"
-                    self._log.warning("agi_reply_invalid", reason=str(error))
+                    self._log.warning("agi_reply_rejected", reason=str(error))
                     return
                 if item is None:
                     continue
@@ -356,7 +356,7 @@ class AgiSession:
                 self._take_reply(item)
         except (ValueError, asyncio.LimitOverrunError):
             reason = "line too long"
-            self._log.warning("agi_reply_invalid", reason=reason)
+            self._log.warning("agi_reply_rejected", reason=reason)
         except OSError as failure:
             reason = f"read failed: {failure}"
         finally:
@@ -364,7 +364,12 @@ class AgiSession:
 
     def _take_reply(self, reply: AgiReply) -> None:
         if not self._in_flight:
-            self._log.warning("agi_reply_unexpected", code=reply.code, text=reply.text[:120])
+            self._log.warning(
+                "agi_reply_dropped",
+                reason="no command in flight",
+                code=reply.code,
+                text=reply.text[:120],
+            )
             return
         head = self._in_flight[0]
         if head.interrupted and len(self._in_flight) > 1:
@@ -449,7 +454,7 @@ class FastAgiServer:
             limit=self._settings.line_max_bytes,
             backlog=max(100, self._settings.max_sessions),
         )
-        log.info("fastagi_listening", host=self._settings.host, port=self.port)
+        log.info("fastagi_server_started", host=self._settings.host, port=self.port)
 
     async def close(self) -> None:
         if self._server is not None:

@@ -29,7 +29,8 @@ class FakePeer:
 
     async def send(self, data: bytes | str) -> None:
         self.writer.write(data.encode() if isinstance(data, str) else data)
-        await self.writer.drain()
+        async with asyncio.timeout(2):
+            await self.writer.drain()
 
     async def read_action(self, within_s: float = 2.0) -> AmiFrame:
         async with asyncio.timeout(within_s):

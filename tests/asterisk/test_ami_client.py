@@ -310,7 +310,7 @@ async def test_bad_frames_are_logged_and_dropped_and_the_stream_goes_on() -> Non
     hangups = [e for e in running.events if isinstance(e, Hangup)]
     assert len(hangups) == 1
     assert hangups[0].cause == 0
-    malformed = [e for e in logs if e["event"] == "ami_event_malformed"]
+    malformed = [e for e in logs if e["event"] == "ami_event_rejected"]
     assert malformed[0]["uniqueid"] == hangups[0].channel.uniqueid
     assert sum(e["event"] == "ami_frame_dropped" for e in logs) == 2
 
