@@ -230,8 +230,7 @@ async def test_half_open_socket_is_detected_by_keepalive_and_reconnected() -> No
 
 
 async def test_actions_unanswered_at_disconnect_fail_and_are_never_resent() -> None:
-    """An Originate pending when the socket drops fails with AmiConnectionLostError; the next
-    connection receives no replay of it (panoramisk defect 4)."""
+    """An Originate pending at disconnect fails with AmiConnectionLostError and is never re-sent."""
 
     async def script(peer: FakePeer) -> None:
         await peer.login()
@@ -290,8 +289,7 @@ async def test_failed_login_is_logged_retried_and_the_secret_never_logged() -> N
 
 
 async def test_bad_frames_are_logged_and_dropped_and_the_stream_goes_on() -> None:
-    """A malformed Hangup, a headerless frame and an oversized frame are dropped; later events
-    still arrive."""
+    """Malformed, headerless and oversized frames are logged and dropped; later events arrive."""
     good_hangup = _recorded("r2", 146, 146)
     broken_hangup = re.sub(r"\r\nCause: \d+", "", good_hangup)
     assert broken_hangup != good_hangup
@@ -387,8 +385,7 @@ def _recorded_answers(recording: str) -> dict[tuple[tuple[str, str], ...], str]:
 
 
 async def test_call_control_helpers_send_the_recorded_actions_and_read_the_replies() -> None:
-    """setvar/getvar/redirect/hangup/ping send exactly the S5 actions (bar the ActionID) and read
-    Asterisk's recorded answers, including an unset variable and an unknown channel."""
+    """Call-control helpers send the S5 actions (bar ActionID) and read the recorded replies."""
     answers = _recorded_answers("S5-ami-actions/ami.jsonl")
     unmatched: list[tuple[tuple[str, str], ...]] = []
 
@@ -423,8 +420,7 @@ async def test_call_control_helpers_send_the_recorded_actions_and_read_the_repli
 
 
 async def test_reconnect_during_a_call_resyncs_and_follows_the_live_call() -> None:
-    """S6 r1/r2: the socket is reset mid-call; after the new login the resync lists the live call
-    (no events are replayed by Asterisk) and its later Hangup arrives."""
+    """After a reset mid-call (S6 r1/r2) the resync lists the live call and its Hangup arrives."""
     r1_events = _recorded("r1", 105, 117)
     r2_list = _recorded("r2", 129, 131)
     r2_after = _recorded("r2", 132, 147)
