@@ -290,6 +290,18 @@ class Engine:
         positions = self._positions(call.queue)
         return self._call_view(call, t, positions.get(call.id))
 
+    def live_calls(self, at: float | None = None) -> tuple[CallView, ...]:
+        """Every live call (waiting, presented or connected), in order of arrival."""
+        t = self._now if at is None else at
+        positions: dict[str, int] = {}
+        for queue in self._queues.values():
+            positions.update(self._positions(queue))
+        return tuple(
+            self._call_view(c, t, positions.get(c.id))
+            for c in self._calls.values()
+            if c.state not in TERMINAL_CALL_STATES
+        )
+
     def queue_view(self, name: str, at: float | None = None) -> QueueView:
         """One queue's view, waiting calls in service order."""
         queue = self._queues.get(name)
