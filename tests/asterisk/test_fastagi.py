@@ -138,8 +138,7 @@ async def replay_as_asterisk(port: int, dialog: Dialog) -> list[str]:
 
 @pytest.mark.parametrize(("recording", "conn"), all_dialogs())
 async def test_recorded_dialog_is_reproduced_byte_for_byte(recording: str, conn: str) -> None:
-    """Given the recorded commands, the session sends identical lines and parses every recorded
-    reply (200/510/511/520, HANGUP notices) into the right typed result."""
+    """The session sends the recorded command lines and parses each recorded reply right."""
     (dialog,) = [d for d in recorded_dialogs(recording) if d.conn == conn]
     results: list[object] = []
     hung_up: list[bool] = []
@@ -254,9 +253,7 @@ async def fake_res_agi_streamer(port: int, *, natural_end_races: bool) -> tuple[
 async def test_interrupting_a_prompt_stops_it_at_once(
     natural_end_races: bool, interrupt_after: float
 ) -> None:
-    """interrupt_stream() sends NOOP; the stream returns INTERRUPTED (or FINISHED when its own
-    reply raced the NOOP), the next command's reply is not misattributed, and the NOOP never
-    follows the STREAM FILE line by less than the guard."""
+    """interrupt_stream() stops a prompt with NOOP after the guard; replies stay in sync."""
     outcome: list[StreamResult] = []
     replies: list[AgiReply] = []
     latency: list[float] = []
@@ -365,8 +362,7 @@ async def _closed_by_server(port: int, payload: bytes, *, eof: bool) -> float:
 
 
 async def test_truncated_environment_closes_without_spinning_the_loop() -> None:
-    """A header cut by EOF closes the connection at once; the loop stays responsive and CPU low
-    (panoramisk spun at 100 % here)."""
+    """A header cut by EOF is closed at once, without spinning the loop (panoramisk did)."""
     calls: list[AgiSession] = []
 
     async def handler(session: AgiSession) -> None:
@@ -527,8 +523,7 @@ async def test_escape_digit_during_a_prompt_is_returned_as_the_digit() -> None:
 
 
 async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
-    """wait_hangup() also returns when the session ends without a HANGUP line; pending commands
-    fail with AgiSessionClosedError."""
+    """wait_hangup() returns when the socket closes; later commands raise AgiSessionClosedError."""
     outcome: list[tuple[bool, bool]] = []
     finished = asyncio.Event()
 
