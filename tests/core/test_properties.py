@@ -52,9 +52,8 @@ def configs(draw: st.DrawFn) -> AcdConfig:
         n_steps = draw(st.integers(1, 3))
         exprs = draw(st.lists(st.sampled_from(EXPRESSIONS), min_size=n_steps - 1, max_size=2))
         exprs = exprs[: n_steps - 1]
-        steps = tuple(RoutingStep(e, draw(st.sampled_from([5.0, 20.0, 45.0]))) for e in exprs) + (
-            RoutingStep("any"),
-        )
+        relaxing = [RoutingStep(e, draw(st.sampled_from([5.0, 20.0, 45.0]))) for e in exprs]
+        steps = (*relaxing, RoutingStep("any"))
         overflow = None
         max_wait = None
         if draw(st.booleans()):
