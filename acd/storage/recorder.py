@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.runtime.ports import CallRecords, RecordCommand
 from acd.storage.database import async_url, create_engine, masked_url
 from acd.storage.errors import DatabaseUnavailableError
-from acd.storage.rows import CallFellBack, Row, RowStream
+from acd.storage.rows import CallFellBack, Row, RowStream, normalise_number
 from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
 from acd.storage.spool import Spool, SpoolPosition
 from acd.storage.tables import agent_states
@@ -77,6 +77,7 @@ class Recorder:
         self.url = async_url(raw)
         self.spool_dir = Path(spool_dir)
         self.flush_rows = flush_rows
+        self.max_batch_rows = max(flush_rows, 2000)
         self.flush_s = flush_ms / 1000
         self.write_timeout_s = write_timeout_s
         self.retry_initial_s = retry_initial_s
@@ -151,6 +152,8 @@ class Recorder:
         if self._task is not None:
             return
         await asyncio.to_thread(self.spool.open)
+        # phonenumbers loads a region's metadata on first use (tens of ms): not in ``record``.
+        await asyncio.to_thread(normalise_number, "0100000000", self.rows.country)
         self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
         left_over = await asyncio.to_thread(self.spool.pending)
         if left_over:
@@ -302,7 +305,11 @@ class Recorder:
         )
         self._flush_now = False
         if self._pending and due:
-            batch, self._pending = self._pending, []
+            # One transaction stays short even after a burst: the rest follows in the next cycle.
+            batch = self._pending[: self.max_batch_rows]
+            del self._pending[: self.max_batch_rows]
+            if self._pending:
+                self._wake.set()
             try:
                 if self._spooling:
                     await self._to_spool(batch)
