@@ -469,13 +469,17 @@ class FastAgiServer:
                 async with asyncio.timeout(2.0):
                     await self._server.wait_closed()
 
-    def _peer_allowed(self, peer: str | None) -> bool:
+    def peer_allowed(self, peer: str | None) -> bool:
+        """Whether a peer address may open FastAGI sessions (`allowed_peers`)."""
         if peer is None:
             return False
         try:
             address = ipaddress.ip_address(peer.split("%", 1)[0])
         except ValueError:
             return False
+        # A dual-stack socket bound to :: reports IPv4 peers as ::ffff:a.b.c.d.
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
         return any(address in network for network in self._allowed)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -494,7 +498,7 @@ class FastAgiServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         peer = peername[0] if isinstance(peername, tuple) else None
-        if not self._peer_allowed(peer):
+        if not self.peer_allowed(peer):
             log.warning("fastagi_connection_rejected", peer=peer, reason="peer not allowed")
             writer.close()
             return

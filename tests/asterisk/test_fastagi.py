@@ -542,3 +542,31 @@ async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
         writer.close()
         await finished.wait()
     assert outcome == [(False, True)]
+
+
+@pytest.mark.parametrize(
+    ("peer", "allowed"),
+    [
+        ("192.0.2.10", True),
+        ("::ffff:192.0.2.10", True),
+        ("192.0.2.11", False),
+        ("2001:db8::5", True),
+        ("fe80::1%eth0", False),
+        ("not-an-address", False),
+        (None, False),
+    ],
+)
+def test_allowed_peers_match_addresses_and_networks(peer: str | None, allowed: bool) -> None:
+    """Single hosts and CIDR networks match, IPv4-mapped IPv6 peers count as IPv4."""
+
+    async def handler(session: AgiSession) -> None:
+        raise AssertionError("never called")
+
+    server = FastAgiServer(FastAgiSettings(allowed_peers=("192.0.2.10", "2001:db8::/64")), handler)
+    assert server.peer_allowed(peer) is allowed
+
+
+def test_allowed_peers_must_be_addresses() -> None:
+    """A host name in allowed_peers is refused when the settings are built."""
+    with pytest.raises(ValueError, match="does not appear to be"):
+        FastAgiSettings(allowed_peers=("asterisk.example",))
