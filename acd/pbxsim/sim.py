@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 from acd.pbxsim.ami_actions import Actions
 from acd.pbxsim.ami_server import AmiServer
 from acd.pbxsim.app_queue import AppQueue
+from acd.pbxsim.channels import RING, UP
 from acd.pbxsim.config import PbxConfig
 from acd.pbxsim.dialplan import CallRecord, InboundDialplan
-from acd.pbxsim.pbx import Pbx
+from acd.pbxsim.pbx import Pbx, wait_for_hangup
 from acd.pbxsim.phones import Phone
 from acd.pbxsim.registration import Registrar
 
@@ -49,13 +50,20 @@ class PbxSim:
 
     async def stop(self, *, shutdown_event: bool = True) -> None:
         """``core stop now``: Shutdown event to AMI clients, calls torn down, sockets closed."""
-        if shutdown_event:
-            self.ami.shutdown_event()
+        # Every live call is hung up first so its channels end with a Hangup, like a core stop.
+        for channel in list(self.pbx.channels.values()):
+            self.pbx.remote_hangup(channel)
+        if self._call_tasks:
+            await asyncio.wait(list(self._call_tasks), timeout=1.0)
         for task in list(self._call_tasks):
             task.cancel()
         for task in list(self._call_tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for channel in list(self.pbx.channels.values()):
+            self.pbx.destroy(channel)
+        if shutdown_event:
+            self.ami.shutdown_event()
         await self.registrar.stop()
         await self.ami.stop()
 
@@ -119,6 +127,29 @@ class PbxSim:
                 self.pbx.remote_hangup(channel)
                 ended += 1
         return ended
+
+    def personal_call(self, endpoint: str, seconds: float, dialed: str = "0612345678") -> None:
+        """The advisor places a non-ACD call from the phone: the device is in use meanwhile."""
+        task = asyncio.create_task(self._personal_call(endpoint, seconds, dialed))
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+
+    async def _personal_call(self, endpoint: str, seconds: float, dialed: str) -> None:
+        phone = self.pbx.phones[endpoint]
+        channel = self.pbx.new_channel(
+            endpoint,
+            caller_num=phone.config.number,
+            caller_name=phone.config.display_name,
+            context=phone.config.context,
+            exten=dialed,
+            state=RING,
+        )
+        try:
+            self.pbx.set_state(channel, UP)
+            if not await wait_for_hangup(channel, seconds):
+                self.pbx.remote_hangup(channel)
+        finally:
+            self.pbx.destroy(channel, cause=16)
 
     async def wait_calls_done(self, within: float) -> None:
         """Wait until every placed call has ended."""

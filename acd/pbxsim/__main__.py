@@ -1,0 +1,129 @@
+"""``python -m acd.pbxsim``: run the virtual Asterisk alone (benchmarks, demos, manual tests).
+
+The last line printed on stdout is a JSON object with the counters, so scripts can parse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from acd.pbxsim.config import AmiUser, DialplanConfig, PbxConfig, QueueConfig, Timings
+from acd.pbxsim.people import AdvisorMix, CallerStream, Crowd, RateStep, advisor_phones, apply_mix
+from acd.pbxsim.sim import PbxSim
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="acd pbxsim", description=__doc__)
+    p.add_argument("--ami-host", default="127.0.0.1")
+    p.add_argument("--ami-port", type=int, default=5038, help="0 picks a free port")
+    p.add_argument("--ami-user", default="acd")
+    p.add_argument("--ami-secret", default="acdsecret")
+    p.add_argument("--ami-read", default="all", help="comma-separated event classes")
+    p.add_argument("--agi-url", default="agi://127.0.0.1:4573/inbound")
+    p.add_argument("--advisors", type=int, default=10, help="phones agent1..agentN")
+    p.add_argument("--answer-delay", type=float, default=1.0, help="seconds a phone rings")
+    p.add_argument("--talk-time", type=float, default=120.0, help="mean talk time, seconds")
+    p.add_argument(
+        "--talk-distribution", choices=("fixed", "exponential", "lognormal"), default="fixed"
+    )
+    p.add_argument("--never-answer", type=float, default=0.0, help="share of phones")
+    p.add_argument("--busy", type=float, default=0.0, help="share of phones answering 486")
+    p.add_argument("--unregistered", type=float, default=0.0, help="share of phones offline")
+    p.add_argument("--queue", action="append", default=None, help="queue name (repeatable)")
+    p.add_argument("--rate", type=float, default=0.0, help="new calls per second per queue")
+    p.add_argument("--patience", type=float, default=60.0, help="mean caller patience, s")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds of arrivals; 0: none")
+    p.add_argument("--run-for", type=float, default=0.0, help="exit after N s; 0: until signal")
+    p.add_argument("--fallback-queue", default="support", help="'' disables the fallback")
+    p.add_argument("--answer", type=float, default=0.5, help="seconds an AGI ANSWER takes")
+    p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=1)
+    return p
+
+
+def build_config(args: argparse.Namespace) -> PbxConfig:
+    phones = advisor_phones(args.advisors)
+    members = tuple(phone.name for phone in phones)
+    fallback = args.fallback_queue or None
+    queues = (QueueConfig(name=fallback, members=members),) if fallback else ()
+    return PbxConfig(
+        ami_host=args.ami_host,
+        ami_port=args.ami_port,
+        agi_url=args.agi_url,
+        ami_users=(
+            AmiUser(
+                args.ami_user,
+                args.ami_secret,
+                read=tuple(c.strip() for c in args.ami_read.split(",") if c.strip()),
+            ),
+        ),
+        phones=phones,
+        queues=queues,
+        dialplan=DialplanConfig(fallback_queue=fallback),
+        timings=Timings(answer=args.answer, time_scale=args.time_scale),
+        seed=args.seed,
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, int]:
+    sim = PbxSim(build_config(args))
+    apply_mix(
+        sim,
+        AdvisorMix(
+            answer_delay=args.answer_delay,
+            mean_talk_time=args.talk_time,
+            talk_distribution=args.talk_distribution,
+            never_answer=args.never_answer,
+            busy=args.busy,
+            unregistered=args.unregistered,
+        ),
+        seed=args.seed,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with sim:
+        print(
+            json.dumps({"event": "pbxsim_started", "ami_port": sim.ami_port}),
+            file=sys.stderr,
+            flush=True,
+        )
+        crowd_task = None
+        if args.rate > 0 and args.duration > 0:
+            streams = tuple(
+                CallerStream(
+                    queue=queue,
+                    profile=(RateStep(0.0, args.rate),),
+                    mean_patience=args.patience or None,
+                )
+                for queue in args.queue or ["support"]
+            )
+            crowd = Crowd(sim, streams, duration=args.duration, seed=args.seed)
+            crowd_task = asyncio.create_task(crowd.run())
+        waiter = asyncio.create_task(stop.wait())
+        timeout = args.run_for or None
+        await asyncio.wait({waiter}, timeout=timeout)
+        waiter.cancel()
+        if crowd_task is not None:
+            crowd_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await crowd_task
+    return sim.counters
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    counters = asyncio.run(run(args))
+    print(json.dumps(counters), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
