@@ -148,3 +148,20 @@ def test_unknown_reply_shape_is_a_protocol_error() -> None:
         parse_reply_line("hello")
     with pytest.raises(AgiProtocolError):
         parse_reply_line("200 nonsense")
+
+
+def test_agi_arguments_are_returned_in_order() -> None:
+    """`agi_arg_N` lines (AGI(url,a,b,...)) come back ordered by N, not by wire order."""
+    environment = parse_environment(
+        [
+            "agi_network: yes",
+            "agi_network_script: inbound?queue=support",
+            "agi_channel: PJSIP/callers-00000000",
+            "agi_uniqueid: 1795871677.0",
+            "agi_arg_2: second",
+            "agi_arg_10: tenth",
+            "agi_arg_1: first",
+        ]
+    )
+    assert environment.args == ("first", "second", "tenth")
+    assert environment.caller_id_num == ""
