@@ -168,7 +168,8 @@ class InboundDialplan:
             target = caller.variables.get(config.overflow_variable, "")
             if target:
                 dial_target = target if "/" in target else f"PJSIP/{target}"
-                await pbx.dial(caller, dial_target, None, music=True)
+                result = await pbx.dial(caller, dial_target, None, music=True)
+                record.dial_status = result.status
             pbx.destroy(caller, soft=True)
             return
         record.path = "fallback"

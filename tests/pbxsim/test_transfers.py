@@ -32,7 +32,7 @@ def refers_to(exten: str) -> PhoneBehaviour:
 
 
 async def test_s12a_blind_transfer_to_an_extension() -> None:
-    """S12 a: REFER to 7002: Dial returns 0 + HANGUP; once the AGI closes the caller goes to 7002."""
+    """S12 a: REFER to 7002: Dial returns 0 + HANGUP; when the AGI closes, the caller dials 7002."""
     scenario = f"{S12}/a"
     result = await replay(
         scenario, lab_agents, behaviours={"agent1": refers_to("7002"), "agent2": AGENT2}

@@ -1,0 +1,86 @@
+"""The dialplan's handled-call contract (DESIGN.md) and pbxsim's witness counters."""
+
+from __future__ import annotations
+
+from acd.pbxsim import DialplanConfig, PbxConfig, PbxSim, PhoneConfig, QueueConfig, Timings
+from acd.pbxsim.phones import PhoneBehaviour
+from tests.pbxsim.stand_in_daemon import Behaviour, StandInDaemon
+
+PHONES = (PhoneConfig("agent1", "6001", "Agent One"), PhoneConfig("agent2", "6002", "Agent Two"))
+FAST = Timings(answer=0.01, login_failure_delay=0.01, time_scale=0.1)
+
+
+def config(agi_url: str) -> PbxConfig:
+    return PbxConfig(
+        agi_url=agi_url,
+        phones=PHONES,
+        queues=(QueueConfig("support", ("agent1", "agent2"), member_ring_timeout=0.3, retry=0.05),),
+        dialplan=DialplanConfig(fallback_timeout=5.0),
+        timings=FAST,
+    )
+
+
+async def run_one(behaviour: Behaviour, phone: PhoneBehaviour | None = None) -> PbxSim:
+    daemon = StandInDaemon(["agent1", "agent2"], behaviour=behaviour)
+    await daemon.start()
+    sim = PbxSim(config(daemon.url))
+    sim.phone("agent1").behaviour = phone or PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+    sim.phone("agent2").behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+    async with sim:
+        sim.place_call(patience=5.0)
+        await sim.wait_calls_done(10)
+    await daemon.stop()
+    return sim
+
+
+async def test_answered_call_hangs_up_after_agi() -> None:
+    """``connected`` with DIALSTATUS ANSWER: the dialplan hangs up, no fallback."""
+    sim = await run_one("route")
+    assert sim.calls[0].path == "handled"
+    assert sim.counters["answered_by_acd"] == 1
+    assert sim.counters["fallbacks"] == 0
+
+
+async def test_done_hangs_up() -> None:
+    """``ACD_STATE=done``: Hangup."""
+    sim = await run_one("done")
+    assert sim.calls[0].path == "handled"
+
+
+async def test_crash_while_queued_goes_to_the_fallback_queue() -> None:
+    """A daemon crash while the caller waits (``queued``): fallback Queue answers the caller."""
+    sim = await run_one("crash_while_queued")
+    assert sim.calls[0].agi_status == "SUCCESS"
+    assert sim.calls[0].path == "fallback"
+    assert sim.counters["answered_by_fallback"] == 1
+
+
+async def test_crash_while_ringing_goes_to_the_fallback_queue() -> None:
+    """A crash during the ring (``connected`` without ANSWER): the caller still reaches someone."""
+    # agent1 does not answer: the Dial the crashed daemon started ends NOANSWER after it died.
+    sim = await run_one("crash_while_ringing", PhoneBehaviour(mode="no_answer"))
+    assert sim.calls[0].path == "fallback"
+    assert sim.counters["fallbacks"] == 1
+
+
+async def test_overflow_follows_the_target() -> None:
+    """``overflow``: the dialplan dials ``ACD_OVERFLOW_TARGET``."""
+    sim = await run_one("overflow")
+    assert sim.calls[0].path == "overflow"
+    assert sim.calls[0].dial_status == "ANSWER"
+    assert sim.counters["overflowed"] == 1
+
+
+async def test_daemon_down_is_counted_as_never_reached() -> None:
+    """With nothing listening, every call falls back and is counted as never reaching the daemon."""
+    sim = PbxSim(config("agi://127.0.0.1:9/inbound"))
+    for name in ("agent1", "agent2"):
+        sim.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.1)
+    async with sim:
+        for index in range(4):
+            sim.place_call(caller_num=f"55510{index}", patience=5.0)
+        await sim.wait_calls_done(10)
+    assert sim.counters["ended_without_daemon"] == 4
+    assert sim.counters["agi_failed"] == 4
+    assert sim.counters["fallbacks"] == 4
+    assert {call.agi_status for call in sim.calls} == {"FAILURE"}
