@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from acd.core.config import AcdConfig
 from acd.sim.distributions import Constant, Distribution, Exponential, Never
 
 DAY_S = 86_400.0
@@ -363,3 +364,40 @@ def scenario_from_history(
             seed=base.seed,
         )
     return Scenario(open_s=start, close_s=end, queues=tuple(demands), name=name, arrivals=arrivals)
+
+
+def scenario_for(
+    config: AcdConfig,
+    *,
+    open_s: float = 8 * 3600.0,
+    hours: float = 1.0,
+    load: float = 0.8,
+    handle_s: float = 180.0,
+    patience_s: float = 120.0,
+    seed: int = 1,
+) -> Scenario:
+    """A plain built-in day for any configuration (demos, smoke tests): every advisor logged in,
+    each queue receiving Poisson calls at ``load`` of its advisors' capacity (an advisor serving
+    several queues counts for a share of each), exponential talk times and patience."""
+    share: dict[str, float] = {q.name: 0.0 for q in config.queues}
+    for agent in config.agents:
+        for name in agent.queues:
+            share[name] += 1.0 / len(agent.queues)
+    demands = tuple(
+        QueueDemand(
+            name,
+            profile=((open_s, load * advisors * 3600.0 / handle_s),),
+            handle_s=Exponential(handle_s),
+            patience_s=Exponential(patience_s),
+        )
+        for name, advisors in share.items()
+        if advisors > 0
+    )
+    return Scenario(
+        open_s=open_s,
+        close_s=open_s + hours * 3600.0,
+        queues=demands,
+        name="built-in",
+        interval_s=min(1800.0, hours * 3600.0),
+        seed=seed,
+    )

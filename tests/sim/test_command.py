@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import typer
@@ -51,6 +53,8 @@ def test_side_by_side_report_and_html(tmp_path: Path) -> None:
     assert "Theory check (Erlang A), queue sales" in text
     page = html.read_text(encoding="utf-8")
     assert page.count("<svg") >= 4  # SL per queue (2), occupancy over the day, distribution
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.DOTALL):
+        ET.fromstring(svg)  # each chart is well-formed SVG
     assert "http" not in page.replace("http-equiv", "")  # nothing fetched from elsewhere
 
 

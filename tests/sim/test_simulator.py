@@ -20,7 +20,7 @@ from acd.core.states import Outcome
 from acd.sim.decision_log import DecisionLog
 from acd.sim.distributions import Constant, Exponential, Never
 from acd.sim.replications import replicate
-from acd.sim.scenario import Break, QueueDemand, Scenario, Shift
+from acd.sim.scenario import Break, QueueDemand, Scenario, Shift, scenario_for
 from acd.sim.simulator import run_day
 from tests.sim.builders import HOUR, mmc_config, mmc_scenario, small_centre, small_day
 
@@ -228,3 +228,20 @@ def test_decision_log_reads_as_what_the_engine_decided() -> None:
     assert "CallArrived call_id=c000001" in text
     assert "-> ring " in text
     assert 200 <= len(log.lines) < 220  # the last event's commands complete its entry
+
+
+def test_built_in_scenario_fits_any_configuration() -> None:
+    """scenario_for gives every queue calls in proportion to its advisors, and runs."""
+    config = small_centre()
+    scenario = scenario_for(config, hours=1.0, load=0.7)
+    sales = scenario.demand("sales")
+    support = scenario.demand("support")
+    assert sales is not None
+    assert support is not None
+    # sales: 3 advisors + half of m1; support: 2 advisors + half of m1.
+    assert sales.profile[0][1] == pytest.approx(0.7 * 3.5 * 20)
+    assert support.profile[0][1] == pytest.approx(0.7 * 2.5 * 20)
+    log = DecisionLog(limit=50)
+    result = run_day(config, scenario, on_decision=log)
+    assert result.calls
+    assert log.lines[0].startswith("08:00:00.0 AgentLoggedIn")
