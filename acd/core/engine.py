@@ -78,6 +78,7 @@ AHT_SMOOTHING: Final = 0.1
 NO_ANSWER_REASON: Final = "no_answer"
 # Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
 _ACTIVITY: Final = dict(ACTIVITY_TABLE)
+_NUMBER: Final = (int, float)
 _CALL: Final = dict(CALL_TABLE)
 
 
@@ -200,7 +201,8 @@ class Engine:
         self._now = start_at
         self._seq = 0
         self._timer_seq = 0
-        self._timers: dict[str, tuple[str, Any]] = {}
+        # timer id -> the call or advisor it concerns; the kind is the id's prefix.
+        self._timers: dict[str, Any] = {}
         self._calls: dict[str, _Call] = {}
         # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
         self._finished: dict[str, tuple[str, float]] = {}
@@ -250,7 +252,7 @@ class Engine:
         if handler is None:
             raise CoreError(f"not an event: {event!r}")
         at = event.at
-        if not (isinstance(at, int | float) and math.isfinite(at)):
+        if not (isinstance(at, _NUMBER) and math.isfinite(at)):
             raise CoreError(f"{type(event).__name__}.at must be a finite number, got {at!r}")
         if at < self._now:
             raise EventOutOfOrderError(type(event).__name__, at, self._now)
@@ -413,7 +415,7 @@ class Engine:
     def _timer(self, kind: str, ref: Any, key: str, fire_at: float) -> str:
         self._timer_seq += 1
         timer_id = f"{kind}:{key}:{self._timer_seq}"
-        self._timers[timer_id] = (kind, ref)
+        self._timers[timer_id] = ref
         self._out.append(cmd.StartTimer(timer_id, fire_at))
         return timer_id
 
@@ -1228,10 +1230,10 @@ class Engine:
         self._conversation_over(call, "transfer", e.target)
 
     def _on_timer(self, e: ev.TimerFired) -> None:
-        entry = self._timers.pop(e.timer_id, None)
-        if entry is None:
+        ref = self._timers.pop(e.timer_id, None)
+        if ref is None:
             return  # cancelled or already fired: documented no-op
-        kind, ref = entry
+        kind = e.timer_id.partition(":")[0]
         if kind == "relax":
             self._relax(ref)
         elif kind == "max_wait":

@@ -15,16 +15,17 @@ class RollingLoad:
 
     A ring of ``n`` buckets held in ``array`` objects: no per-bucket Python objects, so the
     garbage collector has nothing to traverse here (5,000 advisors x 60 buckets would otherwise
-    add hundreds of thousands of references to every full collection).
+    add hundreds of thousands of references to every full collection). The busy total of the
+    window is kept up to date incrementally, so ``occupancy`` is O(1) amortised.
     """
 
     __slots__ = (
         "_busy",
-        "_cache",
-        "_cache_low",
+        "_busy_sum",
         "_calls",
         "_idx",
         "_latest",
+        "_low",
         "_talk",
         "bucket_s",
         "n",
@@ -33,22 +34,40 @@ class RollingLoad:
     def __init__(self, window_s: float, bucket_s: float) -> None:
         self.bucket_s = bucket_s
         self.n = n = max(1, math.ceil(window_s / bucket_s))
-        self._idx = array("q", [-(2**62)] * n)  # bucket index each slot currently holds
+        self._idx = array("q", [_NEVER] * n)  # bucket index each slot currently holds
         self._busy = array("d", bytes(8 * n))
         self._talk = array("d", bytes(8 * n))
         self._calls = array("d", bytes(8 * n))
-        self._latest = -(2**62)
-        self._cache = 0.0
-        self._cache_low: int | None = None  # lowest bucket of the cached busy sum
+        self._latest = _NEVER
+        self._low = _NEVER  # buckets below this index are no longer in _busy_sum
+        self._busy_sum = 0.0
+
+    def _expire(self, low: int) -> None:
+        """Drop buckets older than ``low`` from the running busy total."""
+        if low <= self._low:
+            return
+        start = max(self._low, self._latest - self.n + 1)
+        n = self.n
+        for idx in range(start, min(low, self._latest + 1)):
+            pos = idx % n
+            if self._idx[pos] == idx:
+                self._busy_sum -= self._busy[pos]
+        self._low = low
+        if self._busy_sum < 1e-9:
+            self._busy_sum = 0.0  # no float dust below zero
 
     def _slot(self, idx: int) -> int | None:
         """Ring position of bucket ``idx`` (cleared if it held an older bucket); None if too old."""
         if idx > self._latest:
+            self._expire(idx - self.n + 1)
             self._latest = idx
-        elif idx <= self._latest - self.n:
+        elif idx <= self._latest - self.n or idx < self._low:
             return None
         pos = idx % self.n
         if self._idx[pos] != idx:
+            old = self._idx[pos]
+            if old >= self._low:
+                self._busy_sum -= self._busy[pos]
             self._idx[pos] = idx
             self._busy[pos] = 0.0
             self._talk[pos] = 0.0
@@ -59,7 +78,6 @@ class RollingLoad:
         """Count ``[start, end)`` as busy (and as talk when ``talk``)."""
         if end <= start:
             return
-        self._cache_low = None
         size = self.bucket_s
         self._slot(int(end // size))
         t = start
@@ -69,6 +87,7 @@ class RollingLoad:
             pos = self._slot(idx)
             if pos is not None:
                 self._busy[pos] += stop - t
+                self._busy_sum += stop - t
                 if talk:
                     self._talk[pos] += stop - t
             t = stop
@@ -93,13 +112,10 @@ class RollingLoad:
 
     def occupancy(self, now: float) -> float:
         """Busy seconds in the window over the window length (bucket granularity)."""
-        high = int(now // self.bucket_s)
-        low = high - self.n + 1
-        if self._cache_low != low:
-            busy = 0.0
-            for pos, idx in enumerate(self._idx):
-                if low <= idx <= high:
-                    busy += self._busy[pos]
-            self._cache = busy
-            self._cache_low = low
-        return self._cache / (self.n * self.bucket_s)
+        low = int(now // self.bucket_s) - self.n + 1
+        if low > self._low:
+            self._expire(low)
+        return self._busy_sum / (self.n * self.bucket_s)
+
+
+_NEVER = -(2**62)

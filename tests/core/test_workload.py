@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.config import WorkloadPolicy
 from acd.core.errors import IllegalTransitionError, WorkloadLimitError
 from acd.core.states import Activity
+from acd.core.workload import RollingLoad
 
 from .helpers import Harness, agent, config, of_type, queue, rings
 
@@ -209,3 +212,27 @@ def test_fairness_spread_in_snapshot() -> None:
     views = {a.agent_id: a for a in snap.agents}
     assert views["a2"].talk_s_in_window == 180
     assert views["a2"].calls_in_window == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([(60, 10), (600, 60), (3600, 60)]),
+    st.lists(
+        st.tuples(st.floats(0, 400), st.floats(0, 300), st.booleans(), st.floats(0, 100)),
+        max_size=40,
+    ),
+)
+def test_rolling_occupancy_matches_a_full_recount(
+    shape: tuple[int, int], periods: list[tuple[float, float, bool, float]]
+) -> None:
+    """The incrementally kept occupancy equals a recount of the buckets in the window."""
+    window, bucket = shape
+    load = RollingLoad(window, bucket)
+    t = 0.0
+    for gap, length, talk, look_ahead in periods:
+        t += gap
+        load.add_busy(t, t + length, talk=talk)
+        t += length
+        q = t + look_ahead
+        assert load.occupancy(q) == pytest.approx(load.totals(q)[0] / window, abs=1e-9)
+        t = q
