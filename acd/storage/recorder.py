@@ -39,8 +39,7 @@ from acd.storage.writer import write_rows
 
 log = structlog.get_logger("acd.storage")
 
-# Errors that mean "the database cannot take writes now" (retry later), as opposed to a row the
-# database refuses (a bug or a constraint), which is set aside so it cannot block the spool.
+# Errors that mean "the database cannot take writes now"; ``_refuses_rows`` tells the others.
 _UNAVAILABLE = (
     sa.exc.OperationalError,
     sa.exc.InterfaceError,
@@ -48,6 +47,27 @@ _UNAVAILABLE = (
     TimeoutError,
     OSError,
 )
+# SQLSTATE classes about the data itself: 22 data exception, 23 integrity constraint violation.
+_ROW_SQLSTATE_CLASSES = ("22", "23")
+
+
+def _refuses_rows(exc: Exception) -> bool:
+    """Whether ``exc`` is about the rows written (set them aside) rather than the database's
+    state (read-only, permissions, a missing table, an outage: retry later, losing nothing).
+
+    Anything not known to be about the rows is treated as an outage: a spool that waits for a
+    human is better than records thrown away.
+    """
+    if isinstance(exc, _UNAVAILABLE):
+        return False
+    if isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _ROW_SQLSTATE_CLASSES
+    # A value the driver cannot bind (wrapped by SQLAlchemy or not).
+    return isinstance(exc, sa.exc.StatementError | TypeError | ValueError)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -159,8 +179,6 @@ class Recorder:
         if left_over:
             self._spooling = True
             self._retry_at = 0.0
-        else:
-            await self._seed()
         self._task = asyncio.create_task(self._run(), name="acd-recorder")
         log.info(
             "recorder_started",
@@ -280,6 +298,9 @@ class Recorder:
         return min(waits) if waits else None
 
     async def _run(self) -> None:
+        if not self._spooling:
+            # In the writer, not in ``start``: an unreachable database must not delay start-up.
+            await self._seed()
         while True:
             wait = self._wait_s()
             if wait is None or wait > 0:
@@ -338,7 +359,11 @@ class Recorder:
         try:
             async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
                 await write_rows(conn, batch)
-        except _UNAVAILABLE as exc:
+        except Exception as exc:  # classified below: nothing may escape and lose the batch
+            if _refuses_rows(exc):
+                # The database is up but refuses something in this batch: find those rows.
+                log.error("db_batch_refused", rows=len(batch), error=_error_text(exc))
+                return await self._write_one_by_one(batch)
             self.write_failures += 1
             log.warning(
                 "db_write_failed",
@@ -348,10 +373,6 @@ class Recorder:
                 error=_error_text(exc),
             )
             return False
-        except sa.exc.SQLAlchemyError as exc:
-            # The database is up but refuses something in this batch: find the rows it refuses.
-            log.error("db_batch_refused", rows=len(batch), error=_error_text(exc))
-            return await self._write_one_by_one(batch)
         self.rows_written += len(batch)
         return True
 
@@ -361,10 +382,11 @@ class Recorder:
             try:
                 async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
                     await write_rows(conn, [row])
-            except _UNAVAILABLE as exc:
-                log.warning("db_write_failed", rows=1, error=_error_text(exc))
-                return False
-            except sa.exc.SQLAlchemyError as exc:
+            except Exception as exc:  # same classification as a whole batch
+                if not _refuses_rows(exc):
+                    self.write_failures += 1
+                    log.warning("db_write_failed", rows=1, error=_error_text(exc))
+                    return False
                 self.rows_rejected += 1
                 await asyncio.to_thread(self._set_aside, row)
                 log.error(

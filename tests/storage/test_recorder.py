@@ -324,3 +324,36 @@ async def test_two_recorders_cannot_share_a_spool(sqlite_url: str, tmp_path: Pat
             await Recorder(sqlite_url, tmp_path / "spool").start()
     async with Recorder(sqlite_url, tmp_path / "spool"):
         pass  # released on stop
+
+
+async def test_a_failing_database_is_an_outage_not_a_refusal(pg_url: str, tmp_path: Path) -> None:
+    """A database that fails every write for its own reasons (here a table renamed away) makes the
+    recorder spool and wait, never set rows aside; once it is repaired, everything is replayed."""
+    import asyncpg
+
+    await upgrade_schema(pg_url)
+    day = varied_day()
+    half = len(day.records) // 2
+    dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        async with Recorder(
+            pg_url, tmp_path / "spool", flush_rows=5, flush_ms=10, retry_initial_s=0.05
+        ) as recorder:
+            for record in day.records[:half]:
+                recorder.record(record)
+            await recorder.flush()
+            await admin.execute("ALTER TABLE call_events RENAME TO call_events_away")
+            for record in day.records[half:]:
+                recorder.record(record)
+            await recorder.flush()
+            await asyncio.sleep(0.3)
+            assert recorder.spooling
+            assert recorder.rows_rejected == 0
+            await admin.execute("ALTER TABLE call_events_away RENAME TO call_events")
+            assert await recorder.drain(20)
+            assert recorder.rows_rejected == 0
+    finally:
+        await admin.close()
+    assert counts(await dump(pg_url)) == expected_counts(day.records)
+    assert not (tmp_path / "spool" / "rejected.jsonl").exists()
