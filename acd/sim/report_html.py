@@ -7,6 +7,7 @@ advisors per configuration.
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from acd.sim.comparison import Comparison, ConfigRun
@@ -43,7 +44,7 @@ def _axes(x_labels: list[str], y_max: float, y_fmt: str = "{:.0%}") -> list[str]
             f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{y_fmt.format(v)}</text>'
         )
     n = len(x_labels)
-    step = max(1, n // 12)
+    step = max(1, math.ceil(n / 10))  # at most ten labels: wider ones would overlap
     for i, label in enumerate(x_labels):
         if i % step:
             continue
@@ -108,7 +109,8 @@ def _histogram(series: list[tuple[str, list[float]]], bins: int = 20) -> str:
         for v in values:
             c[min(bins - 1, max(0, int(v * bins)))] += 1
         counts.append(c)
-    top = max([1, *(max(c) for c in counts)])
+    # Round the axis up to a multiple of 4 so the five gridlines fall on whole advisors.
+    top = 4 * math.ceil(max([1, *(max(c) for c in counts)]) / 4)
     labels = [f"{100 * i // bins}%" for i in range(bins)]
     parts = [f'<svg width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" role="img">']
     parts += _axes(labels, float(top), "{:.0f}")

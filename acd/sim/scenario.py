@@ -340,12 +340,16 @@ def scenario_from_history(
     arrivals = tuple(
         Arrival(c.at, c.queue, c.priority, c.handle_s, c.abandoned_after_s) for c in past
     )
+    # The replayed day covers every recorded call: the base's hours, widened to whole hours
+    # around the first and last arrival when the records go beyond them.
+    first_hour = math.floor(past[0].at / 3600) * 3600
+    last_hour = math.ceil((past[-1].at + 1) / 3600) * 3600
     start = open_s
     if start is None:
-        start = base.open_s if base is not None else math.floor(past[0].at / 3600) * 3600
+        start = min(base.open_s, first_hour) if base is not None else first_hour
     end = close_s
     if end is None:
-        end = base.close_s if base is not None else math.ceil((past[-1].at + 1) / 3600) * 3600
+        end = max(base.close_s, last_hour) if base is not None else last_hour
     if base is not None:
         return Scenario(
             open_s=start,
