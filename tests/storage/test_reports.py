@@ -301,3 +301,36 @@ def test_period_parsing() -> None:
         parse_period("2026-10-25", "2026-10-24", "Europe/Paris")
     with pytest.raises(ValueError, match="not a date"):
         parse_period("yesterday", "2026-10-24", "Europe/Paris")
+
+
+async def test_the_repeated_hour_of_the_fall_back_day_is_two_sets_of_intervals(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """On 2026-10-25 (100 quarter-hours), a call at 02:10 summer time and one at 02:10 winter
+    time, an hour apart, land in different quarter-hours that both start at 02:00 local."""
+    await upgrade_schema(sqlite_url)
+    config = AcdConfig(
+        queues=(QueueConfig(name="sales", announce_interval_s=None),),
+        agents=(AgentConfig(id="a1", queues=("sales",)),),
+        workload=WorkloadPolicy(enabled=False),
+    )
+    summer = datetime(2026, 10, 25, 2, 10, tzinfo=PARIS, fold=0).timestamp()
+    winter = datetime(2026, 10, 25, 2, 10, tzinfo=PARIS, fold=1).timestamp()
+    assert winter - summer == 3600
+    d = EngineDriver(config, summer - 60)
+    d.at(summer, ev.CallArrived, call_id="summer", queue="sales")
+    d.at(summer + 10, ev.CallerHungUp, call_id="summer")
+    d.at(winter, ev.CallArrived, call_id="winter", queue="sales")
+    d.at(winter + 3, ev.CallerHungUp, call_id="winter")
+    async with Recorder(sqlite_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
+        for record in d.records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    report = await report_for(sqlite_url, Interval.QUARTER_HOUR, day="2026-10-25")
+    sales = [r for r in report.intervals if r.queue == "sales"]
+    assert len(sales) == 100
+    busy = [(r.start.isoformat(), r.offered, r.short_abandons) for r in sales if r.offered]
+    assert busy == [
+        ("2026-10-25T02:00:00+02:00", 1, 0),
+        ("2026-10-25T02:00:00+01:00", 1, 1),
+    ]
