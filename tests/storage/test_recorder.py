@@ -106,16 +106,16 @@ async def test_records_an_engine_day(db_url: str, tmp_path: Path) -> None:
 
 
 async def test_recorder_under_load_never_blocks_routing(db_url: str, tmp_path: Path) -> None:
-    """Tens of thousands of rows: ``record`` stays in microseconds and every row is written once."""
+    """Over 13,000 rows: ``record`` stays in microseconds and every row is written once."""
     await upgrade_schema(db_url)
     day = load_day(1500)
-    slowest = 0.0
+    took: list[float] = []
     async with Recorder(db_url, tmp_path / "spool", flush_rows=500, flush_ms=50) as recorder:
         started = time.perf_counter()
         for i, record in enumerate(day.records):
             t0 = time.perf_counter()
             recorder.record(record)
-            slowest = max(slowest, time.perf_counter() - t0)
+            took.append(time.perf_counter() - t0)
             if i % 200 == 0:
                 await asyncio.sleep(0)  # the dispatcher yields between events
         assert await recorder.drain(60)
@@ -124,7 +124,11 @@ async def test_recorder_under_load_never_blocks_routing(db_url: str, tmp_path: P
         assert recorder.write_failures == 0
     tables = await dump(db_url)
     assert counts(tables) == expected_counts(day.records)
-    assert slowest < 0.01, f"record() took {slowest * 1000:.1f} ms"
+    # Percentiles, not the maximum: a garbage collection or a preempted CPU is not the recorder.
+    took.sort()
+    p99 = took[int(len(took) * 0.99)]
+    assert p99 < 0.002, f"record() p99 {p99 * 1e6:.0f} us"
+    assert sum(took) / len(took) < 0.0002
     assert elapsed < 30
 
 
