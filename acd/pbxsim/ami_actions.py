@@ -220,7 +220,7 @@ class Actions:
 
         dial_event("DialBegin")
         if behaviour.mode == "busy" or (
-            behaviour.busy_when_in_call and pbx._phone_in_call(phone.name, channel)
+            behaviour.busy_when_in_call and pbx.phone_in_call(phone.name, channel)
         ):
             await asyncio.sleep(behaviour.ring_delay)
             channel.tech_cause = "486"

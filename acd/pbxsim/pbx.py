@@ -82,6 +82,8 @@ class Pbx:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)
+        # Live channels per endpoint: device state is derived from them on every change.
+        self._by_endpoint: dict[str, set[Channel]] = {}
         self._sequence = itertools.count()
         self._pjsip_suffix = itertools.count()
         for phone_config in self.config.phones:
@@ -135,6 +137,7 @@ class Pbx:
             created_at=time.monotonic(),
         )
         self.channels[channel.name] = channel
+        self._by_endpoint.setdefault(endpoint, set()).add(channel)
         self.counters.channels_created += 1
         self.emit_channel("Newchannel", channel)
         return channel
@@ -200,15 +203,14 @@ class Pbx:
             extra.append(("TechCause", channel.tech_cause))
         self.emit_channel("Hangup", channel, extra)
         del self.channels[channel.name]
+        self._by_endpoint.get(channel.endpoint, set()).discard(channel)
         self.counters.channels_destroyed += 1
         self.update_device(channel.endpoint)
 
     # -- devices --------------------------------------------------------------------------------
 
     def device_state_of(self, endpoint: str) -> str:
-        states = [
-            c.state for c in self.channels.values() if c.endpoint == endpoint and not c.destroyed
-        ]
+        states = [c.state for c in self._by_endpoint.get(endpoint, ())]
         in_use = UP in states
         ringing = RINGING in states
         if in_use and ringing:
@@ -299,17 +301,17 @@ class Pbx:
             self.start_moh(caller)
         self.set_connected_line(caller, phone.config.number, phone.config.display_name)
         busy = behaviour.mode == "busy" or (
-            behaviour.busy_when_in_call and self._phone_in_call(phone.name, agent)
+            behaviour.busy_when_in_call and self.phone_in_call(phone.name, agent)
         )
         result = await self._ring(caller, agent, phone, behaviour, ring_timeout, busy=busy)
         if result.status != "ANSWER":
             return result
         return await self._talk(caller, agent, phone, behaviour)
 
-    def _phone_in_call(self, endpoint: str, exclude: Channel) -> bool:
+    def phone_in_call(self, endpoint: str, exclude: Channel) -> bool:
         return any(
-            c.endpoint == endpoint and c is not exclude and c.state in (UP, RINGING)
-            for c in self.channels.values()
+            c is not exclude and c.state in (UP, RINGING)
+            for c in self._by_endpoint.get(endpoint, ())
         )
 
     def _dial_end(self, caller: Channel, agent: Channel, status: str) -> None:
