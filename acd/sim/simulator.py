@@ -159,14 +159,19 @@ class DaySimulation:
             for agent_id in ids:
                 self._push(scenario.open_s, _LOG_IN, agent_id)
             return
+        # The engine's clock starts at opening: anything scheduled earlier happens then.
+        opening = scenario.open_s
         for shift in scenario.roster:
             chosen = [i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in shift.agents)]
             for agent_id in chosen:
-                self._push(shift.start, _LOG_IN, agent_id)
+                self._push(max(shift.start, opening), _LOG_IN, agent_id)
                 for b in shift.breaks:
-                    self._push(b.at, _BREAK, agent_id, 0, b.duration_s)
+                    start = max(b.at, opening)
+                    remaining = b.at + b.duration_s - start
+                    if remaining > 0:  # a break over before opening never happens
+                        self._push(start, _BREAK, agent_id, 0, remaining)
                 if shift.end is not None:
-                    self._push(shift.end, _SHIFT_END, agent_id)
+                    self._push(max(shift.end, opening), _SHIFT_END, agent_id)
 
     # ------------------------------------------------------------------ the loop
 
@@ -185,7 +190,8 @@ class DaySimulation:
         close = scenario.close_s
         hard_stop = close + scenario.max_drain_s
         while True:
-            if next_caller < n_callers and (not heap or callers[next_caller].at <= heap[0][0]):
+            # On a tie the heap goes first: advisors logging in at opening meet the first caller.
+            if next_caller < n_callers and (not heap or callers[next_caller].at < heap[0][0]):
                 caller = callers[next_caller]
                 next_caller += 1
                 if caller.at >= hard_stop:

@@ -20,7 +20,7 @@ from acd.core.states import Outcome
 from acd.sim.decision_log import DecisionLog
 from acd.sim.distributions import Constant, Exponential, Never
 from acd.sim.replications import replicate
-from acd.sim.scenario import Break, QueueDemand, Scenario, Shift, scenario_for
+from acd.sim.scenario import Arrival, Break, QueueDemand, Scenario, Shift, scenario_for
 from acd.sim.simulator import run_day
 from tests.sim.builders import HOUR, mmc_config, mmc_scenario, small_centre, small_day
 
@@ -245,3 +245,18 @@ def test_built_in_scenario_fits_any_configuration() -> None:
     result = run_day(config, scenario, on_decision=log)
     assert result.calls
     assert log.lines[0].startswith("08:00:00.0 AgentLoggedIn")
+
+
+def test_shifts_starting_before_opening_log_in_at_opening() -> None:
+    """A shift that starts before the day opens logs its advisors in at opening, and a caller
+    arriving at the opening second meets them."""
+    scenario = Scenario(
+        open_s=8 * HOUR,
+        close_s=9 * HOUR,
+        queues=(QueueDemand("q", ((8 * HOUR, 0.0),)),),
+        arrivals=(Arrival(8 * HOUR, "q", handle_s=60.0),),
+        roster=(Shift(("a*",), 7 * HOUR, 8.5 * HOUR, (Break(7.5 * HOUR, 60.0),)),),
+        ring_delay_s=Constant(0.0),
+    )
+    result = run_day(mmc_config(2), scenario)
+    assert [c.wait_s for c in result.calls] == [0.0]
