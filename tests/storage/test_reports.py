@@ -20,7 +20,8 @@ The fixture day (local times; clocks jump from 02:00 to 03:00 that night):
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -334,3 +335,21 @@ async def test_the_repeated_hour_of_the_fall_back_day_is_two_sets_of_intervals(
         ("2026-10-25T02:00:00+02:00", 1, 0),
         ("2026-10-25T02:00:00+01:00", 1, 1),
     ]
+
+
+def test_calls_of_a_day_are_read_back_for_the_simulator(sqlite_url: str, tmp_path: Path) -> None:
+    """`acd simulate --from-db` gets the day's calls in arrival order, with outcomes and times."""
+    from acd.storage.history import calls_of_day
+
+    asyncio.run(recorded_fixture_day(sqlite_url, tmp_path / "spool"))
+    day = calls_of_day(sqlite_url, date(2026, 3, 29), "Europe/Paris")
+    assert [c.call_id for c in day] == ["n1", "n2", "s1", "s2", "s3", "s4", "p1", "p2"]
+    s4 = day[5]
+    assert (s4.first_queue, s4.queue, s4.outcome, s4.wait_s, s4.talk_s) == (
+        "sales",
+        "support",
+        "answered",
+        125.0,
+        120.0,
+    )
+    assert calls_of_day(sqlite_url, date(2026, 3, 28), "Europe/Paris") == []
