@@ -12,7 +12,14 @@ from html import escape
 
 from acd.sim.comparison import Comparison, ConfigRun
 from acd.sim.replications import Estimate
-from acd.sim.report_text import DAY_ROWS, QUEUE_ROWS, clock, format_count, format_percent
+from acd.sim.report_text import (
+    DAY_ROWS,
+    QUEUE_ROWS,
+    clock,
+    format_count,
+    format_percent,
+    interval_cell,
+)
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
 _W, _H = 720, 260  # chart size in px
@@ -165,6 +172,7 @@ def render_html(comparison: Comparison) -> str:
             "Shaded: confidence interval.</p>"
         )
         out.append(_line_chart(series, labels, sc.target_service_level))
+        out.append(_interval_table(comparison, q))
     out.append("<h2>Occupancy over the day (all advisors)</h2>")
     out.append(_line_chart([(r.label, r.summary.interval_occupancy) for r in runs], labels, None))
     out.append("<h2>Occupancy distribution across advisors</h2>")
@@ -242,6 +250,23 @@ def _summary_table(comparison: Comparison) -> str:
         )
     rows.append("</table>")
     return "".join(rows)
+
+
+def _interval_table(comparison: Comparison, queue: str) -> str:
+    runs = comparison.runs
+    out = ["<table><tr><th>interval</th>"]
+    out += [f'<th class="n">{escape(r.label)}</th>' for r in runs]
+    out.append("</tr>")
+    for i, start in enumerate(runs[0].summary.interval_starts):
+        cells = []
+        for r in runs:
+            per = r.summary.intervals.get(queue)
+            cells.append(escape(interval_cell(per[i])) if per else "–")
+        out.append(
+            f"<tr><td>{clock(start)}</td>" + "".join(f'<td class="n">{c}</td>' for c in cells)
+        )
+    out.append('</table><p class="note">Service level ± half-width | ASA | abandon rate.</p>')
+    return "".join(out)
 
 
 def _theory_table(label: str, run: ConfigRun) -> str:

@@ -50,6 +50,17 @@ def format_ratio(e: Estimate) -> str:
     return f"{e.mean:.3f}{hw}"
 
 
+def interval_cell(figures: dict[str, Estimate]) -> str:
+    """``85±4% | 12s | 3%``: one queue in one interval, compact enough for side-by-side."""
+    sl, asa, ab = figures["service_level"], figures["asa_s"], figures["abandon_rate"]
+    if sl.mean is None:
+        return "no calls"
+    hw = f"±{sl.half_width * 100:.0f}" if sl.half_width is not None else ""
+    asa_text = f"{asa.mean:.0f}s" if asa.mean is not None else "–"
+    ab_text = f"{ab.mean * 100:.0f}%" if ab.mean is not None else "–"
+    return f"{sl.mean * 100:.0f}{hw}% | {asa_text} | {ab_text}"
+
+
 Formatter = Callable[[Estimate], str]
 
 QUEUE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
@@ -74,7 +85,7 @@ def render_text(comparison: Comparison) -> str:
     runs = comparison.runs
     sc = comparison.scenario
     label_w = 32
-    col_w = max(22, *(len(r.label) + 2 for r in runs))
+    col_w = max(24, *(len(r.label) + 2 for r in runs))
     lines: list[str] = []
 
     def row(label: str, cells: list[str]) -> None:
@@ -103,13 +114,15 @@ def render_text(comparison: Comparison) -> str:
             )
     for q in queue_names:
         lines.append("")
-        lines.append(f"Service level by interval, queue {q}")
+        lines.append(
+            f"By interval, queue {q}: service level ± half-width | ASA | abandon rate (means)"
+        )
         starts = runs[0].summary.interval_starts
         for i, start in enumerate(starts):
             cells = []
             for r in runs:
                 per = r.summary.intervals.get(q)
-                cells.append(format_percent(per[i]["service_level"]) if per else "–")
+                cells.append(interval_cell(per[i]) if per else "–")
             row(f"  {clock(start)}", cells)
     lines.append("")
     lines.append("Occupancy by interval (all advisors)")
