@@ -172,10 +172,14 @@ class Recorder:
         if self._task is not None:
             return
         await asyncio.to_thread(self.spool.open)
-        # phonenumbers loads a region's metadata on first use (tens of ms): not in ``record``.
-        await asyncio.to_thread(normalise_number, "0100000000", self.rows.country)
-        self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
-        left_over = await asyncio.to_thread(self.spool.pending)
+        try:
+            # phonenumbers loads a region's metadata on first use (tens of ms): not in ``record``.
+            await asyncio.to_thread(normalise_number, "0100000000", self.rows.country)
+            self._engine = create_engine(self.url, connect_timeout_s=self.write_timeout_s)
+            left_over = await asyncio.to_thread(self.spool.pending)
+        except BaseException:
+            await asyncio.to_thread(self.spool.close)  # release the lock for the next attempt
+            raise
         if left_over:
             self._spooling = True
             self._retry_at = 0.0
