@@ -20,7 +20,15 @@ from acd.core.states import Outcome
 from acd.sim.decision_log import DecisionLog
 from acd.sim.distributions import Constant, Exponential, Never
 from acd.sim.replications import replicate
-from acd.sim.scenario import Arrival, Break, QueueDemand, Scenario, Shift, scenario_for
+from acd.sim.scenario import (
+    Arrival,
+    Break,
+    QueueDemand,
+    Scenario,
+    Shift,
+    draw_callers,
+    scenario_for,
+)
 from acd.sim.simulator import run_day
 from tests.sim.builders import HOUR, mmc_config, mmc_scenario, small_centre, small_day
 
@@ -260,3 +268,19 @@ def test_shifts_starting_before_opening_log_in_at_opening() -> None:
     )
     result = run_day(mmc_config(2), scenario)
     assert [c.wait_s for c in result.calls] == [0.0]
+
+
+def test_every_caller_and_every_advisor_second_is_accounted_for() -> None:
+    """Callers: completed + unfinished + without queue = drawn; each advisor's activity seconds
+    add up to the simulated span, through breaks, shift ends and missed presentations."""
+    roster = (
+        Shift(("s*",), 8 * HOUR, 10 * HOUR, (Break(9 * HOUR, 300.0),)),
+        Shift(("t*", "m1"), 8.25 * HOUR, None, (Break(9.5 * HOUR, 600.0),)),
+    )
+    scenario = small_day(roster=roster, no_answer_probability=0.2)
+    result = run_day(small_centre(), scenario, seed=11)
+    drawn = len(draw_callers(scenario, 11))
+    assert len(result.calls) + result.unfinished + result.without_queue == drawn
+    assert len({c.call_id for c in result.calls}) == len(result.calls)
+    for day in result.agents:
+        assert sum(day.seconds.values()) == pytest.approx(result.ended_at - scenario.open_s)
