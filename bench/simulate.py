@@ -119,8 +119,8 @@ def speed(repeat: int) -> dict[str, float]:
         rates.append(calls / elapsed)
         seconds.append(elapsed)
         print(
-            f"  run {i + 1}: {calls} calls, {events} events, {elapsed:.2f} s, "
-            f"{calls / elapsed:,.0f} calls/s"
+            f"  run {i + 1}: {calls} calls, {events} events, {elapsed:.2f} s wall, "
+            f"{cpu[-1]:.2f} s CPU, {calls / elapsed:,.0f} calls/s"
         )
     return {
         "calls": calls,
