@@ -463,6 +463,15 @@ class AsteriskCallControl:
         if call.transferred:
             # Blind transfer (S12 a): the caller continues at the REFER target once we let go.
             return True
+        if dial_status == "ANSWER" and session.hung_up and not call.transferred:
+            # A blind transfer returns Dial with 0 then HANGUP, before or after AMI's BlindTransfer
+            # (S12 a): the channel variable settles it, and GET VARIABLE works on a dead channel.
+            with contextlib.suppress(AgiError, TimeoutError):
+                transferer = await self._command(session.get_variable("BLINDTRANSFER"))
+                if transferer:
+                    self._transferred(call.session.uniqueid, transferer, "blind")
+        if call.transferred:
+            return True
         if dial_status == "ANSWER":
             if not call.answered_posted:
                 self._post(
