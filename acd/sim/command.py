@@ -23,10 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from acd.core.config import AcdConfig
 from acd.sim.comparison import Comparison, compare
+from acd.sim.decision_log import DecisionLog
 from acd.sim.report_html import render_html
 from acd.sim.report_text import render_text
 from acd.sim.scenario import PastCall, Scenario, ScenarioError, scenario_from_history
 from acd.sim.scenario_file import load_scenario
+from acd.sim.simulator import run_day
 
 ConfigLoader = Callable[[Path], AcdConfig]
 HistoryLoader = Callable[[dt.date], Sequence[PastCall]]
@@ -56,11 +58,13 @@ def simulate_command(
     out: TextIO | None = None,
     err: TextIO | None = None,
     progress: bool = True,
+    decisions: int = 0,
 ) -> int:
     """Run the what-if and print the side-by-side report; return the exit code.
 
     ``history``: a past day's calls (``--from-db``); the scenario file, if any, then supplies
-    the roster and behaviour around them.
+    the roster and behaviour around them. ``decisions``: also print the first that many lines
+    of what the engine decided on the first day under the first configuration.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -102,6 +106,12 @@ def simulate_command(
         err=err,
     )
     out.write(render_text(comparison))
+    if decisions > 0:
+        label, config = loaded[0]
+        log = DecisionLog(limit=decisions)
+        run_day(config, day, seed=comparison.seed, on_decision=log)
+        out.write(f"\nWhat the engine decided, {label}, seed {comparison.seed}:\n")
+        out.write(log.text())
     if html is not None:
         html.write_text(render_html(comparison), encoding="utf-8")
         print(f"HTML report written to {html}", file=err)
@@ -165,6 +175,12 @@ def build_simulate_cli(
         confidence: Annotated[
             float, typer.Option("--confidence", help="Confidence level of the intervals.")
         ] = 0.95,
+        decisions: Annotated[
+            int,
+            typer.Option(
+                "--decisions", help="Also print the first N lines of the engine's decisions."
+            ),
+        ] = 0,
     ) -> None:
         """What-if: acd's own routing engine over simulated days, configurations side by side."""
         history = None
@@ -187,6 +203,7 @@ def build_simulate_cli(
             load_config=load_config,
             history=history,
             confidence=confidence,
+            decisions=decisions,
         )
         raise typer.Exit(code)
 

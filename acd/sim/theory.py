@@ -30,11 +30,14 @@ class IntervalTheory:
     needed: QueueTheory | None  # fewest advisors for the target service level
     predicted: QueueTheory | None  # with the scheduled advisors
     dedicated: bool
+    exponential_patience: bool = True
 
     @property
     def model(self) -> str:
-        """``Erlang C`` or ``Erlang A``."""
-        return "Erlang C" if math.isinf(self.patience_s) else "Erlang A"
+        """``Erlang C``, ``Erlang A``, or Erlang A as an approximation (other patience)."""
+        if math.isinf(self.patience_s):
+            return "Erlang C"
+        return "Erlang A" if self.exponential_patience else "Erlang A, patience not exponential"
 
 
 def scheduled_advisors(config: AcdConfig, scenario: Scenario, queue: str, at: float) -> int:
@@ -72,6 +75,7 @@ def queue_theory(config: AcdConfig, scenario: Scenario) -> dict[str, list[Interv
             wrap = max(wrap, workload.min_wrap_up_s)
         handle = demand.handle_s.mean + wrap
         patience = demand.patience_s
+        exponential = isinstance(patience, Exponential | Never)
         if isinstance(patience, Exponential):
             patience_s = patience.mean
         elif isinstance(patience, Never):
@@ -97,7 +101,15 @@ def queue_theory(config: AcdConfig, scenario: Scenario) -> dict[str, list[Interv
                     predicted = erlang_a(rate, handle, scheduled, qcfg.service_level_s, patience_s)
             rows.append(
                 IntervalTheory(
-                    start, rate * 3600, handle, patience_s, scheduled, needed, predicted, dedicated
+                    start,
+                    rate * 3600,
+                    handle,
+                    patience_s,
+                    scheduled,
+                    needed,
+                    predicted,
+                    dedicated,
+                    exponential,
                 )
             )
         out[demand.queue] = rows

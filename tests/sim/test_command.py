@@ -146,3 +146,23 @@ def test_from_db_without_a_database_is_a_clear_error() -> None:
     )
     assert result.exit_code == EXIT_BAD_INPUT
     assert "needs the database" in result.output
+
+
+def test_decisions_option_prints_what_the_engine_decided(tmp_path: Path) -> None:
+    """``--decisions N`` appends the first N lines of the engine's decision log."""
+    out = io.StringIO()
+    code = simulate_command(
+        _short_day(tmp_path),
+        [EXAMPLES / "centre.acd.toml"],
+        1,
+        None,
+        None,
+        load_config=_load,
+        out=out,
+        err=io.StringIO(),
+        decisions=30,
+    )
+    assert code == EXIT_OK
+    text = out.getvalue()
+    assert "What the engine decided, centre.acd.toml, seed 1:" in text
+    assert "AgentLoggedIn agent_id=s01" in text
