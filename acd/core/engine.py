@@ -844,6 +844,14 @@ class Engine:
         else:
             self._make_available(agent, "end_wrap_up")
 
+    def _release(self, agent: _Agent) -> None:
+        """A presentation failed: back to available, or to the pause asked for meanwhile."""
+        if agent.pending_pause is not None:
+            reason, agent.pending_pause = agent.pending_pause, None
+            self._set_activity(agent, "pause", reason)
+        else:
+            self._set_activity(agent, "release")
+
     def _make_available(self, agent: _Agent, trigger: str) -> None:
         """AVAILABLE (and take a call at once), or a breather while over the occupancy cap."""
         self._cancel(agent.timer)
@@ -1152,7 +1160,13 @@ class Engine:
                 related_id=e.agent_id,
                 detail="not presented to this advisor",
             )
-        status = e.dial_status
+        try:
+            status = ev.DialStatus(e.dial_status)
+        except ValueError:
+            raise CoreError(
+                f"call {call.id!r}: not a dial status: {e.dial_status!r} "
+                f"(expected one of {[d.value for d in ev.DialStatus]})"
+            ) from None
         self._set_call_state(call, "not_answered")
         call.agent = None
         agent.call = None
@@ -1160,9 +1174,10 @@ class Engine:
         self._record(call, "not_answered", agent, dial_status=str(status), missed=agent.missed)
         queue = call.queue
         if agent.missed >= agent.cfg.max_missed:
+            agent.pending_pause = None
             self._set_activity(agent, "miss_limit", NO_ANSWER_REASON)
         else:
-            self._set_activity(agent, "release")
+            self._release(agent)
         # The call first goes to the next eligible advisor; the advisor who missed it is not
         # routable yet, so they are not rung again for it unless nobody else can take it.
         if call.max_wait_reached:
@@ -1191,7 +1206,7 @@ class Engine:
         self._finish(call, Outcome.ABANDONED, "caller_hung_up")
         if agent is not None:
             agent.call = None
-            self._set_activity(agent, "release")
+            self._release(agent)
             self._refresh(agent)
 
     def _on_call_ended(self, e: ev.CallEnded) -> None:

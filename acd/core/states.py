@@ -93,6 +93,7 @@ ACTIVITY_TABLE: Final[Mapping[tuple[Activity, str], Activity]] = MappingProxyTyp
         (_A.AVAILABLE, "reserve"): _A.RESERVED,
         (_A.RESERVED, "release"): _A.AVAILABLE,  # not answered, or the caller hung up
         (_A.RESERVED, "miss_limit"): _A.PAUSED,  # too many consecutive presentations missed
+        (_A.RESERVED, "pause"): _A.PAUSED,  # released with a pause asked for while ringing
         (_A.RESERVED, "answer"): _A.ON_CALL,
         (_A.ON_CALL, "end_call"): _A.WRAP_UP,
         (_A.WRAP_UP, "end_wrap_up"): _A.AVAILABLE,

@@ -8,6 +8,7 @@ from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.config import EmptyPolicy, OverflowTarget
 from acd.core.errors import (
+    CoreError,
     EventOutOfOrderError,
     IllegalTransitionError,
     UnknownAgentError,
@@ -414,3 +415,37 @@ def test_service_level_counts() -> None:
     q = h.engine.queue_view("sales")
     assert (q.offered, q.answered, q.answered_within_sl, q.short_abandons) == (2, 1, 1, 1)
     assert q.service_level == 1.0
+
+
+def test_pause_while_ringing_applies_if_not_answered() -> None:
+    """A pause asked for while the phone rings applies at once if the call is not answered."""
+    h = _harness("a1", "a2")
+    h.login("a1")
+    h.arrive("c1")
+    h.send(ev.AgentPaused, agent_id="a1", reason="meeting")
+    h.at(15).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
+    view = h.engine.agent_view("a1")
+    assert (view.activity, view.reason, view.pending_pause) == (Activity.PAUSED, "meeting", None)
+    assert h.engine.call_view("c1").state is CallState.WAITING
+
+
+def test_pause_while_ringing_applies_if_caller_abandons() -> None:
+    """A pause asked for while ringing applies when the caller hangs up before the answer."""
+    h = _harness("a1")
+    h.login("a1")
+    h.arrive("c1")
+    h.at(1).arrive("c2")
+    h.send(ev.AgentPaused, agent_id="a1", reason="meeting")
+    out = h.at(5).send(ev.CallerHungUp, call_id="c1")
+    assert rings(out) == []
+    assert h.engine.agent_view("a1").activity is Activity.PAUSED
+
+
+def test_unknown_dial_status_is_refused() -> None:
+    """A dial status that is not a failure status is refused; the call keeps ringing."""
+    h = _harness("a1")
+    h.login("a1")
+    h.arrive("c1")
+    with pytest.raises(CoreError, match="not a dial status"):
+        h.send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1", dial_status="ANSWER")
+    assert h.engine.call_view("c1").state is CallState.PRESENTED
