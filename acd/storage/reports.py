@@ -292,6 +292,7 @@ async def _queue_buckets(
         .join(calls, c.call_id == e.call_id)
         .where(
             e.kind == "overflowed",
+            e.at >= base,  # an overflow follows the offer: lets the index on ``at`` narrow it
             e.queue != c.queue,
             c.offered_at >= base,
             c.offered_at < stop,
