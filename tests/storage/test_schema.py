@@ -90,3 +90,14 @@ async def test_check_schema_on_an_unreachable_database_hides_the_password() -> N
         await check_schema(url)
     assert "s3cret-pw" not in str(caught.value)
     assert f"127.0.0.1:{port}" in str(caught.value)
+
+
+async def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
+    """SQLite files are opened in WAL mode, so reports can read while the recorder writes."""
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            mode = await conn.scalar(sa.text("PRAGMA journal_mode"))
+    finally:
+        await engine.dispose()
+    assert mode == "wal"
