@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 from collections.abc import Mapping
 
@@ -24,6 +25,7 @@ from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
+from acd.runtime.watchdog import LoopWatchdog, sd_notify
 from acd.settings import Settings
 
 log = structlog.get_logger("acd.app")
@@ -105,7 +107,9 @@ class Daemon:
             on_connected=self._resync,
             rng=rng,
         )
-        self._auto_login = auto_login
+        self._auto_login = auto_login or settings.daemon.auto_login
+        stall = settings.daemon.watchdog_stall_s
+        self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -140,14 +144,25 @@ class Daemon:
         log.info("phones_resynced", devices=len(states))
 
     async def run(self) -> None:
-        """Serve until ``stop``; then close every FastAGI session and the AMI connection."""
+        """Serve until ``stop``; then hand waiting callers back to the dialplan and exit.
+
+        Stop order: the FastAGI listener and sessions first (new and waiting callers go to the
+        dialplan's fallback; conversations in progress go on inside Asterisk), then AMI, then the
+        dispatcher once its inbox is drained.
+        """
+        pid_file = self.settings.daemon.pid_file
         async with asyncio.TaskGroup() as tasks:
             dispatcher = tasks.create_task(self.dispatcher.run(), name="dispatcher")
+            watchdog = (
+                tasks.create_task(self.watchdog.run(), name="watchdog") if self.watchdog else None
+            )
             await self.fastagi.start()
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
                 for agent in self.config.agents:
                     self.dispatcher.post(AgentLoggedIn(at=self.dispatcher.now(), agent_id=agent.id))
+            if pid_file is not None:
+                pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
             log.info(
                 "daemon_started",
                 fastagi=f"{self.settings.fastagi.bind}:{self.fastagi.port}",
@@ -155,16 +170,29 @@ class Daemon:
                 queues=len(self.config.queues),
                 agents=len(self.config.agents),
             )
+            sd_notify("READY=1")
             self.started.set()
             try:
                 await self._stop.wait()
             finally:
+                sd_notify("STOPPING=1")
+                log.info("daemon_stopping", calls_handed_back=self.calls.active_calls)
                 await self.fastagi.close()
-                for task in (ami, dispatcher):
-                    task.cancel()
-                for task in (ami, dispatcher):
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                ami.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ami
+                with contextlib.suppress(TimeoutError):
+                    await self.dispatcher.drain(within_s=5.0)
+                for task in (dispatcher, watchdog):
+                    if task is not None:
+                        task.cancel()
+                for task in (dispatcher, watchdog):
+                    if task is not None:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                if pid_file is not None:
+                    with contextlib.suppress(OSError):
+                        pid_file.unlink()
                 log.info("daemon_stopped", events=self.dispatcher.events_handled)
 
 

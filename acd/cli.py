@@ -87,6 +87,32 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
 
 
 @app.command()
+def reload(config: ConfigOption = None) -> None:
+    """Check the configuration, then signal the running daemon (daemon.pid_file) to apply it."""
+    import os
+
+    from acd.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo("not reloaded: the daemon keeps its current configuration", err=True)
+        raise typer.Exit(1) from None
+    pid_file = settings.daemon.pid_file
+    if pid_file is None:
+        typer.echo("daemon.pid_file is not set: send SIGHUP to the daemon yourself", err=True)
+        raise typer.Exit(2)
+    try:
+        pid = int(pid_file.read_text(encoding="ascii").strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"{pid_file}: no running daemon to signal ({exc})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"configuration checked; reload requested from daemon {pid}")
+
+
+@app.command()
 def demo(
     duration: Annotated[float, typer.Option(help="seconds to run; 0 runs until Ctrl-C")] = 60.0,
     rate: Annotated[float, typer.Option(help="simulated calls per minute")] = 24.0,
@@ -117,3 +143,7 @@ def pbxsim(ctx: typer.Context) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

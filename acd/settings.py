@@ -68,6 +68,14 @@ class CentreSettings(_Section):
     short_abandon_s: Seconds = 5.0
 
 
+class DaemonSettings(_Section):
+    """The process itself: watchdog, pid file for ``acd reload``."""
+
+    watchdog_stall_s: Seconds = 10.0  # 0 turns the loop watchdog off
+    pid_file: Path | None = None
+    auto_login: bool = False  # log every advisor in at start (demo, tests); normally they log in
+
+
 class AmiSettings(_Section):
     """How the daemon reaches Asterisk's manager interface."""
 
@@ -209,6 +217,7 @@ class Settings(BaseSettings):
     )
 
     centre: CentreSettings = Field(default_factory=CentreSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
     fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
