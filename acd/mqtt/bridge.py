@@ -181,11 +181,6 @@ class MqttBridge:
         self.connections += 1
         self._last_retained.clear()
         self._mark_everything()
-        await client.publish(
-            self.topics.status, b"online", qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S
-        )
-        if self.settings.commands:
-            await client.subscribe(self.topics.agent_commands, qos=1, timeout=PUBLISH_TIMEOUT_S)
         log.info(
             "mqtt_connected",
             broker=f"{self._host}:{self._port}",
@@ -210,6 +205,7 @@ class MqttBridge:
     # ------------------------------------------------------------------ publishing
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        await self._publish(client, self.topics.status, b"online", retain=True)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -271,6 +267,7 @@ class MqttBridge:
     ) -> None:
         await client.publish(topic, data, qos=1, retain=retain, timeout=PUBLISH_TIMEOUT_S)
         self.published += 1
+        _raise_if_cancelled()
 
     async def _refresh_loop(self) -> None:
         # Longest wait grows with no event at all: refresh the queues where callers wait.
@@ -286,6 +283,9 @@ class MqttBridge:
     # ------------------------------------------------------------------ commands
 
     async def _listen(self, client: aiomqtt.Client) -> None:
+        if self.settings.commands:
+            await client.subscribe(self.topics.agent_commands, qos=1, timeout=PUBLISH_TIMEOUT_S)
+            _raise_if_cancelled()
         # Iterating also notices a lost connection when commands are off (nothing subscribed).
         async for message in client.messages:
             topic = str(message.topic)
@@ -329,6 +329,16 @@ class MqttBridge:
             "ok": True,
             "agent": payloads.agent_state(view),
         }
+
+
+def _raise_if_cancelled() -> None:
+    # aiomqtt waits for the PUBACK with asyncio.wait_for, which on Python 3.11 swallows a
+    # cancellation that lands as the PUBACK arrives; the task would then wait forever on shutdown.
+    # Called only in the per-connection tasks (their count starts at zero): the count of the
+    # long-lived ``run`` task is left at one by a TaskGroup that aborted on a lost connection.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _refusal(request_id: str | None, action: str | None, code: str, message: str) -> dict[str, Any]:
