@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -237,17 +236,19 @@ class PrivateMosquitto:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["/usr/sbin/mosquitto", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.process = await asyncio.create_subprocess_exec(
+            "/usr/sbin/mosquitto",
+            "-p",
+            str(self.port),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -266,7 +267,7 @@ class PrivateMosquitto:
             return
         process.terminate()
         try:
-            await asyncio.to_thread(process.wait, 5)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
             process.kill()
-            await asyncio.to_thread(process.wait, 5)
+            await process.wait()
