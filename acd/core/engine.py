@@ -88,7 +88,9 @@ class _Step:
     index: int
     expression: str
     expires_after_s: float | None
-    calls: list[tuple[int, float, int, int, _Call]] = field(default_factory=list)
+    # Heap entries hold only numbers (the GC stops tracking such tuples): calls are found again
+    # through their seq, advisors through their index.
+    calls: list[tuple[int, float, int, int]] = field(default_factory=list)
     agents: list[tuple[Any, ...]] = field(default_factory=list)
     live_calls: int = 0
     live_agents: int = 0
@@ -182,14 +184,14 @@ class _Call:
 def _policy_key(policy: Policy, queue: _Queue, step: _Step, agent: _Agent) -> tuple[Any, ...]:
     """Smaller is better. Ends with (index, epoch): unique, so the agent is never compared."""
     if policy is Policy.LONGEST_IDLE:
-        return (agent.available_since, agent.index, agent.epoch, agent)
+        return (agent.available_since, agent.index, agent.epoch)
     if policy is Policy.BEST_SKILL:
-        return (-agent.scores[step], agent.available_since, agent.index, agent.epoch, agent)
+        return (-agent.scores[step], agent.available_since, agent.index, agent.epoch)
     if policy is Policy.LEAST_OCCUPIED:
-        return (agent.occupancy_at_free, agent.available_since, agent.index, agent.epoch, agent)
+        return (agent.occupancy_at_free, agent.available_since, agent.index, agent.epoch)
     if policy is Policy.FEWEST_CALLS:
-        return (agent.calls_since_login, agent.available_since, agent.index, agent.epoch, agent)
-    return (queue.rr_last.get(agent.cfg.id, -1), agent.index, agent.epoch, agent)
+        return (agent.calls_since_login, agent.available_since, agent.index, agent.epoch)
+    return (queue.rr_last.get(agent.cfg.id, -1), agent.index, agent.epoch)
 
 
 class Engine:
@@ -207,6 +209,8 @@ class Engine:
         # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
         self._finished: dict[str, tuple[str, float]] = {}
         self._agents: dict[str, _Agent] = {}
+        self._agent_list: list[_Agent] = []
+        self._by_seq: dict[int, _Call] = {}
         self._queues: dict[str, _Queue] = {}
         self._config = config
         self._out: list[Command] = []
@@ -401,6 +405,7 @@ class Engine:
                         agent.scores[step] = sum(acfg.skills.get(n, 0) for n in named[step])
             agents[acfg.id] = agent
         self._agents = agents
+        self._agent_list = list(agents.values())
         self._queues = queues
         self._config = config
 
@@ -533,7 +538,10 @@ class Engine:
             heap = step.agents
             heapq.heappush(heap, _policy_key(queue.cfg.policy, queue, step, agent))
             if len(heap) > 2 * step.live_agents + 64:
-                step.agents = [e for e in heap if e[-1].routable and e[-1].epoch == e[-2]]
+                everyone = self._agent_list
+                step.agents = [
+                    e for e in heap if everyone[e[-2]].routable and everyone[e[-2]].epoch == e[-1]
+                ]
                 heapq.heapify(step.agents)
 
     def _refresh_staffing(self, agent: _Agent) -> None:
@@ -580,14 +588,16 @@ class Engine:
             if not step.live_calls:
                 continue
             heap = step.calls
+            by_seq = self._by_seq
             while heap:
-                _, _, _, token, call = heap[0]
-                if call.in_step is step and call.token == token:
+                _, _, seq, token = heap[0]
+                head = by_seq.get(seq)
+                if head is not None and head.in_step is step and head.token == token:
                     break
                 heapq.heappop(heap)
             else:
                 continue
-            call = heap[0][4]
+            call = head
             key = (call.priority, (now - call.fifo_at) * step.queue.cfg.weight, -call.seq)
             if best is None or key > best_key:
                 best = call
@@ -601,8 +611,8 @@ class Engine:
         heap = step.agents
         while heap:
             entry = heap[0]
-            agent: _Agent = entry[-1]
-            if agent.routable and agent.epoch == entry[-2]:
+            agent: _Agent = self._agent_list[entry[-2]]
+            if agent.routable and agent.epoch == entry[-1]:
                 return agent
             heapq.heappop(heap)
         return None
@@ -623,9 +633,14 @@ class Engine:
         step.live_calls += 1
         insort(call.queue.order, call.key)
         heap = step.calls
-        heapq.heappush(heap, (*call.key, call.token, call))
+        heapq.heappush(heap, (*call.key, call.token))
         if len(heap) > 2 * step.live_calls + 64:
-            step.calls = [e for e in heap if e[4].in_step is step and e[4].token == e[3]]
+            by_seq = self._by_seq
+            step.calls = [
+                e
+                for e in heap
+                if (c := by_seq.get(e[2])) is not None and c.in_step is step and c.token == e[3]
+            ]
             heapq.heapify(step.calls)
 
     def _unline(self, call: _Call) -> None:
@@ -745,6 +760,7 @@ class Engine:
         if call.ended_at is None:
             call.ended_at = self._now
         self._calls.pop(call.id, None)
+        self._by_seq.pop(call.seq, None)
         call.queue.waiting.pop(call.id, None)
         self._finished[call.id] = (call.first_queue, call.offered_at)
         if len(self._finished) > FINISHED_MEMORY:
@@ -1095,6 +1111,7 @@ class Engine:
         )
         call.key = (-priority, e.at, self._seq)
         self._calls[call.id] = call
+        self._by_seq[call.seq] = call
         self._enter_queue(call, queue)
 
     def _live_call(self, call_id: str) -> _Call | None:
