@@ -2,9 +2,13 @@
 
 Ten advisors, exponential handle times of 180 s, Poisson arrivals at 50, 70 and 90 % load, zero
 wrap-up and ring delay, one "any" step, no workload cap. Each case runs seeded replications of a
-day, leaves the first hour out (warm-up) and checks that theory lies inside the simulation's 99 %
-confidence interval, and that the interval is narrow enough to mean something (it excludes
-theory's figures for one advisor more). 95 % load runs in ``bench/simulate.py``.
+day, leaves the first hour or two out (warm-up) and checks that theory lies inside the
+simulation's 99 % confidence interval, and that the interval is narrow enough to mean something
+(it excludes theory's figures for one advisor more). 95 % load runs in ``bench/simulate.py``.
+
+The seeds are fixed, so the test is deterministic. Checked beyond them (five other seed blocks,
+see the sim report), the intervals cover theory in about 95 % of cases rather than 99 %: a
+day's ASA is skewed at low load, and ten replications make Student's interval a little short.
 """
 
 from __future__ import annotations
@@ -29,13 +33,18 @@ def _rate(load: float) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("load", "replications", "hours"), [(0.5, 10, 6.0), (0.7, 10, 6.0), (0.9, 16, 8.0)]
+    ("load", "replications", "hours", "warmup_hours"),
+    # At 90 % load an M/M/10 takes about 2 hours (180 s / (10·(1 − √0.9)²)) to forget that it
+    # started empty: a shorter warm-up would bias the waits down.
+    [(0.5, 10, 6.0, 1.0), (0.7, 10, 6.0, 1.0), (0.9, 16, 9.0, 2.0)],
 )
 def test_erlang_c_service_level_and_asa_inside_the_simulation_interval(
-    load: float, replications: int, hours: float
+    load: float, replications: int, hours: float, warmup_hours: float
 ) -> None:
     """Erlang C's service level and ASA fall inside the 99 % intervals of the simulation."""
-    scenario = mmc_scenario(_rate(load) * 3600, handle_s=HANDLE_S, hours=hours)
+    scenario = mmc_scenario(
+        _rate(load) * 3600, handle_s=HANDLE_S, hours=hours, warmup_hours=warmup_hours
+    )
     summary = summarize(replicate(mmc_config(AGENTS), scenario, replications, seed=100), CONFIDENCE)
     theory = erlang_c(_rate(load), HANDLE_S, AGENTS, THRESHOLD_S)
     sl, asa = summary.total["service_level"], summary.total["asa_s"]
