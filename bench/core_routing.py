@@ -292,6 +292,7 @@ def main() -> None:
         )
     default = results.get(Policy.LONGEST_IDLE.value) or next(iter(results.values()))
     machine = {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),

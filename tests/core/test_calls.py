@@ -449,3 +449,41 @@ def test_unknown_dial_status_is_refused() -> None:
     with pytest.raises(CoreError, match="not a dial status"):
         h.send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1", dial_status="ANSWER")
     assert h.engine.call_view("c1").state is CallState.PRESENTED
+
+
+def test_transfer_by_another_advisor_is_refused() -> None:
+    """Only the connected advisor can transfer the call."""
+    h = _harness("a1", "a2")
+    h.login("a1", "a2")
+    h.arrive("c1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    with pytest.raises(IllegalTransitionError) as info:
+        h.send(ev.CallTransferred, call_id="c1", agent_id="a2", target="2000")
+    assert info.value.related_id == "a2"
+    assert h.engine.call_view("c1").state is CallState.CONNECTED
+
+
+def test_disposition_for_unknown_call() -> None:
+    """A disposition naming a call the engine never saw is an unknown-call error."""
+    h = _harness("a1")
+    h.login("a1")
+    with pytest.raises(UnknownCallError):
+        h.send(ev.DispositionSet, agent_id="a1", call_id="zz", disposition="x")
+
+
+def test_live_calls_and_agent_time_in_state() -> None:
+    """live_calls lists waiting, ringing and connected calls; views show time in state."""
+    h = _harness("a1")
+    h.login("a1")
+    h.at(1).arrive("c1")
+    h.at(2).arrive("c2")
+    h.at(3).send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    states = [(v.call_id, v.state, v.position) for v in h.engine.live_calls()]
+    assert states == [("c1", CallState.CONNECTED, None), ("c2", CallState.WAITING, 1)]
+    view = h.engine.agent_view("a1", at=10)
+    assert (view.activity, view.since, view.time_in_state_s, view.call_id) == (
+        Activity.ON_CALL,
+        3,
+        7,
+        "c1",
+    )
