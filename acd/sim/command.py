@@ -26,7 +26,13 @@ from acd.sim.comparison import Comparison, compare
 from acd.sim.decision_log import DecisionLog
 from acd.sim.report_html import render_html
 from acd.sim.report_text import render_text
-from acd.sim.scenario import PastCall, Scenario, ScenarioError, scenario_from_history
+from acd.sim.scenario import (
+    PastCall,
+    Scenario,
+    ScenarioError,
+    mismatches,
+    scenario_from_history,
+)
 from acd.sim.scenario_file import load_scenario
 from acd.sim.simulator import run_day
 
@@ -96,6 +102,9 @@ def simulate_command(
         except Exception as exc:  # the loader is injected: any error it raises is the file's
             print(f"error: configuration {path}: {exc}", file=err)
             return EXIT_BAD_INPUT
+    for label, config in loaded:
+        for note in mismatches(config, day):
+            print(f"warning: {label}: {note}", file=err)
     comparison = _run(
         loaded=loaded,
         day=day,

@@ -7,6 +7,7 @@ scenario is independent of the configuration under test, so one scenario runs ag
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import random
 from collections.abc import Iterable
@@ -405,3 +406,35 @@ def scenario_for(
         interval_s=min(1800.0, hours * 3600.0),
         seed=seed,
     )
+
+
+def mismatches(config: AcdConfig, scenario: Scenario) -> list[str]:
+    """What in the scenario does not meet the configuration (likely typos), in words.
+
+    Roster patterns that match no advisor, scenario queues the configuration lacks (their
+    callers are not offered) and advisors never on shift. None of it stops a run: configurations
+    compared on one scenario may differ in advisors and queues.
+    """
+    notes: list[str] = []
+    ids = [a.id for a in config.agents]
+    queue_names = {q.name for q in config.queues}
+    for demand in scenario.queues:
+        if demand.queue not in queue_names:
+            notes.append(f"queue {demand.queue!r} of the scenario is not in the configuration")
+    if scenario.arrivals is not None:
+        unknown = sorted({a.queue for a in scenario.arrivals} - queue_names)
+        if unknown:
+            notes.append(f"arrivals name queues not in the configuration: {unknown}")
+    if scenario.roster is not None:
+        rostered: set[str] = set()
+        for i, shift in enumerate(scenario.roster):
+            for pattern in shift.agents:
+                matched = {a for a in ids if fnmatch.fnmatchcase(a, pattern)}
+                if not matched:
+                    notes.append(f"roster[{i}]: {pattern!r} matches no advisor")
+                rostered |= matched
+        idle = [a for a in ids if a not in rostered]
+        if idle:
+            shown = ", ".join(idle[:10]) + (", …" if len(idle) > 10 else "")
+            notes.append(f"{len(idle)} advisor(s) never on shift: {shown}")
+    return notes

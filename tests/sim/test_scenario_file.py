@@ -7,8 +7,16 @@ from pathlib import Path
 import pytest
 
 from acd.sim.distributions import Constant, Exponential, LogNormal, Never, Uniform
-from acd.sim.scenario import ScenarioError, draw_callers
+from acd.sim.scenario import (
+    QueueDemand,
+    Scenario,
+    ScenarioError,
+    Shift,
+    draw_callers,
+    mismatches,
+)
 from acd.sim.scenario_file import load_scenario, parse_time, read_arrivals_csv, scenario_from_data
+from tests.sim.builders import small_centre
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "scenarios"
 
@@ -113,3 +121,17 @@ def test_csv_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text("when,queue\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match="missing column"):
         read_arrivals_csv(path)
+
+
+def test_mismatches_between_scenario_and_configuration_are_spelled_out() -> None:
+    """Roster patterns matching nobody, unknown queues and advisors never on shift are listed."""
+    scenario = Scenario(
+        open_s=0.0,
+        close_s=3600.0,
+        queues=(QueueDemand("sales"), QueueDemand("billing")),
+        roster=(Shift(("s*", "x9"), 0.0),),
+    )
+    notes = mismatches(small_centre(), scenario)
+    assert "queue 'billing' of the scenario is not in the configuration" in notes
+    assert "roster[0]: 'x9' matches no advisor" in notes
+    assert "3 advisor(s) never on shift: t1, t2, m1" in notes
