@@ -164,7 +164,7 @@ class _Call:
     token: int = 0
     in_step: _Step | None = None
     agent: _Agent | None = None
-    tried: list[str] = field(default_factory=list)
+    tried: tuple[str, ...] = ()  # a tuple of str: nothing for the GC to track
     presented_at: float | None = None
     answered_at: float | None = None
     ended_at: float | None = None
@@ -658,7 +658,7 @@ class Engine:
         self._set_call_state(call, "present")
         call.agent = agent
         agent.call = call
-        call.tried.append(agent.cfg.id)
+        call.tried += (agent.cfg.id,)
         if call.presented_at is None:
             call.presented_at = self._now
         queue = call.queue
@@ -793,7 +793,7 @@ class Engine:
                 agent_id=call.agent.cfg.id
                 if call.agent is not None and call.answered_at is not None
                 else None,
-                agents_tried=tuple(call.tried),
+                agents_tried=call.tried,
                 outcome=outcome,
                 reason=reason,
                 wait_s=wait,
