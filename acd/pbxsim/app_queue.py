@@ -384,10 +384,23 @@ class AppQueue:
         pbx.bridge_enter(bridge, [agent, caller])
         pbx.counters.answered_by_fallback += 1
         phone = pbx.phones[agent.endpoint]
-        talk = phone.behaviour.draw_talk_time(pbx.rng)
+        behaviour = phone.behaviour
+        talk = behaviour.draw_talk_time(pbx.rng)
+        if behaviour.blind_transfer_to is not None:
+            talk = behaviour.transfer_after
         until = None if talk is None else loop.time() + talk
         answered_at = time.monotonic()
         woke = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
+        if woke is None and behaviour.blind_transfer_to is not None:
+            talk_time = str(int(time.monotonic() - answered_at))
+            pbx.emit_channel(
+                "AgentComplete",
+                caller,
+                [*base, ("HoldTime", str(hold)), ("TalkTime", talk_time), ("Reason", "transfer")],
+            )
+            member.in_call = False
+            pbx.blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
+            return "ANSWERED"
         if woke is None:
             pbx.remote_hangup(agent)
         reason = "caller" if caller.dead else "agent"

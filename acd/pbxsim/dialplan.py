@@ -191,6 +191,9 @@ class InboundDialplan:
             record.queue_status = await self.app_queue.enter(
                 config.fallback_queue, caller, config.fallback_timeout
             )
+            if caller.redirect_to is not None:
+                await self._run_redirect(record, caller)
+                return
             if record.queue_status == "ABANDON":
                 record.abandoned = True
                 pbx.counters.abandoned += 1

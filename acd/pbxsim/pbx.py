@@ -407,7 +407,7 @@ class Pbx:
         until = None if talk is None else loop.time() + talk
         woke_by = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
         if woke_by is None and behaviour.blind_transfer_to is not None:
-            self._blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
+            self.blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
             return DialResult("ANSWER", bridged=False, agent=agent)
         if woke_by is None:
             self.remote_hangup(agent)
@@ -436,7 +436,7 @@ class Pbx:
             caller.hangup_cause = 16
         return DialResult("ANSWER", bridged=True, agent=agent)
 
-    def _blind_transfer(self, caller: Channel, agent: Channel, bridge: Bridge, exten: str) -> None:
+    def blind_transfer(self, caller: Channel, agent: Channel, bridge: Bridge, exten: str) -> None:
         """The advisor's phone sends REFER to ``exten`` (S12 a/d).
 
         Asterisk answers 202, tears the transferer's channel down at once and flags the caller
