@@ -113,20 +113,30 @@ def reload(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def demo(
+def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-line option
     duration: Annotated[float, typer.Option(help="seconds to run; 0 runs until Ctrl-C")] = 60.0,
     rate: Annotated[float, typer.Option(help="simulated calls per minute")] = 24.0,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same callers)")] = 7,
+    http_port: Annotated[
+        int | None, typer.Option(help="serve the wallboard and API on this port")
+    ] = None,
+    config: ConfigOption = None,
     log_format: Annotated[str, typer.Option(help="console or json")] = "console",
 ) -> None:
     """The daemon against the virtual Asterisk with simulated callers and advisors; no setup."""
     from acd.demo import DemoOptions, format_summary, run_demo
     from acd.log_config import configure_logging
+    from acd.settings import SettingsError
 
     configure_logging(log_format, "info")
-    result = asyncio.run(
-        run_demo(DemoOptions(duration_s=duration, calls_per_minute=rate, seed=seed))
+    options = DemoOptions(
+        duration_s=duration, calls_per_minute=rate, seed=seed, http_port=http_port, config=config
     )
+    try:
+        result = asyncio.run(run_demo(options))
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     typer.echo(format_summary(result))
 
 

@@ -11,16 +11,22 @@ import asyncio
 import contextlib
 import random
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 
 from acd.app import Daemon, summary
+from acd.core.commands import CallCompleted, Command
+from acd.core.errors import CoreError
+from acd.core.events import AgentPaused, AgentReady, Event
 from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
-from acd.settings import Settings, parse_settings
+from acd.settings import Settings, load_settings, parse_settings
 
 log = structlog.get_logger("acd.demo")
 
@@ -52,11 +58,24 @@ ADVISORS: dict[str, dict[str, Any]] = {
         "queues": ["support", "sales"],
     },
     "1006": {"name": "Chloé Lambert", "skills": {"french": 5}, "queues": ["support"]},
+    "1007": {"name": "Théo Bonnet", "skills": {"french": 4, "billing": 5}, "queues": ["support"]},
+    "1008": {"name": "Manon Dufour", "skills": {"english": 4}, "queues": ["sales"]},
+    "1009": {
+        "name": "Lucas Petit",
+        "skills": {"french": 3, "english": 3, "billing": 3},
+        "queues": ["support", "sales"],
+    },
+    "1010": {"name": "Inès Laurent", "skills": {"french": 5, "billing": 2}, "queues": ["support"]},
+    "1011": {"name": "Jules Mercier", "skills": {"english": 3, "french": 3}, "queues": ["sales"]},
+    "1012": {"name": "Sarah Blanc", "skills": {"french": 2}, "queues": ["support"], "wrap_up_s": 4},
 }
+
+# What each advisor's phone (or the advisor) does in the demo, by position in the roster.
+SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6, 9
 
 
 def demo_settings(ami_port: int, http_port: int | None) -> Settings:
-    """The built-in centre: two queues (French support with relaxing steps, English sales)."""
+    """The built-in centre: French support with relaxing skill steps, English sales."""
     return parse_settings(
         {
             "centre": {"name": "acd demo"},
@@ -77,6 +96,8 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                     "ring_timeout_s": 6,
                     "service_level_s": 20,
                     "expected_handle_s": 12,
+                    "max_wait_s": 90,
+                    "overflow": "extension:voicemail@acd-overflow",
                 },
                 "sales": {
                     "language": "en",
@@ -98,13 +119,33 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
     )
 
 
-def demo_pbx_config() -> PbxConfig:
+def own_settings(path: Path, ami_port: int, http_port: int | None) -> Settings:
+    """An admin's own acd.toml, pointed at pbxsim: their queues and advisors, our sockets."""
+    settings = load_settings(path)
+    return settings.model_copy(
+        update={
+            "ami": settings.ami.model_copy(
+                update={"host": "127.0.0.1", "port": ami_port, "secret": SecretStr("acdsecret")}
+            ),
+            "fastagi": settings.fastagi.model_copy(update={"bind": "127.0.0.1", "port": 0}),
+            "http": settings.http.model_copy(
+                update={"enabled": http_port is not None, "port": http_port or 8080}
+            ),
+            "daemon": settings.daemon.model_copy(update={"pid_file": None}),
+        }
+    )
+
+
+def demo_pbx_config(settings: Settings) -> PbxConfig:
+    """pbxsim with one phone per advisor and a fallback queue over all of them."""
+    phones = []
+    for agent_id, agent in settings.agents.items():
+        endpoint = (agent.endpoint or f"PJSIP/{agent_id}").split("/", 1)[1]
+        phones.append(PhoneConfig(name=endpoint, number=agent_id, display_name=agent.name))
+    members = tuple(f"PJSIP/{p.name}" for p in phones)
     return PbxConfig(
-        phones=tuple(
-            PhoneConfig(name=agent_id, number=agent_id, display_name=spec["name"])
-            for agent_id, spec in ADVISORS.items()
-        ),
-        queues=(QueueConfig(name="support", members=tuple(f"PJSIP/{a}" for a in ADVISORS)),),
+        phones=tuple(phones),
+        queues=(QueueConfig(name="support", members=members),),
         dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=60),
         timings=Timings(answer=0.05),
     )
@@ -112,20 +153,37 @@ def demo_pbx_config() -> PbxConfig:
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """How long, how busy, how random."""
+    """How long, how busy, how random, and whose configuration."""
 
     duration_s: float = 60.0
     calls_per_minute: float = 24.0
     seed: int = 7
     http_port: int | None = None
+    config: Path | None = None
+
+
+class CallOutcomes:
+    """A live view keeping each finished call's summary, for the closing table."""
+
+    def __init__(self) -> None:
+        self.completed: list[CallCompleted] = []
+        self.changed = asyncio.Event()
+
+    def observe(self, event: Event, commands: Sequence[Command]) -> None:
+        done = [c for c in commands if isinstance(c, CallCompleted)]
+        if done:
+            self.completed.extend(done)
+            self.changed.set()
 
 
 async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: random.Random) -> None:
     url = f"agi://127.0.0.1:{daemon.fastagi_port}/inbound"
     rate = options.calls_per_minute / 60.0
+    queues = sorted(daemon.settings.queues)
+    weights = [0.65 if q == "support" else 0.35 for q in queues]
     while True:
         await asyncio.sleep(rng.expovariate(rate))
-        queue = "support" if rng.random() < 0.65 else "sales"
+        queue = rng.choices(queues, weights)[0]
         priority = 5 if rng.random() < 0.1 else 0
         pbx.place_call(
             queue=queue,
@@ -136,17 +194,49 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
         )
 
 
-def _phones(pbx: PbxSim, rng: random.Random) -> None:
-    for i, agent_id in enumerate(ADVISORS):
+def _phones(pbx: PbxSim, settings: Settings, rng: random.Random) -> None:
+    for i, (agent_id, agent) in enumerate(settings.agents.items()):
+        endpoint = (agent.endpoint or f"PJSIP/{agent_id}").split("/", 1)[1]
         behaviour = PhoneBehaviour(
             answer_delay=rng.uniform(0.3, 1.5),
             talk_time=rng.uniform(6, 12),
             talk_distribution="lognormal",
         )
-        if i == 2:
-            # One advisor's phone rings out: the call goes to the next advisor at once.
+        if i == SLOW_ANSWER:
+            behaviour = PhoneBehaviour(answer_delay=4.0, talk_time=8, talk_distribution="lognormal")
+        elif i == NO_ANSWER:
+            # This phone rings out: the caller goes to the next advisor at once, and after three
+            # misses in a row the advisor is paused with reason no_answer.
             behaviour = PhoneBehaviour(mode="no_answer")
-        pbx.phone(agent_id).behaviour = behaviour
+        pbx.phone(endpoint).behaviour = behaviour
+
+
+async def _advisors_live_their_day(daemon: Daemon, options: DemoOptions) -> None:
+    """One advisor takes a break and comes back; another leaves early."""
+    ids = list(daemon.settings.agents)
+    span = options.duration_s or 120.0
+    dispatcher = daemon.dispatcher
+    if len(ids) > TAKES_A_BREAK:
+        await asyncio.sleep(span * 0.3)
+        await _try(
+            dispatcher,
+            AgentPaused(at=dispatcher.now(), agent_id=ids[TAKES_A_BREAK], reason="break"),
+        )
+        await asyncio.sleep(span * 0.2)
+        await _try(dispatcher, AgentReady(at=dispatcher.now(), agent_id=ids[TAKES_A_BREAK]))
+    if len(ids) > LEAVES_EARLY:
+        await asyncio.sleep(span * 0.2)
+        await _try(
+            dispatcher,
+            AgentPaused(at=dispatcher.now(), agent_id=ids[LEAVES_EARLY], reason="end_of_shift"),
+        )
+
+
+async def _try(dispatcher: Any, event: Event) -> None:
+    try:
+        await dispatcher.submit(event)
+    except CoreError as exc:
+        log.info("demo_action_refused", event_type=type(event).__name__, reason=str(exc))
 
 
 async def _status(daemon: Daemon, every_s: float = 10.0) -> None:
@@ -169,9 +259,21 @@ async def _status(daemon: Daemon, every_s: float = 10.0) -> None:
 async def run_demo(options: DemoOptions) -> dict[str, Any]:
     """Run the demo for ``options.duration_s`` (0: until interrupted); return the summary."""
     rng = random.Random(options.seed)
-    async with PbxSim(demo_pbx_config()) as pbx:
-        _phones(pbx, rng)
-        daemon = Daemon(demo_settings(pbx.ami_port, options.http_port), auto_login=True, rng=rng)
+    probe = (
+        own_settings(options.config, 0, options.http_port)
+        if options.config
+        else demo_settings(0, options.http_port)
+    )
+    async with PbxSim(demo_pbx_config(probe)) as pbx:
+        settings = (
+            own_settings(options.config, pbx.ami_port, options.http_port)
+            if options.config
+            else demo_settings(pbx.ami_port, options.http_port)
+        )
+        _phones(pbx, settings, rng)
+        daemon = Daemon(settings, auto_login=True, rng=rng)
+        outcomes = CallOutcomes()
+        daemon.dispatcher.live_views.append(outcomes)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -182,7 +284,8 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         await daemon.ami.wait_connected(10)
         log.info(
             "demo_started",
-            advisors=len(ADVISORS),
+            advisors=len(settings.agents),
+            queues=sorted(settings.queues),
             calls_per_minute=options.calls_per_minute,
             duration_s=options.duration_s or "until Ctrl-C",
             ami_port=pbx.ami_port,
@@ -191,6 +294,7 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         side = [
             asyncio.create_task(_callers(pbx, daemon, options, rng)),
             asyncio.create_task(_status(daemon)),
+            asyncio.create_task(_advisors_live_their_day(daemon, options)),
         ]
         try:
             if options.duration_s > 0:
@@ -206,7 +310,11 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             with contextlib.suppress(TimeoutError):
                 await pbx.wait_calls_done(within=90)
             await daemon.dispatcher.drain()
+            # Wrap-ups end a few seconds after the last call: their summaries come then.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_settled(daemon, outcomes), 15)
             result = dict(summary(daemon))
+            result["calls"] = outcomes.completed
             result["pbx"] = pbx.counters
             daemon.stop()
             await daemon_task
@@ -216,13 +324,30 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
     return result
 
 
+async def _settled(daemon: Daemon, outcomes: CallOutcomes) -> None:
+    while len(outcomes.completed) < sum(q.offered for q in daemon.engine.snapshot().queues):
+        outcomes.changed.clear()
+        await outcomes.changed.wait()
+
+
 def format_summary(result: dict[str, Any]) -> str:
-    """A small table for the terminal."""
-    lines = ["", "queue      offered  answered  abandoned  service level"]
+    """The closing table: per queue and per advisor."""
+    calls: list[CallCompleted] = result["calls"]
+    lines = [
+        "",
+        "queue     offered answered abandoned overflowed  service level  avg wait  avg handle",
+    ]
     for name, q in result["queues"].items():
+        mine = [c for c in calls if c.first_queue == name]
+        outcomes = [c.outcome.value for c in mine]
+        answered = [c for c in mine if c.outcome.value == "answered"]
+        avg_wait = sum(c.wait_s for c in answered) / len(answered) if answered else 0.0
+        handle = [c.talk_s + c.wrap_up_s for c in answered]
+        avg_handle = sum(handle) / len(handle) if handle else 0.0
         sl = "-" if q["service_level"] is None else f"{q['service_level']:.0%}"
         lines.append(
-            f"{name:<10} {q['offered']:>7}  {q['answered']:>8}  {q['abandoned']:>9}  {sl:>13}"
+            f"{name:<9} {q['offered']:>7} {q['answered']:>8} {q['abandoned']:>9} "
+            f"{outcomes.count('overflowed'):>10} {sl:>14} {avg_wait:>8.1f}s {avg_handle:>10.1f}s"
         )
     lines += ["", "advisor  calls  occupancy  now"]
     for agent_id, a in result["agents"].items():
@@ -230,7 +355,8 @@ def format_summary(result: dict[str, Any]) -> str:
     pbx = result["pbx"]
     lines += [
         "",
-        f"pbxsim: {pbx.get('calls_placed', 0)} calls placed, "
-        f"{pbx.get('reached_daemon', 0)} reached the daemon, {pbx.get('fallbacks', 0)} fell back",
+        f"pbxsim saw {pbx.get('calls_placed', 0)} calls: {pbx.get('reached_daemon', 0)} reached "
+        f"the daemon, {pbx.get('fallbacks', 0)} fell back to the dialplan queue, "
+        f"{pbx.get('overflowed', 0)} overflowed",
     ]
     return "\n".join(lines)
