@@ -1,0 +1,137 @@
+"""The OpenAPI spec, the two pages and the Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from acd.admin import AcdMetrics
+from acd.core.engine import Engine
+from acd.core.events import AgentLoggedIn, CallArrived
+from acd.runtime.clock import SteadyWallClock
+from acd.runtime.dispatcher import Dispatcher
+from tests.admin.conftest import Api, centre_settings
+
+ENDPOINTS = {
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/agents"),
+    ("get", "/api/v1/agents/{agent_id}"),
+    ("get", "/api/v1/agents/{agent_id}/session"),
+    ("get", "/api/v1/agents/{agent_id}/session/stream"),
+    ("post", "/api/v1/agents/{agent_id}/login"),
+    ("post", "/api/v1/agents/{agent_id}/logout"),
+    ("post", "/api/v1/agents/{agent_id}/pause"),
+    ("post", "/api/v1/agents/{agent_id}/ready"),
+    ("post", "/api/v1/agents/{agent_id}/recovery"),
+    ("post", "/api/v1/agents/{agent_id}/wrap-up/end"),
+    ("post", "/api/v1/agents/{agent_id}/disposition"),
+    ("post", "/api/v1/supervisor/agents/{agent_id}/pause"),
+    ("post", "/api/v1/supervisor/agents/{agent_id}/logout"),
+    ("get", "/api/v1/queues"),
+    ("get", "/api/v1/queues/{name}"),
+    ("patch", "/api/v1/queues/{name}"),
+    ("get", "/api/v1/calls"),
+    ("get", "/api/v1/calls/{call_id}"),
+    ("get", "/api/v1/stats"),
+    ("get", "/api/v1/wallboard"),
+    ("get", "/api/v1/stream"),
+}
+
+
+async def test_openapi_spec_validates_and_lists_every_endpoint(api: Api) -> None:
+    """/api/v1/openapi.json is a valid OpenAPI 3 document describing every API endpoint."""
+    validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator")
+    response = await api.client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    validator.validate(spec)
+    listed = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert listed == ENDPOINTS
+    pause = spec["paths"]["/api/v1/agents/{agent_id}/pause"]["post"]
+    assert {"401", "403", "409", "422"} <= set(pause["responses"])
+
+
+async def test_the_wallboard_page_fetches_nothing_from_elsewhere(api: Api) -> None:
+    """GET /wallboard is one HTML page: inline CSS/JS, EventSource on the stream, a strict CSP."""
+    response = await api.client.get("/wallboard")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert 'new EventSource("/api/v1/stream")' in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "<link" not in html
+    assert "src=" not in html
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "connect-src 'self'" in response.headers["content-security-policy"]
+    root = await api.client.get("/", follow_redirects=False)
+    assert root.headers["location"] == "/wallboard"
+
+
+async def test_the_advisor_page_carries_its_id_and_no_token(api: Api) -> None:
+    """GET /agent/{id} embeds the id for the script; the token stays in the URL fragment."""
+    response = await api.client.get("/agent/alice")
+    assert response.status_code == 200
+    assert 'const AGENT_ID = "alice";' in response.text
+    assert "https://" not in response.text
+    assert "alice-token" not in response.text
+    bad = await api.client.get("/agent/%3Cscript%3E")
+    assert bad.status_code == 422
+
+
+async def test_metrics_expose_queues_advisors_and_events(api: Api) -> None:
+    """/metrics: waiting calls per queue, advisors per activity, events, wired figures."""
+    dispatcher = api.daemon.dispatcher
+    await dispatcher.submit(CallArrived(at=dispatcher.now(), call_id="c1", queue="sales"))
+    response = await api.client.get("/metrics")
+    assert response.status_code == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    assert samples[("acd_waiting_calls", (("queue", "sales"),))] == 1
+    assert samples[("acd_waiting_calls", (("queue", "support"),))] == 0
+    assert samples[("acd_agents", (("activity", "offline"),))] == 3
+    assert samples[("acd_events_total", (("event", "CallArrived"),))] == 1
+    assert ("acd_dispatcher_inbox_events", ()) in samples
+    # Figures nobody wired are absent, never a made-up zero.
+    assert not any(name.startswith("acd_ami_") for name, _ in samples)
+
+
+async def test_decision_latency_and_wired_figures_are_exported() -> None:
+    """on_handled feeds the latency histogram; watched counters and gauges are read at scrape."""
+    settings = centre_settings()
+    clock = SteadyWallClock()
+    engine = Engine(settings.to_core(), start_at=clock.now())
+    metrics = AcdMetrics(engine, clock.now)
+    dispatcher = Dispatcher(
+        engine, clock, live_views=[metrics], on_handled=metrics.observe_decision
+    )
+    reconnects = [0]
+    metrics.watch_ami_reconnects(lambda: reconnects[0])
+    metrics.watch_recorder(backlog=lambda: 7, spool_bytes=lambda: 4096)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        for agent_id in ("alice", "bob"):
+            await dispatcher.submit(AgentLoggedIn(at=clock.now(), agent_id=agent_id))
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    reconnects[0] = 2
+    text = generate_latest(metrics.registry).decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("acd_routing_decision_seconds_count", ())] == 2
+    assert samples[("acd_ami_reconnects_total", ())] == 2
+    assert samples[("acd_recorder_backlog_rows", ())] == 7
+    assert samples[("acd_recorder_spool_bytes", ())] == 4096
+    assert samples[("acd_agents", (("activity", "available"),))] == 2
