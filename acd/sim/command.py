@@ -160,11 +160,17 @@ def build_simulate_cli(
     def simulate(
         *,
         scenario: Annotated[
-            Path | None, typer.Argument(help="Scenario file (TOML); optional with --from-db.")
+            Path | None,
+            typer.Argument(metavar="SCENARIO", help="Scenario (TOML); optional with --from-db."),
         ] = None,
         config: Annotated[
             list[Path] | None,
-            typer.Option("-c", "--config", help="acd.toml to try; repeat to compare several."),
+            typer.Option(
+                "-c",
+                "--config",
+                metavar="ACD_TOML",
+                help="acd.toml to try; repeat to compare several.",
+            ),
         ] = None,
         replications: Annotated[
             int, typer.Option("-n", "--replications", help="Seeded days per configuration.")
