@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -208,6 +209,9 @@ class Engine:
         self._calls: dict[str, _Call] = {}
         # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
         self._finished: dict[str, tuple[str, float]] = {}
+        # Forgetting order of finished calls: a deque, because popping the first key of a dict
+        # that keeps losing its first keys is O(deleted) until the dict resizes.
+        self._finished_order: deque[str] = deque()
         self._agents: dict[str, _Agent] = {}
         self._agent_list: list[_Agent] = []
         self._by_seq: dict[int, _Call] = {}
@@ -763,8 +767,9 @@ class Engine:
         self._by_seq.pop(call.seq, None)
         call.queue.waiting.pop(call.id, None)
         self._finished[call.id] = (call.first_queue, call.offered_at)
-        if len(self._finished) > FINISHED_MEMORY:
-            del self._finished[next(iter(self._finished))]
+        self._finished_order.append(call.id)
+        if len(self._finished_order) > FINISHED_MEMORY:
+            del self._finished[self._finished_order.popleft()]
         queue = call.queue
         if outcome is Outcome.ABANDONED:
             queue.abandoned += 1
