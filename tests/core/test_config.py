@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from acd.core.config import (
@@ -62,10 +64,12 @@ def test_defaults_are_usable() -> None:
         (lambda: OverflowTarget.parse("voicemail"), "target", "expected queue:NAME"),
     ],
 )
-def test_invalid_values_name_their_field(build: object, field: str, message: str) -> None:
+def test_invalid_values_name_their_field(
+    build: Callable[[], object], field: str, message: str
+) -> None:
     """Each invalid value raises ConfigError whose field pinpoints it."""
     with pytest.raises(ConfigError) as info:
-        build()  # type: ignore[operator]
+        build()
     assert info.value.field == field
     assert message in info.value.message
 
@@ -124,13 +128,13 @@ def test_skills_are_read_only() -> None:
     """An advisor's skills cannot be changed after validation."""
     a = AgentConfig("a1", skills={"french": 3})
     with pytest.raises(TypeError):
-        a.skills["french"] = 5  # type: ignore[index]
+        a.skills["french"] = 5  # type: ignore[index]  # the point: a read-only mapping
 
 
 def test_config_types_are_checked() -> None:
     """Wrong container types give a field-named error, not an AttributeError later."""
     with pytest.raises(ConfigError, match="queues"):
-        AcdConfig(queues=[QueueConfig("a")])  # type: ignore[arg-type]
+        AcdConfig(queues=[QueueConfig("a")])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ConfigError, match="join_when_empty"):
-        QueueConfig("a", join_when_empty="never")  # type: ignore[arg-type]
+        QueueConfig("a", join_when_empty="never")  # type: ignore[arg-type]  # wrong on purpose
     assert QueueConfig("a", join_when_empty=EmptyPolicy.NO_STAFFED).join_when_empty == "no_staffed"
