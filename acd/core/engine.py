@@ -350,6 +350,34 @@ class Engine:
             raise UnknownAgentError(agent_id)
         return agent.load.occupancy(self._now if at is None else at)
 
+    def check_indexes(self) -> None:
+        """Recount every index from scratch and raise ``CoreError`` on a mismatch (for tests)."""
+        for queue in self._queues.values():
+            waiting = [c for c in queue.waiting.values() if c.state is CallState.WAITING]
+            if sorted(c.key for c in waiting) != queue.order:
+                raise CoreError(f"queue {queue.cfg.name!r}: service order out of step")
+            for step in queue.steps:
+                live = sum(1 for c in waiting if c.in_step is step)
+                routable = sum(1 for a in queue.members if a.routable and step in a.steps)
+                if (live, routable) != (step.live_calls, step.live_agents):
+                    raise CoreError(
+                        f"queue {queue.cfg.name!r} step {step.index}: counted "
+                        f"{(step.live_calls, step.live_agents)}, actual {(live, routable)}"
+                    )
+            logged_in = sum(1 for a in queue.members if a.presence is Presence.LOGGED_IN)
+            staffed = sum(
+                1
+                for a in queue.members
+                if a.presence is Presence.LOGGED_IN
+                and a.phone is not PhoneState.UNREACHABLE
+                and a.activity is not Activity.PAUSED
+            )
+            if (logged_in, staffed) != (queue.logged_in, queue.staffed):
+                raise CoreError(f"queue {queue.cfg.name!r}: logged-in or staffed count out of step")
+        for call in self._calls.values():
+            if (call.state is CallState.WAITING) != (call.in_step is not None):
+                raise CoreError(f"call {call.id!r}: {call.state} but in_step={call.in_step}")
+
     # ------------------------------------------------------------------ building indexes
 
     def _build(self, config: AcdConfig, old_queues: dict[str, _Queue]) -> None:
@@ -529,15 +557,14 @@ class Engine:
             return
         agent.epoch += 1
         call = self._best_call_for(agent)
-        agent.routable = True
-        for step in agent.steps:
-            step.live_agents += 1
         if call is not None:
             # Routable only for an instant: presented at once, never enters the pools.
             self._present(call, agent)
             return
+        agent.routable = True
         agent.occupancy_at_free = agent.load.occupancy(self._now)
         for step in agent.steps:
+            step.live_agents += 1
             queue = step.queue
             heap = step.agents
             heapq.heappush(heap, _policy_key(queue.cfg.policy, queue, step, agent))
@@ -670,9 +697,10 @@ class Engine:
         queue.rr_last[agent.cfg.id] = queue.rr_counter
         self._set_activity(agent, "reserve")
         agent.epoch += 1
-        agent.routable = False
-        for step in agent.steps:
-            step.live_agents -= 1
+        if agent.routable:  # taken from the pools (not when freed straight into this call)
+            agent.routable = False
+            for step in agent.steps:
+                step.live_agents -= 1
         if call.prompting:
             call.prompting = False
             self._out.append(cmd.StopPrompt(call.id))

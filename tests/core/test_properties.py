@@ -185,6 +185,7 @@ class Oracle:
         return queue in acfg.queues and qcfg.steps[step].parsed.evaluate(acfg.skills)
 
     def check(self, engine: Engine, out: list[cmd.Command]) -> None:
+        engine.check_indexes()
         presented: dict[str, tuple[str, int]] = {}
         for c in out:
             if isinstance(c, cmd.RecordAgentState):
