@@ -52,6 +52,7 @@ class Channel:
     destroyed: bool = False
     soft_hangup: asyncio.Event = field(default_factory=asyncio.Event)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    on_hold: bool = False
     redirect_to: tuple[str, str, int] | None = None
     # The number originally dialed; it survives transfers (agi_dnid in S12 d's second session).
     dnid: str = ""
@@ -88,13 +89,13 @@ class Bridge:
     technology: str = "simple_bridge"
     by_dial: bool = True
 
-    def headers(self) -> Headers:
+    def headers(self, prefix: str = "") -> Headers:
         return [
-            ("BridgeUniqueid", self.uniqueid),
-            ("BridgeType", "basic"),
-            ("BridgeTechnology", self.technology),
-            ("BridgeCreator", "<unknown>"),
-            ("BridgeName", "<unknown>"),
-            ("BridgeNumChannels", str(len(self.channels))),
-            ("BridgeVideoSourceMode", "none"),
+            (f"{prefix}BridgeUniqueid", self.uniqueid),
+            (f"{prefix}BridgeType", "basic"),
+            (f"{prefix}BridgeTechnology", self.technology),
+            (f"{prefix}BridgeCreator", "<unknown>"),
+            (f"{prefix}BridgeName", "<unknown>"),
+            (f"{prefix}BridgeNumChannels", str(len(self.channels))),
+            (f"{prefix}BridgeVideoSourceMode", "none"),
         ]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from acd.pbxsim.channels import CAUSE_TEXT, DOWN, RINGING, UP, Bridge, Channel, Headers
+from acd.pbxsim.channels import CAUSE_TEXT, DOWN, RING, RINGING, UP, Bridge, Channel, Headers
 from acd.pbxsim.config import PbxConfig
 from acd.pbxsim.phones import Phone, PhoneBehaviour
 
@@ -210,7 +210,8 @@ class Pbx:
     # -- devices --------------------------------------------------------------------------------
 
     def device_state_of(self, endpoint: str) -> str:
-        states = [c.state for c in self._by_endpoint.get(endpoint, ())]
+        channels = self._by_endpoint.get(endpoint, ())
+        states = [c.state for c in channels if not c.on_hold]
         in_use = UP in states
         ringing = RINGING in states
         if in_use and ringing:
@@ -219,6 +220,8 @@ class Pbx:
             return "INUSE"
         if ringing:
             return "RINGING"
+        if any(c.on_hold for c in channels):
+            return "ONHOLD"
         phone = self.phones.get(endpoint)
         if phone is not None and phone.has_contact and phone.reachable:
             return "NOT_INUSE"
@@ -405,6 +408,12 @@ class Pbx:
             talk = behaviour.transfer_after
         loop = asyncio.get_running_loop()
         until = None if talk is None else loop.time() + talk
+        if behaviour.attended_transfer_to is not None:
+            moved = await self._attended_transfer(
+                caller, agent, bridge, behaviour, behaviour.attended_transfer_to
+            )
+            if moved is not None:
+                agent, bridge, until = moved
         woke_by = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
         if woke_by is None and behaviour.blind_transfer_to is not None:
             self.blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
@@ -435,6 +444,114 @@ class Pbx:
             caller.variables["HANGUPCAUSE"] = "16"
             caller.hangup_cause = 16
         return DialResult("ANSWER", bridged=True, agent=agent)
+
+    async def _attended_transfer(
+        self,
+        caller: Channel,
+        agent: Channel,
+        bridge: Bridge,
+        behaviour: PhoneBehaviour,
+        exten: str,
+    ) -> tuple[Channel, Bridge, float | None] | None:
+        """Hold, consult call from the same phone, REFER with Replaces (S12 b).
+
+        The caller moves into the consultation bridge; its FastAGI ``EXEC Dial`` sees nothing and
+        returns only when the new advisor or the caller hangs up. Returns the new advisor's
+        channel, the bridge and when that advisor hangs up, or None if someone hung up first.
+        """
+        loop = asyncio.get_running_loop()
+        watched = (caller.soft_hangup, agent.soft_hangup)
+        if await wait_any(watched, loop.time() + behaviour.hold_after) is not None:
+            return None
+        self.emit_channel("Hold", agent, [("MusicClass", "default")])
+        caller.on_hold = True
+        self.update_device(caller.endpoint)
+        self.start_moh(caller)
+        if await wait_any(watched, loop.time() + behaviour.consult_after) is not None:
+            return None
+        application = self.config.dialplan.agent_extensions.get(exten, "")
+        target = application.removeprefix("Dial(").rstrip(")").split(",")
+        phone = self.phone_for(target[0])
+        if phone is None or not application.startswith("Dial("):
+            return None
+        consult = self.new_channel(
+            agent.endpoint,
+            caller_num=agent.caller_num,
+            caller_name=agent.caller_name,
+            context=agent.context,
+            exten=exten,
+            state=RING,
+        )
+        consult.priority = 2
+        scale = self.config.timings.time_scale
+        ring_timeout = float(target[1]) * scale if len(target) > 1 and target[1] else None
+        second = self.new_channel(
+            phone.name,
+            caller_num=phone.config.number,
+            caller_name=phone.config.display_name,
+            context=phone.config.context,
+            exten="s",
+            state=DOWN,
+            linkedid=consult.linkedid,
+        )
+        self.set_connected_line(second, consult.caller_num, consult.caller_name)
+        self.emit_channel(
+            "DialBegin", consult, [*second.headers("Dest"), ("DialString", phone.name)]
+        )
+        self.set_connected_line(consult, phone.config.number, phone.config.display_name)
+        result = await self._ring(consult, second, phone, phone.behaviour, ring_timeout, busy=False)
+        if result.status != "ANSWER":
+            self.destroy(consult)
+            return None
+        self.set_state(consult, UP)
+        talk = phone.behaviour.draw_talk_time(self.rng)
+        second_until = None if talk is None else loop.time() + talk
+        consult_bridge = Bridge(by_dial=True)
+        self.bridge_enter(consult_bridge, [second, consult])
+        woke = await wait_any((*watched, second.soft_hangup), loop.time() + behaviour.refer_after)
+        if woke is not None:
+            for channel in (second, consult):
+                self.bridge_leave(consult_bridge, channel)
+            self.destroy_bridge(consult_bridge)
+            self.destroy(second)
+            self.destroy(consult)
+            return None
+        self.emit_channel("Unhold", agent)
+        self.emit_channel("Unhold", consult)
+        self.bridge_leave(bridge, caller)
+        self.bridge_leave(consult_bridge, consult)
+        self.bridge_enter(consult_bridge, [caller], swap=consult)
+        self.emit_channel("SoftHangupRequest", consult, [("Cause", "1")])
+        self.emit(
+            "AttendedTransfer",
+            "call",
+            [
+                ("Result", "Success"),
+                *agent.headers("OrigTransferer"),
+                *bridge.headers("Orig"),
+                *consult.headers("SecondTransferer"),
+                *consult_bridge.headers("Second"),
+                *caller.headers("Transferee"),
+                *second.headers("TransferTarget"),
+                ("IsExternal", "No"),
+                ("DestType", "Bridge"),
+                ("DestBridgeUniqueid", consult_bridge.uniqueid),
+            ],
+        )
+        self.bridge_leave(bridge, agent)
+        self.destroy_bridge(bridge)
+        # The new advisor joins the caller's call: same Linkedid from now on.
+        second.linkedid = caller.linkedid
+        self.set_connected_line(second, caller.caller_num, caller.caller_name)
+        self.stop_moh(caller)
+        self.set_connected_line(caller, second.caller_num, second.caller_name)
+        self.emit_channel("SoftHangupRequest", consult, [("Cause", "16")])
+        caller.on_hold = False
+        self.update_device(caller.endpoint)
+        self.destroy(agent, cause=16)
+        self.destroy(consult, cause=16)
+        self.counters.transfers += 1
+        return second, consult_bridge, second_until
 
     def blind_transfer(self, caller: Channel, agent: Channel, bridge: Bridge, exten: str) -> None:
         """The advisor's phone sends REFER to ``exten`` (S12 a/d).
@@ -472,14 +589,18 @@ class Pbx:
 
     # -- bridges --------------------------------------------------------------------------------
 
-    def bridge_enter(self, bridge: Bridge, members: list[Channel]) -> None:
+    def bridge_enter(
+        self, bridge: Bridge, members: list[Channel], *, swap: Channel | None = None
+    ) -> None:
+        """Channels enter; ``swap`` names the channel one replaces (an attended transfer)."""
         if not bridge.channels:
             self.bridges[bridge.uniqueid] = bridge
             self.emit("BridgeCreate", "call", bridge.headers())
         for channel in members:
             bridge.channels.append(channel)
             channel.bridge = bridge
-            self.emit("BridgeEnter", "call", bridge.headers() + channel.headers())
+            extra = [("SwapUniqueid", swap.uniqueid)] if swap is not None else []
+            self.emit("BridgeEnter", "call", [*bridge.headers(), *channel.headers(), *extra])
         if len(bridge.channels) >= 2:
             bridge.technology = "native_rtp"
 

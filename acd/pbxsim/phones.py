@@ -22,6 +22,13 @@ class PhoneBehaviour:
     # seconds into the conversation, instead of hanging up.
     blind_transfer_to: str | None = None
     transfer_after: float = 0.0
+    # An attended transfer: hold after ``hold_after`` s of talk, consult ``attended_transfer_to``
+    # from a second line ``consult_after`` s later, REFER/Replaces ``refer_after`` s after the
+    # consulted advisor answered.
+    attended_transfer_to: str | None = None
+    hold_after: float = 0.0
+    consult_after: float = 0.0
+    refer_after: float = 0.0
 
     def __post_init__(self) -> None:
         if self.ring_delay < 0 or self.answer_delay < 0:

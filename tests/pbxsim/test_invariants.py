@@ -17,16 +17,25 @@ ADVISORS = 30
 
 
 def mixed_behaviours(sim: PbxSim, rng: random.Random) -> None:
-    """Most answer quickly; some are busy, never answer, are offline or blind-transfer."""
+    """Most answer quickly; some are busy, never answer, are offline or transfer calls."""
     for index in range(1, ADVISORS + 1):
         phone = sim.phone(f"agent{index}")
         if index <= 2:
             phone.behaviour = PhoneBehaviour(mode="busy")
         elif index <= 4:
             phone.behaviour = PhoneBehaviour(mode="no_answer")
-        elif index <= 6:
+        elif index == 5:
             phone.behaviour = PhoneBehaviour(
                 answer_delay=0.05, blind_transfer_to="7002", transfer_after=0.1
+            )
+        elif index == 6:
+            phone.behaviour = PhoneBehaviour(
+                answer_delay=0.05,
+                talk_time=0.3,
+                attended_transfer_to="7002",
+                hold_after=0.05,
+                consult_after=0.05,
+                refer_after=0.05,
             )
         elif index == 7:
             sim.registrar.unregister(phone.name)
@@ -113,14 +122,20 @@ async def test_many_overlapping_calls_keep_every_invariant() -> None:
     uniqueids = [get(e, "Uniqueid") for e in created]
     assert len(uniqueids) == len(set(uniqueids))
     assert len({get(e, "Channel") for e in created}) == len(created)
-    # Linkedids: constant per channel, and always the Uniqueid of a call's first channel.
+    # Linkedids: always the Uniqueid of a call's first channel, constant per channel except for
+    # the target of an attended transfer, which joins the caller's call (as recorded in S12 b).
     linked: dict[str, set[str]] = defaultdict(set)
     for event in events:
         channel, linkedid = get(event, "Channel"), get(event, "Linkedid")
         if channel and linkedid:
             linked[channel].add(linkedid)
     roots = {get(e, "Uniqueid") for e in created if get(e, "Uniqueid") == get(e, "Linkedid")}
-    assert all(len(ids) == 1 for ids in linked.values())
+    targets = {
+        get(e, "TransferTargetChannel") for e in events if get(e, "Event") == "AttendedTransfer"
+    }
+    assert targets
+    assert all(len(ids) == 1 for channel, ids in linked.items() if channel not in targets)
+    assert all(len(linked[channel]) <= 2 for channel in targets)
     assert set().union(*linked.values()) <= roots
     # Device states end where they should.
     final = {

@@ -50,3 +50,20 @@ async def test_s12d_blind_transfer_back_to_the_acd() -> None:
     )
     assert_agi_matches(scenario, result)
     assert_ami_matches(scenario, result, CALL_CONTROL | {"BlindTransfer", "Unhold"})
+
+
+async def test_s12b_attended_transfer() -> None:
+    """S12 b: hold, consult 7002 from a second line, REFER/Replaces: the AGI Dial sees nothing."""
+    scenario = f"{S12}/b"
+    agent1 = PhoneBehaviour(
+        answer_delay=1.0 * SCALE,
+        attended_transfer_to="7002",
+        hold_after=2.0 * SCALE,
+        consult_after=1.11 * SCALE,
+        refer_after=2.0 * SCALE,
+    )
+    agent2 = PhoneBehaviour(answer_delay=1.0 * SCALE, talk_time=9.0 * SCALE)
+    result = await replay(scenario, lab_agents, behaviours={"agent1": agent1, "agent2": agent2})
+    assert_agi_matches(scenario, result)
+    assert_ami_matches(scenario, result, CALL_CONTROL | {"AttendedTransfer", "Hold", "Unhold"})
+    assert result.counters["transfers"] == 1
