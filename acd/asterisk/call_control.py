@@ -326,8 +326,9 @@ class AsteriskCallControl:
         except AgiError as exc:
             log.warning("inbound_setup_failed", call_id=call_id, error=str(exc))
             return
-        if session.hung_up:
-            return
+        # A caller who hangs up during the set-up above (HANGUP after a reply) is still offered
+        # then abandoned: the session sent commands, so Asterisk's side counts the call as ours,
+        # and `_follow` sees the hang-up at once.
         self._calls[call_id] = call
         self._by_uniqueid[session.uniqueid] = call
         log.info("call_offered", call_id=call_id, queue=queue, channel=session.channel)
