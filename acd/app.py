@@ -25,8 +25,16 @@ from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
+from acd.runtime.memory_records import MemoryCallRecords
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
 from acd.settings import Settings
+from acd.storage import (
+    CallFellBack,
+    DatabaseUnavailableError,
+    Recorder,
+    check_schema,
+    restore_events,
+)
 
 log = structlog.get_logger("acd.app")
 
@@ -67,13 +75,24 @@ class Daemon:
         *,
         clock: Clock | None = None,
         auto_login: bool = False,
+        persist: bool = False,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.config = settings.to_core()
         self.clock = clock or SteadyWallClock()
         self.engine = Engine(self.config, start_at=self.clock.now())
-        self.dispatcher = Dispatcher(self.engine, self.clock)
+        # persist: records go to the database (acd run, acd demo); otherwise they stay in memory.
+        db = settings.database
+        self.recorder: Recorder | None = (
+            Recorder(db.url, db.spool_dir, db.flush_rows, db.flush_ms, settings.centre.country)
+            if persist
+            else None
+        )
+        self.memory_records = MemoryCallRecords()
+        self.dispatcher = Dispatcher(
+            self.engine, self.clock, records=self.recorder or self.memory_records
+        )
         self.calls = AsteriskCallControl(
             self.dispatcher,
             queues=queue_audio(settings),
@@ -133,6 +152,44 @@ class Daemon:
         self.config = config
         log.info("config_reloaded", queues=len(config.queues), agents=len(config.agents))
 
+    async def _open_records(self, recorder: Recorder) -> None:
+        """Refuse to start on a schema that is behind; start anyway (spooling) if the DB is down."""
+        try:
+            await check_schema(recorder.url)
+        except DatabaseUnavailableError as exc:
+            log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
+        await recorder.start()
+
+    async def _restore_sessions(self, recorder: Recorder) -> None:
+        # An advisor logged in before the restart stays logged in (paused ones stay paused).
+        restored = restore_events(await recorder.logged_in_advisors(), self.dispatcher.now())
+        known = {agent.id for agent in self.config.agents}
+        for event in restored:
+            if event.agent_id in known:
+                await self.dispatcher.submit(event)
+        if restored:
+            log.info("advisor_sessions_restored", advisors=len(restored))
+
+    def _record_handed_back(self) -> None:
+        """Calls still waiting when the daemon stops go to the dialplan's fallback: say so."""
+        if self.recorder is None:
+            return
+        at = self.dispatcher.now()
+        for queue in self.engine.snapshot(at).queues:
+            for call in queue.waiting:
+                self.recorder.record_fallback(
+                    CallFellBack(
+                        call_id=call.call_id,
+                        at=at,
+                        queue=call.queue,
+                        reason="daemon_stopped",
+                        offered_at=call.offered_at,
+                        priority=call.priority,
+                        caller_number=call.caller_number,
+                        caller_name=call.caller_name,
+                    )
+                )
+
     async def _resync(self, client: AmiClient) -> None:
         # AMI replays nothing after a reconnect: read the phones' current states instead.
         try:
@@ -151,11 +208,15 @@ class Daemon:
         dispatcher once its inbox is drained.
         """
         pid_file = self.settings.daemon.pid_file
+        if self.recorder is not None:
+            await self._open_records(self.recorder)
         async with asyncio.TaskGroup() as tasks:
             dispatcher = tasks.create_task(self.dispatcher.run(), name="dispatcher")
             watchdog = (
                 tasks.create_task(self.watchdog.run(), name="watchdog") if self.watchdog else None
             )
+            if self.recorder is not None:
+                await self._restore_sessions(self.recorder)
             await self.fastagi.start()
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
@@ -183,6 +244,9 @@ class Daemon:
                     await ami
                 with contextlib.suppress(TimeoutError):
                     await self.dispatcher.drain(within_s=5.0)
+                self._record_handed_back()
+                if self.recorder is not None:
+                    await self.recorder.stop()
                 for task in (dispatcher, watchdog):
                     if task is not None:
                         task.cancel()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from acd.sim.scenario import PastCall
 
 app = typer.Typer(
     help="acd: automatic call distributor for Asterisk.",
@@ -57,8 +62,15 @@ def run(config: ConfigOption = None) -> None:
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    from acd.storage import StorageError
+
     configure_logging(settings.logging.format, settings.logging.level)
-    asyncio.run(_run_daemon(settings, config))
+    try:
+        asyncio.run(_run_daemon(settings, config))
+    except* StorageError as group:
+        for failure in group.exceptions:
+            typer.echo(f"acd: {failure}", err=True)
+        raise typer.Exit(1) from None
 
 
 async def _run_daemon(settings: object, config: Path | None) -> None:
@@ -69,7 +81,7 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
 
     assert isinstance(settings, Settings)
     log = structlog.get_logger("acd.cli")
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, persist=True)
     loop = asyncio.get_running_loop()
 
     def reload() -> None:
@@ -149,6 +161,55 @@ def pbxsim(ctx: typer.Context) -> None:
     from acd.pbxsim.__main__ import main as pbxsim_main
 
     raise typer.Exit(pbxsim_main(list(ctx.args)))
+
+
+def _mount_storage_commands() -> None:
+    from acd.storage.commands import db_app, report_command
+
+    app.add_typer(db_app, name="db", help="Database: upgrade, current revision, purge.")
+    app.command("report")(report_command)
+
+
+_mount_storage_commands()
+
+
+def _past_calls(day: dt.date, configs: Sequence[Path]) -> list[PastCall]:
+    """A recorded day's calls as the simulator's ``PastCall``, from the first config's database."""
+    from zoneinfo import ZoneInfo
+
+    from acd.settings import load_settings
+    from acd.sim.scenario import PastCall
+    from acd.storage.history import calls_of_day
+
+    settings = load_settings(configs[0] if configs else None)
+    tz = settings.centre.timezone
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp()
+    past: list[PastCall] = []
+    for call in calls_of_day(settings.database.url.get_secret_value(), day, tz):
+        answered = call.outcome == "answered"
+        past.append(
+            PastCall(
+                at=call.offered_at - midnight,
+                queue=call.first_queue,
+                priority=call.priority,
+                handle_s=call.talk_s if answered else None,
+                abandoned_after_s=call.wait_s if call.outcome == "abandoned" else None,
+                waited_s=call.wait_s if answered else None,
+            )
+        )
+    return past
+
+
+def _mount_simulate_command() -> None:
+    from acd.settings import load_settings
+    from acd.sim.command import build_simulate_cli
+
+    app.command("simulate")(
+        build_simulate_cli(lambda path: load_settings(path).to_core(), _past_calls)
+    )
+
+
+_mount_simulate_command()
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import random
 import signal
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfi
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import Settings, load_settings, parse_settings
+from acd.storage import upgrade_schema
 
 log = structlog.get_logger("acd.demo")
 
@@ -74,11 +76,21 @@ ADVISORS: dict[str, dict[str, Any]] = {
 SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6, 9
 
 
+DEMO_DIR = Path("var/demo")
+DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
+
+
+def demo_database() -> dict[str, str]:
+    """The demo's own SQLite file (never the admin's database), kept for `acd report`."""
+    return {"url": f"sqlite+aiosqlite:///{DEMO_DATABASE}", "spool_dir": str(DEMO_DIR / "spool")}
+
+
 def demo_settings(ami_port: int, http_port: int | None) -> Settings:
     """The built-in centre: French support with relaxing skill steps, English sales."""
     return parse_settings(
         {
             "centre": {"name": "acd demo"},
+            "database": demo_database(),
             "ami": {"port": ami_port, "secret": "acdsecret"},
             "fastagi": {"port": 0},
             "http": {"enabled": http_port is not None, "port": http_port or 8080},
@@ -132,6 +144,12 @@ def own_settings(path: Path, ami_port: int, http_port: int | None) -> Settings:
                 update={"enabled": http_port is not None, "port": http_port or 8080}
             ),
             "daemon": settings.daemon.model_copy(update={"pid_file": None}),
+            "database": settings.database.model_copy(
+                update={
+                    "url": SecretStr(demo_database()["url"]),
+                    "spool_dir": Path(demo_database()["spool_dir"]),
+                }
+            ),
         }
     )
 
@@ -271,7 +289,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             else demo_settings(pbx.ami_port, options.http_port)
         )
         _phones(pbx, settings, rng)
-        daemon = Daemon(settings, auto_login=True, rng=rng)
+        await asyncio.to_thread(DEMO_DIR.mkdir, parents=True, exist_ok=True)
+        await upgrade_schema(settings.database.url.get_secret_value())
+        daemon = Daemon(settings, auto_login=True, persist=True, rng=rng)
         outcomes = CallOutcomes()
         daemon.dispatcher.live_views.append(outcomes)
         loop = asyncio.get_running_loop()
@@ -358,5 +378,8 @@ def format_summary(result: dict[str, Any]) -> str:
         f"pbxsim saw {pbx.get('calls_placed', 0)} calls: {pbx.get('reached_daemon', 0)} reached "
         f"the daemon, {pbx.get('fallbacks', 0)} fell back to the dialplan queue, "
         f"{pbx.get('overflowed', 0)} overflowed",
+        f"records: {DEMO_DATABASE} (try: acd report --database-url sqlite:///{DEMO_DATABASE} "
+        f"--from {datetime.date.today().isoformat()} --to {datetime.date.today().isoformat()} "
+        "--interval 15m)",
     ]
     return "\n".join(lines)

@@ -37,7 +37,8 @@ from acd.sim.scenario_file import load_scenario
 from acd.sim.simulator import run_day
 
 ConfigLoader = Callable[[Path], AcdConfig]
-HistoryLoader = Callable[[dt.date], Sequence[PastCall]]
+# The day to replay, and the configurations given (the first one names the database to read).
+HistoryLoader = Callable[[dt.date, Sequence[Path]], Sequence[PastCall]]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -208,7 +209,7 @@ def build_simulate_cli(
             except ValueError:
                 typer.echo(f"error: --from-db expects YYYY-MM-DD, got {from_db!r}", err=True)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
-            history = load_history(day)
+            history = load_history(day, list(config or []))
         code = simulate_command(
             scenario,
             list(config or []),

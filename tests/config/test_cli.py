@@ -17,6 +17,10 @@ CONFIG = """
 [daemon]
 pid_file = "{pid}"
 
+[database]
+url = "sqlite+aiosqlite:///{db}"
+spool_dir = "{spool}"
+
 [ami]
 port = 1
 secret = "s3cret-ami"
@@ -41,7 +45,15 @@ pin = "2468"
 
 def write_config(tmp_path: Path, wrap: float = 10) -> Path:
     path = tmp_path / "acd.toml"
-    path.write_text(CONFIG.format(pid=tmp_path / "acd.pid", wrap=wrap), encoding="utf-8")
+    path.write_text(
+        CONFIG.format(
+            pid=tmp_path / "acd.pid",
+            wrap=wrap,
+            db=tmp_path / "acd.sqlite3",
+            spool=tmp_path / "spool",
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -67,10 +79,28 @@ def wait_for(predicate, within: float = 15.0) -> None:  # type: ignore[no-untype
         time.sleep(0.05)
 
 
+def test_run_refuses_a_schema_that_is_behind(tmp_path: Path) -> None:
+    """`acd run` on an empty database exits 1 and says to run `acd db upgrade`."""
+    config = write_config(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "acd.cli", "run", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "acd db upgrade" in done.stderr
+
+
 def test_run_reload_and_stop(tmp_path: Path) -> None:
     """`acd run` writes its pid file, reloads on `acd reload`, stops cleanly on SIGTERM."""
     config = write_config(tmp_path)
     pid_file = tmp_path / "acd.pid"
+    upgrade = CliRunner().invoke(
+        app, ["db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'acd.sqlite3'}"]
+    )
+    assert upgrade.exit_code == 0, upgrade.output
     daemon = subprocess.Popen(
         [sys.executable, "-m", "acd.cli", "run", "-c", str(config)],
         stderr=subprocess.PIPE,
