@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from acd.pbxsim.channels import UP, Channel
-from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.pbx import Pbx, wait_any, wait_for_hangup
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
@@ -255,6 +255,12 @@ class AgiSession:
                 return f"200 result=0 endpos={samples}"
             played = int((loop.time() - started) / max(timings.time_scale, 1e-9) * SAMPLE_RATE)
             return f"200 result=-1 endpos={min(played, samples)}"
+        if words[:3] == ["CONTROL", "STREAM", "FILE"]:
+            if len(args) < 5:
+                return "520 Invalid command syntax.  Proper usage not available."
+            if ch.dead:
+                return DEAD
+            return await self._control_stream(args[3])
         if words[:3] == ["GET", "FULL", "VARIABLE"]:
             if len(args) < 4:
                 return "520 Invalid command syntax.  Proper usage not available."
@@ -289,6 +295,27 @@ class AgiSession:
         if words[:1] == ["EXEC"] and len(args) >= 2:
             return await self.exec_application(args[1], " ".join(args[2:]))
         return INVALID
+
+    async def _control_stream(self, prompt: str) -> str:
+        """CONTROL STREAM FILE: like STREAM FILE, but AMI ControlPlayback can stop it."""
+        pbx = self.pbx
+        ch = self.channel
+        scale = pbx.config.timings.time_scale
+        samples = samples_of(prompt)
+        pbx.stop_moh(ch)
+        ch.stop_playback.clear()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        woke = await wait_any(
+            (ch.soft_hangup, ch.stop_playback), started + samples / SAMPLE_RATE * scale
+        )
+        played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
+        if woke is ch.soft_hangup:
+            return f"200 result=-1 endpos={played}"
+        stopped = woke is ch.stop_playback
+        ch.variables["CPLAYBACKSTATUS"] = "USERSTOPPED" if stopped else "SUCCESS"
+        ch.variables["CPLAYBACKOFFSET"] = str(played * 1000 // SAMPLE_RATE)
+        return f"200 result=0 endpos={played if stopped else samples}"
 
     async def exec_application(self, app: str, data: str) -> str:
         ch = self.channel

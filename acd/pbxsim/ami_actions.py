@@ -82,12 +82,30 @@ class Actions:
             "QueueRemove": self.queue_remove,
             "ListCommands": self.list_commands,
             "UserEvent": self.user_event,
+            "ControlPlayback": self.control_playback,
         }
 
     async def ping(self, session: AmiSession, message: Message) -> Reply:
         return Reply(
             respond(message, "Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
         )
+
+    async def control_playback(self, session: AmiSession, message: Message) -> Reply:
+        # Not in the recordings: wording from app_controlplayback's manager action.
+        name = message.get("Channel")
+        if not name:
+            return error(message, "Channel name not specified")
+        control = (message.get("Control") or "").lower()
+        if not control:
+            return error(message, "Control type not specified")
+        channel = self.pbx.find_channel(name)
+        if channel is None:
+            return error(message, "No such channel")
+        if control not in ("stop", "forward", "reverse", "pause", "restart"):
+            return error(message, "Unknown control type")
+        if control == "stop":
+            channel.stop_playback.set()
+        return Reply(respond(message, "Success"))
 
     async def user_event(self, session: AmiSession, message: Message) -> Reply:
         name = message.get("UserEvent")

@@ -53,6 +53,8 @@ class Channel:
     soft_hangup: asyncio.Event = field(default_factory=asyncio.Event)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     on_hold: bool = False
+    # Set by AMI ControlPlayback ``stop``: ends the CONTROL STREAM FILE being played.
+    stop_playback: asyncio.Event = field(default_factory=asyncio.Event)
     redirect_to: tuple[str, str, int] | None = None
     # The number originally dialed; it survives transfers (agi_dnid in S12 d's second session).
     dnid: str = ""

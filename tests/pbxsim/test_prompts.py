@@ -1,0 +1,55 @@
+"""Prompts: STREAM FILE lengths, and AMI ControlPlayback stopping a CONTROL STREAM FILE."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from acd.pbxsim import PbxConfig, PbxSim, Timings
+from tests.pbxsim.wire import TIMEOUT, RawAmi
+
+
+async def test_control_playback_stops_a_prompt_at_once() -> None:
+    """A 4 s prompt stopped by ControlPlayback after 0.2 s replies at once with its endpos."""
+    replies: list[str] = []
+    channel_name = asyncio.get_running_loop().create_future()
+
+    async def daemon(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        env = []
+        while (line := await asyncio.wait_for(reader.readline(), TIMEOUT)) != b"\n":
+            env.append(line.decode())
+        channel_name.set_result(next(v.split(": ")[1].strip() for v in env if "agi_channel" in v))
+        for command in (
+            'CONTROL STREAM FILE queue-periodic-announce ""',
+            "GET VARIABLE CPLAYBACKSTATUS",
+        ):
+            writer.write(f"{command}\n".encode())
+            replies.append((await asyncio.wait_for(reader.readline(), TIMEOUT)).decode())
+        writer.close()
+
+    server = await asyncio.start_server(daemon, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = PbxConfig(agi_url=f"agi://127.0.0.1:{port}/inbound", timings=Timings(answer=0.0))
+    async with PbxSim(config) as sim:
+        client = await RawAmi.connect(sim.ami_port)
+        await client.login()
+        sim.place_call(queue=None, patience=10.0)
+        name = await asyncio.wait_for(channel_name, TIMEOUT)
+        await asyncio.sleep(0.2)
+        stopped_at = time.monotonic()
+        await client.action(
+            "ControlPlayback", ("ActionID", "stop"), ("Channel", name), ("Control", "stop")
+        )
+        await client.wait_for("ActionID: stop")
+        async with asyncio.timeout(TIMEOUT):
+            while len(replies) < 2:  # noqa: ASYNC110 - the daemon callback appends replies
+                await asyncio.sleep(0.01)
+        latency = time.monotonic() - stopped_at
+        await client.close()
+    server.close()
+    await server.wait_closed()
+    endpos = int(replies[0].split("endpos=")[1])
+    assert replies[0].startswith("200 result=0")
+    assert 0 < endpos < 32000
+    assert replies[1] == "200 result=1 (USERSTOPPED)\n"
+    assert latency < 0.5
