@@ -446,7 +446,9 @@ class Actions:
             ]
             item.extend(("Variable", f"{v}={channel.variables.get(v, '')}") for v in wanted)
             items.append(item)
-        reply = event_list(message, "Channel status will follow", "StatusComplete", items)
+        reply = event_list(
+            message, "Channel status will follow", "StatusComplete", items, action_id_last=True
+        )
         reply.events[-1].append(("Items", str(len(items))))
         return reply
 
@@ -699,7 +701,9 @@ class Actions:
                     if k != "Ringinuse"
                 ]
                 items.append([("Event", "QueueMember"), *renamed])
-        return event_list(message, "Queue status will follow", "QueueStatusComplete", items)
+        return event_list(
+            message, "Queue status will follow", "QueueStatusComplete", items, action_id_last=True
+        )
 
     async def queue_summary(self, session: AmiSession, message: Message) -> Reply:
         items: list[Headers] = []
@@ -717,7 +721,9 @@ class Actions:
                     ("LongestHoldTime", "0"),
                 ]
             )
-        return event_list(message, "Queue summary will follow", "QueueSummaryComplete", items)
+        return event_list(
+            message, "Queue summary will follow", "QueueSummaryComplete", items, action_id_last=True
+        )
 
     async def pjsip_show_aors(self, session: AmiSession, message: Message) -> Reply:
         items: list[Headers] = []

@@ -51,9 +51,21 @@ def success(message: Message, text: str) -> Reply:
     return Reply(respond(message, "Success", ("Message", text)))
 
 
-def event_list(message: Message, start_text: str, name: str, items: list[Headers]) -> Reply:
+def event_list(
+    message: Message,
+    start_text: str,
+    name: str,
+    items: list[Headers],
+    *,
+    action_id_last: bool = False,
+) -> Reply:
+    """Response, items and the ``…Complete`` event; items carry the ActionID second, or last
+    for the actions whose items Asterisk builds that way (Status, QueueStatus, QueueSummary)."""
     action_id = [("ActionID", message.action_id)] if message.action_id is not None else []
-    events = [[item[0], *action_id, *item[1:]] for item in items]
+    if action_id_last:
+        events = [[*item, *action_id] for item in items]
+    else:
+        events = [[item[0], *action_id, *item[1:]] for item in items]
     complete = [
         ("Event", name),
         *action_id,
@@ -124,6 +136,7 @@ class AmiSession:
                 data = await self.outbox.get()
                 if data is None:
                     break
+                await self.server.flowing.wait()
                 self.writer.write(data)
                 if self.writer.transport.get_write_buffer_size() > 1 << 16:
                     # manager.conf writetimeout: a client that does not read in time is dropped.
@@ -146,6 +159,7 @@ class AmiSession:
                 if not data:
                     break
                 for message in decoder.feed(data):
+                    await self.server.flowing.wait()
                     reply = await self.server.handle(self, message)
                     if reply is None:
                         continue
@@ -174,6 +188,9 @@ class AmiServer:
         self.actions = {name.lower(): handler for name, handler in actions.items()}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Cleared to stall every session (a half-open link seen from the client: nothing moves).
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         pbx.event_listeners.append(self.publish)
 
     async def start(self, host: str, port: int) -> int:
@@ -181,6 +198,7 @@ class AmiServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        self.flowing.set()
         if self._server is not None:
             self._server.close()
         for session in list(self.sessions):
@@ -195,6 +213,15 @@ class AmiServer:
                 await task
         if self._server is not None:
             await self._server.wait_closed()
+
+    def drop_connections(self) -> int:
+        """Reset every AMI connection at once (RST), as a crash or a network cut would."""
+        dropped = 0
+        for session in list(self.sessions):
+            session.closed = True
+            session.writer.transport.abort()
+            dropped += 1
+        return dropped
 
     def shutdown_event(self) -> None:
         """``core stop``: every logged-in client gets Event: Shutdown, then the socket closes."""

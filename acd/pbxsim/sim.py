@@ -69,6 +69,18 @@ class PbxSim:
 
     # -- users' API -----------------------------------------------------------------------------
 
+    def drop_ami(self) -> int:
+        """Fault: reset every AMI connection now; the PBX and its calls carry on."""
+        return self.ami.drop_connections()
+
+    def stall_ami(self) -> None:
+        """Fault: the AMI link goes silent (half-open): no events, no responses, until resumed."""
+        self.ami.flowing.clear()
+
+    def resume_ami(self) -> None:
+        """Undo ``stall_ami``: what was queued meanwhile is delivered."""
+        self.ami.flowing.set()
+
     def phone(self, name: str) -> Phone:
         return self.pbx.phones[name]
 

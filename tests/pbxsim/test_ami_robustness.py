@@ -128,3 +128,26 @@ async def test_reconnect_gets_no_replay_and_sees_shutdown() -> None:
         ]
     ]
     await second.close()
+
+
+async def test_faults_drop_and_stall_the_ami_link() -> None:
+    """``drop_ami`` resets every client; ``stall_ami`` holds events and replies until resumed."""
+    async with PbxSim(PbxConfig(timings=FAST, agi_url="agi://127.0.0.1:9/none")) as sim:
+        dropped = await RawAmi.connect(sim.ami_port)
+        await dropped.login()
+        assert sim.drop_ami() == 1
+        await dropped.wait_eof()
+        await dropped.close()
+        client = await RawAmi.connect(sim.ami_port)
+        await client.login()
+        sim.stall_ami()
+        await client.action("Ping", ("ActionID", "stalled"))
+        record = sim.place_call(queue=None, patience=0.05)
+        await sim.wait_calls_done(5)
+        await asyncio.sleep(0.1)
+        assert not [m for m in client.messages() if get(m, "ActionID") == "stalled"]
+        assert not [m for m in client.messages() if get(m, "Channel") == record.channel]
+        sim.resume_ami()
+        await client.wait_for("ActionID: stalled")
+        await client.wait_for("Event: Hangup")
+        await client.close()
