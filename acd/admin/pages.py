@@ -207,16 +207,16 @@ button.care { background:#1d5c8c; }
 <div id="state" class="a-offline"><div class="act" id="activity">&ndash;</div>
   <div class="time" id="since">0:00</div><div class="sub" id="detail"></div></div>
 <div class="panel"><h2>My state</h2><div class="actions">
-  <button id="b-ready" class="go">Ready</button>
-  <select id="reason"></select><button id="b-pause" class="stop">Pause</button>
-  <button id="b-recovery" class="care">Recovery pause</button>
-  <button id="b-wrap" class="go">End wrap-up</button>
-  <button id="b-login">Log in</button><button id="b-logout">Log out</button></div>
+  <button disabled id="b-ready" class="go">Ready</button>
+  <select id="reason"></select><button disabled id="b-pause" class="stop">Pause</button>
+  <button disabled id="b-recovery" class="care">Recovery pause</button>
+  <button disabled id="b-wrap" class="go">End wrap-up</button>
+  <button disabled id="b-login">Log in</button><button disabled id="b-logout">Log out</button></div>
   <div id="message" class="dim"></div></div>
 <div class="panel" id="caller"><h2>Caller</h2><div class="number" id="c-number">&ndash;</div>
   <div class="name" id="c-name"></div>
   <div class="actions" id="disposition-row" style="margin-top:12px">
-  <select id="disposition"></select><button id="b-disposition">Set disposition</button></div></div>
+  <select id="disposition"></select><button disabled id="b-disposition">Set disposition</button></div></div>
 <div class="panel"><h2>My day</h2><div id="today">
   <div><div class="n" id="t-calls">0</div><div class="l">calls</div></div>
   <div><div class="n" id="t-talk">0:00</div><div class="l">talk time</div></div>
@@ -259,18 +259,21 @@ function render() {
   const pending = a.pending_pause ? "pause after this call: " + a.pending_pause + " · " : "";
   $("detail").textContent = pending + "phone " + a.phone.replace(/_/g, " ");
   const act = a.activity, inside = a.presence === "logged_in";
-  $("b-ready").disabled = !inside || act === "available";
+  const busy = act === "reserved" || act === "on_call";
+  // During a call, "ready" only cancels a pause asked for after it; recovery comes after the call.
+  $("b-ready").disabled = !inside || act === "available" || (busy && !a.pending_pause);
   $("b-pause").disabled = !inside;
-  $("b-recovery").disabled = !inside || act === "recovery";
+  $("b-recovery").disabled = !inside || busy || act === "recovery";
   $("b-wrap").disabled = act !== "wrap_up";
   $("b-login").disabled = inside;
-  $("b-logout").disabled = !inside || act === "reserved" || act === "on_call";
+  $("b-logout").disabled = !inside || busy;
   options($("reason"), page.pause_reasons);
   options($("disposition"), page.dispositions);
   const c = page.call;
   $("c-number").textContent = c ? (c.caller_number || "unknown number") : "–";
   $("c-name").textContent = c ? c.caller_name : "";
   $("disposition-row").style.display = c && c.answered ? "flex" : "none";
+  $("b-disposition").disabled = !(c && c.answered);
   $("t-calls").textContent = page.today.calls;
   $("t-talk").textContent = clock(page.today.talk_s);
   $("t-occ").textContent = Math.round(page.today.occupancy * 100) + "%";
