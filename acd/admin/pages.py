@@ -216,7 +216,8 @@ button.care { background:#1d5c8c; }
 <div class="panel" id="caller"><h2>Caller</h2><div class="number" id="c-number">&ndash;</div>
   <div class="name" id="c-name"></div>
   <div class="actions" id="disposition-row" style="margin-top:12px">
-  <select id="disposition"></select><button disabled id="b-disposition">Set disposition</button></div></div>
+  <select id="disposition"></select>
+  <button disabled id="b-disposition">Set disposition</button></div></div>
 <div class="panel"><h2>My day</h2><div id="today">
   <div><div class="n" id="t-calls">0</div><div class="l">calls</div></div>
   <div><div class="n" id="t-talk">0:00</div><div class="l">talk time</div></div>
