@@ -136,6 +136,34 @@ def scenario(name: str) -> str:
     return str(path)
 
 
+# SIPp has no run-time variable for a receive's timeout (and refuses an optional receive right
+# before a pause or nop), so a scenario's timers are its receives' timeout attributes, named by
+# the label they lead to, and each run gets its own copy with the values it wants.
+_TIMER = re.compile(r'timeout="\d+"(\s+ontimeout="([\w-]+)")')
+
+
+def render(name: str, timers: dict[str, int], workdir: Path) -> str:
+    """A copy of scenario ``name`` in ``workdir`` with the given timers (label → ms)."""
+    text = Path(scenario(name)).read_text(encoding="utf-8")
+    found: set[str] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        label = match.group(2)
+        if label not in timers:
+            return match.group(0)
+        found.add(label)
+        return f'timeout="{int(timers[label])}"{match.group(1)}'
+
+    text = _TIMER.sub(replace, text)
+    missing = set(timers) - found
+    if missing:
+        raise ValueError(f"{name} has no timer leading to {sorted(missing)}")
+    suffix = "-".join(f"{label}{timers[label]}" for label in sorted(timers))
+    path = workdir / f"{Path(name).stem}-{suffix}.xml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One logged line: who (caller/advisor/...), what, the call's key, when (epoch seconds)."""
