@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 from acd.pbxsim.ami_codec import Message
 from acd.pbxsim.ami_server import (
+    ActionHandler,
     AmiSession,
     Headers,
     Reply,
@@ -27,9 +27,8 @@ DEVICE_WORDS = {
     "RINGINUSE": "Ring+Inuse",
     "UNAVAILABLE": "Unavailable",
     "BUSY": "Busy",
+    "ONHOLD": "On Hold",
 }
-
-ActionHandler = Callable[[AmiSession, Message], Awaitable[Reply]]
 
 
 def parse_callerid(value: str) -> tuple[str, str]:
@@ -493,7 +492,7 @@ class Actions:
                 ("Aor", ""),
                 ("Auths", ""),
                 ("OutboundAuths", ""),
-                ("DeviceState", DEVICE_WORDS[trunk_state]),
+                ("DeviceState", DEVICE_WORDS.get(trunk_state, "Unknown")),
                 ("ActiveChannels", str(trunk_active)),
             ]
         )

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from acd.pbxsim.ami_codec import BANNER, AmiDecoder, Message, encode
-from acd.pbxsim.channels import Channel
 from acd.pbxsim.config import AmiUser
 from acd.pbxsim.pbx import AmiEvent, Pbx
 
@@ -361,9 +360,3 @@ class AmiServer:
         self._apply_event_mask(session, message.get("EventMask") or "off")
         state = "On" if session.events_on else "Off"
         return Reply(respond(message, "Success", ("Events", state)))
-
-
-def channel_or_none(pbx: Pbx, name: str | None) -> Channel | None:
-    if not name:
-        return None
-    return pbx.find_channel(name)
