@@ -126,7 +126,7 @@ class RecordedCall:
 def recorded_calls(scenario: str, records: list[Record]) -> list[RecordedCall]:
     timeline = (TRACES / scenario / "timeline.txt").read_text()
     holds = [int(h) / 1000 for h in re.findall(r"hold=(\d+)ms", timeline)]
-    calls = []
+    calls: list[RecordedCall] = []
     for record in records:
         if record.kind != "event" or record.conn != "ami1":
             continue

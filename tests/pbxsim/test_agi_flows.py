@@ -8,10 +8,11 @@ import pytest
 
 from acd.pbxsim.config import DialplanConfig
 from acd.pbxsim.phones import PhoneBehaviour
-from tests.pbxsim.lab import LAB_100, LAB_200, LAB_400, LAB_401, Replay, replay
+from tests.pbxsim.lab import LAB_100, LAB_200, LAB_400, LAB_401, Replay, phone_behaviours, replay
 from tests.pbxsim.recording import (
     CALL_CONTROL,
     QUEUE_EVENTS,
+    TRACES,
     compare_streams,
     load,
     normalise,
@@ -108,8 +109,6 @@ async def test_s9_daemon_dials_agents(
 ) -> None:
     """S9 a-e: EXEC Dial from AGI (answer, no answer, busy, unavailable, caller gone)."""
     scenario = f"{S9}/{variant}"
-    from tests.pbxsim.lab import TRACES, phone_behaviours
-
     behaviours = phone_behaviours((TRACES / scenario / "timeline.txt").read_text()) | extra
     result = await replay(scenario, dialplan, behaviours=behaviours)
     assert_agi_matches(scenario, result)

@@ -11,6 +11,7 @@ from tests.pbxsim.lab import LAB_200, SCALE, lab_config
 from tests.pbxsim.recording import (
     CALL_CONTROL,
     Headers,
+    Record,
     compare_streams,
     get,
     load,
@@ -93,7 +94,7 @@ async def run_s5() -> tuple[list[Headers], list[Headers]]:
     return recorded_events(records) + _responses(records), parse_messages(bytes(client.received))
 
 
-def _responses(records: list) -> list[Headers]:
+def _responses(records: list[Record]) -> list[Headers]:
     return [r.headers for r in records if r.conn == "ami1" and r.kind == "response"]
 
 

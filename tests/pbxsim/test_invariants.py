@@ -131,7 +131,9 @@ async def test_many_overlapping_calls_keep_every_invariant() -> None:
             linked[channel].add(linkedid)
     roots = {get(e, "Uniqueid") for e in created if get(e, "Uniqueid") == get(e, "Linkedid")}
     targets = {
-        get(e, "TransferTargetChannel") for e in events if get(e, "Event") == "AttendedTransfer"
+        get(e, "TransferTargetChannel") or ""
+        for e in events
+        if get(e, "Event") == "AttendedTransfer"
     }
     assert targets
     assert all(len(ids) == 1 for channel, ids in linked.items() if channel not in targets)
