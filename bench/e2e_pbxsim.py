@@ -1,0 +1,338 @@
+"""End-to-end benchmark: the real daemon and pbxsim, each in its own process, on loopback.
+
+pbxsim (``python -m acd.pbxsim``) places 50 new calls/s (Poisson) for ``--duration`` seconds on
+1,000 advisors' phones that answer after 0.5-1.5 s (1 s mean) and talk 13 s (exponential); the
+AGI ANSWER takes 0.5 s as on the recorded Asterisk; wrap-up is the workload minimum, 5 s. So a
+call is handled in about 20 s and the centre runs near 95 % occupancy once warmed up: some calls
+find an advisor idle, others wait for one to free up.
+
+The daemon runs in a second process (this file with ``--role daemon``): ``acd.app.Daemon`` with
+every advisor logged in, announcements off (pbxsim cannot interrupt a STREAM FILE, so a prompt
+would delay rings by its length, see the report), no storage. A live view in that process
+timestamps each dispatched event that produced a ``RingAgent``; a structlog processor
+timestamps the daemon's ``agent_rung`` line, written just before ``EXEC Dial`` goes on the
+socket. Both use the daemon's clock.
+
+- ``ring_latency_*``: from the moment a call and a routable advisor are both available (the event
+  that admitted the call with an advisor idle, or freed an advisor with a call waiting, or
+  returned a call unanswered) to the Dial command sent.
+- ``idle_gap_*``: the subset where the event freed the advisor who is then rung (wrap-up over,
+  phone idle again, ready): the time an advisor sits idle with an eligible caller waiting.
+- ``calls_per_s``: calls admitted by the daemon per second over the steady window (after
+  ``--warmup``), with pbxsim's own counters alongside (placed, reached the daemon, fallbacks).
+- ``rss_mb`` (peak) and ``cpu_ms_per_call`` are the daemon process's.
+
+The last line of output is JSON.
+
+    python bench/e2e_pbxsim.py                          # 50 calls/s for 60 s, 1,000 advisors
+    python bench/e2e_pbxsim.py --rate 20 --duration 20 --warmup 5 --advisors 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import sys
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index], 2)
+
+
+# -- the daemon's process -------------------------------------------------------------------------
+
+
+def daemon_settings(args: argparse.Namespace) -> Any:
+    from acd.settings import parse_settings
+
+    return parse_settings(
+        {
+            "ami": {
+                "port": args.ami_port,
+                "secret": "acdsecret",
+                "reconnect_max_s": 0.5,
+                "ping_interval_s": 10,
+            },
+            "fastagi": {"port": args.agi_port, "max_sessions": 5000},
+            "http": {"enabled": False},
+            "daemon": {"watchdog_stall_s": 0},
+            "queues": {
+                "support": {
+                    "announce_interval_s": args.announce_interval or None,
+                    "wrap_up_s": args.wrap_up,
+                    "ring_timeout_s": 15,
+                    "expected_handle_s": 20,
+                }
+            },
+            "agents": {
+                f"agent{i}": {
+                    "endpoint": f"PJSIP/agent{i}",
+                    "queues": ["support"],
+                    "skills": {"french": 1 + i % 5},
+                }
+                for i in range(1, args.advisors + 1)
+            },
+        }
+    )
+
+
+class LatencyProbe:
+    """Timestamps what made the engine ring (a live view) and the Dial going out (a log line)."""
+
+    def __init__(self, now: Any) -> None:
+        self.now = now
+        self.pending: dict[str, tuple[float, bool]] = {}
+        self.rings: list[tuple[float, float, bool]] = []  # (at, latency ms, advisor freed)
+        self.arrivals: list[float] = []
+        self.answered: list[float] = []
+        self.warnings = 0
+
+    def observe(self, event: Any, commands: Sequence[Any]) -> None:
+        from acd.core.commands import RingAgent
+        from acd.core.events import AgentAnswered, CallArrived, TimerFired
+
+        if isinstance(event, CallArrived):
+            self.arrivals.append(event.at)
+        elif isinstance(event, AgentAnswered):
+            self.answered.append(event.at)
+        for command in commands:
+            if isinstance(command, RingAgent):
+                freed_by = getattr(event, "agent_id", None)
+                if isinstance(event, TimerFired):
+                    freed_by = event.timer_id.split(":")[1]
+                self.pending[command.call_id] = (event.at, freed_by == command.agent_id)
+
+    def processor(
+        self, logger: object, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        import structlog
+
+        if event_dict.get("event") == "agent_rung":
+            started = self.pending.pop(str(event_dict.get("call_id")), None)
+            if started is not None:
+                now = self.now()
+                self.rings.append((now, (now - started[0]) * 1000, started[1]))
+        if method in ("debug", "info"):
+            raise structlog.DropEvent
+        self.warnings += 1
+        return event_dict
+
+    def report(self, warmup_s: float, duration_s: float) -> dict[str, Any]:
+        if not self.arrivals:
+            return {"error": "no call reached the daemon"}
+        first = self.arrivals[0]
+        start, end = first + warmup_s, first + duration_s
+        window = max(end - start, 1e-9)
+        steady = [r for r in self.rings if start <= r[0] <= end]
+        ring = [r[1] for r in steady]
+        gaps = [r[1] for r in steady if r[2]]
+        return {
+            "calls_per_s": round(sum(1 for t in self.arrivals if start <= t <= end) / window, 2),
+            "answered_per_s": round(sum(1 for t in self.answered if start <= t <= end) / window, 2),
+            "ring_latency_p50_ms": percentile(ring, 50),
+            "ring_latency_p99_ms": percentile(ring, 99),
+            "ring_latency_max_ms": percentile(ring, 100),
+            "idle_gap_p50_ms": percentile(gaps, 50),
+            "idle_gap_p99_ms": percentile(gaps, 99),
+            "idle_gap_max_ms": percentile(gaps, 100),
+            "rings_measured": len(ring),
+            "idle_gaps_measured": len(gaps),
+            "calls_admitted": len(self.arrivals),
+            "daemon_warnings": self.warnings,
+        }
+
+
+async def run_daemon(args: argparse.Namespace) -> None:
+    import structlog
+
+    from acd.app import Daemon
+
+    daemon = Daemon(daemon_settings(args), auto_login=True)
+    probe = LatencyProbe(daemon.dispatcher.now)
+    daemon.dispatcher.live_views.append(probe)
+    structlog.configure(
+        processors=[
+            probe.processor,
+            structlog.processors.add_log_level,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(20),  # INFO: agent_rung is info
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, daemon.stop)
+    task = asyncio.create_task(daemon.run())
+    await daemon.started.wait()
+    cpu_before = os.times()
+    print("ready", flush=True)
+    await task
+    cpu_after = os.times()
+    cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    report = probe.report(args.warmup, args.duration)
+    report["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["cpu_ms_per_call"] = round(cpu_s * 1000 / max(len(probe.arrivals), 1), 3)
+    report["daemon_cpu_s"] = round(cpu_s, 2)
+    report["events_handled"] = daemon.dispatcher.events_handled
+    report["events_refused"] = daemon.dispatcher.events_refused
+    print(json.dumps(report), flush=True)
+
+
+# -- the orchestrator -----------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    ami_port, agi_port = free_port(), free_port()
+    load_before = os.getloadavg()
+    daemon = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--role",
+        "daemon",
+        "--ami-port",
+        str(ami_port),
+        "--agi-port",
+        str(agi_port),
+        "--advisors",
+        str(args.advisors),
+        "--warmup",
+        str(args.warmup),
+        "--duration",
+        str(args.duration),
+        "--wrap-up",
+        str(args.wrap_up),
+        "--announce-interval",
+        str(args.announce_interval),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=None if args.verbose else asyncio.subprocess.DEVNULL,
+    )
+    pbxsim: asyncio.subprocess.Process | None = None
+    try:
+        assert daemon.stdout is not None
+        ready = await asyncio.wait_for(daemon.stdout.readline(), 60)
+        if ready != b"ready\n":
+            raise RuntimeError(f"daemon did not start: {ready!r}")
+        pbxsim = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "acd.pbxsim",
+            "--ami-port",
+            str(ami_port),
+            "--agi-url",
+            f"agi://127.0.0.1:{agi_port}/inbound",
+            "--advisors",
+            str(args.advisors),
+            "--answer-delay",
+            str(args.answer_delay),
+            "--talk-time",
+            str(args.talk_time),
+            "--talk-distribution",
+            "exponential",
+            "--rate",
+            str(args.rate),
+            "--duration",
+            str(args.duration),
+            "--patience",
+            str(args.patience),
+            "--run-for",
+            str(args.duration + 3),
+            "--fallback-queue",
+            "",
+            "--answer",
+            "0.5",
+            "--seed",
+            "1",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        pbx_out, _ = await asyncio.wait_for(pbxsim.communicate(), args.duration + 120)
+        load_during = os.getloadavg()
+        counters = json.loads(pbx_out.decode().strip().splitlines()[-1])
+        daemon.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(daemon.communicate(), 60)
+        report = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        for process in (pbxsim, daemon):
+            if process is not None and process.returncode is None:
+                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    await process.wait()
+    return {
+        **report,
+        "pbxsim": {
+            key: counters[key]
+            for key in (
+                "calls_placed",
+                "reached_daemon",
+                "agi_failed",
+                "answered_by_acd",
+                "fallbacks",
+                "abandoned",
+            )
+        },
+        "rate": args.rate,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "advisors": args.advisors,
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_during],
+        },
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--role", choices=("bench", "daemon"), default="bench")
+    p.add_argument("--rate", type=float, default=50.0, help="new calls per second")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of arrivals")
+    p.add_argument("--warmup", type=float, default=25.0, help="seconds left out of the figures")
+    p.add_argument("--advisors", type=int, default=1000)
+    p.add_argument("--answer-delay", type=float, default=1.0, help="mean ring before answer, s")
+    p.add_argument("--talk-time", type=float, default=13.0, help="mean talk time, s")
+    p.add_argument("--wrap-up", type=float, default=5.0, help="queue wrap-up, s")
+    p.add_argument("--patience", type=float, default=120.0, help="mean caller patience, s")
+    p.add_argument("--announce-interval", type=float, default=0.0, help="0: no announcements")
+    p.add_argument("--verbose", action="store_true", help="show the daemon's warnings")
+    p.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--agi-port", type=int, default=0, help=argparse.SUPPRESS)
+    return p
+
+
+def main() -> int:
+    args = parser().parse_args()
+    if args.role == "daemon":
+        asyncio.run(run_daemon(args))
+        return 0
+    result = asyncio.run(run(args))
+    for key, value in result.items():
+        print(f"{key:>22}: {value}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
