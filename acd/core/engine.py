@@ -906,15 +906,18 @@ class Engine:
         self._cancel(agent.timer)
         agent.timer = None
         if self._over_cap(agent):
-            occupancy = agent.load.occupancy(self._now)
-            self._set_activity(agent, "breathe", f"occupancy {occupancy:.0%}")
-            agent.timer = self._timer(
-                "breather", agent, agent.cfg.id, self._now + self._config.workload.breather_s
-            )
-            self._refresh(agent)
-            return
-        self._set_activity(agent, trigger)
+            self._breathe(agent)
+        else:
+            self._set_activity(agent, trigger)
         self._refresh(agent)
+
+    def _breathe(self, agent: _Agent) -> None:
+        """Start a breather: the advisor is over the occupancy cap."""
+        occupancy = agent.load.occupancy(self._now)
+        self._set_activity(agent, "breathe", f"occupancy {occupancy:.0%}")
+        agent.timer = self._timer(
+            "breather", agent, agent.cfg.id, self._now + self._config.workload.breather_s
+        )
 
     def _start_recovery(self, agent: _Agent) -> None:
         workload = self._config.workload
@@ -963,6 +966,8 @@ class Engine:
         agent.calls_since_login = 0
         agent.missed = 0
         self._set_activity(agent, trigger, e.paused_reason)
+        if agent.activity is Activity.AVAILABLE and self._over_cap(agent):
+            self._breathe(agent)  # back within the window of a heavy stint: rest first
         self._refresh(agent)
 
     def _on_logged_out(self, e: ev.AgentLoggedOut) -> None:
@@ -1382,6 +1387,8 @@ class Engine:
             call.in_step = None
             call.token += 1
             if call.state is CallState.CONNECTED:
+                # Its routing is over; keep the step index valid for the views.
+                call.step = min(call.step, len(queue.steps) - 1)
                 continue
             self._cancel_call_timers(call)
             steps = queue.cfg.steps
@@ -1402,6 +1409,8 @@ class Engine:
             if call.state is CallState.WAITING:
                 self._line_up(call)
         for agent in self._agents.values():
+            if agent.activity is Activity.AVAILABLE and self._over_cap(agent):
+                self._breathe(agent)  # a lower cap or a shorter window applies at once
             self._refresh(agent)
         for queue in self._queues.values():
             if queue.waiting and self._is_empty(queue, join=False):

@@ -102,6 +102,7 @@ ACTIVITY_TABLE: Final[Mapping[tuple[Activity, str], Activity]] = MappingProxyTyp
         (_A.WRAP_UP, "recover"): _A.RECOVERY,
         (_A.AVAILABLE, "pause"): _A.PAUSED,
         (_A.AVAILABLE, "recover"): _A.RECOVERY,
+        (_A.AVAILABLE, "breathe"): _A.BREATHER,  # logged in (or cap lowered) while over the cap
         (_A.PAUSED, "pause"): _A.PAUSED,  # new reason
         (_A.PAUSED, "ready"): _A.AVAILABLE,
         (_A.PAUSED, "breathe"): _A.BREATHER,  # ready, but still over the occupancy cap

@@ -69,6 +69,11 @@ def _recovery_over_cap(h: Harness) -> None:
     h.send(ev.RecoveryPauseRequested, agent_id="a1")
 
 
+def _logged_out_over_cap(h: Harness) -> None:
+    _breather(h)
+    h.send(ev.AgentLoggedOut, agent_id="a1")
+
+
 def _send(event: type, **kw: object) -> Callable[[Harness], None]:
     def act(h: Harness) -> None:
         h.send(event, **kw)
@@ -167,6 +172,12 @@ CASES: dict[
         ("available", "recovery"),
         3,
     ),
+    "available-breathe": (
+        _logged_out_over_cap,
+        _send(ev.AgentLoggedIn, **A1),
+        ("offline", "available"),
+        3,
+    ),
     "paused-pause": (
         _paused,
         _send(ev.AgentPaused, agent_id="a1", reason="y"),
@@ -220,6 +231,8 @@ def test_activity_transition_through_the_engine(name: str) -> None:
     ]
     assert records, name
     assert records[0] == expected
+    if name == "available-breathe":
+        assert records[1] == ("available", "breather")
 
 
 def test_every_table_entry_has_an_engine_case() -> None:

@@ -10,7 +10,7 @@ from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.config import WorkloadPolicy
 from acd.core.errors import IllegalTransitionError, WorkloadLimitError
-from acd.core.states import Activity
+from acd.core.states import Activity, CallState
 from acd.core.workload import RollingLoad
 
 from .helpers import Harness, agent, config, of_type, queue, rings
@@ -236,3 +236,31 @@ def test_rolling_occupancy_matches_a_full_recount(
         q = t + look_ahead
         assert load.occupancy(q) == pytest.approx(load.totals(q)[0] / window, abs=1e-9)
         t = q
+
+
+def test_login_while_over_cap_starts_with_a_breather() -> None:
+    """Logging out does not reset the window: logging back in over the cap means a breather."""
+    h = _harness()
+    h.login("a1")
+    _long_call(h, "c0", 400)
+    h.send(ev.AgentLoggedOut, agent_id="a1")
+    h.at(h.t + 1).arrive("c1")
+    h.login("a1")
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
+    assert h.engine.call_view("c1").state is CallState.WAITING
+
+
+def test_lowering_the_cap_at_reload_sends_available_advisors_to_a_breather() -> None:
+    """A new, lower occupancy cap applies at once to available advisors."""
+    h = _harness()
+    h.login("a1")
+    _long_call(h, "c0", 200)  # ~35 % busy: under the 50 % cap
+    h.t += 1
+    if h.engine.agent_view("a1").activity is not Activity.AVAILABLE:
+        h.send(ev.AgentReady, agent_id="a1")
+    lower = WorkloadPolicy(occupancy_cap=0.2, window_s=600, bucket_s=60, breather_s=120)
+    h.send(
+        ev.ConfigChanged,
+        config=config([queue(wrap_up_s=10)], [agent("a1"), agent("a2")], workload=lower),
+    )
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
