@@ -372,7 +372,7 @@ class Channel:
         raise UnsupportedError(f"function {name}")
 
     def _expression(self, text: str) -> str:
-        tokens = re.findall(r'"[^"]*"|!=|[=&|()]|[^\s"=&|()!]+', text)
+        tokens: list[str] = re.findall(r'"[^"]*"|!=|[=&|()]|[^\s"=&|()!]+', text)
         position = 0
 
         def peek() -> str | None:
