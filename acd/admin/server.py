@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Generator
 
 import structlog
@@ -40,18 +41,23 @@ class HttpServer:
         )
         self._server = _Server(config)
         self._host = host
+        self._port = port
+        self._socket: socket.socket | None = None
         self.started = asyncio.Event()
 
     @property
     def port(self) -> int:
         """The port listened on (the real one when configured with 0)."""
-        for server in self._server.servers:
-            for sock in server.sockets:
-                return int(sock.getsockname()[1])
-        raise RuntimeError("the HTTP server is not listening yet")
+        if self._socket is None:
+            raise RuntimeError("the HTTP server is not listening yet")
+        return int(self._socket.getsockname()[1])
 
     async def run(self) -> None:
-        serving = asyncio.create_task(self._server.serve(), name="http")
+        """Bind (an ``OSError`` such as "address in use" is raised here), then serve."""
+        # Bound here rather than by uvicorn, which answers a bind failure with sys.exit(1).
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        self._socket = socket.create_server((self._host, self._port), family=family)
+        serving = asyncio.create_task(self._server.serve(sockets=[self._socket]), name="http")
         try:
             while not self._server.started:
                 if serving.done():
@@ -66,6 +72,7 @@ class HttpServer:
                 self._server.should_exit = True
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(serving, 5)
+            self._socket.close()
             log.info("http_stopped")
 
     def stop(self) -> None:

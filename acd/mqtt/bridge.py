@@ -95,6 +95,8 @@ class MqttBridge:
         self._dirty_agents: set[str] = set()
         self._dirty_queues: set[str] = set()
         self._last_retained: dict[str, bytes] = {}
+        self._published_agents: set[str] = set()
+        self._published_queues: set[str] = set()
         self._wake = asyncio.Event()
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
@@ -118,6 +120,9 @@ class MqttBridge:
         if isinstance(agent_id, str):
             self._dirty_agents.add(agent_id)
         if isinstance(event, ConfigChanged):
+            # Also those published before: a removed advisor's or queue's state gets deleted.
+            self._dirty_agents |= self._published_agents
+            self._dirty_queues |= self._published_queues
             self._mark_everything()
         for command in commands:
             if isinstance(command, RecordAgentState):
@@ -229,11 +234,15 @@ class MqttBridge:
                 try:
                     view = self.engine.agent_view(agent_id, at)
                 except CoreError:
-                    continue  # removed by a reload
+                    await self._forget(client, self.topics.agent_state(agent_id))
+                    self._published_agents.discard(agent_id)
+                    agents.discard(agent_id)
+                    continue
                 self._dirty_queues.update(view.queues)  # routable counts follow the advisor
                 await self._publish_retained(
                     client, self.topics.agent_state(agent_id), payloads.agent_state(view)
                 )
+                self._published_agents.add(agent_id)
                 agents.discard(agent_id)
             queues, self._dirty_queues = self._dirty_queues, set()
             try:
@@ -241,10 +250,13 @@ class MqttBridge:
                     try:
                         queue = self.engine.queue_view(name, at)
                     except CoreError:
+                        await self._forget(client, self.topics.queue_stats(name))
+                        self._published_queues.discard(name)
                         queues.discard(name)
                         continue
                     body = payloads.queue_stats(queue, at)
                     await self._publish_retained(client, self.topics.queue_stats(name), body)
+                    self._published_queues.add(name)
                     queues.discard(name)
             finally:
                 self._dirty_queues |= queues
@@ -261,6 +273,11 @@ class MqttBridge:
             return
         await self._publish(client, topic, data, retain=True)
         self._last_retained[topic] = key
+
+    async def _forget(self, client: aiomqtt.Client, topic: str) -> None:
+        # Removed by a reload: an empty retained message deletes the stale retained state.
+        await self._publish(client, topic, b"", retain=True)
+        self._last_retained.pop(topic, None)
 
     async def _publish(
         self, client: aiomqtt.Client, topic: str, data: bytes, *, retain: bool

@@ -135,3 +135,16 @@ async def test_decision_latency_and_wired_figures_are_exported() -> None:
     assert samples[("acd_recorder_backlog_rows", ())] == 7
     assert samples[("acd_recorder_spool_bytes", ())] == 4096
     assert samples[("acd_agents", (("activity", "available"),))] == 2
+
+
+async def test_a_port_in_use_is_an_error_not_an_exit(api: Api) -> None:
+    """A second server on a busy port raises OSError from run() (uvicorn would sys.exit)."""
+    from acd.admin import HttpServer, build_http_app
+
+    busy = HttpServer(
+        build_http_app(api.feed, api.daemon),
+        host="127.0.0.1",
+        port=int(api.base_url.rsplit(":", 1)[1]),
+    )
+    with pytest.raises(OSError, match="in use"):
+        await busy.run()

@@ -151,3 +151,20 @@ async def test_commands_are_ignored_when_disabled(mqtt_url: str) -> None:
         await asyncio.sleep(0.3)
         assert seen.on(f"{prefix}/agents/agent1/results") == []
         assert centre.daemon.engine.agent_view("agent1").presence.value == "logged_in"
+
+
+async def test_a_reload_that_removes_an_advisor_deletes_their_retained_state(mqtt_url: str) -> None:
+    """After acd reload drops an advisor, their retained state is gone from the broker."""
+    prefix = unique_prefix()
+    async with running_centre(mqtt={"enabled": True, "url": mqtt_url, "prefix": prefix}) as centre:
+        topic = f"{prefix}/agents/agent3/state"
+        async with subscriber(mqtt_url, prefix) as seen:
+            await seen.wait_for(lambda: seen.latest(topic))
+            settings = centre.daemon.settings
+            agents = {k: v for k, v in settings.agents.items() if k != "agent3"}
+            centre.daemon.reload(settings.model_copy(update={"agents": agents}))
+            await seen.wait_for(lambda: seen.latest(topic) == "")
+        async with subscriber(mqtt_url, prefix) as late:
+            await late.wait_for(lambda: late.latest(f"{prefix}/agents/agent2/state"))
+            await asyncio.sleep(0.1)
+            assert late.on(topic) == []
