@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -119,12 +120,12 @@ def test_typer_wiring_runs_the_command(tmp_path: Path) -> None:
 
 
 def test_from_db_replays_the_history_given_by_the_loader() -> None:
-    """``--from-db DATE`` asks the injected loader for that day and replays it."""
-    asked: list[dt.date] = []
+    """``--from-db DATE`` asks the injected loader for that day (and the configs) and replays it."""
+    asked: list[tuple[dt.date, list[Path]]] = []
     history = [PastCall(9 * 3600 + 30 * i, "sales", handle_s=100.0) for i in range(40)]
 
-    def loader(day: dt.date) -> list[PastCall]:
-        asked.append(day)
+    def loader(day: dt.date, configs: Sequence[Path]) -> list[PastCall]:
+        asked.append((day, list(configs)))
         return history
 
     app = typer.Typer()
@@ -135,7 +136,7 @@ def test_from_db_replays_the_history_given_by_the_loader() -> None:
         ["simulate", "--from-db", "2026-11-27", "-c", str(EXAMPLES / "centre.acd.toml"), "-n", "1"],
     )
     assert result.exit_code == 0, result.output
-    assert asked == [dt.date(2026, 11, 27)]
+    assert asked == [(dt.date(2026, 11, 27), [EXAMPLES / "centre.acd.toml"])]
     assert "calls offered" in result.output
 
 
