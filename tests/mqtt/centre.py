@@ -234,8 +234,9 @@ def free_port() -> int:
 class PrivateMosquitto:
     """A Mosquitto of this test's own on a free port: the one an outage test may stop."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, config: str | None = None) -> None:
         self.port = port or free_port()
+        self.config = config  # a mosquitto.conf path; its listener must use ``port``
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -243,10 +244,10 @@ class PrivateMosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        arguments = ["-c", self.config] if self.config else ["-p", str(self.port)]
         self.process = await asyncio.create_subprocess_exec(
             "/usr/sbin/mosquitto",
-            "-p",
-            str(self.port),
+            *arguments,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
