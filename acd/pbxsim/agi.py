@@ -100,6 +100,8 @@ class AgiSession:
         self._busy = False
         self._hangup_notified = False
         self.reached = False
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._input = asyncio.Event()
 
     def environment(self) -> str:
         ch = self.channel
@@ -136,17 +138,16 @@ class AgiSession:
             return "FAILURE"
         self._writer = writer
         watcher = asyncio.create_task(self._watch_hangup())
+        pump = asyncio.create_task(self._pump(reader))
         try:
             writer.write(self.environment().encode())
             await writer.drain()
             while True:
-                try:
-                    raw = await reader.readline()
-                except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+                line = await self._lines.get()
+                if self._lines.empty():
+                    self._input.clear()
+                if line is None:
                     break
-                if not raw:
-                    break
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 if not line.strip():
                     continue
                 # The daemon has the call once it sends a command; a socket the kernel accepted
@@ -155,6 +156,8 @@ class AgiSession:
                 self._busy = True
                 reply = await self.execute(line)
                 self._busy = False
+                if reply is None:
+                    continue
                 self._send(reply + "\n")
                 if self.channel.dead:
                     self._notify_hangup()
@@ -166,10 +169,25 @@ class AgiSession:
             pass
         finally:
             watcher.cancel()
+            pump.cancel()
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
         return "HANGUP" if self.channel.dead else "SUCCESS"
+
+    async def _pump(self, reader: asyncio.StreamReader) -> None:
+        """Read command lines as they come: a line arriving during STREAM FILE interrupts it."""
+        while True:
+            try:
+                raw = await reader.readline()
+            except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+                raw = b""
+            if not raw:
+                self._lines.put_nowait(None)
+                self._input.set()
+                return
+            self._lines.put_nowait(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            self._input.set()
 
     def _send(self, text: str) -> None:
         if self._writer is not None and not self._writer.is_closing():
@@ -187,14 +205,16 @@ class AgiSession:
         if not self._busy:
             self._notify_hangup()
 
-    async def execute(self, line: str) -> str:
+    async def execute(self, line: str) -> str | None:
+        """Run one command; None when a newer command line interrupted it (no reply is due)."""
         command_id = str(random.randint(1, 2**31 - 1))
         self.pbx.emit(
             "AGIExecStart",
             "agi",
             [*self.channel.headers(), ("CommandId", command_id), ("Command", line)],
         )
-        reply = await self._dispatch(line)
+        dispatched = await self._dispatch(line)
+        reply = "200 result=0" if dispatched is None else dispatched
         code = int(reply[:3])
         if code == 200:
             match = re.match(r"200 result=(-?\d+)", reply)
@@ -213,9 +233,9 @@ class AgiSession:
                 ("Result", result),
             ],
         )
-        return reply
+        return dispatched
 
-    async def _dispatch(self, line: str) -> str:
+    async def _dispatch(self, line: str) -> str | None:
         args = split_arguments(line)
         words = [a.upper() for a in args]
         ch = self.channel
@@ -247,14 +267,7 @@ class AgiSession:
                 return STREAM_FILE_USAGE
             if ch.dead:
                 return DEAD
-            samples = samples_of(args[2])
-            seconds = samples / SAMPLE_RATE * timings.time_scale
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            if await pbx.play(ch, seconds):
-                return f"200 result=0 endpos={samples}"
-            played = int((loop.time() - started) / max(timings.time_scale, 1e-9) * SAMPLE_RATE)
-            return f"200 result=-1 endpos={min(played, samples)}"
+            return await self._stream_file(args[2])
         if words[:3] == ["CONTROL", "STREAM", "FILE"]:
             if len(args) < 5:
                 return "520 Invalid command syntax.  Proper usage not available."
@@ -295,6 +308,30 @@ class AgiSession:
         if words[:1] == ["EXEC"] and len(args) >= 2:
             return await self.exec_application(args[1], " ".join(args[2:]))
         return INVALID
+
+    async def _stream_file(self, prompt: str) -> str | None:
+        """STREAM FILE: MOH stops for good; ends early on hang-up, ControlPlayback stop, or a new
+        command line from the daemon (res_agi then writes no reply for the stream at all)."""
+        pbx = self.pbx
+        ch = self.channel
+        scale = pbx.config.timings.time_scale
+        samples = samples_of(prompt)
+        pbx.stop_moh(ch)
+        ch.stop_playback.clear()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        woke = await wait_any(
+            (ch.soft_hangup, ch.stop_playback, self._input),
+            started + samples / SAMPLE_RATE * scale,
+        )
+        played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
+        if woke is self._input:
+            return None
+        if woke is ch.soft_hangup:
+            return f"200 result=-1 endpos={played}"
+        if woke is ch.stop_playback:
+            return f"200 result=0 endpos={played}"
+        return f"200 result=0 endpos={samples}"
 
     async def _control_stream(self, prompt: str) -> str:
         """CONTROL STREAM FILE: like STREAM FILE, but AMI ControlPlayback can stop it."""

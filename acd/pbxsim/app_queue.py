@@ -67,7 +67,9 @@ class AppQueue:
         self.queues: dict[str, QueueModel] = {}
         for config in configs:
             queue = QueueModel(config.name, config)
-            for endpoint in config.members:
+            for name in config.members:
+                # Members may be given as endpoints (agent1) or interfaces (PJSIP/agent1).
+                endpoint = name.split("/", 1)[1] if "/" in name else name
                 phone = pbx.phones.get(endpoint)
                 display = phone.config.display_name if phone else endpoint
                 member = Member(interface=f"PJSIP/{endpoint}", name=display)

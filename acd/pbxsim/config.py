@@ -41,7 +41,8 @@ class PhoneConfig:
 
 @dataclass(frozen=True)
 class QueueConfig:
-    """An app_queue queue (the dialplan's fallback): strategy leastrecent, static members."""
+    """An app_queue queue (the dialplan's fallback): strategy leastrecent, static members given
+    as endpoint names (``agent1``) or interfaces (``PJSIP/agent1``)."""
 
     name: str = "support"
     members: tuple[str, ...] = ()

@@ -259,9 +259,15 @@ class Pbx:
             await wait_for_hangup(channel, delay)
 
     async def play(self, channel: Channel, seconds: float) -> bool:
-        """Play a prompt; returns False when the channel hung up meanwhile."""
+        """Play a prompt (Playback); False when the channel hung up meanwhile. AMI
+        ControlPlayback ``stop`` ends it early."""
         self.stop_moh(channel)
-        return not await wait_for_hangup(channel, seconds)
+        channel.stop_playback.clear()
+        loop = asyncio.get_running_loop()
+        woke = await wait_any(
+            (channel.soft_hangup, channel.stop_playback), loop.time() + max(seconds, 0.0)
+        )
+        return woke is not channel.soft_hangup
 
     # -- dial -----------------------------------------------------------------------------------
 

@@ -53,3 +53,34 @@ async def test_control_playback_stops_a_prompt_at_once() -> None:
     assert 0 < endpos < 32000
     assert replies[1] == "200 result=1 (USERSTOPPED)\n"
     assert latency < 0.5
+
+
+async def test_a_new_command_interrupts_stream_file_without_a_reply() -> None:
+    """A line sent during STREAM FILE stops the prompt; only the new command is answered."""
+    received: list[bytes] = []
+
+    async def daemon(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await asyncio.wait_for(reader.readline(), TIMEOUT) != b"\n":
+            pass
+        writer.write(b'STREAM FILE queue-periodic-announce ""\n')
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.write(b'NOOP "interrupt"\n')
+        await writer.drain()
+        received.append(await asyncio.wait_for(reader.readline(), TIMEOUT))
+        writer.close()
+
+    server = await asyncio.start_server(daemon, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = PbxConfig(agi_url=f"agi://127.0.0.1:{port}/inbound", timings=Timings(answer=0.0))
+    started = time.monotonic()
+    async with PbxSim(config) as sim:
+        sim.place_call(queue=None, patience=10.0)
+        async with asyncio.timeout(TIMEOUT):
+            while not received:  # noqa: ASYNC110 - the daemon callback appends the reply
+                await asyncio.sleep(0.01)
+        elapsed = time.monotonic() - started
+    server.close()
+    await server.wait_closed()
+    assert received == [b"200 result=0\n"]
+    assert elapsed < 1.0
