@@ -263,7 +263,7 @@ def example_queues() -> dict[str, str]:
 def test_every_did_reaches_acd_with_its_queue_and_language(plan: Dialplan) -> None:
     """Each inbound number hands the caller to acd's inbound script with a known queue/language."""
     queues = example_queues()
-    dids = [e for e in plan.contexts["acd-inbound"].extensions if not e.startswith(("_", "i"))]
+    dids = [e for e in plan.contexts["acd-inbound"].extensions if e[0].isdigit()]
     assert len(dids) >= 4
     seen = set()
     for did in dids:
@@ -287,10 +287,34 @@ def test_priority_did_passes_the_priority_to_acd(plan: Dialplan) -> None:
     assert run.apps("AGI") == ["agi://127.0.0.1:4573/inbound?queue=support&priority=5"]
 
 
-def test_unknown_did_gets_a_message_not_silence(plan: Dialplan) -> None:
-    """A number that maps to no queue plays a message and hangs up."""
-    run = Channel(plan, World()).start("acd-inbound", "0899999999")
+@pytest.mark.parametrize("number", ["0899999999", "+33899999999"])
+def test_unknown_did_gets_a_message_not_silence(plan: Dialplan, number: str) -> None:
+    """A number that maps to no queue, in either format, plays a message and hangs up."""
+    run = Channel(plan, World()).start("acd-inbound", number)
     assert run.names() == ["Answer", "Playback", "Hangup"]
+
+
+def test_fallback_without_a_queue_name_goes_to_voicemail(plan: Dialplan) -> None:
+    """The fallback never calls Queue() without a name (which would drop the caller)."""
+    world = daemon(None, None, "FAILURE", None)
+    run = Channel(plan, world, {"ACD_QUEUE": ""}).start("acd-call", "transfer")
+    assert run.apps("Queue") == []
+    assert run.apps("VoiceMail") == [plan.globals["ACD_VOICEMAIL_BOX"] + ",u"]
+    assert run.ended == "hangup"
+
+
+def test_example_overflow_targets_exist_in_the_dialplan(plan: Dialplan) -> None:
+    """Each `extension:` overflow of the example acd.toml is an acd-overflow* extension."""
+    data = tomllib.loads(EXAMPLE_SETTINGS.read_text(encoding="utf-8"))
+    targets = [q["overflow"] for q in data["queues"].values() if "overflow" in q]
+    assert targets
+    for target in targets:
+        kind, _, value = target.partition(":")
+        if kind != "extension":
+            continue
+        exten, _, context = value.partition("@")
+        assert context.startswith("acd-overflow"), target
+        assert plan.find_extension(context, exten) == (context, exten), target
 
 
 @pytest.mark.parametrize(("code", "query"), FEATURE_CODES.items())
