@@ -245,3 +245,20 @@ async def test_queue_tuning_needs_an_admin_token(api: Api) -> None:
             "/api/v1/queues/support", headers=headers, json={"weight": 2}
         )
         assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthorized")
+
+
+async def test_tokens_never_reach_the_logs(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    """Accepted, refused and wrong tokens appear in no log entry and no output."""
+    import structlog
+
+    wrong = "wrong-token-should-not-be-logged"
+    with structlog.testing.capture_logs() as entries:
+        await post(api, "/agents/alice/login", AGENT_TOKENS["alice"])
+        await post(api, "/agents/alice/logout", wrong)
+        await post(api, "/agents/alice/pause", AGENT_TOKENS["bob"], {"reason": "x"})
+        await post(api, "/supervisor/agents/alice/pause", ADMIN_TOKEN, {"reason": "coaching"})
+        await api.client.get("/api/v1/calls", headers={"authorization": f"Bearer {wrong}"})
+    assert any(e["event"] == "agent_action_applied" for e in entries)
+    output = repr(entries) + "".join(capsys.readouterr())
+    for secret in (*AGENT_TOKENS.values(), ADMIN_TOKEN, wrong):
+        assert secret not in output
