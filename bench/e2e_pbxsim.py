@@ -101,8 +101,9 @@ class LatencyProbe:
 
     def __init__(self, now: Any) -> None:
         self.now = now
-        self.pending: dict[str, tuple[float, bool]] = {}
-        self.rings: list[tuple[float, float, bool]] = []  # (at, latency ms, advisor freed)
+        self.pending: dict[str, tuple[float, bool, float]] = {}
+        # (at, latency ms, advisor freed, of which ms from the event to its dispatch)
+        self.rings: list[tuple[float, float, bool, float]] = []
         self.arrivals: list[float] = []
         self.answered: list[float] = []
         self.warnings = 0
@@ -120,7 +121,8 @@ class LatencyProbe:
                 freed_by = getattr(event, "agent_id", None)
                 if isinstance(event, TimerFired):
                     freed_by = event.timer_id.split(":")[1]
-                self.pending[command.call_id] = (event.at, freed_by == command.agent_id)
+                dispatched = self.now()
+                self.pending[command.call_id] = (event.at, freed_by == command.agent_id, dispatched)
 
     def processor(
         self, logger: object, method: str, event_dict: MutableMapping[str, Any]
@@ -131,7 +133,8 @@ class LatencyProbe:
             started = self.pending.pop(str(event_dict.get("call_id")), None)
             if started is not None:
                 now = self.now()
-                self.rings.append((now, (now - started[0]) * 1000, started[1]))
+                at, freed, dispatched = started
+                self.rings.append((now, (now - at) * 1000, freed, (dispatched - at) * 1000))
         if method in ("debug", "info"):
             raise structlog.DropEvent
         self.warnings += 1
@@ -146,6 +149,7 @@ class LatencyProbe:
         steady = [r for r in self.rings if start <= r[0] <= end]
         ring = [r[1] for r in steady]
         gaps = [r[1] for r in steady if r[2]]
+        dispatch = [r[3] for r in steady]
         return {
             "calls_per_s": round(sum(1 for t in self.arrivals if start <= t <= end) / window, 2),
             "answered_per_s": round(sum(1 for t in self.answered if start <= t <= end) / window, 2),
@@ -155,6 +159,8 @@ class LatencyProbe:
             "idle_gap_p50_ms": percentile(gaps, 50),
             "idle_gap_p99_ms": percentile(gaps, 99),
             "idle_gap_max_ms": percentile(gaps, 100),
+            "ring_dispatch_p50_ms": percentile(dispatch, 50),
+            "ring_dispatch_p99_ms": percentile(dispatch, 99),
             "rings_measured": len(ring),
             "idle_gaps_measured": len(gaps),
             "calls_admitted": len(self.arrivals),
