@@ -8,6 +8,7 @@ Reading never needs the dispatcher: the views are built from the engine between 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Final
 
@@ -65,6 +66,7 @@ from acd.settings import QueueSettings
 log = structlog.get_logger("acd.admin")
 
 API: Final = "/api/v1"
+BOARD_CACHE_S: Final = 0.1
 DEFAULT_PAUSE_REASONS: Final = ("break", "lunch", "training", "meeting", "admin")
 DEFAULT_DISPOSITIONS: Final = ("resolved", "follow_up", "escalated", "wrong_number", "complaint")
 
@@ -199,12 +201,21 @@ def build_http_app(
 
         async def events() -> AsyncIterator[dict[str, str]]:
             async for _ in feed.changes():
-                yield {
-                    "event": "snapshot",
-                    "data": wallboard_out(feed.snapshot()).model_dump_json(),
-                }
+                yield {"event": "snapshot", "data": board_json()}
 
         return EventSourceResponse(events(), ping=15)
+
+    # (version, built at, JSON): every open wallboard shares one snapshot per change. Kept only
+    # briefly, as pages set their clocks from its ``at``.
+    board_cache: list[tuple[int, float, str]] = [(-1, 0.0, "")]
+
+    def board_json() -> str:
+        version, built_at, data = board_cache[0]
+        now = time.monotonic()
+        if version != feed.version or now - built_at > BOARD_CACHE_S:
+            data = wallboard_out(feed.snapshot()).model_dump_json()
+            board_cache[0] = (feed.version, now, data)
+        return data
 
     # ------------------------------------------------------------------ caller data (admin)
 
