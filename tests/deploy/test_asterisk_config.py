@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.conf import Section, parse_conf, read_conf, resolved, tool
-from tests.deploy.dialplan import CONFIG_DIR, DIALPLAN_DIR, INCLUDE_PREFIX
+from tests.deploy.dialplan import CONFIG_DIR, DIALPLAN_DIR, INCLUDE_PREFIX, ROOT
 
 # What acd's AMI client subscribes to and sends (acd/asterisk/ami_client.py, DESIGN.md).
 AMI_READ = {"system", "call", "agent", "agi"}
@@ -202,3 +203,53 @@ def test_asterisklint_catches_a_broken_dialplan(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "E_APP_MISSING" in result.stdout + result.stderr
+
+
+# The class each AMI action needs in Asterisk 22 (any one of them suffices), from the actions'
+# registrations (main/manager.c, res/res_pjsip*, res/res_manager_devicestate.c,
+# apps/app_controlplayback.c). An action missing here fails the test below: look it up and add it.
+ACTION_CLASSES: dict[str, set[str]] = {
+    "Login": set(),
+    "Logoff": set(),
+    "Challenge": set(),
+    "Ping": set(),
+    "Events": set(),
+    "CoreShowChannels": {"system", "reporting"},
+    "DeviceStateList": {"call", "reporting"},
+    "PJSIPShowEndpoints": {"system"},
+    "PJSIPShowEndpoint": {"system"},
+    "PJSIPShowContacts": {"system"},
+    "Getvar": {"call", "reporting"},
+    "Setvar": {"call"},
+    "Hangup": {"system", "call"},
+    "Redirect": {"call"},
+    "ControlPlayback": {"call"},
+    "Originate": {"originate"},
+}
+
+
+def actions_sent_by_acd() -> set[str]:
+    """AMI actions named in acd's AMI client (``send_action("X"`` / ``"Action": "X"``)."""
+    source = (ROOT / "acd" / "asterisk" / "ami_client.py").read_text(encoding="utf-8")
+    found = set(re.findall(r"send_(?:list_)?action\(\s*\"(\w+)\"", source))
+    found |= set(re.findall(r"\"Action\":\s*\"(\w+)\"", source))
+    return found
+
+
+def test_ami_user_may_send_every_action_acd_sends() -> None:
+    """Each action in acd's AMI client is allowed by the acd user's write classes."""
+    write = set((section(read_conf("manager.conf"), "acd").get("write") or "").split(","))
+    sent = actions_sent_by_acd()
+    assert {"DeviceStateList", "CoreShowChannels", "PJSIPShowEndpoints", "Ping"} <= sent
+    for action in sorted(sent):
+        assert action in ACTION_CLASSES, f"{action}: add the AMI class it needs to ACTION_CLASSES"
+        needed = ACTION_CLASSES[action]
+        assert not needed or needed & write, f"{action} needs one of {sorted(needed)}"
+
+
+def test_ami_user_reads_exactly_the_classes_the_daemon_subscribes_to() -> None:
+    """manager.conf's read classes are the Events: mask acd's daemon logs in with."""
+    from acd.app import AMI_EVENT_CLASSES
+
+    read = set((section(read_conf("manager.conf"), "acd").get("read") or "").split(","))
+    assert set(AMI_EVENT_CLASSES.split(",")) == read
