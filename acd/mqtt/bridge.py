@@ -95,6 +95,7 @@ class MqttBridge:
         self._dirty_agents: set[str] = set()
         self._dirty_queues: set[str] = set()
         self._last_retained: dict[str, bytes] = {}
+        self._overflowing = False
         self._published_agents: set[str] = set()
         self._published_queues: set[str] = set()
         self._wake = asyncio.Event()
@@ -131,6 +132,9 @@ class MqttBridge:
                 self._dirty_queues.add(command.queue)
                 if len(self.outbox) == self.outbox.maxlen:
                     self.dropped += 1  # the deque drops the oldest on append
+                    if not self._overflowing:
+                        self._overflowing = True  # once per outage: this runs per event
+                        log.warning("mqtt_outbox_full", size=self.outbox.maxlen)
                 self.outbox.append(command)
         self._wake.set()
 
@@ -192,7 +196,10 @@ class MqttBridge:
             tls=self._tls,
             commands=self.settings.commands,
             connection=self.connections,
+            outbox=len(self.outbox),
+            dropped=self.dropped,
         )
+        self._overflowing = False
         self.connected.set()
         try:
             async with asyncio.TaskGroup() as tasks:

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import structlog
 
 from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, AgentPaused, CallArrived, WrapUpEnded
@@ -112,10 +113,12 @@ def test_outbox_is_bounded_and_observe_never_waits() -> None:
     dispatcher = Dispatcher(engine, clock)
     bridge = MqttBridge(MqttSettings(enabled=True), engine, dispatcher, outbox_size=10)
     started = time.perf_counter()
-    for i in range(40):
-        event = CallArrived(at=clock.now(), call_id=f"c{i}", queue="q")
-        bridge.observe(event, engine.handle(event))
+    with structlog.testing.capture_logs() as entries:
+        for i in range(40):
+            event = CallArrived(at=clock.now(), call_id=f"c{i}", queue="q")
+            bridge.observe(event, engine.handle(event))
     elapsed = time.perf_counter() - started
+    assert [e["event"] for e in entries] == ["mqtt_outbox_full"]
     assert len(bridge.outbox) == 10
     assert bridge.dropped == 30
     assert bridge.outbox[-1].call_id == "c39"
