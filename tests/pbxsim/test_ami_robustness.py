@@ -86,7 +86,7 @@ async def test_slow_client_is_dropped_without_stalling_others() -> None:
             await fast.send(lines)
             await fast.wait_for(f"ActionID: u{batch}-99")
             worst = max(worst, await ping(fast, f"p{batch}"))
-        assert worst < 1.0
+        assert worst < 2.0
         async with asyncio.timeout(5):
             while len(sim.ami.sessions) > 1:  # noqa: ASYNC110 - the session set has no event
                 await asyncio.sleep(0.02)
