@@ -163,6 +163,62 @@ def pbxsim(ctx: typer.Context) -> None:
     raise typer.Exit(pbxsim_main(list(ctx.args)))
 
 
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="write this file (mode 0640) instead of printing"),
+]
+
+
+def _write_generated(text: str, output: Path | None) -> None:
+    import os
+
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    # Holds SIP passwords: never world-readable, replaced in one step (Asterisk may reload).
+    partial = output.with_name(output.name + ".new")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    partial.replace(output)
+
+
+@app.command("pjsip-endpoints")
+def pjsip_endpoints(
+    passwords: Annotated[
+        Path, typer.Option("--passwords", help='TOML file of ADVISOR_ID = "SIP password" lines')
+    ],
+    config: ConfigOption = None,
+    output: OutputOption = None,
+) -> None:
+    """PJSIP endpoint, AOR and digest auth of every advisor in acd.toml (for pjsip.conf)."""
+    from acd.pjsip_endpoints import EndpointError, parse_passwords, render_pjsip_endpoints
+    from acd.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(config)
+        secrets = parse_passwords(passwords.read_text(encoding="utf-8"), str(passwords))
+        text = render_pjsip_endpoints(settings, secrets, source=str(config or "<defaults>"))
+    except (SettingsError, EndpointError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _write_generated(text, output)
+
+
+@app.command("fallback-queues")
+def fallback_queues(config: ConfigOption = None, output: OutputOption = None) -> None:
+    """app_queue queues with the same advisors as acd's queues (the dialplan's fallback)."""
+    from acd.pjsip_endpoints import EndpointError, render_fallback_queues
+    from acd.settings import SettingsError, load_settings
+
+    try:
+        text = render_fallback_queues(load_settings(config), source=str(config or "<defaults>"))
+    except (SettingsError, EndpointError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _write_generated(text, output)
+
+
 def _mount_storage_commands() -> None:
     from acd.storage.commands import db_app, report_command
 
