@@ -171,8 +171,12 @@ class LatencyProbe:
 async def run_daemon(args: argparse.Namespace) -> None:
     import structlog
 
+    import acd.app
     from acd.app import Daemon
 
+    if args.ami_events:
+        # An experiment, not the shipped daemon: which AMI event classes acd logs in for.
+        acd.app.AMI_EVENT_CLASSES = args.ami_events
     daemon = Daemon(daemon_settings(args), auto_login=True)
     probe = LatencyProbe(daemon.dispatcher.now)
     daemon.dispatcher.live_views.append(probe)
@@ -229,6 +233,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         str(args.wrap_up),
         "--announce-interval",
         str(args.announce_interval),
+        "--ami-events",
+        args.ami_events,
         stdout=asyncio.subprocess.PIPE,
         stderr=None if args.verbose else asyncio.subprocess.DEVNULL,
     )
@@ -300,6 +306,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "advisors": args.advisors,
+        "ami_events": args.ami_events or "as shipped",
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -322,6 +329,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wrap-up", type=float, default=5.0, help="queue wrap-up, s")
     p.add_argument("--patience", type=float, default=120.0, help="mean caller patience, s")
     p.add_argument("--announce-interval", type=float, default=0.0, help="0: no announcements")
+    p.add_argument(
+        "--ami-events",
+        default="",
+        help="experiment: AMI event classes the daemon asks for (default: acd.app's own)",
+    )
     p.add_argument("--verbose", action="store_true", help="show the daemon's warnings")
     p.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--agi-port", type=int, default=0, help=argparse.SUPPRESS)
