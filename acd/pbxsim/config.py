@@ -79,6 +79,9 @@ class DialplanConfig:
     # Extensions of the advisors' context that a transfer (REFER) can reach, e.g.
     # ``{"7002": "Dial(PJSIP/agent2,20)", "7400": "AGI(agi://127.0.0.1:4573/transfer)"}``.
     agent_extensions: dict[str, str] = field(default_factory=dict)
+    # Inbound numbers that skip the ACD and run one application after Answer(), e.g.
+    # ``{"300": "MusicOnHold(default,60)"}`` (the lab's long call for AMI tests, S6).
+    extensions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.app_queue import AppQueue
 from acd.pbxsim.channels import RING, UP, Channel
-from acd.pbxsim.pbx import Pbx
+from acd.pbxsim.pbx import Pbx, wait_for_hangup
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
 
 
@@ -123,9 +123,34 @@ class InboundDialplan:
                 return
         pbx.destroy(caller, soft=True)
 
+    async def _run_extension(self, caller: Channel, application: str) -> None:
+        """Answer(), then one application (MusicOnHold, Playback, Wait), then Hangup()."""
+        pbx = self.pbx
+        scale = pbx.config.timings.time_scale
+        name, _, data = application.partition("(")
+        params = data.rstrip(")").split(",")
+        await pbx.answer(caller, pbx.config.timings.answer)
+        caller.priority = 3
+        if name == "MusicOnHold":
+            pbx.start_moh(caller, params[0] or "default")
+            seconds = float(params[1]) * scale if len(params) > 1 and params[1] else None
+            if seconds is None:
+                await caller.soft_hangup.wait()
+            else:
+                await wait_for_hangup(caller, seconds)
+        elif name == "Playback":
+            await pbx.play(caller, samples_of(params[0]) / SAMPLE_RATE * scale)
+        elif name == "Wait":
+            await wait_for_hangup(caller, float(params[0] or 0) * scale)
+        pbx.destroy(caller, soft=True)
+
     async def _run_dialplan(self, record: CallRecord, caller: Channel) -> None:
         pbx = self.pbx
         config = pbx.config.dialplan
+        if record.number in config.extensions:
+            record.path = "extension"
+            await self._run_extension(caller, config.extensions[record.number])
+            return
         if config.answer_before_agi:
             await pbx.answer(caller, 0.0)
         caller.priority = 2
