@@ -163,28 +163,36 @@ class MqttBridge:
         )
 
     async def run(self) -> None:
-        """Stay connected until cancelled; on the way out, say ``offline`` if still connected."""
+        """Stay connected until cancelled; on the way out, say ``offline`` if still connected.
+
+        Every failure (refused, lost, timed out) leads to a new attempt after a backoff that
+        doubles from ``backoff_initial_s`` up to ``backoff_max_s``.
+        """
         attempt = 0
-        while True:
-            try:
-                async with self._client() as client:
-                    attempt = 0
-                    await self._serve(client)
-            except* (aiomqtt.MqttError, OSError, TimeoutError) as failure:
-                first = failure.exceptions[0]
-                log.warning(
-                    "mqtt_connection_lost",
-                    broker=f"{self._host}:{self._port}",
-                    error=type(first).__name__,
-                    detail=str(first),
-                )
+        try:
+            while True:
+                try:
+                    async with self._client() as client:
+                        attempt = 0
+                        await self._serve(client)
+                except* (aiomqtt.MqttError, OSError, TimeoutError) as failure:
+                    first = failure.exceptions[0]
+                    log.warning(
+                        "mqtt_connection_lost",
+                        broker=f"{self._host}:{self._port}",
+                        was_connected=self.connected.is_set(),
+                        error=type(first).__name__,
+                        detail=str(first),
+                    )
+                self.connected.clear()
+                attempt += 1
+                ceiling = min(self._backoff_max_s, self._backoff_initial_s * 2 ** (attempt - 1))
+                # Jitter in the upper half: acd instances restarted together spread out.
+                delay = ceiling * (0.5 + 0.5 * self._rng.random())
+                log.info("mqtt_reconnect_scheduled", attempt=attempt, delay_s=round(delay, 3))
+                await asyncio.sleep(delay)
+        finally:
             self.connected.clear()
-            attempt += 1
-            ceiling = min(self._backoff_max_s, self._backoff_initial_s * 2 ** (attempt - 1))
-            # Full jitter in the upper half: acd instances restarted together spread out.
-            delay = ceiling * (0.5 + 0.5 * self._rng.random())
-            log.info("mqtt_reconnect_scheduled", attempt=attempt, delay_s=round(delay, 3))
-            await asyncio.sleep(delay)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         self.connections += 1
