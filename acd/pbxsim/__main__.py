@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--unregistered", type=float, default=0.0, help="share of phones offline")
     p.add_argument("--queue", action="append", default=None, help="queue name (repeatable)")
     p.add_argument("--rate", type=float, default=0.0, help="new calls per second per queue")
-    p.add_argument("--patience", type=float, default=60.0, help="mean caller patience, s")
+    p.add_argument("--patience", type=float, default=60.0, help="mean caller patience, s; 0: never")
     p.add_argument("--duration", type=float, default=0.0, help="seconds of arrivals; 0: none")
     p.add_argument("--run-for", type=float, default=0.0, help="exit after N s; 0: until signal")
     p.add_argument("--fallback-queue", default="support", help="'' disables the fallback")

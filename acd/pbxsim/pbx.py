@@ -642,12 +642,12 @@ async def wait_any(events: tuple[asyncio.Event, ...], until: float | None) -> as
     timeout = None if until is None else max(until - loop.time(), 0.0)
     waiters = {asyncio.ensure_future(event.wait()): event for event in events}
     try:
-        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
+    # Report by priority order of ``events``, not by which waiter the loop woke first.
     for event in events:
         if event.is_set():
             return event
-    del done
     return None
