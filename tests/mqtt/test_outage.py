@@ -32,7 +32,9 @@ async def test_broker_outage_does_not_stop_routing_and_state_is_republished() ->
             # Broker gone: calls still flow, and as fast as with it.
             during = await _call_round(centre, 4)
             assert during < first * 3 + 1.0
-            assert bridge.outbox  # the call events wait for the broker
+            waiting = len(bridge.outbox)
+            assert waiting  # the call events wait for the broker
+            published = bridge.published
             await broker.start()  # same port, empty: no retained message survived
             await asyncio.wait_for(bridge.connected.wait(), 10)
             assert bridge.connections == 2
@@ -44,6 +46,8 @@ async def test_broker_outage_does_not_stop_routing_and_state_is_republished() ->
                     await seen.wait_for(lambda t=topic: seen.latest(t))
                 assert seen.latest(f"{prefix}/status") == "online"
             await _wait(lambda: not bridge.outbox)
+            # Each waiting event left the outbox only once the new broker acknowledged it.
+            assert bridge.published - published >= waiting
             assert bridge.dropped == 0
     finally:
         await broker.stop()
