@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from types import TracebackType
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from acd.pbxsim.app_queue import AppQueue
 from acd.pbxsim.channels import RING, UP
 from acd.pbxsim.config import PbxConfig
 from acd.pbxsim.dialplan import CallRecord, InboundDialplan
-from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.pbx import AmiEvent, Pbx, wait_for_hangup
 from acd.pbxsim.phones import Phone
 from acd.pbxsim.registration import Registrar
 
@@ -168,6 +169,32 @@ class PbxSim:
         async with asyncio.timeout(within):
             while self._call_tasks:
                 await asyncio.gather(*list(self._call_tasks), return_exceptions=True)
+
+    def subscribe(self, callback: Callable[[AmiEvent], None]) -> Callable[[], None]:
+        """Receive every event in-process as it is published (before any AMI filtering);
+        returns the function that unsubscribes."""
+        self.pbx.event_listeners.append(callback)
+        return lambda: self.pbx.event_listeners.remove(callback)
+
+    async def wait_for_event(self, name: str, within: float, **match: str) -> dict[str, str]:
+        """The next event called ``name`` whose headers start with the given values, e.g.
+        ``await pbx.wait_for_event("Newchannel", 5, Channel="PJSIP/agent1-")``."""
+        found: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+        def check(event: AmiEvent) -> None:
+            headers = dict(event.headers)
+            if (
+                event.name == name
+                and not found.done()
+                and all(headers.get(key, "").startswith(value) for key, value in match.items())
+            ):
+                found.set_result(headers)
+
+        unsubscribe = self.subscribe(check)
+        try:
+            return await asyncio.wait_for(found, within)
+        finally:
+            unsubscribe()
 
     def live_channels(self) -> list[str]:
         return sorted(self.pbx.channels)

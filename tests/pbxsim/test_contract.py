@@ -84,3 +84,20 @@ async def test_daemon_down_is_counted_as_never_reached() -> None:
     assert sim.counters["agi_failed"] == 4
     assert sim.counters["fallbacks"] == 4
     assert {call.agi_status for call in sim.calls} == {"FAILURE"}
+
+
+async def test_in_process_users_can_await_events() -> None:
+    """``wait_for_event`` resolves on the first matching event, e.g. an advisor's leg appearing."""
+    daemon = StandInDaemon(["agent1", "agent2"])
+    await daemon.start()
+    sim = PbxSim(config(daemon.url))
+    for name in ("agent1", "agent2"):
+        sim.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.1)
+    async with sim:
+        waiter = sim.wait_for_event("Newchannel", 5, Channel="PJSIP/agent1-")
+        sim.place_call(patience=5.0)
+        headers = await waiter
+        assert headers["Linkedid"] == sim.calls[0].uniqueid
+        await sim.wait_calls_done(10)
+    await daemon.stop()
+    assert sim.pbx.event_listeners == [sim.ami.publish]
