@@ -323,6 +323,12 @@ class AsteriskCallControl:
             await self._command(session.set_variable(STATE_VARIABLE, "queued"))
             await self._command(session.set_variable("CHANNEL(language)", audio.language))
             await self._command(session.set_music(True, audio.music_class))
+            if session.script.path == "transfer" or entry > 1:
+                # Back from a transfer (S12 d): the channel still holds the first Dial's
+                # DIALSTATUS=ANSWER and BLINDTRANSFER, and EXEC Dial on a channel that hung up
+                # sets neither, so a ring that never happened would read as answered.
+                await self._command(session.set_variable("DIALSTATUS", ""))
+                await self._command(session.set_variable("BLINDTRANSFER", ""))
         except AgiError as exc:
             log.warning("inbound_setup_failed", call_id=call_id, error=str(exc))
             return

@@ -22,7 +22,7 @@ import pytest
 
 from acd.app import Daemon
 from acd.core.commands import CallCompleted, RingAgent
-from acd.core.events import AgentDidNotAnswer, AgentPaused, CallArrived
+from acd.core.events import AgentDidNotAnswer, AgentPaused, AgentReady, CallArrived
 from acd.core.states import Outcome, PhoneState
 from acd.pbxsim.channels import UP
 from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
@@ -408,3 +408,70 @@ async def test_reload_during_load_keeps_every_call() -> None:
         assert centre.daemon.dispatcher.events_refused == 0
         assert max(centre.legs.most.values()) == 1
         assert centre.pbx.counters["fallbacks"] == 0
+
+
+class HangUpOnRing:
+    """A live view that makes the caller hang up the instant the engine rings for ``call_id``."""
+
+    def __init__(self, pbx: PbxSim, call_id: str, record: CallRecord) -> None:
+        self.pbx = pbx
+        self.call_id = call_id
+        self.record = record
+        self.fired = False
+
+    def observe(self, event: Any, commands: Any) -> None:
+        for command in commands:
+            if isinstance(command, RingAgent) and command.call_id == self.call_id:
+                self.fired = self.pbx.caller_hangs_up(self.record)
+
+
+async def test_transferred_caller_hanging_up_as_the_ring_starts_is_an_abandon() -> None:
+    """Back in the ACD after a transfer, a caller gone before Dial is an abandon, not a talk."""
+    agi_port = free_port()
+    config = pbx_config()
+    config = PbxConfig(
+        phones=config.phones,
+        queues=config.queues,
+        dialplan=DialplanConfig(
+            fallback_queue=None,
+            agent_extensions={"7400": f"AGI(agi://127.0.0.1:{agi_port}/transfer?queue=support)"},
+        ),
+        timings=config.timings,
+    )
+    async with PbxSim(config) as pbx:
+        pbx.phone("agent1").behaviour = PhoneBehaviour(
+            answer_delay=0.05, blind_transfer_to="7400", transfer_after=0.2
+        )
+        for name in ADVISORS[1:]:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
+        async with daemon_on(pbx, settings_data(pbx.ami_port, agi_port)) as (daemon, seen):
+            now = daemon.dispatcher.now
+            for name in ADVISORS[1:]:
+                await daemon.dispatcher.submit(AgentPaused(at=now(), agent_id=name, reason="x"))
+            record = pbx.place_call(agi_url=f"agi://127.0.0.1:{agi_port}/inbound")
+            await until(lambda: advisor_talking(pbx), 5, "agent1 answered")
+            await daemon.dispatcher.submit(AgentPaused(at=now(), agent_id="agent1", reason="x"))
+            again = f"{record.uniqueid}#2"
+            await until(
+                lambda: any(c.call_id == again for c in daemon.engine.live_calls()),
+                5,
+                "the caller is back in the queue",
+            )
+            hang_up = HangUpOnRing(pbx, again, record)
+            daemon.dispatcher.live_views.append(hang_up)
+            await daemon.dispatcher.submit(AgentReady(at=now(), agent_id="agent2"))
+            await asyncio.wait_for(record.done.wait(), 10)
+            await until(lambda: not daemon.engine.live_calls(), 5, "both entries finished")
+            # The first entry's summary comes once agent1's wrap-up is over.
+            await until(lambda: len(seen.commands(CallCompleted)) == 2, 5, "two summaries")
+            agent2 = daemon.engine.agent_view("agent2")
+            summaries = {c.call_id: c for c in seen.commands(CallCompleted)}
+            refused = daemon.dispatcher.events_refused
+    assert hang_up.fired
+    assert record.path == "transferred"
+    assert summaries[record.uniqueid].outcome is Outcome.ANSWERED
+    assert summaries[record.uniqueid].transferred_to == "7400@acd-agents"
+    assert summaries[again].outcome is Outcome.ABANDONED
+    assert summaries[again].agent_id is None
+    assert agent2.activity.value == "available"
+    assert refused == 0
