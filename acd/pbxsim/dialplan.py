@@ -53,7 +53,11 @@ class InboundDialplan:
         self.app_queue = app_queue
 
     async def run(
-        self, record: CallRecord, patience: float | None, hangs_up_after_answer: float | None
+        self,
+        record: CallRecord,
+        patience: float | None,
+        hangs_up_after_answer: float | None,
+        talk_time: float | None = None,
     ) -> None:
         pbx = self.pbx
         config = pbx.config.dialplan
@@ -74,6 +78,8 @@ class InboundDialplan:
             timers.append(asyncio.create_task(self._patience(caller, patience)))
         if hangs_up_after_answer is not None:
             timers.append(asyncio.create_task(self._hold(caller, hangs_up_after_answer)))
+        if talk_time is not None:
+            timers.append(asyncio.create_task(self._talk(caller, talk_time)))
         try:
             await self._run_dialplan(record, caller)
         finally:
@@ -89,6 +95,12 @@ class InboundDialplan:
         await asyncio.sleep(patience)
         if caller.bridge is None and not caller.destroyed:
             self.pbx.remote_hangup(caller)
+
+    async def _talk(self, caller: Channel, seconds: float) -> None:
+        """The caller ends the conversation ``seconds`` after first reaching someone."""
+        await caller.bridged.wait()
+        await asyncio.sleep(seconds)
+        self.pbx.remote_hangup(caller)
 
     async def _hold(self, caller: Channel, seconds: float) -> None:
         """The caller hangs up ``seconds`` after its call is answered (SIPp's scripted BYE)."""

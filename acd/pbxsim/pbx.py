@@ -605,6 +605,7 @@ class Pbx:
         for channel in members:
             bridge.channels.append(channel)
             channel.bridge = bridge
+            channel.bridged.set()
             extra = [("SwapUniqueid", swap.uniqueid)] if swap is not None else []
             self.emit("BridgeEnter", "call", [*bridge.headers(), *channel.headers(), *extra])
         if len(bridge.channels) >= 2:

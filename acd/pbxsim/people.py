@@ -88,6 +88,8 @@ class CallerStream:
     bursts: tuple[Burst, ...] = ()
     scripted: tuple[ScriptedCall, ...] = ()
     mean_patience: float | None = 60.0
+    # Callers may end the conversation themselves (exponential); None leaves it to advisors.
+    mean_talk_time: float | None = None
 
 
 def caller_identity(rng: random.Random) -> tuple[str, str]:
@@ -127,6 +129,7 @@ class Crowd:
     async def run(self) -> list[CallRecord]:
         rng = random.Random(self.seed)
         plan: list[tuple[float, CallerStream, str, str, float | None]] = []
+        talk: dict[int, float | None] = {}
         for stream in self.streams:
             for at in arrival_times(stream, self.duration, rng):
                 number, name = caller_identity(rng)
@@ -134,6 +137,9 @@ class Crowd:
                     rng.expovariate(1.0 / stream.mean_patience) if stream.mean_patience else None
                 )
                 plan.append((at, stream, number, name, patience))
+                talk[len(plan) - 1] = (
+                    rng.expovariate(1.0 / stream.mean_talk_time) if stream.mean_talk_time else None
+                )
             for scripted in stream.scripted:
                 plan.append(
                     (
@@ -144,10 +150,11 @@ class Crowd:
                         scripted.patience,
                     )
                 )
-        plan.sort(key=lambda item: item[0])
+        order = sorted(range(len(plan)), key=lambda index: plan[index][0])
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for at, stream, number, name, patience in plan:
+        for index in order:
+            at, stream, number, name, patience = plan[index]
             delay = started + at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -158,6 +165,7 @@ class Crowd:
                     caller_num=number,
                     caller_name=name,
                     patience=patience,
+                    talk_time=talk.get(index),
                 )
             )
         return self.records

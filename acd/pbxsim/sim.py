@@ -105,12 +105,14 @@ class PbxSim:
         caller_name: str | None = None,
         patience: float | None = None,
         hangs_up_after_answer: float | None = None,
+        talk_time: float | None = None,
         agi_url: str | None = None,
     ) -> CallRecord:
         """Start one inbound call now; the returned record fills in as the call progresses.
 
         ``patience``: the caller hangs up that long after arriving unless talking to someone;
-        ``hangs_up_after_answer``: the caller hangs up that long after the PBX answered.
+        ``hangs_up_after_answer``: the caller hangs up that long after the PBX answered;
+        ``talk_time``: the caller hangs up that long after first being bridged to someone.
         """
         record = CallRecord(
             number=number,
@@ -119,7 +121,9 @@ class PbxSim:
             agi_url=self.agi_url_for(queue, agi_url),
         )
         self.calls.append(record)
-        task = asyncio.create_task(self.dialplan.run(record, patience, hangs_up_after_answer))
+        task = asyncio.create_task(
+            self.dialplan.run(record, patience, hangs_up_after_answer, talk_time)
+        )
         self._call_tasks.add(task)
         task.add_done_callback(self._call_tasks.discard)
         return record

@@ -101,3 +101,18 @@ async def test_in_process_users_can_await_events() -> None:
         await sim.wait_calls_done(10)
     await daemon.stop()
     assert sim.pbx.event_listeners == [sim.ami.publish]
+
+
+async def test_caller_talk_time_ends_the_conversation() -> None:
+    """A caller with ``talk_time`` hangs up that long after reaching an advisor who never would."""
+    daemon = StandInDaemon(["agent1"])
+    await daemon.start()
+    sim = PbxSim(config(daemon.url))
+    sim.phone("agent1").behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=None)
+    async with sim:
+        record = sim.place_call(talk_time=0.2)
+        await sim.wait_calls_done(5)
+    await daemon.stop()
+    assert record.dial_status == "ANSWER"
+    assert record.path == "hangup"
+    assert sim.live_channels() == []
