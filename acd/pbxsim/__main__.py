@@ -37,6 +37,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", action="append", default=None, help="queue name (repeatable)")
     p.add_argument("--rate", type=float, default=0.0, help="new calls per second per queue")
     p.add_argument("--patience", type=float, default=60.0, help="mean caller patience, s; 0: never")
+    p.add_argument(
+        "--caller-talk-time",
+        type=float,
+        default=0.0,
+        help="mean s before callers hang up; 0: never",
+    )
     p.add_argument("--duration", type=float, default=0.0, help="seconds of arrivals; 0: none")
     p.add_argument("--run-for", type=float, default=0.0, help="exit after N s; 0: until signal")
     p.add_argument("--fallback-queue", default="support", help="'' disables the fallback")
@@ -102,6 +108,7 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
                     queue=queue,
                     profile=(RateStep(0.0, args.rate),),
                     mean_patience=args.patience or None,
+                    mean_talk_time=args.caller_talk_time or None,
                 )
                 for queue in args.queue or ["support"]
             )
