@@ -1,14 +1,14 @@
 """End-to-end benchmark: the real daemon and pbxsim, each in its own process, on loopback.
 
 pbxsim (``python -m acd.pbxsim``) places 50 new calls/s (Poisson) for ``--duration`` seconds on
-1,000 advisors' phones that answer after 0.5-1.5 s (1 s mean) and talk 13 s (exponential); the
-AGI ANSWER takes 0.5 s as on the recorded Asterisk; wrap-up is the workload minimum, 5 s. So a
-call is handled in about 20 s and the centre runs near 95 % occupancy once warmed up: some calls
-find an advisor idle, others wait for one to free up.
+1,000 advisors' phones that answer after 0.5-1.5 s (1 s mean) and talk 14 s (exponential); the
+AGI ANSWER takes 0.5 s as on the recorded Asterisk; wrap-up is the workload minimum, 5 s. So an
+advisor handles a call in about 20 s and the offered load equals the 1,000 advisors: once warmed
+up, some calls find an advisor idle, others wait for one to free up.
 
 The daemon runs in a second process (this file with ``--role daemon``): ``acd.app.Daemon`` with
-every advisor logged in, announcements off (pbxsim cannot interrupt a STREAM FILE, so a prompt
-would delay rings by its length, see the report), no storage. A live view in that process
+every advisor logged in, position/expected-wait announcements every 30 s (an advisor freed
+during one interrupts it), no storage. A live view in that process
 timestamps each dispatched event that produced a ``RingAgent``; a structlog processor
 timestamps the daemon's ``agent_rung`` line, written just before ``EXEC Dial`` goes on the
 socket. Both use the daemon's clock.
@@ -168,6 +168,15 @@ class LatencyProbe:
         }
 
 
+async def loop_lag(samples: list[float], every_s: float = 0.01) -> None:
+    """How late the daemon's event loop runs a 10 ms sleep: its own congestion plus CPU steal."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every_s
+        await asyncio.sleep(every_s)
+        samples.append((loop.time() - due) * 1000)
+
+
 async def run_daemon(args: argparse.Namespace) -> None:
     import structlog
 
@@ -195,11 +204,17 @@ async def run_daemon(args: argparse.Namespace) -> None:
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
     cpu_before = os.times()
+    lags: list[float] = []
+    lag_task = asyncio.create_task(loop_lag(lags))
     print("ready", flush=True)
     await task
+    lag_task.cancel()
     cpu_after = os.times()
     cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     report = probe.report(args.warmup, args.duration)
+    steady_lags = lags[int(len(lags) * args.warmup / (args.duration + 5)) :]
+    report["daemon_loop_lag_p50_ms"] = percentile(steady_lags, 50)
+    report["daemon_loop_lag_p99_ms"] = percentile(steady_lags, 99)
     report["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["cpu_ms_per_call"] = round(cpu_s * 1000 / max(len(probe.arrivals), 1), 3)
     report["daemon_cpu_s"] = round(cpu_s, 2)
@@ -209,6 +224,34 @@ async def run_daemon(args: argparse.Namespace) -> None:
 
 
 # -- the orchestrator -----------------------------------------------------------------------------
+
+
+async def ping_pbxsim(port: int, rtts: list[float], started: asyncio.Event) -> None:
+    """AMI Ping to pbxsim every 50 ms on a connection of our own: how responsive its loop is."""
+    for _ in range(100):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    else:
+        return
+    try:
+        await reader.readline()
+        writer.write(b"Action: Login\r\nUsername: acd\r\nSecret: acdsecret\r\nEvents: off\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        started.set()
+        loop = asyncio.get_running_loop()
+        while True:
+            sent = loop.time()
+            writer.write(b"Action: Ping\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\n")
+            rtts.append((loop.time() - sent) * 1000)
+            await asyncio.sleep(0.05)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return  # pbxsim exited
+    finally:
+        writer.close()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -277,7 +320,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
+        rtts: list[float] = []
+        pinging = asyncio.Event()
+        pinger = asyncio.create_task(ping_pbxsim(ami_port, rtts, pinging))
         pbx_out, _ = await asyncio.wait_for(pbxsim.communicate(), args.duration + 120)
+        pinger.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            await pinger
+        steady_rtts = rtts[int(args.warmup / 0.05) : int(args.duration / 0.05)]
         load_during = os.getloadavg()
         counters = json.loads(pbx_out.decode().strip().splitlines()[-1])
         daemon.send_signal(signal.SIGTERM)
@@ -291,6 +341,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await process.wait()
     return {
         **report,
+        "pbxsim_ping_p50_ms": percentile(steady_rtts, 50),
+        "pbxsim_ping_p99_ms": percentile(steady_rtts, 99),
         "pbxsim": {
             key: counters[key]
             for key in (
@@ -325,10 +377,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=25.0, help="seconds left out of the figures")
     p.add_argument("--advisors", type=int, default=1000)
     p.add_argument("--answer-delay", type=float, default=1.0, help="mean ring before answer, s")
-    p.add_argument("--talk-time", type=float, default=13.0, help="mean talk time, s")
+    p.add_argument("--talk-time", type=float, default=14.0, help="mean talk time, s")
     p.add_argument("--wrap-up", type=float, default=5.0, help="queue wrap-up, s")
     p.add_argument("--patience", type=float, default=120.0, help="mean caller patience, s")
-    p.add_argument("--announce-interval", type=float, default=0.0, help="0: no announcements")
+    p.add_argument("--announce-interval", type=float, default=30.0, help="0: no announcements")
     p.add_argument(
         "--ami-events",
         default="",
