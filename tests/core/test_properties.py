@@ -426,3 +426,26 @@ def test_relaxation_to_any_serves_every_call(config: AcdConfig, picks: list[int]
             assert driver.timers, calls
             driver.play("fire", 0)
     assert driver.engine.live_calls() == ()
+
+
+long_actions = st.lists(
+    st.tuples(
+        st.integers(0, len(ACTIONS) - 1),
+        st.integers(0, 10_000),
+        st.sampled_from([0, 0, 1, 3, 7, 30, 120]),
+    ),
+    min_size=200,
+    max_size=300,
+)
+
+
+@settings(max_examples=12, deadline=None)
+@given(configs(), configs(), long_actions)
+def test_long_random_walks_keep_the_routing_invariants(
+    config: AcdConfig, other: AcdConfig, steps: list[tuple[int, int, int]]
+) -> None:
+    """Long sequences (workload windows sliding, reloads mid-call) keep every invariant."""
+    driver = Driver(config, other)
+    for index, pick, dt in steps:
+        driver.t += dt
+        driver.play(ACTIONS[index], pick)
