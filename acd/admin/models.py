@@ -126,6 +126,7 @@ class WallboardOut(BaseModel):
     at: float
     queues: list[QueueOut]
     agents: list[AgentOut]
+    fairness: FairnessOut
 
 
 class CurrentCallOut(BaseModel):
@@ -307,6 +308,7 @@ def wallboard_out(snapshot: EngineSnapshot) -> WallboardOut:
         at=snapshot.at,
         queues=[queue_out(q) for q in snapshot.queues],
         agents=[agent_out(a) for a in snapshot.agents],
+        fairness=fairness_out(snapshot.fairness),
     )
 
 

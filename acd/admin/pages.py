@@ -66,6 +66,8 @@ h1 { font-size:2.2vw; margin:0; letter-spacing:.05em; }
 .agent .row { display:flex; justify-content:space-between; font-size:1.3vw;
   font-variant-numeric:tabular-nums; }
 #empty { font-size:2vw; color:var(--dim); }
+#fairness { margin-top:1.2vw; font-size:1.5vw; color:var(--dim); }
+#fairness b { color:var(--text); font-variant-numeric:tabular-nums; }
 </style></head>
 <body>
 <header><h1>acd &middot; wallboard</h1>
@@ -74,6 +76,7 @@ h1 { font-size:2.2vw; margin:0; letter-spacing:.05em; }
 <section id="queues"></section>
 <section id="agents"></section>
 <div id="empty"></div>
+<div id="fairness"></div>
 <script>
 "use strict";
 let board = null, offsetMs = 0;
@@ -132,6 +135,15 @@ function render() {
     row.append(el("span", "", clock(now - a.since)), el("span", "", "occ " + pct(a.occupancy)));
     tile.append(row);
     agents.append(tile);
+  }
+  // Workload spread across logged-in advisors (rolling window): a wide one means some carry more.
+  const f = board.fairness, fair = document.getElementById("fairness");
+  fair.replaceChildren();
+  if (f.advisors) {
+    fair.append("Spread over " + f.advisors + " advisors — occupancy ",
+      el("b", "", pct(f.occupancy.minimum) + "–" + pct(f.occupancy.maximum)),
+      ", calls ", el("b", "", f.calls.minimum + "–" + f.calls.maximum),
+      ", talk time ", el("b", "", clock(f.talk_s.minimum) + "–" + clock(f.talk_s.maximum)));
   }
   document.getElementById("empty").textContent =
     board.queues.length || board.agents.length ? "" : "No queue or advisor configured.";

@@ -67,6 +67,7 @@ async def test_queues_and_stats_show_waiting_calls(api: Api) -> None:
     board = (await api.client.get("/api/v1/wallboard")).json()
     assert [q["name"] for q in board["queues"]] == ["support", "sales"]
     assert len(board["agents"]) == 3
+    assert board["fairness"]["advisors"] == 0
 
 
 async def test_calls_in_progress_need_an_admin_token(api: Api) -> None:
