@@ -23,6 +23,7 @@ from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
+from acd.core.states import Presence
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
@@ -221,7 +222,11 @@ class Daemon:
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
                 for agent in self.config.agents:
-                    self.dispatcher.post(AgentLoggedIn(at=self.dispatcher.now(), agent_id=agent.id))
+                    # Sessions restored from the database are already logged in.
+                    if self.engine.agent_view(agent.id).presence is Presence.LOGGED_OUT:
+                        self.dispatcher.post(
+                            AgentLoggedIn(at=self.dispatcher.now(), agent_id=agent.id)
+                        )
             if pid_file is not None:
                 pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
             log.info(

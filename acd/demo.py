@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime
 import random
+import shutil
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,13 @@ DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
 def demo_database() -> dict[str, str]:
     """The demo's own SQLite file (never the admin's database), kept for `acd report`."""
     return {"url": f"sqlite+aiosqlite:///{DEMO_DATABASE}", "spool_dir": str(DEMO_DIR / "spool")}
+
+
+def _fresh_demo_database() -> None:
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    for leftover in (DEMO_DATABASE, DEMO_DATABASE.with_name(DEMO_DATABASE.name + "-wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(DEMO_DIR / "spool", ignore_errors=True)
 
 
 def demo_settings(ami_port: int, http_port: int | None) -> Settings:
@@ -289,7 +297,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             else demo_settings(pbx.ami_port, options.http_port)
         )
         _phones(pbx, settings, rng)
-        await asyncio.to_thread(DEMO_DIR.mkdir, parents=True, exist_ok=True)
+        # Each demo starts a fresh day: no advisor sessions or pauses carried over from the last
+        # run. The file stays afterwards for `acd report`.
+        await asyncio.to_thread(_fresh_demo_database)
         await upgrade_schema(settings.database.url.get_secret_value())
         daemon = Daemon(settings, auto_login=True, persist=True, rng=rng)
         outcomes = CallOutcomes()

@@ -394,8 +394,14 @@ class AmiClient:
                     await task
             connection.failed_actions += connection.fail_pending("AMI connection lost")
             writer.close()
-            log.warning(
-                "ami_connection_closed", connection=number, failed_actions=connection.failed_actions
+            # Cancelled means the daemon is stopping: closing is then expected, not a fault.
+            current = asyncio.current_task()
+            stopping = current is not None and current.cancelling() > 0
+            (log.info if stopping else log.warning)(
+                "ami_connection_closed",
+                connection=number,
+                stopping=stopping,
+                failed_actions=connection.failed_actions,
             )
 
     async def _login_fields(self, connection: _Connection) -> dict[str, str]:
