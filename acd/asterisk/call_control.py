@@ -414,8 +414,10 @@ class AsteriskCallControl:
                 if result.outcome is not StreamOutcome.FINISHED:
                     stopped = True
                     break
-            if not session.hung_up:
-                # STREAM FILE stops music on hold for good (S9): put it back.
+            if not session.hung_up and not call.prompt_stopping:
+                # STREAM FILE stops music on hold for good (S9): put it back. Not when we stopped
+                # the prompt: a ring follows (Dial's `m` plays music, and a failed ring restores
+                # it) or the caller leaves, and the ring must not wait for one more round trip.
                 await self._command(session.set_music(True, call.audio.music_class))
         except (AgiError, TimeoutError) as exc:
             log.warning("prompt_failed", call_id=call.call_id, error=str(exc))
