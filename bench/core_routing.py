@@ -113,16 +113,9 @@ class Driver:
         call_id = f"c{self.call_no}"
         rng = self.rng
         priority = 1 if rng.random() < 0.1 else 0
-        self.at(
-            t,
-            ev.CallArrived(
-                at=t,
-                call_id=call_id,
-                queue=rng.choice(self.queues),
-                priority=priority,
-                caller_number=f"+3361{self.call_no:07d}",
-            ),
-        )
+        # Scheduled items are tuples of plain values (the GC soon stops tracking them), so the
+        # driver's own agenda does not weigh on the collections that land inside handle().
+        self.at(t, ("arrive", call_id, rng.choice(self.queues), priority))
         # Caller patience: most wait long, some give up early.
         patience = rng.expovariate(1 / 900.0)
         self.at(t + patience, ("abandon", call_id))
@@ -159,7 +152,7 @@ class Driver:
                 else:
                     self.at(now + 0.05, ("miss", c.call_id, c.agent_id, n, "BUSY"))
             elif isinstance(c, cmd.PlayPrompt):
-                self.at(now + 6.0, ev.PromptEnded(at=now + 6.0, call_id=c.call_id))
+                self.at(now + 6.0, ("prompt_end", c.call_id))
             elif isinstance(c, cmd.CallCompleted):
                 if c.outcome.value != "answered":
                     self.gone(now, c.call_id)
@@ -174,15 +167,20 @@ class Driver:
 
     def step(self) -> None:
         t, _, item = heapq.heappop(self.heap)
-        if not isinstance(item, tuple):
-            if isinstance(item, ev.PromptEnded) and item.call_id not in self.live:
-                return
-            if isinstance(item, ev.CallArrived):
-                self.live[item.call_id] = 0
-            self.feed(item)
-            return
         kind = item[0]
-        if kind == "timer":
+        if kind == "arrive":
+            _, call_id, queue, priority = item
+            self.live[call_id] = 0
+            number = f"+3361{call_id[1:]:0>7}"
+            self.feed(
+                ev.CallArrived(
+                    at=t, call_id=call_id, queue=queue, priority=priority, caller_number=number
+                )
+            )
+        elif kind == "prompt_end":
+            if item[1] in self.live:
+                self.feed(ev.PromptEnded(at=t, call_id=item[1]))
+        elif kind == "timer":
             if self.timers.pop(item[1], None) is not None:
                 self.feed(ev.TimerFired(at=t, timer_id=item[1]))
         elif kind == "answer":
