@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import structlog
 
+from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.call_control import AsteriskCallControl, QueueAudio
@@ -24,6 +25,7 @@ from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
+from acd.mqtt import MqttBridge
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
@@ -77,6 +79,7 @@ class Daemon:
         clock: Clock | None = None,
         auto_login: bool = False,
         persist: bool = False,
+        live_interfaces: bool = False,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
@@ -91,9 +94,40 @@ class Daemon:
             else None
         )
         self.memory_records = MemoryCallRecords()
+        # Live view: metrics (decision latency via on_handled), the SSE feed, MQTT.
+        self.metrics = AcdMetrics(self.engine, self.clock.now)
         self.dispatcher = Dispatcher(
-            self.engine, self.clock, records=self.recorder or self.memory_records
+            self.engine,
+            self.clock,
+            records=self.recorder or self.memory_records,
+            on_handled=self.metrics.observe_decision,
         )
+        self.feed = LiveFeed(self.engine, self.dispatcher, timezone=settings.centre.timezone)
+        self.dispatcher.live_views.extend([self.feed, self.metrics])
+        self.metrics.watch_dispatcher(lambda: self.dispatcher.backlog)
+        if self.recorder is not None:
+            recorder = self.recorder
+            self.metrics.watch_recorder(
+                backlog=lambda: recorder.backlog, spool_bytes=lambda: _spool_bytes(recorder)
+            )
+        # live_interfaces: serve HTTP and MQTT as configured (acd run, acd demo); tests opt in.
+        self.http: HttpServer | None = None
+        if live_interfaces and settings.http.enabled:
+            self.http = HttpServer(
+                build_http_app(self.feed, self, metrics=self.metrics),
+                host=settings.http.bind,
+                port=settings.http.port,
+            )
+        self.mqtt: MqttBridge | None = None
+        if live_interfaces and settings.mqtt.enabled:
+            bridge = MqttBridge(settings.mqtt, self.engine, self.dispatcher)
+            self.mqtt = bridge
+            self.dispatcher.live_views.append(bridge)
+            self.metrics.watch_mqtt(
+                connected=lambda: float(bridge.connected.is_set()),
+                outbox=lambda: len(bridge.outbox),
+                dropped=lambda: bridge.dropped,
+            )
         self.calls = AsteriskCallControl(
             self.dispatcher,
             queues=queue_audio(settings),
@@ -218,6 +252,8 @@ class Daemon:
             )
             if self.recorder is not None:
                 await self._restore_sessions(self.recorder)
+            http = tasks.create_task(self.http.run(), name="http") if self.http else None
+            mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
             await self.fastagi.start()
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
@@ -252,10 +288,15 @@ class Daemon:
                 self._record_handed_back()
                 if self.recorder is not None:
                     await self.recorder.stop()
-                for task in (dispatcher, watchdog):
+                # Live view last, so the final states reach the wallboard and the broker.
+                self.feed.close()
+                if self.http is not None and http is not None:
+                    self.http.stop()
+                    await http
+                for task in (mqtt, dispatcher, watchdog):
                     if task is not None:
                         task.cancel()
-                for task in (dispatcher, watchdog):
+                for task in (mqtt, dispatcher, watchdog):
                     if task is not None:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
@@ -263,6 +304,14 @@ class Daemon:
                     with contextlib.suppress(OSError):
                         pid_file.unlink()
                 log.info("daemon_stopped", events=self.dispatcher.events_handled)
+
+
+def _spool_bytes(recorder: Recorder) -> int:
+    total = 0
+    for segment in recorder.spool.segments():
+        with contextlib.suppress(OSError):
+            total += segment.stat().st_size
+    return total
 
 
 def summary(daemon: Daemon) -> Mapping[str, object]:

@@ -81,7 +81,7 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
 
     assert isinstance(settings, Settings)
     log = structlog.get_logger("acd.cli")
-    daemon = Daemon(settings, persist=True)
+    daemon = Daemon(settings, persist=True, live_interfaces=True)
     loop = asyncio.get_running_loop()
 
     def reload() -> None:
@@ -130,8 +130,8 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
     rate: Annotated[float, typer.Option(help="simulated calls per minute")] = 24.0,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same callers)")] = 7,
     http_port: Annotated[
-        int | None, typer.Option(help="serve the wallboard and API on this port")
-    ] = None,
+        int, typer.Option(help="wallboard, API and metrics on 127.0.0.1:PORT; 0 for none")
+    ] = 8080,
     config: ConfigOption = None,
     log_format: Annotated[str, typer.Option(help="console or json")] = "console",
 ) -> None:
@@ -142,7 +142,11 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
 
     configure_logging(log_format, "info")
     options = DemoOptions(
-        duration_s=duration, calls_per_minute=rate, seed=seed, http_port=http_port, config=config
+        duration_s=duration,
+        calls_per_minute=rate,
+        seed=seed,
+        http_port=http_port or None,
+        config=config,
     )
     try:
         result = asyncio.run(run_demo(options))

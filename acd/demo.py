@@ -78,6 +78,8 @@ SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6
 
 
 DEMO_DIR = Path("var/demo")
+# Demo-only tokens, printed at start so the advisor pages can be opened; never use such tokens.
+DEMO_ADMIN_TOKEN = "demo-admin"
 DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
 
 
@@ -88,7 +90,8 @@ def demo_database() -> dict[str, str]:
 
 def _fresh_demo_database() -> None:
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    for leftover in (DEMO_DATABASE, DEMO_DATABASE.with_name(DEMO_DATABASE.name + "-wal")):
+    for suffix in ("", "-wal", "-shm"):
+        leftover = DEMO_DATABASE.with_name(DEMO_DATABASE.name + suffix)
         leftover.unlink(missing_ok=True)
     shutil.rmtree(DEMO_DIR / "spool", ignore_errors=True)
 
@@ -101,7 +104,11 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
             "database": demo_database(),
             "ami": {"port": ami_port, "secret": "acdsecret"},
             "fastagi": {"port": 0},
-            "http": {"enabled": http_port is not None, "port": http_port or 8080},
+            "http": {
+                "enabled": http_port is not None,
+                "port": http_port or 8080,
+                "admin_tokens": [DEMO_ADMIN_TOKEN],
+            },
             "workload": {"window_s": 600, "bucket_s": 10, "breather_s": 8, "min_wrap_up_s": 1},
             "queues": {
                 "support": {
@@ -131,7 +138,7 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                 },
             },
             "agents": {
-                agent_id: {**spec, "endpoint": f"PJSIP/{agent_id}"}
+                agent_id: {**spec, "endpoint": f"PJSIP/{agent_id}", "token": f"demo-{agent_id}"}
                 for agent_id, spec in ADVISORS.items()
             },
         },
@@ -301,7 +308,7 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         # run. The file stays afterwards for `acd report`.
         await asyncio.to_thread(_fresh_demo_database)
         await upgrade_schema(settings.database.url.get_secret_value())
-        daemon = Daemon(settings, auto_login=True, persist=True, rng=rng)
+        daemon = Daemon(settings, auto_login=True, persist=True, live_interfaces=True, rng=rng)
         outcomes = CallOutcomes()
         daemon.dispatcher.live_views.append(outcomes)
         loop = asyncio.get_running_loop()
@@ -320,6 +327,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             duration_s=options.duration_s or "until Ctrl-C",
             ami_port=pbx.ami_port,
             fastagi_port=daemon.fastagi_port,
+            wallboard=f"http://127.0.0.1:{options.http_port}/wallboard"
+            if options.http_port
+            else None,
         )
         side = [
             asyncio.create_task(_callers(pbx, daemon, options, rng)),
