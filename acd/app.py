@@ -114,13 +114,21 @@ class Daemon:
         self.http: HttpServer | None = None
         if live_interfaces and settings.http.enabled:
             self.http = HttpServer(
-                build_http_app(self.feed, self, metrics=self.metrics),
+                build_http_app(
+                    self.feed,
+                    self,
+                    metrics=self.metrics,
+                    pause_reasons=settings.http.pause_reasons,
+                    dispositions=settings.http.dispositions,
+                ),
                 host=settings.http.bind,
                 port=settings.http.port,
             )
         self.mqtt: MqttBridge | None = None
         if live_interfaces and settings.mqtt.enabled:
-            bridge = MqttBridge(settings.mqtt, self.engine, self.dispatcher)
+            bridge = MqttBridge(
+                settings.mqtt, self.engine, self.dispatcher, outbox_size=settings.mqtt.outbox_size
+            )
             self.mqtt = bridge
             self.dispatcher.live_views.append(bridge)
             self.metrics.watch_mqtt(
@@ -161,6 +169,8 @@ class Daemon:
             on_connected=self._resync,
             rng=rng,
         )
+        ami_client = self.ami
+        self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
         self._auto_login = auto_login or settings.daemon.auto_login
         stall = settings.daemon.watchdog_stall_s
         self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None

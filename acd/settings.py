@@ -124,7 +124,9 @@ class MqttSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     tls: bool = False
+    ca_file: Path | None = None  # a private CA for the broker's certificate; else the system's
     commands: bool = False
+    outbox_size: int = Field(default=10_000, gt=0)
 
 
 class HttpSettings(_Section):
@@ -134,6 +136,12 @@ class HttpSettings(_Section):
     bind: str = "127.0.0.1"
     port: Port = 8080
     admin_tokens: list[SecretStr] = Field(default_factory=list)
+    pause_reasons: list[str] = Field(
+        default_factory=lambda: ["break", "lunch", "training", "meeting", "admin"]
+    )
+    dispositions: list[str] = Field(
+        default_factory=lambda: ["resolved", "follow_up", "escalated", "wrong_number", "complaint"]
+    )
 
 
 class LoggingSettings(_Section):

@@ -228,6 +228,8 @@ class AmiClient:
         self._connection: _Connection | None = None
         self._connection_numbers = itertools.count(1)
         self._logged_in = asyncio.Event()
+        self.logins = 0
+        self.reconnects = 0  # logins after the first: each one is an AMI outage survived
 
     @property
     def connected(self) -> bool:
@@ -378,6 +380,9 @@ class AmiClient:
             self._connection = connection
             self._logged_in.set()
             self._backoff.reset()
+            self.logins += 1
+            if self.logins > 1:
+                self.reconnects += 1
             log.info("ami_logged_in", connection=number, ami_version=banner.version)
             helpers.append(asyncio.create_task(self._keepalive(connection)))
             if self._on_connected is not None:

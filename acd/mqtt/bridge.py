@@ -156,7 +156,9 @@ class MqttBridge:
             identifier=self._identifier,
             keepalive=self._keepalive_s,
             timeout=CONNECT_TIMEOUT_S,
-            tls_context=ssl.create_default_context() if self._tls else None,
+            tls_context=ssl.create_default_context(cafile=self.settings.ca_file)
+            if self._tls
+            else None,
             will=aiomqtt.Will(self.topics.status, b"offline", qos=1, retain=True),
             # Retained state is republished on each connect; no broker-side session is needed.
             clean_session=True,

@@ -299,6 +299,7 @@ async def test_ami_drop_reconnects_and_resyncs_phone_states(centre: Centre) -> N
     centre.pbx.registrar.unregister("agent2")
     await until(lambda: len(centre.pbx.ami.sessions) == 1 and centre.daemon.ami.connected, 10)
     await until(lambda: centre.agent("agent2").phone is PhoneState.UNREACHABLE, 5)
+    assert centre.daemon.ami.reconnects == 1
     assert not centre.agent("agent2").routable
     record = centre.call()
     await asyncio.wait_for(record.done.wait(), 10)
