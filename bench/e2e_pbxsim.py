@@ -101,9 +101,9 @@ class LatencyProbe:
 
     def __init__(self, now: Any) -> None:
         self.now = now
-        self.pending: dict[str, tuple[float, bool, float]] = {}
-        # (at, latency ms, advisor freed, of which ms from the event to its dispatch)
-        self.rings: list[tuple[float, float, bool, float]] = []
+        self.pending: dict[str, tuple[float, bool, float, str]] = {}
+        # (at, latency ms, advisor freed, ms from the event to its dispatch, the event's type)
+        self.rings: list[tuple[float, float, bool, float, str]] = []
         self.arrivals: list[float] = []
         self.answered: list[float] = []
         self.warnings = 0
@@ -122,7 +122,12 @@ class LatencyProbe:
                 if isinstance(event, TimerFired):
                     freed_by = event.timer_id.split(":")[1]
                 dispatched = self.now()
-                self.pending[command.call_id] = (event.at, freed_by == command.agent_id, dispatched)
+                self.pending[command.call_id] = (
+                    event.at,
+                    freed_by == command.agent_id,
+                    dispatched,
+                    type(event).__name__,
+                )
 
     def processor(
         self, logger: object, method: str, event_dict: MutableMapping[str, Any]
@@ -133,8 +138,8 @@ class LatencyProbe:
             started = self.pending.pop(str(event_dict.get("call_id")), None)
             if started is not None:
                 now = self.now()
-                at, freed, dispatched = started
-                self.rings.append((now, (now - at) * 1000, freed, (dispatched - at) * 1000))
+                at, freed, dispatched, kind = started
+                self.rings.append((now, (now - at) * 1000, freed, (dispatched - at) * 1000, kind))
         if method in ("debug", "info"):
             raise structlog.DropEvent
         self.warnings += 1
@@ -161,6 +166,14 @@ class LatencyProbe:
             "idle_gap_max_ms": percentile(gaps, 100),
             "ring_dispatch_p50_ms": percentile(dispatch, 50),
             "ring_dispatch_p99_ms": percentile(dispatch, 99),
+            "ring_latency_by_event": {
+                kind: {
+                    "n": sum(1 for r in steady if r[4] == kind),
+                    "p50_ms": percentile([r[1] for r in steady if r[4] == kind], 50),
+                    "p99_ms": percentile([r[1] for r in steady if r[4] == kind], 99),
+                }
+                for kind in sorted({r[4] for r in steady})
+            },
             "rings_measured": len(ring),
             "idle_gaps_measured": len(gaps),
             "calls_admitted": len(self.arrivals),
@@ -175,6 +188,28 @@ async def loop_lag(samples: list[float], every_s: float = 0.01) -> None:
         due = loop.time() + every_s
         await asyncio.sleep(every_s)
         samples.append((loop.time() - due) * 1000)
+
+
+class GcPauses:
+    """Durations of the cyclic garbage collector's passes in the daemon, by generation."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        import time
+
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self.started) * 1000)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            f"gen{gen}": {"n": len(ms), "max_ms": percentile(ms, 100), "sum_ms": round(sum(ms))}
+            for gen, ms in self.pauses.items()
+        }
 
 
 async def run_daemon(args: argparse.Namespace) -> None:
@@ -203,6 +238,13 @@ async def run_daemon(args: argparse.Namespace) -> None:
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
+    import gc
+
+    if args.gc_freeze:
+        # An experiment: move everything built at start-up out of the collector's sight.
+        gc.freeze()
+    gc_pauses = GcPauses()
+    gc.callbacks.append(gc_pauses)
     cpu_before = os.times()
     lags: list[float] = []
     lag_task = asyncio.create_task(loop_lag(lags))
@@ -215,6 +257,7 @@ async def run_daemon(args: argparse.Namespace) -> None:
     steady_lags = lags[int(len(lags) * args.warmup / (args.duration + 5)) :]
     report["daemon_loop_lag_p50_ms"] = percentile(steady_lags, 50)
     report["daemon_loop_lag_p99_ms"] = percentile(steady_lags, 99)
+    report["daemon_gc"] = gc_pauses.report()
     report["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["cpu_ms_per_call"] = round(cpu_s * 1000 / max(len(probe.arrivals), 1), 3)
     report["daemon_cpu_s"] = round(cpu_s, 2)
@@ -278,6 +321,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         str(args.announce_interval),
         "--ami-events",
         args.ami_events,
+        *(["--gc-freeze"] if args.gc_freeze else []),
         stdout=asyncio.subprocess.PIPE,
         stderr=None if args.verbose else asyncio.subprocess.DEVNULL,
     )
@@ -359,6 +403,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_s": args.warmup,
         "advisors": args.advisors,
         "ami_events": args.ami_events or "as shipped",
+        "gc_freeze": args.gc_freeze,
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -386,6 +431,7 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="experiment: AMI event classes the daemon asks for (default: acd.app's own)",
     )
+    p.add_argument("--gc-freeze", action="store_true", help="experiment: gc.freeze() at start")
     p.add_argument("--verbose", action="store_true", help="show the daemon's warnings")
     p.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--agi-port", type=int, default=0, help=argparse.SUPPRESS)
