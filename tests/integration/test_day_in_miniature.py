@@ -210,14 +210,22 @@ class DispatchLog:
 
 
 class AdvisorLegs:
-    """Counts pbxsim's live channels per advisor phone from its AMI events (Newchannel/Hangup)."""
+    """pbxsim's own view of advisors' phones, from its AMI events: live channels per phone
+    (Newchannel/Hangup), and which phone answered each caller (DialEnd ANSWER), in order."""
 
     def __init__(self) -> None:
         self.live: Counter[str] = Counter()
         self.most: Counter[str] = Counter()
         self.created: Counter[str] = Counter()
+        self.answered_by: dict[str, list[str]] = defaultdict(list)
 
     def __call__(self, event: AmiEvent) -> None:
+        if event.name == "DialEnd":
+            headers = dict(event.headers)
+            if headers.get("DialStatus") == "ANSWER":
+                dest = headers.get("DestChannel", "")
+                self.answered_by[headers["Uniqueid"]].append(dest[6:].rpartition("-")[0])
+            return
         if event.name not in ("Newchannel", "Hangup"):
             return
         channel = dict(event.headers).get("Channel", "")
@@ -569,6 +577,14 @@ async def test_a_day_in_miniature() -> None:
     assert {cid for cid in by_id if "#" in cid} == {
         f"{r.uniqueid}#2" for r in records if r.path == "transferred"
     }
+    # The advisor each summary names is the phone pbxsim bridged the caller to (per entry).
+    for call_id, (summary,) in by_id.items():
+        uniqueid, _, entry = call_id.partition("#")
+        answered = legs.answered_by.get(uniqueid, [])
+        if summary.outcome is Outcome.ANSWERED:
+            assert answered[int(entry or 1) - 1] == summary.agent_id, (call_id, answered)
+        else:
+            assert len(answered) < int(entry or 1), (call_id, answered)
     outcomes = Counter(s.outcome for s in completed)
     assert outcomes[Outcome.ANSWERED] == counters["answered_by_acd"]
     # pbxsim counts the abandons it saw after AGI; callers transferred back to the ACD who then
