@@ -154,8 +154,7 @@ async def test_ami_killed_mid_call_loses_neither_the_conversation_nor_its_record
     async with running_centre(talk_time=1.0) as centre:
         first = centre.call()
         await until(lambda: advisor_talking(centre.pbx), 5, "conversation started")
-        for session in list(centre.pbx.ami.sessions):
-            session.writer.transport.abort()
+        assert centre.pbx.drop_ami() == 1  # RST, as a crash or a network cut would
         await asyncio.wait_for(first.done.wait(), 10)
         assert first.path == "handled"
         await until(lambda: centre.daemon.ami.connected, 10, "AMI reconnected")
@@ -180,8 +179,10 @@ async def test_half_open_ami_is_detected_by_keepalive_and_routing_goes_on() -> N
     """An AMI peer that goes silent without closing is dropped by Ping; calls route throughout."""
     async with running_centre(ping_interval_s=0.3) as centre:
         (stale,) = centre.pbx.ami.sessions
-        # pbxsim's side stops reading (so Ping goes unanswered) and stops sending events; the
-        # socket stays open, as after a peer vanished behind a firewall.
+        # pbxsim's side of this one connection stops reading (so Ping goes unanswered) and stops
+        # sending events; the socket stays open, as after a peer vanished behind a firewall.
+        # (pbxsim.stall_ami() stalls the whole AMI server, new connections included: the
+        # daemon could not log in again until it resumed.)
         stale.events_on = False
         stale.writer.transport.pause_reading()
         went_silent = time.monotonic()
