@@ -250,17 +250,27 @@ class AgentConfig:
 class WorkloadPolicy:
     """Workload limits; on by default (the founding brief's concern).
 
-    Occupancy is busy time (talk + wrap-up) over the last ``window_s`` seconds divided by
-    ``window_s``, counted in ``bucket_s`` buckets. An advisor over ``occupancy_cap`` when freed
-    takes a ``breather_s`` breather (repeated while still over the cap). Wrap-up lasts at least
-    ``min_wrap_up_s``. A recovery pause lasts at most ``recovery_max_s``; at most
-    ``recovery_per_window`` of them start within one window.
+    Occupancy is handle time over staffed time, as call centres measure it: busy seconds (talk +
+    wrap-up) in the last ``window_s`` seconds ÷ max(staffed seconds in that window,
+    ``min_basis_s``), counted in ``bucket_s`` buckets. Staffed time is time logged in and
+    available, reserved (ringing), on a call, in wrap-up or in a breather; pauses, recovery
+    pauses and logged-out time are not staffed, so they neither dilute nor raise occupancy.
+    ``min_basis_s`` is capped at ``window_s`` (``min(min_basis_s, window_s)`` is used).
+
+    An advisor over ``occupancy_cap`` when freed takes a ``breather_s`` breather (repeated while
+    still over the cap). Wrap-up lasts at least ``min_wrap_up_s``. A recovery pause lasts at most
+    ``recovery_max_s``; at most ``recovery_per_window`` of them start within one window.
     """
 
     enabled: bool = True
     occupancy_cap: float = 0.85
     window_s: float = 3600.0
     bucket_s: float = 60.0
+    # The floor of occupancy's denominator. Without it the first call after login would read as
+    # 100 % (busy the whole of a short staffed time) and send the advisor to a breather; with
+    # 15 minutes, one 3-minute call right after login reads as 20 %. It fades out once the
+    # advisor has been staffed longer than the floor within the window.
+    min_basis_s: float = 900.0
     breather_s: float = 120.0
     min_wrap_up_s: float = 5.0
     recovery_max_s: float = 300.0
@@ -277,6 +287,7 @@ class WorkloadPolicy:
         _check_duration(f"{f}.bucket_s", self.bucket_s, allow_zero=False)
         if self.bucket_s > self.window_s:
             raise ConfigError(f"{f}.bucket_s", "must not exceed window_s")
+        _check_duration(f"{f}.min_basis_s", self.min_basis_s, allow_zero=False)
         _check_duration(f"{f}.breather_s", self.breather_s, allow_zero=False)
         _check_duration(f"{f}.min_wrap_up_s", self.min_wrap_up_s)
         _check_duration(f"{f}.recovery_max_s", self.recovery_max_s, allow_zero=False)

@@ -61,6 +61,7 @@ from acd.core.states import (
     CALL_TABLE,
     PHONE_TABLE,
     PRESENCE_TABLE,
+    STAFFED_ACTIVITIES,
     TERMINAL_CALL_STATES,
     Activity,
     CallState,
@@ -78,7 +79,12 @@ FINISHED_MEMORY: Final = 100_000
 AHT_SMOOTHING: Final = 0.1
 NO_ANSWER_REASON: Final = "no_answer"
 # Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
-_ACTIVITY: Final = dict(ACTIVITY_TABLE)
+# An activity entry also says whether it starts (+1) or ends (-1) a staffed period, so the
+# change of activity pays for one lookup, not three.
+_ACTIVITY: Final = {
+    key: (new, (new in STAFFED_ACTIVITIES) - (key[0] in STAFFED_ACTIVITIES))
+    for key, new in ACTIVITY_TABLE.items()
+}
 _NUMBER: Final = (int, float)
 _CALL: Final = dict(CALL_TABLE)
 
@@ -344,7 +350,10 @@ class Engine:
         return call.queue.steps[call.step] in agent.steps
 
     def occupancy(self, agent_id: str, at: float | None = None) -> float:
-        """Busy share of the advisor's rolling window (completed busy periods only)."""
+        """Busy ÷ max(staffed, min basis) in the rolling window: the figure the cap is checked on.
+
+        Completed busy periods only; the staffed period in progress counts.
+        """
         agent = self._agents.get(agent_id)
         if agent is None:
             raise UnknownAgentError(agent_id)
@@ -377,6 +386,12 @@ class Engine:
         for call in self._calls.values():
             if (call.state is CallState.WAITING) != (call.in_step is not None):
                 raise CoreError(f"call {call.id!r}: {call.state} but in_step={call.in_step}")
+        for agent in self._agents.values():
+            staffed_from = agent.load.staffed_from
+            if (agent.activity in STAFFED_ACTIVITIES) != (staffed_from is not None):
+                raise CoreError(
+                    f"advisor {agent.cfg.id!r}: {agent.activity} but staffed since {staffed_from}"
+                )
 
     # ------------------------------------------------------------------ building indexes
 
@@ -412,7 +427,7 @@ class Engine:
                 agent = _Agent(
                     cfg=acfg,
                     index=index,
-                    load=RollingLoad(workload.window_s, workload.bucket_s),
+                    load=RollingLoad(workload.window_s, workload.bucket_s, workload.min_basis_s),
                     since=self._now,
                 )
             else:
@@ -422,7 +437,14 @@ class Engine:
                     workload.bucket_s,
                     math.ceil(workload.window_s / workload.bucket_s),
                 ):
-                    agent.load = RollingLoad(workload.window_s, workload.bucket_s)
+                    # A new window shape starts empty, but the staffed period in progress goes on.
+                    staffed_from = agent.load.staffed_from
+                    agent.load = RollingLoad(
+                        workload.window_s, workload.bucket_s, workload.min_basis_s
+                    )
+                    agent.load.staffed_from = staffed_from
+                else:
+                    agent.load.min_basis_s = min(workload.min_basis_s, workload.window_s)
             agent.steps = []
             agent.scores = {}
             agent.routable = False
@@ -478,8 +500,8 @@ class Engine:
 
     def _set_activity(self, agent: _Agent, trigger: str, reason: str | None = None) -> None:
         old = agent.activity
-        new = _ACTIVITY.get((old, trigger))
-        if new is None:
+        entry = _ACTIVITY.get((old, trigger))
+        if entry is None:
             raise IllegalTransitionError(
                 "agent",
                 agent.cfg.id,
@@ -488,6 +510,11 @@ class Engine:
                 trigger,
                 related_id=agent.call.id if agent.call is not None else None,
             )
+        new, staffed = entry
+        if staffed > 0:
+            agent.load.start_staffed(self._now)
+        elif staffed < 0:
+            agent.load.end_staffed(self._now)
         agent.activity = new
         agent.reason = reason
         agent.since = self._now
@@ -1478,16 +1505,17 @@ class Engine:
         )
 
     def _agent_view(self, agent: _Agent, at: float) -> AgentView:
-        busy, talk, calls = agent.load.totals(at)
-        # Include the busy period in progress (talk or wrap-up), clipped to the window.
-        window = agent.load.n * agent.load.bucket_s
+        load = agent.load
+        busy, talk, calls, staffed = load.totals(at)
+        # Include the busy period in progress (talk or wrap-up), clipped to the window's first
+        # bucket like the staffed period in progress, so busy time stays within staffed time.
         start = None
         if agent.activity is Activity.ON_CALL and agent.call is not None:
             start = agent.call.answered_at
         elif agent.activity is Activity.WRAP_UP:
             start = agent.wrap_started
         if start is not None:
-            ongoing = max(0.0, at - max(start, at - window))
+            ongoing = max(0.0, at - max(start, load.window_start(at)))
             busy += ongoing
             if agent.activity is Activity.ON_CALL:
                 talk += ongoing
@@ -1504,7 +1532,8 @@ class Engine:
             call_id=_call_id(agent),
             pending_pause=agent.pending_pause,
             missed_in_row=agent.missed,
-            occupancy=min(1.0, busy / window),
+            occupancy=min(1.0, busy / max(staffed, load.min_basis_s)),
+            staffed_s_in_window=staffed,
             calls_in_window=calls,
             talk_s_in_window=talk,
             calls_since_login=agent.calls_since_login,

@@ -23,7 +23,10 @@ class AgentView:
     call_id: str | None
     pending_pause: str | None
     missed_in_row: int
-    occupancy: float  # busy share of the rolling window, ongoing busy time included
+    # Busy ÷ max(staffed, min basis) in the rolling window, busy and staffed time in progress
+    # included (see WorkloadPolicy).
+    occupancy: float
+    staffed_s_in_window: float  # available, ringing, on a call, wrap-up or breather
     calls_in_window: int
     talk_s_in_window: float
     calls_since_login: int

@@ -44,6 +44,20 @@ class Activity(StrEnum):
     RECOVERY = "recovery"  # taken by the advisor after a difficult call, with its own limits
 
 
+# Activities that count as staffed time, occupancy's denominator (see WorkloadPolicy): the
+# advisor is at the ACD's disposal or working a call. Pauses and recovery pauses are the
+# advisor's own time; offline is logged out.
+STAFFED_ACTIVITIES: Final = frozenset(
+    {
+        Activity.AVAILABLE,
+        Activity.RESERVED,
+        Activity.ON_CALL,
+        Activity.WRAP_UP,
+        Activity.BREATHER,
+    }
+)
+
+
 class CallState(StrEnum):
     """Life of a call inside the engine; the last four are terminal."""
 

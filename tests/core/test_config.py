@@ -31,6 +31,7 @@ def test_defaults_are_usable() -> None:
     assert cfg.workload.enabled
     assert cfg.workload.occupancy_cap == 0.85
     assert cfg.workload.window_s == 3600
+    assert cfg.workload.min_basis_s == 900
     assert cfg.agents[0].endpoint == "PJSIP/a1"
 
 
@@ -61,6 +62,8 @@ def test_defaults_are_usable() -> None:
         (lambda: agent("a1", queues=("q", "q")), "agents[a1].queues", "twice"),
         (lambda: WorkloadPolicy(occupancy_cap=1.5), "workload.occupancy_cap", "(0, 1]"),
         (lambda: WorkloadPolicy(bucket_s=7200), "workload.bucket_s", "window_s"),
+        (lambda: WorkloadPolicy(min_basis_s=0), "workload.min_basis_s", "> 0"),
+        (lambda: WorkloadPolicy(min_basis_s=float("inf")), "workload.min_basis_s", "finite"),
         (lambda: OverflowTarget.parse("voicemail"), "target", "expected queue:NAME"),
     ],
 )

@@ -11,6 +11,7 @@ every event, against an oracle built only from the configuration and the recorde
 * no routable advisor is ever left idle while a waiting call it is eligible for exists, so with
   a last step of ``any`` no call starves;
 * a refused event changes nothing;
+* occupancy never exceeds 1;
 * the same sequence always yields the same commands.
 """
 
@@ -99,6 +100,18 @@ def configs(draw: st.DrawFn) -> AcdConfig:
                     occupancy_cap=0.3,
                     window_s=60,
                     bucket_s=10,
+                    breather_s=10,
+                    min_wrap_up_s=2,
+                    recovery_max_s=40,
+                    recovery_per_window=2,
+                ),
+                # Occupancy over staffed time with a floor well under the window, so pauses
+                # and logged-out time change the figure the cap is checked on.
+                WorkloadPolicy(
+                    occupancy_cap=0.6,
+                    window_s=120,
+                    bucket_s=10,
+                    min_basis_s=30,
                     breather_s=10,
                     min_wrap_up_s=2,
                     recovery_max_s=40,
@@ -208,6 +221,10 @@ class Oracle:
         for agent_id in {c.agent_id for c in out if isinstance(c, cmd.RingAgent)}:
             if cap.enabled:
                 assert engine.occupancy(agent_id) <= cap.occupancy_cap
+        snapshot = engine.snapshot()
+        for view in snapshot.agents:
+            assert 0 <= view.occupancy <= 1, view
+            assert engine.occupancy(view.agent_id) <= 1 + 1e-9, view
         # The engine's own view of routability agrees with the records.
         for a in self.config.agents:
             assert engine.is_routable(a.id) == self.routable(a.id), a.id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.config import Policy
@@ -133,6 +135,25 @@ def test_least_occupied_prefers_least_busy() -> None:
     h.login("a3")
     assert [_serve(h, f"c{i}", talk=10) for i in range(3)] == ["a3", "a3", "a3"]
     assert h.engine.occupancy("a1") > h.engine.occupancy("a2") > h.engine.occupancy("a3")
+
+
+def test_least_occupied_measures_busy_time_against_staffed_time() -> None:
+    """least_occupied prefers 900 busy of 3,000 staffed seconds to 800 busy of 1,000."""
+    h = _policy_harness(Policy.LEAST_OCCUPIED)
+    h.at(0).login("a1")
+    h.at(2000).login("a2")
+    assert rings(h.at(2100).arrive("c1")) == [("c1", "a1")]  # equal at 0 %: idle longest
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    assert rings(h.at(2200).arrive("c2")) == [("c2", "a2")]
+    h.send(ev.AgentAnswered, call_id="c2", agent_id="a2")
+    h.at(2990).send(ev.CallEnded, call_id="c1")
+    h.send(ev.CallEnded, call_id="c2")
+    h.fire("wrap_up:a1:")
+    h.fire("wrap_up:a2:")  # both free at 3,000
+    assert h.engine.occupancy("a1") == pytest.approx(900 / 3000)
+    assert h.engine.occupancy("a2") == pytest.approx(800 / 1000)
+    # Over the whole hour window a1 would read 25 % and a2 22 %: a2 would be rung.
+    assert rings(h.at(3001).arrive("c3")) == [("c3", "a1")]
 
 
 def test_freed_advisor_takes_highest_priority_first() -> None:

@@ -214,28 +214,64 @@ def test_fairness_spread_in_snapshot() -> None:
     assert views["a2"].calls_in_window == 1
 
 
-@settings(max_examples=150, deadline=None)
+def _overlap(periods: list[tuple[float, float]], since: float, until: float) -> float:
+    return sum(max(0.0, min(b, until) - max(a, since)) for a, b in periods)
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.sampled_from([(60, 10), (600, 60), (3600, 60)]),
+    st.sampled_from([1.0, 150.0, 900.0]),
     st.lists(
-        st.tuples(st.floats(0, 400), st.floats(0, 300), st.booleans(), st.floats(0, 100)),
+        st.tuples(
+            st.floats(0, 400),  # not staffed (if the previous staffed period ended)
+            st.floats(0, 100),  # staffed, idle
+            st.floats(0, 300),  # busy
+            st.booleans(),  # talk
+            st.floats(0, 100),  # staffed, idle, then look
+            st.booleans(),  # the staffed period ends there
+        ),
         max_size=40,
     ),
 )
 def test_rolling_occupancy_matches_a_full_recount(
-    shape: tuple[int, int], periods: list[tuple[float, float, bool, float]]
+    shape: tuple[int, int],
+    min_basis: float,
+    periods: list[tuple[float, float, float, bool, float, bool]],
 ) -> None:
-    """The incrementally kept occupancy equals a recount of the buckets in the window."""
+    """The incrementally kept occupancy equals busy ÷ max(staffed, basis) recounted from scratch."""
     window, bucket = shape
-    load = RollingLoad(window, bucket)
+    load = RollingLoad(window, bucket, min_basis)
+    basis = min(min_basis, window)
+    busy: list[tuple[float, float]] = []
+    staffed: list[tuple[float, float]] = []
+    staffed_from: float | None = None
     t = 0.0
-    for gap, length, talk, look_ahead in periods:
+
+    def check(now: float) -> None:
+        b, _, _, s = load.totals(now)
+        since = load.window_start(now)
+        done = [*staffed, (staffed_from, now)] if staffed_from is not None else staffed
+        assert b == pytest.approx(_overlap(busy, since, now), abs=1e-6)
+        assert s == pytest.approx(_overlap(done, since, now), abs=1e-6)
+        assert b <= s + 1e-6
+        assert load.occupancy(now) == pytest.approx(b / max(s, basis), abs=1e-9)
+
+    for gap, lead, length, talk, look_ahead, ends in periods:
         t += gap
+        if staffed_from is None:
+            staffed_from = t
+            load.start_staffed(t)
+        t += lead
         load.add_busy(t, t + length, talk=talk)
-        t += length
-        q = t + look_ahead
-        assert load.occupancy(q) == pytest.approx(load.totals(q)[0] / window, abs=1e-9)
-        t = q
+        busy.append((t, t + length))
+        t += length + look_ahead
+        check(t)
+        if ends:
+            load.end_staffed(t)
+            staffed.append((staffed_from, t))
+            staffed_from = None
+            check(t)
 
 
 def test_login_while_over_cap_starts_with_a_breather() -> None:
@@ -264,3 +300,121 @@ def test_lowering_the_cap_at_reload_sends_available_advisors_to_a_breather() -> 
         config=config([queue(wrap_up_s=10)], [agent("a1"), agent("a2")], workload=lower),
     )
     assert h.engine.agent_view("a1").activity is Activity.BREATHER
+
+
+# Occupancy over staffed time, with the default policy (60 min window, 15 min floor, 85 % cap).
+
+
+def _default(*agent_ids: str, **queue_kw: object) -> Harness:
+    return Harness.of(config([queue(wrap_up_s=10, **queue_kw)], [agent(a) for a in agent_ids]))
+
+
+def test_cap_triggers_when_busy_90_percent_of_20_staffed_minutes() -> None:
+    """Busy 18 of 20 staffed minutes is 90 %: breather, though it is 30 % of the hour window."""
+    h = _default("a1")
+    h.login("a1")
+    h.at(120).arrive("c1")  # two idle minutes first
+    h.answer_and_end("c1", "a1", talk=1070)
+    h.at(1191).arrive("next")
+    out = h.fire("wrap_up:a1:")  # at 1200: 1,080 s busy in 1,200 s staffed
+    view = h.engine.agent_view("a1")
+    assert view.activity is Activity.BREATHER
+    assert rings(out) == []
+    assert (view.occupancy, view.staffed_s_in_window) == (pytest.approx(0.9), 1200)
+    assert h.engine.occupancy("a1") == pytest.approx(0.9)
+    # A breather is staffed time: 1,080 / 1,320 = 82 %, under the cap, so the next call rings.
+    assert rings(h.fire("breather:a1:")) == [("next", "a1")]
+
+
+def test_first_call_of_a_shift_does_not_trigger_a_breather() -> None:
+    """A call straight after login is measured against the 15-minute floor, not 100 % busy."""
+    h = _default("a1")
+    h.login("a1")
+    h.arrive("c1")
+    h.answer_and_end("c1", "a1", talk=300)
+    h.at(301).arrive("c2")
+    out = h.fire("wrap_up:a1:")
+    assert rings(out) == [("c2", "a1")]
+    assert h.engine.occupancy("a1") == pytest.approx(310 / 900)
+
+
+def test_paused_time_does_not_dilute_occupancy() -> None:
+    """Half an hour paused is not staffed: busy 900 of 1,000 staffed seconds is over the cap."""
+    h = _default("a1")
+    h.send(ev.AgentLoggedIn, agent_id="a1", paused_reason="training")
+    h.at(1800).send(ev.AgentReady, agent_id="a1")
+    h.at(1900).arrive("c1")
+    h.answer_and_end("c1", "a1", talk=890)
+    h.fire("wrap_up:a1:")
+    view = h.engine.agent_view("a1")
+    assert view.activity is Activity.BREATHER
+    assert view.staffed_s_in_window == 1000
+    assert view.occupancy == pytest.approx(0.9)
+
+
+def test_recovery_and_logged_out_time_are_not_staffed() -> None:
+    """Recovery pauses and time logged out neither add staffed time nor lower occupancy."""
+    h = _default("a1")
+    h.login("a1")
+    h.at(100).arrive("c1")
+    h.answer_and_end("c1", "a1", talk=790)
+    h.send(ev.RecoveryPauseRequested, agent_id="a1")  # at 890, straight from wrap-up: 790 s busy
+    h.at(1000).send(ev.AgentLoggedOut, agent_id="a1")
+    h.at(2000)
+    view = h.engine.agent_view("a1", at=2000)
+    assert view.staffed_s_in_window == 890
+    assert h.engine.occupancy("a1", at=2000) == pytest.approx(790 / 900)  # the floor: 890 s staffed
+    h.login("a1")  # still over the cap when back: a breather first
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
+
+
+def test_min_basis_is_capped_at_the_window() -> None:
+    """A floor longer than the window counts as the window."""
+    policy = WorkloadPolicy(window_s=600, bucket_s=60, min_basis_s=900, occupancy_cap=0.5)
+    h = Harness.of(config([queue(wrap_up_s=10)], [agent("a1")], workload=policy))
+    h.login("a1")
+    h.arrive("c1")
+    h.answer_and_end("c1", "a1", talk=290)
+    h.fire("wrap_up:a1:")
+    assert h.engine.occupancy("a1") == pytest.approx(300 / 600)
+    assert h.engine.agent_view("a1").activity is Activity.AVAILABLE
+
+
+def test_a_lower_min_basis_at_reload_applies_at_once() -> None:
+    """Lowering the floor by a reload re-measures available advisors straight away."""
+    h = _default("a1")
+    h.login("a1")
+    h.arrive("c1")
+    h.answer_and_end("c1", "a1", talk=300)
+    h.fire("wrap_up:a1:")
+    assert h.engine.agent_view("a1").activity is Activity.AVAILABLE
+    h.send(
+        ev.ConfigChanged,
+        config=config(
+            [queue(wrap_up_s=10)], [agent("a1")], workload=WorkloadPolicy(min_basis_s=60)
+        ),
+    )
+    assert h.engine.occupancy("a1") == pytest.approx(1.0)
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
+
+
+def test_a_new_window_shape_keeps_the_staffed_period_in_progress() -> None:
+    """A reload that rebuilds the window still counts staffed time since login."""
+    h = _default("a1")
+    h.login("a1")
+    h.at(500).send(
+        ev.ConfigChanged,
+        config=config([queue(wrap_up_s=10)], [agent("a1")], workload=WorkloadPolicy(bucket_s=30)),
+    )
+    assert h.engine.agent_view("a1", at=600).staffed_s_in_window == 600
+
+
+def test_occupancy_view_includes_the_call_in_progress() -> None:
+    """The view counts ongoing talk as busy and staffed; the cap figure waits for its end."""
+    h = _default("a1")
+    h.login("a1")
+    h.at(900).arrive("c1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    view = h.engine.agent_view("a1", at=1200)
+    assert (view.occupancy, view.staffed_s_in_window) == (pytest.approx(300 / 1200), 1200)
+    assert h.engine.occupancy("a1", at=1200) == 0
