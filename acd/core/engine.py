@@ -115,6 +115,8 @@ class _Queue:
     rr_counter: int = 0
     rr_last: dict[str, int] = field(default_factory=dict)
     aht: float = 0.0
+    # Daily counters (DayRolledOver starts them again at counters_since).
+    counters_since: float = 0.0
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
@@ -242,6 +244,7 @@ class Engine:
             ev.CallTransferred: self._on_transferred,
             ev.TimerFired: self._on_timer,
             ev.ConfigChanged: self._on_config,
+            ev.DayRolledOver: self._on_day_rolled_over,
         }
         self._build(config, {})
 
@@ -400,8 +403,9 @@ class Engine:
         queues: dict[str, _Queue] = {}
         for qcfg in config.queues:
             old = old_queues.get(qcfg.name)
-            queue = _Queue(cfg=qcfg, aht=qcfg.expected_handle_s)
+            queue = _Queue(cfg=qcfg, aht=qcfg.expected_handle_s, counters_since=self._now)
             if old is not None:
+                queue.counters_since = old.counters_since
                 queue.rr_counter = old.rr_counter
                 queue.rr_last = old.rr_last
                 queue.aht = old.aht
@@ -1445,6 +1449,22 @@ class Engine:
                     if call.state is CallState.WAITING:
                         self._leave(call, "leave_empty")
 
+    def _on_day_rolled_over(self, e: ev.DayRolledOver) -> None:
+        for queue in self._queues.values():
+            # A call still waiting or ringing is offered in the new day too: its answer or
+            # abandon then has a denominator, so answered + abandoned <= offered holds every day
+            # and the service level never reads above 100 %.
+            queue.offered = sum(
+                1
+                for c in queue.waiting.values()
+                if c.state is CallState.WAITING or c.state is CallState.PRESENTED
+            )
+            queue.answered = 0
+            queue.abandoned = 0
+            queue.answered_within_sl = 0
+            queue.short_abandons = 0
+            queue.counters_since = e.at
+
     # ------------------------------------------------------------------ views
 
     @staticmethod
@@ -1502,6 +1522,7 @@ class Engine:
             short_abandons=queue.short_abandons,
             service_level=queue.answered_within_sl / denominator if denominator > 0 else None,
             average_handle_s=queue.aht,
+            counters_since=queue.counters_since,
         )
 
     def _agent_view(self, agent: _Agent, at: float) -> AgentView:

@@ -178,6 +178,17 @@ class ConfigChanged:
     config: AcdConfig
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayRolledOver:
+    """A new day started for the centre (the runtime posts it at local midnight).
+
+    The queues' daily counters start again; calls, advisors, occupancy windows and timers are
+    untouched. A call still waiting or ringing counts as offered in the new day too.
+    """
+
+    at: float
+
+
 Event = (
     AgentLoggedIn
     | AgentLoggedOut
@@ -196,4 +207,5 @@ Event = (
     | CallTransferred
     | TimerFired
     | ConfigChanged
+    | DayRolledOver
 )

@@ -69,7 +69,8 @@ class QueueView:
     answered_within_sl: int
     short_abandons: int
     service_level: float | None  # answered within threshold / (offered - short abandons)
-    average_handle_s: float
+    average_handle_s: float  # smoothed estimate for expected waits: not a daily figure
+    counters_since: float  # start of the counters' day: the last DayRolledOver, or engine start
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ every event, against an oracle built only from the configuration and the recorde
 * no routable advisor is ever left idle while a waiting call it is eligible for exists, so with
   a last step of ``any`` no call starves;
 * a refused event changes nothing;
-* occupancy never exceeds 1;
+* occupancy never exceeds 1, and each queue's daily counters stay consistent (answered +
+  abandoned <= offered, service level <= 1) across day rollovers;
 * the same sequence always yields the same commands.
 """
 
@@ -151,6 +152,7 @@ ACTIONS = (
     "disposition",
     "bogus",
     "reload",
+    "day",
 )
 
 actions = st.lists(
@@ -225,6 +227,11 @@ class Oracle:
         for view in snapshot.agents:
             assert 0 <= view.occupancy <= 1, view
             assert engine.occupancy(view.agent_id) <= 1 + 1e-9, view
+        for q in snapshot.queues:
+            assert q.answered + q.abandoned <= q.offered, q
+            assert q.answered_within_sl <= q.answered, q
+            assert q.short_abandons <= q.abandoned, q
+            assert q.service_level is None or q.service_level <= 1, q
         # The engine's own view of routability agrees with the records.
         for a in self.config.agents:
             assert engine.is_routable(a.id) == self.routable(a.id), a.id
@@ -385,6 +392,8 @@ class Driver:
             self.send(bad[pick % len(bad)])
         elif action == "reload":
             self.send(ev.ConfigChanged(at=t, config=self.reload_config))
+        elif action == "day":
+            self.send(ev.DayRolledOver(at=t), may_fail=False)
 
 
 @settings(max_examples=120, deadline=None)
