@@ -108,7 +108,8 @@ class _Queue:
     cfg: QueueConfig
     steps: list[_Step] = field(default_factory=list)
     members: list[_Agent] = field(default_factory=list)
-    waiting: dict[str, _Call] = field(default_factory=dict)  # WAITING and PRESENTED calls
+    # Live calls of the queue: WAITING, PRESENTED and CONNECTED (until the conversation ends).
+    waiting: dict[str, _Call] = field(default_factory=dict)
     order: list[tuple[int, float, int]] = field(default_factory=list)  # keys of WAITING, sorted
     logged_in: int = 0
     staffed: int = 0
@@ -1505,7 +1506,10 @@ class Engine:
             self._call_view(queue.waiting[cid], at, pos) for cid, pos in positions.items()
         )
         presented = sum(1 for c in queue.waiting.values() if c.state is CallState.PRESENTED)
-        longest = max((at - c.fifo_at for c in queue.waiting.values()), default=0.0)
+        longest = max(
+            (at - c.fifo_at for c in queue.waiting.values() if c.state is not CallState.CONNECTED),
+            default=0.0,
+        )
         denominator = queue.offered - queue.short_abandons
         return QueueView(
             name=queue.cfg.name,

@@ -313,6 +313,17 @@ def test_position_and_expected_wait_in_views() -> None:
     assert q.longest_wait_s == 10
 
 
+def test_longest_wait_counts_only_callers_still_waiting() -> None:
+    """A call in conversation no longer counts towards the queue's longest wait."""
+    h = _harness("a1")
+    h.login("a1")
+    h.arrive("c1")
+    h.at(5).send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    assert h.engine.queue_view("sales", at=300).longest_wait_s == 0
+    h.at(290).arrive("c2")
+    assert h.engine.queue_view("sales", at=300).longest_wait_s == 10
+
+
 def test_unknown_ids_are_precise_errors() -> None:
     """Unknown advisor, call or queue ids raise errors that carry the id."""
     h = _harness("a1")
