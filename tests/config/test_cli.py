@@ -135,3 +135,17 @@ def test_reload_refuses_a_bad_config(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "keeps its current configuration" in result.output
     assert os.environ.get("ACD_NEVER_SET") is None
+
+
+def test_pbxsim_command_passes_its_arguments_through() -> None:
+    """`acd pbxsim --help` reaches the virtual Asterisk's own argument parser."""
+    done = subprocess.run(
+        [sys.executable, "-m", "acd.cli", "pbxsim", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--ami-port" in done.stdout
+    assert "--agi-url" in done.stdout
