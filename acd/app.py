@@ -26,6 +26,7 @@ from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
+from acd.runtime.calendar import post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
@@ -264,6 +265,12 @@ class Daemon:
                 await self._restore_sessions(self.recorder)
             http = tasks.create_task(self.http.run(), name="http") if self.http else None
             mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
+            calendar = tasks.create_task(
+                post_day_rollovers(
+                    self.dispatcher.now, self.dispatcher.post, self.settings.centre.timezone
+                ),
+                name="calendar",
+            )
             await self.fastagi.start()
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
@@ -303,10 +310,10 @@ class Daemon:
                 if self.http is not None and http is not None:
                     self.http.stop()
                     await http
-                for task in (mqtt, dispatcher, watchdog):
+                for task in (calendar, mqtt, dispatcher, watchdog):
                     if task is not None:
                         task.cancel()
-                for task in (mqtt, dispatcher, watchdog):
+                for task in (calendar, mqtt, dispatcher, watchdog):
                     if task is not None:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
