@@ -493,6 +493,9 @@ class DayCheck:
         due = self.wrap_up_due.get(agent_id)
         if due is not None and at < due - 1e-6:
             problem(f"{agent_id} rung {due - at:.3f} s before the end of its wrap-up")
+        # Occupancy is busy time over max(staffed time, min_basis_s), both in the window; the
+        # floor (15 min by default) is capped at the window, and staffed time never exceeds the
+        # window, so here the denominator is the whole window.
         buckets = math.ceil(WINDOW_S / BUCKET_S)
         low = (math.floor(at / BUCKET_S) - buckets + 1) * BUCKET_S
         window_busy = sum(max(0.0, end - max(start, low)) for start, end in self.busy[agent_id])
