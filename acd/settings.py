@@ -86,6 +86,7 @@ class AmiSettings(_Section):
     secret_file: Path | None = None
     action_timeout_s: PositiveSeconds = 5.0
     ping_interval_s: PositiveSeconds = 10.0
+    ping_timeout_s: PositiveSeconds = 5.0
     reconnect_max_s: PositiveSeconds = 30.0
 
     def resolved_secret(self) -> SecretStr:

@@ -13,9 +13,9 @@ from tests.deploy.conf import Section, parse_conf, read_conf, resolved, tool
 from tests.deploy.dialplan import CONFIG_DIR, DIALPLAN_DIR, INCLUDE_PREFIX, ROOT
 
 # What acd's AMI client subscribes to and sends (acd/asterisk/ami_client.py, DESIGN.md).
-AMI_READ = {"system", "call", "agent", "agi"}
+AMI_READ = {"system", "call"}
 AMI_WRITE = {"system", "call", "originate"}
-NEVER_READ = {"cdr", "cel", "dialplan", "all"}
+NEVER_READ = {"cdr", "cel", "dialplan", "agi", "all"}
 NEVER_WRITE = {"command", "config", "all", "user"}
 GENERATED = {
     "pjsip.conf": "acd-generated/pjsip_endpoints.conf",
@@ -31,7 +31,7 @@ def section(sections: list[Section], name: str, type_: str | None = None) -> Sec
 
 
 def test_ami_user_has_only_the_classes_acd_needs() -> None:
-    """acd's AMI user reads system/call/agent/agi and writes system/call/originate, nothing more."""
+    """acd's AMI user reads system/call and writes system/call/originate, nothing more."""
     sections = read_conf("manager.conf")
     users = [s for s in sections if s.name != "general"]
     assert [u.name for u in users] == ["acd"]
