@@ -296,6 +296,8 @@ class AgiSession:
             return "200 result=1"
         if words[:1] == ["NOOP"]:
             return "200 result=0"
+        if words[:2] == ["GET", "DATA"]:
+            return await self._get_data(args)
         if words[:3] == ["WAIT", "FOR", "DIGIT"]:
             if ch.dead:
                 return DEAD
@@ -353,6 +355,37 @@ class AgiSession:
         ch.variables["CPLAYBACKSTATUS"] = "USERSTOPPED" if stopped else "SUCCESS"
         ch.variables["CPLAYBACKOFFSET"] = str(played * 1000 // SAMPLE_RATE)
         return f"200 result=0 endpos={played if stopped else samples}"
+
+    async def _get_data(self, args: list[str]) -> str:
+        """``GET DATA file [timeout_ms [maxdigits]]``: the prompt, then the digits keyed.
+
+        res_agi answers ``200 result=<digits>``, with `` (timeout)`` when the caller stopped
+        keying before ``maxdigits`` or ``#``; it refuses a dead channel (511).
+        """
+        ch = self.channel
+        if len(args) < 3:
+            return "520 Invalid command syntax.  Proper usage not available."
+        if ch.dead:
+            return DEAD
+        timings = self.pbx.config.timings
+        timeout_ms = int(args[3]) if len(args) > 3 and args[3].isdigit() else 2000
+        max_digits = int(args[4]) if len(args) > 4 and args[4].isdigit() else 1024
+        prompt_s = samples_of(args[2]) / SAMPLE_RATE * timings.time_scale
+        if await wait_for_hangup(ch, prompt_s):
+            return "200 result=-1"
+        script = ch.dtmf
+        pound = script.find("#")
+        if 0 <= pound < max_digits:
+            ch.dtmf = script[pound + 1 :]
+            return f"200 result={script[:pound]}"
+        if len(script) >= max_digits:
+            ch.dtmf = script[max_digits:]
+            return f"200 result={script[:max_digits]}"
+        # Too few digits and no '#': Asterisk waits out the timeout, then says so.
+        ch.dtmf = ""
+        if await wait_for_hangup(ch, timeout_ms / 1000 * timings.time_scale):
+            return "200 result=-1"
+        return f"200 result={script} (timeout)"
 
     async def exec_application(self, app: str, data: str) -> str:
         ch = self.channel

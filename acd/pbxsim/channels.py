@@ -53,6 +53,8 @@ class Channel:
     soft_hangup: asyncio.Event = field(default_factory=asyncio.Event)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     on_hold: bool = False
+    # Digits the person on this channel keys when a prompt asks for them (GET DATA), '#' ends.
+    dtmf: str = ""
     # Set on entering a bridge: a caller's own talk-time clock starts there.
     bridged: asyncio.Event = field(default_factory=asyncio.Event)
     # Set by AMI ControlPlayback ``stop``: ends the CONTROL STREAM FILE being played.

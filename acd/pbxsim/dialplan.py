@@ -43,6 +43,9 @@ class CallRecord:
     started_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # A call dialled from an advisor's phone (feature codes), not from the trunk.
+    from_phone: str | None = None
+    dtmf: str = ""
 
 
 class InboundDialplan:
@@ -62,15 +65,27 @@ class InboundDialplan:
         pbx = self.pbx
         config = pbx.config.dialplan
         pbx.counters.calls_placed += 1
-        caller = pbx.new_channel(
-            pbx.config.trunk,
-            caller_num=record.caller_num,
-            caller_name=record.caller_name,
-            context=config.context,
-            exten=record.number,
-            state=RING,
-        )
+        if record.from_phone is not None:
+            phone = pbx.phones[record.from_phone]
+            caller = pbx.new_channel(
+                record.from_phone,
+                caller_num=phone.config.number,
+                caller_name=phone.config.display_name,
+                context=phone.config.context,
+                exten=record.number,
+                state=RING,
+            )
+        else:
+            caller = pbx.new_channel(
+                pbx.config.trunk,
+                caller_num=record.caller_num,
+                caller_name=record.caller_name,
+                context=config.context,
+                exten=record.number,
+                state=RING,
+            )
         caller.dnid = record.number
+        caller.dtmf = record.dtmf
         record.channel = caller.name
         record.uniqueid = caller.uniqueid
         timers = []

@@ -107,19 +107,27 @@ class PbxSim:
         hangs_up_after_answer: float | None = None,
         talk_time: float | None = None,
         agi_url: str | None = None,
+        from_phone: str | None = None,
+        dtmf: str = "",
     ) -> CallRecord:
         """Start one inbound call now; the returned record fills in as the call progresses.
 
         ``patience``: the caller hangs up that long after arriving unless talking to someone;
         ``hangs_up_after_answer``: the caller hangs up that long after the PBX answered;
-        ``talk_time``: the caller hangs up that long after first being bridged to someone.
+        ``talk_time``: the caller hangs up that long after first being bridged to someone;
+        ``from_phone``: an advisor's endpoint dials (a feature code) instead of the trunk;
+        ``dtmf``: the digits the caller keys when asked (GET DATA), e.g. a PIN then ``#``.
         """
         record = CallRecord(
             number=number,
             caller_num=caller_num,
             caller_name=caller_name if caller_name is not None else f"Caller {caller_num}",
             agi_url=self.agi_url_for(queue, agi_url),
+            from_phone=from_phone,
+            dtmf=dtmf,
         )
+        if from_phone is not None and from_phone not in self.pbx.phones:
+            raise ValueError(f"no phone {from_phone!r}")
         self.calls.append(record)
         task = asyncio.create_task(
             self.dialplan.run(record, patience, hangs_up_after_answer, talk_time)

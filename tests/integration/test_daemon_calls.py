@@ -24,6 +24,7 @@ from acd.pbxsim.sim import PbxSim
 from acd.settings import parse_settings
 
 AGENTS = ("agent1", "agent2", "agent3")
+PIN = "2468"
 
 
 @dataclass
@@ -76,7 +77,12 @@ def daemon_settings(ami_port: int, **queue: Any) -> Any:
                 }
             },
             "agents": {
-                name: {"endpoint": f"PJSIP/{name}", "queues": ["support"], "skills": {"french": i}}
+                name: {
+                    "endpoint": f"PJSIP/{name}",
+                    "queues": ["support"],
+                    "skills": {"french": i},
+                    "pin": PIN,
+                }
                 for i, name in enumerate(AGENTS, start=1)
             },
         }
@@ -329,3 +335,38 @@ async def test_reload_keeps_waiting_callers_in_place(centre: Centre) -> None:
     assert [r.path for r in records] == ["handled"] * 3
     order = sorted(records, key=lambda r: r.ended_at)
     assert [r.uniqueid for r in order] == before
+
+
+async def feature_code(centre: Centre, phone: str, query: str, dtmf: str = "") -> Any:
+    """An advisor dials a feature code: their phone reaches the daemon's agent AGI."""
+    url = f"agi://127.0.0.1:{centre.daemon.fastagi_port}/agent?{query}"
+    record = centre.pbx.place_call(queue=None, agi_url=url, from_phone=phone, dtmf=dtmf)
+    await asyncio.wait_for(record.done.wait(), 10)
+    await centre.daemon.dispatcher.drain()
+    return record
+
+
+async def test_feature_codes_log_in_with_pin_pause_and_ready(centre: Centre) -> None:
+    """From the phone an advisor logs in with the PIN (GET DATA), pauses with a reason, resumes."""
+    from acd.core.events import AgentLoggedOut
+    from acd.core.states import Activity, Presence
+
+    await centre.daemon.dispatcher.submit(
+        AgentLoggedOut(at=centre.daemon.dispatcher.now(), agent_id="agent2")
+    )
+    wrong = await feature_code(centre, "agent2", "action=login", dtmf="1111#")
+    assert wrong.acd_state == "done"
+    assert centre.agent("agent2").presence is Presence.LOGGED_OUT
+    right = await feature_code(centre, "agent2", "action=login", dtmf=f"{PIN}#")
+    assert right.acd_state == "done"
+    assert right.reached_daemon
+    assert centre.agent("agent2").presence is Presence.LOGGED_IN
+    await feature_code(centre, "agent2", "action=pause&reason=lunch")
+    view = centre.agent("agent2")
+    assert view.activity is Activity.PAUSED
+    assert view.reason == "lunch"
+    await feature_code(centre, "agent2", "action=ready")
+    assert centre.agent("agent2").activity is Activity.AVAILABLE
+    unknown = await feature_code(centre, "agent2", "action=dance")
+    assert unknown.acd_state == "done"
+    assert centre.agent("agent2").activity is Activity.AVAILABLE
