@@ -1,7 +1,7 @@
 """Shared fixtures: the real PostgreSQL and Mosquitto servers, when the environment names them.
 
-CI sets ``ACD_TEST_POSTGRES_URL`` and ``ACD_TEST_MQTT_URL``; a test that needs one of them fails when
-the variable is set but the server is unreachable, and skips with a reason when it is not set.
+CI sets ``ACD_TEST_POSTGRES_URL`` and ``ACD_TEST_MQTT_URL``; a test that needs one of them fails
+when the variable is set but the server is unreachable, and skips with a reason when it is not.
 """
 
 from __future__ import annotations
