@@ -163,6 +163,7 @@ class WorkloadSettings(_Section):
     min_wrap_up_s: Seconds = 5.0
     recovery_max_s: PositiveSeconds = 300.0
     recovery_per_window: int = Field(default=3, ge=0)
+    min_basis_s: PositiveSeconds = 900.0
 
 
 class StepSettings(_Section):
@@ -263,6 +264,7 @@ class Settings(BaseSettings):
             min_wrap_up_s=w.min_wrap_up_s,
             recovery_max_s=w.recovery_max_s,
             recovery_per_window=w.recovery_per_window,
+            min_basis_s=w.min_basis_s,
         )
         return AcdConfig(
             queues=queues,
