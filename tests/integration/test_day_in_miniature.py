@@ -573,6 +573,10 @@ async def test_a_day_in_miniature() -> None:
             assert summary.outcome is Outcome.ANSWERED
             assert summary.transferred_to == f"{TRANSFER_EXTEN}@acd-agents"
             assert by_id[f"{record.uniqueid}#2"][0].queue == "support"
+        elif record.dial_status == "ANSWER":
+            # The caller hung up during the conversation: answered, and the dialplan stops there.
+            assert record.path == "hangup", record
+            assert summary.outcome is Outcome.ANSWERED, (record, summary)
         else:
             assert record.path == "hangup", record
             assert record.abandoned, record
