@@ -167,11 +167,12 @@ class AgiSession:
     async def close(self) -> None:
         """Close the socket: Asterisk then ends AGI() (AGISTATUS SUCCESS, or HANGUP if the caller
         hung up) and the dialplan goes on."""
+        # Before cancelling the reader, whose own `finally` would log "closed by Asterisk".
+        self._finish("session closed by us")
         if self._reader_task is not None:
             self._reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader_task
-        self._finish("session closed by us")
         self._writer.close()
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(1.0):

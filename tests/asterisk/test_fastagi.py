@@ -544,6 +544,25 @@ async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
     assert outcome == [(False, True)]
 
 
+async def test_session_the_handler_ends_is_logged_as_closed_by_us() -> None:
+    """A session acd ends itself is logged as closed by us, not by Asterisk (seen on 22.10.1)."""
+
+    async def handler(session: AgiSession) -> None:
+        await session.answer()
+
+    with capture_logs() as logs:
+        async with running_server(handler) as server, asyncio.timeout(5):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(ENV.encode())
+            assert await reader.readline() == b"ANSWER\n"
+            writer.write(b"200 result=0\n")
+            await writer.drain()
+            assert await reader.read() == b""
+            writer.close()
+    (ended,) = [e for e in logs if e["event"] == "agi_session_ended"]
+    assert ended["reason"] == "session closed by us"
+
+
 @pytest.mark.parametrize(
     ("peer", "allowed"),
     [
