@@ -1,0 +1,545 @@
+"""acd against a real Asterisk 22 (opt-in): calls, no-answer/busy, prompt interruption, fallback.
+
+Runs only when ``ACD_TEST_ASTERISK=HOST:PORT`` names the AMI of a test Asterisk; skipped (with the
+reason) otherwise. Checked by hand on Asterisk 22.10.1 with bundled pjproject 2.17. The test starts
+its own acd (and, for the FastAGI check, its own FastAGI listener), its own SIPp phones and callers,
+so nothing else may use the FastAGI port or register endpoints 1001, 1002 and 1004 meanwhile.
+
+What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``unshare --net``):
+
+* ``asterisk-config/*.conf`` and ``dialplan/`` installed as in docs/real-asterisk.md (B), with
+  ``#include pjsip_loadtest.conf`` at the end of ``pjsip.conf`` (the SIPp callers' trunk);
+* ``acd-generated/`` written from ``docker/acd.toml`` (advisors a1001..a1004 on PJSIP/1001..1004):
+  ``acd pjsip-endpoints -c docker/acd.toml --passwords $ACD_TEST_SIP_PASSWORDS``,
+  ``acd fallback-queues -c docker/acd.toml``, and ``manager_secret.conf`` holding
+  ``secret = $ACD_TEST_AMI_SECRET``;
+* the dialplan unchanged: number ``100`` → ``[acd-inbound]`` → ``[acd-call]`` →
+  ``AGI(agi://${ACD_FASTAGI}/inbound?queue=support)`` with ``ACD_FASTAGI=127.0.0.1:4573``, then
+  ``[acd-after-agi]`` (hang up on ``done`` / ``connected``+``ANSWER``, else ``[acd-fallback]``:
+  ``Playback(queue-thankyou)`` and ``Queue(support)``);
+* English core sounds (``queue-periodic-announce``, ``queue-youarenext``, ...) and music on hold.
+
+Variables: ``ACD_TEST_ASTERISK`` (AMI host:port), ``ACD_TEST_AMI_SECRET`` (user ``acd``),
+``ACD_TEST_SIP_PASSWORDS`` (the TOML file the endpoints were generated with),
+``ACD_TEST_ASTERISK_SIP`` (SIP host:port, default the AMI host and 5060), ``ACD_TEST_FASTAGI_PORT``
+(default 4573, the port in ``ACD_FASTAGI``). acd, SIPp and this test must reach Asterisk on the
+loopback: the dialplan calls FastAGI on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from tests.sipp.harness import Sipp, free_udp_port, render, scenario, sipp_path, stopped_at_exit
+
+REPO = Path(__file__).resolve().parents[2]
+ACD = Path(sys.executable).with_name("acd")
+Headers = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Pbx:
+    """Where the test Asterisk listens, and its secrets."""
+
+    ami_host: str
+    ami_port: int
+    ami_secret: str
+    sip: str
+    passwords: dict[str, str]
+    fastagi_port: int
+
+
+@pytest.fixture(scope="module")
+def pbx() -> Pbx:
+    """The Asterisk named by ACD_TEST_ASTERISK, or a skip saying why there is none."""
+    target = os.environ.get("ACD_TEST_ASTERISK")
+    if not target:
+        pytest.skip("ACD_TEST_ASTERISK is not set: no real Asterisk to test against")
+    if sipp_path() is None:
+        pytest.skip("sipp is not installed (apt-get install sip-tester)")
+    host, _, port = target.rpartition(":")
+    secret = os.environ.get("ACD_TEST_AMI_SECRET")
+    passwords_file = os.environ.get("ACD_TEST_SIP_PASSWORDS")
+    if not secret or not passwords_file:
+        pytest.fail("ACD_TEST_ASTERISK is set: set ACD_TEST_AMI_SECRET and ACD_TEST_SIP_PASSWORDS")
+    try:
+        with socket.create_connection((host, int(port)), timeout=3):
+            pass
+    except OSError as exc:
+        pytest.fail(f"ACD_TEST_ASTERISK={target} is unreachable: {exc}")
+    passwords = tomllib.loads(Path(passwords_file).read_text(encoding="utf-8"))
+    return Pbx(
+        ami_host=host,
+        ami_port=int(port),
+        ami_secret=secret,
+        sip=os.environ.get("ACD_TEST_ASTERISK_SIP", f"{host}:5060"),
+        passwords={str(k): str(v) for k, v in passwords.items()},
+        fastagi_port=int(os.environ.get("ACD_TEST_FASTAGI_PORT", "4573")),
+    )
+
+
+@dataclass
+class AmiWatch:
+    """A second AMI login (user acd) that keeps every event with the time it arrived."""
+
+    pbx: Pbx
+    events: list[tuple[float, Headers]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _sock: socket.socket | None = None
+
+    def start(self) -> None:
+        self._sock = socket.create_connection((self.pbx.ami_host, self.pbx.ami_port), timeout=5)
+        self._sock.sendall(
+            f"Action: Login\r\nUsername: acd\r\nSecret: {self.pbx.ami_secret}\r\n"
+            "Events: system,call,agent,agi\r\n\r\n".encode()
+        )
+        self._sock.settimeout(None)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for(lambda h: h.get("Message") == "Authentication accepted", 5)
+
+    def _read(self) -> None:
+        assert self._sock is not None
+        buffer = b""
+        while True:
+            try:
+                chunk = self._sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\r\n\r\n" in buffer:
+                raw, buffer = buffer.split(b"\r\n\r\n", 1)
+                headers: Headers = {}
+                for line in raw.decode("utf-8", "replace").split("\r\n"):
+                    key, sep, value = line.partition(": ")
+                    if sep:
+                        headers.setdefault(key, value)
+                with self._lock:
+                    self.events.append((time.time(), headers))
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+
+    def matching(self, predicate: Callable[[Headers], bool]) -> list[tuple[float, Headers]]:
+        with self._lock:
+            return [(t, h) for t, h in self.events if predicate(h)]
+
+    def wait_for(
+        self, predicate: Callable[[Headers], bool], timeout: float, count: int = 1
+    ) -> list[tuple[float, Headers]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.matching(predicate)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"AMI: fewer than {count} matching events within {timeout} s")
+
+
+@pytest.fixture
+def ami(pbx: Pbx) -> Iterator[AmiWatch]:
+    """AMI events seen during the test."""
+    watch = AmiWatch(pbx)
+    watch.start()
+    yield watch
+    watch.stop()
+
+
+def event(name: str, **wanted: str) -> Callable[[Headers], bool]:
+    """An AMI event predicate: Event name and headers that must start with the given values."""
+    return lambda h: (
+        h.get("Event") == name and all(h.get(k, "").startswith(v) for k, v in wanted.items())
+    )
+
+
+def phone_scenario(workdir: Path, ring_ms: int, talk_ms: int) -> str:
+    """advisor-phone.xml with its timers, each in-call request with a branch of its own.
+
+    As an out-of-call scenario, SIPp gives every call the same ``[branch]``: on a real Asterisk
+    the second BYE within 32 s matched the first BYE's finished transaction and was ignored, so
+    the conversation lasted 32 s longer (seen on 22.10.1).
+    """
+    path = Path(render("advisor-phone.xml", {"answer": ring_ms, "advisor_bye": talk_ms}, workdir))
+    bye, refer = "branch=z9hG4bK-acd-[call_id]-bye", "branch=z9hG4bK-acd-[call_id]-refer"
+    head, _, tail = path.read_text(encoding="utf-8").partition("branch=[branch]")
+    path.write_text(head + bye + tail.replace("branch=[branch]", refer), encoding="utf-8")
+    return str(path)
+
+
+def phone(pbx: Pbx, workdir: Path, endpoint: str, mode: str, scenario_file: str) -> Sipp:
+    """A registering advisor phone (advisor-register.xml + the phone scenario out of call)."""
+    return Sipp(
+        f"phone-{endpoint}-{mode}",
+        [
+            "-sf",
+            scenario("advisor-register.xml"),
+            "-oocsf",
+            scenario_file,
+            "-m",
+            "1",
+            "-key",
+            "user",
+            endpoint,
+            "-key",
+            "expires",
+            "300",
+            "-au",
+            endpoint,
+            "-ap",
+            pbx.passwords[f"a{endpoint}"],
+            "-set",
+            "registered_ms",
+            "120000",
+            "-set",
+            "mode",
+            mode,
+            "-set",
+            "transfer_to",
+            "8001",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_udp_port()),
+            "-mp",
+            str(free_udp_port()),
+            pbx.sip,
+        ],
+        workdir,
+    )
+
+
+def callers(pbx: Pbx, workdir: Path, count: int, name: str = "callers") -> Sipp:
+    """``count`` callers dialling 100 (queue support) at 2 calls/s, patient for 60 s."""
+    return Sipp(
+        name,
+        [
+            "-sf",
+            render("caller.xml", {"abandon": 60000, "caller_bye": 90000}, workdir),
+            "-inf",
+            scenario("callers.csv"),
+            "-s",
+            "100",
+            "-m",
+            str(count),
+            "-r",
+            "2",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_udp_port()),
+            "-mp",
+            str(free_udp_port()),
+            "-timeout",
+            "100s",
+            pbx.sip,
+        ],
+        workdir,
+    )
+
+
+def wait_registered(phones: list[Sipp], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(any(e.kind == "registered" for e in p.events()) for p in phones):
+            return
+        time.sleep(0.1)
+    raise AssertionError("phones did not register: " + " | ".join(p.errors() for p in phones))
+
+
+@dataclass
+class Acd:
+    """One acd daemon run by the test (own SQLite database and log)."""
+
+    pbx: Pbx
+    workdir: Path
+    agents: dict[str, str]
+    skills: dict[str, int] = field(default_factory=dict)
+    policy: str = "longest_idle"
+    max_missed: int = 3
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "acd.sqlite3"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "acd.log"
+
+    def config(self) -> str:
+        lines = [
+            "[ami]",
+            f'host = "{self.pbx.ami_host}"',
+            f"port = {self.pbx.ami_port}",
+            'username = "acd"',
+            "[fastagi]",
+            'bind = "127.0.0.1"',
+            f"port = {self.pbx.fastagi_port}",
+            'allowed_hosts = ["127.0.0.1"]',
+            "[http]",
+            "enabled = false",
+            "[daemon]",
+            "auto_login = true",
+            "[database]",
+            f'url = "sqlite+aiosqlite:///{self.database}"',
+            f'spool_dir = "{self.workdir / "spool"}"',
+            "[logging]",
+            'format = "json"',
+            'level = "debug"',
+            "[workload]",
+            "enabled = false",
+            "[queues.support]",
+            'language = "en"',
+            'steps = [{ expression = "support>=1" }]',
+            f'policy = "{self.policy}"',
+            "ring_timeout_s = 4",
+            "wrap_up_s = 1",
+            "announce_interval_s = 1",
+        ]
+        for agent_id, endpoint in self.agents.items():
+            lines += [
+                f"[agents.{agent_id}]",
+                f'endpoint = "{endpoint}"',
+                'queues = ["support"]',
+                f"skills = {{ support = {self.skills.get(agent_id, 3)} }}",
+                f"max_missed = {self.max_missed}",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> None:
+        config = self.workdir / "acd.toml"
+        config.write_text(self.config(), encoding="utf-8")
+        env = {**os.environ, "ACD_AMI_SECRET": self.pbx.ami_secret}
+        subprocess.run(
+            [str(ACD), "db", "upgrade", "--database-url", f"sqlite+aiosqlite:///{self.database}"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(ACD), "run", "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, env=env
+            )
+        deadline = time.monotonic() + 15
+        while '"phones_resynced"' not in self.log.read_text(encoding="utf-8", errors="replace"):
+            assert self.process.poll() is None, self.log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "acd did not log in to AMI"
+            time.sleep(0.1)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=15)
+
+    def rows(self, query: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.database) as db:
+            return db.execute(query).fetchall()
+
+    def wait_calls(self, count: int, timeout: float = 10) -> None:
+        """Until ``count`` call records are written (at the end of the advisor's wrap-up)."""
+        deadline = time.monotonic() + timeout
+        while len(self.rows("select call_id from calls")) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} call records"
+            time.sleep(0.1)
+
+
+class StartAcd(Protocol):
+    def __call__(self, agents: dict[str, str], **options: object) -> Acd: ...
+
+
+@pytest.fixture
+def start_acd(pbx: Pbx, tmp_path: Path) -> Iterator[StartAcd]:
+    """Start acd with the given advisors (id → endpoint); stopped at the end of the test."""
+    started: list[Acd] = []
+
+    def start(agents: dict[str, str], **options: object) -> Acd:
+        acd = Acd(pbx, tmp_path, agents, **options)  # type: ignore[arg-type]
+        started.append(acd)
+        acd.start()
+        return acd
+
+    yield start
+    for acd in started:
+        acd.stop()
+
+
+def test_answered_call_is_recorded_and_the_dialplan_hangs_up(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """A caller is answered by 1001 through EXEC Dial; acd records it; the dialplan hangs up."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 500, 2000))
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"})
+        caller.start()
+        assert caller.wait(30) == 0, caller.errors()
+        acd.wait_calls(1)
+        acd.stop()
+    (dial_end,) = ami.matching(event("DialEnd", DestChannel="PJSIP/1001-"))
+    assert dial_end[1]["DialStatus"] == "ANSWER"
+    channel = dial_end[1]["Channel"]
+    assert ami.matching(event("AGIExecStart", Channel=channel, Command="EXEC Dial PJSIP/1001,4,m"))
+    assert not ami.matching(event("QueueCallerJoin", Channel=channel))
+    assert any(e.kind == "bye_received" for e in caller.events())  # the dialplan's Hangup()
+    assert acd.rows("select outcome, agent_id from calls") == [("answered", "a1001")]
+
+
+def test_no_answer_and_busy_go_to_the_next_advisor(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """NOANSWER and BUSY come back in DIALSTATUS and the caller goes to the next advisor."""
+    answering = phone_scenario(tmp_path, 300, 1500)
+    phones = [
+        phone(pbx, tmp_path, "1002", "busy", answering),
+        phone(pbx, tmp_path, "1004", "noanswer", answering),
+        phone(pbx, tmp_path, "1001", "answer", answering),
+    ]
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([*phones, caller]):
+        for p in phones:
+            p.start()
+        wait_registered(phones)
+        # best_skill rings 1002 (busy), then 1004 (no answer), then 1001; one miss pauses an
+        # advisor, so neither is rung again for this call (with 3, best_skill rang 1002 and
+        # 1004 in turn three times each while 1001 was free).
+        acd = start_acd(
+            {"a1002": "PJSIP/1002", "a1004": "PJSIP/1004", "a1001": "PJSIP/1001"},
+            skills={"a1002": 5, "a1004": 4, "a1001": 1},
+            policy="best_skill",
+            max_missed=1,
+        )
+        caller.start()
+        ami.wait_for(event("DialEnd", DialStatus="ANSWER"), 30)
+        assert caller.wait(30) == 0, caller.errors()
+        acd.wait_calls(1)
+        acd.stop()
+    dials = [
+        (h["DestChannel"].split("-")[0], h["DialStatus"]) for _, h in ami.matching(event("DialEnd"))
+    ]
+    assert dials == [("PJSIP/1002", "BUSY"), ("PJSIP/1004", "NOANSWER"), ("PJSIP/1001", "ANSWER")]
+    rows = acd.rows("select outcome, agent_id, agents_tried from calls")
+    assert rows == [("answered", "a1001", "a1002,a1004,a1001")]
+
+
+def read_line(conn: socket.socket) -> bytes:
+    """One line from a FastAGI socket, byte by byte (so nothing after it is consumed)."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = conn.recv(1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
+def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """A NOOP sent during STREAM FILE stops the prompt; only the NOOP is answered (res_agi.c)."""
+    server = socket.create_server(("127.0.0.1", pbx.fastagi_port))
+    server.settimeout(15)
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([caller]), server:
+        caller.start()
+        conn, _ = server.accept()
+        with conn:
+            while read_line(conn) not in (b"\n", b""):
+                pass  # the agi_* environment
+            conn.sendall(b"ANSWER\n")
+            assert read_line(conn).startswith(b"200 result=0")
+            conn.sendall(b'STREAM FILE queue-periodic-announce ""\n')  # about 8 s long
+            time.sleep(0.5)
+            sent = time.monotonic()
+            conn.sendall(b'NOOP "interrupt"\n')
+            reply = read_line(conn)
+            elapsed = time.monotonic() - sent
+            conn.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                conn.recv(100)  # nothing more: no reply for the interrupted stream
+            conn.settimeout(5)
+            conn.sendall(b'SET VARIABLE ACD_STATE "done"\n')
+            assert read_line(conn).startswith(b"200 result=1")
+        assert caller.wait(20) == 0, caller.errors()  # hung up by [acd-after-agi]
+    assert reply == b"200 result=0\n"
+    assert elapsed < 0.2
+
+
+def test_a_freed_advisor_is_rung_at_once_even_during_a_prompt(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """Advisor free (end of wrap-up) to DialBegin stays short, prompts or not; prints figures."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 1500))
+    caller = callers(pbx, tmp_path, 4)
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"})
+        caller.start()
+        assert caller.wait(60) == 0, caller.errors()
+        acd.stop()
+    dials = [t for t, _ in ami.matching(event("DialBegin", DestChannel="PJSIP/1001-"))]
+    freed = [
+        float(str(at))
+        for (at,) in acd.rows(
+            "select at from agent_states where dimension = 'activity'"
+            " and old = 'wrap_up' and new = 'available' order by at"
+        )
+    ]
+    gaps = [min(d - f for d in dials if d >= f - 0.01) for f in freed if any(d >= f for d in dials)]
+    interrupted = ami.matching(event("AGIExecStart", Command="NOOP"))
+    print(
+        f"advisor free to DialBegin (ms): {[round(g * 1000, 1) for g in gaps]}; "
+        f"prompts interrupted: {len(interrupted)}"
+    )
+    assert len(dials) == 4
+    assert len(gaps) == 3
+    assert max(gaps) < 0.3
+    warnings = acd.log.read_text(encoding="utf-8")
+    assert "agi_reply_dropped" not in warnings
+    assert "prompt_stop_timed_out" not in warnings
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "crashed"])
+def test_callers_waiting_when_acd_stops_go_to_the_fallback_queue(
+    pbx: Pbx,
+    ami: AmiWatch,
+    start_acd: StartAcd,
+    tmp_path: Path,
+    stop: signal.Signals,
+) -> None:
+    """acd stops: the waiting caller goes to Queue(support); the conversation goes on."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 5000))
+    caller = callers(pbx, tmp_path, 2)
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"})
+        caller.start()
+        (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER"), 15)
+        ami.wait_for(event("AGIExecStart", Command="SET MUSIC ON"), 10, count=2)
+        stopped_at = time.time()
+        acd.stop(stop)
+        joined = ami.wait_for(event("QueueCallerJoin", Queue="support"), 10)
+        (hangup,) = ami.wait_for(event("Hangup", Channel=talking[1]["Channel"]), 15)
+        caller.stop()
+    assert joined[0][0] - stopped_at < 5  # after the fallback prompt (queue-thankyou)
+    assert joined[0][1]["Channel"] != talking[1]["Channel"]
+    assert hangup[0] - talking[0] > 4  # the advisor's BYE after 5 s, not acd's stop
