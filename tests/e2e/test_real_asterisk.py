@@ -133,8 +133,16 @@ class AmiWatch:
                     self.events.append((time.time(), headers))
 
     def stop(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
+        """Hang up the test's channels still up (killed SIPp peers never send BYE), log off."""
+        if self._sock is None:
+            return
+        created = {h["Channel"] for _, h in self.matching(event("Newchannel"))}
+        gone = {h["Channel"] for _, h in self.matching(event("Hangup"))}
+        for channel in sorted(created - gone):
+            self._sock.sendall(f"Action: Hangup\r\nChannel: {channel}\r\n\r\n".encode())
+        if created - gone:
+            self.wait_for(lambda h: h.get("Event") == "Hangup", 5, count=len(gone | created))
+        self._sock.close()
 
     def matching(self, predicate: Callable[[Headers], bool]) -> list[tuple[float, Headers]]:
         with self._lock:
@@ -533,7 +541,7 @@ def test_callers_waiting_when_acd_stops_go_to_the_fallback_queue(
         wait_registered([advisor])
         acd = start_acd({"a1001": "PJSIP/1001"})
         caller.start()
-        (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER"), 15)
+        (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER", Context="acd-call"), 15)
         ami.wait_for(event("AGIExecStart", Command="SET MUSIC ON"), 10, count=2)
         stopped_at = time.time()
         acd.stop(stop)
