@@ -448,14 +448,16 @@ class AsteriskCallControl:
         call.answered_posted = False
         timeout = max(1, round(command.ring_timeout_s))
         try:
-            await self._command(session.set_variable(STATE_VARIABLE, "connected"))
             log.info(
                 "agent_rung",
                 call_id=call.call_id,
                 agent_id=command.agent_id,
                 endpoint=command.endpoint,
             )
-            reply = await session.exec(
+            # ACD_STATE=connected and the Dial go out together: the ring does not wait for a
+            # round trip, and Asterisk still sets the variable before Dial starts.
+            reply = await session.exec_after_setting(
+                {STATE_VARIABLE: "connected"},
                 "Dial",
                 f"{command.endpoint},{timeout},m",
                 reply_within=timeout + self._timings.dial_margin_s,

@@ -12,7 +12,7 @@ import contextlib
 import ipaddress
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
@@ -269,6 +269,37 @@ class AgiSession:
             # one word; only spaces, quotes and backslashes need quoting.
             parts.append(word(args))
         return await self._run(command_line(*parts), reply_within)
+
+    async def exec_after_setting(
+        self,
+        variables: Mapping[str, str],
+        application: str,
+        args: str = "",
+        *,
+        reply_within: float,
+    ) -> AgiReply:
+        """SET VARIABLE each of ``variables``, then EXEC, written back to back: one round trip.
+
+        res_agi reads command lines from a buffered stream and runs them in order, answering each
+        in turn, so the variables are set before the application starts (the handled-call
+        contract needs ACD_STATE=connected before every Dial) without first waiting for their
+        replies. A refused SET VARIABLE is raised once the application's reply is in.
+        """
+        lines = [
+            command_line("SET VARIABLE", variable_name(name), quoted(value))
+            for name, value in variables.items()
+        ]
+        parts = ["EXEC", application_name(application)]
+        if args:
+            parts.append(word(args))
+        lines.append(command_line(*parts))
+        flights = [await self._send(line, interrupting=i > 0) for i, line in enumerate(lines)]
+        setting = [await self._await(flight, None) for flight in flights[:-1]]
+        reply = await self._await(flights[-1], reply_within)
+        for line, answer in zip(lines, setting, strict=False):
+            if not answer.ok:
+                raise AgiCommandError(line, answer)
+        return reply
 
     async def verbose(self, message: str, level: int = 1) -> AgiReply:
         if not 1 <= level <= 4:

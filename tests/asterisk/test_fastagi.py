@@ -332,6 +332,31 @@ async def test_second_command_while_one_is_in_flight_is_refused() -> None:
     assert len(refused) == 1
 
 
+async def test_variable_and_dial_go_out_together_and_replies_match_in_order() -> None:
+    """exec_after_setting writes SET VARIABLE and EXEC before any reply; replies match in order."""
+    results: list[str | None] = []
+
+    async def handler(session: AgiSession) -> None:
+        reply = await session.exec_after_setting(
+            {"ACD_STATE": "connected"}, "Dial", "PJSIP/agent1,10,m", reply_within=5
+        )
+        results.append(reply.result)
+
+    async with running_server(handler) as server, asyncio.timeout(5):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(ENV.encode())
+        # Both lines arrive with no reply sent yet: the ring did not wait for a round trip.
+        assert await reader.readline() == b'SET VARIABLE ACD_STATE "connected"\n'
+        assert await reader.readline() == b"EXEC Dial PJSIP/agent1,10,m\n"
+        writer.write(b"200 result=1\n")
+        await asyncio.sleep(0.02)
+        assert results == []
+        writer.write(b"200 result=-1\n")
+        assert await reader.read() == b""
+        writer.close()
+    assert results == ["-1"]
+
+
 async def test_argument_with_newline_is_refused_before_anything_is_sent() -> None:
     """SET VARIABLE with a newline in the value raises and sends nothing."""
 
