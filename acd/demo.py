@@ -109,7 +109,13 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                 "port": http_port or 8080,
                 "admin_tokens": [DEMO_ADMIN_TOKEN],
             },
-            "workload": {"window_s": 600, "bucket_s": 10, "breather_s": 8, "min_wrap_up_s": 1},
+            "workload": {
+                "window_s": 600,
+                "bucket_s": 10,
+                "breather_s": 8,
+                "min_wrap_up_s": 1,
+                "min_basis_s": 60,
+            },
             "queues": {
                 "support": {
                     "language": "fr",
