@@ -278,28 +278,21 @@ class AgiSession:
         *,
         reply_within: float,
     ) -> AgiReply:
-        """SET VARIABLE each of ``variables``, then EXEC, written back to back: one round trip.
+        """SET VARIABLE each of ``variables``, then EXEC, each line once the previous is answered.
 
-        res_agi reads command lines from a buffered stream and runs them in order, answering each
-        in turn, so the variables are set before the application starts (the handled-call
-        contract needs ACD_STATE=connected before every Dial) without first waiting for their
-        replies. A refused SET VARIABLE is raised once the application's reply is in.
+        Never two lines back to back: res_agi reads commands with fgets() on a buffered stdio
+        stream, then poll()s the socket for the next one. A line that arrived in the same read()
+        as the previous one sits in stdio's buffer unseen until more bytes come; on Asterisk
+        22.10.1 (strace: one read() of ``SET VARIABLE ACD_STATE "connected"\nEXEC Dial ...\n``)
+        the Dial started only when acd closed the session, 30 s later. A refused SET VARIABLE
+        is raised before the application runs (the contract needs ACD_STATE=connected first).
         """
-        lines = [
-            command_line("SET VARIABLE", variable_name(name), quoted(value))
-            for name, value in variables.items()
-        ]
-        parts = ["EXEC", application_name(application)]
-        if args:
-            parts.append(word(args))
-        lines.append(command_line(*parts))
-        flights = [await self._send(line, interrupting=i > 0) for i, line in enumerate(lines)]
-        setting = [await self._await(flight, None) for flight in flights[:-1]]
-        reply = await self._await(flights[-1], reply_within)
-        for line, answer in zip(lines, setting, strict=False):
+        for name, value in variables.items():
+            line = command_line("SET VARIABLE", variable_name(name), quoted(value))
+            answer = await self._run(line, None)
             if not answer.ok:
                 raise AgiCommandError(line, answer)
-        return reply
+        return await self.exec(application, args, reply_within=reply_within)
 
     async def verbose(self, message: str, level: int = 1) -> AgiReply:
         if not 1 <= level <= 4:
