@@ -448,16 +448,18 @@ class AsteriskCallControl:
         call.answered_posted = False
         timeout = max(1, round(command.ring_timeout_s))
         try:
+            # One line at a time, each once the previous is answered: res_agi reads commands with
+            # fgets() on a buffered stream, then poll()s the socket, so a Dial written right
+            # behind the SET (same read()) sat unseen until acd closed the session, 30 s later,
+            # on Asterisk 22.10.1 (strace). pbxsim does not model that stdio buffer.
+            await self._command(session.set_variable(STATE_VARIABLE, "connected"))
             log.info(
                 "agent_rung",
                 call_id=call.call_id,
                 agent_id=command.agent_id,
                 endpoint=command.endpoint,
             )
-            # ACD_STATE=connected and the Dial go out together: the ring does not wait for a
-            # round trip, and Asterisk still sets the variable before Dial starts.
-            reply = await session.exec_after_setting(
-                {STATE_VARIABLE: "connected"},
+            reply = await session.exec(
                 "Dial",
                 f"{command.endpoint},{timeout},m",
                 reply_within=timeout + self._timings.dial_margin_s,

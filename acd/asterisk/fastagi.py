@@ -12,7 +12,7 @@ import contextlib
 import ipaddress
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
@@ -269,30 +269,6 @@ class AgiSession:
             # one word; only spaces, quotes and backslashes need quoting.
             parts.append(word(args))
         return await self._run(command_line(*parts), reply_within)
-
-    async def exec_after_setting(
-        self,
-        variables: Mapping[str, str],
-        application: str,
-        args: str = "",
-        *,
-        reply_within: float,
-    ) -> AgiReply:
-        """SET VARIABLE each of ``variables``, then EXEC, each line once the previous is answered.
-
-        Never two lines back to back: res_agi reads commands with fgets() on a buffered stdio
-        stream, then poll()s the socket for the next one. A line that arrived in the same read()
-        as the previous one sits in stdio's buffer unseen until more bytes come; on Asterisk
-        22.10.1 (strace: one read() of ``SET VARIABLE ACD_STATE "connected"\nEXEC Dial ...\n``)
-        the Dial started only when acd closed the session, 30 s later. A refused SET VARIABLE
-        is raised before the application runs (the contract needs ACD_STATE=connected first).
-        """
-        for name, value in variables.items():
-            line = command_line("SET VARIABLE", variable_name(name), quoted(value))
-            answer = await self._run(line, None)
-            if not answer.ok:
-                raise AgiCommandError(line, answer)
-        return await self.exec(application, args, reply_within=reply_within)
 
     async def verbose(self, message: str, level: int = 1) -> AgiReply:
         if not 1 <= level <= 4:

@@ -332,31 +332,6 @@ async def test_second_command_while_one_is_in_flight_is_refused() -> None:
     assert len(refused) == 1
 
 
-async def test_dial_is_written_only_once_the_variable_is_set() -> None:
-    """exec_after_setting waits for SET VARIABLE's reply before EXEC (res_agi's fgets buffer)."""
-    results: list[str | None] = []
-
-    async def handler(session: AgiSession) -> None:
-        reply = await session.exec_after_setting(
-            {"ACD_STATE": "connected"}, "Dial", "PJSIP/agent1,10,m", reply_within=5
-        )
-        results.append(reply.result)
-
-    async with running_server(handler) as server, asyncio.timeout(5):
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(ENV.encode())
-        assert await reader.readline() == b'SET VARIABLE ACD_STATE "connected"\n'
-        # Two lines in one read() of Asterisk's would leave the Dial unseen in its buffer.
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(reader.readline(), 0.1)
-        writer.write(b"200 result=1\n")
-        assert await reader.readline() == b"EXEC Dial PJSIP/agent1,10,m\n"
-        writer.write(b"200 result=-1\n")
-        assert await reader.read() == b""
-        writer.close()
-    assert results == ["-1"]
-
-
 async def test_argument_with_newline_is_refused_before_anything_is_sent() -> None:
     """SET VARIABLE with a newline in the value raises and sends nothing."""
 
