@@ -1260,13 +1260,14 @@ class Engine:
         agent.missed += 1
         self._record(call, "not_answered", agent, dial_status=str(status), missed=agent.missed)
         queue = call.queue
-        if agent.missed >= agent.cfg.max_missed:
+        paused = agent.missed >= agent.cfg.max_missed
+        if paused:
             agent.pending_pause = None
             self._set_activity(agent, "miss_limit", NO_ANSWER_REASON)
-        else:
-            self._release(agent)
-        # The call first goes to the next eligible advisor; the advisor who missed it is not
-        # routable yet, so they are not rung again for it unless nobody else can take it.
+        # The call first goes to the next eligible advisor: the advisor who missed it is still
+        # reserved (not routable) while it is routed, and is released only afterwards, so they
+        # are rung again for it only if nobody else can take it (with best_skill, releasing first
+        # bounced the call between the two best advisors while a third sat idle).
         if call.max_wait_reached:
             self._leave(call, "max_wait")
         elif self._is_empty(queue, join=False):
@@ -1274,6 +1275,8 @@ class Engine:
         else:
             self._record(call, "requeued", None, step=call.step)
             self._route(call)
+        if not paused:
+            self._release(agent)
         self._refresh(agent)
 
     def _on_caller_hung_up(self, e: ev.CallerHungUp) -> None:

@@ -225,3 +225,35 @@ def test_advisor_takes_best_call_across_steps_of_a_queue() -> None:
     h.at(40).arrive("new")  # new at step 0
     assert rings(h.at(41).login("fr")) == [("old", "fr")]
     assert h.engine.call_view("new").state is CallState.WAITING
+
+
+def test_a_missed_call_goes_to_the_next_advisor_before_the_one_who_missed() -> None:
+    """With best_skill, after two misses the call reaches the third advisor, not the first again."""
+    from acd.core.commands import RingAgent as _Ring
+    from acd.core.config import AcdConfig as _Config
+    from acd.core.config import AgentConfig as _Agent
+    from acd.core.config import Policy as _Policy
+    from acd.core.config import QueueConfig as _Queue
+    from acd.core.engine import Engine as _Engine
+    from acd.core.events import AgentDidNotAnswer, AgentLoggedIn, CallArrived, DialStatus
+
+    config = _Config(
+        queues=(_Queue(name="q", policy=_Policy.BEST_SKILL),),
+        agents=(
+            _Agent(id="hi1", skills={"x": 5}, queues=("q",), max_missed=5),
+            _Agent(id="hi2", skills={"x": 4}, queues=("q",), max_missed=5),
+            _Agent(id="lo", skills={"x": 1}, queues=("q",), max_missed=5),
+        ),
+    )
+    engine = _Engine(config)
+    for agent_id in ("hi1", "hi2", "lo"):
+        engine.handle(AgentLoggedIn(at=1.0, agent_id=agent_id))
+
+    def rung(commands: list[object]) -> list[str]:
+        return [c.agent_id for c in commands if isinstance(c, _Ring)]
+
+    assert rung(engine.handle(CallArrived(at=2.0, call_id="c", queue="q"))) == ["hi1"]
+    miss = AgentDidNotAnswer(at=3.0, call_id="c", agent_id="hi1", dial_status=DialStatus.BUSY)
+    assert rung(engine.handle(miss)) == ["hi2"]
+    miss = AgentDidNotAnswer(at=4.0, call_id="c", agent_id="hi2", dial_status=DialStatus.BUSY)
+    assert rung(engine.handle(miss)) == ["lo"]
