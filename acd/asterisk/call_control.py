@@ -432,9 +432,7 @@ class AsteriskCallControl:
             return
         call.prompt = None
         if not task.done():
-            call.prompt_stopping = True
-            with contextlib.suppress(AgiError, TimeoutError):
-                await call.session.interrupt_stream()
+            await self._interrupt(call)
             try:
                 async with asyncio.timeout(self._timings.command_s):
                     await asyncio.shield(task)
