@@ -298,16 +298,15 @@ async def _status(daemon: Daemon, every_s: float = 10.0) -> None:
 async def run_demo(options: DemoOptions) -> dict[str, Any]:
     """Run the demo for ``options.duration_s`` (0: until interrupted); return the summary."""
     rng = random.Random(options.seed)
-    probe = (
+    # Ports are known only once pbxsim listens: build the settings once, then point AMI at it.
+    planned = (
         own_settings(options.config, 0, options.http_port)
         if options.config
         else demo_settings(0, options.http_port)
     )
-    async with PbxSim(demo_pbx_config(probe)) as pbx:
-        settings = (
-            own_settings(options.config, pbx.ami_port, options.http_port)
-            if options.config
-            else demo_settings(pbx.ami_port, options.http_port)
+    async with PbxSim(demo_pbx_config(planned)) as pbx:
+        settings = planned.model_copy(
+            update={"ami": planned.ami.model_copy(update={"port": pbx.ami_port})}
         )
         _phones(pbx, settings, rng)
         # Each demo starts a fresh day: no advisor sessions or pauses carried over from the last
