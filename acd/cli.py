@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from acd.settings import Settings
     from acd.sim.scenario import PastCall
 
 app = typer.Typer(
@@ -34,17 +35,23 @@ def version() -> None:
     typer.echo(__version__)
 
 
-@app.command("check-config")
-def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to check")]) -> None:
-    """Validate a configuration file; errors name the file and the field."""
+def _settings_or_exit(config: Path | None, *, refused: str = "") -> Settings:
+    """Load and check the configuration; on errors print each (and ``refused``) and exit 1."""
     from acd.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings(file)
+        return load_settings(config)
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
+        if refused:
+            typer.echo(refused, err=True)
         raise typer.Exit(1) from None
-    config = settings.to_core()
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to check")]) -> None:
+    """Validate a configuration file; errors name the file and the field."""
+    config = _settings_or_exit(file).to_core()
     typer.echo(
         f"{file}: OK ({len(config.queues)} queues, {len(config.agents)} advisors, "
         f"workload cap {'on' if config.workload.enabled else 'off'})"
@@ -55,15 +62,9 @@ def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to chec
 def run(config: ConfigOption = None) -> None:
     """Run the daemon (SIGHUP reloads queues, advisors and rules; SIGTERM stops cleanly)."""
     from acd.log_config import configure_logging
-    from acd.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(config)
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
     from acd.storage import StorageError
 
+    settings = _settings_or_exit(config)
     configure_logging(settings.logging.format, settings.logging.level)
     try:
         asyncio.run(_run_daemon(settings, config))
@@ -103,14 +104,9 @@ def reload(config: ConfigOption = None) -> None:
     """Check the configuration, then signal the running daemon (daemon.pid_file) to apply it."""
     import os
 
-    from acd.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(config)
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        typer.echo("not reloaded: the daemon keeps its current configuration", err=True)
-        raise typer.Exit(1) from None
+    settings = _settings_or_exit(
+        config, refused="not reloaded: the daemon keeps its current configuration"
+    )
     pid_file = settings.daemon.pid_file
     if pid_file is None:
         typer.echo("daemon.pid_file is not set: send SIGHUP to the daemon yourself", err=True)
