@@ -9,7 +9,8 @@ waiting, so both latencies below get samples.
 
 The daemon runs in a second process (this file with ``--role daemon``): ``acd.app.Daemon`` with
 every advisor logged in, position/expected-wait announcements every 30 s (an advisor freed
-during one interrupts it), no storage. A live view in that process
+during one interrupts it), and its records written as ``acd run`` writes them: through the
+recorder to a fresh SQLite file (``--database`` for a PostgreSQL URL, or ``memory``). A live view in that process
 timestamps each dispatched event that produced a ``RingAgent``; a structlog processor
 timestamps the daemon's ``agent_rung`` line, written just before ``EXEC Dial`` goes on the
 socket. Both use the daemon's clock.
@@ -41,6 +42,7 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -66,8 +68,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def daemon_settings(args: argparse.Namespace) -> Any:
     from acd.settings import parse_settings
 
+    database = {}
+    if args.database != "memory":
+        database = {"url": args.database, "spool_dir": args.spool_dir}
     return parse_settings(
         {
+            **({"database": database} if database else {}),
             "ami": {
                 "port": args.ami_port,
                 "secret": "acdsecret",
@@ -229,7 +235,9 @@ async def run_daemon(args: argparse.Namespace) -> None:
     if args.ami_events:
         # An experiment, not the shipped daemon: which AMI event classes acd logs in for.
         acd.app.AMI_EVENT_CLASSES = args.ami_events
-    daemon = Daemon(daemon_settings(args), auto_login=True)
+    settings = daemon_settings(args)
+    persist = args.database != "memory"
+    daemon = Daemon(settings, auto_login=True, persist=persist)
     probe = LatencyProbe(daemon.dispatcher.now, args.duration)
     daemon.dispatcher.live_views.append(probe)
     structlog.configure(
@@ -242,6 +250,10 @@ async def run_daemon(args: argparse.Namespace) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    if persist:
+        from acd.storage import upgrade_schema
+
+        await upgrade_schema(settings.database.url.get_secret_value())
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     task = asyncio.create_task(daemon.run())
@@ -306,7 +318,15 @@ async def ping_pbxsim(port: int, rtts: list[float], started: asyncio.Event) -> N
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="acd-e2e-bench-") as workdir:
+        return await run_in(args, workdir)
+
+
+async def run_in(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
     ami_port, agi_port = free_port(), free_port()
+    database = args.database
+    if database == "sqlite":
+        database = f"sqlite+aiosqlite:///{os.path.join(workdir, 'acd.sqlite3')}"
     load_before = os.getloadavg()
     daemon = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -329,6 +349,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         str(args.announce_interval),
         "--ami-events",
         args.ami_events,
+        "--database",
+        database,
+        "--spool-dir",
+        os.path.join(workdir, "spool"),
         *(["--gc-freeze"] if args.gc_freeze else []),
         stdout=asyncio.subprocess.PIPE,
         stderr=None if args.verbose else asyncio.subprocess.DEVNULL,
@@ -410,6 +434,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "advisors": args.advisors,
+        "database": args.database if "://" not in args.database else args.database.split(":")[0],
         "ami_events": args.ami_events or "as shipped",
         "gc_freeze": args.gc_freeze,
         "machine": {
@@ -439,6 +464,13 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="experiment: AMI event classes the daemon asks for (default: acd.app's own)",
     )
+    p.add_argument(
+        "--database",
+        default="sqlite",
+        help="where the daemon writes its records: sqlite (a fresh file, as acd run does by"
+        " default), a database URL, or memory (kept in lists, no storage)",
+    )
+    p.add_argument("--spool-dir", default="", help=argparse.SUPPRESS)
     p.add_argument("--gc-freeze", action="store_true", help="experiment: gc.freeze() at start")
     p.add_argument("--verbose", action="store_true", help="show the daemon's warnings")
     p.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)

@@ -114,15 +114,22 @@ class CallTimings:
     dial_margin_s: float = 4 * 3600.0
 
 
+class _SessionEnded:
+    """Queued behind the engine's commands when the caller hangs up or the session closes."""
+
+
+_SESSION_ENDED = _SessionEnded()
+
+_CallCommand = RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall
+
+
 @dataclass(slots=True)
 class _Call:
     call_id: str
     session: AgiSession
     queue: str
     audio: QueueAudio
-    commands: asyncio.Queue[RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall] = field(
-        default_factory=asyncio.Queue
-    )
+    commands: asyncio.Queue[_CallCommand | _SessionEnded] = field(default_factory=asyncio.Queue)
     prompt: asyncio.Task[None] | None = None
     prompt_stopping: bool = False
     ringing_agent: str | None = None
@@ -359,30 +366,19 @@ class AsteriskCallControl:
                 del self._by_uniqueid[session.uniqueid]
 
     async def _follow(self, call: _Call) -> None:
-        session = call.session
+        # The hang-up arrives through the same queue as the engine's commands, so a waiting
+        # caller costs one pending get() and no task: a thousand callers wait at once.
+        call.session.on_hangup(lambda: call.commands.put_nowait(_SESSION_ENDED))
         while True:
-            next_command = asyncio.ensure_future(call.commands.get())
-            hangup = asyncio.ensure_future(session.wait_hangup())
-            try:
-                await asyncio.wait({next_command, hangup}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                hangup.cancel()
-                if not next_command.done():
-                    next_command.cancel()
-            if next_command.done() and not next_command.cancelled():
-                command = next_command.result()
-            elif session.hung_up or session.closed:
+            command = await call.commands.get()
+            if isinstance(command, _SessionEnded):
                 self._post_caller_gone(call)
                 return
-            else:
-                continue
             done = await self._execute(call, command)
             if done:
                 return
 
-    async def _execute(
-        self, call: _Call, command: RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall
-    ) -> bool:
+    async def _execute(self, call: _Call, command: _CallCommand) -> bool:
         """Run one engine command on the session; True when the call has left the ACD."""
         match command:
             case PlayPrompt():
@@ -603,9 +599,7 @@ class AsteriskCallControl:
         with contextlib.suppress(AgiError, TimeoutError):
             await call.session.interrupt_stream()
 
-    def _enqueue(
-        self, call_id: str, command: RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall
-    ) -> None:
+    def _enqueue(self, call_id: str, command: _CallCommand) -> None:
         call = self._calls.get(call_id)
         if call is None or call.finished:
             log.warning("command_for_unknown_call", call_id=call_id, command=type(command).__name__)

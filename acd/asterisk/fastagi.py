@@ -127,8 +127,12 @@ class AgiSession:
         self._settings = settings
         self._assembler = AgiReplyAssembler()
         self._in_flight: deque[_InFlight] = deque()
-        self._hangup = asyncio.Event()
-        self._closed = asyncio.Event()
+        self._hung_up = False
+        self._closed = False
+        # Resolved once, at the first of Asterisk's HANGUP or the session's end. One future per
+        # session, not Events: a call waits on it for its whole stay in the queue, and waiting on
+        # two Events costs tasks (and cancelled-task garbage) at every wake-up.
+        self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._reader_task: asyncio.Task[None] | None = None
         self._log = log.bind(
             session=session_id, uniqueid=environment.uniqueid, channel=environment.channel
@@ -145,21 +149,25 @@ class AgiSession:
     @property
     def hung_up(self) -> bool:
         """True once Asterisk has sent `HANGUP`: the caller is gone (or transferred away)."""
-        return self._hangup.is_set()
+        return self._hung_up
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
     async def wait_hangup(self) -> None:
         """Return when Asterisk reports the hangup, or the session closes."""
-        hangup = asyncio.ensure_future(self._hangup.wait())
-        closed = asyncio.ensure_future(self._closed.wait())
-        try:
-            await asyncio.wait({hangup, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            hangup.cancel()
-            closed.cancel()
+        # Shielded: a waiter cancelled must not cancel the session's own future.
+        await asyncio.shield(self._ended)
+
+    def on_hangup(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (soon, from the loop) once Asterisk reports the hangup or the session
+        closes; at once if that has already happened."""
+        self._ended.add_done_callback(lambda _: callback())
+
+    def _end(self) -> None:
+        if not self._ended.done():
+            self._ended.set_result(None)
 
     def start(self) -> None:
         self._reader_task = asyncio.create_task(self._read_loop())
@@ -297,7 +305,7 @@ class AgiSession:
     async def _send(
         self, line: str, *, is_stream: bool = False, interrupting: bool = False
     ) -> _InFlight:
-        if self._closed.is_set():
+        if self._closed:
             raise AgiSessionClosedError(f"session {self.session_id} is closed")
         if self._in_flight and not interrupting:
             raise AgiInvalidCommandError(
@@ -350,9 +358,10 @@ class AgiSession:
                 if isinstance(item, HangupNotice):
                     # Asterisk writes HANGUP right after the reply that noticed the hangup and
                     # before the reply to the next command (S4/S9/S12): it is not a reply.
-                    if not self._hangup.is_set():
+                    if not self._hung_up:
                         self._log.info("agi_caller_hung_up")
-                    self._hangup.set()
+                    self._hung_up = True
+                    self._end()
                     continue
                 self._take_reply(item)
         except (ValueError, asyncio.LimitOverrunError):
@@ -388,9 +397,10 @@ class AgiSession:
             head.future.set_result(reply)
 
     def _finish(self, reason: str) -> None:
-        if self._closed.is_set():
+        if self._closed:
             return
-        self._closed.set()
+        self._closed = True
+        self._end()
         for in_flight in self._in_flight:
             if not in_flight.future.done():
                 in_flight.future.set_exception(
