@@ -10,10 +10,10 @@ waiting, so both latencies below get samples.
 The daemon runs in a second process (this file with ``--role daemon``): ``acd.app.Daemon`` with
 every advisor logged in, position/expected-wait announcements every 30 s (an advisor freed
 during one interrupts it), and its records written as ``acd run`` writes them: through the
-recorder to a fresh SQLite file (``--database`` for a PostgreSQL URL, or ``memory``). A live view in that process
-timestamps each dispatched event that produced a ``RingAgent``; a structlog processor
-timestamps the daemon's ``agent_rung`` line, written just before ``EXEC Dial`` goes on the
-socket. Both use the daemon's clock.
+recorder to a fresh SQLite file (``--database`` for a PostgreSQL URL, or ``memory``). A live
+view in that process timestamps each dispatched event that produced a ``RingAgent``; a
+structlog processor timestamps the daemon's ``agent_rung`` line, written just before
+``EXEC Dial`` goes on the socket. Both use the daemon's clock.
 
 - ``ring_latency_*``: from the moment a call and a routable advisor are both available (the event
   that admitted the call with an advisor idle, or freed an advisor with a call waiting, or

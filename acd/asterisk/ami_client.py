@@ -29,6 +29,7 @@ from acd.asterisk.ami_codec import (
     encode_action,
 )
 from acd.asterisk.ami_events import (
+    TRANSLATED_EVENTS,
     AmiEvent,
     ContactList,
     CoreShowChannel,
@@ -73,6 +74,9 @@ class AmiSettings:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     auth_type: str = "plain"
+    # The events (lower-case names) `on_event` wants. Others are dropped as they are read,
+    # before their headers are split; items of our own list actions always arrive.
+    event_names: frozenset[str] = TRANSLATED_EVENTS
 
     def __post_init__(self) -> None:
         # "md5": Challenge/Key login (S6 prelogin), the secret never crosses the wire.
@@ -168,12 +172,16 @@ class _Connection:
     """One TCP connection: its parser, pending actions and ActionID sequence."""
 
     def __init__(
-        self, number: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        number: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        event_names: frozenset[str],
     ) -> None:
         self.number = number
         self.reader = reader
         self.writer = writer
-        self.parser = AmiFrameParser()
+        self.parser = AmiFrameParser(events=event_names)
         self.pending: dict[str, _Pending] = {}
         self.banner: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()
         self._ids = itertools.count(1)
@@ -358,7 +366,7 @@ class AmiClient:
         settings = self._settings
         async with asyncio.timeout(settings.connect_timeout):
             reader, writer = await asyncio.open_connection(settings.host, settings.port)
-        connection = _Connection(number, reader, writer)
+        connection = _Connection(number, reader, writer, self._settings.event_names)
         log.info("ami_connected", connection=number, host=settings.host, port=settings.port)
         reader_task = asyncio.create_task(self._read_loop(connection))
         helpers: list[asyncio.Task[None]] = []

@@ -96,92 +96,113 @@ class OversizedFrame:
 Parsed = AmiFrame | Banner | OversizedFrame
 
 
-def _split_header(line: str) -> tuple[str, str] | None:
-    key, sep, value = line.partition(":")
-    if not sep:
-        return None
-    # Asterisk writes "Key: Value"; tolerate "Key:Value" like Asterisk's own parser does.
-    if value.startswith(" "):
-        value = value[1:]
-    return key.strip(), value
-
-
 class AmiFrameParser:
     """Incremental AMI parser: feed() raw bytes as they arrive, get complete frames back.
 
-    Works on bytes until a whole line is buffered, so a multi-byte UTF-8 character split across
+    Decodes only up to the last line end buffered, so a multi-byte UTF-8 character split across
     two TCP reads is decoded intact (0x0A never occurs inside a UTF-8 sequence). Lines may end in
     CRLF or bare LF (Asterisk sends `No Contacts found\\n\\r\\n\\r\\n`); a blank line ends a
     frame; blank lines between frames are ignored.
+
+    Decoding and line splitting happen once per read, not once per line. `events`, when given,
+    names the events (lower case) worth building: any other event is dropped before its headers
+    are split, unless it carries an ActionID (an item of a list acd asked for). Most of what
+    Asterisk sends, acd never reads. Bounds are counted in characters (bytes, for the ASCII
+    Asterisk writes).
     """
 
-    def __init__(self, *, expect_banner: bool = True) -> None:
+    def __init__(self, *, expect_banner: bool = True, events: frozenset[str] | None = None) -> None:
         self._buffer = bytearray()
         self._expect_banner = expect_banner
-        self._lines: list[str] = []
-        self._frame_bytes = 0
+        self._events = events
+        self._lines: list[str] = []  # the frame in progress
         self._skipping = False
+        self._skipped = 0
 
     def feed(self, data: bytes) -> list[Parsed]:
         buffer = self._buffer
         buffer += data
         out: list[Parsed] = []
-        start = 0
-        while True:
-            newline = buffer.find(b"\n", start)
-            if newline < 0:
-                break
-            end = newline - 1 if newline > start and buffer[newline - 1] == 0x0D else newline
-            raw = bytes(buffer[start:end])
-            start = newline + 1
-            self._take_line(raw, out)
-        # Consumed bytes are dropped once per read, not once per line (a 64 KiB read holds
-        # hundreds of lines).
-        del buffer[:start]
-        if len(buffer) > MAX_INBOUND_LINE_BYTES:
-            self._skipping = True
-            self._lines = []
-            self._frame_bytes += len(buffer)
-            buffer.clear()
-        return out
-
-    def _take_line(self, raw: bytes, out: list[Parsed]) -> None:
-        line = raw.decode("utf-8", errors="replace")
+        cut = buffer.rfind(b"\n")
+        if cut < 0:
+            self._bound_unterminated_line()
+            return out
+        text = buffer[:cut].decode("utf-8", errors="replace")
+        # Consumed bytes are dropped once per read, not once per line.
+        del buffer[: cut + 1]
+        self._bound_unterminated_line()
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):
+                text = text[:-1]
+        lines = text.split("\n")
         if self._expect_banner:
             self._expect_banner = False
-            if line.startswith(BANNER_PREFIX):
-                out.append(Banner(version=line[len(BANNER_PREFIX) :].strip()))
-                return
-        if not line:
-            if self._skipping:
-                out.append(OversizedFrame(size=self._frame_bytes))
-                self._skipping = False
-                self._frame_bytes = 0
-            elif self._lines:
-                out.append(_build_frame(self._lines))
+            if lines[0].startswith(BANNER_PREFIX):
+                out.append(Banner(version=lines[0][len(BANNER_PREFIX) :].strip()))
+                del lines[0]
+        frame = self._lines
+        for line in lines:
+            if line:
+                frame.append(line)
+            elif frame or self._skipping:
+                self._end_frame(frame, out)
+                frame = self._lines = []
+        if frame:
+            size = sum(map(len, frame)) + len(frame)
+            if self._skipping or size > MAX_INBOUND_FRAME_BYTES:
+                # Only counted from now on: a frame being skipped is never held in memory.
                 self._lines = []
-                self._frame_bytes = 0
-            return
+                self._skipping = True
+                self._skipped += size
+        return out
+
+    def _bound_unterminated_line(self) -> None:
+        if len(self._buffer) > MAX_INBOUND_LINE_BYTES:
+            self._skip(len(self._buffer))
+            self._buffer.clear()
+
+    def _skip(self, size: int) -> None:
+        self._skipping = True
+        self._skipped += size + sum(map(len, self._lines))
+        self._lines = []
+
+    def _end_frame(self, frame: list[str], out: list[Parsed]) -> None:
+        size = sum(map(len, frame)) + len(frame)
         if self._skipping:
-            self._frame_bytes += len(raw) + 1
+            out.append(OversizedFrame(size=self._skipped + size))
+            self._skipping = False
+            self._skipped = 0
             return
-        self._frame_bytes += len(raw) + 1
-        if len(raw) > MAX_INBOUND_LINE_BYTES or self._frame_bytes > MAX_INBOUND_FRAME_BYTES:
-            self._skipping = True
-            self._lines = []
+        if size > MAX_INBOUND_FRAME_BYTES or (
+            size > MAX_INBOUND_LINE_BYTES and max(map(len, frame)) > MAX_INBOUND_LINE_BYTES
+        ):
+            out.append(OversizedFrame(size=size))
             return
-        self._lines.append(line)
+        events = self._events
+        first = frame[0]
+        if (
+            events is not None
+            and first.startswith("Event: ")
+            and first[7:].lower() not in events
+            and "\nactionid:" not in "\n".join(frame).lower()
+        ):
+            return
+        out.append(_build_frame(frame))
 
 
 def _build_frame(lines: Iterable[str]) -> AmiFrame:
     headers: list[tuple[str, str]] = []
     bare: list[str] = []
+    # Asterisk writes "Key: Value"; tolerate "Key:Value" like Asterisk's own parser does.
     for line in lines:
-        pair = _split_header(line)
-        if pair is None:
+        key, sep, value = line.partition(":")
+        if not sep:
             bare.append(line)
-        else:
-            headers.append(pair)
+            continue
+        if value[:1] == " ":
+            value = value[1:]
+        headers.append((key.strip(), value))
     return AmiFrame(headers=tuple(headers), bare_lines=tuple(bare))
 
 

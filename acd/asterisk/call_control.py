@@ -114,6 +114,11 @@ class CallTimings:
     dial_margin_s: float = 4 * 3600.0
 
 
+# The AMI events `on_ami_event` acts on (lower-case names, as AmiSettings.event_names wants them):
+# the daemon's AMI client drops every other event unread.
+AMI_EVENTS_USED = frozenset({"devicestatechange", "dialend", "blindtransfer", "attendedtransfer"})
+
+
 class _SessionEnded:
     """Queued behind the engine's commands when the caller hangs up or the session closes."""
 

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from acd.asterisk.ami_codec import (
+    MAX_INBOUND_FRAME_BYTES,
     MAX_INBOUND_LINE_BYTES,
     AmiFrame,
     AmiFrameParser,
@@ -81,6 +82,39 @@ def test_oversized_line_is_skipped_and_the_next_frame_parses() -> None:
     assert isinstance(out[0], OversizedFrame)
     assert isinstance(out[1], AmiFrame)
     assert out[1].name == "FullyBooted"
+
+
+def test_oversized_frame_across_many_reads_is_skipped_and_the_next_frame_parses() -> None:
+    """A frame that never ends within the bound is dropped without buffering it whole."""
+    parser = AmiFrameParser(expect_banner=False)
+    line = b"Data: " + b"y" * 1000 + b"\r\n"
+    out = parser.feed(b"Event: Endless\r\n")
+    for _ in range(MAX_INBOUND_FRAME_BYTES // 1000 + 10):
+        out += parser.feed(line)
+    assert out == []
+    assert len(parser._lines) * len(line) < MAX_INBOUND_FRAME_BYTES
+    out += parser.feed(b"\r\nEvent: FullyBooted\r\nStatus: Fully Booted\r\n\r\n")
+    assert isinstance(out[0], OversizedFrame)
+    assert out[0].size > MAX_INBOUND_FRAME_BYTES
+    assert isinstance(out[1], AmiFrame)
+    assert out[1].name == "FullyBooted"
+
+
+def test_events_nobody_reads_are_dropped_before_becoming_frames() -> None:
+    """With `events`, other events vanish; wanted events, responses and list items remain."""
+    parser = AmiFrameParser(expect_banner=False, events=frozenset({"dialend"}))
+    out = parser.feed(
+        b"Event: Newexten\r\nChannel: PJSIP/caller-1\r\n\r\n"
+        b"Event: DialEnd\r\nDialStatus: ANSWER\r\n\r\n"
+        b"Response: Success\r\nActionID: a-1\r\nEventList: start\r\n\r\n"
+        b"Event: EndpointList\r\nActionID: a-1\r\nObjectName: agent1\r\n\r\n"
+        b"Event: VarSet\r\nPrivilege: dialplan,all\r\nValue: ActionID: a-1\r\n\r\n"
+    )
+    assert [item.name for item in out if isinstance(item, AmiFrame)] == [
+        "DialEnd",
+        "Success",
+        "EndpointList",
+    ]
 
 
 def test_event_carrying_a_response_header_is_an_event() -> None:
