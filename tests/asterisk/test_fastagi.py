@@ -224,6 +224,38 @@ async def test_caller_hangup_while_no_command_is_pending_is_seen_at_once() -> No
     assert seen.is_set()
 
 
+async def test_hangup_callbacks_fire_once_and_a_cancelled_waiter_changes_nothing() -> None:
+    """on_hangup fires once (at once if late); cancelling one wait_hangup() spares the others."""
+    fired: list[str] = []
+    results: list[bool] = []
+
+    async def handler(session: AgiSession) -> None:
+        session.on_hangup(lambda: fired.append("early"))
+        impatient = asyncio.create_task(session.wait_hangup())
+        await asyncio.sleep(0.01)
+        impatient.cancel()
+        await session.answer()
+        async with asyncio.timeout(2):
+            await session.wait_hangup()
+        await asyncio.sleep(0)
+        session.on_hangup(lambda: fired.append("late"))
+        await asyncio.sleep(0)
+        results.append(impatient.cancelled())
+
+    async def asterisk(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(ENV.encode())
+        assert await reader.readline() == b"ANSWER\n"
+        writer.write(b"200 result=0\nHANGUP\n")
+        assert await reader.read() == b""
+        writer.close()
+
+    async with running_server(handler) as server, asyncio.timeout(5):
+        await asterisk(server.port)
+    assert fired == ["early", "late"]
+    assert results == [True]
+
+
 ENV = "".join(r.raw for r in load("S9-agi-acd-flows/a/agi.jsonl") if r.kind == "env")
 
 

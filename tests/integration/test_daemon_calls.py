@@ -157,6 +157,16 @@ async def test_a_call_reaches_an_advisor_and_is_answered(centre: Centre) -> None
     assert centre.pbx.counters["fallbacks"] == 0
 
 
+async def test_running_daemon_collects_the_old_generation_rarely(centre: Centre) -> None:
+    """Once started, the daemon runs with its own GC thresholds (full collections are rare)."""
+    import gc
+
+    from acd.app import GC_THRESHOLDS
+
+    assert gc.get_threshold() == GC_THRESHOLDS
+    assert GC_THRESHOLDS[2] > 10  # Python's default: one full collection per 10 middle ones
+
+
 async def test_no_answer_goes_to_the_next_advisor(centre: Centre) -> None:
     """An advisor who does not answer is skipped and the next one is rung at once."""
     for name in ("agent1", "agent2"):
