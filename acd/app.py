@@ -226,6 +226,15 @@ class Daemon:
         if restored:
             log.info("advisor_sessions_restored", advisors=len(restored))
 
+    def _record_cut_wrap_ups(self) -> None:
+        """An answered call's summary waits for the wrap-up's end: write those still in wrap-up
+        now, the wrap-up cut at the stop, or the restarted daemon (which never heard of them)
+        would leave them without their row."""
+        records = self.recorder or self.memory_records
+        for summary in self.engine.summaries_in_wrap_up(self.dispatcher.now()):
+            log.info("wrap_up_cut", call_id=summary.call_id, agent_id=summary.agent_id)
+            records.record(summary)
+
     def _record_handed_back(self) -> None:
         """Calls still waiting when the daemon stops go to the dialplan's fallback: say so."""
         if self.recorder is None:
@@ -316,6 +325,7 @@ class Daemon:
                     await ami
                 with contextlib.suppress(TimeoutError):
                     await self.dispatcher.drain(within_s=5.0)
+                self._record_cut_wrap_ups()
                 self._record_handed_back()
                 if self.recorder is not None:
                     await self.recorder.stop()

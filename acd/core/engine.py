@@ -329,6 +329,16 @@ class Engine:
             raise UnknownQueueError(name)
         return self._queue_view(queue, self._now if at is None else at)
 
+    def summaries_in_wrap_up(self, at: float) -> list[cmd.CallCompleted]:
+        """Summaries of the answered calls whose advisor is still in wrap-up, as if it ended at
+        ``at`` (reason ``wrap_up_cut``). A summary otherwise waits for the wrap-up's end: the
+        daemon records these when it stops, so no answered call goes without its row. Pure."""
+        return [
+            self._summary(agent.call, Outcome.ANSWERED, "wrap_up_cut", at)
+            for agent in self._agents.values()
+            if agent.activity is Activity.WRAP_UP and agent.call is not None
+        ]
+
     def snapshot(self, at: float | None = None) -> EngineSnapshot:
         """Every advisor and queue, plus the fairness spread."""
         t = self._now if at is None else at
@@ -835,40 +845,46 @@ class Engine:
             queue.abandoned += 1
             if self._now - call.queue_entered_at < self._config.short_abandon_s:
                 queue.short_abandons += 1
-        wait_end = call.answered_at if call.answered_at is not None else call.ended_at
+        self._out.append(self._summary(call, outcome, reason, self._now))
+
+    def _summary(
+        self, call: _Call, outcome: Outcome, reason: str, now: float
+    ) -> cmd.CallCompleted:
+        """The call's summary row, its wrap-up counted up to ``now``."""
+        queue = call.queue
+        ended_at = call.ended_at if call.ended_at is not None else now
+        wait_end = call.answered_at if call.answered_at is not None else ended_at
         wait = wait_end - call.offered_at
-        talk = (call.ended_at - call.answered_at) if call.answered_at is not None else 0.0
-        wrap = (self._now - call.ended_at) if call.answered_at is not None else 0.0
+        talk = (ended_at - call.answered_at) if call.answered_at is not None else 0.0
+        wrap = (now - ended_at) if call.answered_at is not None else 0.0
         within_sl = call.answered_at is not None and (
             call.answered_at - call.queue_entered_at <= queue.cfg.service_level_s
         )
-        self._out.append(
-            cmd.CallCompleted(
-                call_id=call.id,
-                queue=queue.cfg.name,
-                first_queue=call.first_queue,
-                priority=call.priority,
-                caller_number=call.caller_number,
-                caller_name=call.caller_name,
-                linked_id=call.linked_id,
-                offered_at=call.offered_at,
-                presented_at=call.presented_at,
-                answered_at=call.answered_at,
-                ended_at=call.ended_at,
-                agent_id=call.agent.cfg.id
-                if call.agent is not None and call.answered_at is not None
-                else None,
-                agents_tried=call.tried,
-                outcome=outcome,
-                reason=reason,
-                wait_s=wait,
-                talk_s=talk,
-                wrap_up_s=wrap,
-                disposition=call.disposition,
-                transferred_to=call.transferred_to,
-                overflow_target=call.overflow_target,
-                answered_within_sl=within_sl,
-            )
+        return cmd.CallCompleted(
+            call_id=call.id,
+            queue=queue.cfg.name,
+            first_queue=call.first_queue,
+            priority=call.priority,
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            linked_id=call.linked_id,
+            offered_at=call.offered_at,
+            presented_at=call.presented_at,
+            answered_at=call.answered_at,
+            ended_at=ended_at,
+            agent_id=call.agent.cfg.id
+            if call.agent is not None and call.answered_at is not None
+            else None,
+            agents_tried=call.tried,
+            outcome=outcome,
+            reason=reason,
+            wait_s=wait,
+            talk_s=talk,
+            wrap_up_s=wrap,
+            disposition=call.disposition,
+            transferred_to=call.transferred_to,
+            overflow_target=call.overflow_target,
+            answered_within_sl=within_sl,
         )
 
     def _conversation_over(self, call: _Call, trigger: str, transferred_to: str | None) -> None:

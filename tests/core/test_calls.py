@@ -60,6 +60,24 @@ def test_completed_call_summary_after_wrap_up() -> None:
     assert seqs == [1, 2, 3, 4]
 
 
+def test_summaries_in_wrap_up_cut_the_wrap_up_and_change_nothing() -> None:
+    """A stopping daemon gets each wrap-up call's summary up to now; the engine is untouched."""
+    h = _harness("a1", "a2", wrap_up_s=20)
+    h.login("a1")
+    h.login("a2")
+    h.at(10).arrive("c1", caller_number="100")
+    h.at(11).arrive("c2", caller_number="200")
+    h.at(14).send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    h.at(15).send(ev.AgentAnswered, call_id="c2", agent_id="a2")
+    h.at(74).send(ev.CallEnded, call_id="c1")
+    before = h.engine.snapshot(80)
+    (summary,) = h.engine.summaries_in_wrap_up(80)
+    assert (summary.call_id, summary.agent_id, summary.outcome) == ("c1", "a1", Outcome.ANSWERED)
+    assert (summary.reason, summary.talk_s, summary.wrap_up_s) == ("wrap_up_cut", 60, 6)
+    assert h.engine.snapshot(80) == before
+    assert h.engine.agent_view("a1").activity is Activity.WRAP_UP
+
+
 def test_advisor_own_wrap_up_wins_over_queue() -> None:
     """The advisor's own wrap-up time is used instead of the queue's."""
     cfg = config([queue(wrap_up_s=30)], [agent("a1", wrap_up_s=7)], workload=NO_WORKLOAD)

@@ -22,7 +22,7 @@ from tests.integration.test_daemon_calls import AGENTS, pbx_config
 from tests.storage.conftest import fresh_postgres_database
 
 
-def settings_for(ami_port: int, url: str, spool: Path) -> Any:
+def settings_for(ami_port: int, url: str, spool: Path, wrap_up_s: float = 0.1) -> Any:
     return parse_settings(
         {
             "centre": {"timezone": "UTC"},
@@ -30,7 +30,7 @@ def settings_for(ami_port: int, url: str, spool: Path) -> Any:
             "ami": {"port": ami_port, "secret": "acdsecret"},
             "fastagi": {"port": 0},
             "workload": {"min_wrap_up_s": 0},
-            "queues": {"support": {"announce_interval_s": None, "wrap_up_s": 0.1}},
+            "queues": {"support": {"announce_interval_s": None, "wrap_up_s": wrap_up_s}},
             "agents": {
                 name: {"endpoint": f"PJSIP/{name}", "queues": ["support"]} for name in AGENTS
             },
@@ -105,3 +105,32 @@ async def test_calls_are_recorded_and_sessions_restored(database: str, tmp_path:
     assert result.exit_code == 0, result.output
     assert "calls offered" in result.output
     assert "5.0" in result.output
+
+
+async def test_stop_during_wrap_up_still_writes_the_call_summary(tmp_path: Path) -> None:
+    """A call whose wrap-up the stop cuts short gets its row, answered, wrap-up up to the stop."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'acd.sqlite3'}"
+    await upgrade_schema(url)
+    async with PbxSim(pbx_config()) as pbx:
+        for name in AGENTS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        settings = settings_for(pbx.ami_port, url, tmp_path / "spool", wrap_up_s=600.0)
+        daemon = Daemon(settings, auto_login=True, persist=True)
+        task = await run_daemon(daemon)
+        record = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", caller_num="0612000001"
+        )
+        await asyncio.wait_for(record.done.wait(), 20)
+        await daemon.dispatcher.drain()
+        in_wrap_up = [a for a in daemon.engine.snapshot().agents if a.activity == "wrap_up"]
+        assert len(in_wrap_up) == 1
+        await asyncio.sleep(0.3)
+        daemon.stop()
+        await asyncio.wait_for(task, 15)
+
+    today = dt.datetime.now(dt.UTC).date()
+    rows = await asyncio.to_thread(calls_of_day, url.replace("+aiosqlite", ""), today, "UTC")
+    assert [(r.call_id, r.outcome, r.agent_id) for r in rows] == [
+        (record.uniqueid, "answered", in_wrap_up[0].agent_id)
+    ]
+    assert 0.3 <= rows[0].wrap_up_s < 600
