@@ -847,9 +847,7 @@ class Engine:
                 queue.short_abandons += 1
         self._out.append(self._summary(call, outcome, reason, self._now))
 
-    def _summary(
-        self, call: _Call, outcome: Outcome, reason: str, now: float
-    ) -> cmd.CallCompleted:
+    def _summary(self, call: _Call, outcome: Outcome, reason: str, now: float) -> cmd.CallCompleted:
         """The call's summary row, its wrap-up counted up to ``now``."""
         queue = call.queue
         ended_at = call.ended_at if call.ended_at is not None else now
