@@ -49,16 +49,7 @@ from acd.admin.models import (
     wallboard_out,
 )
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
-from acd.core.events import (
-    AgentLoggedIn,
-    AgentLoggedOut,
-    AgentPaused,
-    AgentReady,
-    DispositionSet,
-    Event,
-    RecoveryPauseRequested,
-    WrapUpEnded,
-)
+from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
 from acd.runtime.dispatcher import InboxFullError
 from acd.settings import QueueSettings
@@ -329,7 +320,7 @@ def build_http_app(
     async def login(agent_id: AgentId, body: LoginIn | None = None) -> ActionOut:
         """Log in (available, or paused with ``paused_reason``). Advisor's token."""
         reason = body.paused_reason if body is not None else None
-        event = AgentLoggedIn(at=feed.now(), agent_id=agent_id, paused_reason=reason)
+        event = advisor_event("login", agent_id, feed.now(), reason)
         return await act(agent_id, "login", event, "advisor")
 
     @app.post(
@@ -340,9 +331,8 @@ def build_http_app(
     )
     async def logout(agent_id: AgentId) -> ActionOut:
         """Log out (refused while a call rings or is in progress). Advisor's token."""
-        return await act(
-            agent_id, "logout", AgentLoggedOut(at=feed.now(), agent_id=agent_id), "advisor"
-        )
+        event = advisor_event("logout", agent_id, feed.now())
+        return await act(agent_id, "logout", event, "advisor")
 
     @app.post(
         f"{API}/agents/{{agent_id}}/pause",
@@ -352,7 +342,7 @@ def build_http_app(
     )
     async def pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
         """Pause with a reason (during a call: applies after wrap-up). Advisor's token."""
-        event = AgentPaused(at=feed.now(), agent_id=agent_id, reason=body.reason)
+        event = advisor_event("pause", agent_id, feed.now(), body.reason)
         return await act(agent_id, "pause", event, "advisor")
 
     @app.post(
@@ -363,7 +353,8 @@ def build_http_app(
     )
     async def ready(agent_id: AgentId) -> ActionOut:
         """Become available (from pause, recovery, breather under the cap, or wrap-up)."""
-        return await act(agent_id, "ready", AgentReady(at=feed.now(), agent_id=agent_id), "advisor")
+        event = advisor_event("ready", agent_id, feed.now())
+        return await act(agent_id, "ready", event, "advisor")
 
     @app.post(
         f"{API}/agents/{{agent_id}}/recovery",
@@ -373,7 +364,7 @@ def build_http_app(
     )
     async def recovery(agent_id: AgentId) -> ActionOut:
         """Take a recovery pause after a difficult call, within the workload limits."""
-        event = RecoveryPauseRequested(at=feed.now(), agent_id=agent_id)
+        event = advisor_event("recovery", agent_id, feed.now())
         return await act(agent_id, "recovery", event, "advisor")
 
     @app.post(
@@ -384,7 +375,7 @@ def build_http_app(
     )
     async def end_wrap_up(agent_id: AgentId) -> ActionOut:
         """End wrap-up now (never before the workload minimum). Advisor's token."""
-        event = WrapUpEnded(at=feed.now(), agent_id=agent_id)
+        event = advisor_event("end_wrap_up", agent_id, feed.now())
         return await act(agent_id, "end_wrap_up", event, "advisor")
 
     @app.post(
@@ -423,7 +414,7 @@ def build_http_app(
     )
     async def force_pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
         """Pause an advisor (during a call: after wrap-up). Admin token."""
-        event = AgentPaused(at=feed.now(), agent_id=agent_id, reason=body.reason)
+        event = advisor_event("pause", agent_id, feed.now(), body.reason)
         return await act(agent_id, "pause", event, "supervisor")
 
     @app.post(
@@ -434,7 +425,7 @@ def build_http_app(
     )
     async def force_logout(agent_id: AgentId) -> ActionOut:
         """Log an advisor out (refused while a call rings or is in progress). Admin token."""
-        event = AgentLoggedOut(at=feed.now(), agent_id=agent_id)
+        event = advisor_event("logout", agent_id, feed.now())
         return await act(agent_id, "logout", event, "supervisor")
 
     @app.patch(

@@ -37,10 +37,6 @@ from acd.core.errors import CoreError
 from acd.core.events import (
     AgentAnswered,
     AgentDidNotAnswer,
-    AgentLoggedIn,
-    AgentLoggedOut,
-    AgentPaused,
-    AgentReady,
     CallArrived,
     CallEnded,
     CallerHungUp,
@@ -48,8 +44,7 @@ from acd.core.events import (
     Event,
     PhoneStateChanged,
     PromptEnded,
-    RecoveryPauseRequested,
-    WrapUpEnded,
+    advisor_event,
 )
 from acd.core.events import DialStatus as CoreDialStatus
 from acd.core.states import PhoneState
@@ -92,7 +87,15 @@ class EventSink(Protocol):
     async def submit(self, event: Event) -> Sequence[object]: ...
 
 
-ADVISOR_ACTIONS = ("login", "logout", "pause", "ready", "recovery", "wrapup_end")
+# Feature-code names (the dialplan's `action=`) of the advisor actions.
+ADVISOR_ACTIONS = {
+    "login": "login",
+    "logout": "logout",
+    "pause": "pause",
+    "ready": "ready",
+    "recovery": "recovery",
+    "wrapup_end": "end_wrap_up",
+}
 _PAUSE_REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _PIN_DIGITS = 12
 
@@ -274,8 +277,7 @@ class AsteriskCallControl:
     async def _advisor_action(
         self, session: AgiSession, agent_id: str, action: str, params: Mapping[str, str]
     ) -> bool:
-        at = self._sink.now()
-        event: Event
+        reason: str | None = None
         if action == "login":
             pin = self._pins.get(agent_id)
             if pin is not None:
@@ -285,21 +287,12 @@ class AsteriskCallControl:
                 if reply.result is None or reply.result != pin:
                     log.warning("advisor_login_refused", agent_id=agent_id, reason="wrong PIN")
                     return False
-            event = AgentLoggedIn(at=self._sink.now(), agent_id=agent_id)
-        elif action == "logout":
-            event = AgentLoggedOut(at=at, agent_id=agent_id)
         elif action == "pause":
             reason = params.get("reason", "break")
             if not _PAUSE_REASON.match(reason):
                 log.warning("advisor_pause_reason_invalid", agent_id=agent_id, reason=reason[:40])
                 return False
-            event = AgentPaused(at=at, agent_id=agent_id, reason=reason)
-        elif action == "ready":
-            event = AgentReady(at=at, agent_id=agent_id)
-        elif action == "recovery":
-            event = RecoveryPauseRequested(at=at, agent_id=agent_id)
-        else:
-            event = WrapUpEnded(at=at, agent_id=agent_id)
+        event = advisor_event(ADVISOR_ACTIONS[action], agent_id, self._sink.now(), reason)
         try:
             await self._sink.submit(event)
         except CoreError as exc:

@@ -209,3 +209,37 @@ Event = (
     | ConfigChanged
     | DayRolledOver
 )
+
+# What an advisor can do from any interface (feature code, HTTP API, MQTT), by one name each.
+ADVISOR_ACTIONS = ("login", "logout", "pause", "ready", "recovery", "end_wrap_up")
+
+AdvisorEvent = (
+    AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentReady | RecoveryPauseRequested | WrapUpEnded
+)
+
+
+def advisor_event(action: str, agent_id: str, at: float, reason: str | None = None) -> AdvisorEvent:
+    """The event for one of ``ADVISOR_ACTIONS``, whichever interface it came through.
+
+    ``reason`` is the pause's reason (required for ``pause``) or, for ``login``, the reason to
+    log in paused; the other actions take none. ``ValueError`` otherwise: the interfaces
+    validate first, this is the last word.
+    """
+    if reason is not None and action not in ("pause", "login"):
+        raise ValueError(f"{action} takes no reason")
+    match action:
+        case "login":
+            return AgentLoggedIn(at=at, agent_id=agent_id, paused_reason=reason)
+        case "logout":
+            return AgentLoggedOut(at=at, agent_id=agent_id)
+        case "pause":
+            if reason is None:
+                raise ValueError("pause needs a reason")
+            return AgentPaused(at=at, agent_id=agent_id, reason=reason)
+        case "ready":
+            return AgentReady(at=at, agent_id=agent_id)
+        case "recovery":
+            return RecoveryPauseRequested(at=at, agent_id=agent_id)
+        case "end_wrap_up":
+            return WrapUpEnded(at=at, agent_id=agent_id)
+    raise ValueError(f"unknown advisor action {action!r}")

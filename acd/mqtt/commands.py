@@ -22,17 +22,9 @@ from acd.core.errors import (
     UnknownAgentError,
     WorkloadLimitError,
 )
-from acd.core.events import (
-    AgentLoggedIn,
-    AgentLoggedOut,
-    AgentPaused,
-    AgentReady,
-    Event,
-    RecoveryPauseRequested,
-    WrapUpEnded,
-)
+from acd.core.events import ADVISOR_ACTIONS, Event, advisor_event
 
-ACTIONS: Final = ("login", "logout", "pause", "ready", "recovery", "end_wrap_up")
+ACTIONS: Final = ADVISOR_ACTIONS
 MAX_PAYLOAD_BYTES: Final = 4096
 _LABEL = re.compile(r"^[\w][\w .:/-]{0,39}$")
 _REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
@@ -52,20 +44,7 @@ class AdvisorCommand:
     request_id: str | None = None
 
     def to_event(self, at: float) -> Event:
-        match self.action:
-            case "login":
-                return AgentLoggedIn(at=at, agent_id=self.agent_id, paused_reason=self.reason)
-            case "logout":
-                return AgentLoggedOut(at=at, agent_id=self.agent_id)
-            case "pause":
-                assert self.reason is not None
-                return AgentPaused(at=at, agent_id=self.agent_id, reason=self.reason)
-            case "ready":
-                return AgentReady(at=at, agent_id=self.agent_id)
-            case "recovery":
-                return RecoveryPauseRequested(at=at, agent_id=self.agent_id)
-            case _:
-                return WrapUpEnded(at=at, agent_id=self.agent_id)
+        return advisor_event(self.action, self.agent_id, at, self.reason)
 
 
 def request_id_of(payload: bytes) -> str | None:
