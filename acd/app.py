@@ -117,7 +117,7 @@ class Daemon:
         if self.recorder is not None:
             recorder = self.recorder
             self.metrics.watch_recorder(
-                backlog=lambda: recorder.backlog, spool_bytes=lambda: _spool_bytes(recorder)
+                backlog=lambda: recorder.backlog, spool_bytes=recorder.spool.size_bytes
             )
         # live_interfaces: serve HTTP and MQTT as configured (acd run, acd demo); tests opt in.
         self.http: HttpServer | None = None
@@ -345,14 +345,6 @@ class Daemon:
                     with contextlib.suppress(OSError):
                         pid_file.unlink()
                 log.info("daemon_stopped", events=self.dispatcher.events_handled)
-
-
-def _spool_bytes(recorder: Recorder) -> int:
-    total = 0
-    for segment in recorder.spool.segments():
-        with contextlib.suppress(OSError):
-            total += segment.stat().st_size
-    return total
 
 
 def summary(daemon: Daemon) -> Mapping[str, object]:

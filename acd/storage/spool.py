@@ -13,6 +13,7 @@ I/O: the recorder calls them through ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -124,6 +125,14 @@ class Spool:
         if not self.directory.is_dir():
             return []
         return sorted(p for p in self.directory.iterdir() if SEGMENT_RE.match(p.name))
+
+    def size_bytes(self) -> int:
+        """Bytes on disk in the segments (a segment removed meanwhile counts for nothing)."""
+        total = 0
+        for segment in self.segments():
+            with contextlib.suppress(OSError):
+                total += segment.stat().st_size
+        return total
 
     def pending(self) -> bool:
         """Whether any row waits in the spool."""

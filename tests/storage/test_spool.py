@@ -3,6 +3,8 @@ rows that were written, in order, and never crashes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +91,17 @@ def test_chunked_reads_return_every_row_in_order(
             break
     spool.close()
     assert read == rows
+
+
+def test_size_counts_the_bytes_of_every_segment(tmp_path: Path) -> None:
+    """size_bytes is what the segments hold on disk: nothing when empty, every append after."""
+    spool = Spool(tmp_path / "spool")
+    assert spool.size_bytes() == 0
+    spool.open()
+    spool.append([{"table": "calls", "n": 1}])
+    spool.seal()
+    spool.append([{"table": "calls", "n": 2}, {"table": "calls", "n": 3}])
+    expected = sum(p.stat().st_size for p in spool.segments())
+    spool.close()
+    assert len(spool.segments()) == 2
+    assert spool.size_bytes() == expected > 0
