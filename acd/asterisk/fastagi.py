@@ -247,24 +247,30 @@ class AgiSession:
         `res == 1`). We send `NOOP`: its reply (`200 result=0`, no endpos) tells it apart from the
         stream's own reply (always with endpos) if the stream ended by itself at the same moment.
 
-        res_agi reads commands with fgets() on a stdio stream: if the NOOP reached Asterisk in the
-        same read as the STREAM FILE line, it would sit in stdio's buffer, the socket would not
-        look readable, the prompt would play on and the NOOP would wait for our next write. So the
-        NOOP is held until the STREAM FILE line is `stream_interrupt_guard` seconds old.
+        res_agi reads commands with fgets() on a stdio stream, and only when poll() says the
+        socket is readable: if the NOOP reached Asterisk in the same read as the STREAM FILE line,
+        it would sit in stdio's buffer, unseen, and the prompt would play on. That can only happen
+        to a stream younger than `stream_interrupt_guard`: the NOOP goes out at once, and if no
+        reply has come by the time the stream is that old, a second NOOP makes the socket
+        readable, which stops the stream and lets res_agi answer both (in order).
         """
         if not self._in_flight or not self._in_flight[-1].is_stream:
             return False
         stream = self._in_flight[-1]
-        loop = asyncio.get_running_loop()
-        wait = self._settings.stream_interrupt_guard - (loop.time() - stream.sent_at)
-        if wait > 0:
-            await asyncio.sleep(wait)
-            if not self._in_flight or self._in_flight[-1] is not stream:
-                return False
         stream.interrupted = True
-        noop = await self._send(
-            command_line("NOOP", quoted("acd: prompt interrupted")), interrupting=True
-        )
+        line = command_line("NOOP", quoted("acd: prompt interrupted"))
+        noop = await self._send(line, interrupting=True)
+        loop = asyncio.get_running_loop()
+        unseen_risk = self._settings.stream_interrupt_guard - (loop.time() - stream.sent_at)
+        if unseen_risk > 0 and not noop.future.done():
+            try:
+                async with asyncio.timeout(unseen_risk):
+                    await asyncio.shield(noop.future)
+            except TimeoutError:
+                if not self._closed and not noop.future.done():
+                    self._log.info("agi_interrupt_repeated", waited_s=round(unseen_risk, 3))
+                    wake = await self._send(line, interrupting=True)
+                    await self._await(wake, None)
         await self._await(noop, None)
         return True
 
