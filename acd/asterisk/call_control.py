@@ -443,7 +443,7 @@ class AsteriskCallControl:
             # One line at a time, each once the previous is answered: res_agi reads commands with
             # fgets() on a buffered stream, then poll()s the socket, so a Dial written right
             # behind the SET (same read()) sat unseen until acd closed the session, 30 s later,
-            # on Asterisk 22.10.1 (strace). pbxsim does not model that stdio buffer.
+            # on Asterisk 22.10.1 (strace). pbxsim models that stdio buffer.
             await self._command(session.set_variable(STATE_VARIABLE, "connected"))
             log.info(
                 "agent_rung",

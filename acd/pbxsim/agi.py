@@ -100,8 +100,16 @@ class AgiSession:
         self._busy = False
         self._hangup_notified = False
         self.reached = False
-        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
-        self._input = asyncio.Event()
+        # res_agi reads commands with fgets() on a stdio stream over the socket, but only once
+        # poll() finds the socket readable (run_agi). `_socket` holds what the daemon wrote that
+        # Asterisk has not read() yet; `_stdio` what read() took in and fgets() has not returned.
+        # A line that arrived in the same read() as the one being run sits in `_stdio`, unseen,
+        # until more bytes reach the socket (Asterisk 22.10.1 did exactly that to a Dial written
+        # right behind a SET VARIABLE).
+        self._socket = bytearray()
+        self._stdio = bytearray()
+        self._eof = False
+        self._input = asyncio.Event()  # the socket is readable (poll), or closed
 
     def environment(self) -> str:
         ch = self.channel
@@ -143,9 +151,7 @@ class AgiSession:
             writer.write(self.environment().encode())
             await writer.drain()
             while True:
-                line = await self._lines.get()
-                if self._lines.empty():
-                    self._input.clear()
+                line = await self._next_line()
                 if line is None:
                     break
                 if not line.strip():
@@ -176,18 +182,36 @@ class AgiSession:
         return "HANGUP" if self.channel.dead else "SUCCESS"
 
     async def _pump(self, reader: asyncio.StreamReader) -> None:
-        """Read command lines as they come: a line arriving during STREAM FILE interrupts it."""
+        """The kernel's side: bytes the daemon wrote land on the socket and make it readable."""
         while True:
             try:
-                raw = await reader.readline()
-            except (ConnectionError, asyncio.LimitOverrunError, ValueError):
-                raw = b""
-            if not raw:
-                self._lines.put_nowait(None)
+                data = await reader.read(65536)
+            except (ConnectionError, OSError):
+                data = b""
+            if not data:
+                self._eof = True
                 self._input.set()
                 return
-            self._lines.put_nowait(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            self._socket += data
             self._input.set()
+
+    async def _next_line(self) -> str | None:
+        """run_agi's loop: poll() the socket, then fgets() one line (read() fills stdio first)."""
+        await self._input.wait()
+        while b"\n" not in self._stdio:
+            if self._socket:
+                # read() takes everything on the socket: any line behind this one is now hidden.
+                self._stdio += self._socket
+                self._socket.clear()
+                if not self._eof:
+                    self._input.clear()
+                continue
+            if self._eof:
+                return None
+            await self._input.wait()
+        raw, _, rest = bytes(self._stdio).partition(b"\n")
+        self._stdio[:] = rest
+        return raw.decode("utf-8", errors="replace").rstrip("\r")
 
     def _send(self, text: str) -> None:
         if self._writer is not None and not self._writer.is_closing():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from acd.pbxsim import PbxConfig, PbxSim, Timings
@@ -84,3 +85,46 @@ async def test_a_new_command_interrupts_stream_file_without_a_reply() -> None:
     await server.wait_closed()
     assert received == [b"200 result=0\n"]
     assert elapsed < 1.0
+
+
+async def test_a_line_read_with_the_previous_one_waits_for_more_bytes() -> None:
+    """res_agi's stdio buffer: STREAM FILE and NOOP in one write leave the NOOP unseen, so the
+    prompt plays on; the next bytes on the socket stop it and both NOOPs are answered in order."""
+    replies: list[tuple[float, bytes]] = []
+
+    async def daemon(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await asyncio.wait_for(reader.readline(), TIMEOUT) != b"\n":
+            pass
+        writer.write(b'SET VARIABLE A "1"\nSET VARIABLE B "2"\n')
+        replies.append((time.monotonic(), await asyncio.wait_for(reader.readline(), TIMEOUT)))
+        with contextlib.suppress(TimeoutError):
+            line = await asyncio.wait_for(reader.readline(), 0.3)
+            replies.append((time.monotonic(), b"unexpected " + line))
+        writer.write(b'STREAM FILE queue-periodic-announce ""\nNOOP "first"\n')
+        await asyncio.sleep(0.5)
+        writer.write(b'NOOP "second"\n')
+        sent = time.monotonic()
+        for _ in range(3):
+            line = await asyncio.wait_for(reader.readline(), TIMEOUT)
+            replies.append((time.monotonic() - sent, line))
+        writer.close()
+
+    server = await asyncio.start_server(daemon, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = PbxConfig(agi_url=f"agi://127.0.0.1:{port}/inbound", timings=Timings(answer=0.0))
+    async with PbxSim(config) as sim:
+        sim.place_call(queue=None, patience=10.0)
+        async with asyncio.timeout(TIMEOUT):
+            while len(replies) < 4:  # noqa: ASYNC110 - the daemon callback appends the replies
+                await asyncio.sleep(0.01)
+    server.close()
+    await server.wait_closed()
+    # SET B sat in the stdio buffer until STREAM FILE's bytes arrived; "first" sat there during
+    # the 4 s prompt, which stopped without a reply (no endpos) when "second" arrived.
+    assert [line for _, line in replies] == [
+        b"200 result=1\n",
+        b"200 result=1\n",
+        b"200 result=0\n",
+        b"200 result=0\n",
+    ]
+    assert 0 <= replies[2][0] < 0.3
