@@ -18,6 +18,9 @@ What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``uns
   ``[acd-after-agi]`` (hang up on ``done`` / ``connected``+``ANSWER``, else ``[acd-fallback]``:
   ``Playback(queue-thankyou)`` and ``Queue(support)``);
 * English core sounds (``queue-periodic-announce``, ``queue-youarenext``, ...) and music on hold.
+* in ``manager.conf``, ``read = system,call,agent,agi`` for the ``acd`` user: the test's own AMI
+  watcher logs in as ``acd`` and follows AGIExec and queue events (production keeps
+  ``system,call``; with it, three tests wait in vain for ``AGIExecStart``).
 
 Variables: ``ACD_TEST_ASTERISK`` (AMI host:port), ``ACD_TEST_AMI_SECRET`` (user ``acd``),
 ``ACD_TEST_SIP_PASSWORDS`` (the TOML file the endpoints were generated with),
@@ -488,6 +491,78 @@ def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
         assert caller.wait(20) == 0, caller.errors()  # hung up by [acd-after-agi]
     assert reply == b"200 result=0\n"
     assert elapsed < 0.2
+
+
+def test_res_agi_leaves_a_line_read_with_the_stream_unseen_until_more_bytes_come(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """STREAM FILE and NOOP in one write: the NOOP sits in res_agi's stdio buffer and the prompt
+    plays on; a second NOOP stops it, and both NOOPs are answered, in order (pbxsim's model)."""
+    server = socket.create_server(("127.0.0.1", pbx.fastagi_port))
+    server.settimeout(15)
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([caller]), server:
+        caller.start()
+        conn, _ = server.accept()
+        with conn:
+            while read_line(conn) not in (b"\n", b""):
+                pass  # the agi_* environment
+            conn.sendall(b"ANSWER\n")
+            assert read_line(conn).startswith(b"200 result=0")
+            conn.sendall(b'STREAM FILE queue-periodic-announce ""\nNOOP "first"\n')
+            conn.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                conn.recv(100)  # the NOOP went unseen: no reply while the 8 s prompt plays
+            conn.settimeout(5)
+            sent = time.monotonic()
+            conn.sendall(b'NOOP "second"\n')
+            replies = [read_line(conn), read_line(conn)]
+            elapsed = time.monotonic() - sent
+            conn.sendall(b'SET VARIABLE ACD_STATE "done"\n')
+            assert read_line(conn).startswith(b"200 result=1")
+        assert caller.wait(20) == 0, caller.errors()
+    assert replies == [b"200 result=0\n", b"200 result=0\n"]  # no endpos: the stream stopped
+    assert elapsed < 0.2
+
+
+def test_acd_stops_a_prompt_it_has_just_started(pbx: Pbx, tmp_path: Path) -> None:
+    """interrupt_stream() right after STREAM FILE stops it within the guard, whether res_agi read
+    the NOOP with the stream's line or not; the session stays in step for the next command."""
+    import asyncio
+
+    from acd.asterisk.fastagi import AgiSession, FastAgiServer, FastAgiSettings, StreamOutcome
+
+    results: list[object] = []
+
+    async def handler(session: AgiSession) -> None:
+        await session.answer()
+        prompt = asyncio.create_task(
+            session.stream_file("queue-periodic-announce", reply_within=30)
+        )
+        await asyncio.sleep(0)  # the STREAM FILE line is on the socket, the NOOP right behind it
+        started = time.monotonic()
+        results.append(await session.interrupt_stream())
+        results.append((await prompt).outcome)
+        results.append(time.monotonic() - started)
+        results.append((await session.set_variable("ACD_STATE", "done")).ok)
+
+    async def serve() -> None:
+        settings = FastAgiSettings(host="127.0.0.1", port=pbx.fastagi_port)
+        async with FastAgiServer(settings, handler):
+            caller.start()
+            async with asyncio.timeout(20):
+                while len(results) < 4:  # noqa: ASYNC110 - the handler appends its results
+                    await asyncio.sleep(0.05)
+
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([caller]):
+        asyncio.run(serve())
+        assert caller.wait(20) == 0, caller.errors()
+    interrupted, outcome, elapsed, state_set = results
+    assert interrupted is True
+    assert outcome is StreamOutcome.INTERRUPTED
+    assert elapsed < 0.3  # the 0.1 s guard at worst, never the 8 s prompt
+    assert state_set is True
 
 
 def test_a_freed_advisor_is_rung_at_once_even_during_a_prompt(
