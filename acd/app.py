@@ -19,7 +19,12 @@ import structlog
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
-from acd.asterisk.call_control import AMI_EVENTS_USED, AsteriskCallControl, QueueAudio
+from acd.asterisk.call_control import (
+    AMI_EVENTS,
+    AMI_EVENTS_USED,
+    AsteriskCallControl,
+    QueueAudio,
+)
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.core.config import AcdConfig
@@ -171,6 +176,7 @@ class Daemon:
                 secret=ami.resolved_secret().get_secret_value(),
                 events=AMI_EVENT_CLASSES,
                 event_names=AMI_EVENTS_USED,
+                server_filters=AMI_EVENTS,
                 action_timeout=ami.action_timeout_s,
                 ping_interval=ami.ping_interval_s,
                 ping_timeout=ami.ping_timeout_s,

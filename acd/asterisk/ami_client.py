@@ -77,6 +77,9 @@ class AmiSettings:
     # The events (lower-case names) `on_event` wants. Others are dropped as they are read,
     # before their headers are split; items of our own list actions always arrive.
     event_names: frozenset[str] = TRANSLATED_EVENTS
+    # Event names (exact case) to ask Asterisk for with the Filter action after each login, so
+    # that it does not even send the others; empty: no filter, every event of `events` comes.
+    server_filters: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # "md5": Challenge/Key login (S6 prelogin), the secret never crosses the wire.
@@ -385,6 +388,7 @@ class AmiClient:
                 raise AmiLoginError(
                     f"login of user {settings.username!r} refused: {response.message}"
                 )
+            await self._add_server_filters(connection)
             self._connection = connection
             self._logged_in.set()
             self._backoff.reset()
@@ -416,6 +420,47 @@ class AmiClient:
                 stopping=stopping,
                 failed_actions=connection.failed_actions,
             )
+
+    async def _add_server_filters(self, connection: _Connection) -> None:
+        """Ask Asterisk to send this session only the events named in `server_filters`.
+
+        Filter (manager.c action_filter, `system` write permission) applies to the event queue
+        only: replies to our actions, list items included, always come. Filters cannot be
+        removed, so if one is refused after others were added, a catch-all include (regex `.`)
+        restores every event rather than leave the session deaf to the refused one; the parser's
+        own `event_names` still drops what acd does not read.
+        """
+        names = self._settings.server_filters
+        added = 0
+        for name in names:
+            response = await self._request(
+                connection,
+                "Filter",
+                {"Operation": "Add", "MatchCriteria": f"action(include),name({name})"},
+                self._settings.action_timeout,
+                False,
+            )
+            assert isinstance(response, AmiResponse)
+            if response.ok:
+                added += 1
+                continue
+            log.warning(
+                "ami_filter_refused",
+                connection=connection.number,
+                event_name=name,
+                message=response.message,
+            )
+            if added:
+                await self._request(
+                    connection,
+                    "Filter",
+                    {"Operation": "Add", "Filter": "."},
+                    self._settings.action_timeout,
+                    False,
+                )
+            return
+        if names:
+            log.info("ami_filters_added", connection=connection.number, events=len(names))
 
     async def _login_fields(self, connection: _Connection) -> dict[str, str]:
         settings = self._settings

@@ -117,9 +117,11 @@ class CallTimings:
     dial_margin_s: float = 4 * 3600.0
 
 
-# The AMI events `on_ami_event` acts on (lower-case names, as AmiSettings.event_names wants them):
-# the daemon's AMI client drops every other event unread.
-AMI_EVENTS_USED = frozenset({"devicestatechange", "dialend", "blindtransfer", "attendedtransfer"})
+# The AMI events `on_ami_event` acts on, as Asterisk names them (for its Filter action), and in
+# lower case (AmiSettings.event_names): the daemon asks Asterisk for these only, and its AMI
+# client drops any other event unread.
+AMI_EVENTS = ("DeviceStateChange", "DialEnd", "BlindTransfer", "AttendedTransfer")
+AMI_EVENTS_USED = frozenset(name.lower() for name in AMI_EVENTS)
 
 
 class _SessionEnded:

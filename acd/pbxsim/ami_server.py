@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,54 @@ def event_list(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """One `Filter` of a manager session (manager.c's event_filter_entry, name and regex only)."""
+
+    exclude: bool
+    name: str | None = None  # exact, case-sensitive, as manager.c compares name hashes
+    pattern: re.Pattern[str] | None = None  # searched in the whole event text
+
+    def matches(self, event: AmiEvent) -> bool:
+        if self.name is not None and event.name != self.name:
+            return False
+        if self.pattern is not None:
+            text = "".join(f"{k}: {v}\r\n" for k, v in event.wire_headers())
+            return self.pattern.search(text) is not None
+        return True
+
+
+_FILTER_FORMAT_ERROR = "Filter was formatted incorrectly.  Check the syntax of the filter given."
+
+
+def parse_filter(criteria: str, pattern: str) -> EventFilter | str:
+    """`MatchCriteria` and `Filter` of a Filter action: the filter, or manager.c's error text.
+    Options pbxsim does not model (header, method) are refused as a format error."""
+    exclude = pattern.startswith("!")
+    if exclude:
+        pattern = pattern[1:]
+    name: str | None = None
+    if criteria:
+        for option in (o.strip() for o in criteria.split(",")):
+            key, _, rest = option.partition("(")
+            value = rest[:-1].strip() if rest.endswith(")") else ""
+            if key == "action" and value in ("include", "exclude"):
+                exclude = value == "exclude"
+            elif key == "name" and value:
+                name = value
+            else:
+                return _FILTER_FORMAT_ERROR
+        if name is None or pattern:
+            return _FILTER_FORMAT_ERROR
+        return EventFilter(exclude=exclude, name=name)
+    if not pattern:
+        return _FILTER_FORMAT_ERROR
+    try:
+        return EventFilter(exclude=exclude, pattern=re.compile(pattern))
+    except re.error:
+        return "Filter did not compile.  Check the syntax of the filter given."
+
+
 class AmiSession:
     """One manager connection. Writes go through a bounded queue so a slow client never blocks."""
 
@@ -92,6 +141,8 @@ class AmiSession:
         self.user: AmiUser | None = None
         self.events_on = False
         self.event_mask: set[str] | None = None
+        self.include_filters: list[EventFilter] = []
+        self.exclude_filters: list[EventFilter] = []
         self.challenge: str | None = None
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.closed = False
@@ -102,7 +153,13 @@ class AmiSession:
         read = self.user.read
         if "all" not in read and event.category not in read:
             return False
-        return self.event_mask is None or event.category in self.event_mask
+        if self.event_mask is not None and event.category not in self.event_mask:
+            return False
+        # manager.c should_send_event: includes only → one must match; excludes only → none may;
+        # both → an include must match and then no exclude.
+        if self.include_filters and not any(f.matches(event) for f in self.include_filters):
+            return False
+        return not any(f.matches(event) for f in self.exclude_filters)
 
     def send(self, data: bytes) -> None:
         if self.closed:
@@ -274,6 +331,8 @@ class AmiServer:
             return error(message, "Permission denied")
         if name == "events":
             return self._events(session, message)
+        if name == "filter":
+            return self._filter(session, message)
         handler = self.actions.get(name)
         if handler is None:
             return error(
@@ -355,6 +414,19 @@ class AmiServer:
         else:
             session.events_on = True
             session.event_mask = {part.strip() for part in mask.split(",") if part.strip()}
+
+    def _filter(self, session: AmiSession, message: Message) -> Reply:
+        """Filter (manager.c action_filter): add an event filter to this session only."""
+        assert session.user is not None
+        if not {"system", "all"} & set(session.user.write):
+            return error(message, "Permission denied")
+        if (message.get("Operation") or "").lower() != "add":
+            return error(message, "Unknown operation")
+        parsed = parse_filter(message.get("MatchCriteria") or "", message.get("Filter") or "")
+        if isinstance(parsed, str):
+            return error(message, parsed)
+        (session.exclude_filters if parsed.exclude else session.include_filters).append(parsed)
+        return success(message, "Success")
 
     def _events(self, session: AmiSession, message: Message) -> Reply:
         self._apply_event_mask(session, message.get("EventMask") or "off")

@@ -504,3 +504,60 @@ async def test_md5_login_sends_challenge_then_key_and_never_the_secret() -> None
         assert login.get("AuthType") == "MD5"
         assert login.get("Key") == md5_login_key("973688877", SECRET)
         assert SECRET not in repr(fake.peers[0].actions)
+
+
+@pytest.mark.parametrize("refused", [None, "DialEnd", "DeviceStateChange"])
+async def test_server_filters_are_added_after_login_and_a_refusal_restores_every_event(
+    refused: str | None,
+) -> None:
+    """One Filter per named event after Login; a refusal after some were added adds a
+    catch-all, since filters cannot be removed and a half-filtered session would go deaf."""
+    filters: list[dict[str, str | None]] = []
+    logged_in = asyncio.Event()
+
+    async def script(peer: FakePeer) -> None:
+        await peer.login()
+        while True:
+            action = await peer.read_action(within_s=3)
+            if action.get("Action") != "Filter":
+                break
+            filters.append(
+                {"MatchCriteria": action.get("MatchCriteria"), "Filter": action.get("Filter")}
+            )
+            criteria = action.get("MatchCriteria") or ""
+            ok = refused is None or f"name({refused})" not in criteria
+            status = "Success" if ok else "Error"
+            message = "Success" if ok else "Permission denied"
+            await peer.send(
+                f"Response: {status}\r\nActionID: {action.action_id}\r\nMessage: {message}\r\n\r\n"
+            )
+        logged_in.set()
+        await peer.drain_actions(2)
+
+    async with FakeAmi(script) as fake:
+        client = AmiClient(
+            dataclasses.replace(
+                _settings(fake.port, ping_interval=0.2),
+                server_filters=("DeviceStateChange", "DialEnd", "BlindTransfer"),
+            ),
+            on_event=lambda event: None,
+            rng=random.Random(1),
+        )
+        task = asyncio.create_task(client.run())
+        try:
+            await client.wait_connected(3)
+            await asyncio.wait_for(logged_in.wait(), 3)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    named = [
+        f"action(include),name({n})" for n in ("DeviceStateChange", "DialEnd", "BlindTransfer")
+    ]
+    if refused is None:
+        assert [f["MatchCriteria"] for f in filters] == named
+    elif refused == "DialEnd":
+        assert [f["MatchCriteria"] for f in filters] == [*named[:2], None]
+        assert filters[-1]["Filter"] == "."
+    else:
+        assert [f["MatchCriteria"] for f in filters] == named[:1]

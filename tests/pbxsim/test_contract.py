@@ -116,3 +116,58 @@ async def test_caller_talk_time_ends_the_conversation() -> None:
     assert record.dial_status == "ANSWER"
     assert record.path == "hangup"
     assert sim.live_channels() == []
+
+
+async def test_a_session_filter_keeps_only_the_named_events_and_every_reply() -> None:
+    """Filter (name criteria) narrows one session's events, as manager.c's should_send_event
+    does; replies and list items still come, other sessions see everything; refusals match."""
+    from tests.pbxsim.wire import RawAmi
+
+    sim = PbxSim(config("agi://127.0.0.1:9/inbound"))
+    for name in ("agent1", "agent2"):
+        sim.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.1)
+    async with sim:
+        filtered, everything = (
+            await RawAmi.connect(sim.ami_port),
+            await RawAmi.connect(sim.ami_port),
+        )
+        await filtered.login()
+        await everything.login()
+        for index, event in enumerate(("DialEnd", "DeviceStateChange")):
+            await filtered.action(
+                "Filter",
+                ("ActionID", f"f{index}"),
+                ("Operation", "Add"),
+                ("MatchCriteria", f"action(include),name({event})"),
+            )
+        for action_id, criteria in (("bad1", "name()"), ("bad2", "header(Channel)")):
+            await filtered.action(
+                "Filter", ("ActionID", action_id), ("Operation", "Add"), ("MatchCriteria", criteria)
+            )
+        await filtered.action("Filter", ("ActionID", "bad3"), ("Operation", "Remove"))
+        await filtered.wait_for("ActionID: bad3")
+        sim.place_call(caller_num="555100", patience=5.0)
+        await sim.wait_calls_done(10)
+        await filtered.action("DeviceStateList", ("ActionID", "list-1"))
+        await filtered.wait_for("DeviceStateListComplete")
+        await everything.wait_for("Event: Hangup")
+        received = [dict(m) for m in filtered.messages()]
+        after_filters = received[[m.get("ActionID") for m in received].index("f1") + 1 :]
+        names = [m.get("Event") for m in after_filters if "Event" in m]
+        replies = {dict(m).get("ActionID"): dict(m) for m in filtered.messages()}
+        seen_by_all = {dict(m).get("Event") for m in everything.messages()}
+        await filtered.close()
+        await everything.close()
+    unsolicited = {n for n in names if n not in ("DeviceStateChange", "DialEnd")}
+    assert unsolicited <= {"DeviceStateListItem", "DeviceStateListComplete"}
+    assert "DialEnd" in names
+    assert "DeviceStateChange" in names
+    assert "DeviceStateListComplete" in names
+    assert {"Newchannel", "Hangup", "DialBegin"} <= seen_by_all
+    assert replies["f0"]["Response"] == replies["f1"]["Response"] == "Success"
+    assert (
+        replies["bad1"]["Message"]
+        == replies["bad2"]["Message"]
+        == ("Filter was formatted incorrectly.  Check the syntax of the filter given.")
+    )
+    assert replies["bad3"]["Message"] == "Unknown operation"
