@@ -118,6 +118,7 @@ class AmiFrameParser:
         self._lines: list[str] = []  # the frame in progress
         self._skipping = False
         self._skipped = 0
+        self._mid_line = False  # the buffer held part of a line too long, now dropped
 
     def feed(self, data: bytes) -> list[Parsed]:
         buffer = self._buffer
@@ -130,12 +131,16 @@ class AmiFrameParser:
         text = buffer[:cut].decode("utf-8", errors="replace")
         # Consumed bytes are dropped once per read, not once per line.
         del buffer[: cut + 1]
-        self._bound_unterminated_line()
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             if text.endswith("\r"):
                 text = text[:-1]
         lines = text.split("\n")
+        if self._mid_line:
+            # The end of a line too long to keep: it ends that line, not the frame.
+            self._mid_line = False
+            self._skipped += len(lines[0]) + 1
+            del lines[0]
         if self._expect_banner:
             self._expect_banner = False
             if lines[0].startswith(BANNER_PREFIX):
@@ -155,12 +160,15 @@ class AmiFrameParser:
                 self._lines = []
                 self._skipping = True
                 self._skipped += size
+        # Last: the frames completed in this read come out whole, whatever follows them.
+        self._bound_unterminated_line()
         return out
 
     def _bound_unterminated_line(self) -> None:
         if len(self._buffer) > MAX_INBOUND_LINE_BYTES:
             self._skip(len(self._buffer))
             self._buffer.clear()
+            self._mid_line = True
 
     def _skip(self, size: int) -> None:
         self._skipping = True

@@ -84,6 +84,22 @@ def test_oversized_line_is_skipped_and_the_next_frame_parses() -> None:
     assert out[1].name == "FullyBooted"
 
 
+def test_frames_before_an_oversized_line_in_the_same_read_come_out_whole() -> None:
+    """A complete frame, then a line too long in the same read: the frame is kept, the rest
+    of the long line's frame is skipped, and parsing resumes after it."""
+    parser = AmiFrameParser(expect_banner=False)
+    out = parser.feed(
+        b"Event: DialEnd\r\nDialStatus: ANSWER\r\n\r\nEvent: Huge\r\nData: "
+        + b"x" * (MAX_INBOUND_LINE_BYTES + 10)
+    )
+    out += parser.feed(b"\r\nMore: y\r\n\r\nEvent: FullyBooted\r\nStatus: Fully Booted\r\n\r\n")
+    assert [type(item).__name__ for item in out] == ["AmiFrame", "OversizedFrame", "AmiFrame"]
+    assert isinstance(out[0], AmiFrame)
+    assert out[0].get("DialStatus") == "ANSWER"
+    assert isinstance(out[2], AmiFrame)
+    assert out[2].name == "FullyBooted"
+
+
 def test_oversized_frame_across_many_reads_is_skipped_and_the_next_frame_parses() -> None:
     """A frame that never ends within the bound is dropped without buffering it whole."""
     parser = AmiFrameParser(expect_banner=False)
