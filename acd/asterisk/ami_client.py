@@ -430,19 +430,18 @@ class AmiClient:
         restores every event rather than leave the session deaf to the refused one; the parser's
         own `event_names` still drops what acd does not read.
         """
-        names = self._settings.server_filters
-        added = 0
-        for name in names:
+        settings = self._settings
+
+        async def add(fields: Mapping[str, str]) -> AmiResponse:
             response = await self._request(
-                connection,
-                "Filter",
-                {"Operation": "Add", "MatchCriteria": f"action(include),name({name})"},
-                self._settings.action_timeout,
-                False,
+                connection, "Filter", {"Operation": "Add", **fields}, settings.action_timeout, False
             )
             assert isinstance(response, AmiResponse)
+            return response
+
+        for added, name in enumerate(settings.server_filters):
+            response = await add({"MatchCriteria": f"action(include),name({name})"})
             if response.ok:
-                added += 1
                 continue
             log.warning(
                 "ami_filter_refused",
@@ -451,16 +450,14 @@ class AmiClient:
                 message=response.message,
             )
             if added:
-                await self._request(
-                    connection,
-                    "Filter",
-                    {"Operation": "Add", "Filter": "."},
-                    self._settings.action_timeout,
-                    False,
-                )
+                await add({"Filter": "."})
             return
-        if names:
-            log.info("ami_filters_added", connection=connection.number, events=len(names))
+        if settings.server_filters:
+            log.info(
+                "ami_filters_added",
+                connection=connection.number,
+                events=len(settings.server_filters),
+            )
 
     async def _login_fields(self, connection: _Connection) -> dict[str, str]:
         settings = self._settings
