@@ -90,7 +90,7 @@ class EventFilter:
         if self.name is not None and event.name != self.name:
             return False
         if self.pattern is not None:
-            text = "".join(f"{k}: {v}\r\n" for k, v in event.wire_headers())
+            text = encode(event.wire_headers()).decode("utf-8")  # manager.c's eventdata
             return self.pattern.search(text) is not None
         return True
 
