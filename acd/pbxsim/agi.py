@@ -335,9 +335,11 @@ class AgiSession:
             return await self.exec_application(args[1], " ".join(args[2:]))
         return INVALID
 
-    async def _stream_file(self, prompt: str) -> str | None:
-        """STREAM FILE: MOH stops for good; ends early on hang-up, ControlPlayback stop, or a new
-        command line from the daemon (res_agi then writes no reply for the stream at all)."""
+    async def _play(
+        self, prompt: str, stoppers: tuple[asyncio.Event, ...]
+    ) -> tuple[asyncio.Event | None, int, int]:
+        """Play ``prompt`` (MOH stops for good) until it ends or one of ``stoppers`` is set:
+        what stopped it (None: the end), the samples played, the prompt's samples."""
         pbx = self.pbx
         ch = self.channel
         scale = pbx.config.timings.time_scale
@@ -346,11 +348,17 @@ class AgiSession:
         ch.stop_playback.clear()
         loop = asyncio.get_running_loop()
         started = loop.time()
-        woke = await wait_any(
-            (ch.soft_hangup, ch.stop_playback, self._input),
-            started + samples / SAMPLE_RATE * scale,
-        )
+        woke = await wait_any(stoppers, started + samples / SAMPLE_RATE * scale)
         played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
+        return woke, played, samples
+
+    async def _stream_file(self, prompt: str) -> str | None:
+        """STREAM FILE: MOH stops for good; ends early on hang-up, ControlPlayback stop, or a new
+        command line from the daemon (res_agi then writes no reply for the stream at all)."""
+        ch = self.channel
+        woke, played, samples = await self._play(
+            prompt, (ch.soft_hangup, ch.stop_playback, self._input)
+        )
         if woke is self._input:
             return None
         if woke is ch.soft_hangup:
@@ -361,18 +369,8 @@ class AgiSession:
 
     async def _control_stream(self, prompt: str) -> str:
         """CONTROL STREAM FILE: like STREAM FILE, but AMI ControlPlayback can stop it."""
-        pbx = self.pbx
         ch = self.channel
-        scale = pbx.config.timings.time_scale
-        samples = samples_of(prompt)
-        pbx.stop_moh(ch)
-        ch.stop_playback.clear()
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        woke = await wait_any(
-            (ch.soft_hangup, ch.stop_playback), started + samples / SAMPLE_RATE * scale
-        )
-        played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
+        woke, played, samples = await self._play(prompt, (ch.soft_hangup, ch.stop_playback))
         if woke is ch.soft_hangup:
             return f"200 result=-1 endpos={played}"
         stopped = woke is ch.stop_playback
