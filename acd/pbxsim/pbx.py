@@ -277,6 +277,24 @@ class Pbx:
             return None
         return self.phones.get(resource)
 
+    def _dial_leg(self, caller: Channel, phone: Phone, *, exten: str | None = None) -> Channel:
+        """app_dial's outgoing leg to ``phone``: the new channel (Newchannel, exten ``s``, then
+        ``exten`` if given), its connected line (the caller), and the caller's DialBegin."""
+        leg = self.new_channel(
+            phone.name,
+            caller_num=phone.config.number,
+            caller_name=phone.config.display_name,
+            context=phone.config.context,
+            exten="s",
+            state=DOWN,
+            linkedid=caller.linkedid,
+        )
+        if exten is not None:
+            leg.exten = exten
+        self.set_connected_line(leg, caller.caller_num, caller.caller_name)
+        self.emit_channel("DialBegin", caller, [*leg.headers("Dest"), ("DialString", phone.name)])
+        return leg
+
     async def dial(
         self, caller: Channel, target: str, ring_timeout: float | None, *, music: bool
     ) -> DialResult:
@@ -294,18 +312,7 @@ class Pbx:
             caller.tech_cause = "404"
             return DialResult("CHANUNAVAIL")
         behaviour = phone.behaviour
-        agent = self.new_channel(
-            phone.name,
-            caller_num=phone.config.number,
-            caller_name=phone.config.display_name,
-            context=phone.config.context,
-            exten="s",
-            state=DOWN,
-            linkedid=caller.linkedid,
-        )
-        agent.exten = caller.exten
-        self.set_connected_line(agent, caller.caller_num, caller.caller_name)
-        self.emit_channel("DialBegin", caller, [*agent.headers("Dest"), ("DialString", phone.name)])
+        agent = self._dial_leg(caller, phone, exten=caller.exten)
         if music:
             self.start_moh(caller)
         self.set_connected_line(caller, phone.config.number, phone.config.display_name)
@@ -491,19 +498,7 @@ class Pbx:
         consult.priority = 2
         scale = self.config.timings.time_scale
         ring_timeout = float(target[1]) * scale if len(target) > 1 and target[1] else None
-        second = self.new_channel(
-            phone.name,
-            caller_num=phone.config.number,
-            caller_name=phone.config.display_name,
-            context=phone.config.context,
-            exten="s",
-            state=DOWN,
-            linkedid=consult.linkedid,
-        )
-        self.set_connected_line(second, consult.caller_num, consult.caller_name)
-        self.emit_channel(
-            "DialBegin", consult, [*second.headers("Dest"), ("DialString", phone.name)]
-        )
+        second = self._dial_leg(consult, phone)
         self.set_connected_line(consult, phone.config.number, phone.config.display_name)
         result = await self._ring(consult, second, phone, phone.behaviour, ring_timeout, busy=False)
         if result.status != "ANSWER":
