@@ -31,6 +31,7 @@ loopback: the dialplan calls FastAGI on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -461,10 +462,10 @@ def read_line(conn: socket.socket) -> bytes:
     return line
 
 
-def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
-    pbx: Pbx, tmp_path: Path
-) -> None:
-    """A NOOP sent during STREAM FILE stops the prompt; only the NOOP is answered (res_agi.c)."""
+@contextlib.contextmanager
+def answered_agi_call(pbx: Pbx, tmp_path: Path) -> Iterator[socket.socket]:
+    """One caller's FastAGI session, answered, driven by hand; at the end ACD_STATE=done, and
+    the dialplan ([acd-after-agi]) hangs the caller up."""
     server = socket.create_server(("127.0.0.1", pbx.fastagi_port))
     server.settimeout(15)
     caller = callers(pbx, tmp_path, 1)
@@ -476,19 +477,27 @@ def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
                 pass  # the agi_* environment
             conn.sendall(b"ANSWER\n")
             assert read_line(conn).startswith(b"200 result=0")
-            conn.sendall(b'STREAM FILE queue-periodic-announce ""\n')  # about 8 s long
-            time.sleep(0.5)
-            sent = time.monotonic()
-            conn.sendall(b'NOOP "interrupt"\n')
-            reply = read_line(conn)
-            elapsed = time.monotonic() - sent
-            conn.settimeout(1.0)
-            with pytest.raises(TimeoutError):
-                conn.recv(100)  # nothing more: no reply for the interrupted stream
+            yield conn
             conn.settimeout(5)
             conn.sendall(b'SET VARIABLE ACD_STATE "done"\n')
             assert read_line(conn).startswith(b"200 result=1")
-        assert caller.wait(20) == 0, caller.errors()  # hung up by [acd-after-agi]
+        assert caller.wait(20) == 0, caller.errors()
+
+
+def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """A NOOP sent during STREAM FILE stops the prompt; only the NOOP is answered (res_agi.c)."""
+    with answered_agi_call(pbx, tmp_path) as conn:
+        conn.sendall(b'STREAM FILE queue-periodic-announce ""\n')  # about 8 s long
+        time.sleep(0.5)
+        sent = time.monotonic()
+        conn.sendall(b'NOOP "interrupt"\n')
+        reply = read_line(conn)
+        elapsed = time.monotonic() - sent
+        conn.settimeout(1.0)
+        with pytest.raises(TimeoutError):
+            conn.recv(100)  # nothing more: no reply for the interrupted stream
     assert reply == b"200 result=0\n"
     assert elapsed < 0.2
 
@@ -498,29 +507,16 @@ def test_res_agi_leaves_a_line_read_with_the_stream_unseen_until_more_bytes_come
 ) -> None:
     """STREAM FILE and NOOP in one write: the NOOP sits in res_agi's stdio buffer and the prompt
     plays on; a second NOOP stops it, and both NOOPs are answered, in order (pbxsim's model)."""
-    server = socket.create_server(("127.0.0.1", pbx.fastagi_port))
-    server.settimeout(15)
-    caller = callers(pbx, tmp_path, 1)
-    with stopped_at_exit([caller]), server:
-        caller.start()
-        conn, _ = server.accept()
-        with conn:
-            while read_line(conn) not in (b"\n", b""):
-                pass  # the agi_* environment
-            conn.sendall(b"ANSWER\n")
-            assert read_line(conn).startswith(b"200 result=0")
-            conn.sendall(b'STREAM FILE queue-periodic-announce ""\nNOOP "first"\n')
-            conn.settimeout(1.0)
-            with pytest.raises(TimeoutError):
-                conn.recv(100)  # the NOOP went unseen: no reply while the 8 s prompt plays
-            conn.settimeout(5)
-            sent = time.monotonic()
-            conn.sendall(b'NOOP "second"\n')
-            replies = [read_line(conn), read_line(conn)]
-            elapsed = time.monotonic() - sent
-            conn.sendall(b'SET VARIABLE ACD_STATE "done"\n')
-            assert read_line(conn).startswith(b"200 result=1")
-        assert caller.wait(20) == 0, caller.errors()
+    with answered_agi_call(pbx, tmp_path) as conn:
+        conn.sendall(b'STREAM FILE queue-periodic-announce ""\nNOOP "first"\n')
+        conn.settimeout(1.0)
+        with pytest.raises(TimeoutError):
+            conn.recv(100)  # the NOOP went unseen: no reply while the 8 s prompt plays
+        conn.settimeout(5)
+        sent = time.monotonic()
+        conn.sendall(b'NOOP "second"\n')
+        replies = [read_line(conn), read_line(conn)]
+        elapsed = time.monotonic() - sent
     assert replies == [b"200 result=0\n", b"200 result=0\n"]  # no endpos: the stream stopped
     assert elapsed < 0.2
 
@@ -561,6 +557,7 @@ def test_acd_stops_a_prompt_it_has_just_started(pbx: Pbx, tmp_path: Path) -> Non
     interrupted, outcome, elapsed, state_set = results
     assert interrupted is True
     assert outcome is StreamOutcome.INTERRUPTED
+    assert isinstance(elapsed, float)
     assert elapsed < 0.3  # the 0.1 s guard at worst, never the 8 s prompt
     assert state_set is True
 
