@@ -48,7 +48,7 @@ from typing import Protocol
 
 import pytest
 
-from tests.sipp.harness import Sipp, free_udp_port, render, scenario, sipp_path, stopped_at_exit
+from tests.sipp.harness import Sipp, local_ports, render, scenario, sipp_path, stopped_at_exit
 
 REPO = Path(__file__).resolve().parents[2]
 ACD = Path(sys.executable).with_name("acd")
@@ -224,12 +224,7 @@ def phone(pbx: Pbx, workdir: Path, endpoint: str, mode: str, scenario_file: str)
             "-set",
             "transfer_to",
             "8001",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(free_udp_port()),
-            "-mp",
-            str(free_udp_port()),
+            *local_ports(),
             pbx.sip,
         ],
         workdir,
@@ -251,12 +246,7 @@ def callers(pbx: Pbx, workdir: Path, count: int, name: str = "callers") -> Sipp:
             str(count),
             "-r",
             "2",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(free_udp_port()),
-            "-mp",
-            str(free_udp_port()),
+            *local_ports(),
             "-timeout",
             "100s",
             pbx.sip,

@@ -36,6 +36,11 @@ def free_udp_port() -> int:
         return port
 
 
+def local_ports(address: str = LOOPBACK) -> list[str]:
+    """SIPp's local address and two free UDP ports (signalling, media): ``-i``, ``-p``, ``-mp``."""
+    return ["-i", address, "-p", str(free_udp_port()), "-mp", str(free_udp_port())]
+
+
 @dataclass(slots=True)
 class Sipp:
     """One SIPp instance: its scenario, arguments, log files and process."""
