@@ -396,16 +396,22 @@ class Driver:
             self.send(ev.DayRolledOver(at=t), may_fail=False)
 
 
+def played(config: AcdConfig, other: AcdConfig, steps: list[tuple[int, int, int]]) -> Driver:
+    """A fresh driver that has played ``steps`` (action index, pick, seconds before it)."""
+    driver = Driver(config, other)
+    for index, pick, dt in steps:
+        driver.t += dt
+        driver.play(ACTIONS[index], pick)
+    return driver
+
+
 @settings(max_examples=120, deadline=None)
 @given(configs(), configs(), actions)
 def test_random_event_sequences_keep_the_routing_invariants(
     config: AcdConfig, other: AcdConfig, steps: list[tuple[int, int, int]]
 ) -> None:
     """Presentations are always to qualified routable advisors, FIFO, with no idle starvation."""
-    driver = Driver(config, other)
-    for index, pick, dt in steps:
-        driver.t += dt
-        driver.play(ACTIONS[index], pick)
+    played(config, other, steps)
 
 
 @settings(max_examples=40, deadline=None)
@@ -414,14 +420,8 @@ def test_same_events_yield_same_commands(
     config: AcdConfig, other: AcdConfig, steps: list[tuple[int, int, int]]
 ) -> None:
     """Replaying the same event sequence on a fresh engine gives identical commands."""
-    first = Driver(config, other)
-    for index, pick, dt in steps:
-        first.t += dt
-        first.play(ACTIONS[index], pick)
-    second = Driver(config, other)
-    for index, pick, dt in steps:
-        second.t += dt
-        second.play(ACTIONS[index], pick)
+    first = played(config, other, steps)
+    second = played(config, other, steps)
     assert first.log == second.log
     assert first.engine.snapshot() == second.engine.snapshot()
 
@@ -471,7 +471,4 @@ def test_long_random_walks_keep_the_routing_invariants(
     config: AcdConfig, other: AcdConfig, steps: list[tuple[int, int, int]]
 ) -> None:
     """Long sequences (workload windows sliding, reloads mid-call) keep every invariant."""
-    driver = Driver(config, other)
-    for index, pick, dt in steps:
-        driver.t += dt
-        driver.play(ACTIONS[index], pick)
+    played(config, other, steps)
