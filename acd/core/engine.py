@@ -1,16 +1,13 @@
-"""The routing engine. Everything that changes the engine's state lives in this file.
+"""The routing engine: its transitions. Everything that changes the engine's state lives here.
 
 ``Engine.handle(event)`` validates the event against the current state, then applies it and returns
 the commands to execute, in order. A refused event raises a ``CoreError`` before anything changes.
 
-Indexes that keep the hot paths off full scans:
-
-* each queue's routing step is a *step*: the advisors of the queue who satisfy its expression are
-  precomputed (config time), so eligibility is never evaluated while routing;
-* each step holds a heap of waiting calls keyed ``(-priority, fifo_at, seq)`` (all calls of a step
-  share one expression) and a heap of routable eligible advisors keyed by the queue's policy;
-  both use lazy deletion (an entry is stale when its token/epoch no longer matches);
-* a freed advisor looks only at the heads of the call heaps of its own steps.
+The records it changes are in ``acd.core.live``, the routing heaps in ``acd.core.routing_heaps``
+(each queue's routing step is a *step*: the advisors of the queue who satisfy its expression are
+precomputed at config time, so eligibility is never evaluated while routing), and the read-only
+views in ``acd.core.views``. State changes go through the tables of ``acd.core.states``, keyed by
+``Trigger``; timers are dispatched on their ``TimerKind``.
 
 Invariant after every ``handle``: no routable advisor is eligible for a waiting call (an advisor
 freed takes a call in the same ``handle``; a call offered takes an idle advisor in the same
@@ -19,24 +16,15 @@ freed takes a call in the same ``handle``; a call offered takes an idle advisor 
 
 from __future__ import annotations
 
-import heapq
 import math
-from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from acd.core import commands as cmd
 from acd.core import events as ev
-from acd.core.config import (
-    AcdConfig,
-    AgentConfig,
-    EmptyPolicy,
-    Policy,
-    QueueConfig,
-    TargetKind,
-)
+from acd.core import views
+from acd.core.config import AcdConfig, EmptyPolicy, TargetKind
 from acd.core.errors import (
     ConfigError,
     CoreError,
@@ -47,19 +35,30 @@ from acd.core.errors import (
     UnknownQueueError,
     WorkloadLimitError,
 )
-from acd.core.skills import skills_named
-from acd.core.snapshots import (
-    AgentView,
-    CallView,
-    EngineSnapshot,
-    FairnessView,
-    QueueView,
-    Spread,
+from acd.core.live import (
+    LiveAgent,
+    LiveCall,
+    LiveQueue,
+    LiveStep,
+    TimerKind,
+    agent_id_of,
+    call_id_of,
 )
+from acd.core.routing_heaps import (
+    best_agent_for,
+    best_call_for,
+    drop_agent,
+    line_up,
+    push_agent,
+    unline,
+)
+from acd.core.skills import skills_named
+from acd.core.snapshots import AgentView, CallView, EngineSnapshot, QueueView
 from acd.core.states import (
     ACTIVITY_TABLE,
     CALL_TABLE,
     PHONE_TABLE,
+    PHONE_TRIGGER,
     PRESENCE_TABLE,
     STAFFED_ACTIVITIES,
     TERMINAL_CALL_STATES,
@@ -68,6 +67,7 @@ from acd.core.states import (
     Outcome,
     PhoneState,
     Presence,
+    Trigger,
     transition,
 )
 from acd.core.workload import RollingLoad
@@ -89,121 +89,6 @@ _NUMBER: Final = (int, float)
 _CALL: Final = dict(CALL_TABLE)
 
 
-@dataclass(slots=True, eq=False)
-class _Step:
-    queue: _Queue
-    index: int
-    expression: str
-    expires_after_s: float | None
-    # Heap entries hold only numbers (the GC stops tracking such tuples): calls are found again
-    # through their seq, advisors through their index.
-    calls: list[tuple[int, float, int, int]] = field(default_factory=list)
-    agents: list[tuple[Any, ...]] = field(default_factory=list)
-    live_calls: int = 0
-    live_agents: int = 0
-
-
-@dataclass(slots=True, eq=False)
-class _Queue:
-    cfg: QueueConfig
-    steps: list[_Step] = field(default_factory=list)
-    members: list[_Agent] = field(default_factory=list)
-    # Live calls of the queue: WAITING, PRESENTED and CONNECTED (until the conversation ends).
-    waiting: dict[str, _Call] = field(default_factory=dict)
-    order: list[tuple[int, float, int]] = field(default_factory=list)  # keys of WAITING, sorted
-    logged_in: int = 0
-    staffed: int = 0
-    rr_counter: int = 0
-    rr_last: dict[str, int] = field(default_factory=dict)
-    aht: float = 0.0
-    # Daily counters (DayRolledOver starts them again at counters_since).
-    counters_since: float = 0.0
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    answered_within_sl: int = 0
-    short_abandons: int = 0
-
-
-@dataclass(slots=True, eq=False)
-class _Agent:
-    cfg: AgentConfig
-    index: int
-    load: RollingLoad
-    presence: Presence = Presence.LOGGED_OUT
-    phone: PhoneState = PhoneState.IDLE
-    activity: Activity = Activity.OFFLINE
-    reason: str | None = None
-    since: float = 0.0
-    available_since: float = 0.0
-    call: _Call | None = None
-    missed: int = 0
-    pending_pause: str | None = None
-    timer: str | None = None
-    epoch: int = 0
-    routable: bool = False
-    counted_logged_in: bool = False
-    counted_staffed: bool = False
-    occupancy_at_free: float = 0.0
-    steps: list[_Step] = field(default_factory=list)
-    scores: dict[_Step, int] = field(default_factory=dict)  # best_skill score per step
-    calls_since_login: int = 0
-    busy_from: float | None = None  # start of the busy period not yet added to ``load``
-    wrap_started: float = 0.0
-    wrap_min_end: float = 0.0
-    recovery_starts: list[float] = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class _Call:
-    id: str
-    queue: _Queue
-    first_queue: str
-    priority: int
-    seq: int
-    fifo_at: float
-    offered_at: float
-    caller_number: str
-    caller_name: str
-    linked_id: str
-    queue_entered_at: float
-    key: tuple[int, float, int] = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
-    step: int = 0
-    step_entered_at: float = 0.0
-    state: CallState = CallState.WAITING
-    token: int = 0
-    in_step: _Step | None = None
-    agent: _Agent | None = None
-    tried: tuple[str, ...] = ()  # a tuple of str: nothing for the GC to track
-    presented_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
-    prompting: bool = False
-    relax_timer: str | None = None
-    max_wait_timer: str | None = None
-    announce_timer: str | None = None
-    max_wait_reached: bool = False
-    record_seq: int = 0
-    disposition: str | None = None
-    transferred_to: str | None = None
-    overflow_target: str | None = None
-    outcome: Outcome | None = None
-    reason: str = ""
-
-
-def _policy_key(policy: Policy, queue: _Queue, step: _Step, agent: _Agent) -> tuple[Any, ...]:
-    """Smaller is better. Ends with (index, epoch): unique, so the agent is never compared."""
-    if policy is Policy.LONGEST_IDLE:
-        return (agent.available_since, agent.index, agent.epoch)
-    if policy is Policy.BEST_SKILL:
-        return (-agent.scores[step], agent.available_since, agent.index, agent.epoch)
-    if policy is Policy.LEAST_OCCUPIED:
-        return (agent.occupancy_at_free, agent.available_since, agent.index, agent.epoch)
-    if policy is Policy.FEWEST_CALLS:
-        return (agent.calls_since_login, agent.available_since, agent.index, agent.epoch)
-    return (queue.rr_last.get(agent.cfg.id, -1), agent.index, agent.epoch)
-
-
 class Engine:
     """The pure, synchronous, deterministic ACD: ``handle(event) -> list[Command]``."""
 
@@ -213,18 +98,18 @@ class Engine:
         self._now = start_at
         self._seq = 0
         self._timer_seq = 0
-        # timer id -> the call or advisor it concerns; the kind is the id's prefix.
-        self._timers: dict[str, Any] = {}
-        self._calls: dict[str, _Call] = {}
+        # timer id -> what it does and the call or advisor it concerns.
+        self._timers: dict[str, tuple[TimerKind, Any]] = {}
+        self._calls: dict[str, LiveCall] = {}
         # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
         self._finished: dict[str, tuple[str, float]] = {}
         # Forgetting order of finished calls: a deque, because popping the first key of a dict
         # that keeps losing its first keys is O(deleted) until the dict resizes.
         self._finished_order: deque[str] = deque()
-        self._agents: dict[str, _Agent] = {}
-        self._agent_list: list[_Agent] = []
-        self._by_seq: dict[int, _Call] = {}
-        self._queues: dict[str, _Queue] = {}
+        self._agents: dict[str, LiveAgent] = {}
+        self._agent_list: list[LiveAgent] = []
+        self._by_seq: dict[int, LiveCall] = {}
+        self._queues: dict[str, LiveQueue] = {}
         self._config = config
         self._out: list[Command] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -246,6 +131,14 @@ class Engine:
             ev.TimerFired: self._on_timer,
             ev.ConfigChanged: self._on_config,
             ev.DayRolledOver: self._on_day_rolled_over,
+        }
+        self._timer_handlers: dict[TimerKind, Callable[[Any], None]] = {
+            TimerKind.RELAX: self._relax,
+            TimerKind.MAX_WAIT: self._max_wait_reached,
+            TimerKind.ANNOUNCE: self._announce,
+            TimerKind.WRAP_UP: self._wrap_up_over,
+            TimerKind.BREATHER: self._rest_over,
+            TimerKind.RECOVERY: self._rest_over,
         }
         self._build(config, {})
 
@@ -299,7 +192,7 @@ class Engine:
         agent = self._agents.get(agent_id)
         if agent is None:
             raise UnknownAgentError(agent_id)
-        return self._agent_view(agent, self._now if at is None else at)
+        return views.agent_view(agent, self._now if at is None else at)
 
     def call_view(self, call_id: str, at: float | None = None) -> CallView:
         """One live call's view (waiting, presented or connected)."""
@@ -307,17 +200,16 @@ class Engine:
         if call is None:
             raise UnknownCallError(call_id)
         t = self._now if at is None else at
-        positions = self._positions(call.queue)
-        return self._call_view(call, t, positions.get(call.id))
+        return views.call_view(call, t, views.positions(call.queue).get(call.id))
 
     def live_calls(self, at: float | None = None) -> tuple[CallView, ...]:
         """Every live call (waiting, presented or connected), in order of arrival."""
         t = self._now if at is None else at
         positions: dict[str, int] = {}
         for queue in self._queues.values():
-            positions.update(self._positions(queue))
+            positions.update(views.positions(queue))
         return tuple(
-            self._call_view(c, t, positions.get(c.id))
+            views.call_view(c, t, positions.get(c.id))
             for c in self._calls.values()
             if c.state not in TERMINAL_CALL_STATES
         )
@@ -327,7 +219,7 @@ class Engine:
         queue = self._queues.get(name)
         if queue is None:
             raise UnknownQueueError(name)
-        return self._queue_view(queue, self._now if at is None else at)
+        return views.queue_view(queue, self._now if at is None else at)
 
     def summaries_in_wrap_up(self, at: float) -> list[cmd.CallCompleted]:
         """Summaries of the answered calls whose advisor is still in wrap-up, as if it ended at
@@ -342,9 +234,9 @@ class Engine:
     def snapshot(self, at: float | None = None) -> EngineSnapshot:
         """Every advisor and queue, plus the fairness spread."""
         t = self._now if at is None else at
-        agents = tuple(self._agent_view(a, t) for a in self._agents.values())
-        queues = tuple(self._queue_view(q, t) for q in self._queues.values())
-        return EngineSnapshot(t, agents, queues, self._fairness(agents))
+        agents = tuple(views.agent_view(a, t) for a in self._agents.values())
+        queues = tuple(views.queue_view(q, t) for q in self._queues.values())
+        return EngineSnapshot(t, agents, queues, views.fairness(agents))
 
     def is_routable(self, agent_id: str) -> bool:
         """Logged in, phone idle, available (and so under the occupancy cap)."""
@@ -409,12 +301,12 @@ class Engine:
 
     # ------------------------------------------------------------------ building indexes
 
-    def _build(self, config: AcdConfig, old_queues: dict[str, _Queue]) -> None:
+    def _build(self, config: AcdConfig, old_queues: dict[str, LiveQueue]) -> None:
         workload = config.workload
-        queues: dict[str, _Queue] = {}
+        queues: dict[str, LiveQueue] = {}
         for qcfg in config.queues:
             old = old_queues.get(qcfg.name)
-            queue = _Queue(cfg=qcfg, aht=qcfg.expected_handle_s, counters_since=self._now)
+            queue = LiveQueue(cfg=qcfg, aht=qcfg.expected_handle_s, counters_since=self._now)
             if old is not None:
                 queue.counters_since = old.counters_since
                 queue.rr_counter = old.rr_counter
@@ -426,20 +318,21 @@ class Engine:
                 queue.answered_within_sl = old.answered_within_sl
                 queue.short_abandons = old.short_abandons
             queue.steps = [
-                _Step(queue, i, s.expression, s.expires_after_s) for i, s in enumerate(qcfg.steps)
+                LiveStep(queue, i, s.expression, s.expires_after_s)
+                for i, s in enumerate(qcfg.steps)
             ]
             queues[qcfg.name] = queue
         # best_skill scores an advisor on the skills a step names (all the queue's, for "any").
-        named: dict[_Step, tuple[str, ...]] = {}
+        named: dict[LiveStep, tuple[str, ...]] = {}
         for queue in queues.values():
             every = tuple(sorted({n for s in queue.cfg.steps for n in skills_named(s.parsed)}))
             for step, scfg in zip(queue.steps, queue.cfg.steps, strict=True):
                 named[step] = skills_named(scfg.parsed) or every
-        agents: dict[str, _Agent] = {}
+        agents: dict[str, LiveAgent] = {}
         for index, acfg in enumerate(config.agents):
             agent = self._agents.get(acfg.id)
             if agent is None:
-                agent = _Agent(
+                agent = LiveAgent(
                     cfg=acfg,
                     index=index,
                     load=RollingLoad(workload.window_s, workload.bucket_s, workload.min_basis_s),
@@ -480,16 +373,16 @@ class Engine:
 
     # ------------------------------------------------------------------ small helpers
 
-    def _agent(self, agent_id: str) -> _Agent:
+    def _agent(self, agent_id: str) -> LiveAgent:
         agent = self._agents.get(agent_id)
         if agent is None:
             raise UnknownAgentError(agent_id)
         return agent
 
-    def _timer(self, kind: str, ref: Any, key: str, fire_at: float) -> str:
+    def _timer(self, kind: TimerKind, ref: LiveCall | LiveAgent, key: str, fire_at: float) -> str:
         self._timer_seq += 1
-        timer_id = f"{kind}:{key}:{self._timer_seq}"
-        self._timers[timer_id] = ref
+        timer_id = f"{kind.value}:{key}:{self._timer_seq}"
+        self._timers[timer_id] = (kind, ref)
         self._out.append(cmd.StartTimer(timer_id, fire_at))
         return timer_id
 
@@ -498,7 +391,11 @@ class Engine:
             self._out.append(cmd.CancelTimer(timer_id))
 
     def _record(
-        self, call: _Call, kind: str, agent: _Agent | None = None, **data: str | int | float | None
+        self,
+        call: LiveCall,
+        kind: str,
+        agent: LiveAgent | None = None,
+        **data: str | int | float | None,
     ) -> None:
         call.record_seq += 1
         self._out.append(
@@ -513,7 +410,7 @@ class Engine:
             )
         )
 
-    def _set_activity(self, agent: _Agent, trigger: str, reason: str | None = None) -> None:
+    def _set_activity(self, agent: LiveAgent, trigger: Trigger, reason: str | None = None) -> None:
         old = agent.activity
         entry = _ACTIVITY.get((old, trigger))
         if entry is None:
@@ -539,7 +436,7 @@ class Engine:
             cmd.RecordAgentState(agent.cfg.id, "activity", old, new, reason, self._now)
         )
 
-    def _check_activity(self, agent: _Agent, trigger: str) -> None:
+    def _check_activity(self, agent: LiveAgent, trigger: Trigger) -> None:
         if (agent.activity, trigger) not in ACTIVITY_TABLE:
             raise IllegalTransitionError(
                 "agent",
@@ -550,7 +447,7 @@ class Engine:
                 related_id=agent.call.id if agent.call is not None else None,
             )
 
-    def _check_call(self, call: _Call, trigger: str, agent_id: str | None = None) -> None:
+    def _check_call(self, call: LiveCall, trigger: Trigger, agent_id: str | None = None) -> None:
         if (call.state, trigger) not in CALL_TABLE:
             raise IllegalTransitionError(
                 "call",
@@ -558,30 +455,30 @@ class Engine:
                 "call",
                 call.state.value,
                 trigger,
-                related_id=agent_id or _agent_id(call),
+                related_id=agent_id or agent_id_of(call),
             )
 
-    def _set_call_state(self, call: _Call, trigger: str) -> None:
+    def _set_call_state(self, call: LiveCall, trigger: Trigger) -> None:
         new = _CALL.get((call.state, trigger))
         if new is None:
             raise IllegalTransitionError(
-                "call", call.id, "call", call.state, trigger, related_id=_agent_id(call)
+                "call", call.id, "call", call.state, trigger, related_id=agent_id_of(call)
             )
         call.state = new
 
-    def _wrap_up_s(self, agent: _Agent, queue: _Queue) -> float:
+    def _wrap_up_s(self, agent: LiveAgent, queue: LiveQueue) -> float:
         own = agent.cfg.wrap_up_s
         base = own if own is not None else queue.cfg.wrap_up_s
         workload = self._config.workload
         return max(base, workload.min_wrap_up_s) if workload.enabled else base
 
-    def _over_cap(self, agent: _Agent) -> bool:
+    def _over_cap(self, agent: LiveAgent) -> bool:
         workload = self._config.workload
         return workload.enabled and agent.load.occupancy(self._now) > workload.occupancy_cap
 
     # ------------------------------------------------------------------ routability & staffing
 
-    def _refresh(self, agent: _Agent) -> None:
+    def _refresh(self, agent: LiveAgent) -> None:
         """Re-derive routability and staffing after any change of the agent's state."""
         routable = (
             agent.presence is Presence.LOGGED_IN
@@ -590,34 +487,21 @@ class Engine:
         )
         if agent.routable and not routable:
             # Leave the pools before staffing changes can move calls around.
-            agent.epoch += 1
-            agent.routable = False
-            for step in agent.steps:
-                step.live_agents -= 1
+            drop_agent(agent)
         self._refresh_staffing(agent)
         if not routable or agent.routable:
             return
         agent.epoch += 1
-        call = self._best_call_for(agent)
+        call = best_call_for(agent, self._by_seq, self._now)
         if call is not None:
             # Routable only for an instant: presented at once, never enters the pools.
             self._present(call, agent)
             return
         agent.routable = True
         agent.occupancy_at_free = agent.load.occupancy(self._now)
-        for step in agent.steps:
-            step.live_agents += 1
-            queue = step.queue
-            heap = step.agents
-            heapq.heappush(heap, _policy_key(queue.cfg.policy, queue, step, agent))
-            if len(heap) > 2 * step.live_agents + 64:
-                everyone = self._agent_list
-                step.agents = [
-                    e for e in heap if everyone[e[-2]].routable and everyone[e[-2]].epoch == e[-1]
-                ]
-                heapq.heapify(step.agents)
+        push_agent(agent, self._agent_list)
 
-    def _refresh_staffing(self, agent: _Agent) -> None:
+    def _refresh_staffing(self, agent: LiveAgent) -> None:
         logged_in = agent.presence is Presence.LOGGED_IN
         staffed = (
             logged_in
@@ -630,7 +514,7 @@ class Engine:
             return
         agent.counted_logged_in = logged_in
         agent.counted_staffed = staffed
-        emptied: list[_Queue] = []
+        emptied: list[LiveQueue] = []
         for qname in agent.cfg.queues:
             queue = self._queues[qname]
             queue.logged_in += d_in
@@ -642,7 +526,7 @@ class Engine:
                 if call.state is CallState.WAITING:
                     self._leave(call, "leave_empty")
 
-    def _is_empty(self, queue: _Queue, *, join: bool) -> bool:
+    def _is_empty(self, queue: LiveQueue, *, join: bool) -> bool:
         policy = queue.cfg.join_when_empty if join else queue.cfg.leave_when_empty
         if policy is EmptyPolicy.NEVER:
             return False
@@ -652,83 +536,17 @@ class Engine:
 
     # ------------------------------------------------------------------ matching
 
-    def _best_call_for(self, agent: _Agent) -> _Call | None:
-        """Highest priority, then longest weighted wait, across the agent's steps."""
-        best: _Call | None = None
-        best_key: tuple[int, float, int] = (0, 0.0, 0)
-        now = self._now
-        for step in agent.steps:
-            if not step.live_calls:
-                continue
-            heap = step.calls
-            by_seq = self._by_seq
-            while heap:
-                _, _, seq, token = heap[0]
-                head = by_seq.get(seq)
-                if head is not None and head.in_step is step and head.token == token:
-                    break
-                heapq.heappop(heap)
-            else:
-                continue
-            call = head
-            key = (call.priority, (now - call.fifo_at) * step.queue.cfg.weight, -call.seq)
-            if best is None or key > best_key:
-                best = call
-                best_key = key
-        return best
-
-    def _best_agent_for(self, call: _Call) -> _Agent | None:
-        step = call.queue.steps[call.step]
-        if not step.live_agents:
-            return None
-        heap = step.agents
-        while heap:
-            entry = heap[0]
-            agent: _Agent = self._agent_list[entry[-2]]
-            if agent.routable and agent.epoch == entry[-1]:
-                return agent
-            heapq.heappop(heap)
-        return None
-
-    def _route(self, call: _Call) -> None:
+    def _route(self, call: LiveCall) -> None:
         """Present a waiting call to the best routable eligible advisor, or keep it in line."""
-        agent = self._best_agent_for(call)
+        agent = best_agent_for(call, self._agent_list)
         if agent is not None:
             self._present(call, agent)
             return
-        self._line_up(call)
+        line_up(call, self._by_seq)
 
-    def _line_up(self, call: _Call) -> None:
-        """Put a waiting call in its step's heap and its queue's service order."""
-        step = call.queue.steps[call.step]
-        call.token += 1
-        call.in_step = step
-        step.live_calls += 1
-        insort(call.queue.order, call.key)
-        heap = step.calls
-        heapq.heappush(heap, (*call.key, call.token))
-        if len(heap) > 2 * step.live_calls + 64:
-            by_seq = self._by_seq
-            step.calls = [
-                e
-                for e in heap
-                if (c := by_seq.get(e[2])) is not None and c.in_step is step and c.token == e[3]
-            ]
-            heapq.heapify(step.calls)
-
-    def _unline(self, call: _Call) -> None:
-        """Take the call out of its step's heap (lazily)."""
-        step = call.in_step
-        if step is not None:
-            step.live_calls -= 1
-            call.in_step = None
-            call.token += 1
-            order = call.queue.order
-            del order[bisect_left(order, call.key)]
-
-    def _present(self, call: _Call, agent: _Agent) -> None:
-        self._unline(call)
-        self._set_call_state(call, "present")
+    def _present(self, call: LiveCall, agent: LiveAgent) -> None:
+        unline(call)
+        self._set_call_state(call, Trigger.PRESENT)
         call.agent = agent
         agent.call = call
         call.tried += (agent.cfg.id,)
@@ -737,12 +555,11 @@ class Engine:
         queue = call.queue
         queue.rr_counter += 1
         queue.rr_last[agent.cfg.id] = queue.rr_counter
-        self._set_activity(agent, "reserve")
-        agent.epoch += 1
+        self._set_activity(agent, Trigger.RESERVE)
         if agent.routable:  # taken from the pools (not when freed straight into this call)
-            agent.routable = False
-            for step in agent.steps:
-                step.live_agents -= 1
+            drop_agent(agent)
+        else:
+            agent.epoch += 1
         if call.prompting:
             call.prompting = False
             self._out.append(cmd.StopPrompt(call.id))
@@ -753,7 +570,7 @@ class Engine:
 
     # ------------------------------------------------------------------ call lifecycle
 
-    def _enter_queue(self, call: _Call, queue: _Queue) -> None:
+    def _enter_queue(self, call: LiveCall, queue: LiveQueue) -> None:
         """Offer the call to ``queue``: timers, join-when-empty, then route."""
         call.queue = queue
         call.queue_entered_at = self._now
@@ -776,35 +593,40 @@ class Engine:
         self._arm_call_timers(call)
         self._route(call)
 
-    def _arm_call_timers(self, call: _Call) -> None:
+    def _arm_call_timers(self, call: LiveCall) -> None:
         cfg = call.queue.cfg
         expiry = cfg.steps[call.step].expires_after_s
         if expiry is not None:
-            call.relax_timer = self._timer("relax", call, call.id, call.step_entered_at + expiry)
+            call.relax_timer = self._timer(
+                TimerKind.RELAX, call, call.id, call.step_entered_at + expiry
+            )
         if cfg.max_wait_s is not None:
             call.max_wait_timer = self._timer(
-                "max_wait", call, call.id, max(self._now, call.queue_entered_at + cfg.max_wait_s)
+                TimerKind.MAX_WAIT,
+                call,
+                call.id,
+                max(self._now, call.queue_entered_at + cfg.max_wait_s),
             )
         if cfg.announce_interval_s is not None:
             call.announce_timer = self._timer(
-                "announce", call, call.id, self._now + cfg.announce_interval_s
+                TimerKind.ANNOUNCE, call, call.id, self._now + cfg.announce_interval_s
             )
 
-    def _cancel_call_timers(self, call: _Call) -> None:
+    def _cancel_call_timers(self, call: LiveCall) -> None:
         self._cancel(call.relax_timer)
         self._cancel(call.max_wait_timer)
         self._cancel(call.announce_timer)
         call.relax_timer = call.max_wait_timer = call.announce_timer = None
 
-    def _leave(self, call: _Call, reason: str) -> None:
+    def _leave(self, call: LiveCall, reason: str) -> None:
         """A waiting call leaves its queue: to the overflow target, or it is ended."""
         queue = call.queue
         target = queue.cfg.overflow
-        self._unline(call)
+        unline(call)
         self._cancel_call_timers(call)
         del queue.waiting[call.id]
         if target is not None and target.kind is TargetKind.QUEUE:
-            self._set_call_state(call, "requeue")
+            self._set_call_state(call, Trigger.REQUEUE)
             self._record(call, "overflowed", None, reason=reason, target=str(target))
             if call.prompting:
                 call.prompting = False
@@ -815,19 +637,19 @@ class Engine:
             call.prompting = False
             self._out.append(cmd.StopPrompt(call.id))
         if target is not None:
-            self._set_call_state(call, "overflow")
+            self._set_call_state(call, Trigger.OVERFLOW)
             call.overflow_target = str(target)
             self._record(call, "overflowed", None, reason=reason, target=str(target))
             self._out.append(cmd.OverflowCall(call.id, str(target), reason))
             self._finish(call, Outcome.OVERFLOWED, reason)
             return
-        self._set_call_state(call, "end")
+        self._set_call_state(call, Trigger.END)
         self._record(call, "ended", None, reason=reason)
         self._out.append(cmd.EndCall(call.id, reason))
         outcome = Outcome.REJECTED if reason == "join_empty" else Outcome.TIMED_OUT
         self._finish(call, outcome, reason)
 
-    def _finish(self, call: _Call, outcome: Outcome, reason: str) -> None:
+    def _finish(self, call: LiveCall, outcome: Outcome, reason: str) -> None:
         """The call's story is over: summary, then forget it (keep it for duplicates)."""
         call.outcome = outcome
         call.reason = reason
@@ -847,7 +669,9 @@ class Engine:
                 queue.short_abandons += 1
         self._out.append(self._summary(call, outcome, reason, self._now))
 
-    def _summary(self, call: _Call, outcome: Outcome, reason: str, now: float) -> cmd.CallCompleted:
+    def _summary(
+        self, call: LiveCall, outcome: Outcome, reason: str, now: float
+    ) -> cmd.CallCompleted:
         """The call's summary row, its wrap-up counted up to ``now``."""
         queue = call.queue
         ended_at = call.ended_at if call.ended_at is not None else now
@@ -885,7 +709,9 @@ class Engine:
             answered_within_sl=within_sl,
         )
 
-    def _conversation_over(self, call: _Call, trigger: str, transferred_to: str | None) -> None:
+    def _conversation_over(
+        self, call: LiveCall, trigger: Trigger, transferred_to: str | None
+    ) -> None:
         """CONNECTED -> COMPLETED; the advisor goes to wrap-up (the summary waits for its end)."""
         agent = call.agent
         assert agent is not None
@@ -901,7 +727,7 @@ class Engine:
             handle = self._now - call.answered_at + self._wrap_up_s(agent, call.queue)
             queue = call.queue
             queue.aht += AHT_SMOOTHING * (handle - queue.aht)
-        self._set_activity(agent, "end_call")
+        self._set_activity(agent, Trigger.END_CALL)
         agent.wrap_started = self._now
         wrap = self._wrap_up_s(agent, call.queue)
         agent.wrap_min_end = self._now + (
@@ -911,15 +737,15 @@ class Engine:
         if wrap <= 0:
             self._end_wrap_up(agent)
         else:
-            agent.timer = self._timer("wrap_up", agent, agent.cfg.id, self._now + wrap)
+            agent.timer = self._timer(TimerKind.WRAP_UP, agent, agent.cfg.id, self._now + wrap)
 
     def _end_wrap_up(
-        self, agent: _Agent, then: str | None = None, reason: str | None = None
+        self, agent: LiveAgent, then: Trigger | None = None, reason: str | None = None
     ) -> None:
         """Close wrap-up: count it as busy, emit the call's summary, then the next activity.
 
-        ``then`` is ``None`` (become available, or breather if over the cap), ``"pause"`` or
-        ``"recover"``.
+        ``then`` is ``None`` (become available, or breather if over the cap), ``Trigger.PAUSE`` or
+        ``Trigger.RECOVER``.
         """
         call = agent.call
         self._cancel(agent.timer)
@@ -929,25 +755,25 @@ class Engine:
         if call is not None:
             self._finish(call, Outcome.ANSWERED, "completed")
         if then is None and agent.pending_pause is not None:
-            then, reason = "pause", agent.pending_pause
+            then, reason = Trigger.PAUSE, agent.pending_pause
         agent.pending_pause = None
-        if then == "pause":
-            self._set_activity(agent, "pause", reason)
+        if then is Trigger.PAUSE:
+            self._set_activity(agent, Trigger.PAUSE, reason)
             self._refresh(agent)
-        elif then == "recover":
+        elif then is Trigger.RECOVER:
             self._start_recovery(agent)
         else:
-            self._make_available(agent, "end_wrap_up")
+            self._make_available(agent, Trigger.END_WRAP_UP)
 
-    def _release(self, agent: _Agent) -> None:
+    def _release(self, agent: LiveAgent) -> None:
         """A presentation failed: back to available, or to the pause asked for meanwhile."""
         if agent.pending_pause is not None:
             reason, agent.pending_pause = agent.pending_pause, None
-            self._set_activity(agent, "pause", reason)
+            self._set_activity(agent, Trigger.PAUSE, reason)
         else:
-            self._set_activity(agent, "release")
+            self._set_activity(agent, Trigger.RELEASE)
 
-    def _make_available(self, agent: _Agent, trigger: str) -> None:
+    def _make_available(self, agent: LiveAgent, trigger: Trigger) -> None:
         """AVAILABLE (and take a call at once), or a breather while over the occupancy cap."""
         self._cancel(agent.timer)
         agent.timer = None
@@ -957,24 +783,24 @@ class Engine:
             self._set_activity(agent, trigger)
         self._refresh(agent)
 
-    def _breathe(self, agent: _Agent) -> None:
+    def _breathe(self, agent: LiveAgent) -> None:
         """Start a breather: the advisor is over the occupancy cap."""
         occupancy = agent.load.occupancy(self._now)
-        self._set_activity(agent, "breathe", f"occupancy {occupancy:.0%}")
+        self._set_activity(agent, Trigger.BREATHE, f"occupancy {occupancy:.0%}")
         agent.timer = self._timer(
-            "breather", agent, agent.cfg.id, self._now + self._config.workload.breather_s
+            TimerKind.BREATHER, agent, agent.cfg.id, self._now + self._config.workload.breather_s
         )
 
-    def _start_recovery(self, agent: _Agent) -> None:
+    def _start_recovery(self, agent: LiveAgent) -> None:
         workload = self._config.workload
         agent.recovery_starts.append(self._now)
-        self._set_activity(agent, "recover", "recovery")
+        self._set_activity(agent, Trigger.RECOVER, "recovery")
         agent.timer = self._timer(
-            "recovery", agent, agent.cfg.id, self._now + workload.recovery_max_s
+            TimerKind.RECOVERY, agent, agent.cfg.id, self._now + workload.recovery_max_s
         )
         self._refresh(agent)
 
-    def _check_recovery_allowed(self, agent: _Agent) -> None:
+    def _check_recovery_allowed(self, agent: LiveAgent) -> None:
         workload = self._config.workload
         if not workload.enabled:
             return
@@ -991,8 +817,8 @@ class Engine:
 
     def _on_logged_in(self, e: ev.AgentLoggedIn) -> None:
         agent = self._agent(e.agent_id)
-        trigger = "log_in" if e.paused_reason is None else "log_in_paused"
-        if (agent.presence, "log_in") not in PRESENCE_TABLE:
+        trigger = Trigger.LOG_IN if e.paused_reason is None else Trigger.LOG_IN_PAUSED
+        if (agent.presence, Trigger.LOG_IN) not in PRESENCE_TABLE:
             raise IllegalTransitionError(
                 "agent", agent.cfg.id, "presence", agent.presence.value, "log_in"
             )
@@ -1001,7 +827,7 @@ class Engine:
         agent.presence = transition(
             PRESENCE_TABLE,
             old,
-            "log_in",
+            Trigger.LOG_IN,
             entity="agent",
             entity_id=agent.cfg.id,
             dimension="presence",
@@ -1018,14 +844,14 @@ class Engine:
 
     def _on_logged_out(self, e: ev.AgentLoggedOut) -> None:
         agent = self._agent(e.agent_id)
-        if (agent.presence, "log_out") not in PRESENCE_TABLE:
+        if (agent.presence, Trigger.LOG_OUT) not in PRESENCE_TABLE:
             raise IllegalTransitionError(
                 "agent", agent.cfg.id, "presence", agent.presence.value, "log_out"
             )
-        self._check_activity(agent, "log_out")
+        self._check_activity(agent, Trigger.LOG_OUT)
         self._log_out(agent)
 
-    def _log_out(self, agent: _Agent) -> None:
+    def _log_out(self, agent: LiveAgent) -> None:
         if agent.activity is Activity.WRAP_UP:
             call = agent.call
             agent.load.add_busy(agent.wrap_started, self._now, talk=False)
@@ -1035,12 +861,12 @@ class Engine:
         self._cancel(agent.timer)
         agent.timer = None
         agent.pending_pause = None
-        self._set_activity(agent, "log_out")
+        self._set_activity(agent, Trigger.LOG_OUT)
         old = agent.presence
         agent.presence = transition(
             PRESENCE_TABLE,
             old,
-            "log_out",
+            Trigger.LOG_OUT,
             entity="agent",
             entity_id=agent.cfg.id,
             dimension="presence",
@@ -1057,13 +883,13 @@ class Engine:
         if agent.activity in (Activity.RESERVED, Activity.ON_CALL):
             agent.pending_pause = e.reason  # applies when wrap-up ends
             return
-        self._check_activity(agent, "pause")
+        self._check_activity(agent, Trigger.PAUSE)
         if agent.activity is Activity.WRAP_UP:
-            self._end_wrap_up(agent, "pause", e.reason)
+            self._end_wrap_up(agent, Trigger.PAUSE, e.reason)
             return
         self._cancel(agent.timer)
         agent.timer = None
-        self._set_activity(agent, "pause", e.reason)
+        self._set_activity(agent, Trigger.PAUSE, e.reason)
         self._refresh(agent)
 
     def _on_ready(self, e: ev.AgentReady) -> None:
@@ -1077,7 +903,7 @@ class Engine:
         if act is Activity.WRAP_UP:
             self._on_wrap_up_ended(ev.WrapUpEnded(at=e.at, agent_id=e.agent_id))
             return
-        self._check_activity(agent, "ready")
+        self._check_activity(agent, Trigger.READY)
         if act is Activity.BREATHER and self._over_cap(agent):
             raise WorkloadLimitError(
                 agent.cfg.id,
@@ -1085,14 +911,14 @@ class Engine:
                 f"occupancy {agent.load.occupancy(self._now):.0%} is still over the cap "
                 f"{self._config.workload.occupancy_cap:.0%}",
             )
-        self._make_available(agent, "ready")
+        self._make_available(agent, Trigger.READY)
 
     def _on_recovery(self, e: ev.RecoveryPauseRequested) -> None:
         agent = self._agent(e.agent_id)
-        self._check_activity(agent, "recover")
+        self._check_activity(agent, Trigger.RECOVER)
         self._check_recovery_allowed(agent)
         if agent.activity is Activity.WRAP_UP:
-            self._end_wrap_up(agent, "recover")
+            self._end_wrap_up(agent, Trigger.RECOVER)
             return
         self._cancel(agent.timer)
         agent.timer = None
@@ -1100,11 +926,11 @@ class Engine:
 
     def _on_wrap_up_ended(self, e: ev.WrapUpEnded) -> None:
         agent = self._agent(e.agent_id)
-        self._check_activity(agent, "end_wrap_up")
+        self._check_activity(agent, Trigger.END_WRAP_UP)
         if self._now < agent.wrap_min_end:
             # Enforced wrap-up: the advisor's request shortens it to the workload minimum.
             self._cancel(agent.timer)
-            agent.timer = self._timer("wrap_up", agent, agent.cfg.id, agent.wrap_min_end)
+            agent.timer = self._timer(TimerKind.WRAP_UP, agent, agent.cfg.id, agent.wrap_min_end)
             return
         self._end_wrap_up(agent)
 
@@ -1144,7 +970,7 @@ class Engine:
         agent.phone = transition(
             PHONE_TABLE,
             old,
-            f"to_{e.phone.value}",
+            PHONE_TRIGGER[e.phone],
             entity="agent",
             entity_id=agent.cfg.id,
             dimension="phone",
@@ -1180,7 +1006,7 @@ class Engine:
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise CoreError(f"call {e.call_id!r}: priority must be an integer, got {priority!r}")
         self._seq += 1
-        call = _Call(
+        call = LiveCall(
             id=e.call_id,
             queue=queue,
             first_queue=queue.cfg.name,
@@ -1198,7 +1024,7 @@ class Engine:
         self._by_seq[call.seq] = call
         self._enter_queue(call, queue)
 
-    def _live_call(self, call_id: str) -> _Call | None:
+    def _live_call(self, call_id: str) -> LiveCall | None:
         """The live call, None when it already finished (duplicates are no-ops), else unknown."""
         call = self._calls.get(call_id)
         if call is not None:
@@ -1229,8 +1055,8 @@ class Engine:
                 related_id=e.agent_id,
                 detail="not presented to this advisor",
             )
-        self._check_activity(agent, "answer")
-        self._set_call_state(call, "answer")
+        self._check_activity(agent, Trigger.ANSWER)
+        self._set_call_state(call, Trigger.ANSWER)
         call.answered_at = e.at
         self._cancel_call_timers(call)
         queue = call.queue
@@ -1240,7 +1066,7 @@ class Engine:
         agent.missed = 0
         agent.calls_since_login += 1
         agent.load.add_call(e.at)
-        self._set_activity(agent, "answer")
+        self._set_activity(agent, Trigger.ANSWER)
         self._record(call, "answered", agent, wait_s=e.at - call.offered_at)
         self._refresh(agent)
 
@@ -1268,7 +1094,7 @@ class Engine:
                 f"call {call.id!r}: not a dial status: {e.dial_status!r} "
                 f"(expected one of {[d.value for d in ev.DialStatus]})"
             ) from None
-        self._set_call_state(call, "not_answered")
+        self._set_call_state(call, Trigger.NOT_ANSWERED)
         call.agent = None
         agent.call = None
         agent.missed += 1
@@ -1277,7 +1103,7 @@ class Engine:
         paused = agent.missed >= agent.cfg.max_missed
         if paused:
             agent.pending_pause = None
-            self._set_activity(agent, "miss_limit", NO_ANSWER_REASON)
+            self._set_activity(agent, Trigger.MISS_LIMIT, NO_ANSWER_REASON)
         # The call first goes to the next eligible advisor: the advisor who missed it is still
         # reserved (not routable) while it is routed, and is released only afterwards, so they
         # are rung again for it only if nobody else can take it (with best_skill, releasing first
@@ -1298,12 +1124,12 @@ class Engine:
         if call is None:
             return  # already over (e.g. CallEnded came first): documented no-op
         if call.state is CallState.CONNECTED:
-            self._conversation_over(call, "hang_up", None)
+            self._conversation_over(call, Trigger.HANG_UP, None)
             return
-        self._check_call(call, "hang_up")
+        self._check_call(call, Trigger.HANG_UP)
         agent = call.agent
-        self._set_call_state(call, "hang_up")
-        self._unline(call)
+        self._set_call_state(call, Trigger.HANG_UP)
+        unline(call)
         self._cancel_call_timers(call)
         call.prompting = False
         self._record(call, "abandoned", agent, waited_s=e.at - call.offered_at)
@@ -1317,7 +1143,7 @@ class Engine:
         call = self._live_call(e.call_id)
         if call is None:
             return
-        self._check_call(call, "end")
+        self._check_call(call, Trigger.END)
         if call.state is not CallState.CONNECTED:
             raise IllegalTransitionError(
                 "call",
@@ -1325,17 +1151,17 @@ class Engine:
                 "call",
                 call.state.value,
                 "end",
-                related_id=_agent_id(call),
+                related_id=agent_id_of(call),
                 detail="only an answered call ends; use AgentDidNotAnswer or CallerHungUp",
             )
-        self._conversation_over(call, "end", None)
+        self._conversation_over(call, Trigger.END, None)
 
     def _on_transferred(self, e: ev.CallTransferred) -> None:
         agent = self._agent(e.agent_id)
         call = self._live_call(e.call_id)
         if call is None:
             return
-        self._check_call(call, "transfer", e.agent_id)
+        self._check_call(call, Trigger.TRANSFER, e.agent_id)
         if call.agent is not agent:
             raise IllegalTransitionError(
                 "call",
@@ -1346,34 +1172,32 @@ class Engine:
                 related_id=e.agent_id,
                 detail="the call is connected to another advisor",
             )
-        self._conversation_over(call, "transfer", e.target)
+        self._conversation_over(call, Trigger.TRANSFER, e.target)
 
     def _on_timer(self, e: ev.TimerFired) -> None:
-        ref = self._timers.pop(e.timer_id, None)
-        if ref is None:
+        pending = self._timers.pop(e.timer_id, None)
+        if pending is None:
             return  # cancelled or already fired: documented no-op
-        kind = e.timer_id.partition(":")[0]
-        if kind == "relax":
-            self._relax(ref)
-        elif kind == "max_wait":
-            call: _Call = ref
-            call.max_wait_timer = None
-            if call.state is CallState.WAITING:
-                self._leave(call, "max_wait")
-            else:
-                call.max_wait_reached = True
-        elif kind == "announce":
-            self._announce(ref)
-        elif kind == "wrap_up":
-            agent: _Agent = ref
-            agent.timer = None
-            self._end_wrap_up(agent)
-        else:  # breather, recovery
-            agent = ref
-            agent.timer = None
-            self._make_available(agent, "ready")
+        kind, ref = pending
+        self._timer_handlers[kind](ref)
 
-    def _relax(self, call: _Call) -> None:
+    def _max_wait_reached(self, call: LiveCall) -> None:
+        call.max_wait_timer = None
+        if call.state is CallState.WAITING:
+            self._leave(call, "max_wait")
+        else:
+            call.max_wait_reached = True
+
+    def _wrap_up_over(self, agent: LiveAgent) -> None:
+        agent.timer = None
+        self._end_wrap_up(agent)
+
+    def _rest_over(self, agent: LiveAgent) -> None:
+        """A breather or recovery pause ran its length: available (or another breather)."""
+        agent.timer = None
+        self._make_available(agent, Trigger.READY)
+
+    def _relax(self, call: LiveCall) -> None:
         call.relax_timer = None
         steps = call.queue.cfg.steps
         call.step += 1
@@ -1381,19 +1205,19 @@ class Engine:
         self._record(call, "relaxed", None, step=call.step, expression=steps[call.step].expression)
         expiry = steps[call.step].expires_after_s
         if expiry is not None:
-            call.relax_timer = self._timer("relax", call, call.id, self._now + expiry)
+            call.relax_timer = self._timer(TimerKind.RELAX, call, call.id, self._now + expiry)
         if call.state is CallState.WAITING:
-            self._unline(call)
+            unline(call)
             self._route(call)
 
-    def _announce(self, call: _Call) -> None:
+    def _announce(self, call: LiveCall) -> None:
         interval = call.queue.cfg.announce_interval_s
         assert interval is not None
-        call.announce_timer = self._timer("announce", call, call.id, self._now + interval)
+        call.announce_timer = self._timer(TimerKind.ANNOUNCE, call, call.id, self._now + interval)
         if call.state is not CallState.WAITING or call.prompting:
             return
-        position = self._position(call)
-        wait = self._expected_wait(call.queue, position)
+        position = views.position(call)
+        wait = views.expected_wait(call.queue, position)
         call.prompting = True
         self._out.append(cmd.PlayPrompt(call.id, "position", position, math.ceil(wait)))
         self._record(call, "prompted", None, position=position, expected_wait_s=math.ceil(wait))
@@ -1411,7 +1235,8 @@ class Engine:
             ):
                 raise ConfigError(
                     f"agents[{agent.cfg.id}]",
-                    f"cannot remove an advisor busy with call {_call_id(agent)!r}; retry after it",
+                    f"cannot remove an advisor busy with call {call_id_of(agent)!r}; "
+                    "retry after it",
                 )
         for call in self._calls.values():
             if call.state not in TERMINAL_CALL_STATES and call.queue.cfg.name not in new_queues:
@@ -1456,7 +1281,7 @@ class Engine:
         # Waiting callers keep their place: same keys, new steps; then match anew.
         for call in list(self._calls.values()):
             if call.state is CallState.WAITING:
-                self._line_up(call)
+                line_up(call, self._by_seq)
         for agent in self._agents.values():
             if agent.activity is Activity.AVAILABLE and self._over_cap(agent):
                 self._breathe(agent)  # a lower cap or a shorter window applies at once
@@ -1482,128 +1307,3 @@ class Engine:
             queue.answered_within_sl = 0
             queue.short_abandons = 0
             queue.counters_since = e.at
-
-    # ------------------------------------------------------------------ views
-
-    @staticmethod
-    def _position(call: _Call) -> int:
-        """1-based rank of a waiting call among its queue's waiting calls."""
-        return bisect_left(call.queue.order, call.key) + 1
-
-    def _positions(self, queue: _Queue) -> dict[str, int]:
-        waiting = [c for c in queue.waiting.values() if c.state is CallState.WAITING]
-        waiting.sort(key=lambda c: (-c.priority, c.fifo_at, c.seq))
-        return {c.id: i for i, c in enumerate(waiting, start=1)}
-
-    def _expected_wait(self, queue: _Queue, position: int) -> float:
-        """Position times average handle time, shared among the advisors staffing the queue."""
-        return position * queue.aht / max(1, queue.staffed)
-
-    def _call_view(self, call: _Call, at: float, position: int | None) -> CallView:
-        queue = call.queue
-        return CallView(
-            call_id=call.id,
-            queue=queue.cfg.name,
-            state=call.state,
-            priority=call.priority,
-            step=call.step,
-            step_expression=queue.cfg.steps[call.step].expression,
-            position=position,
-            expected_wait_s=self._expected_wait(queue, position) if position is not None else None,
-            waited_s=at - call.offered_at,
-            offered_at=call.offered_at,
-            agent_id=_agent_id(call),
-            caller_number=call.caller_number,
-            caller_name=call.caller_name,
-        )
-
-    def _queue_view(self, queue: _Queue, at: float) -> QueueView:
-        positions = self._positions(queue)
-        waiting = tuple(
-            self._call_view(queue.waiting[cid], at, pos) for cid, pos in positions.items()
-        )
-        presented = sum(1 for c in queue.waiting.values() if c.state is CallState.PRESENTED)
-        longest = max(
-            (at - c.fifo_at for c in queue.waiting.values() if c.state is not CallState.CONNECTED),
-            default=0.0,
-        )
-        denominator = queue.offered - queue.short_abandons
-        return QueueView(
-            name=queue.cfg.name,
-            waiting=waiting,
-            presented=presented,
-            longest_wait_s=longest,
-            routable_agents=sum(1 for a in queue.members if a.routable),
-            logged_in_agents=queue.logged_in,
-            staffed_agents=queue.staffed,
-            offered=queue.offered,
-            answered=queue.answered,
-            abandoned=queue.abandoned,
-            answered_within_sl=queue.answered_within_sl,
-            short_abandons=queue.short_abandons,
-            service_level=queue.answered_within_sl / denominator if denominator > 0 else None,
-            average_handle_s=queue.aht,
-            counters_since=queue.counters_since,
-        )
-
-    def _agent_view(self, agent: _Agent, at: float) -> AgentView:
-        load = agent.load
-        busy, talk, calls, staffed = load.totals(at)
-        # Include the busy period in progress (talk or wrap-up), clipped to the window's first
-        # bucket like the staffed period in progress, so busy time stays within staffed time.
-        start = None
-        if agent.activity is Activity.ON_CALL and agent.call is not None:
-            start = agent.call.answered_at
-        elif agent.activity is Activity.WRAP_UP:
-            start = agent.wrap_started
-        if start is not None:
-            ongoing = max(0.0, at - max(start, load.window_start(at)))
-            busy += ongoing
-            if agent.activity is Activity.ON_CALL:
-                talk += ongoing
-        return AgentView(
-            agent_id=agent.cfg.id,
-            name=agent.cfg.name,
-            presence=agent.presence,
-            phone=agent.phone,
-            activity=agent.activity,
-            reason=agent.reason,
-            since=agent.since,
-            time_in_state_s=at - agent.since,
-            routable=agent.routable,
-            call_id=_call_id(agent),
-            pending_pause=agent.pending_pause,
-            missed_in_row=agent.missed,
-            occupancy=min(1.0, busy / max(staffed, load.min_basis_s)),
-            staffed_s_in_window=staffed,
-            calls_in_window=calls,
-            talk_s_in_window=talk,
-            calls_since_login=agent.calls_since_login,
-            queues=agent.cfg.queues,
-        )
-
-    @staticmethod
-    def _fairness(agents: tuple[AgentView, ...]) -> FairnessView:
-        present = [a for a in agents if a.presence is Presence.LOGGED_IN]
-        return FairnessView(
-            advisors=len(present),
-            calls=_spread([float(a.calls_in_window) for a in present]),
-            talk_s=_spread([a.talk_s_in_window for a in present]),
-            occupancy=_spread([a.occupancy for a in present]),
-        )
-
-
-def _spread(values: list[float]) -> Spread:
-    if not values:
-        return Spread(0.0, 0.0, 0.0, 0.0)
-    mean = sum(values) / len(values)
-    var = sum((v - mean) ** 2 for v in values) / len(values)
-    return Spread(min(values), max(values), mean, math.sqrt(var))
-
-
-def _agent_id(call: _Call) -> str | None:
-    return call.agent.cfg.id if call.agent is not None else None
-
-
-def _call_id(agent: _Agent) -> str | None:
-    return agent.call.id if agent.call is not None else None

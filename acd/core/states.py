@@ -80,71 +80,115 @@ class Outcome(StrEnum):
     REJECTED = "rejected"  # refused at join time (join-when-empty)
 
 
+class Trigger(StrEnum):
+    """What makes a state change: the second half of every transition table's key.
+
+    A ``StrEnum``, so error messages and records show the plain word (``"reserve"``).
+    """
+
+    # presence (and activity, at the same moment)
+    LOG_IN = "log_in"
+    LOG_IN_PAUSED = "log_in_paused"
+    LOG_OUT = "log_out"
+    # phone: the PBX's device state, named by the state it moves to
+    TO_UNREACHABLE = "to_unreachable"
+    TO_IDLE = "to_idle"
+    TO_RINGING = "to_ringing"
+    TO_IN_USE = "to_in_use"
+    # activity
+    RESERVE = "reserve"
+    RELEASE = "release"
+    MISS_LIMIT = "miss_limit"
+    PAUSE = "pause"
+    ANSWER = "answer"
+    END_CALL = "end_call"
+    END_WRAP_UP = "end_wrap_up"
+    BREATHE = "breathe"
+    READY = "ready"
+    RECOVER = "recover"
+    # call
+    PRESENT = "present"
+    REQUEUE = "requeue"
+    HANG_UP = "hang_up"
+    OVERFLOW = "overflow"
+    END = "end"
+    NOT_ANSWERED = "not_answered"
+    TRANSFER = "transfer"
+
+
+# The trigger that moves a phone to each device state.
+PHONE_TRIGGER: Final[Mapping[PhoneState, Trigger]] = MappingProxyType(
+    {p: Trigger(f"to_{p.value}") for p in PhoneState}
+)
+
 S = TypeVar("S", bound=StrEnum)
 
-PRESENCE_TABLE: Final[Mapping[tuple[Presence, str], Presence]] = MappingProxyType(
+PRESENCE_TABLE: Final[Mapping[tuple[Presence, Trigger], Presence]] = MappingProxyType(
     {
-        (Presence.LOGGED_OUT, "log_in"): Presence.LOGGED_IN,
-        (Presence.LOGGED_IN, "log_out"): Presence.LOGGED_OUT,
+        (Presence.LOGGED_OUT, Trigger.LOG_IN): Presence.LOGGED_IN,
+        (Presence.LOGGED_IN, Trigger.LOG_OUT): Presence.LOGGED_OUT,
     }
 )
 
 # The PBX is the authority on phones: any change of device state is accepted.
-PHONE_TABLE: Final[Mapping[tuple[PhoneState, str], PhoneState]] = MappingProxyType(
-    {(old, f"to_{new.value}"): new for old in PhoneState for new in PhoneState if old is not new}
+PHONE_TABLE: Final[Mapping[tuple[PhoneState, Trigger], PhoneState]] = MappingProxyType(
+    {(old, PHONE_TRIGGER[new]): new for old in PhoneState for new in PhoneState if old is not new}
 )
 
 _A = Activity
-ACTIVITY_TABLE: Final[Mapping[tuple[Activity, str], Activity]] = MappingProxyType(
+ACTIVITY_TABLE: Final[Mapping[tuple[Activity, Trigger], Activity]] = MappingProxyType(
     {
-        (_A.OFFLINE, "log_in"): _A.AVAILABLE,
-        (_A.OFFLINE, "log_in_paused"): _A.PAUSED,
-        (_A.AVAILABLE, "log_out"): _A.OFFLINE,
-        (_A.PAUSED, "log_out"): _A.OFFLINE,
-        (_A.WRAP_UP, "log_out"): _A.OFFLINE,
-        (_A.BREATHER, "log_out"): _A.OFFLINE,
-        (_A.RECOVERY, "log_out"): _A.OFFLINE,
-        (_A.AVAILABLE, "reserve"): _A.RESERVED,
-        (_A.RESERVED, "release"): _A.AVAILABLE,  # not answered, or the caller hung up
-        (_A.RESERVED, "miss_limit"): _A.PAUSED,  # too many consecutive presentations missed
-        (_A.RESERVED, "pause"): _A.PAUSED,  # released with a pause asked for while ringing
-        (_A.RESERVED, "answer"): _A.ON_CALL,
-        (_A.ON_CALL, "end_call"): _A.WRAP_UP,
-        (_A.WRAP_UP, "end_wrap_up"): _A.AVAILABLE,
-        (_A.WRAP_UP, "breathe"): _A.BREATHER,
-        (_A.WRAP_UP, "pause"): _A.PAUSED,
-        (_A.WRAP_UP, "recover"): _A.RECOVERY,
-        (_A.AVAILABLE, "pause"): _A.PAUSED,
-        (_A.AVAILABLE, "recover"): _A.RECOVERY,
-        (_A.AVAILABLE, "breathe"): _A.BREATHER,  # logged in (or cap lowered) while over the cap
-        (_A.PAUSED, "pause"): _A.PAUSED,  # new reason
-        (_A.PAUSED, "ready"): _A.AVAILABLE,
-        (_A.PAUSED, "breathe"): _A.BREATHER,  # ready, but still over the occupancy cap
-        (_A.BREATHER, "ready"): _A.AVAILABLE,
-        (_A.BREATHER, "breathe"): _A.BREATHER,  # still over the cap: another breather
-        (_A.BREATHER, "pause"): _A.PAUSED,
-        (_A.BREATHER, "recover"): _A.RECOVERY,
-        (_A.RECOVERY, "ready"): _A.AVAILABLE,
-        (_A.RECOVERY, "breathe"): _A.BREATHER,
-        (_A.RECOVERY, "pause"): _A.PAUSED,
+        (_A.OFFLINE, Trigger.LOG_IN): _A.AVAILABLE,
+        (_A.OFFLINE, Trigger.LOG_IN_PAUSED): _A.PAUSED,
+        (_A.AVAILABLE, Trigger.LOG_OUT): _A.OFFLINE,
+        (_A.PAUSED, Trigger.LOG_OUT): _A.OFFLINE,
+        (_A.WRAP_UP, Trigger.LOG_OUT): _A.OFFLINE,
+        (_A.BREATHER, Trigger.LOG_OUT): _A.OFFLINE,
+        (_A.RECOVERY, Trigger.LOG_OUT): _A.OFFLINE,
+        (_A.AVAILABLE, Trigger.RESERVE): _A.RESERVED,
+        (_A.RESERVED, Trigger.RELEASE): _A.AVAILABLE,  # not answered, or the caller hung up
+        (_A.RESERVED, Trigger.MISS_LIMIT): _A.PAUSED,  # too many consecutive presentations missed
+        (_A.RESERVED, Trigger.PAUSE): _A.PAUSED,  # released with a pause asked for while ringing
+        (_A.RESERVED, Trigger.ANSWER): _A.ON_CALL,
+        (_A.ON_CALL, Trigger.END_CALL): _A.WRAP_UP,
+        (_A.WRAP_UP, Trigger.END_WRAP_UP): _A.AVAILABLE,
+        (_A.WRAP_UP, Trigger.BREATHE): _A.BREATHER,
+        (_A.WRAP_UP, Trigger.PAUSE): _A.PAUSED,
+        (_A.WRAP_UP, Trigger.RECOVER): _A.RECOVERY,
+        (_A.AVAILABLE, Trigger.PAUSE): _A.PAUSED,
+        (_A.AVAILABLE, Trigger.RECOVER): _A.RECOVERY,
+        (
+            _A.AVAILABLE,
+            Trigger.BREATHE,
+        ): _A.BREATHER,  # logged in (or cap lowered) while over the cap
+        (_A.PAUSED, Trigger.PAUSE): _A.PAUSED,  # new reason
+        (_A.PAUSED, Trigger.READY): _A.AVAILABLE,
+        (_A.PAUSED, Trigger.BREATHE): _A.BREATHER,  # ready, but still over the occupancy cap
+        (_A.BREATHER, Trigger.READY): _A.AVAILABLE,
+        (_A.BREATHER, Trigger.BREATHE): _A.BREATHER,  # still over the cap: another breather
+        (_A.BREATHER, Trigger.PAUSE): _A.PAUSED,
+        (_A.BREATHER, Trigger.RECOVER): _A.RECOVERY,
+        (_A.RECOVERY, Trigger.READY): _A.AVAILABLE,
+        (_A.RECOVERY, Trigger.BREATHE): _A.BREATHER,
+        (_A.RECOVERY, Trigger.PAUSE): _A.PAUSED,
     }
 )
 del _A
 
 _C = CallState
-CALL_TABLE: Final[Mapping[tuple[CallState, str], CallState]] = MappingProxyType(
+CALL_TABLE: Final[Mapping[tuple[CallState, Trigger], CallState]] = MappingProxyType(
     {
-        (_C.WAITING, "present"): _C.PRESENTED,
-        (_C.WAITING, "requeue"): _C.WAITING,  # overflow into another queue of the engine
-        (_C.WAITING, "hang_up"): _C.ABANDONED,
-        (_C.WAITING, "overflow"): _C.OVERFLOWED,
-        (_C.WAITING, "end"): _C.ENDED,
-        (_C.PRESENTED, "not_answered"): _C.WAITING,
-        (_C.PRESENTED, "answer"): _C.CONNECTED,
-        (_C.PRESENTED, "hang_up"): _C.ABANDONED,
-        (_C.CONNECTED, "hang_up"): _C.COMPLETED,
-        (_C.CONNECTED, "end"): _C.COMPLETED,
-        (_C.CONNECTED, "transfer"): _C.COMPLETED,
+        (_C.WAITING, Trigger.PRESENT): _C.PRESENTED,
+        (_C.WAITING, Trigger.REQUEUE): _C.WAITING,  # overflow into another queue of the engine
+        (_C.WAITING, Trigger.HANG_UP): _C.ABANDONED,
+        (_C.WAITING, Trigger.OVERFLOW): _C.OVERFLOWED,
+        (_C.WAITING, Trigger.END): _C.ENDED,
+        (_C.PRESENTED, Trigger.NOT_ANSWERED): _C.WAITING,
+        (_C.PRESENTED, Trigger.ANSWER): _C.CONNECTED,
+        (_C.PRESENTED, Trigger.HANG_UP): _C.ABANDONED,
+        (_C.CONNECTED, Trigger.HANG_UP): _C.COMPLETED,
+        (_C.CONNECTED, Trigger.END): _C.COMPLETED,
+        (_C.CONNECTED, Trigger.TRANSFER): _C.COMPLETED,
     }
 )
 del _C
@@ -155,9 +199,9 @@ TERMINAL_CALL_STATES: Final = frozenset(
 
 
 def transition(
-    table: Mapping[tuple[S, str], S],
+    table: Mapping[tuple[S, Trigger], S],
     state: S,
-    trigger: str,
+    trigger: Trigger,
     *,
     entity: str,
     entity_id: str,

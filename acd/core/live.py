@@ -1,0 +1,151 @@
+"""The engine's live, mutable records: one per routing step, queue, advisor and call.
+
+Only ``acd.core.engine`` changes them (its transitions), ``acd.core.routing_heaps`` keeps the
+heaps inside them, and ``acd.core.views`` reads them into frozen snapshots. They are plain slotted
+dataclasses compared by identity (``eq=False``): a step is a dictionary key, a call is found again
+through its ``seq``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from acd.core.config import AgentConfig, QueueConfig
+from acd.core.states import Activity, CallState, Outcome, PhoneState, Presence
+from acd.core.workload import RollingLoad
+
+# (-priority, fifo_at, seq): a waiting call's place in the service order.
+ServiceKey = tuple[int, float, int]
+
+
+@dataclass(slots=True, eq=False)
+class LiveStep:
+    """One routing step of a queue, with the heaps of its waiting calls and routable advisors."""
+
+    queue: LiveQueue
+    index: int
+    expression: str
+    expires_after_s: float | None
+    # Heap entries hold only numbers (the GC stops tracking such tuples): calls are found again
+    # through their seq, advisors through their index.
+    calls: list[tuple[int, float, int, int]] = field(default_factory=list)
+    agents: list[tuple[Any, ...]] = field(default_factory=list)
+    live_calls: int = 0
+    live_agents: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class LiveQueue:
+    """A queue: its steps, members, live calls, staffing counts and daily counters."""
+
+    cfg: QueueConfig
+    steps: list[LiveStep] = field(default_factory=list)
+    members: list[LiveAgent] = field(default_factory=list)
+    # Live calls of the queue: WAITING, PRESENTED and CONNECTED (until the conversation ends).
+    waiting: dict[str, LiveCall] = field(default_factory=dict)
+    order: list[ServiceKey] = field(default_factory=list)  # keys of WAITING, sorted
+    logged_in: int = 0
+    staffed: int = 0
+    rr_counter: int = 0
+    rr_last: dict[str, int] = field(default_factory=dict)
+    aht: float = 0.0
+    # Daily counters (DayRolledOver starts them again at counters_since).
+    counters_since: float = 0.0
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    answered_within_sl: int = 0
+    short_abandons: int = 0
+
+
+class TimerKind(Enum):
+    """What a pending timer does when it fires; its id starts with the value (``wrap_up:a1:7``)."""
+
+    RELAX = "relax"  # a call's routing step expires
+    MAX_WAIT = "max_wait"  # a call waited its queue's longest
+    ANNOUNCE = "announce"  # time for a call's position prompt
+    WRAP_UP = "wrap_up"  # an advisor's wrap-up ends
+    BREATHER = "breather"  # an advisor's breather ends
+    RECOVERY = "recovery"  # an advisor's recovery pause reaches its longest
+
+
+@dataclass(slots=True, eq=False)
+class LiveAgent:
+    """An advisor: the three state dimensions, the call in hand, load and pool bookkeeping."""
+
+    cfg: AgentConfig
+    index: int
+    load: RollingLoad
+    presence: Presence = Presence.LOGGED_OUT
+    phone: PhoneState = PhoneState.IDLE
+    activity: Activity = Activity.OFFLINE
+    reason: str | None = None
+    since: float = 0.0
+    available_since: float = 0.0
+    call: LiveCall | None = None
+    missed: int = 0
+    pending_pause: str | None = None
+    timer: str | None = None
+    epoch: int = 0
+    routable: bool = False
+    counted_logged_in: bool = False
+    counted_staffed: bool = False
+    occupancy_at_free: float = 0.0
+    steps: list[LiveStep] = field(default_factory=list)
+    scores: dict[LiveStep, int] = field(default_factory=dict)  # best_skill score per step
+    calls_since_login: int = 0
+    busy_from: float | None = None  # start of the busy period not yet added to ``load``
+    wrap_started: float = 0.0
+    wrap_min_end: float = 0.0
+    recovery_starts: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class LiveCall:
+    """A call from arrival to its summary: where it waits, who rings, its timers and record."""
+
+    id: str
+    queue: LiveQueue
+    first_queue: str
+    priority: int
+    seq: int
+    fifo_at: float
+    offered_at: float
+    caller_number: str
+    caller_name: str
+    linked_id: str
+    queue_entered_at: float
+    key: ServiceKey = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
+    step: int = 0
+    step_entered_at: float = 0.0
+    state: CallState = CallState.WAITING
+    token: int = 0
+    in_step: LiveStep | None = None
+    agent: LiveAgent | None = None
+    tried: tuple[str, ...] = ()  # a tuple of str: nothing for the GC to track
+    presented_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    prompting: bool = False
+    relax_timer: str | None = None
+    max_wait_timer: str | None = None
+    announce_timer: str | None = None
+    max_wait_reached: bool = False
+    record_seq: int = 0
+    disposition: str | None = None
+    transferred_to: str | None = None
+    overflow_target: str | None = None
+    outcome: Outcome | None = None
+    reason: str = ""
+
+
+def agent_id_of(call: LiveCall) -> str | None:
+    """The id of the advisor the call is presented or connected to, if any."""
+    return call.agent.cfg.id if call.agent is not None else None
+
+
+def call_id_of(agent: LiveAgent) -> str | None:
+    """The id of the advisor's call (ringing, in conversation or in wrap-up), if any."""
+    return agent.call.id if agent.call is not None else None
