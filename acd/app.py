@@ -203,10 +203,14 @@ class Daemon:
         """Ask ``run`` to return (signal handlers call this)."""
         self._stop.set()
 
-    def reload(self, settings: Settings) -> None:
-        """Apply new queues, advisors and rules live: waiting callers keep their place."""
+    async def reload(self, settings: Settings) -> None:
+        """Apply new queues, advisors and rules live: waiting callers keep their place.
+
+        The engine decides first: if it refuses (say, a removed queue still holds a caller), its
+        ``CoreError`` is raised and nothing changes, here or on the Asterisk side.
+        """
         config = settings.to_core()
-        self.dispatcher.post(ConfigChanged(at=self.dispatcher.now(), config=config))
+        await self.dispatcher.submit(ConfigChanged(at=self.dispatcher.now(), config=config))
         self.calls.reconfigure(
             queue_audio(settings), agents_by_endpoint(config), advisor_pins(settings)
         )

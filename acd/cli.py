@@ -85,12 +85,27 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
     daemon = Daemon(settings, persist=True, live_interfaces=True)
     loop = asyncio.get_running_loop()
 
+    from acd.core.errors import CoreError
+
+    reloads: set[asyncio.Task[None]] = set()
+
+    async def apply(settings: Settings) -> None:
+        try:
+            await daemon.reload(settings)
+        except CoreError as exc:
+            # The engine refused it in the current state: the configuration in force stays.
+            log.error("config_reload_refused", problems=[str(exc)])
+
     def reload() -> None:
         try:
-            daemon.reload(load_settings(config))
+            settings = load_settings(config)
         except SettingsError as exc:
             # Keep serving with the configuration in force.
             log.error("config_reload_refused", problems=[f"{w}: {m}" for w, m in exc.problems])
+            return
+        task = loop.create_task(apply(settings))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, daemon.stop)

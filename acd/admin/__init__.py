@@ -3,7 +3,7 @@
 from acd.admin.api import DEFAULT_DISPOSITIONS, DEFAULT_PAUSE_REASONS, build_http_app
 from acd.admin.auth import SettingsHolder
 from acd.admin.errors import ApiError
-from acd.admin.live import DayTally, EngineReader, EventSubmitter, LiveFeed
+from acd.admin.live import DayTally, EngineReader, LiveFeed
 from acd.admin.metrics import AcdMetrics
 from acd.admin.server import HttpServer
 
@@ -14,7 +14,6 @@ __all__ = [
     "ApiError",
     "DayTally",
     "EngineReader",
-    "EventSubmitter",
     "HttpServer",
     "LiveFeed",
     "SettingsHolder",

@@ -51,7 +51,7 @@ from acd.admin.models import (
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
-from acd.runtime.dispatcher import InboxFullError
+from acd.runtime.ports import InboxFullError
 from acd.settings import QueueSettings
 
 log = structlog.get_logger("acd.admin")
@@ -432,7 +432,7 @@ def build_http_app(
         f"{API}/queues/{{name}}",
         tags=["supervisor actions"],
         dependencies=[Depends(admin)],
-        responses=_errors(401, 404, 422, 503),
+        responses=_errors(401, 404, 409, 422, 503),
     )
     async def tune_queue(name: QueueName, body: QueueTuningIn) -> QueueTuningOut:
         """Change a queue's settings live, through the same path as ``acd reload``: waiting
@@ -457,9 +457,13 @@ def build_http_app(
         settings = current.model_copy(update={"queues": {**current.queues, name: tuned}})
         try:
             settings.to_core()
-            holder.reload(settings)
         except ConfigError as exc:
             raise from_core_error(exc) from None
+        try:
+            await holder.reload(settings)
+        except CoreError as exc:
+            # The engine refused the change in the current state: nothing was applied.
+            raise ApiError("refused", str(exc)) from None
         log.info("queue_tuned", queue=name, changed=sorted(changes))
         return QueueTuningOut(queue=name, changed=sorted(changes))
 

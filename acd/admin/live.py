@@ -20,6 +20,7 @@ from acd.core.config import AcdConfig
 from acd.core.events import CallArrived, Event
 from acd.core.snapshots import AgentView, CallView, EngineSnapshot, QueueView
 from acd.core.states import Outcome
+from acd.runtime.ports import EventInbox
 
 # Calls whose completion never came (a bug elsewhere) must not grow the caller map forever.
 MAX_CALLERS_REMEMBERED: Final = 50_000
@@ -38,14 +39,6 @@ class EngineReader(Protocol):
     def queue_view(self, name: str, at: float | None = None) -> QueueView: ...
 
     def call_view(self, call_id: str, at: float | None = None) -> CallView: ...
-
-
-class EventSubmitter(Protocol):
-    """Where API actions go (``acd.runtime.dispatcher.Dispatcher``)."""
-
-    def now(self) -> float: ...
-
-    async def submit(self, event: Event) -> list[Command]: ...
 
 
 @dataclass(slots=True)
@@ -102,7 +95,7 @@ class LiveFeed:
     def __init__(
         self,
         engine: EngineReader,
-        submitter: EventSubmitter,
+        submitter: EventInbox,
         *,
         timezone: str = "UTC",
         min_interval_s: float = 0.2,

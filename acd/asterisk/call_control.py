@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import structlog
 
@@ -48,6 +48,7 @@ from acd.core.events import (
 )
 from acd.core.events import DialStatus as CoreDialStatus
 from acd.core.states import PhoneState
+from acd.runtime.ports import EventInbox
 
 log = structlog.get_logger("acd.asterisk.calls")
 
@@ -75,16 +76,6 @@ _NOT_ANSWERED = {
 }
 
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
-
-
-class EventSink(Protocol):
-    """Where translated events go: the dispatcher's inbox."""
-
-    def now(self) -> float: ...
-
-    def post(self, event: Event) -> None: ...
-
-    async def submit(self, event: Event) -> Sequence[object]: ...
 
 
 # Feature-code names (the dialplan's `action=`) of the advisor actions.
@@ -193,7 +184,7 @@ class AsteriskCallControl:
 
     def __init__(
         self,
-        sink: EventSink,
+        sink: EventInbox,
         *,
         queues: Mapping[str, QueueAudio],
         agents_by_endpoint: Mapping[str, str],
@@ -223,6 +214,11 @@ class AsteriskCallControl:
         self._agents_by_endpoint = dict(agents_by_endpoint)
         if pins is not None:
             self._pins = dict(pins)
+
+    @property
+    def queue_names(self) -> frozenset[str]:
+        """The queues whose callers this side serves (the configuration in force)."""
+        return frozenset(self._queues)
 
     @property
     def active_calls(self) -> int:

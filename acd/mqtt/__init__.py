@@ -1,6 +1,6 @@
 """Live state on an MQTT broker (aiomqtt < 3): see docs/mqtt.md."""
 
-from acd.mqtt.bridge import EngineViews, EventSubmitter, MqttBridge
+from acd.mqtt.bridge import EngineViews, MqttBridge
 from acd.mqtt.commands import ACTIONS, AdvisorCommand, InvalidCommandError, parse_command
 from acd.mqtt.topics import TopicError, Topics
 
@@ -8,7 +8,6 @@ __all__ = [
     "ACTIONS",
     "AdvisorCommand",
     "EngineViews",
-    "EventSubmitter",
     "InvalidCommandError",
     "MqttBridge",
     "TopicError",

@@ -38,7 +38,7 @@ from acd.mqtt.commands import (
     request_id_of,
 )
 from acd.mqtt.topics import TopicError, Topics
-from acd.runtime.dispatcher import InboxFullError
+from acd.runtime.ports import EventInbox, InboxFullError
 from acd.settings import MqttSettings
 
 log = structlog.get_logger("acd.mqtt")
@@ -59,14 +59,6 @@ class EngineViews(Protocol):
     def queue_view(self, name: str, at: float | None = None) -> QueueView: ...
 
 
-class EventSubmitter(Protocol):
-    """Where commands go (``acd.runtime.dispatcher.Dispatcher``)."""
-
-    def now(self) -> float: ...
-
-    async def submit(self, event: Event) -> list[Command]: ...
-
-
 class MqttBridge:
     """A ``LiveView`` plus ``run()``: connect, publish, listen, reconnect with backoff, forever."""
 
@@ -74,7 +66,7 @@ class MqttBridge:
         self,
         settings: MqttSettings,
         engine: EngineViews,
-        submitter: EventSubmitter,
+        submitter: EventInbox,
         *,
         outbox_size: int = 10_000,
         backoff_initial_s: float = 0.5,

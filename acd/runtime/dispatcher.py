@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import structlog
 
@@ -31,19 +30,12 @@ from acd.core.commands import (
 from acd.core.errors import CoreError
 from acd.core.events import Event, TimerFired
 from acd.runtime.clock import Clock
-from acd.runtime.ports import CallControl, CallRecords, LiveView
+from acd.runtime.ports import CallControl, CallRecords, InboxFullError, LiveView, RoutingEngine
 
 log = structlog.get_logger("acd.runtime")
 
 
-class RoutingEngine(Protocol):
-    """What the dispatcher needs of ``acd.core``'s engine."""
-
-    def handle(self, event: Event) -> list[Command]: ...
-
-
-class InboxFullError(RuntimeError):
-    """The inbox is full: the dispatcher is far behind. The event was not accepted."""
+__all__ = ["Dispatcher", "InboxFullError", "event_ids"]
 
 
 def event_ids(event: Event) -> dict[str, str]:

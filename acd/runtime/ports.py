@@ -1,8 +1,11 @@
-"""Ports: what the dispatcher needs from the adapters, as Protocols.
+"""Ports: how the adapters and the dispatcher meet, as Protocols (each declared once, here).
 
-Adapters (``acd.asterisk``, ``acd.storage``, ``acd.mqtt``, ``acd.admin``) implement these; they
-never import each other. Every method here is called from the dispatcher task and must not block:
-an adapter that has I/O to do queues it and returns.
+Inbound, one port: ``EventInbox``, where every adapter sends what happened (the dispatcher's
+inbox); the dispatcher drives a ``RoutingEngine`` (``acd.core.engine.Engine``). Outbound, the
+ports the dispatcher calls: ``CallControl``, ``CallRecords``, ``LiveView``. Adapters
+(``acd.asterisk``, ``acd.storage``, ``acd.mqtt``, ``acd.admin``) implement or use these; they never
+import each other, nor the concrete dispatcher. Every outbound method is called from the dispatcher
+task and must not block: an adapter that has I/O to do queues it and returns.
 """
 
 from __future__ import annotations
@@ -24,6 +27,31 @@ from acd.core.commands import (
 from acd.core.events import Event
 
 RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted
+
+
+class InboxFullError(RuntimeError):
+    """The inbox is full: the dispatcher is far behind. The event was not accepted."""
+
+
+class EventInbox(Protocol):
+    """Where adapters send events (``acd.runtime.dispatcher.Dispatcher``).
+
+    ``post`` queues and returns at once (``InboxFullError`` when full); ``submit`` waits for the
+    engine's answer and raises its ``CoreError`` when the engine refuses the event, with nothing
+    changed.
+    """
+
+    def now(self) -> float: ...
+
+    def post(self, event: Event) -> None: ...
+
+    async def submit(self, event: Event) -> list[Command]: ...
+
+
+class RoutingEngine(Protocol):
+    """What the dispatcher needs of ``acd.core``'s engine."""
+
+    def handle(self, event: Event) -> list[Command]: ...
 
 
 class CallControl(Protocol):

@@ -331,7 +331,7 @@ async def test_reload_keeps_waiting_callers_in_place(centre: Centre) -> None:
         records.append(centre.call(caller_num=f"55520{i}"))
         await until(lambda n=i + 1: len(centre.queue().waiting) == n)
     before = [c.call_id for c in centre.queue().waiting]
-    centre.daemon.reload(daemon_settings(centre.pbx.ami_port, policy="fewest_calls"))
+    await centre.daemon.reload(daemon_settings(centre.pbx.ami_port, policy="fewest_calls"))
     await centre.daemon.dispatcher.drain()
     await asyncio.sleep(0.05)
     assert [c.call_id for c in centre.queue().waiting] == before

@@ -22,6 +22,7 @@ import pytest
 
 from acd.app import Daemon
 from acd.core.commands import CallCompleted, RingAgent
+from acd.core.errors import ConfigError
 from acd.core.events import AgentDidNotAnswer, AgentPaused, AgentReady, CallArrived
 from acd.core.states import Outcome, PhoneState
 from acd.pbxsim.channels import UP
@@ -393,7 +394,9 @@ async def test_reload_during_load_keeps_every_call() -> None:
             records.append(centre.call(caller_num=f"55520{i:02d}", patience=4.0))
             await asyncio.sleep(0.06)
             if i % 6 == 5:
-                centre.daemon.reload(parse_settings(variants[reloads % len(variants)]))
+                with contextlib.suppress(ConfigError):
+                    # Dropping agent4 while it holds a call is refused: nothing changes then.
+                    await centre.daemon.reload(parse_settings(variants[reloads % len(variants)]))
                 reloads += 1
         await settled(centre, 80)
         paths = Counter(r.path for r in records)

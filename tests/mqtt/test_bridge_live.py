@@ -162,7 +162,7 @@ async def test_a_reload_that_removes_an_advisor_deletes_their_retained_state(mqt
             await seen.wait_for(lambda: seen.latest(topic))
             settings = centre.daemon.settings
             agents = {k: v for k, v in settings.agents.items() if k != "agent3"}
-            centre.daemon.reload(settings.model_copy(update={"agents": agents}))
+            await centre.daemon.reload(settings.model_copy(update={"agents": agents}))
             await seen.wait_for(lambda: seen.latest(topic) == "")
         async with subscriber(mqtt_url, prefix) as late:
             await late.wait_for(lambda: late.latest(f"{prefix}/agents/agent2/state"))
