@@ -51,11 +51,79 @@ def _settings_or_exit(config: Path | None, *, refused: str = "") -> Settings:
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to check")]) -> None:
     """Validate a configuration file; errors name the file and the field."""
-    config = _settings_or_exit(file).to_core()
+    settings = _settings_or_exit(file)
+    config = settings.to_core()
+    for where, what in settings.calendar_warnings(dt.datetime.now(dt.UTC).date()):
+        typer.echo(f"{file}: warning: {where}: {what}", err=True)
     typer.echo(
         f"{file}: OK ({len(config.queues)} queues, {len(config.agents)} advisors, "
         f"workload cap {'on' if config.workload.enabled else 'off'})"
     )
+
+
+def _instant(text: str | None, timezone: str) -> float:
+    """``--at``: ISO-8601; without an offset, in the centre's zone; none: now."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return time.time()
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"--at: not an ISO-8601 time: {text!r} (e.g. 2026-12-25T10:00)", err=True)
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.timestamp()
+
+
+@app.command()
+def hours(
+    config: ConfigOption = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="ISO-8601 time (centre's zone without offset)")
+    ] = None,
+    queue: Annotated[str | None, typer.Option("--queue", help="only this queue")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Per queue: open or closed at a time (default now), why, and the next change."""
+    import json
+
+    from acd.core.calendar import opening_at, opening_record
+
+    settings = _settings_or_exit(config)
+    core = settings.to_core()
+    when = _instant(at, settings.centre.timezone)
+    year = dt.datetime.fromtimestamp(when, dt.UTC).year
+    centre = settings.centre_calendar(range(year - 1, year + 3))
+    names = [q.name for q in core.queues]
+    if queue is not None:
+        if queue not in names:
+            typer.echo(f"--queue: unknown queue {queue!r} (known: {', '.join(names)})", err=True)
+            raise typer.Exit(2)
+        names = [queue]
+    lines = []
+    for name in names:
+        q = core.queue(name)
+        assert q is not None
+        opening = opening_at(
+            core.schedule(q.schedule),
+            centre,
+            when,
+            last_entry_s=q.last_entry_before_close_s,
+        )
+        lines.append(opening_record(name, opening, centre))
+    if as_json:
+        typer.echo(json.dumps({"at": centre.iso(when), "queues": lines}, ensure_ascii=False))
+        return
+    typer.echo(f"at {centre.iso(when)}")
+    for line in lines:
+        state = "open" if line["open"] else "closed"
+        detail = f" ({line['detail']})" if line["detail"] else ""
+        then = "opens" if line["next_open"] else "closes"
+        change = f"{then} {line['next_change']}" if line["next_change"] else "no change scheduled"
+        typer.echo(f"{line['queue']}: {state}: {line['reason']}{detail}; {change}")
 
 
 @app.command()

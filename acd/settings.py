@@ -11,11 +11,14 @@ loops, steps no advisor can satisfy) are reported with the same field paths as p
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -23,9 +26,18 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from acd.core.calendar import (
+    WEEKDAYS,
+    CentreCalendar,
+    DayException,
+    Schedule,
+    TimeRange,
+    parse_clock,
+)
 from acd.core.config import (
     AcdConfig,
     AgentConfig,
+    AtClose,
     EmptyPolicy,
     OverflowTarget,
     Policy,
@@ -65,7 +77,17 @@ class CentreSettings(_Section):
     name: str = "acd"
     timezone: str = "Europe/Paris"
     country: str = Field(default="FR", min_length=2, max_length=2)
+    subdivision: str | None = None  # public holidays of a region too: "6AE" (Alsace), "57"...
     short_abandon_s: Seconds = 5.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {timezone!r} (IANA name: Europe/Paris)") from None
+        return timezone
 
 
 class DaemonSettings(_Section):
@@ -191,6 +213,35 @@ class QueueSettings(_Section):
     expected_handle_s: PositiveSeconds = 180.0
     language: Literal["fr", "en"] = "fr"
     music_class: str = "default"
+    schedule: str | None = None  # a [schedules.NAME]; none: always open
+    last_entry_before_close_s: Seconds = 0.0
+    at_close: AtClose = AtClose.SERVE
+    closed: str = "message"  # or queue:OTHER, extension:EXTEN@CONTEXT (voicemail), hangup
+
+
+class ExceptionSettings(_Section):
+    """One dated change to a schedule: other ranges that day, or closed from/until a time."""
+
+    date: dt.date
+    open: list[str] | None = None  # replaces the day's ranges; [] closes the whole day
+    closed_from: str | None = None
+    closed_until: str | None = None
+    reason: str = ""
+
+
+class ScheduleSettings(_Section):
+    """Opening hours, as the admin writes them under ``[schedules.NAME]`` (local wall clock)."""
+
+    weekdays: list[str] = Field(default_factory=list)  # Monday to Friday, unless a day says more
+    monday: list[str] | None = None
+    tuesday: list[str] | None = None
+    wednesday: list[str] | None = None
+    thursday: list[str] | None = None
+    friday: list[str] | None = None
+    saturday: list[str] | None = None
+    sunday: list[str] | None = None
+    public_holidays: Literal["closed", "open"] = "closed"
+    exceptions: list[ExceptionSettings] = Field(default_factory=list)
 
 
 class AgentSettings(_Section):
@@ -235,6 +286,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
+    schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
 
@@ -252,6 +304,7 @@ class Settings(BaseSettings):
 
     def to_core(self) -> AcdConfig:
         """The engine's configuration; raises ``ConfigError`` with the field path on a bad value."""
+        schedules = tuple(_schedule_to_core(name, sch) for name, sch in self.schedules.items())
         queues = tuple(_queue_to_core(name, q) for name, q in self.queues.items())
         agents = tuple(_agent_to_core(agent_id, a) for agent_id, a in self.agents.items())
         w = self.workload
@@ -271,7 +324,93 @@ class Settings(BaseSettings):
             agents=agents,
             workload=workload,
             short_abandon_s=self.centre.short_abandon_s,
+            schedules=schedules,
         )
+
+    def centre_calendar(self, years: Iterable[int]) -> CentreCalendar:
+        """The centre's zone and its public holidays (country, subdivision) for ``years``."""
+        return CentreCalendar(
+            zone=ZoneInfo(self.centre.timezone),
+            holidays=holiday_dates(self.centre.country, self.centre.subdivision, years),
+        )
+
+    def calendar_warnings(self, today: dt.date) -> list[tuple[str, str]]:
+        """Things ``acd check-config`` points out that do not stop the daemon (past exceptions)."""
+        warnings = []
+        for name, schedule in self.schedules.items():
+            for i, exception in enumerate(schedule.exceptions):
+                if exception.date < today:
+                    warnings.append(
+                        (
+                            f"schedules.{name}.exceptions[{i}].date",
+                            f"{exception.date} is in the past: the exception no longer applies",
+                        )
+                    )
+        return warnings
+
+
+def holiday_dates(
+    country: str, subdivision: str | None, years: Iterable[int]
+) -> dict[dt.date, str]:
+    """Public holidays of ``country`` (and ``subdivision``) with their names in its own language.
+
+    Raises ``ValueError`` naming the known subdivisions when the country or region is unknown.
+    """
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"no public holiday calendar for country {country!r}")
+    if subdivision is not None and subdivision not in supported[country]:
+        known = ", ".join(supported[country])
+        raise ValueError(f"unknown subdivision {subdivision!r} of {country} (known: {known})")
+    language = holidays.country_holidays(country).default_language
+    dates = holidays.country_holidays(
+        country, subdiv=subdivision, years=list(years), language=language
+    )
+    return {day: str(name) for day, name in dates.items()}
+
+
+def _schedule_to_core(name: str, sch: ScheduleSettings) -> Schedule:
+    f = f"schedules.{name}"
+
+    def parsed(texts: list[str], where: str) -> tuple[TimeRange, ...]:
+        return tuple(TimeRange.parse(t, f"{where}[{i}]") for i, t in enumerate(texts))
+
+    try:
+        weekdays = parsed(sch.weekdays, f"{f}.weekdays")
+        week = []
+        for index, day in enumerate(WEEKDAYS):
+            given: list[str] | None = getattr(sch, day)
+            if given is not None:
+                week.append(parsed(given, f"{f}.{day}"))
+            else:
+                week.append(weekdays if index < 5 else ())
+        exceptions = []
+        for i, e in enumerate(sch.exceptions):
+            where = f"{f}.exceptions[{i}]"
+            exceptions.append(
+                DayException(
+                    day=e.date,
+                    ranges=None if e.open is None else parsed(e.open, f"{where}.open"),
+                    closed_from=None
+                    if e.closed_from is None
+                    else parse_clock(e.closed_from, f"{where}.closed_from"),
+                    closed_until=None
+                    if e.closed_until is None
+                    else parse_clock(e.closed_until, f"{where}.closed_until"),
+                    label=e.reason,
+                )
+            )
+        return Schedule(
+            name=name,
+            week=tuple(week),
+            exceptions=tuple(exceptions),
+            observe_holidays=sch.public_holidays == "closed",
+        )
+    except ConfigError as exc:
+        field = exc.field.replace(f"schedules[{name}]", f)
+        if not field.startswith(f):
+            field = f"{f}.{field}"
+        raise ConfigError(field, exc.message) from exc
 
 
 def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
@@ -287,6 +426,15 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
             overflow = OverflowTarget.parse(q.overflow)
         except ConfigError as exc:
             raise ConfigError(f"queues.{name}.overflow", exc.message) from exc
+    closed = None
+    if q.closed != "message":
+        try:
+            closed = OverflowTarget.parse(q.closed)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"queues.{name}.closed",
+                f"expected message, {exc.message.removeprefix('expected ')}",
+            ) from exc
     return QueueConfig(
         name=name,
         steps=tuple(steps),
@@ -302,6 +450,10 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
         wrap_up_s=q.wrap_up_s,
         ring_timeout_s=q.ring_timeout_s,
         expected_handle_s=q.expected_handle_s,
+        schedule=q.schedule,
+        last_entry_before_close_s=q.last_entry_before_close_s,
+        at_close=q.at_close,
+        closed=closed,
     )
 
 
@@ -342,6 +494,12 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
         settings.to_core()
     except ConfigError as exc:
         raise SettingsError(source, [(exc.field, exc.message)]) from None
+    if settings.schedules or settings.centre.subdivision is not None:
+        try:
+            holiday_dates(settings.centre.country, settings.centre.subdivision, ())
+        except ValueError as exc:
+            where = "centre.subdivision" if "subdivision" in str(exc) else "centre.country"
+            raise SettingsError(source, [(where, str(exc))]) from None
     return settings
 
 
@@ -363,9 +521,12 @@ __all__ = [
     "DEFAULT_CONFIG_FILE",
     "AgentSettings",
     "AmiSettings",
+    "ExceptionSettings",
     "QueueSettings",
+    "ScheduleSettings",
     "Settings",
     "SettingsError",
+    "holiday_dates",
     "load_settings",
     "parse_settings",
 ]

@@ -157,7 +157,6 @@ class Reason(StrEnum):
     EXCEPTION = "exception"
     EMERGENCY = "emergency"
     LAST_ENTRY = "last_entry"
-    ALWAYS = "always"  # the queue names no schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +257,12 @@ class Opening:
 
 
 ALWAYS_OPEN: Final = Opening(
-    open=True, reason=Reason.ALWAYS, detail="", next_change=None, next_open=True, in_hours=True
+    open=True,
+    reason=Reason.SCHEDULE,
+    detail="always open",  # the queue names no schedule
+    next_change=None,
+    next_open=True,
+    in_hours=True,
 )
 
 
@@ -386,6 +390,18 @@ def opening_at(
     )
 
 
+def opening_record(queue: str, opening: Opening, centre: CentreCalendar) -> dict[str, object]:
+    """One queue's line of ``acd hours --json`` and of the API (instants in ISO-8601, local)."""
+    return {
+        "queue": queue,
+        "open": opening.open,
+        "reason": opening.reason.value,
+        "detail": opening.detail,
+        "next_change": None if opening.next_change is None else centre.iso(opening.next_change),
+        "next_open": opening.next_open,
+    }
+
+
 def _clock_of(centre: CentreCalendar, at: float) -> str:
     return dt.datetime.fromtimestamp(at, centre.zone).strftime("%H:%M")
 
@@ -417,5 +433,6 @@ __all__ = [
     "next_transition",
     "open_spans",
     "opening_at",
+    "opening_record",
     "parse_clock",
 ]

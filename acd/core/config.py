@@ -13,6 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from acd.core.calendar import Schedule
 from acd.core.errors import ConfigError, SkillExpressionError
 from acd.core.skills import (
     MAX_LEVEL,
@@ -47,6 +48,13 @@ class EmptyPolicy(StrEnum):
     NEVER = "never"
     NO_LOGGED_IN = "no_logged_in"
     NO_STAFFED = "no_staffed"
+
+
+class AtClose(StrEnum):
+    """What happens to callers still waiting when their queue's opening hours end."""
+
+    SERVE = "serve"  # they stay in line and are served (advisors are not forced out)
+    OVERFLOW = "overflow"  # they leave for the queue's overflow target (else its closed action)
 
 
 class TargetKind(StrEnum):
@@ -152,6 +160,12 @@ class QueueConfig:
     wrap_up_s: float = 10.0
     ring_timeout_s: float = 15.0
     expected_handle_s: float = 180.0  # seeds the expected-wait estimate before calls complete
+    schedule: str | None = None  # opening hours (a Schedule of AcdConfig); None = always open
+    last_entry_before_close_s: float = 0.0  # new callers turned away this long before closing
+    at_close: AtClose = AtClose.SERVE
+    # Where a caller who rings while the queue is closed goes; None: a message saying when the
+    # queue opens again (SAY DATETIME in the queue's language), then goodbye.
+    closed: OverflowTarget | None = None
 
     def __post_init__(self) -> None:
         f = f"queues[{self.name}]"
@@ -199,6 +213,17 @@ class QueueConfig:
         _check_duration(f"{f}.wrap_up_s", self.wrap_up_s)
         _check_duration(f"{f}.ring_timeout_s", self.ring_timeout_s, allow_zero=False)
         _check_duration(f"{f}.expected_handle_s", self.expected_handle_s, allow_zero=False)
+        _check_duration(f"{f}.last_entry_before_close_s", self.last_entry_before_close_s)
+        if not isinstance(self.at_close, AtClose):
+            raise ConfigError(f"{f}.at_close", f"must be one of {[a.value for a in AtClose]}")
+        if self.closed is not None and not isinstance(self.closed, OverflowTarget):
+            raise ConfigError(f"{f}.closed", "must be an OverflowTarget")
+        if (
+            self.closed is not None
+            and self.closed.kind is TargetKind.QUEUE
+            and self.closed.value == self.name
+        ):
+            raise ConfigError(f"{f}.closed", "a closed queue cannot send callers to itself")
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +332,7 @@ class AcdConfig:
     agents: tuple[AgentConfig, ...] = ()
     workload: WorkloadPolicy = field(default_factory=WorkloadPolicy)
     short_abandon_s: float = 5.0
+    schedules: tuple[Schedule, ...] = ()  # opening hours the queues name (acd.core.calendar)
 
     def __post_init__(self) -> None:
         if not isinstance(self.queues, tuple) or not all(
@@ -335,6 +361,22 @@ class AcdConfig:
                 if qn not in names:
                     raise ConfigError(f"agents[{a.id}].queues", f"unknown queue {qn!r}")
                 members[qn].append(a)
+        if not isinstance(self.schedules, tuple) or not all(
+            isinstance(s, Schedule) for s in self.schedules
+        ):
+            raise ConfigError("schedules", "must be a tuple of Schedule")
+        schedule_names = {s.name for s in self.schedules}
+        if len(schedule_names) != len(self.schedules):
+            raise ConfigError("schedules", "a schedule is defined twice")
+        for q in self.queues:
+            if q.schedule is not None and q.schedule not in schedule_names:
+                raise ConfigError(f"queues[{q.name}].schedule", f"unknown schedule {q.schedule!r}")
+            if (
+                q.closed is not None
+                and q.closed.kind is TargetKind.QUEUE
+                and q.closed.value not in names
+            ):
+                raise ConfigError(f"queues[{q.name}].closed", f"unknown queue {q.closed.value!r}")
         for q in self.queues:
             if (
                 q.overflow is not None
@@ -363,6 +405,24 @@ class AcdConfig:
                     raise ConfigError(f"queues[{q.name}].overflow", f"overflow loop: {chain}")
                 seen.append(nxt)
                 cur = names[nxt]
+        # Same for closed queues sending callers on: both closed, a caller would bounce forever.
+        for q in self.queues:
+            seen = [q.name]
+            cur = q
+            while cur.closed is not None and cur.closed.kind is TargetKind.QUEUE:
+                nxt = cur.closed.value
+                if nxt in seen:
+                    chain = " -> ".join([*seen, nxt])
+                    raise ConfigError(f"queues[{q.name}].closed", f"closed loop: {chain}")
+                seen.append(nxt)
+                cur = names[nxt]
+
+    def schedule(self, name: str | None) -> Schedule | None:
+        """The schedule called ``name`` (None for None or an unknown name: always open)."""
+        for s in self.schedules:
+            if s.name == name:
+                return s
+        return None
 
     def queue(self, name: str) -> QueueConfig | None:
         """The queue called ``name``, or None."""

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from acd.settings import AgentSettings, QueueSettings, Settings, StepSettings, load_settings
+from acd.settings import (
+    AgentSettings,
+    ExceptionSettings,
+    QueueSettings,
+    ScheduleSettings,
+    Settings,
+    StepSettings,
+    load_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def all_keys() -> list[str]:
     keys: list[str] = []
     for section, field in Settings.model_fields.items():
-        if section in ("queues", "agents"):
+        if section in ("queues", "agents", "schedules"):
             continue
         model = field.annotation
         assert isinstance(model, type)
@@ -25,6 +33,8 @@ def all_keys() -> list[str]:
     keys += [f"queues.NAME.{key}" for key in QueueSettings.model_fields]
     keys += [f"queues.NAME.steps.{key}" for key in StepSettings.model_fields]
     keys += [f"agents.ID.{key}" for key in AgentSettings.model_fields]
+    keys += [f"schedules.NAME.{key}" for key in ScheduleSettings.model_fields]
+    keys += [f"schedules.NAME.exceptions.{key}" for key in ExceptionSettings.model_fields]
     return keys
 
 

@@ -171,7 +171,7 @@ def test_emergency_closure_wins_and_has_no_next_change() -> None:
 def test_no_schedule_is_always_open() -> None:
     """A queue without a schedule is open at any instant, with no next change."""
     state = opening_at(None, FR, paris(2026, 12, 25, 3, 0))
-    assert (state.open, state.reason, state.next_change) == (True, Reason.ALWAYS, None)
+    assert (state.open, state.detail, state.next_change) == (True, "always open", None)
     assert next_transition(None, FR, paris(2026, 12, 25, 3, 0)) is None
 
 
