@@ -59,7 +59,7 @@ class QueueConfig:
 
 @dataclass(frozen=True)
 class DialplanConfig:
-    """The inbound dialplan around ``AGI()``; the handled-call contract of DESIGN.md.
+    """The inbound dialplan around ``AGI()``; the handled-call contract of docs/architecture.md.
 
     After AGI: ``state_variable`` = ``done`` → Hangup; ``connected`` with DIALSTATUS ANSWER →
     Hangup; ``overflow`` → Dial the endpoint named by ``overflow_variable``; anything else →

@@ -1,4 +1,4 @@
-"""The inbound dialplan: ``AGI(agi://…/inbound?queue=…)`` then DESIGN.md's handled-call contract.
+"""The inbound dialplan: ``AGI(agi://…/inbound?queue=…)`` then docs/architecture.md's handled-call contract.
 
 ```
 exten => <number>,1,NoOp()

@@ -173,7 +173,7 @@ async def test_caller_name_split_inside_a_utf8_character_arrives_intact() -> Non
     async def script(peer: FakePeer) -> None:
         await peer.login()
         await peer.send(data[:cut])
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # fixed-sleep: the halves reach the client as separate reads
         await peer.send(data[cut:])
         await peer.drain_actions(5)
 
@@ -249,7 +249,7 @@ async def test_actions_unanswered_at_disconnect_fail_and_are_never_resent() -> N
             )
         await fake.wait_for_peers(2)
         await running.until(lambda: running.resyncs == 2)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # fixed-sleep: the window in which nothing may be re-sent
         assert [a.get("Action") for a in fake.peers[1].actions] == ["Login"]
 
 

@@ -22,6 +22,7 @@ from acd.asterisk.fastagi import (
     StreamResult,
 )
 from tests.asterisk.recordings import Record, agi_recordings, load
+from tests.deadlines import until
 
 Handler = Callable[[AgiSession], Awaitable[None]]
 
@@ -146,7 +147,9 @@ async def test_recorded_dialog_is_reproduced_byte_for_byte(recording: str, conn:
     async def handler(session: AgiSession) -> None:
         for exchange in dialog.exchanges:
             results.append(await perform(session, exchange.command.rstrip("\n")))
-        await asyncio.sleep(0.01)
+        if dialog.hangup_notices:
+            async with asyncio.timeout(5):
+                await session.wait_hangup()
         hung_up.append(session.hung_up)
 
     async with running_server(handler) as server:
@@ -212,7 +215,7 @@ async def test_caller_hangup_while_no_command_is_pending_is_seen_at_once() -> No
         writer.write(ENV.encode())
         assert await reader.readline() == b"ANSWER\n"
         writer.write(b"200 result=0\n")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # fixed-sleep: HANGUP comes in a later read than the reply
         writer.write(b"HANGUP\n")
         assert await reader.readline() == b"CHANNEL STATUS\n"
         writer.write(b"511 Command Not Permitted on a dead channel or intercept routine\n")
@@ -232,7 +235,7 @@ async def test_hangup_callbacks_fire_once_and_a_cancelled_waiter_changes_nothing
     async def handler(session: AgiSession) -> None:
         session.on_hangup(lambda: fired.append("early"))
         impatient = asyncio.create_task(session.wait_hangup())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the impatient waiter starts waiting
         impatient.cancel()
         await session.answer()
         async with asyncio.timeout(2):
@@ -292,7 +295,7 @@ async def test_interrupting_a_prompt_stops_it_at_once(
 
     async def handler(session: AgiSession) -> None:
         prompt = asyncio.create_task(session.stream_file("queue-thereare", "", reply_within=30))
-        await asyncio.sleep(interrupt_after)
+        await asyncio.sleep(interrupt_after)  # fixed-sleep: the prompt plays that long, the case
         interrupted_at = time.monotonic()
         assert await session.interrupt_stream()
         latency.append(time.monotonic() - interrupted_at)
@@ -324,7 +327,7 @@ async def stdio_res_agi_streamer(port: int) -> tuple[list[str], float]:
     buffer unseen while the 2 s prompt plays, until more bytes reach the socket."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(ENV.encode())
-    await asyncio.sleep(0.03)  # both lines are on the socket before Asterisk reads
+    await asyncio.sleep(0.03)  # fixed-sleep: both lines are on the socket before Asterisk reads
     buffered = await reader.read(4096)
     lines = buffered.decode().splitlines(keepends=True)
     assert lines == ['STREAM FILE queue-thereare ""\n', 'NOOP "acd: prompt interrupted"\n']
@@ -396,7 +399,7 @@ async def test_second_command_while_one_is_in_flight_is_refused() -> None:
 
     async def handler(session: AgiSession) -> None:
         first = asyncio.create_task(session.answer())
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0)  # ANSWER is sent and waits for its reply
         with pytest.raises(AgiInvalidCommandError) as error:
             await session.get_variable("X")
         refused.append(error.value)
@@ -406,7 +409,7 @@ async def test_second_command_while_one_is_in_flight_is_refused() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(ENV.encode())
         assert await reader.readline() == b"ANSWER\n"
-        await asyncio.sleep(0.05)
+        await until(lambda: refused, what="the second command refused")
         writer.write(b"200 result=0\n")
         assert await reader.read() == b""
         writer.close()
@@ -466,6 +469,7 @@ async def test_truncated_environment_closes_without_spinning_the_loop() -> None:
                 for _ in range(20)
             ]
         )
+        # fixed-sleep: the window in which a spinning loop would show in the CPU time and lags
         await asyncio.sleep(0.3)
         cpu_used = time.process_time() - cpu_before
         tick.cancel()
@@ -608,7 +612,10 @@ async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
     outcome: list[tuple[bool, bool]] = []
     finished = asyncio.Event()
 
+    began = asyncio.Event()
+
     async def handler(session: AgiSession) -> None:
+        began.set()
         async with asyncio.timeout(2):
             await session.wait_hangup()
         outcome.append((session.hung_up, session.closed))
@@ -619,7 +626,7 @@ async def test_wait_hangup_returns_when_asterisk_closes_the_socket() -> None:
     async with running_server(handler) as server, asyncio.timeout(5):
         _, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(ENV.encode())
-        await asyncio.sleep(0.05)
+        await began.wait()
         writer.close()
         await finished.wait()
     assert outcome == [(False, True)]

@@ -101,24 +101,26 @@ def test_run_reload_and_stop(tmp_path: Path) -> None:
         app, ["db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'acd.sqlite3'}"]
     )
     assert upgrade.exit_code == 0, upgrade.output
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "acd.cli", "run", "-c", str(config)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
+    log = tmp_path / "daemon.log"
+    with log.open("w", encoding="utf-8") as stderr:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "acd.cli", "run", "-c", str(config)],
+            stderr=stderr,
+            stdout=subprocess.DEVNULL,
+        )
     try:
         wait_for(pid_file.exists)
         assert int(pid_file.read_text()) == daemon.pid
         write_config(tmp_path, wrap=30)
         reload = CliRunner().invoke(app, ["reload", "-c", str(config)])
         assert reload.exit_code == 0, reload.output
-        time.sleep(0.5)
+        wait_for(lambda: "config_reloaded" in log.read_text(encoding="utf-8"))
         daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=20)
+        daemon.wait(timeout=20)
     finally:
         if daemon.poll() is None:
             daemon.kill()
+    err = log.read_text(encoding="utf-8")
     assert daemon.returncode == 0, err
     assert '"event": "config_reloaded"' in err
     assert '"event": "daemon_stopped"' in err

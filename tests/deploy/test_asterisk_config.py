@@ -12,7 +12,7 @@ import pytest
 from tests.deploy.conf import Section, parse_conf, read_conf, resolved, tool
 from tests.deploy.dialplan import CONFIG_DIR, DIALPLAN_DIR, INCLUDE_PREFIX, ROOT
 
-# What acd's AMI client subscribes to and sends (acd/asterisk/ami_client.py, DESIGN.md).
+# What acd's AMI client subscribes to and sends (acd/asterisk/ami_client.py, docs/architecture.md).
 AMI_READ = {"system", "call"}
 AMI_WRITE = {"system", "call", "originate"}
 NEVER_READ = {"cdr", "cel", "dialplan", "agi", "all"}

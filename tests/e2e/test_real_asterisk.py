@@ -48,6 +48,7 @@ from typing import Protocol
 
 import pytest
 
+from tests.deadlines import until
 from tests.sipp.harness import Sipp, local_ports, render, scenario, sipp_path, stopped_at_exit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -480,7 +481,7 @@ def test_res_agi_stops_a_stream_for_a_new_command_without_replying_to_it(
     """A NOOP sent during STREAM FILE stops the prompt; only the NOOP is answered (res_agi.c)."""
     with answered_agi_call(pbx, tmp_path) as conn:
         conn.sendall(b'STREAM FILE queue-periodic-announce ""\n')  # about 8 s long
-        time.sleep(0.5)
+        time.sleep(0.5)  # fixed-sleep: the prompt plays a while before the NOOP, the case
         sent = time.monotonic()
         conn.sendall(b'NOOP "interrupt"\n')
         reply = read_line(conn)
@@ -536,9 +537,7 @@ def test_acd_stops_a_prompt_it_has_just_started(pbx: Pbx, tmp_path: Path) -> Non
         settings = FastAgiSettings(host="127.0.0.1", port=pbx.fastagi_port)
         async with FastAgiServer(settings, handler):
             caller.start()
-            async with asyncio.timeout(20):
-                while len(results) < 4:  # noqa: ASYNC110 - the handler appends its results
-                    await asyncio.sleep(0.05)
+            await until(lambda: len(results) == 4, within=20, what="the handler's results")
 
     caller = callers(pbx, tmp_path, 1)
     with stopped_at_exit([caller]):

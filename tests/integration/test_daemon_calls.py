@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from acd.app import Daemon
+from acd.core.states import Activity
 from acd.pbxsim.config import (
     DialplanConfig,
     PbxConfig,
@@ -22,6 +24,7 @@ from acd.pbxsim.config import (
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import parse_settings
+from tests.deadlines import until
 
 AGENTS = ("agent1", "agent2", "agent3")
 PIN = "2468"
@@ -89,12 +92,13 @@ def daemon_settings(ami_port: int, **queue: Any) -> Any:
     )
 
 
-async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll pbxsim's state (it has no event for "a channel exists") every 5 ms."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+def refuses_connections(port: int) -> bool:
+    """True once nothing listens on 127.0.0.1:``port`` any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 class EventLog:
@@ -187,8 +191,7 @@ async def test_caller_who_hangs_up_while_waiting_is_an_abandon(centre: Centre) -
     await asyncio.wait_for(record.done.wait(), 10)
     assert record.reached_daemon
     assert record.path == "hangup"
-    await centre.daemon.dispatcher.drain()
-    await asyncio.sleep(0.05)
+    await until(lambda: centre.queue().abandoned == 1, what="the abandon counted")
     queue = centre.queue()
     assert queue.abandoned == 1
     assert queue.answered == 0
@@ -197,9 +200,9 @@ async def test_caller_who_hangs_up_while_waiting_is_an_abandon(centre: Centre) -
 
 async def test_daemon_gone_means_fallback_queue(centre: Centre) -> None:
     """A call arriving when no daemon listens gets AGISTATUS FAILURE and the fallback queue."""
-    url = centre.agi_url
+    url, port = centre.agi_url, centre.daemon.fastagi_port
     centre.daemon.stop()
-    await asyncio.sleep(0.2)
+    await until(lambda: refuses_connections(port), what="FastAGI closed")
     record = centre.pbx.place_call(agi_url=url)
     await asyncio.wait_for(record.done.wait(), 15)
     assert record.agi_status == "FAILURE"
@@ -239,12 +242,16 @@ async def test_waiting_caller_hears_announcements_and_music() -> None:
 
 async def test_a_free_advisor_interrupts_the_prompt_at_once() -> None:
     """When an advisor frees up during an announcement, the ring starts within 300 ms."""
+    from acd.core.commands import PlayPrompt
+    from acd.core.events import AgentReady
+
     async with running_centre(announce_interval_s=0.2) as centre:
+        seen = EventLog()
+        centre.daemon.dispatcher.live_views.append(seen)
         await pause_everyone(centre)
         record = centre.call()
-        # Let the first announcement start (queue-youarenext is 1.2 s long).
-        await asyncio.sleep(0.35)
-        from acd.core.events import AgentReady
+        # The first announcement plays (queue-youarenext is 1.2 s long).
+        await until(lambda: any(isinstance(c, PlayPrompt) for c in seen.commands))
 
         started = time.monotonic()
         await centre.daemon.dispatcher.submit(
@@ -295,7 +302,10 @@ async def test_daemon_stopping_mid_conversation_leaves_it_alone() -> None:
         for name in AGENTS:
             centre.pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=1.0)
         record = centre.call()
-        await asyncio.sleep(0.5)
+        await until(
+            lambda: any(centre.agent(a).activity is Activity.ON_CALL for a in AGENTS),
+            what="an advisor in conversation",
+        )
         centre.daemon.stop()
         await asyncio.wait_for(record.done.wait(), 15)
         assert record.dial_status == "ANSWER"
@@ -333,7 +343,6 @@ async def test_reload_keeps_waiting_callers_in_place(centre: Centre) -> None:
     before = [c.call_id for c in centre.queue().waiting]
     await centre.daemon.reload(daemon_settings(centre.pbx.ami_port, policy="fewest_calls"))
     await centre.daemon.dispatcher.drain()
-    await asyncio.sleep(0.05)
     assert [c.call_id for c in centre.queue().waiting] == before
     assert centre.daemon.engine.config.queue("support").policy.value == "fewest_calls"
     from acd.core.events import AgentReady

@@ -18,6 +18,7 @@ from acd.pbxsim.sim import PbxSim
 from acd.settings import parse_settings
 from acd.storage import upgrade_schema
 from acd.storage.history import calls_of_day
+from tests.deadlines import until
 from tests.integration.test_daemon_calls import AGENTS, pbx_config
 from tests.storage.conftest import fresh_postgres_database
 
@@ -69,7 +70,10 @@ async def test_calls_are_recorded_and_sessions_restored(database: str, tmp_path:
         url = f"agi://127.0.0.1:{first.fastagi_port}/inbound"
         records = [pbx.place_call(agi_url=url, caller_num=f"0612{i:06d}") for i in range(5)]
         await asyncio.wait_for(asyncio.gather(*(r.done.wait() for r in records)), 20)
-        await asyncio.sleep(0.5)  # wrap-ups end, summaries are written
+        await until(
+            lambda: all(a.activity == "available" for a in first.engine.snapshot().agents),
+            what="wrap-ups ended, summaries written",
+        )
         first.stop()
         await asyncio.wait_for(task, 15)
 
@@ -124,7 +128,7 @@ async def test_stop_during_wrap_up_still_writes_the_call_summary(tmp_path: Path)
         await daemon.dispatcher.drain()
         in_wrap_up = [a for a in daemon.engine.snapshot().agents if a.activity == "wrap_up"]
         assert len(in_wrap_up) == 1
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # fixed-sleep: 0.3 s of wrap-up pass, the row must count them
         daemon.stop()
         await asyncio.wait_for(task, 15)
 

@@ -308,7 +308,9 @@ async def running_centre() -> AsyncIterator[Centre]:
 
 async def log_out_when_allowed(centre: Centre, agent_id: str) -> float:
     """Log out as an advisor would: refused while a call rings or is in progress, so retry."""
+    deadline = time.monotonic() + 20
     while True:
+        assert time.monotonic() < deadline, f"{agent_id} could not log out in 20 s"
         try:
             await centre.submit(
                 AgentLoggedOut(at=centre.daemon.dispatcher.now(), agent_id=agent_id)
@@ -327,6 +329,7 @@ async def shift_events(centre: Centre) -> dict[str, list[tuple[str, float]]]:
     started = time.monotonic()
 
     async def at(second: float) -> None:
+        # fixed-sleep: the scripted day's clock, each step happens at its planned second
         await asyncio.sleep(max(0.0, started + second - time.monotonic()))
 
     await at(3.0)
@@ -364,6 +367,7 @@ async def place_callers(centre: Centre, count: int, seconds: float) -> None:
     at = 0.0
     for n in range(count):
         at += rng.expovariate(count / seconds)
+        # fixed-sleep: Poisson arrivals, each caller dials at its drawn instant
         await asyncio.sleep(max(0.0, started + at - loop.time()))
         draw = rng.random()
         priority = 5 if draw < 0.1 else None

@@ -208,8 +208,9 @@ async def test_half_open_ami_is_detected_by_keepalive_and_routing_goes_on() -> N
 
 
 DAEMON_PROCESS = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 from acd.app import Daemon
+from acd.core.states import PhoneState
 from acd.log_config import configure_logging
 from acd.settings import parse_settings
 
@@ -219,6 +220,11 @@ async def main() -> None:
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
     await daemon.ami.wait_connected(10)
+    deadline = time.monotonic() + 10
+    # Ready once the resync has read every advisor's phone state.
+    while any(a.phone is not PhoneState.IDLE for a in daemon.engine.snapshot().agents):
+        assert time.monotonic() < deadline, "phone states not resynced in 10 s"
+        await asyncio.sleep(0.02)
     print("ready", flush=True)
     await task
 
@@ -249,7 +255,6 @@ async def test_daemon_killed_callers_fall_back_and_conversations_survive_a_resta
             line = await asyncio.wait_for(process.stdout.readline(), 30)
             assert line == b"ready\n"
             await until(lambda: len(pbx.ami.sessions) == 1, 5, "daemon on AMI")
-            await asyncio.sleep(0.3)  # its phone resync
             url = f"agi://127.0.0.1:{agi_port}/inbound"
             records = [pbx.place_call(agi_url=url, caller_num=f"55500{i}") for i in range(8)]
 
@@ -343,6 +348,7 @@ async def garbage_peer(port: int, kind: int, rng: random.Random) -> None:
             else:
                 writer.write(b"agi_network: yes\nagi_network_script: inbound?queue=sup")
             await writer.drain()
+            # fixed-sleep: a garbage peer holds its connection a random while, as a real one would
             await asyncio.sleep(rng.random() * 0.5)
         finally:
             writer.close()
@@ -356,7 +362,7 @@ async def test_garbage_on_the_fastagi_port_during_load_hurts_no_caller() -> None
         peers = [asyncio.create_task(garbage_peer(centre.agi_port, i % 6, rng)) for i in range(240)]
         for i in range(40):
             records.append(centre.call(caller_num=f"55510{i:02d}"))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # fixed-sleep: arrivals spread over 2 s, amid the garbage
         await asyncio.gather(*peers)
         await settled(centre, 40)
         assert Counter(r.path for r in records) == Counter({"handled": 40})
@@ -392,7 +398,7 @@ async def test_reload_during_load_keeps_every_call() -> None:
         reloads = 0
         for i in range(80):
             records.append(centre.call(caller_num=f"55520{i:02d}", patience=4.0))
-            await asyncio.sleep(0.06)
+            await asyncio.sleep(0.06)  # fixed-sleep: arrivals spread over 5 s, amid the reloads
             if i % 6 == 5:
                 with contextlib.suppress(ConfigError):
                     # Dropping agent4 while it holds a call is refused: nothing changes then.

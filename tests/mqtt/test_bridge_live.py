@@ -148,7 +148,7 @@ async def test_commands_are_ignored_when_disabled(mqtt_url: str) -> None:
         assert centre.bridge is not None
         await asyncio.wait_for(centre.bridge.connected.wait(), 5)
         await publish(mqtt_url, f"{prefix}/agents/agent1/commands", b'{"action": "logout"}')
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # fixed-sleep: the window in which no result may come
         assert seen.on(f"{prefix}/agents/agent1/results") == []
         assert centre.daemon.engine.agent_view("agent1").presence.value == "logged_in"
 
@@ -166,5 +166,5 @@ async def test_a_reload_that_removes_an_advisor_deletes_their_retained_state(mqt
             await seen.wait_for(lambda: seen.latest(topic) == "")
         async with subscriber(mqtt_url, prefix) as late:
             await late.wait_for(lambda: late.latest(f"{prefix}/agents/agent2/state"))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # fixed-sleep: the window in which no retained state may come
             assert late.on(topic) == []

@@ -19,6 +19,7 @@ from acd.mqtt import MqttBridge
 from acd.runtime.clock import SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.settings import MqttSettings, parse_settings
+from tests.deadlines import until
 from tests.mqtt.centre import PrivateMosquitto, free_port, unique_prefix
 
 pytestmark = pytest.mark.skipif(
@@ -103,7 +104,11 @@ async def test_a_wrong_password_is_retried_and_never_logged(broker: PrivateMosqu
     )
     with structlog.testing.capture_logs() as entries:
         async with bridge_running(settings) as bridge:
-            await asyncio.sleep(0.5)
+            await until(
+                lambda: sum(e["event"] == "mqtt_connection_lost" for e in entries) >= 2,
+                within=15,
+                what="two refused logins",
+            )
             assert not bridge.connected.is_set()
     failures = [e for e in entries if e["event"] == "mqtt_connection_lost"]
     assert len(failures) >= 2

@@ -203,7 +203,7 @@ async def replay(
         for at, index, raw in steps:
             delay = started + (at - first) * SCALE - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # fixed-sleep: the recorded timeline, scaled
             if index <= -2:
                 (side_steps or [])[-2 - index][1](sim)
                 continue
@@ -232,7 +232,7 @@ async def replay(
         await sim.wait_calls_done(TIMEOUT * 3)
         for listener in listeners:
             listener.close()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # fixed-sleep: the recorded pause before the Logoff
         await client.action("Logoff", ("ActionID", "bye"))
         await client.wait_eof()
         await client.close()

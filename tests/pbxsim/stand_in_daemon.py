@@ -82,7 +82,7 @@ class StandInDaemon:
                 if self.behaviour == "crash_while_ringing":
                     writer.write(f"EXEC Dial PJSIP/{advisor},{self.ring_timeout},m\n".encode())
                     await writer.drain()
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)  # fixed-sleep: the crash comes mid-ring, as scripted
                     writer.transport.abort()
                     return
                 reply = await command(f"EXEC Dial PJSIP/{advisor},{self.ring_timeout},m")

@@ -85,7 +85,7 @@ async def run_s5() -> tuple[list[Headers], list[Headers]]:
             first = record.t if first is None else first
             delay = started + (record.t - first) * SCALE - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # fixed-sleep: the recorded timeline, scaled
             await client.send(record.raw)
             if action_id == "ami1-001":
                 await client.wait_for("ami1-001")

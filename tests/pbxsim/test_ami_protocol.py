@@ -159,7 +159,7 @@ async def test_event_mask_limits_classes() -> None:
         await client.login(events="agent")
         sim.place_call(agi_url="agi://127.0.0.1:9/none", queue=None, patience=0.05)
         await sim.wait_calls_done(5)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # fixed-sleep: the window in which no call event may arrive
         events = [dict(m).get("Event") for m in client.messages() if "Event" in dict(m)]
         assert "Newchannel" not in events
         await client.close()

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from acd.pbxsim import PbxConfig, PbxSim, Timings
+from tests.deadlines import until
 from tests.pbxsim.recording import get
 from tests.pbxsim.wire import RawAmi
 
@@ -37,7 +38,7 @@ async def test_line_without_newline_over_1024_bytes_fails_only_that_message() ->
         client = await RawAmi.connect(sim.ami_port)
         await client.login()
         await client.send(b"Action: Setvar\r\nActionID: long-1\r\nValue: " + b"x" * 5000)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # fixed-sleep: the message's end comes in a later read
         await client.send(b"\r\nVariable: NEVER\r\n\r\n")
         found = await client.wait_for("ActionID: long-1")
         assert ("Message", "Failed to parse message: line too long") in found[0]
@@ -61,8 +62,7 @@ async def test_truncated_frames_and_abrupt_disconnects_do_not_disturb_others() -
             else:
                 await rude.close()
         assert await ping(steady, "still-here") < 1.0
-        await asyncio.sleep(0.05)
-        assert len(sim.ami.sessions) == 1
+        await until(lambda: len(sim.ami.sessions) == 1, what="the rude sessions closed")
         await steady.close()
 
 
@@ -87,9 +87,7 @@ async def test_slow_client_is_dropped_without_stalling_others() -> None:
             await fast.wait_for(f"ActionID: u{batch}-99")
             worst = max(worst, await ping(fast, f"p{batch}"))
         assert worst < 2.0
-        async with asyncio.timeout(5):
-            while len(sim.ami.sessions) > 1:  # noqa: ASYNC110 - the session set has no event
-                await asyncio.sleep(0.02)
+        await until(lambda: len(sim.ami.sessions) <= 1, within=5, what="the slow client dropped")
         assert len(sim.ami.sessions) == 1
         await fast.close()
         await slow.close()
@@ -105,7 +103,7 @@ async def test_reconnect_gets_no_replay_and_sees_shutdown() -> None:
         record = sim.place_call(queue=None, patience=0.3)
         await first.wait_for("Event: Newchannel")
         first.abort()
-        await asyncio.sleep(0.05)
+        await until(lambda: not sim.ami.sessions, what="the reset session closed")
         second = await RawAmi.connect(sim.ami_port)
         await second.login()
         await second.wait_for("SuccessfulAuth")
@@ -144,7 +142,7 @@ async def test_faults_drop_and_stall_the_ami_link() -> None:
         await client.action("Ping", ("ActionID", "stalled"))
         record = sim.place_call(queue=None, patience=0.05)
         await sim.wait_calls_done(5)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # fixed-sleep: the window in which nothing may arrive
         assert not [m for m in client.messages() if get(m, "ActionID") == "stalled"]
         assert not [m for m in client.messages() if get(m, "Channel") == record.channel]
         sim.resume_ami()

@@ -1,4 +1,4 @@
-"""The dialplan's handled-call contract (DESIGN.md) and pbxsim's witness counters."""
+"""The dialplan's handled-call contract (docs/architecture.md) and pbxsim's witness counters."""
 
 from __future__ import annotations
 

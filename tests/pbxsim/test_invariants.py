@@ -52,7 +52,7 @@ async def chaos(client: RawAmi, sim: PbxSim, rng: random.Random, rounds: int) ->
     """Hang up random live channels through AMI while calls flow."""
     done = 0
     for round_number in range(rounds):
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # fixed-sleep: chaos paced at ten hang-ups a second
         live = sim.live_channels()
         if not live:
             continue

@@ -7,6 +7,7 @@ import contextlib
 import time
 
 from acd.pbxsim import PbxConfig, PbxSim, Timings
+from tests.deadlines import until
 from tests.pbxsim.wire import TIMEOUT, RawAmi
 
 
@@ -36,15 +37,13 @@ async def test_control_playback_stops_a_prompt_at_once() -> None:
         await client.login()
         sim.place_call(queue=None, patience=10.0)
         name = await asyncio.wait_for(channel_name, TIMEOUT)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # fixed-sleep: the prompt plays a while before it is stopped
         stopped_at = time.monotonic()
         await client.action(
             "ControlPlayback", ("ActionID", "stop"), ("Channel", name), ("Control", "stop")
         )
         await client.wait_for("ActionID: stop")
-        async with asyncio.timeout(TIMEOUT):
-            while len(replies) < 2:  # noqa: ASYNC110 - the daemon callback appends replies
-                await asyncio.sleep(0.01)
+        await until(lambda: len(replies) >= 2, within=TIMEOUT, what="both replies")
         latency = time.monotonic() - stopped_at
         await client.close()
     server.close()
@@ -65,7 +64,7 @@ async def test_a_new_command_interrupts_stream_file_without_a_reply() -> None:
             pass
         writer.write(b'STREAM FILE queue-periodic-announce ""\n')
         await writer.drain()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # fixed-sleep: the prompt plays a while before the NOOP
         writer.write(b'NOOP "interrupt"\n')
         await writer.drain()
         received.append(await asyncio.wait_for(reader.readline(), TIMEOUT))
@@ -77,9 +76,7 @@ async def test_a_new_command_interrupts_stream_file_without_a_reply() -> None:
     started = time.monotonic()
     async with PbxSim(config) as sim:
         sim.place_call(queue=None, patience=10.0)
-        async with asyncio.timeout(TIMEOUT):
-            while not received:  # noqa: ASYNC110 - the daemon callback appends the reply
-                await asyncio.sleep(0.01)
+        await until(lambda: received, within=TIMEOUT, what="the NOOP's reply")
         elapsed = time.monotonic() - started
     server.close()
     await server.wait_closed()
@@ -101,7 +98,7 @@ async def test_a_line_read_with_the_previous_one_waits_for_more_bytes() -> None:
             line = await asyncio.wait_for(reader.readline(), 0.3)
             replies.append((time.monotonic(), b"unexpected " + line))
         writer.write(b'STREAM FILE queue-periodic-announce ""\nNOOP "first"\n')
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # fixed-sleep: "first" sits unseen while the prompt plays
         writer.write(b'NOOP "second"\n')
         sent = time.monotonic()
         for _ in range(3):
@@ -114,9 +111,7 @@ async def test_a_line_read_with_the_previous_one_waits_for_more_bytes() -> None:
     config = PbxConfig(agi_url=f"agi://127.0.0.1:{port}/inbound", timings=Timings(answer=0.0))
     async with PbxSim(config) as sim:
         sim.place_call(queue=None, patience=10.0)
-        async with asyncio.timeout(TIMEOUT):
-            while len(replies) < 4:  # noqa: ASYNC110 - the daemon callback appends the replies
-                await asyncio.sleep(0.01)
+        await until(lambda: len(replies) >= 4, within=TIMEOUT, what="four replies")
     server.close()
     await server.wait_closed()
     # SET B sat in the stdio buffer until STREAM FILE's bytes arrived; "first" sat there during

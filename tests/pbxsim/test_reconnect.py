@@ -60,14 +60,14 @@ async def test_s6_reconnect_gets_no_replay_then_shutdown() -> None:
     sim.place_call(
         number="300", queue=None, caller_num="5551006", hangs_up_after_answer=9.0 * SCALE
     )
-    await asyncio.sleep((12.688 - 9.688) * SCALE)
+    await asyncio.sleep((12.688 - 9.688) * SCALE)  # fixed-sleep: the recorded timeline
     first.abort()
-    await asyncio.sleep((14.689 - 12.688) * SCALE)
+    await asyncio.sleep((14.689 - 12.688) * SCALE)  # fixed-sleep: the recorded timeline
     second = await RawAmi.connect(sim.ami_port)
     await second.login()
     await second.action("CoreShowChannels", ("ActionID", "r2-002"))
     await sim.wait_calls_done(10)
-    await asyncio.sleep((23.225 - 19.698) * SCALE)
+    await asyncio.sleep((23.225 - 19.698) * SCALE)  # fixed-sleep: the recorded timeline
     await sim.stop()
     await second.wait_eof()
     await second.close()

@@ -167,7 +167,7 @@ class ScriptedAgiServer:
         dialogue.append(("env", "".join(env)))
         for pause, command in script.steps:
             if pause:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(pause)  # fixed-sleep: the script's pause, as scripted
             dialogue.append(("command", command))
             writer.write(command.encode())
             await writer.drain()
@@ -179,7 +179,7 @@ class ScriptedAgiServer:
                 dialogue.append(("response", reply))
                 break
         if script.end_pause:
-            await asyncio.sleep(script.end_pause)
+            await asyncio.sleep(script.end_pause)  # fixed-sleep: the script's pause, as scripted
         # A HANGUP written after the last reply is still part of the dialogue.
         with contextlib.suppress(TimeoutError):
             extra = await asyncio.wait_for(reader.read(4096), 0.02)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from acd.core.events import DayRolledOver, Event
 from acd.runtime.calendar import next_local_midnight, post_day_rollovers
+from tests.deadlines import until
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -42,7 +43,7 @@ async def test_rollover_is_posted_at_midnight() -> None:
 
     posted: list[Event] = []
     task = asyncio.create_task(post_day_rollovers(now, posted.append, "Europe/Paris"))
-    await asyncio.sleep(0.5)
+    await until(lambda: posted, what="DayRolledOver posted")
     task.cancel()
     assert len(posted) == 1
     assert isinstance(posted[0], DayRolledOver)

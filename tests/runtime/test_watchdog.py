@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from acd.runtime.watchdog import STALL_EXIT_CODE, LoopWatchdog, sd_notify
+from tests.deadlines import until
 
 
 async def test_a_blocked_loop_triggers_the_watchdog() -> None:
@@ -21,9 +23,9 @@ async def test_a_blocked_loop_triggers_the_watchdog() -> None:
     fired = threading.Event()
     watchdog = LoopWatchdog(stall_s=0.2, beat_s=0.05, on_stall=lambda _s: fired.set())
     task = asyncio.create_task(watchdog.run())
-    await asyncio.sleep(0.1)
-    time.sleep(0.5)  # noqa: ASYNC251 -- the stall under test: the loop must not run meanwhile
-    assert fired.is_set()
+    await asyncio.sleep(0)  # the watchdog starts its checker thread
+    # The stall under test: the loop does not turn until the watchdog fires (or 10 s pass).
+    assert fired.wait(timeout=10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -35,7 +37,7 @@ async def test_a_healthy_loop_is_left_alone() -> None:
     watchdog = LoopWatchdog(stall_s=0.2, beat_s=0.05, on_stall=lambda _s: fired.set())
     task = asyncio.create_task(watchdog.run())
     for _ in range(20):
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.03)  # fixed-sleep: the loop keeps turning for 0.6 s, watched
     assert not fired.is_set()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -86,8 +88,15 @@ async def test_watchdog_pings_systemd_when_asked(
         monkeypatch.setenv("NOTIFY_SOCKET", os.fspath(path))
         monkeypatch.setenv("WATCHDOG_USEC", "100000")
         task = asyncio.create_task(LoopWatchdog(stall_s=5, beat_s=0.02).run())
-        await asyncio.sleep(0.2)
+        received: list[bytes] = []
+
+        def pinged() -> bool:
+            with contextlib.suppress(BlockingIOError):
+                received.append(server.recv(64))
+            return bool(received)
+
+        await until(pinged, what="WATCHDOG=1 on the notify socket")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert server.recv(64) == b"WATCHDOG=1"
+        assert received[0] == b"WATCHDOG=1"

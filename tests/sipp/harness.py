@@ -15,6 +15,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,18 @@ def free_udp_port() -> int:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def udp_port_bound(port: int) -> bool:
+    """True when some socket is bound to UDP ``port`` on this host (read from /proc/net/udp)."""
+    hex_port = f":{port:04X}"
+    for table in (Path("/proc/net/udp"), Path("/proc/net/udp6")):
+        if table.exists() and any(
+            line.split()[1].endswith(hex_port)
+            for line in table.read_text(encoding="ascii").splitlines()[1:]
+        ):
+            return True
+    return False
 
 
 def local_ports(address: str = LOOPBACK) -> list[str]:
@@ -84,6 +97,16 @@ class Sipp:
             self.process = subprocess.Popen(
                 self.command(), stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir
             )
+
+    def wait_listening(self, within: float = 10.0) -> None:
+        """Return once its signalling port (``-p``) is bound; fail if it exits or time runs out."""
+        port = int(self.args[self.args.index("-p") + 1])
+        deadline = time.monotonic() + within
+        while not udp_port_bound(port):
+            assert self.process is not None
+            assert self.process.poll() is None, self.errors()
+            assert time.monotonic() < deadline, f"{self.name} not listening on {port}"
+            time.sleep(0.02)
 
     def wait(self, timeout: float) -> int:
         """Its exit status; killed (and reported as -9) if it outlives ``timeout`` seconds."""

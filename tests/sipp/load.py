@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     with stopped_at_exit([*advisors, callers]):
         for advisor in advisors:
             advisor.start()
+        # fixed-sleep: the operator's settle time, for the phones to register with Asterisk
         time.sleep(args.settle_s)
         callers.start()
         callers_rc = callers.wait(duration_s + 30)

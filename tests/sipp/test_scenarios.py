@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -104,7 +103,7 @@ def run_pair(server: Sipp, client: Sipp) -> tuple[int, int]:
     """Start the server, run the client to the end, then collect both exit codes."""
     with stopped_at_exit([server, client]):
         server.start()
-        time.sleep(0.3)
+        server.wait_listening()
         client.start()
         client_rc = client.wait(RUN_TIMEOUT_S)
         server_rc = server.wait(RUN_TIMEOUT_S)
@@ -264,9 +263,9 @@ def test_phone_registers_with_digest_auth_and_answers_qualify(workdir: Path) -> 
     call = caller(workdir, phone, hold_ms=2000, name="caller")
     with stopped_at_exit([registrar, phone, qualify, call]):
         registrar.start()
-        time.sleep(0.3)
+        registrar.wait_listening()
         phone.start()
-        time.sleep(0.5)
+        phone.wait_listening()
         qualify.start()
         assert qualify.wait(RUN_TIMEOUT_S) == 0, qualify.errors()
         call.start()

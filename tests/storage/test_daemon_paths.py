@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from acd.core import events as ev
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
 from acd.core.engine import Engine
+from acd.core.states import Activity
 from acd.runtime.clock import SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.storage.recorder import Recorder
 from acd.storage.schema import upgrade_schema
 from acd.storage.tables import agent_sessions, call_events, calls
+from tests.deadlines import until
 from tests.storage.days import varied_day
 from tests.storage.engine_driver import small_config
 from tests.storage.test_recorder import closed_port, counts, dump, expected_counts
@@ -57,7 +59,9 @@ async def test_records_flow_from_the_dispatcher(sqlite_url: str, tmp_path: Path)
                 ev.AgentAnswered(at=clock.now(), call_id="1700000000.1", agent_id="a1")
             )
             await dispatcher.submit(ev.CallEnded(at=clock.now(), call_id="1700000000.1"))
-            await asyncio.sleep(0.2)  # the wrap-up timer fires: the call's summary follows
+            await until(  # the wrap-up timer fires: the call's summary follows
+                lambda: engine.agent_view("a1").activity is Activity.AVAILABLE, what="wrap-up over"
+            )
             assert await recorder.drain(10)
         finally:
             task.cancel()

@@ -22,6 +22,7 @@ from acd.storage.rows import CallFellBack, RowStream
 from acd.storage.schema import upgrade_schema
 from acd.storage.spool import Spool, SpoolInUseError
 from acd.storage.tables import agent_sessions, agent_states, call_events, calls
+from tests.deadlines import until
 from tests.storage.days import load_day, varied_day
 from tests.storage.engine_driver import RecordCommand
 from tests.storage.tcp_proxy import TcpProxy
@@ -185,7 +186,8 @@ async def test_postgres_outage_mid_run_spools_then_replays(pg_url: str, tmp_path
                 recorder.record(record)
             await recorder.flush()
             assert recorder.spooling
-            await asyncio.sleep(0.3)  # replays fail while the port is closed
+            failures = recorder.write_failures
+            await until(lambda: recorder.write_failures > failures, what="a replay failed")
             assert recorder.spooling
             await proxy.restore()
             assert await recorder.drain(20)
@@ -351,7 +353,8 @@ async def test_a_failing_database_is_an_outage_not_a_refusal(pg_url: str, tmp_pa
             for record in day.records[half:]:
                 recorder.record(record)
             await recorder.flush()
-            await asyncio.sleep(0.3)
+            failures = recorder.write_failures
+            await until(lambda: recorder.write_failures > failures, what="a replay failed")
             assert recorder.spooling
             assert recorder.rows_rejected == 0
             await admin.execute("ALTER TABLE call_events_away RENAME TO call_events")
