@@ -1,9 +1,9 @@
 """The Asterisk side of routing: FastAGI sessions of waiting callers, AMI events, engine commands.
 
-Each inbound call is one FastAGI session held for the life of the call (docs/architecture.md): answer, music,
-announcements, and ``EXEC Dial <endpoint>,<timeout>,m`` to present it to an advisor. This module
-turns what happens on those sessions and on AMI into engine events (``post``), and executes the
-engine's call-control commands on the right session. It never decides anything itself.
+Each inbound call is one FastAGI session held for the life of the call (docs/architecture.md):
+answer, music, announcements, and ``EXEC Dial <endpoint>,<timeout>,m`` to present it to an advisor.
+This module turns what happens on those sessions and on AMI into engine events (``post``), and
+executes the engine's call-control commands on the right session. It never decides anything itself.
 
 The handled-call contract with the dialplan: ``ACD_STATE`` is set before each phase (``queued``,
 ``connected`` before every Dial, ``overflow`` with ``ACD_OVERFLOW_TARGET``, ``done``), because

@@ -1,4 +1,6 @@
-"""The inbound dialplan: ``AGI(agi://…/inbound?queue=…)`` then docs/architecture.md's handled-call contract.
+"""The inbound dialplan: ``AGI(agi://…/inbound?queue=…)``, then the handled-call contract.
+
+The contract is docs/architecture.md's.
 
 ```
 exten => <number>,1,NoOp()

@@ -1,6 +1,7 @@
 """The call-centre figures, computed from the record tables (so they survive restarts).
 
-Words as in docs/architecture.md. Per queue and interval (15 min, hour, day, in the centre's time zone):
+Words as in docs/architecture.md. Per queue and interval (15 min, hour, day, in the centre's time
+zone):
 
 - *offered*: calls that entered the queue: calls whose story ended in it, plus calls that moved on
   from it to another queue of the engine (an in-engine overflow);

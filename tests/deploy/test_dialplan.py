@@ -1,9 +1,9 @@
 """The shipped dialplan, checked for meaning: references, the handled-call contract, feature codes.
 
-The contract (docs/architecture.md) is evaluated, not grepped: every ``AGI()`` to acd's inbound/transfer
-scripts is run by a small interpreter (``tests/deploy/dialplan.py``) for every combination of
-ACD_STATE × DIALSTATUS × AGISTATUS × overflow target the daemon can leave, and the outcome is
-compared with the contract's rule written independently below.
+The contract (docs/architecture.md) is evaluated, not grepped: every ``AGI()`` to acd's
+inbound/transfer scripts is run by a small interpreter (``tests/deploy/dialplan.py``) for every
+combination of ACD_STATE × DIALSTATUS × AGISTATUS × overflow target the daemon can leave, and the
+outcome is compared with the contract's rule written independently below.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def test_acd_is_reached_through_the_configured_fastagi_address(plan: Dialplan) -
 
 @pytest.mark.parametrize("entry", ["inbound", "transfer"])
 def test_every_acd_call_follows_the_handled_call_contract(plan: Dialplan, entry: str) -> None:
-    """Every ACD_STATE × DIALSTATUS × AGISTATUS × target branch after AGI obeys docs/architecture.md."""
+    """Every ACD_STATE × DIALSTATUS × AGISTATUS × target branch after AGI obeys the contract."""
     sites = [(c, e) for c, e, _, path in acd_scripts(plan) if path == entry]
     assert sites, f"no AGI to acd's {entry} script"
     checked = 0

@@ -1,7 +1,8 @@
 """Trace loader, id normaliser and per-channel comparer for conformance against the lab recordings.
 
-docs/architecture.md's rule: per channel, the same sequence of call-control events, the same header names, the
-same values of state/cause/status headers, after a one-to-one renaming of ids and channel suffixes.
+docs/architecture.md's rule: per channel, the same sequence of call-control events, the same header
+names, the same values of state/cause/status headers, after a one-to-one renaming of ids and channel
+suffixes.
 Channels are renamed ``<endpoint>#<n>`` (n-th channel of that endpoint, in creation order); Uniqueid
 and Linkedid become the renamed channel they belong to; bridges ``bridge#<n>`` in creation order.
 """
