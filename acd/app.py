@@ -122,7 +122,10 @@ class Daemon:
         if self.recorder is not None:
             recorder = self.recorder
             self.metrics.watch_recorder(
-                backlog=lambda: recorder.backlog, spool_bytes=recorder.spool.size_bytes
+                backlog=lambda: recorder.backlog,
+                spool_bytes=recorder.spool.size_bytes,
+                dead_letters=lambda: float(recorder.rows_rejected),
+                settle_p99_ms=lambda: recorder.settle_p99_s() * 1000,
             )
         # live_interfaces: serve HTTP and MQTT as configured (acd run, acd demo); tests opt in.
         self.http: HttpServer | None = None

@@ -35,6 +35,8 @@ from acd.core.calendar import (
     parse_clock,
 )
 from acd.core.config import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     AcdConfig,
     AgentConfig,
     AtClose,
@@ -201,7 +203,7 @@ class QueueSettings(_Section):
     steps: list[StepSettings] = Field(default_factory=lambda: [StepSettings()])
     policy: Policy = Policy.LONGEST_IDLE
     weight: float = Field(default=1.0, gt=0)
-    priority: int = 0
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
     max_wait_s: PositiveSeconds | None = None
     overflow: str | None = None
     join_when_empty: EmptyPolicy = EmptyPolicy.NEVER

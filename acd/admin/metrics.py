@@ -98,7 +98,14 @@ class AcdMetrics:
     def watch_ami_reconnects(self, read: Reading) -> None:
         self.watch_counter("acd_ami_reconnects", "AMI connections re-established.", read)
 
-    def watch_recorder(self, *, backlog: Reading, spool_bytes: Reading) -> None:
+    def watch_recorder(
+        self,
+        *,
+        backlog: Reading,
+        spool_bytes: Reading,
+        dead_letters: Reading | None = None,
+        settle_p99_ms: Reading | None = None,
+    ) -> None:
         self.watch_gauge(
             "acd_recorder_backlog_rows", "Rows recorded but not yet written or spooled.", backlog
         )
@@ -107,6 +114,18 @@ class AcdMetrics:
             "Size of the recorder's spool (database outage).",
             spool_bytes,
         )
+        if dead_letters is not None:
+            self.watch_counter(
+                "acd_recorder_dead_letters",
+                "Rows set aside as dead letters (`acd db dead-letters` lists them).",
+                dead_letters,
+            )
+        if settle_p99_ms is not None:
+            self.watch_gauge(
+                "acd_recorder_settle_p99_ms",
+                "99th percentile of the time from a record to the database or fsynced spool.",
+                settle_p99_ms,
+            )
 
     def watch_dispatcher(self, backlog: Reading) -> None:
         self.watch_gauge("acd_dispatcher_inbox_events", "Events waiting for the engine.", backlog)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from acd.admin.live import AdvisorDay
+from acd.core.config import PRIORITY_MAX, PRIORITY_MIN
 from acd.core.snapshots import AgentView, CallView, EngineSnapshot, FairnessView, QueueView
 from acd.core.states import Activity
 
@@ -188,7 +189,7 @@ class QueueTuningIn(_Body):
         | None
     ) = None
     weight: Annotated[float, Field(gt=0)] | None = None
-    priority: int | None = None
+    priority: Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)] | None = None
     max_wait_s: Annotated[float, Field(gt=0)] | None = None
     overflow: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     announce_interval_s: Annotated[float, Field(gt=0)] | None = None

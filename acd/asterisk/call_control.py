@@ -32,6 +32,7 @@ from acd.asterisk.ami_events import (
 )
 from acd.asterisk.errors import AgiError
 from acd.asterisk.fastagi import AgiSession, StreamOutcome
+from acd.asterisk.inbound_request import InboundRequestRefusedError, checked_inbound
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
 from acd.core.errors import CoreError
 from acd.core.events import (
@@ -306,21 +307,22 @@ class AsteriskCallControl:
             # ACD_STATE stays unset: the dialplan's fallback takes the caller.
             log.error("inbound_queue_unknown", queue=queue, uniqueid=session.uniqueid)
             return
-        priority: int | None = None
-        if "priority" in params:
-            try:
-                priority = int(params["priority"])
-            except ValueError:
-                log.warning(
-                    "inbound_priority_invalid", value=params["priority"], uniqueid=session.uniqueid
-                )
+        env = session.environment
+        try:
+            request = checked_inbound(
+                session.uniqueid, params, env.caller_id_num, env.caller_id_name
+            )
+        except InboundRequestRefusedError as exc:
+            log.error("inbound_request_refused", uniqueid=session.uniqueid[:40], error=str(exc))
+            return
+        for warning in request.warnings:
+            log.warning("inbound_value_corrected", uniqueid=session.uniqueid, detail=warning)
         # A caller transferred back to the ACD comes back on the same channel (S12 d): a new call
         # for the engine, with the channel's Uniqueid and an entry number.
         entry = self._entries.get(session.uniqueid, 0) + 1
         self._entries[session.uniqueid] = entry
         call_id = session.uniqueid if entry == 1 else f"{session.uniqueid}#{entry}"
         call = _Call(call_id=call_id, session=session, queue=queue, audio=audio)
-        env = session.environment
         try:
             await self._command(session.answer())
             await self._command(session.set_variable(STATE_VARIABLE, "queued"))
@@ -346,9 +348,9 @@ class AsteriskCallControl:
                 at=self._sink.now(),
                 call_id=call_id,
                 queue=queue,
-                priority=priority,
-                caller_number=env.caller_id_num if env.caller_id_num != "unknown" else "",
-                caller_name=env.caller_id_name if env.caller_id_name != "unknown" else "",
+                priority=request.priority,
+                caller_number=request.caller_number,
+                caller_name=request.caller_name,
                 linked_id=env.get("agi_linkedid") or "",
             )
         )

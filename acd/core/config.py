@@ -25,6 +25,10 @@ from acd.core.skills import (
 )
 
 ID_MAX_LEN: Final = 64
+# Call priorities: Asterisk's QUEUE_PRIO is a C int; a much narrower range is plenty for a
+# centre and every database column and index holds it (a priority of 2^70 once stopped recording).
+PRIORITY_MIN: Final = -1_000_000
+PRIORITY_MAX: Final = 1_000_000
 
 
 class Policy(StrEnum):
@@ -195,6 +199,11 @@ class QueueConfig:
             raise ConfigError(f"{f}.weight", f"must be a number > 0, got {self.weight!r}")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise ConfigError(f"{f}.priority", f"must be an integer, got {self.priority!r}")
+        if not PRIORITY_MIN <= self.priority <= PRIORITY_MAX:
+            raise ConfigError(
+                f"{f}.priority",
+                f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}, got {self.priority}",
+            )
         if self.max_wait_s is not None:
             _check_duration(f"{f}.max_wait_s", self.max_wait_s, allow_zero=False)
         if self.overflow is not None and not isinstance(self.overflow, OverflowTarget):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 import typer
 
+from acd.storage import dead_letters as dl
 from acd.storage.database import create_engine, masked_url
 from acd.storage.errors import StorageError
 from acd.storage.report_formats import ReportFormat, render
@@ -110,6 +111,48 @@ def purge_command(
         raise _fail(str(exc)) from None
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         raise _database_error(database_url, exc) from None
+
+
+@db_app.command("dead-letters")
+def dead_letters_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    spool_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--spool-dir",
+            envvar="ACD_DATABASE_SPOOL_DIR",
+            help="Also list the letters filed there while the database was down.",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """List the rows set aside (dead letters), newest first, with the reason for each."""
+
+    async def read() -> tuple[list[dl.DeadLetter], int]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                return await dl.list_letters(conn, limit), await dl.count_letters(conn)
+        finally:
+            await engine.dispose()
+
+    filed = dl.read_file(spool_dir) if spool_dir is not None else []
+    try:
+        stored, total = asyncio.run(read())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise _database_error(database_url, exc) from None
+    for where, letters in (("file", filed), ("database", stored)):
+        for letter in letters:
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(letter.set_aside_at))
+            ids = " ".join(
+                f"{k}={v}" for k, v in (("call", letter.call_id), ("agent", letter.agent_id)) if v
+            )
+            typer.echo(f"{when} {where} {letter.row_table} {ids}: {letter.reason}")
+            typer.echo(f"    {letter.row[:500]}")
+    shown = min(total, limit)
+    typer.echo(f"{total} dead letters in the database ({shown} shown), {len(filed)} in the file")
 
 
 def report_command(

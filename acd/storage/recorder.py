@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import random
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.runtime.ports import CallRecords, RecordCommand
+from acd.storage import dead_letters as dl
 from acd.storage.database import async_url, create_engine, masked_url
 from acd.storage.errors import DatabaseUnavailableError
-from acd.storage.rows import CallFellBack, Row, RowStream, normalise_number
+from acd.storage.rows import COALESCED, CallFellBack, Row, RowStream, normalise_number
 from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
 from acd.storage.spool import Spool, SpoolPosition
 from acd.storage.tables import agent_states
@@ -66,8 +68,9 @@ def _refuses_rows(exc: Exception) -> bool:
         orig = exc.orig
         sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
         return isinstance(sqlstate, str) and sqlstate[:2] in _ROW_SQLSTATE_CLASSES
-    # A value the driver cannot bind (wrapped by SQLAlchemy or not).
-    return isinstance(exc, sa.exc.StatementError | TypeError | ValueError)
+    # A value the driver cannot bind (wrapped by SQLAlchemy or not): sqlite3 raises
+    # OverflowError for an integer beyond 64 bits, which once passed for an outage.
+    return isinstance(exc, sa.exc.StatementError | TypeError | ValueError | ArithmeticError)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -92,6 +95,9 @@ class Recorder:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         replay_chunk_rows: int = 2000,
+        durable_within_s: float = 1.0,
+        max_backlog_rows: int = 20_000,
+        rng: random.Random | None = None,
     ) -> None:
         raw = url.get_secret_value() if isinstance(url, SecretStr) else url
         self.url = async_url(raw)
@@ -103,11 +109,19 @@ class Recorder:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.replay_chunk_rows = replay_chunk_rows
+        # Rows are in the database or the fsynced spool this long after ``record`` at the latest:
+        # a live write that takes longer is given up and its batch spooled (a write that commits
+        # anyway is harmless: rows carry their natural keys).
+        self.durable_within_s = durable_within_s
+        # Past this backlog the database is not keeping up: everything queued goes to the spool.
+        self.max_backlog_rows = max_backlog_rows
+        self._rng = rng or random.Random()
         self.rows = RowStream(country)
         self.spool = Spool(self.spool_dir)
         self._engine: AsyncEngine | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[Row] = []
+        self._pending_at: list[float] = []  # monotonic time each pending row was recorded
         self._first_pending_at = 0.0
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
@@ -117,14 +131,18 @@ class Recorder:
         self._retry_at = 0.0
         self._backoff = retry_initial_s
         self._replay: SpoolPosition | None = None
+        self._last_attempt_at = 0.0
         self._rows_recorded = 0
         self._rows_settled = 0
         # Counters, for metrics and tests.
         self.rows_written = 0
         self.rows_spooled = 0
         self.rows_replayed = 0
-        self.rows_rejected = 0
+        self.rows_rejected = 0  # rows set aside as dead letters
+        self.rows_coalesced = 0
         self.write_failures = 0
+        self.last_failure_at = 0.0  # monotonic; 0 = never
+        self.settle_latencies_s: deque[float] = deque(maxlen=10_000)
 
     # ------------------------------------------------------------------ the port
 
@@ -147,10 +165,14 @@ class Recorder:
         self._queue(rows)
 
     def _queue(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        now = time.monotonic()
         if not self._pending:
-            self._first_pending_at = time.monotonic()
+            self._first_pending_at = now
             self._wake.set()
         self._pending.extend(rows)
+        self._pending_at.extend([now] * len(rows))
         self._rows_recorded += len(rows)
         if len(self._pending) >= self.flush_rows:
             self._wake.set()
@@ -161,6 +183,13 @@ class Recorder:
     def backlog(self) -> int:
         """Rows recorded but not yet written to the database or the spool."""
         return self._rows_recorded - self._rows_settled
+
+    def settle_p99_s(self) -> float:
+        """99th percentile of the time from ``record`` to the database or spool (recent batches)."""
+        if not self.settle_latencies_s:
+            return 0.0
+        ordered = sorted(self.settle_latencies_s)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
     @property
     def spooling(self) -> bool:
@@ -240,7 +269,10 @@ class Recorder:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._retry_at = 0.0  # someone is waiting: retry now rather than after the backoff
+            # Someone is waiting: retry sooner than the backoff says, but never more often than
+            # every ``retry_initial_s`` (waiters once drove ~750 attempts a second).
+            soonest = self._last_attempt_at + self.retry_initial_s
+            self._retry_at = min(self._retry_at, max(time.monotonic(), soonest))
             self._progress.clear()
             self._wake.set()
             with contextlib.suppress(TimeoutError):
@@ -330,38 +362,85 @@ class Recorder:
         )
         self._flush_now = False
         if self._pending and due:
+            flood = len(self._pending) > self.max_backlog_rows
             # One transaction stays short even after a burst: the rest follows in the next cycle.
-            batch = self._pending[: self.max_batch_rows]
-            del self._pending[: self.max_batch_rows]
+            # A backlog past its bound goes to the spool whole: memory stays bounded.
+            size = len(self._pending) if flood else self.max_batch_rows
+            batch = self._pending[:size]
+            oldest = self._pending_at[0]
+            del self._pending[:size]
+            del self._pending_at[:size]
+            self.rows.seal()  # rows taken from the backlog are no longer coalesced
             if self._pending:
+                self._first_pending_at = self._pending_at[0]
                 self._wake.set()
             try:
-                if self._spooling:
-                    await self._to_spool(batch)
-                elif not await self._write(batch, retrying=False):
-                    await self._to_spool(batch)
-                    self._spooling = True
-                    self._backoff = self.retry_initial_s
-                    self._retry_at = time.monotonic() + self._backoff
+                await self._settle(batch, oldest, flood=flood)
             except OSError as exc:
                 # The spool itself failed (disk full?): keep the rows in memory, in order.
                 self._pending[:0] = batch
+                self._pending_at[:0] = [oldest] * len(batch)
+                self._first_pending_at = oldest
                 log.error("spool_write_failed", rows=len(batch), error=repr(exc))
                 raise
             self._rows_settled += len(batch)
+            self.settle_latencies_s.append(time.monotonic() - oldest)
         if self._spooling and not self._stopping and time.monotonic() >= self._retry_at:
             await self._replay_chunk()
+
+    async def _settle(self, taken: list[Row], oldest: float, *, flood: bool) -> None:
+        """Put ``taken`` in the database or the spool; rows no database can hold are set aside."""
+        batch: list[Row] = []
+        letters: list[dl.DeadLetter] = []
+        for row in taken:
+            if row["table"] == COALESCED:
+                self.rows_coalesced += 1
+            elif (defect := dl.row_defect(row)) is not None:
+                letters.append(dl.DeadLetter.of(row, defect, time.time()))
+            else:
+                batch.append(row)
+        if letters:
+            await self._set_aside(letters)
+        if not batch:
+            return
+        if self._spooling or flood:
+            if flood and not self._spooling:
+                log.warning("recorder_backlog_spooled", rows=len(batch))
+                self._start_spooling()
+            await self._to_spool(batch)
+            return
+        # Whatever happens to the database, the batch is durable ``durable_within_s`` after its
+        # oldest row was recorded (spooled when the write has not finished by then).
+        budget = self.durable_within_s - (time.monotonic() - oldest) - 0.1
+        if not await self._write(batch, retrying=False, timeout_s=max(0.1, budget)):
+            await self._to_spool(batch)
+            self._start_spooling()
+
+    def _start_spooling(self) -> None:
+        self._spooling = True
+        self._backoff = self.retry_initial_s
+        self._retry_at = time.monotonic() + self._jittered(self._backoff)
+
+    def _jittered(self, delay: float) -> float:
+        # Several daemons (or a restart loop) must not retry the database in step.
+        return delay * self._rng.uniform(0.75, 1.25)
 
     async def _to_spool(self, batch: list[Row]) -> None:
         await asyncio.to_thread(self.spool.append, batch)
         self.rows_spooled += len(batch)
         log.debug("rows_spooled", rows=len(batch))
 
-    async def _write(self, batch: list[Row], *, retrying: bool) -> bool:
+    async def _write(
+        self, batch: list[Row], *, retrying: bool, timeout_s: float | None = None
+    ) -> bool:
         """Write one batch; False when the database is unavailable (the caller spools)."""
         assert self._engine is not None
+        self._last_attempt_at = time.monotonic()
         try:
-            async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
+            async with (
+                asyncio.timeout(timeout_s or self.write_timeout_s),
+                self._engine.begin() as conn,
+            ):
                 await write_rows(conn, batch)
         except Exception as exc:  # classified below: nothing may escape and lose the batch
             if _refuses_rows(exc):
@@ -369,6 +448,7 @@ class Recorder:
                 log.error("db_batch_refused", rows=len(batch), error=_error_text(exc))
                 return await self._write_one_by_one(batch)
             self.write_failures += 1
+            self.last_failure_at = time.monotonic()
             log.warning(
                 "db_write_failed",
                 rows=len(batch),
@@ -389,25 +469,50 @@ class Recorder:
             except Exception as exc:  # same classification as a whole batch
                 if not _refuses_rows(exc):
                     self.write_failures += 1
+                    self.last_failure_at = time.monotonic()
                     log.warning("db_write_failed", rows=1, error=_error_text(exc))
                     return False
-                self.rows_rejected += 1
-                await asyncio.to_thread(self._set_aside, row)
-                log.error(
-                    "row_rejected",
-                    table=row.get("table"),
-                    call_id=row.get("call_id"),
-                    agent_id=row.get("agent_id"),
-                    error=_error_text(exc),
-                )
+                await self._set_aside([dl.DeadLetter.of(row, _error_text(exc), time.time())])
             else:
                 self.rows_written += 1
         return True
 
-    def _set_aside(self, row: Row) -> None:
-        # Kept next to the spool for a human to look at; never replayed automatically.
-        with open(self.spool_dir / "rejected.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+    async def _set_aside(self, letters: list[dl.DeadLetter]) -> None:
+        """Dead letters to the table, or to the file while the database cannot take them."""
+        assert self._engine is not None
+        self.rows_rejected += len(letters)
+        for letter in letters:
+            log.error(
+                "row_dead_lettered",
+                table=letter.row_table,
+                call_id=letter.call_id,
+                agent_id=letter.agent_id,
+                reason=letter.reason,
+            )
+        if not self._spooling:
+            try:
+                async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
+                    await dl.insert_letters(conn, letters)
+            except Exception as exc:  # any failure: the file keeps them
+                log.warning("dead_letters_to_file", letters=len(letters), error=_error_text(exc))
+            else:
+                return
+        await asyncio.to_thread(dl.append_to_file, self.spool_dir, letters)
+
+    async def _move_filed_letters(self) -> None:
+        """Dead letters filed while the database was down go to the table (then the file goes)."""
+        assert self._engine is not None
+        letters = await asyncio.to_thread(dl.read_file, self.spool_dir)
+        if not letters:
+            return
+        try:
+            async with asyncio.timeout(self.write_timeout_s), self._engine.begin() as conn:
+                await dl.insert_letters(conn, letters)
+        except Exception as exc:  # stays in the file for the next time
+            log.warning("dead_letters_not_moved", letters=len(letters), error=_error_text(exc))
+            return
+        (self.spool_dir / dl.DEAD_LETTER_FILE).unlink(missing_ok=True)
+        log.info("dead_letters_moved", letters=len(letters))
 
     async def _replay_chunk(self) -> None:
         """Write the spool's next chunk; when it is all written, stop spooling."""
@@ -419,17 +524,30 @@ class Recorder:
                 self._spooling = False
                 self._backoff = self.retry_initial_s
                 log.info("spool_replayed", rows=self.rows_replayed)
+                await self._move_filed_letters()
                 return
             self._replay = SpoolPosition(segments[0], 0)
         position = self._replay
         rows, offset, at_end = await asyncio.to_thread(
             self.spool.read_chunk, position, self.replay_chunk_rows
         )
-        if rows and not await self._write(rows, retrying=True):
+        letters: list[dl.DeadLetter] = []
+        good: list[Row] = []
+        for row in rows:
+            # A row spooled by an older acd may hold what no column can: set it aside, once.
+            if (defect := dl.row_defect(row)) is not None:
+                letters.append(dl.DeadLetter.of(row, defect, time.time()))
+            else:
+                good.append(row)
+        if good and not await self._write(good, retrying=True):
             self._backoff = min(self.retry_max_s, self._backoff * 2)
-            self._retry_at = time.monotonic() + self._backoff
+            self._retry_at = time.monotonic() + self._jittered(self._backoff)
             return
-        self.rows_replayed += len(rows)
+        if letters:
+            # Written to the file (the spool's chunk is not consumed yet: never lost).
+            await asyncio.to_thread(dl.append_to_file, self.spool_dir, letters)
+            self.rows_rejected += len(letters)
+        self.rows_replayed += len(good)
         self._backoff = self.retry_initial_s
         self._retry_at = 0.0
         if at_end:

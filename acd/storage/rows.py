@@ -26,6 +26,11 @@ FALLBACK_CALL: Final = "fallback_calls"  # a calls row that never replaces the e
 AGENT_STATE: Final = "agent_states"
 SESSION_OPENED: Final = "session_opened"
 SESSION_CLOSED: Final = "session_closed"
+# A phone row cancelled before it was written (the phone came back to where it was): skipped.
+COALESCED: Final = "coalesced"
+# Phone changes closer than this to the previous one still waiting in the backlog are merged
+# into it: below a second, a phone's state says nothing a report could use.
+PHONE_COALESCE_S: Final = 1.0
 
 # The fallback event gets a sequence number the engine never reaches for one call.
 FALLBACK_SEQ: Final = 1_000_000
@@ -51,8 +56,9 @@ class CallFellBack:
 
 
 def clip(text: str | None, length: int) -> str | None:
-    """Free text cut to its column's length (PostgreSQL refuses longer values; SQLite would not)."""
-    return None if text is None else text[:length]
+    """Free text cut to its column's length (PostgreSQL refuses longer values; SQLite would not)
+    and without NUL characters (PostgreSQL refuses them in text)."""
+    return None if text is None else text.replace("\x00", "")[:length]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,7 +67,7 @@ def normalise_number(number: str, country: str) -> str:
 
     Extensions, ``anonymous`` and other non-numbers are kept unchanged: they are still worth seeing.
     """
-    text = number.strip()
+    text = number.replace("\x00", "").strip()
     if not text:
         return ""
     try:
@@ -78,11 +84,23 @@ class RowStream:
 
     It remembers, per advisor and dimension, when the last change happened: that gives each state
     row the duration of the state it ends, and an ordinal for changes sharing one instant.
+
+    Phone rows are coalesced while they wait to be written: a phone that changes again less than
+    ``PHONE_COALESCE_S`` after its previous change, that change still in the backlog, updates that
+    row's new state (or cancels it when the phone is back where it was), so a device flapping a
+    thousand times a second costs one row per flush, not one per event. ``seal`` marks the rows
+    taken by the writer as final.
     """
 
     def __init__(self, country: str = "FR") -> None:
         self.country = country
         self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        # advisor -> (its phone row still in the backlog, the last change before that row)
+        self._open_phone: dict[str, tuple[Row, tuple[float, int] | None]] = {}
+
+    def seal(self) -> None:
+        """The rows queued so far are being written: later changes get rows of their own."""
+        self._open_phone.clear()
 
     def seed(self, last_changes: dict[tuple[str, str], float]) -> None:
         """Start from the last change times already in the database (after a restart)."""
@@ -159,6 +177,19 @@ class RowStream:
 
     def _agent_state(self, c: RecordAgentState) -> list[Row]:
         key = (c.agent_id, c.dimension)
+        pending = self._open_phone.get(c.agent_id) if c.dimension == "phone" else None
+        if pending is not None and c.at - pending[0]["at"] < PHONE_COALESCE_S:
+            row, before = pending
+            if row["old"] == str(c.new):
+                row["table"] = COALESCED
+                del self._open_phone[c.agent_id]
+                if before is None:
+                    self._last.pop(key, None)
+                else:
+                    self._last[key] = before
+            else:
+                row["new"] = str(c.new)
+            return []
         last = self._last.get(key)
         duration = None if last is None else max(0.0, c.at - last[0])
         ordinal = last[1] + 1 if last is not None and last[0] == c.at else 0
@@ -176,6 +207,8 @@ class RowStream:
                 "duration_s": duration,
             }
         ]
+        if c.dimension == "phone":
+            self._open_phone[c.agent_id] = (rows[0], last)
         if c.dimension == "presence" and c.new == "logged_in":
             rows.append({"table": SESSION_OPENED, "agent_id": c.agent_id, "at": c.at})
         elif c.dimension == "presence" and c.new == "logged_out":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+CALL_ID_MAX_LEN = 160
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -19,9 +21,10 @@ metadata = sa.MetaData(
 calls = sa.Table(
     "calls",
     metadata,
-    # The caller channel's Uniqueid of the AGI session.
-    sa.Column("call_id", sa.String(64), primary_key=True),
-    sa.Column("linked_id", sa.String(64), nullable=False, server_default=""),
+    # The caller channel's Uniqueid of the AGI session (Asterisk allows 150 characters), and
+    # "#N" for a caller's Nth entry on the same channel.
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN), primary_key=True),
+    sa.Column("linked_id", sa.String(CALL_ID_MAX_LEN), nullable=False, server_default=""),
     sa.Column("queue", sa.String(64), nullable=False),
     sa.Column("first_queue", sa.String(64), nullable=False),
     sa.Column("priority", sa.Integer, nullable=False),
@@ -53,7 +56,7 @@ calls = sa.Table(
 call_events = sa.Table(
     "call_events",
     metadata,
-    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
     # offered, prompted, presented, not_answered, answered, requeued, relaxed, transferred,
     # completed, abandoned, overflowed, ended, disposition, fallback
@@ -90,4 +93,33 @@ agent_sessions = sa.Table(
     sa.Column("login_at", sa.Double, primary_key=True),
     sa.Column("logout_at", sa.Double),
     sa.Index(None, "logout_at"),
+)
+
+# Rows the database refused (or that could never be stored), set aside with the reason instead of
+# blocking the rows after them. ``row`` is the row as the recorder built it, in JSON.
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("set_aside_at", sa.Double, nullable=False),
+    sa.Column("row_table", sa.String(32), nullable=False),
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN)),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("row", sa.Text, nullable=False),
+    sa.Index(None, "set_aside_at"),
+)
+
+# While acd was down, calls went to the dialplan's fallback: those Asterisk could still describe
+# at restart have their own rows (``calls_recovered``); this row stands for the interval, with the
+# number of calls Asterisk reported for it when it could (NULL: unknown).
+service_gaps = sa.Table(
+    "service_gaps",
+    metadata,
+    sa.Column("started_at", sa.Double, primary_key=True),
+    sa.Column("ended_at", sa.Double, nullable=False),
+    sa.Column("calls_reported", sa.Integer),
+    sa.Column("calls_recovered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("detail", sa.String(300), nullable=False, server_default=""),
+    sa.Index(None, "ended_at"),
 )

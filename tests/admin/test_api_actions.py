@@ -221,6 +221,8 @@ async def test_queue_tuning_goes_through_the_reload_path(api: Api) -> None:
     [
         ("/api/v1/queues/support", {}, 422, "invalid_input"),
         ("/api/v1/queues/support", {"weight": 0}, 422, "invalid_input"),
+        # 2^70 was once accepted, and no later call of the queue was recorded.
+        ("/api/v1/queues/support", {"priority": 2**70}, 422, "invalid_input"),
         ("/api/v1/queues/support", {"colour": "red"}, 422, "invalid_input"),
         ("/api/v1/queues/support", {"steps": [{"expression": "french >="}]}, 422, "invalid_config"),
         ("/api/v1/queues/support", {"overflow": "nowhere:x"}, 422, "invalid_config"),

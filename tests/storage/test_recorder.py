@@ -302,26 +302,6 @@ async def test_fallback_record_never_replaces_the_engines_summary(
     assert ("lost", "fell_back") in [(row[0], row[2]) for row in tables["call_events"]]
 
 
-async def test_a_row_the_database_refuses_is_set_aside(pg_url: str, tmp_path: Path) -> None:
-    """A row PostgreSQL refuses (a sequence number out of range) is set aside in rejected.jsonl
-    with a log line; the rest of its batch is written and nothing is spooled."""
-    await upgrade_schema(pg_url)
-    day = varied_day()
-    bad = RecordCallEvent("bad", 2**40, "offered", day.now, "sales", None, {})
-    with capture_logs() as logs:
-        async with Recorder(pg_url, tmp_path / "spool", flush_rows=500, flush_ms=10) as recorder:
-            for record in [*day.records[:5], bad, *day.records[5:]]:
-                recorder.record(record)
-            assert await recorder.drain(10)
-            assert recorder.rows_rejected == 1
-            assert recorder.rows_spooled == 0
-    assert counts(await dump(pg_url)) == expected_counts(day.records)
-    rejected = (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()
-    assert len(rejected) == 1
-    assert '"call_id": "bad"' in rejected[0]
-    assert any(e["event"] == "row_rejected" and e["call_id"] == "bad" for e in logs)
-
-
 async def test_two_recorders_cannot_share_a_spool(sqlite_url: str, tmp_path: Path) -> None:
     """A second daemon pointed at the same spool directory is refused (rows would interleave)."""
     await upgrade_schema(sqlite_url)
@@ -363,4 +343,4 @@ async def test_a_failing_database_is_an_outage_not_a_refusal(pg_url: str, tmp_pa
     finally:
         await admin.close()
     assert counts(await dump(pg_url)) == expected_counts(day.records)
-    assert not (tmp_path / "spool" / "rejected.jsonl").exists()
+    assert not (tmp_path / "spool" / "dead-letters.jsonl").exists()
