@@ -11,6 +11,7 @@ loops, steps no advisor can satisfy) are reported with the same field paths as p
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,22 @@ from acd.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "acd.toml"
 
+
+def _engine_default(owner: type, name: str) -> Any:
+    """The engine's default for one of its configuration fields.
+
+    Each default of the routing engine is written once, in ``acd.core.config``; the settings below
+    take it from there so a file that leaves a value out gets what the engine itself assumes.
+    """
+    for f in dataclasses.fields(owner):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+    raise LookupError(f"{owner.__name__}.{name} has no default")
+
+
 PositiveSeconds = Annotated[float, Field(gt=0)]
 Seconds = Annotated[float, Field(ge=0)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -80,7 +97,7 @@ class CentreSettings(_Section):
     timezone: str = "Europe/Paris"
     country: str = Field(default="FR", min_length=2, max_length=2)
     subdivision: str | None = None  # public holidays of a region too: "6AE" (Alsace), "57"...
-    short_abandon_s: Seconds = 5.0
+    short_abandon_s: Seconds = _engine_default(AcdConfig, "short_abandon_s")
 
     @field_validator("timezone")
     @classmethod
@@ -179,15 +196,19 @@ class LoggingSettings(_Section):
 class WorkloadSettings(_Section):
     """Workload limits (on by default): see ``acd.core.config.WorkloadPolicy``."""
 
-    enabled: bool = True
-    occupancy_cap: float = Field(default=0.85, gt=0, le=1)
-    window_s: PositiveSeconds = 3600.0
-    bucket_s: PositiveSeconds = 60.0
-    breather_s: PositiveSeconds = 120.0
-    min_wrap_up_s: Seconds = 5.0
-    recovery_max_s: PositiveSeconds = 300.0
-    recovery_per_window: int = Field(default=3, ge=0)
-    min_basis_s: PositiveSeconds = 900.0
+    enabled: bool = _engine_default(WorkloadPolicy, "enabled")
+    occupancy_cap: float = Field(
+        default=_engine_default(WorkloadPolicy, "occupancy_cap"), gt=0, le=1
+    )
+    window_s: PositiveSeconds = _engine_default(WorkloadPolicy, "window_s")
+    bucket_s: PositiveSeconds = _engine_default(WorkloadPolicy, "bucket_s")
+    breather_s: PositiveSeconds = _engine_default(WorkloadPolicy, "breather_s")
+    min_wrap_up_s: Seconds = _engine_default(WorkloadPolicy, "min_wrap_up_s")
+    recovery_max_s: PositiveSeconds = _engine_default(WorkloadPolicy, "recovery_max_s")
+    recovery_per_window: int = Field(
+        default=_engine_default(WorkloadPolicy, "recovery_per_window"), ge=0
+    )
+    min_basis_s: PositiveSeconds = _engine_default(WorkloadPolicy, "min_basis_s")
 
 
 class StepSettings(_Section):
@@ -201,18 +222,21 @@ class QueueSettings(_Section):
     """A queue, as the admin writes it under ``[queues.NAME]``."""
 
     steps: list[StepSettings] = Field(default_factory=lambda: [StepSettings()])
-    policy: Policy = Policy.LONGEST_IDLE
-    weight: float = Field(default=1.0, gt=0)
-    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
-    max_wait_s: PositiveSeconds | None = None
+    policy: Policy = _engine_default(QueueConfig, "policy")
+    weight: float = Field(default=_engine_default(QueueConfig, "weight"), gt=0)
+    priority: int = Field(
+        default=_engine_default(QueueConfig, "priority"), ge=PRIORITY_MIN, le=PRIORITY_MAX
+    )
+    max_wait_s: PositiveSeconds | None = _engine_default(QueueConfig, "max_wait_s")
     overflow: str | None = None
-    join_when_empty: EmptyPolicy = EmptyPolicy.NEVER
-    leave_when_empty: EmptyPolicy = EmptyPolicy.NEVER
-    announce_interval_s: PositiveSeconds | None = 30.0
-    service_level_s: Seconds = 20.0
-    wrap_up_s: Seconds = 10.0
-    ring_timeout_s: PositiveSeconds = 15.0
-    expected_handle_s: PositiveSeconds = 180.0
+    join_when_empty: EmptyPolicy = _engine_default(QueueConfig, "join_when_empty")
+    leave_when_empty: EmptyPolicy = _engine_default(QueueConfig, "leave_when_empty")
+    # 0 turns the announcements off (TOML has no null).
+    announce_interval_s: Seconds | None = _engine_default(QueueConfig, "announce_interval_s")
+    service_level_s: Seconds = _engine_default(QueueConfig, "service_level_s")
+    wrap_up_s: Seconds = _engine_default(QueueConfig, "wrap_up_s")
+    ring_timeout_s: PositiveSeconds = _engine_default(QueueConfig, "ring_timeout_s")
+    expected_handle_s: PositiveSeconds = _engine_default(QueueConfig, "expected_handle_s")
     language: Literal["fr", "en"] = "fr"
     music_class: str = "default"
     schedule: str | None = None  # a [schedules.NAME]; none: always open
@@ -255,8 +279,8 @@ class AgentSettings(_Section):
     token: SecretStr | None = None
     skills: dict[str, int] = Field(default_factory=dict)
     queues: list[str] = Field(default_factory=list)
-    wrap_up_s: Seconds | None = None
-    max_missed: int = Field(default=3, ge=1)
+    wrap_up_s: Seconds | None = _engine_default(AgentConfig, "wrap_up_s")
+    max_missed: int = Field(default=_engine_default(AgentConfig, "max_missed"), ge=1)
 
     @field_validator("pin")
     @classmethod
@@ -447,7 +471,7 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
         overflow=overflow,
         join_when_empty=q.join_when_empty,
         leave_when_empty=q.leave_when_empty,
-        announce_interval_s=q.announce_interval_s,
+        announce_interval_s=q.announce_interval_s or None,
         service_level_s=q.service_level_s,
         wrap_up_s=q.wrap_up_s,
         ring_timeout_s=q.ring_timeout_s,

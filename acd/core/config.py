@@ -159,7 +159,7 @@ class QueueConfig:
     overflow: OverflowTarget | None = None
     join_when_empty: EmptyPolicy = EmptyPolicy.NEVER
     leave_when_empty: EmptyPolicy = EmptyPolicy.NEVER
-    announce_interval_s: float | None = None  # position / expected wait prompts; None = off
+    announce_interval_s: float | None = 30.0  # position / expected wait prompts; None = off
     service_level_s: float = 20.0
     wrap_up_s: float = 10.0
     ring_timeout_s: float = 15.0
