@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import structlog
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
+from acd.admin.customers_api import mount_customer_api
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.call_control import (
@@ -34,6 +35,7 @@ from acd.core.states import Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
+from acd.runtime.customer_directory import ArrivalDesk, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
@@ -45,6 +47,7 @@ from acd.storage import (
     check_schema,
     restore_events,
 )
+from acd.storage.customers import CustomerStore
 
 log = structlog.get_logger("acd.app")
 
@@ -116,6 +119,17 @@ class Daemon:
             records=self.recorder or self.memory_records,
             on_handled=self.metrics.observe_decision,
         )
+        # The customer directory (kept in the records database): who calls, before routing.
+        self.customer_store: CustomerStore | None = (
+            CustomerStore(db.url.get_secret_value())
+            if persist and settings.customers.enabled
+            else None
+        )
+        self.customers = CustomerDirectory(self.customer_store, settings.centre.country)
+        self._customer_reload: asyncio.Task[None] | None = None
+        self.arrivals = ArrivalDesk(
+            self.dispatcher, self.customers, segment_queues=settings.customers.segment_queues
+        )
         self.feed = LiveFeed(self.engine, self.dispatcher, timezone=settings.centre.timezone)
         self.dispatcher.live_views.extend([self.feed, self.metrics])
         self.metrics.watch_dispatcher(lambda: self.dispatcher.backlog)
@@ -130,14 +144,16 @@ class Daemon:
         # live_interfaces: serve HTTP and MQTT as configured (acd run, acd demo); tests opt in.
         self.http: HttpServer | None = None
         if live_interfaces and settings.http.enabled:
+            http_app = build_http_app(
+                self.feed,
+                self,
+                metrics=self.metrics,
+                pause_reasons=settings.http.pause_reasons,
+                dispositions=settings.http.dispositions,
+            )
+            mount_customer_api(http_app, self.customers, self, now=self.clock.now)
             self.http = HttpServer(
-                build_http_app(
-                    self.feed,
-                    self,
-                    metrics=self.metrics,
-                    pause_reasons=settings.http.pause_reasons,
-                    dispositions=settings.http.dispositions,
-                ),
+                http_app,
                 host=settings.http.bind,
                 port=settings.http.port,
             )
@@ -154,7 +170,7 @@ class Daemon:
                 dropped=lambda: bridge.dropped,
             )
         self.calls = AsteriskCallControl(
-            self.dispatcher,
+            self.arrivals,
             queues=queue_audio(settings),
             agents_by_endpoint=agents_by_endpoint(self.config),
             pins=advisor_pins(settings),
@@ -217,6 +233,12 @@ class Daemon:
         self.calls.reconfigure(
             queue_audio(settings), agents_by_endpoint(config), advisor_pins(settings)
         )
+        self.arrivals.segment_queues = dict(settings.customers.segment_queues)
+        if self.customer_store is not None:
+            # Picks up `acd customers import` and `forget` run while the daemon serves.
+            self._customer_reload = asyncio.get_running_loop().create_task(
+                self._load_customers(), name="customer_reload"
+            )
         self.settings = settings
         self.config = config
         log.info("config_reloaded", queues=len(config.queues), agents=len(config.agents))
@@ -228,6 +250,13 @@ class Daemon:
         except DatabaseUnavailableError as exc:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
         await recorder.start()
+
+    async def _load_customers(self) -> None:
+        """Load the directory; without it callers are still routed, just not recognised."""
+        try:
+            await self.customers.load()
+        except Exception as exc:
+            log.warning("customer_directory_unavailable", error=type(exc).__name__)
 
     async def _restore_sessions(self, recorder: Recorder) -> None:
         # An advisor logged in before the restart stays logged in (paused ones stay paused).
@@ -288,6 +317,8 @@ class Daemon:
         pid_file = self.settings.daemon.pid_file
         if self.recorder is not None:
             await self._open_records(self.recorder)
+        if self.customer_store is not None:
+            await self._load_customers()
         async with asyncio.TaskGroup() as tasks:
             dispatcher = tasks.create_task(self.dispatcher.run(), name="dispatcher")
             watchdog = (
@@ -342,6 +373,8 @@ class Daemon:
                 self._record_handed_back()
                 if self.recorder is not None:
                     await self.recorder.stop()
+                if self.customer_store is not None:
+                    await self.customer_store.close()
                 # Live view last, so the final states reach the wallboard and the broker.
                 self.feed.close()
                 if self.http is not None and http is not None:

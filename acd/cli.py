@@ -307,6 +307,9 @@ def _mount_storage_commands() -> None:
 
     app.add_typer(db_app, name="db", help="Database: upgrade, current revision, purge.")
     app.command("report")(report_command)
+    from acd.storage.customer_commands import customers_app
+
+    app.add_typer(customers_app, name="customers", help="Customers: import, export, forget.")
 
 
 _mount_storage_commands()

@@ -71,6 +71,7 @@ def _engine_default(owner: type, name: str) -> Any:
 PositiveSeconds = Annotated[float, Field(gt=0)]
 Seconds = Annotated[float, Field(ge=0)]
 Port = Annotated[int, Field(ge=0, le=65535)]
+PositiveDays = Annotated[float, Field(gt=0)]
 
 
 class SettingsError(Exception):
@@ -211,6 +212,62 @@ class WorkloadSettings(_Section):
     min_basis_s: PositiveSeconds = _engine_default(WorkloadPolicy, "min_basis_s")
 
 
+class CustomersSettings(_Section):
+    """The customer directory: loaded at start when the daemon keeps records in a database."""
+
+    enabled: bool = True
+    # A known customer's segment sends their call to another queue before it enters the engine.
+    segment_queues: dict[str, str] = Field(default_factory=dict)
+    recent_calls: int = Field(default=10, ge=0, le=100)
+    notes_max_chars: int = Field(default=2000, gt=0, le=20_000)
+
+
+class CrmSettings(_Section):
+    """An external CRM asked about each caller (off until ``url_template`` is set).
+
+    ``url_template`` holds ``{e164}`` (``+33199000001``, URL-encoded) or ``{number}`` (digits
+    only); ``customer_url_template`` (``{customer_id}``) is the screen pop's link to the CRM.
+    """
+
+    url_template: str | None = None
+    customer_url_template: str | None = None
+    token: SecretStr | None = None
+    timeout_ms: int = Field(default=300, gt=0, le=10_000)
+    # 0: route at once and apply the answer when it comes; else wait up to this long first.
+    wait_ms: int = Field(default=0, ge=0, le=5_000)
+    cache_s: Seconds = 60.0
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_s: PositiveSeconds = 30.0
+
+    @field_validator("url_template")
+    @classmethod
+    def _has_placeholder(cls, template: str | None) -> str | None:
+        if template is not None:
+            if not template.startswith(("http://", "https://")):
+                raise ValueError("an http:// or https:// URL")
+            if "{e164}" not in template and "{number}" not in template:
+                raise ValueError("must contain {e164} or {number}")
+        return template
+
+
+class WebhookSettings(_Section):
+    """An optional POST of each screen pop, signed with HMAC-SHA256 (off until ``url`` is set)."""
+
+    url: str | None = None
+    secret: SecretStr | None = None
+    timeout_ms: int = Field(default=2000, gt=0, le=30_000)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class RetentionSettings(_Section):
+    """How long personal data is kept, per kind, in days (``acd db purge`` enforces it)."""
+
+    call_records_days: PositiveDays | None = None
+    notes_days: PositiveDays | None = None
+    inactive_customers_days: PositiveDays | None = None
+    recordings_days: PositiveDays | None = None
+
+
 class StepSettings(_Section):
     """One routing step: a skill expression held for ``for_s`` seconds (the last one: forever)."""
 
@@ -313,6 +370,10 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
     schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
+    customers: CustomersSettings = Field(default_factory=CustomersSettings)
+    crm: CrmSettings = Field(default_factory=CrmSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
 
@@ -526,6 +587,13 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
         except ValueError as exc:
             where = "centre.subdivision" if "subdivision" in str(exc) else "centre.country"
             raise SettingsError(source, [(where, str(exc))]) from None
+    unknown = [
+        (f"customers.segment_queues.{segment}", f"unknown queue {queue!r}")
+        for segment, queue in settings.customers.segment_queues.items()
+        if queue not in settings.queues
+    ]
+    if unknown:
+        raise SettingsError(source, unknown)
     return settings
 
 

@@ -50,6 +50,8 @@ calls = sa.Table(
     sa.Column("answered_within_sl", sa.Boolean, nullable=False),
     sa.Index(None, "offered_at"),
     sa.Index(None, "agent_id", "answered_at"),
+    # A customer's history (screen pop, API) is found by their numbers.
+    sa.Index(None, "caller_number", "offered_at"),
 )
 
 # The relational equivalent of Asterisk's queue_log: one row per thing that happened to a call.
@@ -122,4 +124,74 @@ service_gaps = sa.Table(
     sa.Column("calls_recovered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("detail", sa.String(300), nullable=False, server_default=""),
     sa.Index(None, "ended_at"),
+)
+
+# The customer directory (acd.core.customers): one row per customer, its numbers, its consents.
+# Numbers are E.164 and belong to one customer each; ``last_activity_at`` (their last call, or
+# their creation) is what ``[retention] inactive_customers_days`` counts from.
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),
+    # consumer | business
+    sa.Column("kind", sa.String(16), nullable=False, server_default="consumer"),
+    sa.Column("segment", sa.String(64), nullable=False, server_default=""),
+    sa.Column("vip_level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("language", sa.String(8), nullable=False, server_default=""),
+    sa.Column("preferred_agent", sa.String(64), nullable=False, server_default=""),
+    sa.Column("region", sa.String(64), nullable=False, server_default=""),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("last_activity_at", sa.Double, nullable=False),
+    sa.Index(None, "last_activity_at"),
+)
+
+customer_numbers = sa.Table(
+    "customer_numbers",
+    metadata,
+    sa.Column("number", sa.String(20), primary_key=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "customer_id"),
+)
+
+customer_consents = sa.Table(
+    "customer_consents",
+    metadata,
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("purpose", sa.String(32), primary_key=True),
+    sa.Column("given_at", sa.Double, primary_key=True),
+    # consent | contract | legitimate_interest | legal_obligation
+    sa.Column("legal_basis", sa.String(24), nullable=False),
+    sa.Column("withdrawn_at", sa.Double),
+    sa.Column("collected_by", sa.String(32), nullable=False, server_default=""),
+    sa.Column("proof_ref", sa.String(128), nullable=False, server_default=""),
+)
+
+# Numbers that must not be called (the person's request, the national do-not-call list); kept
+# apart from customers: an opposition outlives the customer record it came with.
+contact_oppositions = sa.Table(
+    "contact_oppositions",
+    metadata,
+    sa.Column("number", sa.String(20), primary_key=True),
+    # '' opposes every purpose.
+    sa.Column("purpose", sa.String(32), primary_key=True, server_default=""),
+    sa.Column("since", sa.Double, nullable=False),
+    sa.Column("until", sa.Double),
+    sa.Column("source", sa.String(32), nullable=False, server_default="customer"),
+)
+
+# The advisor's note on a call (personal data: the customer may read it).
+call_notes = sa.Table(
+    "call_notes",
+    metadata,
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN), primary_key=True),
+    sa.Column("agent_id", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Index(None, "customer_id"),
+    sa.Index(None, "at"),
 )

@@ -1,0 +1,342 @@
+"""``/api/v1/customers``: create, update and look up customers (admin token; personal data).
+
+The directory behind it (``acd.runtime.customer_directory.CustomerDirectory``) writes each change
+to the database, then serves it to the next call. Numbers are accepted as people write them and
+stored in E.164 (national numbers are read in ``centre.country``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol
+from urllib.parse import quote
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from acd.admin.auth import SettingsHolder, require_admin
+from acd.admin.errors import ApiError
+from acd.admin.models import ErrorBody
+from acd.core.customers import (
+    Consent,
+    Customer,
+    CustomerCall,
+    CustomerError,
+    CustomerKind,
+    LegalBasis,
+    NumberTakenError,
+)
+from acd.runtime.phone_numbers import NumberError, to_e164
+
+log = structlog.get_logger("acd.admin")
+
+API = "/api/v1"
+
+NumberPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^\+?[0-9 .()-]+$")]
+Text64 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+Purpose = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Attributes = dict[str, str | int | float | bool | None]
+
+
+class CustomerBook(Protocol):
+    """What the API needs of the directory."""
+
+    def lookup(self, caller_number: str) -> Customer | None: ...
+
+    def by_id(self, customer_id: str) -> Customer | None: ...
+
+    async def save(self, customer: Customer, *, at: float) -> None: ...
+
+    async def recent_calls(self, customer: Customer, limit: int) -> list[CustomerCall]: ...
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(_Body):
+    """A new customer; ``id`` is generated when left out."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[\w.@:-]{1,64}$")] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] = ""
+    kind: CustomerKind = CustomerKind.CONSUMER
+    segment: Text64 = ""
+    vip: Annotated[int, Field(ge=0, le=9)] = 0
+    language: Annotated[str, StringConstraints(pattern=r"^([a-z]{2})?$")] = ""
+    preferred_agent: Text64 = ""
+    region: Text64 = ""
+    numbers: Annotated[list[str], Field(min_length=1, max_length=20)]
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class CustomerPatch(_Body):
+    """Fields to change; those left out keep their value (``numbers`` replaces the list)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] | None = None
+    kind: CustomerKind | None = None
+    segment: Text64 | None = None
+    vip: Annotated[int, Field(ge=0, le=9)] | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^([a-z]{2})?$")] | None = None
+    preferred_agent: Text64 | None = None
+    region: Text64 | None = None
+    numbers: Annotated[list[str], Field(min_length=1, max_length=20)] | None = None
+    attributes: Attributes | None = None
+
+
+class ConsentIn(_Body):
+    """Consent given (a new record from now) or withdrawn (the record in force ends now)."""
+
+    purpose: Purpose
+    action: Literal["given", "withdrawn"]
+    legal_basis: LegalBasis = LegalBasis.CONSENT
+    collected_by: Annotated[str, StringConstraints(max_length=32)] = ""
+    proof_ref: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+class ConsentOut(BaseModel):
+    purpose: str
+    legal_basis: str
+    given_at: float
+    withdrawn_at: float | None
+    collected_by: str
+    proof_ref: str
+
+
+class CustomerCallOut(BaseModel):
+    """A past call: when, where, how it ended, who took it, the disposition and the note."""
+
+    call_id: str
+    number: str
+    offered_at: float
+    queue: str
+    outcome: str
+    agent_id: str | None
+    disposition: str | None
+    wait_s: float
+    talk_s: float
+    note: str | None
+
+
+class CustomerOut(BaseModel):
+    """A customer, their consents and their latest calls (newest first)."""
+
+    id: str
+    name: str
+    kind: str
+    segment: str
+    vip: int
+    language: str
+    preferred_agent: str
+    region: str
+    numbers: list[str]
+    attributes: Attributes
+    consents: list[ConsentOut]
+    crm_url: str | None = Field(description="The customer's page in the CRM, if configured.")
+    recent_calls: list[CustomerCallOut]
+
+
+def crm_url(template: str | None, customer: Customer) -> str | None:
+    """``crm.customer_url_template`` filled for this customer (id URL-encoded)."""
+    if not template:
+        return None
+    return template.replace("{customer_id}", quote(customer.customer_id, safe=""))
+
+
+def call_out(call: CustomerCall) -> CustomerCallOut:
+    return CustomerCallOut(**dataclasses.asdict(call))
+
+
+def customer_out(
+    customer: Customer, calls: Sequence[CustomerCall], crm_template: str | None
+) -> CustomerOut:
+    return CustomerOut(
+        id=customer.customer_id,
+        name=customer.name,
+        kind=customer.kind.value,
+        segment=customer.segment,
+        vip=customer.vip_level,
+        language=customer.language,
+        preferred_agent=customer.preferred_agent,
+        region=customer.region,
+        numbers=list(customer.numbers),
+        attributes=dict(customer.attributes),
+        consents=[
+            ConsentOut(
+                purpose=c.purpose,
+                legal_basis=c.legal_basis.value,
+                given_at=c.given_at,
+                withdrawn_at=c.withdrawn_at,
+                collected_by=c.collected_by,
+                proof_ref=c.proof_ref,
+            )
+            for c in customer.consents
+        ],
+        crm_url=crm_url(crm_template, customer),
+        recent_calls=[call_out(call) for call in calls],
+    )
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody} for code in codes}
+
+
+def mount_customer_api(
+    app: FastAPI,
+    book: CustomerBook,
+    holder: SettingsHolder,
+    *,
+    now: Any,
+) -> None:
+    """Add the customer routes to the daemon's HTTP application (``now()``: epoch seconds)."""
+    router = APIRouter(prefix=f"{API}/customers", tags=["customers"])
+
+    def admin(request: Request) -> None:
+        require_admin(holder.settings, request)
+
+    def e164(text: str, field: str) -> str:
+        try:
+            return to_e164(text, holder.settings.centre.country)
+        except NumberError as exc:
+            raise ApiError(
+                "invalid_input", str(exc), fields=[{"field": field, "problem": str(exc)}]
+            ) from None
+
+    def find(number: str) -> Customer:
+        customer = book.lookup(e164(number, "path.number"))
+        if customer is None:
+            raise ApiError("unknown_customer", f"no customer has the number {number}")
+        return customer
+
+    async def store(customer: Customer) -> CustomerOut:
+        try:
+            await book.save(customer, at=now())
+        except NumberTakenError as exc:
+            raise ApiError("number_taken", str(exc), number=exc.number) from None
+        settings = holder.settings
+        calls = await book.recent_calls(customer, settings.customers.recent_calls)
+        return customer_out(customer, calls, settings.crm.customer_url_template)
+
+    def build(fields: dict[str, Any]) -> Customer:
+        try:
+            return Customer(**fields)
+        except CustomerError as exc:
+            raise ApiError(
+                "invalid_input",
+                str(exc),
+                fields=[{"field": f"body.{exc.field}", "problem": exc.message}],
+            ) from None
+
+    @router.get(
+        "/{number}",
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 404, 422),
+    )
+    async def get_customer(number: NumberPath) -> CustomerOut:
+        """The customer holding this number, with consents and latest calls. Admin token."""
+        customer = find(number)
+        settings = holder.settings
+        calls = await book.recent_calls(customer, settings.customers.recent_calls)
+        return customer_out(customer, calls, settings.crm.customer_url_template)
+
+    @router.post(
+        "",
+        status_code=201,
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 409, 422),
+    )
+    async def create_customer(body: CustomerIn) -> CustomerOut:
+        """Create a customer. Admin token."""
+        numbers = tuple(
+            dict.fromkeys(e164(n, f"body.numbers[{i}]") for i, n in enumerate(body.numbers))
+        )
+        customer_id = body.id or "c" + numbers[0].lstrip("+")
+        if book.by_id(customer_id) is not None:
+            raise ApiError("customer_exists", f"customer {customer_id} exists: PATCH it")
+        customer = build(
+            {
+                "customer_id": customer_id,
+                "name": body.name,
+                "kind": body.kind,
+                "segment": body.segment,
+                "vip_level": body.vip,
+                "language": body.language,
+                "preferred_agent": body.preferred_agent,
+                "region": body.region,
+                "numbers": numbers,
+                "attributes": body.attributes,
+            }
+        )
+        out = await store(customer)
+        log.info("customer_created", customer_id=customer_id)
+        return out
+
+    @router.patch(
+        "/{number}",
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 404, 409, 422),
+    )
+    async def update_customer(number: NumberPath, body: CustomerPatch) -> CustomerOut:
+        """Change some fields of the customer holding this number. Admin token."""
+        customer = find(number)
+        changes: dict[str, Any] = {}
+        for name, target in (
+            ("name", "name"),
+            ("kind", "kind"),
+            ("segment", "segment"),
+            ("vip", "vip_level"),
+            ("language", "language"),
+            ("preferred_agent", "preferred_agent"),
+            ("region", "region"),
+            ("attributes", "attributes"),
+        ):
+            value = getattr(body, name)
+            if value is not None:
+                changes[target] = value
+        if body.numbers is not None:
+            changes["numbers"] = tuple(
+                dict.fromkeys(e164(n, f"body.numbers[{i}]") for i, n in enumerate(body.numbers))
+            )
+        fields = {f.name: getattr(customer, f.name) for f in dataclasses.fields(customer)}
+        out = await store(build({**fields, **changes}))
+        log.info("customer_updated", customer_id=customer.customer_id, fields=sorted(changes))
+        return out
+
+    @router.post(
+        "/{number}/consents",
+        dependencies=[Depends(admin)],
+        responses=_errors(401, 404, 409, 422),
+    )
+    async def record_consent(number: NumberPath, body: ConsentIn) -> CustomerOut:
+        """Record consent given or withdrawn for a purpose, from now. Admin token."""
+        customer = find(number)
+        at = now()
+        consents = list(customer.consents)
+        if body.action == "given":
+            consents.append(
+                Consent(
+                    purpose=body.purpose,
+                    legal_basis=body.legal_basis,
+                    given_at=at,
+                    collected_by=body.collected_by,
+                    proof_ref=body.proof_ref,
+                )
+            )
+        else:
+            current = customer.consent_in_force(body.purpose, at)
+            if current is None:
+                raise ApiError("refused", f"no consent in force for {body.purpose}")
+            consents = [
+                dataclasses.replace(c, withdrawn_at=at) if c is current else c for c in consents
+            ]
+        out = await store(dataclasses.replace(customer, consents=tuple(consents)))
+        log.info(
+            "customer_consent_recorded",
+            customer_id=customer.customer_id,
+            purpose=body.purpose,
+            action=body.action,
+        )
+        return out
+
+    app.include_router(router)

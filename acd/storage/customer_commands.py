@@ -1,0 +1,175 @@
+"""``acd customers import|export|forget``: the customer directory from the command line.
+
+Like ``acd db``, each command takes ``--database-url`` (default ``ACD_DATABASE_URL``) and the
+centre's country for national numbers (``--country``, default ``ACD_CENTRE_COUNTRY`` then FR).
+Exports hold personal data: the file is written with mode 0600.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+
+from acd.core.customers import Customer
+from acd.log_config import configure_logging
+from acd.runtime.phone_numbers import NumberError, to_e164
+from acd.storage.commands import DEFAULT_DATABASE_URL, DatabaseUrl
+from acd.storage.customer_csv import (
+    CustomerFileError,
+    ParsedFile,
+    parse_customers_csv,
+    render_customers_csv,
+)
+from acd.storage.customers import CustomerStore, ForgetResult
+from acd.storage.database import masked_url
+from acd.storage.errors import StorageError
+from acd.storage.schema import current_revision, head_revision, upgrade_schema
+
+BATCH = 500
+
+Country = Annotated[
+    str,
+    typer.Option(
+        "--country", envvar="ACD_CENTRE_COUNTRY", help="Country of national numbers (ISO code)."
+    ),
+]
+
+customers_app = typer.Typer(
+    help="The customer directory: import, export, forget.", no_args_is_help=True
+)
+
+
+@customers_app.callback()
+def _logs_to_stderr() -> None:
+    # Exports go to stdout: log lines must not end up in the CSV.
+    configure_logging("console", "warning")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+async def _ready_store(url: str) -> CustomerStore:
+    """The store, on a database at head; a fresh (empty) database gets acd's tables first."""
+    revision = await current_revision(url)
+    if revision is None:
+        await upgrade_schema(url)
+    elif revision != head_revision():
+        raise StorageError(
+            f"database {masked_url(url)} is at {revision}, not {head_revision()}: "
+            "run `acd db upgrade`"
+        )
+    return CustomerStore(url)
+
+
+async def import_customers(url: str, data: bytes, country: str) -> ParsedFile:
+    """Parse and write a customer file; returns what went in and what was rejected."""
+    numbers = [n for _, c in parse_customers_csv(data, country).customers for n in c.numbers]
+    store = await _ready_store(url)
+    try:
+        parsed = parse_customers_csv(data, country, owners=await store.owners(numbers))
+        at = time.time()
+        batch: list[Customer] = [customer for _, customer in parsed.customers]
+        for start in range(0, len(batch), BATCH):
+            await store.save_many(batch[start : start + BATCH], at=at)
+    finally:
+        await store.close()
+    return parsed
+
+
+@customers_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV file: name, numbers, and optional columns")],
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    country: Country = "FR",
+) -> None:
+    """Import customers; rejected rows are listed with their line and reason."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{file}: {exc.strerror or exc}") from None
+    try:
+        parsed = asyncio.run(import_customers(database_url, data, country))
+    except CustomerFileError as exc:
+        raise _fail(f"{file}: refused, nothing imported: {exc}") from None
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise _fail(f"database {masked_url(database_url)}: {type(detail).__name__}") from None
+    for rejection in parsed.rejections:
+        typer.echo(f"{file}:{rejection.line}: rejected: {rejection.reason}", err=True)
+    typer.echo(
+        f"{file}: {len(parsed.customers)} customers imported, "
+        f"{len(parsed.rejections)} rows rejected"
+    )
+    if parsed.rejections:
+        raise typer.Exit(1)
+
+
+@customers_app.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write this file (mode 0600).")
+    ] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """Export every customer as CSV (the format ``import`` reads)."""
+
+    async def export() -> str:
+        store = await _ready_store(database_url)
+        try:
+            return render_customers_csv(await store.load_all())
+        finally:
+            await store.close()
+
+    try:
+        text = asyncio.run(export())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+    typer.echo(f"customers written to {output}", err=True)
+
+
+@customers_app.command("forget")
+def forget_command(
+    number: Annotated[str, typer.Argument(help="One of the person's numbers")],
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    country: Country = "FR",
+) -> None:
+    """Erase the customer holding NUMBER and pseudonymise their numbers in the call records."""
+    try:
+        e164 = to_e164(number, country)
+    except NumberError as exc:
+        raise _fail(str(exc)) from None
+
+    async def forget() -> ForgetResult:
+        store = await _ready_store(database_url)
+        try:
+            return await store.forget(e164)
+        finally:
+            await store.close()
+
+    try:
+        result = asyncio.run(forget())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    who = f"customer {result.customer_id}" if result.customer_id else "no customer holds it"
+    changes = ", ".join(f"{name}: {count}" for name, count in result.rows.items())
+    typer.echo(f"{e164}: {who}; erased or pseudonymised as {result.pseudonym} ({changes})")
+    typer.echo(
+        "a running daemon forgets them too at its next reload (`acd reload`)",
+        err=True,
+    )
