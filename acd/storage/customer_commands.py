@@ -17,7 +17,6 @@ import sqlalchemy as sa
 import typer
 
 from acd.core.customers import Customer
-from acd.log_config import configure_logging
 from acd.runtime.phone_numbers import NumberError, to_e164
 from acd.storage.commands import DEFAULT_DATABASE_URL, DatabaseUrl
 from acd.storage.customer_csv import (
@@ -43,12 +42,6 @@ Country = Annotated[
 customers_app = typer.Typer(
     help="The customer directory: import, export, forget.", no_args_is_help=True
 )
-
-
-@customers_app.callback()
-def _logs_to_stderr() -> None:
-    # Exports go to stdout: log lines must not end up in the CSV.
-    configure_logging("console", "warning")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -124,6 +117,9 @@ def export_command(
     """Export every customer as CSV (the format ``import`` reads)."""
 
     async def export() -> str:
+        # Nothing to migrate (and no log line in the CSV) on a database without acd's tables.
+        if await current_revision(database_url) is None:
+            return render_customers_csv(())
         store = await _ready_store(database_url)
         try:
             return render_customers_csv(await store.load_all())
