@@ -18,9 +18,11 @@ from typing import Protocol
 
 import structlog
 
+from acd.core.commands import Command
 from acd.core.customers import Customer, CustomerCall, NumberTakenError
 from acd.core.events import CallArrived, Event
 from acd.runtime.phone_numbers import e164_or_none
+from acd.runtime.ports import EventInbox
 
 log = structlog.get_logger("acd.runtime.customers")
 
@@ -33,16 +35,6 @@ class CustomerRepository(Protocol):
     async def save(self, customer: Customer, *, at: float) -> None: ...
 
     async def recent_calls(self, numbers: Sequence[str], limit: int = 10) -> list[CustomerCall]: ...
-
-
-class EventSink(Protocol):
-    """The dispatcher, as the call side sees it."""
-
-    def now(self) -> float: ...
-
-    def post(self, event: Event) -> None: ...
-
-    async def submit(self, event: Event) -> Sequence[object]: ...
 
 
 class CustomerIndex:
@@ -135,11 +127,11 @@ class CustomerDirectory:
 
 
 class ArrivalDesk:
-    """The call side's ``EventSink``: each ``CallArrived`` leaves with its customer attached."""
+    """The call side's ``EventInbox``: each ``CallArrived`` leaves with its customer attached."""
 
     def __init__(
         self,
-        sink: EventSink,
+        sink: EventInbox,
         directory: CustomerDirectory,
         *,
         segment_queues: Mapping[str, str] | None = None,
@@ -173,7 +165,7 @@ class ArrivalDesk:
             event = self.identify(event)
         self._sink.post(event)
 
-    async def submit(self, event: Event) -> Sequence[object]:
+    async def submit(self, event: Event) -> list[Command]:
         if isinstance(event, CallArrived):
             event = self.identify(event)
         return await self._sink.submit(event)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
+from acd.core.commands import Command
 from acd.core.customers import Customer, NumberTakenError
 from acd.core.events import CallArrived, CallerHungUp, Event
 from acd.runtime.customer_directory import ArrivalDesk, CustomerDirectory
@@ -34,7 +33,7 @@ class Inbox:
     def post(self, event: Event) -> None:
         self.events.append(event)
 
-    async def submit(self, event: Event) -> Sequence[object]:
+    async def submit(self, event: Event) -> list[Command]:
         self.events.append(event)
         return []
 
