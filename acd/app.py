@@ -35,7 +35,8 @@ from acd.core.states import Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
-from acd.runtime.customer_directory import ArrivalDesk, CustomerDirectory
+from acd.runtime.crm import CrmLookup, CrmOptions
+from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
@@ -86,6 +87,23 @@ def agents_by_endpoint(config: AcdConfig) -> dict[str, str]:
     return {agent.endpoint: agent.id for agent in config.agents}
 
 
+def crm_lookup(settings: Settings) -> CrmLookup | None:
+    """The CRM hook of ``[crm]``, or None when no ``url_template`` is set."""
+    crm = settings.crm
+    if crm.url_template is None:
+        return None
+    return CrmLookup(
+        CrmOptions(
+            url_template=crm.url_template,
+            token=crm.token.get_secret_value() if crm.token else None,
+            timeout_s=crm.timeout_ms / 1000,
+            cache_s=crm.cache_s,
+            breaker_failures=crm.breaker_failures,
+            breaker_open_s=crm.breaker_open_s,
+        )
+    )
+
+
 class Daemon:
     """The acd daemon: engine, dispatcher, FastAGI server and AMI client, wired together."""
 
@@ -127,10 +145,39 @@ class Daemon:
         )
         self.customers = CustomerDirectory(self.customer_store, settings.centre.country)
         self._customer_reload: asyncio.Task[None] | None = None
+        self.crm = crm_lookup(settings)
+        self.profiles = CallerProfiles(on_completed=self._customer_called)
+        self.dispatcher.live_views.append(self.profiles)
         self.arrivals = ArrivalDesk(
-            self.dispatcher, self.customers, segment_queues=settings.customers.segment_queues
+            self.dispatcher,
+            self.customers,
+            segment_queues=settings.customers.segment_queues,
+            crm=self.crm,
+            crm_wait_s=settings.crm.wait_ms / 1000,
+            profiles=self.profiles,
         )
+        self._background: set[asyncio.Task[None]] = set()
         self.feed = LiveFeed(self.engine, self.dispatcher, timezone=settings.centre.timezone)
+        if self.crm is not None:
+            crm = self.crm
+            self.metrics.watch_counter(
+                "acd_crm_lookups", "Requests sent to the CRM.", lambda: float(crm.lookups)
+            )
+            self.metrics.watch_counter(
+                "acd_crm_failures",
+                "CRM lookups that failed (timeout, error, bad answer).",
+                lambda: float(crm.failures),
+            )
+            self.metrics.watch_counter(
+                "acd_crm_skipped",
+                "CRM lookups skipped because the circuit breaker was open.",
+                lambda: float(crm.skipped),
+            )
+            self.metrics.watch_gauge(
+                "acd_crm_breaker_open",
+                "1 while the CRM circuit breaker is open.",
+                lambda: float(crm.breaker_open),
+            )
         self.dispatcher.live_views.extend([self.feed, self.metrics])
         self.metrics.watch_dispatcher(lambda: self.dispatcher.backlog)
         if self.recorder is not None:
@@ -250,6 +297,24 @@ class Daemon:
         except DatabaseUnavailableError as exc:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
         await recorder.start()
+
+    def _customer_called(self, customer_id: str, at: float) -> None:
+        """A known customer's call is over: their retention clock starts again."""
+        store = self.customer_store
+        if store is None:
+            return
+
+        async def touch() -> None:
+            try:
+                await store.touch(customer_id, at)
+            except Exception as exc:
+                log.warning(
+                    "customer_touch_failed", customer_id=customer_id, error=type(exc).__name__
+                )
+
+        task = asyncio.get_running_loop().create_task(touch())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _load_customers(self) -> None:
         """Load the directory; without it callers are still routed, just not recognised."""
@@ -373,6 +438,11 @@ class Daemon:
                 self._record_handed_back()
                 if self.recorder is not None:
                     await self.recorder.stop()
+                await self.arrivals.close()
+                if self.crm is not None:
+                    await self.crm.close()
+                if self._background:
+                    await asyncio.wait(self._background, timeout=5.0)
                 if self.customer_store is not None:
                     await self.customer_store.close()
                 # Live view last, so the final states reach the wallboard and the broker.

@@ -12,14 +12,22 @@ engine never moves a call it has already queued.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import structlog
 
-from acd.core.commands import Command
-from acd.core.customers import Customer, CustomerCall, NumberTakenError
+from acd.core.commands import CallCompleted, Command
+from acd.core.customers import (
+    DATA_CUSTOMER_ID,
+    DATA_SEGMENT,
+    Customer,
+    CustomerCall,
+    NumberTakenError,
+)
 from acd.core.events import CallArrived, Event
 from acd.runtime.phone_numbers import e164_or_none
 from acd.runtime.ports import EventInbox
@@ -126,8 +134,56 @@ class CustomerDirectory:
         return self.index.by_number(number) if number is not None else None
 
 
+class CallerLookup(Protocol):
+    """An external source of caller data (``acd.runtime.crm.CrmLookup``); never raises."""
+
+    async def lookup(self, e164: str) -> dict[str, str] | None: ...
+
+
+class CallerProfiles:
+    """Each call's caller data from arrival to completion (after wrap-up): the screen pop's source.
+
+    A ``LiveView``: it sees each ``CallArrived`` the engine accepted (final queue, directory data)
+    and each ``CallCompleted``; a late CRM answer is merged in with ``update``.
+    """
+
+    def __init__(self, on_completed: Callable[[str, float], None] | None = None) -> None:
+        self._data: dict[str, dict[str, str]] = {}
+        self._on_completed = on_completed
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, call_id: str) -> Mapping[str, str] | None:
+        return self._data.get(call_id)
+
+    def update(self, call_id: str, data: Mapping[str, str]) -> bool:
+        """Merge ``data`` into a call still in the ACD; False if it has already gone."""
+        profile = self._data.get(call_id)
+        if profile is None:
+            return False
+        profile.update(data)
+        return True
+
+    def observe(self, event: Event, commands: Sequence[Command]) -> None:
+        if isinstance(event, CallArrived):
+            self._data[event.call_id] = dict(event.data)
+        for command in commands:
+            if isinstance(command, CallCompleted):
+                profile = self._data.pop(command.call_id, None)
+                customer_id = profile.get(DATA_CUSTOMER_ID) if profile else None
+                if customer_id and self._on_completed is not None:
+                    self._on_completed(customer_id, command.ended_at)
+
+
 class ArrivalDesk:
-    """The call side's ``EventInbox``: each ``CallArrived`` leaves with its customer attached."""
+    """The call side's ``EventInbox``: each ``CallArrived`` leaves with its customer attached.
+
+    With a CRM (``crm``): by default (``crm_wait_s`` 0) the call is posted at once and the CRM's
+    answer, when it comes, fills the call's profile (the screen pop). With ``crm_wait_s`` > 0 the
+    arrival waits up to that long for the answer, which then also chooses the segment's queue; the
+    call's other events (a hang-up meanwhile) wait behind it, in order.
+    """
 
     def __init__(
         self,
@@ -135,26 +191,40 @@ class ArrivalDesk:
         directory: CustomerDirectory,
         *,
         segment_queues: Mapping[str, str] | None = None,
+        crm: CallerLookup | None = None,
+        crm_wait_s: float = 0.0,
+        profiles: CallerProfiles | None = None,
     ) -> None:
         self._sink = sink
         self.directory = directory
         self.segment_queues = dict(segment_queues or {})
+        self.crm = crm
+        self.crm_wait_s = crm_wait_s
+        self.profiles = profiles
+        self._held: dict[str, list[Event]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def now(self) -> float:
         return self._sink.now()
 
-    def identify(self, event: CallArrived) -> CallArrived:
-        """The event with the caller's profile in ``data`` and, if mapped, the segment's queue."""
+    def identify(
+        self, event: CallArrived, crm_data: Mapping[str, str] | None = None
+    ) -> CallArrived:
+        """The event with the caller's profile in ``data`` and, if mapped, the segment's queue.
+
+        The CRM's answer wins for the fields it returns; the dialplan's own data wins over both.
+        """
         customer = self.directory.lookup(event.caller_number)
-        if customer is None:
+        if customer is None and not crm_data:
             return event
-        data = {**customer.call_data(), **event.data}
-        queue = self.segment_queues.get(customer.segment, event.queue)
+        data = {**(customer.call_data() if customer else {}), **(crm_data or {}), **event.data}
+        segment = data.get(DATA_SEGMENT, "")
+        queue = self.segment_queues.get(segment, event.queue) if segment else event.queue
         if queue != event.queue:
             log.info(
                 "call_routed_by_segment",
                 call_id=event.call_id,
-                segment=customer.segment,
+                segment=segment,
                 queue=queue,
                 dialled_queue=event.queue,
             )
@@ -162,10 +232,70 @@ class ArrivalDesk:
 
     def post(self, event: Event) -> None:
         if isinstance(event, CallArrived):
-            event = self.identify(event)
+            e164 = self._crm_number(event)
+            if e164 is not None and self.crm_wait_s > 0:
+                self._held[event.call_id] = []
+                self._spawn(self._arrive_after_crm(event, e164))
+                return
+            self._sink.post(self.identify(event))
+            if e164 is not None:
+                self._spawn(self._apply_late(event.call_id, e164, self._lookup(e164)))
+            return
+        call_id = getattr(event, "call_id", None)
+        held = self._held.get(call_id) if isinstance(call_id, str) else None
+        if held is not None:
+            held.append(event)
+            return
         self._sink.post(event)
 
     async def submit(self, event: Event) -> list[Command]:
         if isinstance(event, CallArrived):
             event = self.identify(event)
         return await self._sink.submit(event)
+
+    async def close(self) -> None:
+        """Stop waiting for CRM answers (daemon stop)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _crm_number(self, event: CallArrived) -> str | None:
+        if self.crm is None or not event.caller_number:
+            return None
+        return e164_or_none(event.caller_number, self.directory.country)
+
+    def _lookup(self, e164: str) -> asyncio.Task[dict[str, str] | None]:
+        assert self.crm is not None
+        return asyncio.get_running_loop().create_task(self.crm.lookup(e164))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _arrive_after_crm(self, event: CallArrived, e164: str) -> None:
+        lookup = self._lookup(e164)
+        crm_data: dict[str, str] | None = None
+        try:
+            done, _ = await asyncio.wait({lookup}, timeout=self.crm_wait_s)
+            if done:
+                crm_data = lookup.result()
+        finally:
+            # Whatever happened, the call enters, then what happened to it meanwhile.
+            held = self._held.pop(event.call_id, [])
+            self._sink.post(self.identify(event, crm_data))
+            for later in held:
+                self._sink.post(later)
+        if not lookup.done():
+            await self._apply_late(event.call_id, e164, lookup)
+
+    async def _apply_late(
+        self, call_id: str, e164: str, lookup: asyncio.Task[dict[str, str] | None]
+    ) -> None:
+        data = await lookup
+        if not data:
+            return
+        applied = self.profiles is not None and self.profiles.update(call_id, data)
+        log.info("crm_answer_applied", call_id=call_id, fields=sorted(data), applied=applied)
