@@ -48,6 +48,7 @@ from acd.core.config import (
     RoutingStep,
     WorkloadPolicy,
 )
+from acd.core.customers import CustomerRouting
 from acd.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "acd.toml"
@@ -72,6 +73,8 @@ PositiveSeconds = Annotated[float, Field(gt=0)]
 Seconds = Annotated[float, Field(ge=0)]
 Port = Annotated[int, Field(ge=0, le=65535)]
 PositiveDays = Annotated[float, Field(gt=0)]
+VipLevel = Annotated[int, Field(ge=1, le=9)]
+VipBonus = Annotated[int, Field(ge=0, le=1000)]
 
 
 class SettingsError(Exception):
@@ -218,6 +221,8 @@ class CustomersSettings(_Section):
     enabled: bool = True
     # A known customer's segment sends their call to another queue before it enters the engine.
     segment_queues: dict[str, str] = Field(default_factory=dict)
+    # VIP level (1-9) -> priority added to the call's own when it arrives.
+    vip_priority: dict[VipLevel, VipBonus] = Field(default_factory=dict)
     recent_calls: int = Field(default=10, ge=0, le=100)
     notes_max_chars: int = Field(default=2000, gt=0, le=20_000)
 
@@ -412,6 +417,7 @@ class Settings(BaseSettings):
             workload=workload,
             short_abandon_s=self.centre.short_abandon_s,
             schedules=schedules,
+            customers=CustomerRouting(vip_priority=dict(self.customers.vip_priority)),
         )
 
     def centre_calendar(self, years: Iterable[int]) -> CentreCalendar:

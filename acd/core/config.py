@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from acd.core.calendar import Schedule
+from acd.core.customers import CustomerRouting
 from acd.core.errors import ConfigError, SkillExpressionError
 from acd.core.skills import (
     MAX_LEVEL,
@@ -342,6 +343,7 @@ class AcdConfig:
     workload: WorkloadPolicy = field(default_factory=WorkloadPolicy)
     short_abandon_s: float = 5.0
     schedules: tuple[Schedule, ...] = ()  # opening hours the queues name (acd.core.calendar)
+    customers: CustomerRouting = field(default_factory=CustomerRouting)  # VIP priority
 
     def __post_init__(self) -> None:
         if not isinstance(self.queues, tuple) or not all(

@@ -208,6 +208,34 @@ class CustomerCall:
     note: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRouting:
+    """How the engine treats known customers (``[customers]`` in acd.toml).
+
+    ``vip_priority`` maps a VIP level to the priority added to the call's own (queue's or the
+    dialplan's) when it arrives; the sum is bounded like every priority. Levels not listed add
+    nothing. A CRM answer that comes while the caller waits (``CallerIdentified``) re-applies it.
+    """
+
+    vip_priority: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for level, bonus in self.vip_priority.items():
+            if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= VIP_MAX:
+                raise CustomerError("customers.vip_priority", f"level {level!r} is not 1 to 9")
+            if isinstance(bonus, bool) or not isinstance(bonus, int) or not 0 <= bonus <= 1000:
+                raise CustomerError(
+                    f"customers.vip_priority.{level}", f"must be 0 to 1000, got {bonus!r}"
+                )
+
+    def vip_bonus(self, data: Mapping[str, str]) -> int:
+        """The priority a call's data earns (0 for a non-VIP or an unreadable level)."""
+        level = data.get(DATA_VIP, "")
+        if not level.isdigit():
+            return 0
+        return self.vip_priority.get(int(level), 0)
+
+
 class Permission(StrEnum):
     """Whether a number may be called for a purpose, and if not why."""
 

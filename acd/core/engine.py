@@ -24,7 +24,7 @@ from typing import Any, Final
 from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core import views
-from acd.core.config import AcdConfig, EmptyPolicy, TargetKind
+from acd.core.config import PRIORITY_MAX, PRIORITY_MIN, AcdConfig, EmptyPolicy, TargetKind
 from acd.core.errors import (
     ConfigError,
     CoreError,
@@ -122,6 +122,7 @@ class Engine:
             ev.DispositionSet: self._on_disposition,
             ev.PhoneStateChanged: self._on_phone,
             ev.CallArrived: self._on_call_arrived,
+            ev.CallerIdentified: self._on_caller_identified,
             ev.PromptEnded: self._on_prompt_ended,
             ev.AgentAnswered: self._on_answered,
             ev.AgentDidNotAnswer: self._on_not_answered,
@@ -1005,12 +1006,16 @@ class Engine:
         priority = queue.cfg.priority if e.priority is None else e.priority
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise CoreError(f"call {e.call_id!r}: priority must be an integer, got {priority!r}")
+        # A VIP's priority is the call's own plus their level's bonus, within the bounds.
+        vip_bonus = self._config.customers.vip_bonus(e.data)
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, priority + vip_bonus))
         self._seq += 1
         call = LiveCall(
             id=e.call_id,
             queue=queue,
             first_queue=queue.cfg.name,
             priority=priority,
+            vip_bonus=vip_bonus,
             seq=self._seq,
             fifo_at=e.at,
             offered_at=e.at,
@@ -1023,6 +1028,25 @@ class Engine:
         self._calls[call.id] = call
         self._by_seq[call.seq] = call
         self._enter_queue(call, queue)
+
+    def _on_caller_identified(self, e: ev.CallerIdentified) -> None:
+        call = self._live_call(e.call_id)
+        if call is None:
+            return
+        bonus = self._config.customers.vip_bonus(e.data)
+        if bonus == call.vip_bonus or call.state is not CallState.WAITING:
+            return  # a ringing advisor is never re-rung; a connected call has no priority left
+        base = call.priority - call.vip_bonus
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, base + bonus))
+        lined_up = call.in_step is not None
+        if lined_up:
+            unline(call)
+        call.priority = priority
+        call.vip_bonus = bonus
+        call.key = (-priority, call.fifo_at, call.seq)
+        if lined_up:
+            line_up(call, self._by_seq)
+        self._record(call, "identified", None, priority=priority)
 
     def _live_call(self, call_id: str) -> LiveCall | None:
         """The live call, None when it already finished (duplicates are no-ops), else unknown."""

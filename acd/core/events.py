@@ -110,6 +110,18 @@ class CallArrived:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallerIdentified:
+    """More is known about a caller after arrival (a CRM's late answer): merged into the call.
+
+    A waiting call's VIP priority is re-applied; a call already ringing is left alone.
+    """
+
+    at: float
+    call_id: str
+    data: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PromptEnded:
     """A prompt finished playing (or was stopped)."""
 
@@ -199,6 +211,7 @@ Event = (
     | DispositionSet
     | PhoneStateChanged
     | CallArrived
+    | CallerIdentified
     | PromptEnded
     | AgentAnswered
     | AgentDidNotAnswer

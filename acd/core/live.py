@@ -118,6 +118,7 @@ class LiveCall:
     linked_id: str
     queue_entered_at: float
     key: ServiceKey = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
+    vip_bonus: int = 0  # part of ``priority`` the caller's VIP level earned (CustomerRouting)
     step: int = 0
     step_entered_at: float = 0.0
     state: CallState = CallState.WAITING

@@ -28,7 +28,7 @@ from acd.core.customers import (
     CustomerCall,
     NumberTakenError,
 )
-from acd.core.events import CallArrived, Event
+from acd.core.events import CallArrived, CallerIdentified, Event
 from acd.runtime.phone_numbers import e164_or_none
 from acd.runtime.ports import EventInbox
 
@@ -180,7 +180,8 @@ class ArrivalDesk:
     """The call side's ``EventInbox``: each ``CallArrived`` leaves with its customer attached.
 
     With a CRM (``crm``): by default (``crm_wait_s`` 0) the call is posted at once and the CRM's
-    answer, when it comes, fills the call's profile (the screen pop). With ``crm_wait_s`` > 0 the
+    answer, when it comes, fills the call's profile (the screen pop) and goes to the engine as
+    ``CallerIdentified`` (a waiting VIP moves up). With ``crm_wait_s`` > 0 the
     arrival waits up to that long for the answer, which then also chooses the segment's queue; the
     call's other events (a hang-up meanwhile) wait behind it, in order.
     """
@@ -299,3 +300,5 @@ class ArrivalDesk:
             return
         applied = self.profiles is not None and self.profiles.update(call_id, data)
         log.info("crm_answer_applied", call_id=call_id, fields=sorted(data), applied=applied)
+        # The engine re-applies a VIP priority to a caller still waiting (never re-rings).
+        self._sink.post(CallerIdentified(at=self._sink.now(), call_id=call_id, data=data))

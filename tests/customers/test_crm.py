@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from acd.core.commands import Command
-from acd.core.events import CallArrived, CallerHungUp, Event
+from acd.core.events import CallArrived, CallerHungUp, CallerIdentified, Event
 from acd.runtime.crm import CrmAnswerError, CrmLookup, CrmOptions, crm_data
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from tests.customers.crm_server import FakeCrm, Reply, fake_crm
@@ -200,6 +200,10 @@ async def test_by_default_the_call_enters_at_once_and_the_answer_fills_the_profi
         crm.release.set()
         await until(lambda: "vip" in (profiles.get("k1") or {}))
         assert profiles.get("k1") == {"customer_name": "Camille", "vip": "2"}
+        await until(lambda: len(inbox.events) == 2)
+        identified = inbox.events[1]
+        assert isinstance(identified, CallerIdentified)
+        assert (identified.call_id, identified.data["vip"]) == ("k1", "2")
     finally:
         await desk.close()
         await lookup.close()
