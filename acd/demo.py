@@ -54,7 +54,12 @@ ADVISORS: dict[str, dict[str, Any]] = {
         "queues": ["support", "sales"],
     },
     "1003": {"name": "Hugo Marchand", "skills": {"french": 3, "billing": 2}, "queues": ["support"]},
-    "1004": {"name": "Emma Girard", "skills": {"english": 5, "french": 2}, "queues": ["sales"]},
+    "1004": {
+        "name": "Emma Girard",
+        "skills": {"english": 5, "french": 2},
+        "queues": ["sales"],
+        "language": "en",
+    },
     "1005": {
         "name": "Nathan Morel",
         "skills": {"french": 2, "english": 4},
@@ -80,6 +85,11 @@ SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6
 DEMO_DIR = Path("var/demo")
 # Demo-only tokens, printed at start so the advisor pages can be opened; never use such tokens.
 DEMO_ADMIN_TOKEN = "demo-admin"
+# Nadia oversees every queue, Marc only support.
+DEMO_SUPERVISORS: dict[str, dict[str, Any]] = {
+    "nadia": {"name": "Nadia Roussel", "token": "demo-nadia"},
+    "marc": {"name": "Marc Olivier", "token": "demo-marc", "queues": ["support"]},
+}
 DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
 
 
@@ -147,6 +157,7 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                 agent_id: {**spec, "endpoint": f"PJSIP/{agent_id}", "token": f"demo-{agent_id}"}
                 for agent_id, spec in ADVISORS.items()
             },
+            "supervisors": DEMO_SUPERVISORS,
         },
         "<demo>",
     )
@@ -334,6 +345,12 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             fastagi_port=daemon.fastagi_port,
             wallboard=f"http://127.0.0.1:{options.http_port}/wallboard"
             if options.http_port
+            else None,
+            advisor_page=f"http://127.0.0.1:{options.http_port}/agent/1001#token=demo-1001"
+            if options.http_port and not options.config
+            else None,
+            supervisor_page=f"http://127.0.0.1:{options.http_port}/supervisor#token=demo-nadia"
+            if options.http_port and not options.config
             else None,
         )
         side = [

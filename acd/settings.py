@@ -20,7 +20,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -75,6 +83,7 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 PositiveDays = Annotated[float, Field(gt=0)]
 VipLevel = Annotated[int, Field(ge=1, le=9)]
 VipBonus = Annotated[int, Field(ge=0, le=1000)]
+Language = Literal["fr", "en"]
 
 
 class SettingsError(Exception):
@@ -100,6 +109,7 @@ class CentreSettings(_Section):
     name: str = "acd"
     timezone: str = "Europe/Paris"
     country: str = Field(default="FR", min_length=2, max_length=2)
+    language: Language = "fr"  # pages, when neither the person nor the browser says otherwise
     subdivision: str | None = None  # public holidays of a region too: "6AE" (Alsace), "57"...
     short_abandon_s: Seconds = _engine_default(AcdConfig, "short_abandon_s")
 
@@ -343,6 +353,7 @@ class AgentSettings(_Section):
     queues: list[str] = Field(default_factory=list)
     wrap_up_s: Seconds | None = _engine_default(AgentConfig, "wrap_up_s")
     max_missed: int = Field(default=_engine_default(AgentConfig, "max_missed"), ge=1)
+    language: Language | None = None  # the advisor page's language; else the browser's
 
     @field_validator("pin")
     @classmethod
@@ -352,6 +363,16 @@ class AgentSettings(_Section):
         ):
             raise ValueError("PIN must be 4 to 12 digits")
         return pin
+
+
+class SupervisorSettings(_Section):
+    """A supervisor, as the admin writes it under ``[supervisors.ID]`` (see docs/api.md)."""
+
+    name: str = ""
+    token: SecretStr | None = None
+    # The queues this supervisor oversees; empty: all of them.
+    queues: list[str] = Field(default_factory=list)
+    language: Language | None = None
 
 
 class Settings(BaseSettings):
@@ -381,6 +402,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
+    supervisors: dict[str, SupervisorSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -393,6 +415,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment wins over the file; the file (passed as init data) wins over defaults.
         return (env_settings, init_settings, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _supervised_queues_exist(self) -> Settings:
+        for supervisor_id, supervisor in self.supervisors.items():
+            for queue in supervisor.queues:
+                if queue not in self.queues:
+                    raise ValueError(
+                        f"supervisors.{supervisor_id}.queues: no queue named {queue!r}"
+                    )
+        return self
 
     def to_core(self) -> AcdConfig:
         """The engine's configuration; raises ``ConfigError`` with the field path on a bad value."""

@@ -1,4 +1,5 @@
-"""The HTTP side: ``/api/v1`` (JSON), ``/wallboard`` and ``/agent/{id}`` (pages), ``/metrics``.
+"""The HTTP side: ``/api/v1`` (JSON), the pages (``/wallboard``, ``/agent/{id}``, ``/supervisor``,
+their ``/static`` files), ``/metrics``. Who may call what: ``acd.admin.roles`` (docs/api.md).
 
 Every action becomes an engine event submitted through the dispatcher, so the API obeys exactly the
 rules the phones and the dialplan obey; the engine's refusal comes back as a 409 with a stable code.
@@ -7,7 +8,6 @@ Reading never needs the dispatcher: the views are built from the engine between 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Final
@@ -16,14 +16,15 @@ import structlog
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from acd.admin import pages
-from acd.admin.auth import SettingsHolder, require_admin, require_advisor
+from acd.admin.auth import SettingsHolder, access, principal_of
 from acd.admin.errors import ApiError, from_core_error
+from acd.admin.i18n import STATIC
 from acd.admin.live import LiveFeed
 from acd.admin.metrics import AcdMetrics
 from acd.admin.models import (
@@ -35,9 +36,11 @@ from acd.admin.models import (
     DispositionIn,
     ErrorBody,
     LoginIn,
+    MeOut,
     PauseIn,
     QueueOut,
     QueueTuningIn,
+    QueueTuningNow,
     QueueTuningOut,
     StatsOut,
     WallboardOut,
@@ -48,6 +51,9 @@ from acd.admin.models import (
     stats_out,
     wallboard_out,
 )
+from acd.admin.pages import Pages
+from acd.admin.roles import Permission, Principal, Role, Target, authorize
+from acd.admin.words import ACTIVITIES, ACTIVITY_HINTS, QUEUE_POLICIES
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
@@ -68,6 +74,12 @@ CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody} for code in codes}
+
+
+def _is_page(request: Request) -> bool:
+    """A person's browser asking for a page (not the API, metrics or a script)."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/metrics", "/static/"))
 
 
 def build_http_app(
@@ -105,19 +117,30 @@ def build_http_app(
         return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _is_page(request):
+            return page_views.render(
+                request, "error.html", now=feed.now(), status=404, code="not_found", subject=""
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         body = {"error": {"code": code, "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    def admin(request: Request) -> None:
-        require_admin(holder.settings, request)
+    def centre() -> tuple[str, str, str]:
+        c = holder.settings.centre
+        return c.name, c.timezone, c.language
 
-    def advisor(request: Request, agent_id: AgentId) -> None:
-        require_advisor(holder.settings, request, agent_id, admin_allowed=False)
+    page_views = Pages(centre)
 
-    def advisor_or_admin(request: Request, agent_id: AgentId) -> None:
-        require_advisor(holder.settings, request, agent_id, admin_allowed=True)
+    def allowed(permission: Permission) -> Any:
+        return Depends(access(holder, permission))
+
+    reader = allowed(Permission.READ_LIVE)
+    calls_reader = allowed(Permission.READ_CALLS)
+    page_reader = allowed(Permission.READ_ADVISOR_PAGE)
+    advisor = allowed(Permission.ACT_AS_ADVISOR)
+    supervisor = allowed(Permission.ACT_ON_ADVISOR)
+    queue_tuner = allowed(Permission.TUNE_QUEUE)
 
     def read(action: Callable[[], Any]) -> Any:
         try:
@@ -125,7 +148,11 @@ def build_http_app(
         except CoreError as exc:
             raise from_core_error(exc) from None
 
-    async def act(agent_id: str, action: str, event: Event, actor: str) -> ActionOut:
+    def actor_of(who: Principal) -> str:
+        return who.role.value if who.person_id is None else f"{who.role.value}:{who.person_id}"
+
+    async def act(agent_id: str, action: str, event: Event, who: Principal) -> ActionOut:
+        actor = actor_of(who)
         try:
             await submitter.submit(event)
         except CoreError as exc:
@@ -145,37 +172,61 @@ def build_http_app(
 
     # ------------------------------------------------------------------ reading (no token)
 
+    @app.get(f"{API}/me", tags=["status"], responses=_errors(401))
+    async def me(request: Request) -> MeOut:
+        """Who the bearer token belongs to: role, name, the queues a supervisor oversees."""
+        who = principal_of(holder.settings, request)
+        if who is None or who.role is Role.ANONYMOUS:
+            raise ApiError("unauthorized", "a token is required (Authorization: Bearer ...)")
+        return MeOut(
+            role=who.role.value,
+            person_id=who.person_id,
+            name=who.name,
+            queues=sorted(who.queues) if who.queues is not None else None,
+            language=who.language,
+        )
+
     @app.get(f"{API}/health", tags=["status"])
     async def health() -> dict[str, str]:
         """Liveness: the HTTP server answers (the dispatcher runs in the same loop)."""
         return {"status": "ok"}
 
-    @app.get(f"{API}/agents", tags=["advisors"])
+    @app.get(f"{API}/agents", tags=["advisors"], dependencies=[reader], responses=_errors(401))
     async def list_agents() -> list[AgentOut]:
         """Every configured advisor's state (logged out ones included)."""
         return [agent_out(a) for a in feed.snapshot().agents]
 
-    @app.get(f"{API}/agents/{{agent_id}}", tags=["advisors"], responses=_errors(404, 422))
+    @app.get(
+        f"{API}/agents/{{agent_id}}",
+        tags=["advisors"],
+        dependencies=[reader],
+        responses=_errors(401, 404, 422),
+    )
     async def get_agent(agent_id: AgentId) -> AgentOut:
         """One advisor's state."""
         return agent_out(read(lambda: engine.agent_view(agent_id, feed.now())))
 
-    @app.get(f"{API}/queues", tags=["queues"])
+    @app.get(f"{API}/queues", tags=["queues"], dependencies=[reader], responses=_errors(401))
     async def list_queues() -> list[QueueOut]:
         """Every queue's live figures and counters."""
         return [queue_out(q) for q in feed.snapshot().queues]
 
-    @app.get(f"{API}/queues/{{name}}", tags=["queues"], responses=_errors(404, 422))
+    @app.get(
+        f"{API}/queues/{{name}}",
+        tags=["queues"],
+        dependencies=[reader],
+        responses=_errors(401, 404, 422),
+    )
     async def get_queue(name: QueueName) -> QueueOut:
         """One queue's live figures and counters."""
         return queue_out(read(lambda: engine.queue_view(name, feed.now())))
 
-    @app.get(f"{API}/stats", tags=["statistics"])
+    @app.get(f"{API}/stats", tags=["statistics"], dependencies=[reader], responses=_errors(401))
     async def get_stats() -> StatsOut:
         """Centre-wide counters, service level, advisors per activity, fairness spread."""
         return stats_out(feed.snapshot())
 
-    @app.get(f"{API}/wallboard", tags=["statistics"])
+    @app.get(f"{API}/wallboard", tags=["statistics"], dependencies=[reader], responses=_errors(401))
     async def get_wallboard() -> WallboardOut:
         """What the wallboard shows, once (the stream sends the same as ``snapshot`` events)."""
         return wallboard_out(feed.snapshot())
@@ -183,8 +234,9 @@ def build_http_app(
     @app.get(
         f"{API}/stream",
         tags=["statistics"],
+        dependencies=[reader],
         response_class=EventSourceResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses={200: {"content": {"text/event-stream": {}}}, **_errors(401)},
     )
     async def stream() -> EventSourceResponse:
         """Server-Sent Events: a ``snapshot`` event (a Wallboard body) now and after each change,
@@ -208,9 +260,9 @@ def build_http_app(
             board_cache[0] = (feed.version, now, data)
         return data
 
-    # ------------------------------------------------------------------ caller data (admin)
+    # ------------------------------------------------------------------ caller data
 
-    def live_calls() -> list[CallOut]:
+    def live_calls(who: Principal) -> list[CallOut]:
         snapshot = feed.snapshot()
         calls = [call_out(c) for q in snapshot.queues for c in q.waiting]
         seen = {c.call_id for c in calls}
@@ -223,27 +275,20 @@ def build_http_app(
                 if view.state in (CallState.CONNECTED, CallState.PRESENTED):
                     calls.append(call_out(view))
                     seen.add(view.call_id)
-        return calls
+        return [c for c in calls if who.oversees(c.queue)]
 
-    @app.get(
-        f"{API}/calls",
-        tags=["calls"],
-        dependencies=[Depends(admin)],
-        responses=_errors(401),
-    )
-    async def list_calls() -> list[CallOut]:
-        """Calls in progress: waiting, ringing an advisor, or connected. Admin token."""
-        return live_calls()
+    @app.get(f"{API}/calls", tags=["calls"], responses=_errors(401, 403))
+    async def list_calls(who: Principal = calls_reader) -> list[CallOut]:
+        """Calls in progress: waiting, ringing an advisor, or connected (a supervisor: in their
+        queues). Supervisor or admin token."""
+        return live_calls(who)
 
-    @app.get(
-        f"{API}/calls/{{call_id}}",
-        tags=["calls"],
-        dependencies=[Depends(admin)],
-        responses=_errors(401, 404, 422),
-    )
-    async def get_call(call_id: CallId) -> CallOut:
-        """One call in progress. Admin token."""
-        return call_out(read(lambda: engine.call_view(call_id, feed.now())))
+    @app.get(f"{API}/calls/{{call_id}}", tags=["calls"], responses=_errors(401, 403, 404, 422))
+    async def get_call(call_id: CallId, who: Principal = calls_reader) -> CallOut:
+        """One call in progress. Supervisor (of its queue) or admin token."""
+        view = call_out(read(lambda: engine.call_view(call_id, feed.now())))
+        authorize(who, Permission.READ_CALLS, Target(queue=view.queue))
+        return view
 
     # ------------------------------------------------------------------ the advisor's own
 
@@ -278,17 +323,18 @@ def build_http_app(
     @app.get(
         f"{API}/agents/{{agent_id}}/session",
         tags=["advisors"],
-        dependencies=[Depends(advisor_or_admin)],
+        dependencies=[page_reader],
         responses=_errors(401, 403, 404, 422),
     )
     async def get_session(agent_id: AgentId) -> AdvisorSessionOut:
-        """The advisor's page data: state, current caller, today's figures. Advisor (or admin)."""
+        """The advisor's page data: state, current caller, today's figures. The advisor's token
+        (or a supervisor's of their queues, or an admin's)."""
         return session(agent_id)
 
     @app.get(
         f"{API}/agents/{{agent_id}}/session/stream",
         tags=["advisors"],
-        dependencies=[Depends(advisor_or_admin)],
+        dependencies=[page_reader],
         response_class=EventSourceResponse,
         responses={200: {"content": {"text/event-stream": {}}}, **_errors(401, 403, 404, 422)},
     )
@@ -314,77 +360,74 @@ def build_http_app(
     @app.post(
         f"{API}/agents/{{agent_id}}/login",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def login(agent_id: AgentId, body: LoginIn | None = None) -> ActionOut:
+    async def login(
+        agent_id: AgentId, body: LoginIn | None = None, who: Principal = advisor
+    ) -> ActionOut:
         """Log in (available, or paused with ``paused_reason``). Advisor's token."""
         reason = body.paused_reason if body is not None else None
         event = advisor_event("login", agent_id, feed.now(), reason)
-        return await act(agent_id, "login", event, "advisor")
+        return await act(agent_id, "login", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/logout",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def logout(agent_id: AgentId) -> ActionOut:
+    async def logout(agent_id: AgentId, who: Principal = advisor) -> ActionOut:
         """Log out (refused while a call rings or is in progress). Advisor's token."""
         event = advisor_event("logout", agent_id, feed.now())
-        return await act(agent_id, "logout", event, "advisor")
+        return await act(agent_id, "logout", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/pause",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
+    async def pause(agent_id: AgentId, body: PauseIn, who: Principal = advisor) -> ActionOut:
         """Pause with a reason (during a call: applies after wrap-up). Advisor's token."""
         event = advisor_event("pause", agent_id, feed.now(), body.reason)
-        return await act(agent_id, "pause", event, "advisor")
+        return await act(agent_id, "pause", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/ready",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def ready(agent_id: AgentId) -> ActionOut:
+    async def ready(agent_id: AgentId, who: Principal = advisor) -> ActionOut:
         """Become available (from pause, recovery, breather under the cap, or wrap-up)."""
         event = advisor_event("ready", agent_id, feed.now())
-        return await act(agent_id, "ready", event, "advisor")
+        return await act(agent_id, "ready", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/recovery",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def recovery(agent_id: AgentId) -> ActionOut:
+    async def recovery(agent_id: AgentId, who: Principal = advisor) -> ActionOut:
         """Take a recovery pause after a difficult call, within the workload limits."""
         event = advisor_event("recovery", agent_id, feed.now())
-        return await act(agent_id, "recovery", event, "advisor")
+        return await act(agent_id, "recovery", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/wrap-up/end",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def end_wrap_up(agent_id: AgentId) -> ActionOut:
+    async def end_wrap_up(agent_id: AgentId, who: Principal = advisor) -> ActionOut:
         """End wrap-up now (never before the workload minimum). Advisor's token."""
         event = advisor_event("end_wrap_up", agent_id, feed.now())
-        return await act(agent_id, "end_wrap_up", event, "advisor")
+        return await act(agent_id, "end_wrap_up", event, who)
 
     @app.post(
         f"{API}/agents/{{agent_id}}/disposition",
         tags=["advisor actions"],
-        dependencies=[Depends(advisor)],
         responses=advisor_errors,
     )
-    async def set_disposition(agent_id: AgentId, body: DispositionIn) -> ActionOut:
+    async def set_disposition(
+        agent_id: AgentId, body: DispositionIn, who: Principal = advisor
+    ) -> ActionOut:
         """Tag the current (or wrapping-up) call with a disposition code. Advisor's token."""
         if body.disposition not in dispositions:
             raise ApiError(
@@ -400,43 +443,59 @@ def build_http_app(
         event = DispositionSet(
             at=feed.now(), agent_id=agent_id, call_id=call_id, disposition=body.disposition
         )
-        return await act(agent_id, "disposition", event, "advisor")
+        return await act(agent_id, "disposition", event, who)
 
-    # ------------------------------------------------------------------ supervisor (admin)
+    # ------------------------------------------------------------------ supervisor
 
-    supervisor_errors = _errors(401, 404, 409, 422, 503)
+    supervisor_errors = _errors(401, 403, 404, 409, 422, 503)
 
     @app.post(
         f"{API}/supervisor/agents/{{agent_id}}/pause",
         tags=["supervisor actions"],
-        dependencies=[Depends(admin)],
         responses=supervisor_errors,
     )
-    async def force_pause(agent_id: AgentId, body: PauseIn) -> ActionOut:
-        """Pause an advisor (during a call: after wrap-up). Admin token."""
+    async def force_pause(
+        agent_id: AgentId, body: PauseIn, who: Principal = supervisor
+    ) -> ActionOut:
+        """Pause an advisor (during a call: after wrap-up). Supervisor (of a queue the advisor
+        serves) or admin token."""
         event = advisor_event("pause", agent_id, feed.now(), body.reason)
-        return await act(agent_id, "pause", event, "supervisor")
+        return await act(agent_id, "pause", event, who)
 
     @app.post(
         f"{API}/supervisor/agents/{{agent_id}}/logout",
         tags=["supervisor actions"],
-        dependencies=[Depends(admin)],
         responses=supervisor_errors,
     )
-    async def force_logout(agent_id: AgentId) -> ActionOut:
-        """Log an advisor out (refused while a call rings or is in progress). Admin token."""
+    async def force_logout(agent_id: AgentId, who: Principal = supervisor) -> ActionOut:
+        """Log an advisor out (refused while a call rings or is in progress). Supervisor (of a
+        queue the advisor serves) or admin token."""
         event = advisor_event("logout", agent_id, feed.now())
-        return await act(agent_id, "logout", event, "supervisor")
+        return await act(agent_id, "logout", event, who)
+
+    @app.get(
+        f"{API}/queues/{{name}}/tuning",
+        tags=["supervisor actions"],
+        dependencies=[queue_tuner],
+        responses=_errors(401, 403, 404, 422),
+    )
+    async def get_tuning(name: QueueName) -> QueueTuningNow:
+        """The queue settings a supervisor may change, as they are now."""
+        queue = holder.settings.queues.get(name)
+        if queue is None:
+            raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
+        return QueueTuningNow.model_validate(queue.model_dump(mode="json"))
 
     @app.patch(
         f"{API}/queues/{{name}}",
         tags=["supervisor actions"],
-        dependencies=[Depends(admin)],
-        responses=_errors(401, 404, 409, 422, 503),
+        responses=_errors(401, 403, 404, 409, 422, 503),
     )
-    async def tune_queue(name: QueueName, body: QueueTuningIn) -> QueueTuningOut:
+    async def tune_queue(
+        name: QueueName, body: QueueTuningIn, who: Principal = queue_tuner
+    ) -> QueueTuningOut:
         """Change a queue's settings live, through the same path as ``acd reload``: waiting
-        callers keep their place. Admin token."""
+        callers keep their place. Supervisor (of this queue) or admin token."""
         current = holder.settings
         queue = current.queues.get(name)
         if queue is None:
@@ -464,19 +523,67 @@ def build_http_app(
         except CoreError as exc:
             # The engine refused the change in the current state: nothing was applied.
             raise ApiError("refused", str(exc)) from None
-        log.info("queue_tuned", queue=name, changed=sorted(changes))
+        log.info("queue_tuned", queue=name, changed=sorted(changes), actor=actor_of(who))
         return QueueTuningOut(queue=name, changed=sorted(changes))
 
     # ------------------------------------------------------------------ pages and metrics
 
+    def legend(language: str) -> list[tuple[str, str, str]]:
+        translate = page_views.gettext(language)
+        return [
+            (code, translate(ACTIVITIES[code]), translate(ACTIVITY_HINTS[code]))
+            for code in ACTIVITIES
+        ]
+
     @app.get("/wallboard", include_in_schema=False)
-    async def wallboard_page() -> HTMLResponse:
-        return HTMLResponse(pages.WALLBOARD_HTML, headers=pages.PAGE_HEADERS)
+    async def wallboard_page(request: Request) -> HTMLResponse:
+        language = page_views.language(request)
+        return page_views.render(
+            request, "wallboard.html", now=feed.now(), legend=legend(language), legend_open=True
+        )
 
     @app.get("/agent/{agent_id}", include_in_schema=False)
-    async def agent_page(agent_id: AgentId) -> HTMLResponse:
-        html = pages.ADVISOR_HTML.replace("__AGENT_ID__", json.dumps(agent_id))
-        return HTMLResponse(html, headers=pages.PAGE_HEADERS)
+    async def agent_page(request: Request, agent_id: str) -> HTMLResponse:
+        agent = holder.settings.agents.get(agent_id)
+        if agent is None:
+            return page_views.render(
+                request,
+                "error.html",
+                now=feed.now(),
+                status=404,
+                code="unknown_agent",
+                subject=agent_id,
+            )
+        language = page_views.language(request, agent.language)
+        return page_views.render(
+            request,
+            "advisor.html",
+            now=feed.now(),
+            person_language=agent.language,
+            page={"agent_id": agent_id},
+            agent_name=agent.name or agent_id,
+            legend=legend(language),
+            signin_for="advisor",
+        )
+
+    @app.get("/supervisor", include_in_schema=False)
+    async def supervisor_page(request: Request) -> HTMLResponse:
+        language = page_views.language(request)
+        translate = page_views.gettext(language)
+        return page_views.render(
+            request,
+            "supervisor.html",
+            now=feed.now(),
+            page={
+                "pause_reasons": list(pause_reasons),
+                "language_chosen": "lang" in request.query_params or "acd_lang" in request.cookies,
+            },
+            legend=legend(language),
+            policies=[(code, translate(word)) for code, word in QUEUE_POLICIES.items()],
+            signin_for="supervisor",
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

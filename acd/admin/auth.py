@@ -1,23 +1,18 @@
-"""Who may do what over HTTP: bearer tokens from the settings, compared in constant time.
+"""Bearer tokens over HTTP, checked against the permission table of ``acd.admin.roles``.
 
-* an advisor's own token (``agents.ID.token``) for that advisor's actions and page;
-* an admin token (``http.admin_tokens``) for supervisor actions, queue tuning and caller data;
-* no token for the aggregate views (wallboard, queues, advisors' states, statistics, metrics).
-
-Tokens are read from the settings in force at each request, so ``acd reload`` rotates them. A token
-is never logged nor echoed: errors say only which kind of token was expected.
+A route names the permission it needs with ``Depends(access(...))``; the target (an advisor, a
+queue) comes from the path. Tokens are read from the settings in force at each request, so
+``acd reload`` rotates them. A token is never logged nor echoed: errors say only what was expected.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Protocol
 
-from pydantic import SecretStr
 from starlette.requests import Request
 
-from acd.admin.errors import ApiError
+from acd.admin.roles import Permission, Principal, Target, authorize, identify
 from acd.settings import Settings
 
 
@@ -39,44 +34,30 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def _matches(token: str, candidates: Iterable[SecretStr | None]) -> bool:
-    offered = token.encode()
-    found = False
-    for candidate in candidates:
-        if candidate is None:
-            continue
-        # Compare with every candidate (no early exit): timing says nothing about which matched.
-        found |= hmac.compare_digest(offered, candidate.get_secret_value().encode())
-    return found
+def principal_of(settings: Settings, request: Request) -> Principal | None:
+    """Who sent the request (``ANONYMOUS`` without a token, None for an unknown token)."""
+    return identify(settings, bearer_token(request))
 
 
-def is_admin(settings: Settings, token: str | None) -> bool:
-    return token is not None and _matches(token, settings.http.admin_tokens)
+def target_of(settings: Settings, request: Request) -> Target:
+    """The advisor and the queue named in the request's path, if any."""
+    params = request.path_params
+    agent_id = params.get("agent_id")
+    queue = params.get("name")
+    agent = settings.agents.get(agent_id) if agent_id is not None else None
+    return Target(
+        agent_id=agent_id,
+        agent_queues=tuple(agent.queues) if agent is not None else (),
+        queue=queue,
+    )
 
 
-def require_admin(settings: Settings, request: Request) -> None:
-    """Raise 401 unless the request carries an admin token."""
-    if not is_admin(settings, bearer_token(request)):
-        raise ApiError("unauthorized", "an admin token is required (Authorization: Bearer ...)")
+def access(holder: SettingsHolder, permission: Permission) -> Callable[[Request], Principal]:
+    """A FastAPI dependency: the request's principal, if the permission table allows it."""
 
+    def check(request: Request) -> Principal:
+        settings = holder.settings
+        principal = principal_of(settings, request)
+        return authorize(principal, permission, target_of(settings, request))
 
-def require_advisor(
-    settings: Settings, request: Request, agent_id: str, *, admin_allowed: bool
-) -> None:
-    """Raise 401/403 unless the request carries this advisor's token (or an admin one, if allowed).
-
-    A valid token of another advisor is 403; anything else is 401.
-    """
-    token = bearer_token(request)
-    if token is None:
-        raise ApiError(
-            "unauthorized", "the advisor's token is required (Authorization: Bearer ...)"
-        )
-    agent = settings.agents.get(agent_id)
-    if agent is not None and _matches(token, [agent.token]):
-        return
-    if admin_allowed and is_admin(settings, token):
-        return
-    if _matches(token, [a.token for a in settings.agents.values()]) or is_admin(settings, token):
-        raise ApiError("forbidden", f"this token does not act for advisor {agent_id!r}")
-    raise ApiError("unauthorized", "invalid token")
+    return check

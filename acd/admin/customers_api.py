@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import quote
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from acd.admin.auth import SettingsHolder, require_admin
+from acd.admin.auth import SettingsHolder, access
 from acd.admin.errors import ApiError
 from acd.admin.models import ErrorBody
+from acd.admin.roles import Permission
 from acd.core.customers import (
     Consent,
     Customer,
@@ -192,8 +193,9 @@ def mount_customer_api(
     """Add the customer routes to the daemon's HTTP application (``now()``: epoch seconds)."""
     router = APIRouter(prefix=f"{API}/customers", tags=["customers"])
 
-    def admin(request: Request) -> None:
-        require_admin(holder.settings, request)
+    # Who may: docs/api.md (read_customer, manage_customers).
+    reader = access(holder, Permission.READ_CUSTOMER)
+    admin = access(holder, Permission.MANAGE_CUSTOMERS)
 
     def e164(text: str, field: str) -> str:
         try:
@@ -230,11 +232,12 @@ def mount_customer_api(
 
     @router.get(
         "/{number}",
-        dependencies=[Depends(admin)],
-        responses=_errors(401, 404, 422),
+        dependencies=[Depends(reader)],
+        responses=_errors(401, 403, 404, 422),
     )
     async def get_customer(number: NumberPath) -> CustomerOut:
-        """The customer holding this number, with consents and latest calls. Admin token."""
+        """The customer holding this number, with consents and latest calls. Supervisor or admin
+        token."""
         customer = find(number)
         settings = holder.settings
         calls = await book.recent_calls(customer, settings.customers.recent_calls)

@@ -207,6 +207,31 @@ class ActionOut(BaseModel):
     agent: AgentOut
 
 
+class QueueTuningNow(BaseModel):
+    """The queue settings a supervisor may change, as they are now."""
+
+    policy: str
+    weight: float
+    priority: int
+    max_wait_s: float | None
+    overflow: str | None
+    announce_interval_s: float | None
+    service_level_s: float
+    wrap_up_s: float
+    ring_timeout_s: float
+    expected_handle_s: float
+
+
+class MeOut(BaseModel):
+    """Who a token belongs to."""
+
+    role: str = Field(description="advisor, supervisor or admin")
+    person_id: str | None = Field(description="The advisor's or supervisor's id; none for admin.")
+    name: str
+    queues: list[str] | None = Field(description="A supervisor's queues; null: every queue.")
+    language: str | None
+
+
 class QueueTuningOut(BaseModel):
     ok: Literal[True] = True
     queue: str

@@ -17,6 +17,8 @@ from acd.settings import parse_settings
 
 ADMIN_TOKEN = "admin-secret-token-0123456789"
 AGENT_TOKENS = {"alice": "alice-token-abcdef", "bob": "bob-token-ghijkl"}
+# sam oversees every queue, sue only sales.
+SUPERVISOR_TOKENS = {"sam": "sam-token-mnopqr", "sue": "sue-token-stuvwx"}
 
 
 def centre_settings(**http: Any) -> Any:
@@ -45,6 +47,15 @@ def centre_settings(**http: Any) -> Any:
                 },
                 "carol": {"name": "Carol", "endpoint": "PJSIP/carol", "queues": ["sales"]},
             },
+            "supervisors": {
+                "sam": {"name": "Sam Leroy", "token": SUPERVISOR_TOKENS["sam"]},
+                "sue": {
+                    "name": "Sue Perrin",
+                    "token": SUPERVISOR_TOKENS["sue"],
+                    "queues": ["sales"],
+                    "language": "en",
+                },
+            },
         }
     )
 
@@ -63,6 +74,9 @@ class Api:
 
     def advisor(self, agent_id: str) -> dict[str, str]:
         return {"authorization": f"Bearer {AGENT_TOKENS[agent_id]}"}
+
+    def supervisor(self, supervisor_id: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {SUPERVISOR_TOKENS[supervisor_id]}"}
 
     @property
     def admin(self) -> dict[str, str]:

@@ -178,12 +178,12 @@ async def test_session_needs_the_advisors_or_an_admin_token(api: Api) -> None:
 
 
 async def test_supervisor_forces_a_pause_and_a_logout(api: Api) -> None:
-    """With an admin token a supervisor pauses and logs out an advisor; advisors cannot."""
+    """With an admin token a supervisor pauses and logs out an advisor; advisors may not (403)."""
     await post(api, "/agents/alice/login", AGENT_TOKENS["alice"])
     got, body = await post(
         api, "/supervisor/agents/alice/pause", AGENT_TOKENS["alice"], {"reason": "x"}
     )
-    assert (got, body["error"]["code"]) == (401, "unauthorized")
+    assert (got, body["error"]["code"]) == (403, "forbidden")
     got, body = await post(
         api, "/supervisor/agents/alice/pause", ADMIN_TOKEN, {"reason": "coaching"}
     )
@@ -241,12 +241,15 @@ async def test_queue_tuning_refuses_bad_changes(
 
 
 async def test_queue_tuning_needs_an_admin_token(api: Api) -> None:
-    """PATCH without a token, or with an advisor's, is 401."""
-    for headers in ({}, api.advisor("alice")):
+    """PATCH without a token is 401; with an advisor's, 403."""
+    for headers, expected in (
+        ({}, (401, "unauthorized")),
+        (api.advisor("alice"), (403, "forbidden")),
+    ):
         response = await api.client.patch(
             "/api/v1/queues/support", headers=headers, json={"weight": 2}
         )
-        assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthorized")
+        assert (response.status_code, response.json()["error"]["code"]) == expected
 
 
 async def test_tokens_never_reach_the_logs(api: Api, capsys: pytest.CaptureFixture[str]) -> None:

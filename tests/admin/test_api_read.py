@@ -71,13 +71,14 @@ async def test_queues_and_stats_show_waiting_calls(api: Api) -> None:
 
 
 async def test_calls_in_progress_need_an_admin_token(api: Api) -> None:
-    """GET /api/v1/calls holds caller data: 401 without the admin token, the calls with it."""
+    """GET /api/v1/calls holds caller data: 401 without a token, 403 with an advisor's, the calls
+    with the admin token."""
     await arrive(api, "c7", caller_number="0699887766", caller_name="Zoé Martin")
     refused = await api.client.get("/api/v1/calls")
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "unauthorized"
     advisor = await api.client.get("/api/v1/calls", headers=api.advisor("alice"))
-    assert advisor.status_code == 401
+    assert advisor.status_code == 403
     calls = (await api.client.get("/api/v1/calls", headers=api.admin)).json()
     assert [(c["call_id"], c["caller_name"], c["position"]) for c in calls] == [
         ("c7", "Zoé Martin", 1)

@@ -1,4 +1,4 @@
-"""The OpenAPI spec, the two pages and the Prometheus metrics."""
+"""The OpenAPI spec and the Prometheus metrics (the pages: test_pages.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.admin.conftest import Api, centre_settings
 
 ENDPOINTS = {
     ("get", "/api/v1/health"),
+    ("get", "/api/v1/me"),
     ("get", "/api/v1/agents"),
     ("get", "/api/v1/agents/{agent_id}"),
     ("get", "/api/v1/agents/{agent_id}/session"),
@@ -34,6 +35,7 @@ ENDPOINTS = {
     ("get", "/api/v1/queues"),
     ("get", "/api/v1/queues/{name}"),
     ("patch", "/api/v1/queues/{name}"),
+    ("get", "/api/v1/queues/{name}/tuning"),
     ("get", "/api/v1/calls"),
     ("get", "/api/v1/calls/{call_id}"),
     ("get", "/api/v1/stats"),
@@ -53,34 +55,6 @@ async def test_openapi_spec_validates_and_lists_every_endpoint(api: Api) -> None
     assert listed == ENDPOINTS
     pause = spec["paths"]["/api/v1/agents/{agent_id}/pause"]["post"]
     assert {"401", "403", "409", "422"} <= set(pause["responses"])
-
-
-async def test_the_wallboard_page_fetches_nothing_from_elsewhere(api: Api) -> None:
-    """GET /wallboard is one HTML page: inline CSS/JS, EventSource on the stream, a strict CSP."""
-    response = await api.client.get("/wallboard")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    html = response.text
-    assert 'new EventSource("/api/v1/stream")' in html
-    assert "http://" not in html
-    assert "https://" not in html
-    assert "<link" not in html
-    assert "src=" not in html
-    assert "default-src 'none'" in response.headers["content-security-policy"]
-    assert "connect-src 'self'" in response.headers["content-security-policy"]
-    root = await api.client.get("/", follow_redirects=False)
-    assert root.headers["location"] == "/wallboard"
-
-
-async def test_the_advisor_page_carries_its_id_and_no_token(api: Api) -> None:
-    """GET /agent/{id} embeds the id for the script; the token stays in the URL fragment."""
-    response = await api.client.get("/agent/alice")
-    assert response.status_code == 200
-    assert 'const AGENT_ID = "alice";' in response.text
-    assert "https://" not in response.text
-    assert "alice-token" not in response.text
-    bad = await api.client.get("/agent/%3Cscript%3E")
-    assert bad.status_code == 422
 
 
 async def test_metrics_expose_queues_advisors_and_events(api: Api) -> None:

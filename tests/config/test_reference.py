@@ -15,6 +15,7 @@ from acd.settings import (
     ScheduleSettings,
     Settings,
     StepSettings,
+    SupervisorSettings,
     load_settings,
 )
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def all_keys() -> list[str]:
     keys: list[str] = []
     for section, field in Settings.model_fields.items():
-        if section in ("queues", "agents", "schedules"):
+        if section in ("queues", "agents", "schedules", "supervisors"):
             continue
         model = field.annotation
         assert isinstance(model, type)
@@ -35,6 +36,7 @@ def all_keys() -> list[str]:
     keys += [f"agents.ID.{key}" for key in AgentSettings.model_fields]
     keys += [f"schedules.NAME.{key}" for key in ScheduleSettings.model_fields]
     keys += [f"schedules.NAME.exceptions.{key}" for key in ExceptionSettings.model_fields]
+    keys += [f"supervisors.ID.{key}" for key in SupervisorSettings.model_fields]
     return keys
 
 

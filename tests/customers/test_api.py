@@ -89,14 +89,17 @@ async def test_national_format_finds_the_same_customer(customer_api: CustomerApi
     assert (response.status_code, response.json()["error"]["code"]) == (404, "unknown_customer")
 
 
-@pytest.mark.parametrize("token", [None, AGENT_TOKENS["alice"], "wrong"])
+@pytest.mark.parametrize(
+    ("token", "status"), [(None, 401), (AGENT_TOKENS["alice"], 403), ("wrong", 401)]
+)
 async def test_customer_data_needs_the_admin_token(
-    customer_api: CustomerApi, token: str | None
+    customer_api: CustomerApi, token: str | None, status: int
 ) -> None:
-    """No token, an advisor's token or a wrong one: 401, and no customer data in the body."""
+    """No token or a wrong one: 401; an advisor's token (not their caller's lookup): 403; and
+    no customer data in the body."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
     response = await customer_api.client.get("/api/v1/customers/+33199000001", headers=headers)
-    assert response.status_code == 401
+    assert response.status_code == status
     assert "Camille" not in response.text
 
 

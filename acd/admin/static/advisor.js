@@ -1,0 +1,91 @@
+// The advisor's own page: state, caller (with the queue they came from), actions, the day.
+"use strict";
+(() => {
+  const A = window.acd;
+  const {$, words: W, clock, pct, label, fill} = A;
+  const agentId = A.page.agent_id;
+  const base = "/api/v1/agents/" + encodeURIComponent(agentId);
+  const key = "acd-token-" + agentId;
+  let session = null;
+
+  function options(select, codes, words) {
+    if (select.dataset.filled === codes.join("|")) return;
+    select.replaceChildren(...codes.map((code) => {
+      const o = document.createElement("option");
+      o.value = code;
+      o.textContent = label(words, code);
+      return o;
+    }));
+    select.dataset.filled = codes.join("|");
+  }
+  function render() {
+    if (!session) return;
+    const a = session.agent, now = A.serverNow();
+    $("state").className = "state a-" + a.activity + (a.phone === "unreachable" ? " trouble" : "");
+    $("activity").textContent = A.activity(a);
+    $("since").textContent = clock(now - a.since);
+    const parts = [];
+    if (a.pending_pause) parts.push(fill(W.phrases.pause_after_call, {reason: A.reason(a.pending_pause)}));
+    parts.push(label(W.phones, a.phone));
+    $("detail").textContent = parts.join(" · ");
+    const act = a.activity, inside = a.presence === "logged_in";
+    const busy = act === "reserved" || act === "on_call";
+    // During a call, "ready" only cancels a pause asked for after it; recovery comes after.
+    $("b-ready").disabled = !inside || act === "available" || (busy && !a.pending_pause);
+    $("b-pause").disabled = !inside;
+    $("b-recovery").disabled = !inside || busy || act === "recovery";
+    $("b-wrap").disabled = act !== "wrap_up";
+    $("b-login").disabled = inside;
+    $("b-logout").disabled = !inside || busy;
+    options($("reason"), session.pause_reasons, W.pause_reasons);
+    options($("disposition"), session.dispositions, W.dispositions);
+    const c = session.call;
+    $("c-number").textContent = c ? (c.caller_number || W.phrases.unknown_number) : W.phrases.no_call;
+    $("c-number").classList.toggle("dim", !c);
+    $("c-name").textContent = c ? c.caller_name : "";
+    $("c-queue-line").hidden = !c;
+    if (c) {
+      $("c-queue").textContent = c.queue || "–";
+      $("c-state").textContent = label(W.call_states, c.state);
+    }
+    $("disposition-row").hidden = !(c && c.answered);
+    const t = session.today;
+    $("t-calls").textContent = A.number.format(t.calls);
+    $("t-talk").textContent = clock(t.talk_s);
+    $("t-occ").textContent = pct(t.occupancy);
+    $("t-breathers").textContent = t.breathers + " / " + t.recoveries;
+  }
+  async function post(path, body) {
+    const message = $("message");
+    message.textContent = "";
+    const result = await A.call("POST", base + path, token, body || {});
+    if (result.status === 401 || result.status === 403) {
+      A.signin(key, result.status === 403 ? "forbidden" : "invalid");
+      return;
+    }
+    message.className = result.ok ? "dim" : "bad";
+    message.textContent = result.ok ? W.phrases.done : result.data.error.message;
+  }
+  $("b-ready").onclick = () => post("/ready");
+  $("b-pause").onclick = () => post("/pause", {reason: $("reason").value});
+  $("b-recovery").onclick = () => post("/recovery");
+  $("b-wrap").onclick = () => post("/wrap-up/end");
+  $("b-login").onclick = () => post("/login");
+  $("b-logout").onclick = () => post("/logout");
+  $("b-disposition").onclick = () => post("/disposition", {disposition: $("disposition").value});
+
+  const token = A.token(key);
+  if (!token) {
+    A.signin(key, "missing");
+  } else {
+    A.stream(base + "/session/stream", token, (name, data) => {
+      if (name !== "session") return;
+      session = data;
+      A.accepted(key);
+      $("page").hidden = false;
+      A.synced(data.at);
+      render();
+    }).then((refused) => A.signin(key, refused === 403 ? "forbidden" : "invalid"));
+    setInterval(render, 1000);
+  }
+})();

@@ -1,0 +1,173 @@
+// The supervisor page: queues (figures, hints, tuning), advisors (pause, log out) and waiting
+// callers, limited to the supervisor's queues. Live from /api/v1/stream; who the token belongs
+// to from /api/v1/me.
+"use strict";
+(() => {
+  const A = window.acd;
+  const {$, el, words: W, clock, label, fill} = A;
+  const key = "acd-token-supervisor";
+  const template = $("queue-card");
+  let me = null, board = null, calls = [], tuning = {};
+
+  function mine(queue) { return me.queues === null || me.queues.includes(queue); }
+  function say(text, bad) { $("message").textContent = text; $("message").className = bad ? "bad" : "dim"; }
+  async function request(method, url, body) {
+    const result = await A.call(method, url, token, body);
+    if (result.status === 401) A.signin(key, "invalid");
+    return result;
+  }
+  function renderQueues() {
+    const queues = board.queues.filter((q) => mine(q.name));
+    const holder = $("queues");
+    const cards = new Map([...holder.children].map((c) => [c.dataset.queue, c]));
+    // Cards are kept (not rebuilt) so an open tuning form keeps what is being typed.
+    for (const q of queues) {
+      let card = cards.get(q.name);
+      if (!card) {
+        card = A.queueCard(template, q, board.agents);
+        setUpTuning(card, q.name);
+        holder.append(card);
+      } else {
+        A.updateQueueCard(card, q, board.agents);
+      }
+      cards.delete(q.name);
+    }
+    for (const stale of cards.values()) stale.remove();
+  }
+  function setUpTuning(card, queue) {
+    card.querySelector("details.tuning").addEventListener("toggle", async (e) => {
+      if (!e.target.open) return;
+      const result = await request("GET", "/api/v1/queues/" + encodeURIComponent(queue) + "/tuning");
+      if (!result.ok) return say(result.data.error.message, true);
+      tuning[queue] = result.data;
+      for (const input of card.querySelectorAll(".form [name]")) {
+        const value = result.data[input.name];
+        input.value = value === null || value === undefined ? "" : value;
+      }
+    });
+    card.querySelector('[data-action="tune"]').onclick = async () => {
+      const changes = {};
+      for (const input of card.querySelectorAll(".form [name]")) {
+        const before = tuning[queue] ? tuning[queue][input.name] : undefined;
+        let value = input.value;
+        if (input.type === "number") value = value === "" ? null : Number(value);
+        if (value !== before && !(value === null && input.name !== "max_wait_s")) changes[input.name] = value;
+      }
+      if (!Object.keys(changes).length) return say(W.phrases.nothing_changed);
+      const result = await request("PATCH", "/api/v1/queues/" + encodeURIComponent(queue), changes);
+      if (!result.ok) return say(result.data.error.message, true);
+      tuning[queue] = {...tuning[queue], ...changes};
+      say(queue + " — " + W.phrases.saved);
+    };
+  }
+  function reasonSelect() {
+    const select = el("select");
+    for (const code of A.page.pause_reasons) {
+      const o = el("option", "", label(W.pause_reasons, code));
+      o.value = code;
+      select.append(o);
+    }
+    return select;
+  }
+  function renderAdvisors() {
+    const body = $("advisors").tBodies[0];
+    const rows = new Map([...body.rows].map((r) => [r.dataset.agent, r]));
+    for (const a of board.agents.filter((x) => x.queues.some(mine))) {
+      let row = rows.get(a.agent_id);
+      if (!row) {
+        row = el("tr");
+        row.dataset.agent = a.agent_id;
+        const name = el("td", "name"), state = el("td", "state"), since = el("td", "since");
+        const queues = el("td", "dim queues-cell"), cell = el("td");
+        const actions = el("div", "row-actions");
+        cell.append(actions);
+        const select = reasonSelect();
+        const pause = el("button", "stop", W.phrases.pause_action);
+        const logout = el("button", "", W.phrases.logout_action);
+        pause.onclick = () => act(a.agent_id, "pause", {reason: select.value});
+        logout.onclick = () => {
+          if (confirm(fill(W.phrases.confirm_logout, {name: row.dataset.name}))) act(a.agent_id, "logout");
+        };
+        actions.append(select, pause, logout);
+        row.append(name, state, since, queues, cell);
+        body.append(row);
+      }
+      rows.delete(a.agent_id);
+      row.dataset.name = a.name;
+      const [name, state, since, queues, cell] = row.cells;
+      const actions = cell.firstElementChild;
+      name.textContent = a.name;
+      state.replaceChildren(el("span", "pill a-" + a.activity, A.activity(a)));
+      if (a.phone === "unreachable") state.append(" ", el("span", "bad", W.phones.unreachable));
+      since.textContent = clock(A.serverNow() - a.since);
+      queues.textContent = a.queues.join(", ");
+      const inside = a.presence === "logged_in", busy = a.on_call;
+      actions.children[1].disabled = !inside;
+      actions.children[2].disabled = !inside || busy;
+    }
+    for (const stale of rows.values()) stale.remove();
+  }
+  function renderCalls() {
+    const list = calls.filter((c) => mine(c.queue));
+    if (!list.length) return $("calls").replaceChildren(el("p", "dim", W.phrases.no_waiting));
+    const table = el("table", "calls-table");
+    const head = el("tr");
+    for (const column of ["queue", "state", "number", "name", "for"]) {
+      head.append(el("th", "", W.phrases["column_" + column]));
+    }
+    table.append(el("thead")).append(head);
+    for (const c of list) {
+      const row = el("tr");
+      row.append(el("td", "", c.queue), el("td", "", label(W.call_states, c.state)),
+        el("td", "num", c.caller_number || W.phrases.unknown_number),
+        el("td", "caller-name", c.caller_name), el("td", "num", clock(c.waited_s)));
+      table.append(row);
+    }
+    const wrap = el("div", "table-wrap");
+    wrap.append(table);
+    $("calls").replaceChildren(wrap);
+  }
+  function render() {
+    if (!board || !me) return;
+    renderQueues();
+    renderAdvisors();
+    renderCalls();
+  }
+  async function act(agentId, action, body) {
+    const result = await request("POST",
+      "/api/v1/supervisor/agents/" + encodeURIComponent(agentId) + "/" + action, body || {});
+    say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
+  }
+  async function refreshCalls() {
+    const result = await request("GET", "/api/v1/calls");
+    if (result.ok) calls = result.data;
+  }
+
+  const token = A.token(key);
+  async function start() {
+    const who = await request("GET", "/api/v1/me").catch(() => null);
+    if (!who) return setTimeout(start, 2000);  // acd is restarting
+    if (who.status === 401) return;
+    if (!who.ok || !["supervisor", "admin"].includes(who.data.role)) return A.signin(key, "forbidden");
+    me = who.data;
+    A.accepted(key);
+    // The supervisor's own language, unless the page was switched or asked in a language.
+    if (me.language && me.language !== A.page.language && !A.page.language_chosen) {
+      location.replace("?lang=" + me.language);
+      return;
+    }
+    $("who").textContent = me.name + " · " + (me.queues === null ? W.phrases.all_queues : me.queues.join(", "));
+    $("page").hidden = false;
+    const source = new EventSource("/api/v1/stream");
+    source.addEventListener("snapshot", async (message) => {
+      board = JSON.parse(message.data);
+      A.synced(board.at);
+      A.status("live");
+      await refreshCalls();
+      render();
+    });
+    source.onerror = () => A.status("reconnecting");
+    setInterval(render, 1000);
+  }
+  if (!token) A.signin(key, "missing"); else start();
+})();
