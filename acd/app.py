@@ -18,14 +18,11 @@ import structlog
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
 from acd.admin.customers_api import mount_customer_api
+from acd.asterisk.agi_calls import AgiCalls
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
-from acd.asterisk.call_control import (
-    AMI_EVENTS,
-    AMI_EVENTS_USED,
-    AsteriskCallControl,
-    QueueAudio,
-)
+from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
+from acd.asterisk.call_leg import QueueAudio
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.core.config import AcdConfig
@@ -216,7 +213,7 @@ class Daemon:
                 outbox=lambda: len(bridge.outbox),
                 dropped=lambda: bridge.dropped,
             )
-        self.calls = AsteriskCallControl(
+        self.calls = AgiCalls(
             self.arrivals,
             queues=queue_audio(settings),
             agents_by_endpoint=agents_by_endpoint(self.config),

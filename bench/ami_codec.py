@@ -31,7 +31,7 @@ from pathlib import Path
 
 from acd.asterisk.ami_codec import AmiFrame, AmiFrameParser
 from acd.asterisk.ami_events import TRANSLATED_EVENTS, translate_event
-from acd.asterisk.call_control import AMI_EVENTS_USED
+from acd.asterisk.ami_translate import AMI_EVENTS_USED
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "asterisk"
 READ_SIZE = 64 * 1024

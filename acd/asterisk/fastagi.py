@@ -192,6 +192,16 @@ class AgiSession:
         """Send one raw command line and return its reply (5xx replies are returned, not raised)."""
         return await self._run(command_line(line), reply_within)
 
+    async def send_line(
+        self, line: str, *, reply_within: float | None, interruptible: bool = False
+    ) -> AgiReply:
+        """Send one command line already built (``agi_codec``) and return its reply as it is.
+
+        ``interruptible``: a prompt (STREAM FILE, SAY …) that ``interrupt_stream()`` may stop; its
+        reply is then ``200 result=0`` without endpos, text ``interrupted``.
+        """
+        return await self._run(command_line(line), reply_within, is_stream=interruptible)
+
     async def answer(self) -> AgiReply:
         return await self._run("ANSWER", None)
 

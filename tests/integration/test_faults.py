@@ -395,14 +395,16 @@ async def test_reload_during_load_keeps_every_call() -> None:
             AgentPaused(at=centre.daemon.dispatcher.now(), agent_id="agent1", reason="coaching")
         )
         records: list[CallRecord] = []
-        reloads = 0
+        reloads = refused_reloads = 0
         for i in range(80):
             records.append(centre.call(caller_num=f"55520{i:02d}", patience=4.0))
             await asyncio.sleep(0.06)  # fixed-sleep: arrivals spread over 5 s, amid the reloads
             if i % 6 == 5:
-                with contextlib.suppress(ConfigError):
-                    # Dropping agent4 while it holds a call is refused: nothing changes then.
+                try:
                     await centre.daemon.reload(parse_settings(variants[reloads % len(variants)]))
+                except ConfigError:
+                    # Dropping agent4 while it holds a call is refused: nothing changes then.
+                    refused_reloads += 1
                 reloads += 1
         await settled(centre, 80)
         paths = Counter(r.path for r in records)
@@ -414,7 +416,8 @@ async def test_reload_during_load_keeps_every_call() -> None:
         )
         assert outcomes[Outcome.ABANDONED] == paths["hangup"]
         assert reloads == 13
-        assert centre.daemon.dispatcher.events_refused == 0
+        # The engine refused no call event; only reloads it could not apply yet.
+        assert centre.daemon.dispatcher.events_refused == refused_reloads
         assert max(centre.legs.most.values()) == 1
         assert centre.pbx.counters["fallbacks"] == 0
 

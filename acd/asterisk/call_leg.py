@@ -1,0 +1,724 @@
+"""One caller's leg as a pure transition table: everything that changes a leg lives in this file.
+
+A leg is the caller's channel while acd holds it in a FastAGI session (docs/architecture.md). It
+is synchronous and does no I/O, like ``acd.core`` and h11: the shell feeds it what happened —
+``start``, the reply to the AGI command it asked for (``AgiReplied``), Asterisk's ``HANGUP``
+(``ChannelHungUp``), a lost session (``SessionLost``), AMI records already translated
+(``DialAnswered``, ``CallerTransferred``) and the engine's call-control commands (``RingAgent``,
+``PlayPrompt``, ``StopPrompt``, ``OverflowCall``, ``EndCall``) — each with the time it happened,
+and gets back what to do: AGI command lines to send (``SendAgi``, one at a time: res_agi reads the
+next line only once it has answered the previous one), a prompt to interrupt (``InterruptAgi``),
+core events to post (``PostEvent``), the session to close (``CloseSession``), and notes to log
+(``LegNote``). The shell never decides anything.
+
+The handled-call contract with the dialplan (dialplan/acd-call.conf) lives here and only here:
+which ``ACD_STATE`` is written before which phase, and when an answer or a transfer has already
+been told to the engine, so each is posted once whether AMI or the Dial's return says it first.
+
+Errors say whose fault it is, as in h11: ``LegMisuseError`` when acd's own code breaks the rules
+(a reply fed while no command is in flight, ``start`` twice) — a bug, raised; what Asterisk sends
+that it should not (a reply to a command that cannot carry it, an unknown DIALSTATUS) is a
+``LegNote`` with ``peer_fault=True``, and the leg goes on conservatively: bad input never loses
+the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from acd.asterisk.agi_codec import AgiReply, command_line, quoted, variable_name, word
+from acd.asterisk.prompts import prompt_lines
+from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
+from acd.core.events import (
+    AgentAnswered,
+    AgentDidNotAnswer,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    CallTransferred,
+    DialStatus,
+    Event,
+    PromptEnded,
+)
+
+STATE_VARIABLE = "ACD_STATE"
+OVERFLOW_VARIABLE = "ACD_OVERFLOW_TARGET"
+
+_NOT_ANSWERED = {
+    "NOANSWER": DialStatus.NOANSWER,
+    "BUSY": DialStatus.BUSY,
+    "CHANUNAVAIL": DialStatus.CHANUNAVAIL,
+    "CONGESTION": DialStatus.CONGESTION,
+}
+
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
+
+
+def endpoint_of_channel(channel: str) -> str:
+    """``PJSIP/agent1-0000002a`` → ``PJSIP/agent1`` (the device and the advisor's endpoint)."""
+    return _CHANNEL_SUFFIX.sub("", channel)
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAudio:
+    """How a queue sounds: the prompts' language and the music-on-hold class."""
+
+    language: str = "fr"
+    music_class: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class CallTimings:
+    """Bounds on AGI commands (seconds). A Dial may last a whole conversation."""
+
+    command_s: float = 10.0
+    prompt_part_s: float = 30.0
+    dial_margin_s: float = 4 * 3600.0
+
+
+class LegKind(Enum):
+    """Who started the leg and who is on it; every kind keeps the handled-call contract.
+
+    ``INBOUND``: a caller the dialplan handed to acd (``AGI(agi://…/inbound?queue=…)``).
+    The kinds below are the next issues' (docs/architecture.md, "Leg kinds"): they are originated
+    over AMI and reach acd over FastAGI once answered, so they enter this table like an inbound
+    caller, with their own first phase.
+    ``CALLBACK``: originated to the advisor first (reserved with ``ReserveAgent``), then the
+    customer is dialed from the leg (``RingAgent`` with the customer's number as endpoint).
+    ``OUTBOUND``: originated to a campaign contact first; once answered it waits for an advisor
+    like an inbound caller (the same ``RingAgent``).
+    ``SUPERVISOR``: a supervisor's channel originated into ChanSpy (listen, whisper, barge); it
+    never queues and never rings anyone.
+    """
+
+    INBOUND = "inbound"
+    CALLBACK = "callback"
+    OUTBOUND = "outbound"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class LegSpec:
+    """Everything a leg needs to know of its call at the start (from the AGI environment)."""
+
+    call_id: str
+    queue: str
+    audio: QueueAudio
+    kind: LegKind = LegKind.INBOUND
+    priority: int | None = None
+    caller_number: str = ""
+    caller_name: str = ""
+    linked_id: str = ""
+    # Back from a transfer (S12 d): the channel still holds the first Dial's variables.
+    returning: bool = False
+    timings: CallTimings = field(default_factory=CallTimings)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True, slots=True)
+class AgiReplied:
+    """Asterisk's reply to the command in flight."""
+
+    reply: AgiReply
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp:
+    """Asterisk wrote ``HANGUP``: the caller is gone, or transferred away (S12)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLost:
+    """The FastAGI session ended under us (socket closed, a reply that never came)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialAnswered:
+    """AMI ``DialEnd`` with ``ANSWER`` for this caller: ``agent_id`` picked up."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallerTransferred:
+    """AMI ``BlindTransfer``/``AttendedTransfer`` of this caller by ``agent_id``."""
+
+    agent_id: str
+    target: str
+
+
+EngineCommand = RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall
+LegInput = (
+    AgiReplied | ChannelHungUp | SessionLost | DialAnswered | CallerTransferred | EngineCommand
+)
+
+# ------------------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True, slots=True)
+class SendAgi:
+    """Write this command line and feed back its reply. ``interruptible``: a prompt that a later
+    ``InterruptAgi`` may stop (res_agi stops it when another line arrives)."""
+
+    line: str
+    reply_within_s: float
+    interruptible: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptAgi:
+    """Stop the prompt in flight now; its (possibly empty) reply still comes as ``AgiReplied``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostEvent:
+    """Post this event to the engine's inbox."""
+
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSession:
+    """Close the FastAGI session: the channel goes back to the dialplan (ACD_STATE decides)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegNote:
+    """Something worth a log line: ``event`` is its snake_case name; ``peer_fault`` when Asterisk
+    sent what it should not."""
+
+    event: str
+    detail: str = ""
+    peer_fault: bool = False
+
+
+LegOutput = SendAgi | InterruptAgi | PostEvent | CloseSession | LegNote
+
+
+class LegMisuseError(RuntimeError):
+    """acd's own code broke the leg's rules (a bug): the input was not applied."""
+
+
+# ------------------------------------------------------------------------------ the table
+
+
+class LegPhase(Enum):
+    """Where the leg is. ``ENDED`` is final: the session is (being) closed."""
+
+    NEW = "new"
+    SETTING_UP = "setting_up"  # answer, music, ACD_STATE=queued
+    WAITING = "waiting"  # in the queue: music, prompts
+    RINGING = "ringing"  # EXEC Dial in flight, then reading its outcome
+    LEAVING = "leaving"  # overflow or goodbye commands in flight
+    ENDED = "ended"
+
+
+# Every phase change the leg makes, in one place: ``_move`` refuses any other (LegMisuseError).
+TRANSITIONS: dict[LegPhase, frozenset[LegPhase]] = {
+    LegPhase.NEW: frozenset({LegPhase.SETTING_UP}),
+    LegPhase.SETTING_UP: frozenset({LegPhase.WAITING, LegPhase.LEAVING, LegPhase.ENDED}),
+    LegPhase.WAITING: frozenset({LegPhase.RINGING, LegPhase.LEAVING, LegPhase.ENDED}),
+    LegPhase.RINGING: frozenset({LegPhase.WAITING, LegPhase.LEAVING, LegPhase.ENDED}),
+    LegPhase.LEAVING: frozenset({LegPhase.ENDED}),
+    LegPhase.ENDED: frozenset(),
+}
+
+
+class Step(Enum):
+    """What the command in flight is for: how to read its reply."""
+
+    ANSWER = "answer"
+    SET_UP = "set_up"  # a SET whose reply only says it was done
+    PROMPT_PART = "prompt_part"
+    DIAL = "dial"
+    DIAL_STATUS = "dial_status"
+    BLIND_TRANSFERER = "blind_transferer"
+    LEAVE = "leave"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    step: Step
+    action: SendAgi
+
+
+def _set(name: str, value: str, timings: CallTimings) -> SendAgi:
+    return SendAgi(
+        command_line("SET VARIABLE", variable_name(name), quoted(value)), timings.command_s
+    )
+
+
+def _get(name: str, timings: CallTimings) -> SendAgi:
+    return SendAgi(command_line("GET VARIABLE", variable_name(name)), timings.command_s)
+
+
+def _music(audio: QueueAudio, timings: CallTimings) -> SendAgi:
+    return SendAgi(command_line("SET MUSIC", "ON", word(audio.music_class)), timings.command_s)
+
+
+class CallLeg:
+    """One caller's leg: ``start`` once, then ``handle`` each input in the order it happened."""
+
+    def __init__(self, spec: LegSpec) -> None:
+        self.spec = spec
+        self.call_id = spec.call_id
+        self.phase = LegPhase.NEW
+        self.hung_up = False
+        self.transferred = False
+        self._timings = spec.timings
+        self._in_flight: Step | None = None
+        self._pending: deque[_Pending] = deque()
+        # The ring the engine asked for, waiting for the command in flight (or the prompt) to end.
+        self._ring: RingAgent | None = None
+        self._ringing_agent: str | None = None
+        self._answered_posted = False
+        self._dial_status = ""
+        # The prompt playing (its remaining parts), and one asked for while another still plays.
+        self._prompt: deque[str] | None = None
+        self._next_prompt: list[str] | None = None
+        self._prompt_stopping = False
+        self._out: list[LegOutput] = []
+        self._at = 0.0
+
+    # ------------------------------------------------------------------ entry points
+
+    def start(self, at: float) -> list[LegOutput]:
+        """The session is open: answer and set the caller up (the handled-call contract)."""
+        if self.phase is not LegPhase.NEW:
+            raise LegMisuseError(f"leg {self.call_id} started twice")
+        self._at = at
+        self._move(LegPhase.SETTING_UP)
+        t = self._timings
+        audio = self.spec.audio
+        self._queue(Step.ANSWER, SendAgi("ANSWER", t.command_s))
+        self._queue(Step.SET_UP, _set(STATE_VARIABLE, "queued", t))
+        self._queue(Step.SET_UP, _set("CHANNEL(language)", audio.language, t))
+        self._queue(Step.SET_UP, _music(audio, t))
+        if self.spec.returning:
+            # Back from a transfer (S12 d): the channel still holds the first Dial's
+            # DIALSTATUS=ANSWER and BLINDTRANSFER, and EXEC Dial on a channel that hung up sets
+            # neither, so a ring that never happened would read as answered.
+            self._queue(Step.SET_UP, _set("DIALSTATUS", "", t))
+            self._queue(Step.SET_UP, _set("BLINDTRANSFER", "", t))
+        self._send_next()
+        return self._flush()
+
+    def handle(self, item: LegInput, at: float) -> list[LegOutput]:
+        """Apply one input; return what to do, in order."""
+        if self.phase is LegPhase.NEW:
+            raise LegMisuseError(f"leg {self.call_id}: {type(item).__name__} before start")
+        self._at = at
+        match item:
+            case AgiReplied(reply=reply):
+                self._on_reply(reply)
+            case ChannelHungUp():
+                self._on_hangup()
+            case SessionLost(reason=reason):
+                self._on_session_lost(reason)
+            case DialAnswered(agent_id=agent_id):
+                self._on_dial_answered(agent_id)
+            case CallerTransferred(agent_id=agent_id, target=target):
+                self._on_transferred(agent_id, target)
+            case RingAgent():
+                self._on_ring(item)
+            case PlayPrompt():
+                self._on_play(item)
+            case StopPrompt():
+                self._stop_prompt()
+            case OverflowCall():
+                self._on_overflow(item)
+            case EndCall(reason=reason):
+                self._on_end(reason)
+        return self._flush()
+
+    @property
+    def ringing_agent(self) -> str | None:
+        """The advisor whose phone this caller's Dial is ringing (None when not ringing)."""
+        return self._ringing_agent
+
+    @property
+    def busy(self) -> bool:
+        """A command is in flight."""
+        return self._in_flight is not None
+
+    # ------------------------------------------------------------------ replies
+
+    def _on_reply(self, reply: AgiReply) -> None:
+        step = self._in_flight
+        if step is None:
+            raise LegMisuseError(f"leg {self.call_id}: a reply fed with no command in flight")
+        self._in_flight = None
+        if self.phase is LegPhase.ENDED:
+            return
+        match step:
+            case Step.ANSWER | Step.SET_UP:
+                if not reply.ok and not reply.dead_channel:
+                    self._note("agi_command_refused", reply.text, peer_fault=True)
+            case Step.PROMPT_PART:
+                self._prompt_part_ended(reply)
+            case Step.DIAL:
+                self._dial_returned(reply)
+                return
+            case Step.DIAL_STATUS:
+                self._dial_status_read(reply)
+                return
+            case Step.BLIND_TRANSFERER:
+                if reply.ok and reply.result != "0" and reply.data:
+                    self._mark_transferred(self._ringing_agent or "", "blind")
+                self._dial_settled()
+                return
+            case Step.LEAVE:
+                pass
+        self._after_reply()
+
+    def _after_reply(self) -> None:
+        if self.phase is LegPhase.SETTING_UP and not self._pending:
+            self._move(LegPhase.WAITING)
+            self._post(
+                CallArrived(
+                    at=self._at,
+                    call_id=self.call_id,
+                    queue=self.spec.queue,
+                    priority=self.spec.priority,
+                    caller_number=self.spec.caller_number,
+                    caller_name=self.spec.caller_name,
+                    linked_id=self.spec.linked_id,
+                )
+            )
+            if self.hung_up:
+                # Hung up during the set-up: offered, then abandoned at once.
+                self._caller_gone()
+                return
+        self._send_next()
+
+    def _send_next(self) -> None:
+        """Send what comes next, if nothing is in flight: queued commands, then a ring the engine
+        asked for, then the prompt's next part; a leaving leg closes once its commands are done."""
+        if self._in_flight is not None or self.phase is LegPhase.ENDED:
+            return
+        if self._pending:
+            pending = self._pending.popleft()
+            self._in_flight = pending.step
+            self._out.append(pending.action)
+            return
+        if self.phase is LegPhase.LEAVING:
+            self._close("left the ACD")
+            return
+        if self.phase is not LegPhase.WAITING:
+            return
+        if self._ring is not None:
+            ring, self._ring = self._ring, None
+            self._dial(ring)
+            return
+        if self._prompt is None and self._next_prompt is not None:
+            self._prompt, self._next_prompt = deque(self._next_prompt), None
+            self._prompt_stopping = False
+        if self._prompt:
+            self._in_flight = Step.PROMPT_PART
+            self._out.append(
+                SendAgi(self._prompt.popleft(), self._timings.prompt_part_s, interruptible=True)
+            )
+
+    # ------------------------------------------------------------------ prompts
+
+    def _on_play(self, command: PlayPrompt) -> None:
+        if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
+            return
+        lines = prompt_lines(command.kind, command.position, command.expected_wait_s)
+        if not lines:
+            self._post(PromptEnded(at=self._at, call_id=self.call_id))
+            return
+        if self._prompt is not None:
+            # A new announcement replaces the one playing: stop it; it ends first (PromptEnded).
+            self._stop_prompt()
+        self._next_prompt = lines
+        self._send_next()
+
+    def _stop_prompt(self) -> None:
+        self._next_prompt = None
+        if self._prompt is None:
+            return
+        self._prompt.clear()
+        if self._in_flight is Step.PROMPT_PART and not self._prompt_stopping:
+            self._prompt_stopping = True
+            self._out.append(InterruptAgi())
+        elif self._in_flight is not Step.PROMPT_PART:
+            self._prompt_over(stopped=True)
+
+    def _prompt_part_ended(self, reply: AgiReply) -> None:
+        assert self._prompt is not None
+        # STREAM FILE ends with `200 result=0 endpos=N`, SAY NUMBER with `200 result=0`; a digit
+        # is result>0, a hang-up -1, a dead channel 511.
+        finished = reply.ok and reply.result == "0"
+        if self._prompt_stopping or not finished or not self._prompt:
+            self._prompt_over(stopped=self._prompt_stopping or not finished)
+
+    def _prompt_over(self, *, stopped: bool) -> None:
+        interrupted = self._prompt_stopping
+        self._prompt = None
+        self._prompt_stopping = False
+        if not self.hung_up and not interrupted and self._ring is None:
+            # STREAM FILE stops music on hold for good (S9): put it back. Not when we stopped
+            # the prompt: a ring follows (Dial's `m` plays music, and a failed ring restores it)
+            # or the caller leaves, and the ring must not wait for one more round trip.
+            self._queue(Step.SET_UP, _music(self.spec.audio, self._timings))
+        self._post(PromptEnded(at=self._at, call_id=self.call_id))
+        self._note("prompt_ended", "stopped" if stopped else "finished")
+
+    # ------------------------------------------------------------------ ringing
+
+    def _on_ring(self, command: RingAgent) -> None:
+        if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
+            self._note("ring_for_a_leg_not_waiting", self.phase.value)
+            return
+        self._ring = command
+        self._stop_prompt()
+        self._send_next()
+
+    def _dial(self, command: RingAgent) -> None:
+        self._move(LegPhase.RINGING)
+        self._ringing_agent = command.agent_id
+        self._answered_posted = False
+        self._dial_status = ""
+        timeout = max(1, round(command.ring_timeout_s))
+        t = self._timings
+        # One line at a time, each once the previous is answered: res_agi reads commands with
+        # fgets() on a buffered stream, then poll()s the socket, so a Dial written right behind
+        # the SET (same read()) sat unseen until acd closed the session, 30 s later, on Asterisk
+        # 22.10.1 (strace). pbxsim models that stdio buffer.
+        self._queue(Step.SET_UP, _set(STATE_VARIABLE, "connected", t))
+        self._queue(
+            Step.DIAL,
+            SendAgi(
+                command_line("EXEC", "Dial", word(f"{command.endpoint},{timeout},m")),
+                timeout + t.dial_margin_s,
+            ),
+        )
+        self._note("agent_rung", f"{command.agent_id} {command.endpoint}")
+        self._send_next()
+
+    def _dial_returned(self, reply: AgiReply) -> None:
+        if self.transferred:
+            # Blind transfer (S12 a): the caller continues at the REFER target once we let go.
+            self._dial_settled()
+            return
+        self._in_flight = Step.DIAL_STATUS
+        self._out.append(_get("DIALSTATUS", self._timings))
+
+    def _dial_status_read(self, reply: AgiReply) -> None:
+        status = (reply.data or "") if reply.ok and reply.result != "0" else ""
+        self._dial_status = status
+        if status == "ANSWER" and self.hung_up and not self.transferred:
+            # A blind transfer returns Dial with 0 then HANGUP, before or after AMI's
+            # BlindTransfer (S12 a): the channel variable settles it, and GET VARIABLE works on a
+            # dead channel.
+            self._in_flight = Step.BLIND_TRANSFERER
+            self._out.append(_get("BLINDTRANSFER", self._timings))
+            return
+        self._dial_settled()
+
+    def _dial_settled(self) -> None:
+        """The Dial is over and its outcome known: tell the engine, then go on or leave."""
+        agent_id = self._ringing_agent or ""
+        status = self._dial_status
+        self._ringing_agent = None
+        if self.transferred:
+            self._close("transferred")
+            return
+        if status == "ANSWER":
+            if not self._answered_posted:
+                self._post(AgentAnswered(at=self._at, call_id=self.call_id, agent_id=agent_id))
+            self._post(CallEnded(at=self._at, call_id=self.call_id))
+            if self.hung_up:
+                self._close("conversation over")
+                return
+            # The conversation happened and the caller is still up (the advisor hung up first):
+            # mark the call done before handing the channel back.
+            self._move(LegPhase.LEAVING)
+            self._queue(Step.LEAVE, _set(STATE_VARIABLE, "done", self._timings))
+            self._send_next()
+            return
+        if status in _NOT_ANSWERED and not self.hung_up:
+            self._post(
+                AgentDidNotAnswer(
+                    at=self._at,
+                    call_id=self.call_id,
+                    agent_id=agent_id,
+                    dial_status=_NOT_ANSWERED[status],
+                )
+            )
+            self._move(LegPhase.WAITING)
+            self._queue(Step.SET_UP, _set(STATE_VARIABLE, "queued", self._timings))
+            # Dial's `m` leaves music off once a channel was created (S9): put it back.
+            self._queue(Step.SET_UP, _music(self.spec.audio, self._timings))
+            self._send_next()
+            return
+        # CANCEL (caller gone while ringing), a dead session, or a Dial that failed outright.
+        if self.hung_up or status == "CANCEL":
+            self._post(CallerHungUp(at=self._at, call_id=self.call_id))
+            self._close("caller hung up while ringing")
+            return
+        self._note("dial_status_unexpected", f"{agent_id} {status!r}", peer_fault=bool(status))
+        self._post(
+            AgentDidNotAnswer(
+                at=self._at,
+                call_id=self.call_id,
+                agent_id=agent_id,
+                dial_status=DialStatus.CONGESTION,
+            )
+        )
+        self._move(LegPhase.WAITING)
+        self._send_next()
+
+    # ------------------------------------------------------------------ AMI
+
+    def _on_dial_answered(self, agent_id: str) -> None:
+        if (
+            self.phase is LegPhase.RINGING
+            and agent_id == self._ringing_agent
+            and not self._answered_posted
+        ):
+            self._answered_posted = True
+            self._post(AgentAnswered(at=self._at, call_id=self.call_id, agent_id=agent_id))
+
+    def _on_transferred(self, agent_id: str, target: str) -> None:
+        if self.phase is LegPhase.ENDED:
+            return
+        self._mark_transferred(agent_id, target)
+
+    def _mark_transferred(self, agent_id: str, target: str) -> None:
+        if self.transferred:
+            return
+        self.transferred = True
+        self._note("call_transferred", f"{agent_id} {target}")
+        self._post(
+            CallTransferred(at=self._at, call_id=self.call_id, agent_id=agent_id, target=target)
+        )
+
+    # ------------------------------------------------------------------ the caller goes
+
+    def _on_hangup(self) -> None:
+        if self.hung_up:
+            return
+        self.hung_up = True
+        if self.phase is LegPhase.WAITING:
+            self._caller_gone()
+        elif self.phase is LegPhase.SETTING_UP and self._in_flight is None:
+            self._after_reply()
+        # Ringing: the Dial's return settles it. Setting up: CallArrived then CallerHungUp once
+        # the command in flight returns. Leaving: the last commands still run on a dead channel.
+
+    def _caller_gone(self) -> None:
+        if not self.transferred:
+            self._post(CallerHungUp(at=self._at, call_id=self.call_id))
+        self._close("caller hung up")
+
+    def _on_session_lost(self, reason: str) -> None:
+        self._in_flight = None
+        match self.phase:
+            case LegPhase.ENDED:
+                return
+            case LegPhase.SETTING_UP:
+                # The engine never heard of this caller: the dialplan's fallback takes them.
+                self._note("inbound_setup_failed", reason)
+                self._move(LegPhase.ENDED)
+                self._out.append(CloseSession(reason))
+                return
+            case LegPhase.RINGING:
+                agent_id = self._ringing_agent or ""
+                self._ringing_agent = None
+                if not self.transferred:
+                    self._note("dial_failed", f"{agent_id}: {reason}")
+                    if self._answered_posted:
+                        self._post(CallEnded(at=self._at, call_id=self.call_id))
+                        self._close(reason)
+                        return
+                    self._post(
+                        AgentDidNotAnswer(
+                            at=self._at,
+                            call_id=self.call_id,
+                            agent_id=agent_id,
+                            dial_status=DialStatus.CONGESTION,
+                        )
+                    )
+                self._caller_gone()
+            case LegPhase.WAITING:
+                self._caller_gone()
+            case LegPhase.LEAVING:
+                self._close(reason)
+
+    def _on_overflow(self, command: OverflowCall) -> None:
+        kind, _, target = command.target.partition(":")
+        if kind == "extension" and target:
+            if not self._leave(f"overflow to {target}: {command.reason}"):
+                return
+            t = self._timings
+            self._queue(Step.LEAVE, _set(OVERFLOW_VARIABLE, target, t))
+            self._queue(Step.LEAVE, _set(STATE_VARIABLE, "overflow", t))
+            self._note("call_overflowed", f"{target} {command.reason}")
+            self._send_next()
+            return
+        self._on_end(command.reason)
+
+    def _on_end(self, reason: str) -> None:
+        if not self._leave(reason):
+            return
+        t = self._timings
+        self._note("call_ended_by_acd", reason)
+        self._queue(Step.LEAVE, _set(STATE_VARIABLE, "done", t))
+        if not self.hung_up:
+            self._queue(
+                Step.LEAVE,
+                SendAgi(command_line("STREAM FILE", "vm-goodbye", quoted("")), t.prompt_part_s),
+            )
+            self._queue(Step.LEAVE, SendAgi("HANGUP", t.command_s))
+        self._send_next()
+
+    def _leave(self, reason: str) -> bool:
+        """The engine ends the call: drop what was planned, stop the prompt, then leave."""
+        if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
+            self._note("leave_for_a_leg_not_waiting", f"{self.phase.value}: {reason}")
+            return False
+        self._pending.clear()
+        self._ring = None
+        self._stop_prompt()
+        self._move(LegPhase.LEAVING)
+        return True
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _move(self, to: LegPhase) -> None:
+        if to not in TRANSITIONS[self.phase]:
+            raise LegMisuseError(f"leg {self.call_id}: {self.phase.value} → {to.value}")
+        self.phase = to
+
+    def _close(self, reason: str) -> None:
+        if self.phase is not LegPhase.ENDED:
+            self._move(LegPhase.ENDED)
+        self._pending.clear()
+        self._out.append(CloseSession(reason))
+
+    def _queue(self, step: Step, action: SendAgi) -> None:
+        self._pending.append(_Pending(step, action))
+
+    def _post(self, event: Event) -> None:
+        self._out.append(PostEvent(event))
+
+    def _note(self, event: str, detail: str = "", *, peer_fault: bool = False) -> None:
+        self._out.append(LegNote(event, detail, peer_fault))
+
+    def _flush(self) -> list[LegOutput]:
+        out, self._out = self._out, []
+        return out

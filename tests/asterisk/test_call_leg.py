@@ -1,0 +1,479 @@
+"""The pure call leg against recorded Asterisk 22.10.1 dialogs (S4, S9, S12), without sockets.
+
+A ``Replay`` answers each AGI line the leg sends with the reply Asterisk recorded for the same
+command on that channel (in order), feeds the recorded ``HANGUP`` where Asterisk wrote it, and the
+channel's AMI records (DialEnd, BlindTransfer, AttendedTransfer, translated by ``ami_translate``)
+that arrived before that reply. The engine's commands are the test's script.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+
+from acd.asterisk.agi_codec import AgiReply, AgiReplyAssembler, HangupNotice, parse_environment
+from acd.asterisk.ami_codec import frame_from_pairs
+from acd.asterisk.ami_events import translate_event
+from acd.asterisk.ami_translate import ForLeg, translate
+from acd.asterisk.call_leg import (
+    TRANSITIONS,
+    AgiReplied,
+    CallLeg,
+    ChannelHungUp,
+    CloseSession,
+    InterruptAgi,
+    LegInput,
+    LegMisuseError,
+    LegOutput,
+    LegPhase,
+    LegSpec,
+    PostEvent,
+    QueueAudio,
+    SendAgi,
+    SessionLost,
+)
+from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
+from acd.core.events import (
+    AgentAnswered,
+    AgentDidNotAnswer,
+    CallArrived,
+    CallEnded,
+    CallerHungUp,
+    CallTransferred,
+    DialStatus,
+    Event,
+    PromptEnded,
+)
+from tests.asterisk.recordings import FIXTURES
+
+REUSABLE = frozenset({"SET VARIABLE", "SET MUSIC", "STREAM FILE"})
+# What Asterisk 22 answers, as recorded elsewhere in S4/S9/S12, to a command a given recording did
+# not send: SET VARIABLE (S12 a), SET MUSIC (S9 a), ANSWER on an up channel (S9 a), GET VARIABLE of
+# an unset variable (S12 a, TRANSFERERNAME).
+ASTERISK_REPLIES = {
+    "SET VARIABLE": AgiReply(200, "1", text="200 result=1"),
+    "SET MUSIC": AgiReply(200, "0", text="200 result=0"),
+    "ANSWER": AgiReply(200, "0", text="200 result=0"),
+    "GET VARIABLE BLINDTRANSFER": AgiReply(200, "0", text="200 result=0"),
+}
+AGENTS = {f"PJSIP/agent{n}": f"agent{n}" for n in range(1, 6)}
+
+
+@dataclass
+class Exchange:
+    """One recorded command, its reply, and whether HANGUP came just before that reply."""
+
+    line: str
+    reply: AgiReply
+    t_reply: float
+    hangup_before: bool
+
+
+@dataclass
+class Recording:
+    uniqueid: str
+    script: str
+    exchanges: list[Exchange]
+    ami: list[tuple[float, LegInput]]
+
+
+def recording(scenario: str, conn: str = "agi1") -> Recording:
+    """One FastAGI connection of a recorded scenario, with the AMI records of its channel."""
+    folder = FIXTURES / scenario
+    records = [json.loads(line) for line in (folder / "agi.jsonl").read_text("utf-8").splitlines()]
+    env = next(r for r in records if r["conn"] == conn and r["kind"] == "env")
+    environment = parse_environment([x for x in env["raw"].splitlines() if x])
+    exchanges: list[Exchange] = []
+    assembler = AgiReplyAssembler()
+    line: str | None = None
+    hangup = False
+    for record in records:
+        if record["conn"] != conn:
+            continue
+        if record["kind"] == "command":
+            line, hangup = record["raw"].rstrip("\n"), False
+        elif record["kind"] == "hangup_notice":
+            hangup = True
+        elif record["kind"] == "response" and line is not None:
+            reply = None
+            for part in record["raw"].rstrip("\n").split("\n"):
+                item = assembler.feed_line(part)
+                if item is not None and not isinstance(item, HangupNotice):
+                    reply = item
+            assert reply is not None
+            exchanges.append(Exchange(line, reply, record["t"], hangup))
+            line = None
+    ami: list[tuple[float, LegInput]] = []
+    for record in (folder / "ami.jsonl").read_text("utf-8").splitlines():
+        item = json.loads(record)
+        if item["direction"] != "rx" or item["kind"] != "event":
+            continue
+        translated = translate(translate_event(frame_from_pairs(item["headers"])), AGENTS)
+        if (
+            isinstance(translated, ForLeg)
+            and translated.uniqueid == environment.uniqueid
+            and item["t"] >= env["t"]  # a channel back from a transfer had an earlier session
+        ):
+            ami.append((item["t"], translated.input))
+    return Recording(environment.uniqueid, environment.script.path, exchanges, ami)
+
+
+def verb(line: str) -> str:
+    """What a command is: ``EXEC Dial``, ``GET VARIABLE DIALSTATUS``, ``SET MUSIC``."""
+    words = line.split()
+    if words[0] in ("EXEC", "STREAM"):
+        return " ".join(words[:2])
+    if words[:2] == ["GET", "VARIABLE"]:
+        return " ".join(words[:3])
+    if words[0] == "SET":
+        return " ".join(words[:2])
+    return words[0]
+
+
+@dataclass
+class Replay:
+    """Drives a leg with a recording; ``script`` maps a leg state to the engine's next command."""
+
+    recording: Recording
+    leg: CallLeg
+    sent: list[str] = field(default_factory=list)
+    posted: list[Event] = field(default_factory=list)
+    closed: str | None = None
+    interrupts: int = 0
+    _cursor: int = 0
+    _ami_fed: int = 0
+    _pending: list[SendAgi] = field(default_factory=list)
+
+    def apply(self, outputs: list[LegOutput]) -> None:
+        for output in outputs:
+            match output:
+                case SendAgi():
+                    assert not self._pending, "two commands in flight"
+                    self._pending.append(output)
+                    self.sent.append(output.line)
+                case PostEvent(event=event):
+                    self.posted.append(event)
+                case CloseSession(reason=reason):
+                    self.closed = reason
+                case InterruptAgi():
+                    self.interrupts += 1
+
+    def feed(self, item: LegInput, at: float = 0.0) -> None:
+        self.apply(self.leg.handle(item, at))
+
+    def start(self) -> None:
+        self.apply(self.leg.start(0.0))
+
+    def answer(self) -> bool:
+        """Reply to the command in flight as Asterisk did; False when nothing is in flight."""
+        if not self._pending:
+            return False
+        line = self._pending.pop().line
+        exchange = self._recorded(line)
+        while self._ami_fed < len(self.recording.ami):
+            t, item = self.recording.ami[self._ami_fed]
+            if t > exchange.t_reply:
+                break
+            self._ami_fed += 1
+            self.feed(item, t)
+        if exchange.hangup_before and not self.leg.hung_up:
+            self.feed(ChannelHungUp(), exchange.t_reply)
+        self.feed(AgiReplied(exchange.reply), exchange.t_reply)
+        return True
+
+    def run(self) -> None:
+        while self.answer():
+            pass
+
+    def _recorded(self, line: str) -> Exchange:
+        exchanges = self.recording.exchanges
+        dial = verb(line) == "EXEC Dial"
+        for index in range(self._cursor, len(exchanges)):
+            recorded = verb(exchanges[index].line)
+            if recorded == verb(line):
+                if dial:
+                    # Same advisor and ring time (S4 dialed without music on hold: no `m`).
+                    assert exchanges[index].line.removesuffix(",m") == line.removesuffix(",m")
+                self._cursor = index + 1
+                return exchanges[index]
+            if recorded == "EXEC Dial" and not dial:
+                break  # never answer from beyond the next Dial: that is another phase
+        # Not in this phase of the recording: the same command's reply earlier in it (Asterisk
+        # answers SET VARIABLE with `200 result=1` whether the caller is up or not, S12 a).
+        for exchange in reversed(exchanges[: self._cursor]):
+            if verb(exchange.line) == verb(line) and verb(line) in REUSABLE:
+                return Exchange(line, exchange.reply, exchange.t_reply, False)
+        if verb(line) in ASTERISK_REPLIES:
+            return Exchange(line, ASTERISK_REPLIES[verb(line)], 0.0, False)
+        raise AssertionError(f"the recording has no reply for {line!r}")
+
+    def events(self) -> list[type]:
+        return [type(e) for e in self.posted]
+
+
+def leg_for(rec: Recording, *, returning: bool = False) -> CallLeg:
+    return CallLeg(
+        LegSpec(call_id=rec.uniqueid, queue="support", audio=QueueAudio("en"), returning=returning)
+    )
+
+
+def ring(rec: Recording, agent: str, timeout: int) -> RingAgent:
+    return RingAgent(rec.uniqueid, agent, f"PJSIP/{agent}", timeout)
+
+
+def test_s9a_answered_call_is_answered_once_and_ends_when_dial_returns() -> None:
+    """S9 a: the advisor answers (AMI DialEnd first), talks and hangs up: one AgentAnswered, then
+    CallEnded, ACD_STATE=done with the caller still up, and the session released."""
+    rec = recording("S9-agi-acd-flows/a")
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    assert replay.events() == [CallArrived]
+    assert replay.sent[:4] == [
+        "ANSWER",
+        'SET VARIABLE ACD_STATE "queued"',
+        'SET VARIABLE CHANNEL(language) "en"',
+        "SET MUSIC ON default",
+    ]
+    replay.feed(PlayPrompt(rec.uniqueid, "position", 2, 0))
+    replay.run()
+    assert replay.sent[-4:] == [
+        'STREAM FILE queue-thereare ""',
+        'STREAM FILE digits/1 ""',
+        'STREAM FILE queue-callswaiting ""',
+        "SET MUSIC ON default",
+    ]
+    replay.feed(ring(rec, "agent1", 10))
+    replay.run()
+    assert replay.sent[-4:] == [
+        'SET VARIABLE ACD_STATE "connected"',
+        "EXEC Dial PJSIP/agent1,10,m",
+        "GET VARIABLE DIALSTATUS",
+        'SET VARIABLE ACD_STATE "done"',
+    ]
+    assert replay.events() == [CallArrived, PromptEnded, AgentAnswered, CallEnded]
+    assert replay.posted[2] == AgentAnswered(
+        at=replay.posted[2].at, call_id=rec.uniqueid, agent_id="agent1"
+    )
+    assert replay.closed is not None
+    assert replay.leg.phase is LegPhase.ENDED
+
+
+def test_s9b_no_answer_requeues_then_the_next_advisor_answers_and_the_caller_hangs_up() -> None:
+    """S9 b: NOANSWER puts the caller back (queued, music); the second Dial is answered and the
+    caller hangs up in the conversation: no ACD_STATE write on the dead channel."""
+    rec = recording("S9-agi-acd-flows/b")
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 5))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentDidNotAnswer]
+    assert replay.posted[-1].dial_status is DialStatus.NOANSWER  # type: ignore[attr-defined]
+    assert replay.sent[-2:] == ['SET VARIABLE ACD_STATE "queued"', "SET MUSIC ON default"]
+    assert replay.leg.phase is LegPhase.WAITING
+    replay.feed(ring(rec, "agent2", 10))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentDidNotAnswer, AgentAnswered, CallEnded]
+    # The caller hung up in the conversation: was it a blind transfer? (unset: no)
+    assert replay.sent[-2:] == ["GET VARIABLE DIALSTATUS", "GET VARIABLE BLINDTRANSFER"]
+    assert replay.closed is not None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "agent", "timeout", "status"),
+    [
+        ("S9-agi-acd-flows/c", "agent4", 10, DialStatus.BUSY),
+        ("S9-agi-acd-flows/d", "agent5", 10, DialStatus.CHANUNAVAIL),
+    ],
+)
+def test_s9_refused_rings_are_told_with_their_status(
+    scenario: str, agent: str, timeout: int, status: DialStatus
+) -> None:
+    """S9 c/d: BUSY and CHANUNAVAIL come back as AgentDidNotAnswer with that status; the caller
+    stays, with music again."""
+    rec = recording(scenario)
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, agent, timeout))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentDidNotAnswer]
+    assert replay.posted[-1] == AgentDidNotAnswer(
+        at=replay.posted[-1].at, call_id=rec.uniqueid, agent_id=agent, dial_status=status
+    )
+    assert replay.leg.phase is LegPhase.WAITING
+    assert replay.closed is None
+
+
+def test_s9e_caller_hanging_up_while_ringing_is_an_abandon() -> None:
+    """S9 e: CANCEL (the caller left while the advisor rang): CallerHungUp, session released."""
+    rec = recording("S9-agi-acd-flows/e")
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 20))
+    replay.run()
+    assert replay.events() == [CallArrived, CallerHungUp]
+    assert replay.closed is not None
+
+
+def test_s4_dial_answered_then_caller_hangs_up_in_the_bridge() -> None:
+    """S4 agi1: a Dial without music answered by agent1, the caller hangs up in the bridge."""
+    rec = recording("S4-fastagi-route")
+    leg = leg_for(rec)
+    replay = Replay(rec, leg)
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 10))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentAnswered, CallEnded]
+    assert leg.hung_up
+    assert replay.closed is not None
+
+
+def test_s12a_blind_transfer_is_told_once() -> None:
+    """S12 a: the advisor blind-transfers the caller: AMI BlindTransfer and the BLINDTRANSFER
+    variable both say so; the engine hears CallTransferred once, and no answer-end."""
+    rec = recording("S12-transfers/a")
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 20))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentAnswered, CallTransferred]
+    transferred = replay.posted[-1]
+    assert isinstance(transferred, CallTransferred)
+    assert (transferred.agent_id, transferred.target) == ("agent1", "7002@lab-agents")
+    assert replay.closed == "transferred"
+
+
+def test_s12a_blind_transfer_seen_only_in_the_channel_variable() -> None:
+    """S12 a without AMI: the BLINDTRANSFER variable alone settles it (one CallTransferred)."""
+    rec = recording("S12-transfers/a")
+    rec.ami = [(t, item) for t, item in rec.ami if type(item).__name__ == "DialAnswered"]
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 20))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentAnswered, CallTransferred]
+    assert replay.sent[-2:] == ["GET VARIABLE DIALSTATUS", "GET VARIABLE BLINDTRANSFER"]
+
+
+def test_s12b_attended_transfer_is_told_once_and_the_leg_lets_go_when_dial_returns() -> None:
+    """S12 b: attended transfer: CallTransferred from AMI while Dial still runs; its return then
+    releases the session without reading DIALSTATUS."""
+    rec = recording("S12-transfers/b")
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    replay.run()
+    replay.feed(ring(rec, "agent1", 20))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentAnswered, CallTransferred]
+    assert replay.sent[-1].startswith("EXEC Dial")
+    assert replay.closed == "transferred"
+
+
+def test_s12d_a_caller_transferred_back_is_a_new_call_that_clears_the_old_dial() -> None:
+    """S12 d agi2: back on the same channel, the leg clears DIALSTATUS and BLINDTRANSFER before
+    any Dial, so the stale ANSWER of the first Dial is never read as this ring's."""
+    rec = recording("S12-transfers/d", "agi2")
+    replay = Replay(rec, leg_for(rec, returning=True))
+    replay.start()
+    replay.run()
+    assert 'SET VARIABLE DIALSTATUS ""' in replay.sent
+    assert 'SET VARIABLE BLINDTRANSFER ""' in replay.sent
+    replay.feed(ring(rec, "agent2", 10))
+    replay.run()
+    assert replay.events() == [CallArrived, AgentAnswered, CallEnded]
+
+
+# ------------------------------------------------------------------ beyond the recordings
+
+
+def started(returning: bool = False) -> Replay:
+    rec = Recording("1.1", "inbound", [], [])
+    replay = Replay(rec, leg_for(rec, returning=returning))
+    replay.start()
+    while replay._pending:
+        replay._pending.pop()
+        replay.feed(AgiReplied(AgiReply(200, "0", text="200 result=0")))
+    return replay
+
+
+def reply_ok(replay: Replay, endpos: int | None = None) -> None:
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "0", endpos=endpos, text="200 result=0")))
+
+
+def test_a_ring_interrupts_the_prompt_and_dials_right_after_it_stops() -> None:
+    """RingAgent during a prompt: one InterruptAgi, the Dial follows the prompt's end with no
+    music command between (Dial's `m` plays it)."""
+    replay = started()
+    replay.feed(PlayPrompt("1.1", "position", 3, 120))
+    assert replay.sent[-1] == 'STREAM FILE queue-thereare ""'
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    replay.feed(StopPrompt("1.1"))
+    assert replay.interrupts == 1
+    reply_ok(replay)  # the interrupted stream's reply (no endpos)
+    assert replay.sent[-2:] == [
+        'STREAM FILE queue-thereare ""',
+        'SET VARIABLE ACD_STATE "connected"',
+    ]
+    reply_ok(replay)
+    assert replay.sent[-1] == "EXEC Dial PJSIP/agent1,15,m"
+    assert replay.events() == [CallArrived, PromptEnded]
+
+
+def test_a_caller_hanging_up_while_waiting_is_told_once() -> None:
+    """HANGUP while waiting: CallerHungUp once, session released; later inputs change nothing."""
+    replay = started()
+    replay.feed(ChannelHungUp())
+    replay.feed(ChannelHungUp())
+    replay.feed(SessionLost("closed"))
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    assert replay.events() == [CallArrived, CallerHungUp]
+    assert replay.closed == "caller hung up"
+
+
+def test_overflow_and_goodbye_write_the_contract_then_release() -> None:
+    """OverflowCall writes the target then ACD_STATE=overflow; EndCall writes done, says goodbye
+    and hangs up; both release the session after their last reply."""
+    replay = started()
+    replay.feed(OverflowCall("1.1", "extension:200@acd-overflow", "max_wait"))
+    reply_ok(replay)
+    reply_ok(replay)
+    assert replay.sent[-2:] == [
+        'SET VARIABLE ACD_OVERFLOW_TARGET "200@acd-overflow"',
+        'SET VARIABLE ACD_STATE "overflow"',
+    ]
+    assert replay.closed == "left the ACD"
+    replay = started()
+    replay.feed(EndCall("1.1", "closed"))
+    for _ in range(3):
+        reply_ok(replay)
+    assert replay.sent[-3:] == [
+        'SET VARIABLE ACD_STATE "done"',
+        'STREAM FILE vm-goodbye ""',
+        "HANGUP",
+    ]
+    assert replay.closed == "left the ACD"
+
+
+def test_our_own_misuse_raises_and_the_transitions_are_one_table() -> None:
+    """A reply fed with nothing in flight, or a second start, is our bug (LegMisuseError); every
+    phase but the last can end."""
+    replay = started()
+    with pytest.raises(LegMisuseError):
+        replay.feed(AgiReplied(AgiReply(200, "0")))
+    with pytest.raises(LegMisuseError):
+        replay.leg.start(0.0)
+    assert all(
+        LegPhase.ENDED in moves
+        for p, moves in TRANSITIONS.items()
+        if p is not LegPhase.NEW and p is not LegPhase.ENDED
+    )
+    assert TRANSITIONS[LegPhase.ENDED] == frozenset()
