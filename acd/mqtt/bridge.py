@@ -18,6 +18,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
@@ -39,13 +40,44 @@ from acd.mqtt.commands import (
 )
 from acd.mqtt.topics import TopicError, Topics
 from acd.runtime.ports import EventInbox, InboxFullError
-from acd.settings import MqttSettings
 
 log = structlog.get_logger("acd.mqtt")
 
 # Every broker operation is bounded: a stalled broker is a lost connection, not a stuck task.
 PUBLISH_TIMEOUT_S: Final = 5.0
 CONNECT_TIMEOUT_S: Final = 5.0
+
+
+class SecretText(Protocol):
+    """A secret that only says its value when asked (pydantic's ``SecretStr``)."""
+
+    def get_secret_value(self) -> str: ...
+
+
+class BrokerOptions(Protocol):
+    """What the bridge reads of its settings, handed down by the daemon's assembly
+    (``acd.settings.MqttSettings`` has these): the adapter never reaches up for them."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def username(self) -> str | None: ...
+
+    @property
+    def password(self) -> SecretText | None: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+    @property
+    def ca_file(self) -> Path | None: ...
+
+    @property
+    def commands(self) -> bool: ...
 
 
 class EngineViews(Protocol):
@@ -64,7 +96,7 @@ class MqttBridge:
 
     def __init__(
         self,
-        settings: MqttSettings,
+        settings: BrokerOptions,
         engine: EngineViews,
         submitter: EventInbox,
         *,
