@@ -30,7 +30,7 @@ from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
-from acd.runtime.calendar import post_day_rollovers
+from acd.runtime.calendar import HoursTimers, post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
@@ -65,7 +65,9 @@ GC_THRESHOLDS = (700, 10, 100)
 def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
     """Each queue's language and music class, for the FastAGI side."""
     return {
-        name: QueueAudio(language=q.language, music_class=q.music_class)
+        name: QueueAudio(
+            language=q.language, music_class=q.music_class, timezone=settings.centre.timezone
+        )
         for name, q in settings.queues.items()
     }
 
@@ -175,6 +177,10 @@ class Daemon:
                 "1 while the CRM circuit breaker is open.",
                 lambda: float(crm.breaker_open),
             )
+        # Opening hours: each queue's openings and closings posted at their instants.
+        self.hours = HoursTimers(
+            self.config, settings.centre_calendar, self.dispatcher.now, self.dispatcher.post
+        )
         self.dispatcher.live_views.extend([self.feed, self.metrics])
         self.metrics.watch_dispatcher(lambda: self.dispatcher.backlog)
         if self.recorder is not None:
@@ -274,6 +280,7 @@ class Daemon:
         """
         config = settings.to_core()
         await self.dispatcher.submit(ConfigChanged(at=self.dispatcher.now(), config=config))
+        self.hours.reconfigure(config)
         self.calls.reconfigure(
             queue_audio(settings), agents_by_endpoint(config), advisor_pins(settings)
         )
@@ -396,6 +403,9 @@ class Daemon:
                 ),
                 name="calendar",
             )
+            # Queues know whether they are open before the first caller can arrive.
+            self.hours.post_changes()
+            hours = tasks.create_task(self.hours.run(), name="hours")
             await self.fastagi.start()
             ami = tasks.create_task(self.ami.run(), name="ami")
             if self._auto_login:
@@ -447,10 +457,10 @@ class Daemon:
                 if self.http is not None and http is not None:
                     self.http.stop()
                     await http
-                for task in (calendar, mqtt, dispatcher, watchdog):
+                for task in (calendar, hours, mqtt, dispatcher, watchdog):
                     if task is not None:
                         task.cancel()
-                for task in (calendar, mqtt, dispatcher, watchdog):
+                for task in (calendar, hours, mqtt, dispatcher, watchdog):
                     if task is not None:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from acd.asterisk.agi_codec import AgiReply, command_line, quoted, variable_name, word
-from acd.asterisk.prompts import prompt_lines
+from acd.asterisk.prompts import closed_lines, prompt_lines
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
 from acd.core.events import (
     AgentAnswered,
@@ -71,6 +71,7 @@ class QueueAudio:
 
     language: str = "fr"
     music_class: str = "default"
+    timezone: str = "Europe/Paris"  # the centre's: a reopening is said in its local time
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,8 +340,8 @@ class CallLeg:
                 self._stop_prompt()
             case OverflowCall():
                 self._on_overflow(item)
-            case EndCall(reason=reason):
-                self._on_end(reason)
+            case EndCall(reason=reason, closed_message=closed, reopens_at=reopens_at):
+                self._on_end(reason, closed_message=closed, reopens_at=reopens_at)
         return self._flush()
 
     @property
@@ -672,12 +673,18 @@ class CallLeg:
             return
         self._on_end(command.reason)
 
-    def _on_end(self, reason: str) -> None:
+    def _on_end(
+        self, reason: str, *, closed_message: bool = False, reopens_at: float | None = None
+    ) -> None:
         if not self._leave(reason):
             return
         t = self._timings
         self._note("call_ended_by_acd", reason)
         self._queue(Step.LEAVE, _set(STATE_VARIABLE, "done", t))
+        if closed_message and not self.hung_up:
+            audio = self.spec.audio
+            for line in closed_lines(audio.language, audio.timezone, reopens_at):
+                self._queue(Step.LEAVE, SendAgi(line, t.prompt_part_s))
         if not self.hung_up:
             self._queue(
                 Step.LEAVE,

@@ -48,3 +48,25 @@ def stream_file(name: str) -> str:
 def prompt_lines(kind: str, position: int, expected_wait_s: int) -> list[str]:
     """The AGI command lines of one announcement, each a part the leg may interrupt."""
     return [stream_file(name) for name in prompt_files(kind, position, expected_wait_s)]
+
+
+# How SAY DATETIME says a reopening, per language (Asterisk's say.c format letters: A weekday,
+# d day of month, B month, k / I hour, M minutes, p AM/PM; quoted text is a sound file).
+SAY_DATETIME_FORMATS = {
+    "fr": "AdB 'digits/at' kM",
+    "en": "ABd 'digits/at' IMp",
+}
+
+
+def closed_lines(language: str, timezone: str, reopens_at: float | None) -> list[str]:
+    """"We are closed" and, when known, "we open again on" + the date and time said by Asterisk
+    (SAY DATETIME, in the channel's language and the centre's zone). ``acd-closed`` and
+    ``acd-reopens`` are the centre's own recordings (docs/hours.md)."""
+    if reopens_at is None:
+        return [stream_file("acd-closed")]
+    fmt = SAY_DATETIME_FORMATS.get(language, SAY_DATETIME_FORMATS["en"])
+    return [
+        stream_file("acd-closed"),
+        stream_file("acd-reopens"),
+        command_line("SAY DATETIME", str(int(reopens_at)), quoted(""), quoted(fmt), word(timezone)),
+    ]

@@ -69,10 +69,16 @@ class OverflowCall:
 
 @dataclass(slots=True)
 class EndCall:
-    """Say goodbye and hang up (join-when-empty rejection, leave-when-empty without a target)."""
+    """Say goodbye and hang up (join-when-empty rejection, leave-when-empty without a target).
+
+    ``closed_message``: first tell the caller the queue is closed and, when ``reopens_at`` (epoch)
+    is known, when it opens again (SAY DATETIME in the queue's language).
+    """
 
     call_id: str
     reason: str
+    closed_message: bool = False
+    reopens_at: float | None = None
 
 
 @dataclass(slots=True)

@@ -24,7 +24,15 @@ from typing import Any, Final
 from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core import views
-from acd.core.config import PRIORITY_MAX, PRIORITY_MIN, AcdConfig, EmptyPolicy, TargetKind
+from acd.core.calendar import Opening
+from acd.core.config import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    AcdConfig,
+    AtClose,
+    EmptyPolicy,
+    TargetKind,
+)
 from acd.core.errors import (
     ConfigError,
     CoreError,
@@ -132,6 +140,7 @@ class Engine:
             ev.TimerFired: self._on_timer,
             ev.ConfigChanged: self._on_config,
             ev.DayRolledOver: self._on_day_rolled_over,
+            ev.QueueHoursChanged: self._on_hours_changed,
         }
         self._timer_handlers: dict[TimerKind, Callable[[Any], None]] = {
             TimerKind.RELAX: self._relax,
@@ -318,6 +327,8 @@ class Engine:
                 queue.abandoned = old.abandoned
                 queue.answered_within_sl = old.answered_within_sl
                 queue.short_abandons = old.short_abandons
+                queue.closed_callers = old.closed_callers
+                queue.hours = old.hours
             queue.steps = [
                 LiveStep(queue, i, s.expression, s.expires_after_s)
                 for i, s in enumerate(qcfg.steps)
@@ -578,6 +589,9 @@ class Engine:
         call.step = 0
         call.step_entered_at = self._now
         call.max_wait_reached = False
+        if not queue.hours.open:
+            self._turn_away(call)
+            return
         queue.waiting[call.id] = call
         queue.offered += 1
         self._record(
@@ -649,6 +663,49 @@ class Engine:
         self._out.append(cmd.EndCall(call.id, reason))
         outcome = Outcome.REJECTED if reason == "join_empty" else Outcome.TIMED_OUT
         self._finish(call, outcome, reason)
+
+    def _turn_away(self, call: LiveCall) -> None:
+        """The caller rang while the queue is closed: not offered; the queue's closed action."""
+        queue = call.queue
+        hours = queue.hours
+        queue.closed_callers += 1
+        self._record(
+            call,
+            "closed",
+            None,
+            reason=hours.reason.value,
+            detail=hours.detail,
+            reopens_at=hours.next_change if hours.next_open else None,
+            priority=call.priority,
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+        )
+        self._closed_action(call, "closed")
+
+    def _closed_action(self, call: LiveCall, reason: str) -> None:
+        """Send a caller of a closed queue where the queue says: a message, a target, a queue."""
+        queue = call.queue
+        target = queue.cfg.closed
+        if target is not None and target.kind is TargetKind.QUEUE:
+            self._set_call_state(call, Trigger.REQUEUE)
+            self._enter_queue(call, self._queues[target.value])
+            return
+        if target is not None and target.kind is TargetKind.EXTENSION:
+            self._set_call_state(call, Trigger.OVERFLOW)
+            call.overflow_target = str(target)
+            self._out.append(cmd.OverflowCall(call.id, str(target), reason))
+        else:
+            hours = queue.hours
+            self._set_call_state(call, Trigger.END)
+            self._out.append(
+                cmd.EndCall(
+                    call.id,
+                    reason,
+                    closed_message=target is None,
+                    reopens_at=hours.next_change if hours.next_open else None,
+                )
+            )
+        self._finish(call, Outcome.CLOSED, reason)
 
     def _finish(self, call: LiveCall, outcome: Outcome, reason: str) -> None:
         """The call's story is over: summary, then forget it (keep it for duplicates)."""
@@ -1316,6 +1373,31 @@ class Engine:
                     if call.state is CallState.WAITING:
                         self._leave(call, "leave_empty")
 
+    def _on_hours_changed(self, e: ev.QueueHoursChanged) -> None:
+        queue = self._queues.get(e.queue)
+        if queue is None:
+            raise UnknownQueueError(e.queue)
+        if not isinstance(e.opening, Opening):
+            raise CoreError(f"QueueHoursChanged.opening must be an Opening, got {e.opening!r}")
+        was_in_hours = queue.hours.in_hours
+        queue.hours = e.opening
+        if not was_in_hours or e.opening.in_hours or queue.cfg.at_close is AtClose.SERVE:
+            return  # callers already waiting are served; advisors are never forced out
+        for call in list(queue.waiting.values()):
+            if call.state is not CallState.WAITING:
+                continue
+            if queue.cfg.overflow is not None:
+                self._leave(call, "at_close")
+                continue
+            unline(call)
+            self._cancel_call_timers(call)
+            del queue.waiting[call.id]
+            if call.prompting:
+                call.prompting = False
+                self._out.append(cmd.StopPrompt(call.id))
+            self._record(call, "closed", None, reason="at_close", detail=e.opening.detail)
+            self._closed_action(call, "at_close")
+
     def _on_day_rolled_over(self, e: ev.DayRolledOver) -> None:
         for queue in self._queues.values():
             # A call still waiting or ringing is offered in the new day too: its answer or
@@ -1330,4 +1412,5 @@ class Engine:
             queue.abandoned = 0
             queue.answered_within_sl = 0
             queue.short_abandons = 0
+            queue.closed_callers = 0
             queue.counters_since = e.at

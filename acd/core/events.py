@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from acd.core.calendar import Opening
 from acd.core.config import AcdConfig
 from acd.core.states import PhoneState
 
@@ -201,6 +202,19 @@ class DayRolledOver:
     at: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueHoursChanged:
+    """A queue opened or closed to new callers (``acd.core.calendar.opening_at`` at that instant).
+
+    The runtime posts it at each opening, last entry and closing of the queue's schedule, on an
+    emergency closure or reopening, at start and after a reload; the simulator posts the same.
+    """
+
+    at: float
+    queue: str
+    opening: Opening
+
+
 Event = (
     AgentLoggedIn
     | AgentLoggedOut
@@ -221,6 +235,7 @@ Event = (
     | TimerFired
     | ConfigChanged
     | DayRolledOver
+    | QueueHoursChanged
 )
 
 # What an advisor can do from any interface (feature code, HTTP API, MQTT), by one name each.

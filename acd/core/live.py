@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from acd.core.calendar import ALWAYS_OPEN, Opening
 from acd.core.config import AgentConfig, QueueConfig
 from acd.core.states import Activity, CallState, Outcome, PhoneState, Presence
 from acd.core.workload import RollingLoad
@@ -58,6 +59,8 @@ class LiveQueue:
     abandoned: int = 0
     answered_within_sl: int = 0
     short_abandons: int = 0
+    closed_callers: int = 0  # rang while the queue was closed (not offered)
+    hours: Opening = ALWAYS_OPEN  # the last QueueHoursChanged; open until the runtime says
 
 
 class TimerKind(Enum):

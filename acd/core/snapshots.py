@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from acd.core.calendar import ALWAYS_OPEN, Opening
 from acd.core.states import Activity, CallState, PhoneState, Presence
 
 
@@ -71,6 +72,8 @@ class QueueView:
     service_level: float | None  # answered within threshold / (offered - short abandons)
     average_handle_s: float  # smoothed estimate for expected waits: not a daily figure
     counters_since: float  # start of the counters' day: the last DayRolledOver, or engine start
+    closed_callers: int = 0  # callers who rang while the queue was closed, today
+    hours: Opening = ALWAYS_OPEN  # open or closed to new callers, why, next change
 
 
 @dataclass(frozen=True, slots=True)

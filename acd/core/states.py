@@ -78,6 +78,7 @@ class Outcome(StrEnum):
     OVERFLOWED = "overflowed"
     TIMED_OUT = "timed_out"  # left the queue (empty or max wait) without any target
     REJECTED = "rejected"  # refused at join time (join-when-empty)
+    CLOSED = "closed"  # rang while the queue was closed (or sent away at closing): not offered
 
 
 class Trigger(StrEnum):

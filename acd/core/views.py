@@ -77,6 +77,8 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         service_level=queue.answered_within_sl / denominator if denominator > 0 else None,
         average_handle_s=queue.aht,
         counters_since=queue.counters_since,
+        closed_callers=queue.closed_callers,
+        hours=queue.hours,
     )
 
 

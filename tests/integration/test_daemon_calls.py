@@ -65,9 +65,10 @@ def pbx_config(time_scale: float = 1.0) -> PbxConfig:
     )
 
 
-def daemon_settings(ami_port: int, **queue: Any) -> Any:
+def daemon_settings(ami_port: int, schedules: Any = None, **queue: Any) -> Any:
     return parse_settings(
         {
+            "schedules": schedules or {},
             "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
             "fastagi": {"port": 0},
             "workload": {"min_wrap_up_s": 0},
@@ -114,12 +115,14 @@ class EventLog:
 
 
 @contextlib.asynccontextmanager
-async def running_centre(time_scale: float = 1.0, **queue: Any) -> AsyncIterator[Centre]:
+async def running_centre(
+    time_scale: float = 1.0, schedules: Any = None, **queue: Any
+) -> AsyncIterator[Centre]:
     """pbxsim plus the daemon connected to it, every advisor logged in."""
     async with PbxSim(pbx_config(time_scale)) as pbx:
         for name in AGENTS:
             pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
-        daemon = Daemon(daemon_settings(pbx.ami_port, **queue), auto_login=True)
+        daemon = Daemon(daemon_settings(pbx.ami_port, schedules, **queue), auto_login=True)
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.started.wait(), 5)
         await daemon.ami.wait_connected(5)
