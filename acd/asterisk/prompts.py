@@ -59,7 +59,7 @@ SAY_DATETIME_FORMATS = {
 
 
 def closed_lines(language: str, timezone: str, reopens_at: float | None) -> list[str]:
-    """"We are closed" and, when known, "we open again on" + the date and time said by Asterisk
+    """ "We are closed" and, when known, "we open again on" + the date and time said by Asterisk
     (SAY DATETIME, in the channel's language and the centre's zone). ``acd-closed`` and
     ``acd-reopens`` are the centre's own recordings (docs/hours.md)."""
     if reopens_at is None:
