@@ -125,7 +125,7 @@ PHRASES: Final = {
     "column_number": N_("Number"),
     "column_name": N_("Name"),
     "column_for": N_("For"),
-    "logout_action": N_("Log out"),
+    "logout_action": N_("Log off"),  # a supervisor logging an advisor out
 }
 
 

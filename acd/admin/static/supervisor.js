@@ -115,7 +115,9 @@
     for (const column of ["queue", "state", "number", "name", "for"]) {
       head.append(el("th", "", W.phrases["column_" + column]));
     }
-    table.append(el("thead")).append(head);
+    const thead = el("thead");
+    thead.append(head);
+    table.append(thead);
     for (const c of list) {
       const row = el("tr");
       row.append(el("td", "", c.queue), el("td", "", label(W.call_states, c.state)),

@@ -1,0 +1,280 @@
+"""The pages in a real browser: ``acd demo`` (the daemon against pbxsim, simulated callers) driven
+by headless Chromium over the DevTools protocol (Playwright, with the system's Chromium).
+
+Assertions are on what a person sees: visible text, elements inside a 375 px wide screen, the
+live status coming back after acd restarts. With ``ACD_SCREENSHOTS=docs/screenshots`` set, the
+last test also saves each page in both languages at a desktop width and at 375 px.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev dependency)")
+expect = playwright_api.expect
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs chromium for tests/browser (.ci/run installs it)")
+    pytest.skip("no chromium on this machine (apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 30_000  # a loaded machine: the demo and Chromium share two cores with everything else
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Demo:
+    """``acd demo`` in a subprocess on a fixed HTTP port, so it can be killed and started again."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.log_path = workdir / "demo.log"
+
+    def start(self) -> None:
+        self.starts += 1
+        command = [sys.executable, "-m", "acd.cli", "demo", "--duration", "0"]
+        command += ["--http-port", str(self.port), "--rate", "30", "--log-format", "json"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.process.poll() is None, (
+                self.workdir / f"demo-{self.starts}.log"
+            ).read_text()
+            health = f"{self.base}/api/v1/health"
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+            assert time.monotonic() < deadline, "acd demo did not serve HTTP within 60 s"
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (the demo's own shutdown drains calls for a minute)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    running = Demo(tmp_path_factory.mktemp("demo"))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_page(browser: Any, url: str, *, locale: str = "fr-FR", width: int = 1400) -> Any:
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(url)
+    return page
+
+
+def live(page: Any, word: str) -> None:
+    expect(page.locator("#status")).to_have_text(word, timeout=WAIT_MS)
+
+
+def test_the_wallboard_speaks_french_and_english(demo: Demo, browser: Any) -> None:
+    """A French browser sees "En attente", "Conseillers"; an English one "Waiting", "Advisors";
+    both go live with a card per queue and a tile per advisor."""
+    french = open_page(browser, f"{demo.base}/wallboard", locale="fr-FR")
+    live(french, "en direct")
+    expect(french.locator("h1")).to_have_text("Tableau de bord")
+    expect(french.locator(".queue")).to_have_count(2)
+    expect(french.locator(".queue").first).to_contain_text("En attente")
+    expect(french.get_by_role("heading", name="Conseillers")).to_be_visible()
+    expect(french.locator(".agent")).to_have_count(12)
+    expect(french.locator("#legend")).to_contain_text("Ce que disent les couleurs")
+    english = open_page(browser, f"{demo.base}/wallboard", locale="en-GB")
+    live(english, "live")
+    expect(english.locator(".queue").first).to_contain_text("Waiting")
+    expect(english.get_by_role("heading", name="Advisors")).to_be_visible()
+    assert french.errors == english.errors == []
+
+
+def test_the_language_switch_changes_and_keeps_the_language(demo: Demo, browser: Any) -> None:
+    """Clicking "English" on a French page turns it English, and a reload keeps English."""
+    page = open_page(browser, f"{demo.base}/wallboard", locale="fr-FR")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("h1")).to_have_text("Wallboard")
+    page.goto(f"{demo.base}/wallboard")
+    expect(page.locator("h1")).to_have_text("Wallboard")
+    page.get_by_role("link", name="Français").click()
+    expect(page.locator("h1")).to_have_text("Tableau de bord")
+
+
+def test_an_advisor_signs_in_with_the_link_and_acts(demo: Demo, browser: Any) -> None:
+    """The link's token opens the page, leaves the address bar, survives a reload; a pause
+    asked for on the page is accepted and shown."""
+    page = open_page(browser, f"{demo.base}/agent/1001#token=demo-1001")
+    live(page, "en direct")
+    assert "token" not in page.url
+    expect(page.locator("h1")).to_have_text("Camille Roux")
+    expect(page.locator("#caller h2")).to_have_text("Appelant")
+    page.reload()
+    live(page, "en direct")
+    expect(page.locator("#page")).to_be_visible()
+    page.locator("#reason").select_option("lunch")
+    page.locator("#b-pause").click()
+    expect(page.locator("#message")).to_have_text("C'est fait.")
+    expect(page.locator("#state")).to_contain_text("Déjeuner")
+    assert page.errors == []
+
+
+def test_an_advisor_set_to_english_gets_english(demo: Demo, browser: Any) -> None:
+    """Emma Girard (language = "en") gets her page in English from a French browser."""
+    page = open_page(browser, f"{demo.base}/agent/1004#token=demo-1004", locale="fr-FR")
+    live(page, "live")
+    expect(page.get_by_role("heading", name="My state")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("fragment", "reason", "words"),
+    [
+        ("", "missing", "Ceci est votre page de conseiller"),
+        ("#token=not-a-token", "invalid", "Le jeton de ce lien n'est pas valide"),
+        ("#token=demo-1001", "forbidden", "Ce jeton n'ouvre pas cette page"),
+    ],
+)
+def test_a_token_problem_is_explained_on_the_page(
+    demo: Demo, browser: Any, fragment: str, reason: str, words: str
+) -> None:
+    """No token, a wrong one, or another advisor's: the page says which, and offers a field."""
+    page = open_page(browser, f"{demo.base}/agent/1002{fragment}")
+    expect(page.locator(f'#signin [data-reason="{reason}"]')).to_be_visible()
+    expect(page.locator("#signin")).to_contain_text(words)
+    expect(page.locator("#token-input")).to_be_visible()
+    expect(page.locator("#page")).to_be_hidden()
+
+
+def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any) -> None:
+    """Marc (support only) sees the support queue and its advisors, pauses one, tunes the queue."""
+    page = open_page(browser, f"{demo.base}/supervisor#token=demo-marc")
+    live(page, "en direct")
+    expect(page.locator("#who")).to_contain_text("Marc Olivier · support")
+    expect(page.locator(".queue")).to_have_count(1)
+    expect(page.locator(".queue h2")).to_have_text("support")
+    rows = page.locator("#advisors tbody tr")
+    expect(rows.filter(has_text="Sarah Blanc")).to_have_count(1)
+    expect(rows.filter(has_text="Emma Girard")).to_have_count(0)  # sales only
+    sarah = rows.filter(has_text="Sarah Blanc")
+    sarah.locator("select").select_option("training")
+    sarah.get_by_role("button", name="Pause").click()
+    expect(page.locator("#message")).to_have_text("C'est fait.")
+    expect(sarah).to_contain_text("Formation")
+    page.locator(".queue summary").click()
+    ring = page.locator('.queue input[name="ring_timeout_s"]')
+    expect(ring).to_have_value("6")
+    ring.fill("7")
+    page.get_by_role("button", name="Appliquer").click()
+    expect(page.locator("#message")).to_have_text("support — Enregistré.")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("path", "visible"),
+    [
+        ("/wallboard", [".queue", ".agent", "#legend summary"]),
+        ("/agent/1003#token=demo-1003", ["#state", "#b-pause", "#reason", "#t-calls"]),
+        ("/supervisor#token=demo-nadia", [".queue", "#advisors tbody tr", "#calls"]),
+    ],
+)
+def test_every_page_fits_a_phone(demo: Demo, browser: Any, path: str, visible: list[str]) -> None:
+    """At 375 px nothing scrolls sideways and the page's main parts are on screen."""
+    page = open_page(browser, f"{demo.base}{path}", width=375)
+    live(page, "en direct")
+    for selector in visible:
+        element = page.locator(selector).first
+        expect(element).to_be_visible()
+        box = element.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 375.5, (selector, box)
+    overflow = page.evaluate("document.scrollingElement.scrollWidth")
+    assert overflow <= 375, (path, overflow)
+
+
+def test_screenshots(demo: Demo, browser: Any) -> None:
+    """Each page in French and English, desktop and 375 px, into $ACD_SCREENSHOTS (docs); after
+    the other tests, so the demo has had time to fill the pages."""
+    folder = os.environ.get("ACD_SCREENSHOTS")
+    if not folder:
+        pytest.skip("set ACD_SCREENSHOTS=docs/screenshots to take the README's screenshots")
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "wallboard": ("/wallboard", 1600),
+        "advisor": ("/agent/1002#token=demo-1002", 1100),
+        "supervisor": ("/supervisor#token=demo-nadia", 1400),
+        "signin": ("/agent/1006", 1100),
+    }
+    for name, (path, width) in pages.items():
+        for language, locale, word in (("fr", "fr-FR", "en direct"), ("en", "en-GB", "live")):
+            for suffix, size in (("", width), ("-375", 375)):
+                page = open_page(browser, f"{demo.base}{path}", locale=locale, width=size)
+                if name != "signin":
+                    live(page, word)
+                if name == "supervisor":
+                    expect(page.locator("#calls > *")).to_have_count(1)
+                page.screenshot(path=target / f"{name}-{language}{suffix}.png", full_page=True)
+                page.context.close()
+
+
+def test_live_pages_come_back_after_acd_restarts(demo: Demo, browser: Any) -> None:
+    """Killed and started again, acd is live again on the open wallboard and advisor page
+    (EventSource and the page's own reconnection, the token kept in the tab)."""
+    wallboard = open_page(browser, f"{demo.base}/wallboard")
+    advisor = open_page(browser, f"{demo.base}/agent/1005#token=demo-1005")
+    for page in (wallboard, advisor):
+        live(page, "en direct")
+    demo.kill()
+    for page in (wallboard, advisor):
+        live(page, "reconnexion…")
+    before = {id(p): p.evaluate("window.acdLastUpdate") for p in (wallboard, advisor)}
+    demo.start()
+    for page in (wallboard, advisor):
+        live(page, "en direct")
+        page.wait_for_function(f"window.acdLastUpdate > {before[id(page)]}", timeout=WAIT_MS)
+    expect(advisor.locator("#page")).to_be_visible()
+    expect(wallboard.locator(".agent")).to_have_count(12)
