@@ -36,7 +36,9 @@ from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.memory_records import MemoryCallRecords
+from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
+from acd.runtime.webhook import OfferWebhook
 from acd.settings import Settings
 from acd.storage import (
     CallFellBack,
@@ -191,6 +193,28 @@ class Daemon:
                 dead_letters=lambda: float(recorder.rows_rejected),
                 settle_p99_ms=lambda: recorder.settle_p99_s() * 1000,
             )
+        # The screen pop: built as an advisor's phone rings, sent to MQTT and the webhook.
+        self.screen_pops = ScreenPops(
+            self.engine,
+            self.customers,
+            self.profiles,
+            self.customer_store,
+            now=self.clock.now,
+            crm_url_template=settings.crm.customer_url_template,
+            recent_calls=settings.customers.recent_calls,
+            notes_max_chars=settings.customers.notes_max_chars,
+        )
+        self.dispatcher.live_views.append(self.screen_pops)
+        self.webhook: OfferWebhook | None = None
+        hook = settings.webhook
+        if hook.url is not None:
+            self.webhook = OfferWebhook(
+                hook.url,
+                hook.secret.get_secret_value() if hook.secret else None,
+                timeout_s=hook.timeout_ms / 1000,
+                retries=hook.retries,
+            )
+            self.screen_pops.sinks.append(self.webhook)
         # live_interfaces: serve HTTP and MQTT as configured (acd run, acd demo); tests opt in.
         self.http: HttpServer | None = None
         if live_interfaces and settings.http.enabled:
@@ -200,8 +224,11 @@ class Daemon:
                 metrics=self.metrics,
                 pause_reasons=settings.http.pause_reasons,
                 dispositions=settings.http.dispositions,
+                notes=self.screen_pops,
             )
-            mount_customer_api(http_app, self.customers, self, now=self.clock.now)
+            mount_customer_api(
+                http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
+            )
             self.http = HttpServer(
                 http_app,
                 host=settings.http.bind,
@@ -213,6 +240,7 @@ class Daemon:
                 settings.mqtt, self.engine, self.dispatcher, outbox_size=settings.mqtt.outbox_size
             )
             self.mqtt = bridge
+            self.screen_pops.sinks.append(bridge)
             self.dispatcher.live_views.append(bridge)
             self.metrics.watch_mqtt(
                 connected=lambda: float(bridge.connected.is_set()),
@@ -397,6 +425,9 @@ class Daemon:
                 await self._restore_sessions(self.recorder)
             http = tasks.create_task(self.http.run(), name="http") if self.http else None
             mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
+            webhook = (
+                tasks.create_task(self.webhook.run(), name="webhook") if self.webhook else None
+            )
             calendar = tasks.create_task(
                 post_day_rollovers(
                     self.dispatcher.now, self.dispatcher.post, self.settings.centre.timezone
@@ -446,6 +477,9 @@ class Daemon:
                 if self.recorder is not None:
                     await self.recorder.stop()
                 await self.arrivals.close()
+                await self.screen_pops.close()
+                if self.webhook is not None:
+                    await self.webhook.close()
                 if self.crm is not None:
                     await self.crm.close()
                 if self._background:
@@ -457,10 +491,10 @@ class Daemon:
                 if self.http is not None and http is not None:
                     self.http.stop()
                     await http
-                for task in (calendar, hours, mqtt, dispatcher, watchdog):
+                for task in (calendar, hours, mqtt, webhook, dispatcher, watchdog):
                     if task is not None:
                         task.cancel()
-                for task in (calendar, hours, mqtt, dispatcher, watchdog):
+                for task in (calendar, hours, mqtt, webhook, dispatcher, watchdog):
                     if task is not None:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task

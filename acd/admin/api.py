@@ -23,6 +23,7 @@ from sse_starlette import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acd.admin.auth import SettingsHolder, access, principal_of
+from acd.admin.customers_api import ScreenPopSource, save_note
 from acd.admin.errors import ApiError, from_core_error
 from acd.admin.i18n import STATIC
 from acd.admin.live import LiveFeed
@@ -89,6 +90,7 @@ def build_http_app(
     metrics: AcdMetrics | None = None,
     pause_reasons: Sequence[str] = DEFAULT_PAUSE_REASONS,
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
+    notes: ScreenPopSource | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -443,7 +445,10 @@ def build_http_app(
         event = DispositionSet(
             at=feed.now(), agent_id=agent_id, call_id=call_id, disposition=body.disposition
         )
-        return await act(agent_id, "disposition", event, who)
+        done = await act(agent_id, "disposition", event, who)
+        if body.note is not None and notes is not None:
+            await save_note(notes, agent_id, call_id, body.note)
+        return done
 
     # ------------------------------------------------------------------ supervisor
 

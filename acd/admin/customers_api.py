@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from acd.admin.auth import SettingsHolder, access
-from acd.admin.errors import ApiError
+from acd.admin.errors import ApiError, from_core_error
 from acd.admin.models import ErrorBody
 from acd.admin.roles import Permission
 from acd.core.customers import (
@@ -29,7 +29,9 @@ from acd.core.customers import (
     LegalBasis,
     NumberTakenError,
 )
+from acd.core.errors import CoreError
 from acd.runtime.phone_numbers import NumberError, to_e164
+from acd.runtime.screen_pop import NoteRefusedError
 
 log = structlog.get_logger("acd.admin")
 
@@ -51,6 +53,14 @@ class CustomerBook(Protocol):
     async def save(self, customer: Customer, *, at: float) -> None: ...
 
     async def recent_calls(self, customer: Customer, limit: int) -> list[CustomerCall]: ...
+
+
+class ScreenPopSource(Protocol):
+    """The screen pop and notes (``acd.runtime.screen_pop.ScreenPops``)."""
+
+    async def offer(self, agent_id: str) -> dict[str, Any] | None: ...
+
+    async def save_note(self, agent_id: str, call_id: str | None, text: str) -> str: ...
 
 
 class _Body(BaseModel):
@@ -94,6 +104,18 @@ class ConsentIn(_Body):
     legal_basis: LegalBasis = LegalBasis.CONSENT
     collected_by: Annotated[str, StringConstraints(max_length=32)] = ""
     proof_ref: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+class NoteIn(_Body):
+    """The advisor's note on their current (or wrapping-up) call, or on a past call of theirs."""
+
+    text: Annotated[str, StringConstraints(max_length=20_000)]
+    call_id: Annotated[str, StringConstraints(pattern=r"^[\w.@:#-]{1,160}$")] | None = None
+
+
+class NoteOut(BaseModel):
+    call_id: str
+    saved: bool
 
 
 class ConsentOut(BaseModel):
@@ -183,15 +205,35 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody} for code in codes}
 
 
+NOTE_ERRORS = {"no_current_call": "no_current_call", "not_your_call": "forbidden"}
+
+
+async def save_note(pops: ScreenPopSource, agent_id: str, call_id: str | None, text: str) -> str:
+    """Store a note; the screen pop's refusals as API errors (too long: 422)."""
+    try:
+        return await pops.save_note(agent_id, call_id, text)
+    except NoteRefusedError as exc:
+        if exc.code == "note_too_long":
+            raise ApiError(
+                "invalid_input", str(exc), fields=[{"field": "body.note", "problem": str(exc)}]
+            ) from None
+        raise ApiError(NOTE_ERRORS[exc.code], str(exc)) from None
+    except CoreError as exc:
+        raise from_core_error(exc) from None
+
+
 def mount_customer_api(
     app: FastAPI,
     book: CustomerBook,
     holder: SettingsHolder,
     *,
     now: Any,
+    pops: ScreenPopSource | None = None,
 ) -> None:
     """Add the customer routes to the daemon's HTTP application (``now()``: epoch seconds)."""
     router = APIRouter(prefix=f"{API}/customers", tags=["customers"])
+    if pops is not None:
+        _mount_screen_pop(app, pops, holder)
 
     # Who may: docs/api.md (read_customer, manage_customers).
     reader = access(holder, Permission.READ_CUSTOMER)
@@ -341,5 +383,46 @@ def mount_customer_api(
             action=body.action,
         )
         return out
+
+    app.include_router(router)
+
+
+AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
+
+
+def _mount_screen_pop(app: FastAPI, pops: ScreenPopSource, holder: SettingsHolder) -> None:
+    router = APIRouter(prefix=f"{API}/agents", tags=["screen pop"])
+
+    # The advisor's own page data (their caller); supervisors for their queues' advisors.
+    page_reader = access(holder, Permission.READ_ADVISOR_PAGE)
+    # Notes are the advisor's own act, like a disposition.
+    advisor = access(holder, Permission.ACT_AS_ADVISOR)
+
+    @router.get(
+        "/{agent_id}/offer",
+        dependencies=[Depends(page_reader)],
+        responses=_errors(401, 403, 404),
+    )
+    async def get_offer(agent_id: AgentId) -> dict[str, Any]:
+        """The screen pop of the advisor's current call (204-like ``null`` when none).
+
+        The advisor's own token (supervisors and admins per the permission table): an advisor
+        never sees another advisor's caller.
+        """
+        try:
+            offer = await pops.offer(agent_id)
+        except CoreError as exc:
+            raise from_core_error(exc) from None
+        return {"offer": offer}
+
+    @router.post(
+        "/{agent_id}/note",
+        dependencies=[Depends(advisor)],
+        responses=_errors(401, 403, 404, 409, 422),
+    )
+    async def post_note(agent_id: AgentId, body: NoteIn) -> NoteOut:
+        """Write the note of the current (or a past) call of this advisor. Advisor's token."""
+        call_id = await save_note(pops, agent_id, body.call_id, body.text)
+        return NoteOut(call_id=call_id, saved=True)
 
     app.include_router(router)

@@ -173,6 +173,10 @@ class DispositionIn(_Body):
     call_id: Identifier | None = Field(
         default=None, description="Defaults to the advisor's current (or wrapping-up) call."
     )
+    note: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+        default=None,
+        description="The advisor's note on the call (personal data: the customer may read it).",
+    )
 
 
 class StepIn(_Body):

@@ -17,7 +17,7 @@ import random
 import socket
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -112,6 +112,8 @@ class MqttBridge:
         self.engine = engine
         self.submitter = submitter
         self.outbox: deque[RecordCallEvent | CallCompleted] = deque(maxlen=outbox_size)
+        # Screen pops: useful only while the phone rings, so a short queue, oldest dropped.
+        self.offers: deque[tuple[str, bytes]] = deque(maxlen=100)
         self.dropped = 0
         self.published = 0
         self.connections = 0
@@ -160,6 +162,11 @@ class MqttBridge:
                         self._overflowing = True  # once per outage: this runs per event
                         log.warning("mqtt_outbox_full", size=self.outbox.maxlen)
                 self.outbox.append(command)
+        self._wake.set()
+
+    def offer_ready(self, agent_id: str, offer: Mapping[str, Any]) -> None:
+        """An ``OfferSink``: publish the screen pop on ``.../agents/{id}/offer`` (not retained)."""
+        self.offers.append((agent_id, payloads.encode(dict(offer))))
         self._wake.set()
 
     def _mark_everything(self) -> None:
@@ -265,6 +272,11 @@ class MqttBridge:
                 await self._publish(client, topic, payloads.encode(body), retain=False)
                 if self.outbox and self.outbox[0] is command:
                     self.outbox.popleft()
+            while self.offers:
+                agent_id, offer = self.offers[0]
+                await self._publish(client, self.topics.agent_offer(agent_id), offer, retain=False)
+                if self.offers and self.offers[0][1] is offer:
+                    self.offers.popleft()
             await self._publish_state(client)
 
     async def _publish_state(self, client: aiomqtt.Client) -> None:

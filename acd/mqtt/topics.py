@@ -47,6 +47,10 @@ class Topics:
     def agent_results(self, agent_id: str) -> str:
         return f"{self.prefix}/agents/{check_level(agent_id, 'advisor id')}/results"
 
+    def agent_offer(self, agent_id: str) -> str:
+        """The screen pop of the call ringing the advisor (never retained: personal data)."""
+        return f"{self.prefix}/agents/{check_level(agent_id, 'advisor id')}/offer"
+
     @property
     def agent_commands(self) -> str:
         """The subscription for every advisor's command topic."""

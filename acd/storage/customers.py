@@ -315,6 +315,14 @@ class CustomerStore:
                 )
             )
 
+    async def call_agent(self, call_id: str) -> str | None:
+        """The advisor who took a recorded call (None: unknown call, or nobody answered)."""
+        async with self.engine.connect() as conn:
+            agent: str | None = await conn.scalar(
+                sa.select(calls.c.agent_id).where(calls.c.call_id == call_id)
+            )
+        return agent
+
     async def oppositions(self, numbers: Iterable[str]) -> list[Opposition]:
         """Oppositions recorded for any of ``numbers``."""
         async with self.engine.connect() as conn:

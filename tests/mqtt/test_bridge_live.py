@@ -168,3 +168,28 @@ async def test_a_reload_that_removes_an_advisor_deletes_their_retained_state(mqt
             await late.wait_for(lambda: late.latest(f"{prefix}/agents/agent2/state"))
             await asyncio.sleep(0.1)  # fixed-sleep: the window in which no retained state may come
             assert late.on(topic) == []
+
+
+async def test_the_screen_pop_goes_out_on_the_ringing_advisors_offer_topic(mqtt_url: str) -> None:
+    """Each ring publishes the offer on agents/{id}/offer, never retained (personal data)."""
+    prefix = unique_prefix()
+    async with (
+        subscriber(mqtt_url, prefix) as seen,
+        running_centre(mqtt={"enabled": True, "url": mqtt_url, "prefix": prefix}) as centre,
+    ):
+        assert centre.bridge is not None
+        centre.daemon.screen_pops.sinks.append(centre.bridge)
+        record = centre.call(caller_num="0612345678")
+        await asyncio.wait_for(record.done.wait(), 20)
+        offers = await seen.wait_for(
+            lambda: [
+                (topic, body, retained)
+                for topic, body, retained in seen.messages
+                if topic.endswith("/offer")
+            ]
+        )
+        topic, offer, retained = offers[0]
+        assert topic == f"{prefix}/agents/{offer['agent_id']}/offer"
+        assert offer["caller_number"] == "0612345678"
+        assert offer["customer"] is None
+        assert not retained
