@@ -165,6 +165,7 @@ class AgiCalls:
                 caller_number=request.caller_number,
                 caller_name=request.caller_name,
                 linked_id=env.get("agi_linkedid") or "",
+                channel_language=env.get("agi_language") or "",
                 returning=session.script.path == "transfer" or entry > 1,
                 timings=self._timings,
             )

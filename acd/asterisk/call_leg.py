@@ -116,6 +116,8 @@ class LegSpec:
     caller_number: str = ""
     caller_name: str = ""
     linked_id: str = ""
+    # The channel's language as the dialplan set it (agi_language): SET only when it differs.
+    channel_language: str = ""
     # Back from a transfer (S12 d): the channel still holds the first Dial's variables.
     returning: bool = False
     timings: CallTimings = field(default_factory=CallTimings)
@@ -219,7 +221,7 @@ class LegPhase(Enum):
     """Where the leg is. ``ENDED`` is final: the session is (being) closed."""
 
     NEW = "new"
-    SETTING_UP = "setting_up"  # answer, music, ACD_STATE=queued
+    SETTING_UP = "setting_up"  # ANSWER in flight: the engine has not heard of the caller yet
     WAITING = "waiting"  # in the queue: music, prompts
     RINGING = "ringing"  # EXEC Dial in flight, then reading its outcome
     LEAVING = "leaving"  # overflow or goodbye commands in flight
@@ -253,6 +255,8 @@ class Step(Enum):
 class _Pending:
     step: Step
     action: SendAgi
+    # Only for a caller who waits: dropped when a ring comes first (Dial's `m` plays music).
+    waiting_only: bool = False
 
 
 def _set(name: str, value: str, timings: CallTimings) -> SendAgi:
@@ -285,6 +289,7 @@ class CallLeg:
         self._ring: RingAgent | None = None
         self._ringing_agent: str | None = None
         self._answered_posted = False
+        self._answered = False
         self._dial_status = ""
         # The prompt playing (its remaining parts), and one asked for while another still plays.
         self._prompt: deque[str] | None = None
@@ -302,19 +307,31 @@ class CallLeg:
         self._at = at
         self._move(LegPhase.SETTING_UP)
         t = self._timings
-        audio = self.spec.audio
+        # The ring path's budget (docs/architecture.md): after ANSWER, at most one command before
+        # the Dial when an advisor is free. The engine hears of the caller as soon as ANSWER
+        # returns; ACD_STATE stays unset while the caller waits (the dialplan treats unset as
+        # `queued`), and DIALSTATUS=ANSWER alone tells the dialplan the call was handled.
         self._queue(Step.ANSWER, SendAgi("ANSWER", t.command_s))
-        self._queue(Step.SET_UP, _set(STATE_VARIABLE, "queued", t))
-        self._queue(Step.SET_UP, _set("CHANNEL(language)", audio.language, t))
-        self._queue(Step.SET_UP, _music(audio, t))
         if self.spec.returning:
             # Back from a transfer (S12 d): the channel still holds the first Dial's
             # DIALSTATUS=ANSWER and BLINDTRANSFER, and EXEC Dial on a channel that hung up sets
-            # neither, so a ring that never happened would read as answered.
+            # neither, so a ring that never happened would read as answered. Before any Dial.
             self._queue(Step.SET_UP, _set("DIALSTATUS", "", t))
             self._queue(Step.SET_UP, _set("BLINDTRANSFER", "", t))
+        self._waiting_set_up()
         self._send_next()
         return self._flush()
+
+    def _waiting_set_up(self) -> None:
+        """What a caller who waits needs, dropped if a ring comes first: their queue's language
+        when the dialplan set another, and music on hold."""
+        t = self._timings
+        audio = self.spec.audio
+        if self.spec.channel_language != audio.language:
+            self._queue(
+                Step.SET_UP, _set("CHANNEL(language)", audio.language, t), waiting_only=True
+            )
+        self._queue(Step.SET_UP, _music(audio, t), waiting_only=True)
 
     def handle(self, item: LegInput, at: float) -> list[LegOutput]:
         """Apply one input; return what to do, in order."""
@@ -365,6 +382,7 @@ class CallLeg:
             return
         match step:
             case Step.ANSWER | Step.SET_UP:
+                self._answered = self._answered or step is Step.ANSWER
                 if not reply.ok and not reply.dead_channel:
                     self._note("agi_command_refused", reply.text, peer_fault=True)
             case Step.PROMPT_PART:
@@ -385,7 +403,7 @@ class CallLeg:
         self._after_reply()
 
     def _after_reply(self) -> None:
-        if self.phase is LegPhase.SETTING_UP and not self._pending:
+        if self.phase is LegPhase.SETTING_UP and self._answered:
             self._move(LegPhase.WAITING)
             self._post(
                 CallArrived(
@@ -485,6 +503,7 @@ class CallLeg:
             self._note("ring_for_a_leg_not_waiting", self.phase.value)
             return
         self._ring = command
+        self._pending = deque(p for p in self._pending if not p.waiting_only)
         self._stop_prompt()
         self._send_next()
 
@@ -499,7 +518,6 @@ class CallLeg:
         # fgets() on a buffered stream, then poll()s the socket, so a Dial written right behind
         # the SET (same read()) sat unseen until acd closed the session, 30 s later, on Asterisk
         # 22.10.1 (strace). pbxsim models that stdio buffer.
-        self._queue(Step.SET_UP, _set(STATE_VARIABLE, "connected", t))
         self._queue(
             Step.DIAL,
             SendAgi(
@@ -542,14 +560,9 @@ class CallLeg:
             if not self._answered_posted:
                 self._post(AgentAnswered(at=self._at, call_id=self.call_id, agent_id=agent_id))
             self._post(CallEnded(at=self._at, call_id=self.call_id))
-            if self.hung_up:
-                self._close("conversation over")
-                return
-            # The conversation happened and the caller is still up (the advisor hung up first):
-            # mark the call done before handing the channel back.
-            self._move(LegPhase.LEAVING)
-            self._queue(Step.LEAVE, _set(STATE_VARIABLE, "done", self._timings))
-            self._send_next()
+            # The conversation happened: DIALSTATUS=ANSWER tells the dialplan to hang up, whether
+            # the caller is still up (the advisor hung up first) or not.
+            self._close("conversation over")
             return
         if status in _NOT_ANSWERED and not self.hung_up:
             self._post(
@@ -561,9 +574,9 @@ class CallLeg:
                 )
             )
             self._move(LegPhase.WAITING)
-            self._queue(Step.SET_UP, _set(STATE_VARIABLE, "queued", self._timings))
-            # Dial's `m` leaves music off once a channel was created (S9): put it back.
-            self._queue(Step.SET_UP, _music(self.spec.audio, self._timings))
+            # Dial's `m` leaves music off once a channel was created (S9): put it back, and the
+            # queue's language if the ring came before it was set.
+            self._waiting_set_up()
             self._send_next()
             return
         # CANCEL (caller gone while ringing), a dead session, or a Dial that failed outright.
@@ -717,8 +730,8 @@ class CallLeg:
         self._pending.clear()
         self._out.append(CloseSession(reason))
 
-    def _queue(self, step: Step, action: SendAgi) -> None:
-        self._pending.append(_Pending(step, action))
+    def _queue(self, step: Step, action: SendAgi, *, waiting_only: bool = False) -> None:
+        self._pending.append(_Pending(step, action, waiting_only))
 
     def _post(self, event: Event) -> None:
         self._out.append(PostEvent(event))

@@ -5,7 +5,7 @@ The contract is docs/architecture.md's.
 ```
 exten => <number>,1,NoOp()
  same => n,AGI(<agi url>?<query>)
- same => n,GotoIf(ACD_STATE = done, or connected with DIALSTATUS = ANSWER → Hangup)
+ same => n,GotoIf(ACD_STATE = done, or DIALSTATUS = ANSWER → Hangup)
  same => n,GotoIf(ACD_STATE = overflow → Dial(${ACD_OVERFLOW_TARGET}))
  same => n,[Playback(<fallback prompt>)] Queue(<fallback queue>)
  same => n,Hangup()
@@ -211,7 +211,7 @@ class InboundDialplan:
             pbx.destroy(caller, soft=True)
             return
         state = record.acd_state
-        if state in config.done_values or (state == "connected" and record.dial_status == "ANSWER"):
+        if state in config.done_values or record.dial_status == "ANSWER":
             record.path = "handled"
             pbx.counters.handled_hangups += 1
             pbx.destroy(caller, soft=True)

@@ -75,6 +75,7 @@ class Exchange:
 class Recording:
     uniqueid: str
     script: str
+    language: str
     exchanges: list[Exchange]
     ami: list[tuple[float, LegInput]]
 
@@ -117,7 +118,8 @@ def recording(scenario: str, conn: str = "agi1") -> Recording:
             and item["t"] >= env["t"]  # a channel back from a transfer had an earlier session
         ):
             ami.append((item["t"], translated.input))
-    return Recording(environment.uniqueid, environment.script.path, exchanges, ami)
+    language = environment.get("agi_language") or ""
+    return Recording(environment.uniqueid, environment.script.path, language, exchanges, ami)
 
 
 def verb(line: str) -> str:
@@ -215,7 +217,13 @@ class Replay:
 
 def leg_for(rec: Recording, *, returning: bool = False) -> CallLeg:
     return CallLeg(
-        LegSpec(call_id=rec.uniqueid, queue="support", audio=QueueAudio("en"), returning=returning)
+        LegSpec(
+            call_id=rec.uniqueid,
+            queue="support",
+            audio=QueueAudio("en"),
+            channel_language=rec.language,
+            returning=returning,
+        )
     )
 
 
@@ -225,18 +233,14 @@ def ring(rec: Recording, agent: str, timeout: int) -> RingAgent:
 
 def test_s9a_answered_call_is_answered_once_and_ends_when_dial_returns() -> None:
     """S9 a: the advisor answers (AMI DialEnd first), talks and hangs up: one AgentAnswered, then
-    CallEnded, ACD_STATE=done with the caller still up, and the session released."""
+    CallEnded, and the session released with the caller still up."""
     rec = recording("S9-agi-acd-flows/a")
     replay = Replay(rec, leg_for(rec))
     replay.start()
     replay.run()
     assert replay.events() == [CallArrived]
-    assert replay.sent[:4] == [
-        "ANSWER",
-        'SET VARIABLE ACD_STATE "queued"',
-        'SET VARIABLE CHANNEL(language) "en"',
-        "SET MUSIC ON default",
-    ]
+    # The dialplan set the channel's language (en, the queue's): no SET for it, no ACD_STATE.
+    assert replay.sent == ["ANSWER", "SET MUSIC ON default"]
     replay.feed(PlayPrompt(rec.uniqueid, "position", 2, 0))
     replay.run()
     assert replay.sent[-4:] == [
@@ -247,12 +251,8 @@ def test_s9a_answered_call_is_answered_once_and_ends_when_dial_returns() -> None
     ]
     replay.feed(ring(rec, "agent1", 10))
     replay.run()
-    assert replay.sent[-4:] == [
-        'SET VARIABLE ACD_STATE "connected"',
-        "EXEC Dial PJSIP/agent1,10,m",
-        "GET VARIABLE DIALSTATUS",
-        'SET VARIABLE ACD_STATE "done"',
-    ]
+    # DIALSTATUS=ANSWER alone tells the dialplan the call was handled: no ACD_STATE write.
+    assert replay.sent[-2:] == ["EXEC Dial PJSIP/agent1,10,m", "GET VARIABLE DIALSTATUS"]
     assert replay.events() == [CallArrived, PromptEnded, AgentAnswered, CallEnded]
     assert replay.posted[2] == AgentAnswered(
         at=replay.posted[2].at, call_id=rec.uniqueid, agent_id="agent1"
@@ -262,8 +262,8 @@ def test_s9a_answered_call_is_answered_once_and_ends_when_dial_returns() -> None
 
 
 def test_s9b_no_answer_requeues_then_the_next_advisor_answers_and_the_caller_hangs_up() -> None:
-    """S9 b: NOANSWER puts the caller back (queued, music); the second Dial is answered and the
-    caller hangs up in the conversation: no ACD_STATE write on the dead channel."""
+    """S9 b: NOANSWER puts the caller back (music on hold again); the second Dial is answered and
+    the caller hangs up in the conversation."""
     rec = recording("S9-agi-acd-flows/b")
     replay = Replay(rec, leg_for(rec))
     replay.start()
@@ -272,7 +272,7 @@ def test_s9b_no_answer_requeues_then_the_next_advisor_answers_and_the_caller_han
     replay.run()
     assert replay.events() == [CallArrived, AgentDidNotAnswer]
     assert replay.posted[-1].dial_status is DialStatus.NOANSWER  # type: ignore[attr-defined]
-    assert replay.sent[-2:] == ['SET VARIABLE ACD_STATE "queued"', "SET MUSIC ON default"]
+    assert replay.sent[-2:] == ["GET VARIABLE DIALSTATUS", "SET MUSIC ON default"]
     assert replay.leg.phase is LegPhase.WAITING
     replay.feed(ring(rec, "agent2", 10))
     replay.run()
@@ -394,8 +394,45 @@ def test_s12d_a_caller_transferred_back_is_a_new_call_that_clears_the_old_dial()
 # ------------------------------------------------------------------ beyond the recordings
 
 
+def test_the_ring_path_when_an_advisor_is_free_is_one_command_between_answer_and_dial() -> None:
+    """The budget: a first-time caller in the DID's language, an advisor free at arrival: ANSWER,
+    then CallArrived; the ring comes while SET MUSIC ON is in flight; EXEC Dial is next."""
+    rec = Recording("1.1", "inbound", "en", [], [])
+    replay = Replay(rec, leg_for(rec))
+    replay.start()
+    assert replay.sent == ["ANSWER"]
+    reply_ok(replay)
+    assert replay.events() == [CallArrived]
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    reply_ok(replay)
+    assert replay.sent == ["ANSWER", "SET MUSIC ON default", "EXEC Dial PJSIP/agent1,15,m"]
+
+
+def test_a_queue_in_another_language_costs_one_set_only_while_waiting() -> None:
+    """A queue whose language differs from the channel's: SET CHANNEL(language) while waiting;
+    a ring that comes first drops it and the music (the ring path stays ANSWER, Dial)."""
+    rec = Recording("1.1", "inbound", "en", [], [])
+    leg = CallLeg(LegSpec(call_id="1.1", queue="q", audio=QueueAudio("fr"), channel_language="en"))
+    replay = Replay(rec, leg)
+    replay.start()
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    reply_ok(replay)
+    assert replay.sent == ["ANSWER", "EXEC Dial PJSIP/agent1,15,m"]
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "0", text="200 result=0")))  # Dial returned
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "1", data="NOANSWER", text="200 result=1 (NOANSWER)")))
+    reply_ok(replay)
+    assert replay.sent[-3:] == [
+        "GET VARIABLE DIALSTATUS",
+        'SET VARIABLE CHANNEL(language) "fr"',
+        "SET MUSIC ON default",
+    ]
+    assert replay.events() == [CallArrived, AgentDidNotAnswer]
+
+
 def started(returning: bool = False) -> Replay:
-    rec = Recording("1.1", "inbound", [], [])
+    rec = Recording("1.1", "inbound", "fr", [], [])
     replay = Replay(rec, leg_for(rec, returning=returning))
     replay.start()
     while replay._pending:
@@ -410,8 +447,8 @@ def reply_ok(replay: Replay, endpos: int | None = None) -> None:
 
 
 def test_a_ring_interrupts_the_prompt_and_dials_right_after_it_stops() -> None:
-    """RingAgent during a prompt: one InterruptAgi, the Dial follows the prompt's end with no
-    music command between (Dial's `m` plays it)."""
+    """RingAgent during a prompt: one InterruptAgi, and the Dial is the very next command after
+    the prompt's end (no music, no ACD_STATE: Dial's `m` plays music)."""
     replay = started()
     replay.feed(PlayPrompt("1.1", "position", 3, 120))
     assert replay.sent[-1] == 'STREAM FILE queue-thereare ""'
@@ -419,12 +456,7 @@ def test_a_ring_interrupts_the_prompt_and_dials_right_after_it_stops() -> None:
     replay.feed(StopPrompt("1.1"))
     assert replay.interrupts == 1
     reply_ok(replay)  # the interrupted stream's reply (no endpos)
-    assert replay.sent[-2:] == [
-        'STREAM FILE queue-thereare ""',
-        'SET VARIABLE ACD_STATE "connected"',
-    ]
-    reply_ok(replay)
-    assert replay.sent[-1] == "EXEC Dial PJSIP/agent1,15,m"
+    assert replay.sent[-2:] == ['STREAM FILE queue-thereare ""', "EXEC Dial PJSIP/agent1,15,m"]
     assert replay.events() == [CallArrived, PromptEnded]
 
 

@@ -126,7 +126,8 @@ def expected_outcome(
         return "hangup"
     if agi_status == "FAILURE":
         return "fallback"
-    if state == "done" or (state == "connected" and dial_status == "ANSWER"):
+    # DIALSTATUS is cleared before AGI(): ANSWER can only be the daemon's Dial to an advisor.
+    if state == "done" or dial_status == "ANSWER":
         return "hangup"
     if state == "overflow" and overflow in VALID_OVERFLOW:
         return "overflow"

@@ -15,7 +15,7 @@ What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``uns
   ``secret = $ACD_TEST_AMI_SECRET``;
 * the dialplan unchanged: number ``100`` → ``[acd-inbound]`` → ``[acd-call]`` →
   ``AGI(agi://${ACD_FASTAGI}/inbound?queue=support)`` with ``ACD_FASTAGI=127.0.0.1:4573``, then
-  ``[acd-after-agi]`` (hang up on ``done`` / ``connected``+``ANSWER``, else ``[acd-fallback]``:
+  ``[acd-after-agi]`` (hang up on ``done`` or ``DIALSTATUS=ANSWER``, else ``[acd-fallback]``:
   ``Playback(queue-thankyou)`` and ``Queue(support)``);
 * English core sounds (``queue-periodic-announce``, ``queue-youarenext``, ...) and music on hold.
 * in ``manager.conf``, ``read = system,call,agent,agi`` for the ``acd`` user: the test's own AMI

@@ -262,7 +262,8 @@ async def test_daemon_killed_callers_fall_back_and_conversations_survive_a_resta
                 return sum(
                     1
                     for c in pbx.pbx.channels.values()
-                    if c.endpoint == "callers" and c.variables.get("ACD_STATE") == "queued"
+                    # Waiting: on music on hold, not in a conversation (ACD_STATE stays unset).
+                    if c.endpoint == "callers" and c.moh_class is not None and c.bridge is None
                 )
 
             await until(
