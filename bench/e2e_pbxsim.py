@@ -25,6 +25,11 @@ structlog processor timestamps the daemon's ``agent_rung`` line, written just be
 - ``calls_per_s``: calls admitted by the daemon per second over the steady window (after
   ``--warmup``), with pbxsim's own counters alongside (placed, reached the daemon, fallbacks).
 - ``rss_mb`` (peak) and ``cpu_ms_per_call`` are the daemon process's.
+- ``agi_commands_before_dial_p50``/``_max``: AGI commands the daemon sent after ANSWER up to and
+  including the Dial, over calls that found an advisor free (the engine rang in the dispatch that
+  admitted them): the ring path's budget (docs/architecture.md) is at most 2.
+- pbxsim charges ``--agi-command-delay`` for each AGI command's round trip (default 0.3 ms, the
+  median of the recorded Asterisk 22 replies; 0 turns it off).
 
 The last line of output is JSON.
 
@@ -105,6 +110,30 @@ def daemon_settings(args: argparse.Namespace) -> Any:
     )
 
 
+class AgiCommandsBeforeDial:
+    """Counts the AGI commands each call's session sends after ANSWER up to its first Dial."""
+
+    def __init__(self) -> None:
+        self.since_answer: dict[str, int] = {}
+        self.free_at_arrival: set[str] = set()
+        self.counts: list[float] = []
+
+    def sent(self, uniqueid: str, line: str) -> None:
+        if line == "ANSWER":
+            self.since_answer[uniqueid] = 0
+            return
+        count = self.since_answer.get(uniqueid)
+        if count is None:
+            return
+        if line.startswith("EXEC Dial"):
+            del self.since_answer[uniqueid]
+            if uniqueid in self.free_at_arrival:
+                self.free_at_arrival.discard(uniqueid)
+                self.counts.append(count + 1)
+        else:
+            self.since_answer[uniqueid] = count + 1
+
+
 class LatencyProbe:
     """Timestamps what made the engine ring (a live view) and the Dial going out (a log line)."""
 
@@ -118,6 +147,7 @@ class LatencyProbe:
         self.answered: list[float] = []
         self.warnings: dict[str, int] = {}
         self.end_of_arrivals = float("inf")
+        self.agi = AgiCommandsBeforeDial()
 
     def observe(self, event: Any, commands: Sequence[Any]) -> None:
         from acd.core.commands import RingAgent
@@ -131,6 +161,8 @@ class LatencyProbe:
             self.answered.append(event.at)
         for command in commands:
             if isinstance(command, RingAgent):
+                if isinstance(event, CallArrived) and event.call_id == command.call_id:
+                    self.agi.free_at_arrival.add(command.call_id)
                 freed_by = getattr(event, "agent_id", None)
                 if isinstance(event, TimerFired):
                     freed_by = event.timer_id.split(":")[1]
@@ -190,6 +222,9 @@ class LatencyProbe:
                 }
                 for kind in sorted({r[4] for r in steady})
             },
+            "agi_commands_before_dial_p50": percentile(self.agi.counts, 50),
+            "agi_commands_before_dial_max": percentile(self.agi.counts, 100),
+            "agi_dials_counted": len(self.agi.counts),
             "rings_measured": len(ring),
             "idle_gaps_measured": len(gaps),
             "calls_admitted": len(self.arrivals),
@@ -241,6 +276,15 @@ async def run_daemon(args: argparse.Namespace) -> None:
     persist = args.database != "memory"
     daemon = Daemon(settings, auto_login=True, persist=persist)
     probe = LatencyProbe(daemon.dispatcher.now, args.duration)
+    from acd.asterisk.fastagi import AgiSession
+
+    send_line = AgiSession.send_line
+
+    async def counted(self: AgiSession, line: str, **options: Any) -> Any:
+        probe.agi.sent(self.uniqueid, line)
+        return await send_line(self, line, **options)
+
+    AgiSession.send_line = counted  # type: ignore[method-assign]
     daemon.dispatcher.live_views.append(probe)
     structlog.configure(
         processors=[
@@ -390,6 +434,8 @@ async def run_in(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
             "",
             "--answer",
             "0.5",
+            "--agi-command-delay",
+            str(args.agi_command_delay),
             "--seed",
             "1",
             stdout=asyncio.subprocess.PIPE,
@@ -433,6 +479,7 @@ async def run_in(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "advisors": args.advisors,
+        "agi_command_delay_s": args.agi_command_delay,
         "database": args.database if "://" not in args.database else args.database.split(":")[0],
         "ami_events": args.ami_events or "as shipped",
         "machine": {
@@ -462,6 +509,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--talk-time", type=float, default=15.0, help="mean talk time, s")
     p.add_argument("--wrap-up", type=float, default=5.0, help="queue wrap-up, s")
     p.add_argument("--patience", type=float, default=120.0, help="mean caller patience, s")
+    p.add_argument(
+        "--agi-command-delay",
+        type=float,
+        default=0.0003,
+        help="pbxsim's cost of one AGI round trip, s (0: off)",
+    )
     p.add_argument("--announce-interval", type=float, default=30.0, help="0: no announcements")
     p.add_argument(
         "--ami-events",

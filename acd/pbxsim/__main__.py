@@ -48,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run-for", type=float, default=0.0, help="exit after N s; 0: until signal")
     p.add_argument("--fallback-queue", default="support", help="'' disables the fallback")
     p.add_argument("--answer", type=float, default=0.5, help="seconds an AGI ANSWER takes")
+    p.add_argument(
+        "--agi-command-delay",
+        type=float,
+        default=0.0003,
+        help="seconds each AGI command's round trip costs (default: the recorded median)",
+    )
     p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     return p
@@ -72,7 +78,9 @@ def build_config(args: argparse.Namespace) -> PbxConfig:
         phones=phones,
         queues=queues,
         dialplan=DialplanConfig(fallback_queue=fallback),
-        timings=Timings(answer=args.answer, time_scale=args.time_scale),
+        timings=Timings(
+            answer=args.answer, agi_command=args.agi_command_delay, time_scale=args.time_scale
+        ),
         seed=args.seed,
     )
 

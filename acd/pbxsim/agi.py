@@ -237,6 +237,9 @@ class AgiSession:
             "agi",
             [*self.channel.headers(), ("CommandId", command_id), ("Command", line)],
         )
+        delay = self.pbx.config.timings.agi_command
+        if delay > 0:
+            await asyncio.sleep(delay)
         dispatched = await self._dispatch(line)
         reply = "200 result=0" if dispatched is None else dispatched
         code = int(reply[:3])

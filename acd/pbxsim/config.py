@@ -89,6 +89,10 @@ class Timings:
     """Every delay the simulator waits for, so tests compress time by configuration."""
 
     answer: float = 0.5
+    # res_agi's round trip for each AGI command (read, run, reply), before the command's own
+    # work: 0.28 ms median over the S4/S9/S12 recordings (SET/GET/CHANNEL STATUS/NOOP/VERBOSE).
+    # 0 here so tests run at full speed; `acd pbxsim` and the e2e bench turn it on.
+    agi_command: float = 0.0
     login_failure_delay: float = 1.0
     ami_write_timeout: float = 1.0
     # Multiplies every duration named by the dialplan or by AGI commands (prompt lengths, Dial
