@@ -455,7 +455,9 @@ class CallLeg:
     def _on_play(self, command: PlayPrompt) -> None:
         if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
             return
-        lines = prompt_lines(command.kind, command.position, command.expected_wait_s)
+        lines = prompt_lines(
+            command.kind, command.position, command.expected_wait_s, self.spec.audio.language
+        )
         if not lines:
             self._post(PromptEnded(at=self._at, call_id=self.call_id))
             return

@@ -8,36 +8,20 @@ from __future__ import annotations
 
 from acd.asterisk.agi_codec import command_line, quoted, word
 
-
-def prompt_files(kind: str, position: int, expected_wait_s: int) -> list[str]:
-    """Sound files of an announcement (Asterisk's core sound names): position, then expected wait.
-
-    ``position`` 1 is the next caller to be served; an ``expected_wait_s`` of 0 says nothing of it.
-    """
-    files: list[str] = []
-    if kind == "position":
-        if position <= 1:
-            files.append("queue-youarenext")
-        else:
-            files += ["queue-thereare", *number_files(position - 1), "queue-callswaiting"]
-    if kind in ("position", "expected_wait") and expected_wait_s > 0:
-        if expected_wait_s < 60:
-            files += ["queue-holdtime", "queue-less-than", *number_files(1), "queue-minute"]
-        else:
-            files += ["queue-holdtime", *number_files(round(expected_wait_s / 60)), "queue-minutes"]
-    return files
+# Languages whose word for "minute" is feminine: SAY NUMBER's gender option `f` makes say.c say
+# "une minute", "vingt et une minutes" (ast_say_number_full_fr, digits/1F).
+_FEMININE_MINUTE = frozenset({"fr"})
 
 
-def number_files(n: int) -> list[str]:
-    """``digits/`` files for n (0–999); the channel language picks the voice."""
-    n = max(0, min(n, 999))
-    if n <= 20:
-        return [f"digits/{n}"]
-    if n < 100:
-        tens, units = divmod(n, 10)
-        return [f"digits/{tens * 10}"] + ([f"digits/{units}"] if units else [])
-    hundreds, rest = divmod(n, 100)
-    return [f"digits/{hundreds}", "digits/hundred"] + (number_files(rest) if rest else [])
+def say_number(n: int, gender: str = "") -> str:
+    """``SAY NUMBER n ""`` [gender]: Asterisk's say.c speaks n by the channel language's rules
+    (French 21 "vingt et un", 71 "soixante et onze", 80 "quatre-vingts"), one AGI command that a
+    new command line interrupts like STREAM FILE (res_agi.c handle_saynumber passes its control
+    socket to ast_say_number_full and writes no reply when that stops it)."""
+    parts = ["SAY NUMBER", str(n), quoted("")]
+    if gender:
+        parts.append(word(gender))
+    return command_line(*parts)
 
 
 def stream_file(name: str) -> str:
@@ -45,9 +29,31 @@ def stream_file(name: str) -> str:
     return command_line("STREAM FILE", word(name), quoted(""))
 
 
-def prompt_lines(kind: str, position: int, expected_wait_s: int) -> list[str]:
-    """The AGI command lines of one announcement, each a part the leg may interrupt."""
-    return [stream_file(name) for name in prompt_files(kind, position, expected_wait_s)]
+def prompt_lines(kind: str, position: int, expected_wait_s: int, language: str = "") -> list[str]:
+    """The AGI command lines of one announcement (Asterisk's core sounds and SAY NUMBER), each a
+    part the leg may interrupt: position, then expected wait.
+
+    ``position`` 1 is the next caller to be served; an ``expected_wait_s`` of 0 says nothing of it.
+    """
+    lines: list[str] = []
+    if kind == "position":
+        if position <= 1:
+            lines.append(stream_file("queue-youarenext"))
+        else:
+            lines += [
+                stream_file("queue-thereare"),
+                say_number(position - 1),
+                stream_file("queue-callswaiting"),
+            ]
+    if kind in ("position", "expected_wait") and expected_wait_s > 0:
+        gender = "f" if language.split("_", maxsplit=1)[0] in _FEMININE_MINUTE else ""
+        lines.append(stream_file("queue-holdtime"))
+        if expected_wait_s < 60:
+            lines += [stream_file("queue-less-than"), say_number(1, gender)]
+            lines.append(stream_file("queue-minute"))
+        else:
+            lines += [say_number(round(expected_wait_s / 60), gender), stream_file("queue-minutes")]
+    return lines
 
 
 # How SAY DATETIME says a reopening, per language (Asterisk's say.c format letters: A weekday,

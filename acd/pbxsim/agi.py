@@ -295,6 +295,12 @@ class AgiSession:
             if ch.dead:
                 return DEAD
             return await self._stream_file(args[2])
+        if words[:2] in (["SAY", "NUMBER"], ["SAY", "DATETIME"]):
+            if len(args) < 4:
+                return "520 Invalid command syntax.  Proper usage not available."
+            if ch.dead:
+                return DEAD
+            return await self._say()
         if words[:3] == ["CONTROL", "STREAM", "FILE"]:
             if len(args) < 5:
                 return "520 Invalid command syntax.  Proper usage not available."
@@ -369,6 +375,19 @@ class AgiSession:
         if woke is ch.stop_playback:
             return f"200 result=0 endpos={played}"
         return f"200 result=0 endpos={samples}"
+
+    async def _say(self) -> str | None:
+        """SAY NUMBER / SAY DATETIME: say.c streams its digit files like STREAM FILE (MOH stops),
+        stops on a new command line without a reply (res_agi.c handle_saynumber, res == 1), and
+        replies ``200 result=0`` (no endpos) when done, ``-1`` on hang-up. Modelled as one
+        unknown-length prompt."""
+        ch = self.channel
+        woke, _, _ = await self._play("say", (ch.soft_hangup, self._input))
+        if woke is self._input:
+            return None
+        if woke is ch.soft_hangup:
+            return "200 result=-1"
+        return "200 result=0"
 
     async def _control_stream(self, prompt: str) -> str:
         """CONTROL STREAM FILE: like STREAM FILE, but AMI ControlPlayback can stop it."""
