@@ -47,6 +47,7 @@ from acd.storage import (
     check_schema,
     restore_events,
 )
+from acd.storage.closures import QueueClosure, closures, delete_closure, save_closure
 from acd.storage.customers import CustomerStore
 
 log = structlog.get_logger("acd.app")
@@ -221,6 +222,7 @@ class Daemon:
             http_app = build_http_app(
                 self.feed,
                 self,
+                hours=self,
                 metrics=self.metrics,
                 pause_reasons=settings.http.pause_reasons,
                 dispositions=settings.http.dispositions,
@@ -365,6 +367,35 @@ class Daemon:
         if restored:
             log.info("advisor_sessions_restored", advisors=len(restored))
 
+    async def _restore_closures(self, recorder: Recorder) -> None:
+        """Queues a supervisor closed before the restart stay closed."""
+        try:
+            stored = await closures(recorder.engine)
+        except Exception as exc:
+            log.error("queue_closures_not_restored", error=type(exc).__name__, detail=str(exc))
+            return
+        for closure in stored:
+            if self.config.queue(closure.queue) is not None:
+                self.hours.close(closure.queue, closure.reason)
+                log.info("queue_closure_restored", queue=closure.queue, reason=closure.reason)
+
+    async def close_queue(self, queue: str, reason: str, actor: str) -> None:
+        """Emergency closure: stored first (it must survive a restart), then applied."""
+        if self.recorder is not None:
+            await save_closure(
+                self.recorder.engine,
+                QueueClosure(queue, reason, self.dispatcher.now(), actor),
+            )
+        self.hours.close(queue, reason)
+        log.warning("queue_closed", queue=queue, reason=reason, actor=actor)
+
+    async def reopen_queue(self, queue: str, actor: str) -> None:
+        """End an emergency closure: the queue's schedule decides again."""
+        if self.recorder is not None:
+            await delete_closure(self.recorder.engine, queue)
+        self.hours.reopen(queue)
+        log.warning("queue_reopened", queue=queue, actor=actor)
+
     def _record_cut_wrap_ups(self) -> None:
         """An answered call's summary waits for the wrap-up's end: write those still in wrap-up
         now, the wrap-up cut at the stop, or the restarted daemon (which never heard of them)
@@ -423,6 +454,7 @@ class Daemon:
             )
             if self.recorder is not None:
                 await self._restore_sessions(self.recorder)
+                await self._restore_closures(self.recorder)
             http = tasks.create_task(self.http.run(), name="http") if self.http else None
             mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
             webhook = (

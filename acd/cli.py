@@ -78,6 +78,25 @@ def _instant(text: str | None, timezone: str) -> float:
     return moment.timestamp()
 
 
+def _stored_closures(settings: Settings) -> dict[str, str]:
+    """Emergency closures in the database (queue -> reason); none when there is no database."""
+    from sqlalchemy.engine import make_url
+
+    from acd.storage.closures import closures_of
+
+    url = settings.database.url.get_secret_value()
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and not (
+        parsed.database and Path(parsed.database).exists()
+    ):
+        return {}  # never create a database file just to read it
+    try:
+        return {c.queue: c.reason for c in closures_of(url)}
+    except Exception as exc:
+        typer.echo(f"warning: emergency closures not read from the database ({exc})", err=True)
+        return {}
+
+
 @app.command()
 def hours(
     config: ConfigOption = None,
@@ -103,6 +122,7 @@ def hours(
             typer.echo(f"--queue: unknown queue {queue!r} (known: {', '.join(names)})", err=True)
             raise typer.Exit(2)
         names = [queue]
+    closed = _stored_closures(settings)
     lines = []
     for name in names:
         q = core.queue(name)
@@ -112,6 +132,7 @@ def hours(
             centre,
             when,
             last_entry_s=q.last_entry_before_close_s,
+            emergency=closed.get(name),
         )
         lines.append(opening_record(name, opening, centre))
     if as_json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Protocol
 
 import structlog
 from fastapi import Depends, FastAPI, Path, Request
@@ -33,6 +33,8 @@ from acd.admin.models import (
     AdvisorSessionOut,
     AgentOut,
     CallOut,
+    ClosureIn,
+    ClosureOut,
     CurrentCallOut,
     DispositionIn,
     ErrorBody,
@@ -83,10 +85,19 @@ def _is_page(request: Request) -> bool:
     return not path.startswith(("/api/", "/metrics", "/static/"))
 
 
+class QueueHoursControl(Protocol):
+    """Emergency closure and reopening of a queue (``acd.app.Daemon`` is one)."""
+
+    async def close_queue(self, queue: str, reason: str, actor: str) -> None: ...
+
+    async def reopen_queue(self, queue: str, actor: str) -> None: ...
+
+
 def build_http_app(
     feed: LiveFeed,
     holder: SettingsHolder,
     *,
+    hours: QueueHoursControl | None = None,
     metrics: AcdMetrics | None = None,
     pause_reasons: Sequence[str] = DEFAULT_PAUSE_REASONS,
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
@@ -530,6 +541,46 @@ def build_http_app(
             raise ApiError("refused", str(exc)) from None
         log.info("queue_tuned", queue=name, changed=sorted(changes), actor=actor_of(who))
         return QueueTuningOut(queue=name, changed=sorted(changes))
+
+    async def change_hours(name: str, who: Principal, reason: str | None) -> ClosureOut:
+        if name not in holder.settings.queues:
+            raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
+        if hours is None:
+            raise ApiError("reload_unavailable", "queue closures are not available here")
+        try:
+            if reason is None:
+                await hours.reopen_queue(name, actor_of(who))
+            else:
+                await hours.close_queue(name, reason, actor_of(who))
+        except Exception as exc:
+            # Not stored means not applied: a closure must survive a restart.
+            log.error("queue_closure_not_stored", queue=name, error=type(exc).__name__)
+            raise ApiError(
+                "closure_not_stored", "the database did not store the change", queue=name
+            ) from None
+        return ClosureOut(queue=name, closed=reason is not None, reason=reason or "")
+
+    @app.post(
+        f"{API}/queues/{{name}}/close",
+        tags=["supervisor actions"],
+        responses=_errors(401, 403, 404, 422, 503),
+    )
+    async def close_queue(
+        name: QueueName, body: ClosureIn, who: Principal = queue_tuner
+    ) -> ClosureOut:
+        """Close a queue now (a fire drill, an outage) until it is reopened: new callers get its
+        closed action; the closure survives a restart. Supervisor (of this queue) or admin."""
+        return await change_hours(name, who, body.reason)
+
+    @app.post(
+        f"{API}/queues/{{name}}/reopen",
+        tags=["supervisor actions"],
+        responses=_errors(401, 403, 404, 422, 503),
+    )
+    async def reopen_queue(name: QueueName, who: Principal = queue_tuner) -> ClosureOut:
+        """End an emergency closure: the queue's schedule decides again. Supervisor (of this
+        queue) or admin token."""
+        return await change_hours(name, who, None)
 
     # ------------------------------------------------------------------ pages and metrics
 

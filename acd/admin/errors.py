@@ -40,6 +40,7 @@ ERROR_STATUS: dict[str, int] = {
     "invalid_config": 422,
     "overloaded": 503,
     "reload_unavailable": 503,
+    "closure_not_stored": 503,
 }
 
 

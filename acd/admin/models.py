@@ -57,6 +57,16 @@ class AgentOut(BaseModel):
     queues: list[str]
 
 
+class QueueHoursOut(BaseModel):
+    """Whether the queue takes new callers, why, and when that changes (epoch seconds)."""
+
+    open: bool
+    reason: str  # schedule, holiday, exception, emergency, last_entry
+    detail: str  # the holiday's name, the exception's or the closure's reason
+    next_change: float | None
+    next_open: bool
+
+
 class QueueOut(BaseModel):
     """A queue's live figures and counters."""
 
@@ -75,6 +85,8 @@ class QueueOut(BaseModel):
     answered_within_sl: int
     service_level: float | None
     average_handle_s: float
+    closed_callers: int  # rang while the queue was closed, today (not offered)
+    hours: QueueHoursOut
 
 
 class CallOut(BaseModel):
@@ -280,6 +292,14 @@ def queue_out(view: QueueView) -> QueueOut:
         answered_within_sl=view.answered_within_sl,
         service_level=view.service_level,
         average_handle_s=round(view.average_handle_s, 3),
+        closed_callers=view.closed_callers,
+        hours=QueueHoursOut(
+            open=view.hours.open,
+            reason=view.hours.reason.value,
+            detail=view.hours.detail,
+            next_change=view.hours.next_change,
+            next_open=view.hours.next_open,
+        ),
     )
 
 
@@ -350,3 +370,19 @@ def day_out(day: AdvisorDay, occupancy: float) -> AdvisorDayOut:
         recoveries=day.recoveries,
         occupancy=round(occupancy, 4),
     )
+
+
+class ClosureIn(BaseModel):
+    """Why the queue closes now (shown on the wallboard, kept in the database)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ClosureOut(BaseModel):
+    """What was asked: the queue's opening follows within the same dispatch loop turn."""
+
+    queue: str
+    closed: bool
+    reason: str

@@ -195,3 +195,14 @@ call_notes = sa.Table(
     sa.Index(None, "customer_id"),
     sa.Index(None, "at"),
 )
+
+# Emergency closures of queues (a fire drill, an outage), closed by a supervisor until reopened:
+# one row per queue closed now, so a restarted daemon (and ``acd hours``) still sees them.
+queue_closures = sa.Table(
+    "queue_closures",
+    metadata,
+    sa.Column("queue", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("closed_at", sa.Double, nullable=False),
+    sa.Column("closed_by", sa.String(64), nullable=False, server_default=""),
+)

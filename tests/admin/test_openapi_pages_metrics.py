@@ -36,6 +36,8 @@ ENDPOINTS = {
     ("get", "/api/v1/queues/{name}"),
     ("patch", "/api/v1/queues/{name}"),
     ("get", "/api/v1/queues/{name}/tuning"),
+    ("post", "/api/v1/queues/{name}/close"),
+    ("post", "/api/v1/queues/{name}/reopen"),
     ("get", "/api/v1/calls"),
     ("get", "/api/v1/calls/{call_id}"),
     ("get", "/api/v1/stats"),

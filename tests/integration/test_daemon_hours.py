@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from typer.testing import CliRunner
+
+from acd.app import Daemon
+from acd.cli import app as cli
 from acd.core.calendar import Reason
 from acd.core.states import Outcome
 from acd.pbxsim.pbx import AmiEvent
+from acd.pbxsim.sim import PbxSim
+from acd.storage import upgrade_schema
 from tests.deadlines import until
-from tests.integration.test_daemon_calls import Centre, running_centre
+from tests.integration.test_daemon_calls import Centre, pbx_config, running_centre
+from tests.integration.test_daemon_records import run_daemon, settings_for
 
 # Closed every day of the week, open only on one day a month from now: "now" is closed and the
 # reopening is known (the daemon reads the wall clock).
@@ -84,3 +93,54 @@ async def test_emergency_closure_and_reopening_through_the_daemon() -> None:
         assert second.dial_status == "ANSWER"
         await until(lambda: completed(centre, first.uniqueid) is not None, what="summary")
         assert completed(centre, first.uniqueid).outcome is Outcome.CLOSED
+
+
+async def test_emergency_closure_survives_a_restart_and_acd_hours_sees_it(tmp_path: Path) -> None:
+    """A closure stored by one daemon keeps the queue closed in the next one and in `acd hours`;
+    after reopening, a restarted daemon opens the queue again."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'acd.sqlite3'}"
+    await upgrade_schema(url)
+    async with PbxSim(pbx_config()) as pbx:
+        settings = settings_for(pbx.ami_port, url, tmp_path / "spool")
+        first = Daemon(settings, persist=True)
+        task = await run_daemon(first)
+        await first.close_queue("support", "exercice incendie", "admin")
+        first.stop()
+        await asyncio.wait_for(task, 15)
+
+        config = tmp_path / "acd.toml"
+        config.write_text(
+            f'[database]\nurl = "{url}"\n[queues.support]\n[agents.a1]\nqueues = ["support"]\n',
+            encoding="utf-8",
+        )
+        # The CLI runs its own event loop: in a thread, as from a shell.
+        shown = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["hours", "-c", str(config), "--json"]
+        )
+        assert shown.exit_code == 0, shown.output
+        [line] = json.loads(shown.output)["queues"]
+        assert (line["open"], line["reason"], line["detail"]) == (
+            False,
+            "emergency",
+            "exercice incendie",
+        )
+
+        second = Daemon(settings, persist=True)
+        task = await run_daemon(second)
+        try:
+            await until(lambda: not second.engine.queue_view("support").hours.open, what="closed")
+            assert second.engine.queue_view("support").hours.detail == "exercice incendie"
+            await second.reopen_queue("support", "admin")
+            await until(lambda: second.engine.queue_view("support").hours.open, what="reopened")
+        finally:
+            second.stop()
+            await asyncio.wait_for(task, 15)
+
+        third = Daemon(settings, persist=True)
+        task = await run_daemon(third)
+        try:
+            await third.dispatcher.drain()
+            assert third.engine.queue_view("support").hours.open
+        finally:
+            third.stop()
+            await asyncio.wait_for(task, 15)
