@@ -328,7 +328,19 @@ def _mount_storage_commands() -> None:
 
     app.add_typer(db_app, name="db", help="Database: upgrade, current revision, purge.")
     app.command("report")(report_command)
+    from acd.storage.commands import use_retention_loader
     from acd.storage.customer_commands import customers_app
+
+    def retention_days(path: Path) -> dict[str, float | None]:
+        retention = _settings_or_exit(path).retention
+        return {
+            "call_records": retention.call_records_days,
+            "notes": retention.notes_days,
+            "inactive_customers": retention.inactive_customers_days,
+            "recordings": retention.recordings_days,
+        }
+
+    use_retention_loader(retention_days)
 
     app.add_typer(customers_app, name="customers", help="Customers: import, export, forget.")
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 import typer
 
 from acd.storage import dead_letters as dl
+from acd.storage.customers import purge_personal_data
 from acd.storage.database import create_engine, masked_url
 from acd.storage.errors import StorageError
 from acd.storage.report_formats import ReportFormat, render
@@ -81,32 +83,91 @@ def current_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
     typer.echo(f"database {masked_url(database_url)}: {revision or 'no acd tables'} {state}")
 
 
+RetentionLoader = Callable[[Path], Mapping[str, float | None]]
+"""Reads ``[retention]`` from an acd.toml (``acd.cli`` provides it: storage reads no settings)."""
+
+_retention_loader: RetentionLoader | None = None
+
+
+def use_retention_loader(loader: RetentionLoader) -> None:
+    """Let ``acd db purge --config FILE`` read the file's ``[retention]`` days."""
+    global _retention_loader  # noqa: PLW0603 -- set once by the CLI at start-up
+    _retention_loader = loader
+
+
+def _days_option(kind: str, what: str) -> Any:
+    return typer.Option(
+        f"--{kind.replace('_', '-')}-days",
+        envvar=f"ACD_RETENTION_{kind.upper()}_DAYS",
+        min=0,
+        help=f"Delete {what} older than DAYS days ([retention] {kind}_days).",
+        metavar="DAYS",
+        show_default=False,
+    )
+
+
 @db_app.command("purge")
-def purge_command(
+def purge_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an option
     older_than: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--older-than", min=0, help="Delete records older than DAYS days.", metavar="DAYS"
+            "--older-than",
+            min=0,
+            help="Delete call records older than DAYS days (same as --call-records-days).",
+            metavar="DAYS",
         ),
-    ],
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Take the days from this acd.toml's [retention]."),
+    ] = None,
+    call_records_days: Annotated[
+        float | None, _days_option("call_records", "calls, events, states, sessions")
+    ] = None,
+    notes_days: Annotated[float | None, _days_option("notes", "advisors' notes")] = None,
+    inactive_customers_days: Annotated[
+        float | None, _days_option("inactive_customers", "customers without a call")
+    ] = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Delete calls, call events, advisor states and closed sessions older than DAYS days."""
+    """Delete what is older than its retention: call records, notes, inactive customers."""
+    days: dict[str, float | None] = {}
+    if config is not None:
+        if _retention_loader is None:
+            raise _fail("--config needs the acd command")
+        days.update(_retention_loader(config))
+    given = {
+        "call_records": call_records_days if older_than is None else older_than,
+        "notes": notes_days,
+        "inactive_customers": inactive_customers_days,
+    }
+    days.update({kind: value for kind, value in given.items() if value is not None})
+    if all(value is None for value in days.values()):
+        raise _fail("nothing to purge: give --older-than DAYS, --config acd.toml or --*-days")
 
-    async def purge() -> str:
+    async def purge() -> list[str]:
         engine = create_engine(database_url)
+        lines: list[str] = []
         try:
-            result = await purge_older_than(engine, older_than, now=time.time())
+            records_days = days.get("call_records")
+            if records_days is not None:
+                result = await purge_older_than(engine, records_days, now=time.time())
+                lines.append(
+                    f"purged records older than {records_days:g} days: {result.calls} calls, "
+                    f"{result.call_events} call events, {result.agent_states} advisor states, "
+                    f"{result.agent_sessions} sessions"
+                )
+            for kind, count in (await purge_personal_data(engine, days, now=time.time())).items():
+                lines.append(
+                    f"purged {kind.replace('_', ' ')} older than {days[kind]:g} days: {count}"
+                )
         finally:
             await engine.dispose()
-        return (
-            f"purged records older than {older_than:g} days: {result.calls} calls, "
-            f"{result.call_events} call events, {result.agent_states} advisor states, "
-            f"{result.agent_sessions} sessions"
-        )
+        return lines
 
     try:
-        typer.echo(asyncio.run(purge()))
+        for line in asyncio.run(purge()):
+            typer.echo(line)
     except StorageError as exc:
         raise _fail(str(exc)) from None
     except (sa.exc.SQLAlchemyError, OSError) as exc:

@@ -13,7 +13,7 @@ own step with ``register_forget_step``, so one ``acd customers forget NUMBER`` r
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,52 @@ def register_forget_step(name: str, step: ForgetStep) -> None:
 def forget_steps() -> dict[str, ForgetStep]:
     """The registered steps, in registration order."""
     return dict(_FORGET_STEPS)
+
+
+RetentionStep = Callable[[AsyncConnection, float], Awaitable[int]]
+"""``(connection, cutoff epoch s) -> rows deleted`` for one kind of personal data."""
+
+_RETENTION_STEPS: dict[str, RetentionStep] = {}
+
+
+def register_retention_step(kind: str, step: RetentionStep) -> None:
+    """Add a kind of personal data ``acd db purge`` deletes after ``[retention] <kind>_days``."""
+    _RETENTION_STEPS[kind] = step
+
+
+async def purge_personal_data(
+    db: AsyncEngine, days: Mapping[str, float | None], *, now: float
+) -> dict[str, int]:
+    """Delete each kind's data older than its number of days (None: kept), one transaction.
+
+    Kinds without a registered step (``recordings`` until that feature exists) are skipped.
+    """
+    deleted: dict[str, int] = {}
+    async with db.begin() as conn:
+        for kind, step in _RETENTION_STEPS.items():
+            limit = days.get(kind)
+            if limit is None:
+                continue
+            deleted[kind] = await step(conn, now - limit * 86_400.0)
+    log.info("personal_data_purged", rows=deleted)
+    return deleted
+
+
+async def _purge_notes(conn: AsyncConnection, cutoff: float) -> int:
+    result = await conn.execute(sa.delete(call_notes).where(call_notes.c.at < cutoff))
+    return result.rowcount
+
+
+async def _purge_inactive_customers(conn: AsyncConnection, cutoff: float) -> int:
+    idle = sa.select(customers.c.customer_id).where(customers.c.last_activity_at < cutoff)
+    for table in (customer_numbers, customer_consents, call_notes):
+        await conn.execute(sa.delete(table).where(table.c.customer_id.in_(idle)))
+    result = await conn.execute(sa.delete(customers).where(customers.c.last_activity_at < cutoff))
+    return result.rowcount
+
+
+register_retention_step("notes", _purge_notes)
+register_retention_step("inactive_customers", _purge_inactive_customers)
 
 
 def _customer_row(customer: Customer, at: float) -> dict[str, Any]:
