@@ -49,16 +49,43 @@ def _settings_or_exit(config: Path | None, *, refused: str = "") -> Settings:
 
 
 @app.command("check-config")
-def check_config(file: Annotated[Path, typer.Argument(help="the acd.toml to check")]) -> None:
+def check_config(
+    file: Annotated[Path, typer.Argument(help="the acd.toml to check")],
+    sounds: Annotated[
+        Path | None,
+        typer.Option("--sounds", help="Asterisk's sound directory: warn about missing prompts"),
+    ] = None,
+) -> None:
     """Validate a configuration file; errors name the file and the field."""
     settings = _settings_or_exit(file)
     config = settings.to_core()
     for where, what in settings.calendar_warnings(dt.datetime.now(dt.UTC).date()):
         typer.echo(f"{file}: warning: {where}: {what}", err=True)
+    if sounds is not None:
+        languages = sorted({queue.language for queue in settings.queues.values()})
+        for missing in missing_prompts(sounds, languages):
+            typer.echo(f"{file}: warning: prompt {missing} not found (recordings)", err=True)
     typer.echo(
         f"{file}: OK ({len(config.queues)} queues, {len(config.agents)} advisors, "
         f"workload cap {'on' if config.workload.enabled else 'off'})"
     )
+
+
+# The file formats Asterisk plays a prompt from (by extension).
+SOUND_FORMATS = ("wav", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "wav16")
+
+
+def missing_prompts(sounds: Path, languages: list[str]) -> list[str]:
+    """acd's own prompts (``OWN_PROMPTS``) with no file in ``sounds/<language>/``, as paths."""
+    from acd.asterisk.prompts import OWN_PROMPTS
+
+    missing = []
+    for language in languages:
+        for name in OWN_PROMPTS:
+            stem = sounds / language / name
+            if not any(stem.with_name(f"{name}.{ext}").is_file() for ext in SOUND_FORMATS):
+                missing.append(str(stem))
+    return missing
 
 
 def _instant(text: str | None, timezone: str) -> float:

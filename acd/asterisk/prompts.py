@@ -8,6 +8,32 @@ from __future__ import annotations
 
 from acd.asterisk.agi_codec import command_line, quoted, word
 
+# The prompts a centre records itself (the others are Asterisk's core sounds, French and English),
+# with the words of the placeholder recordings in sounds/placeholder/ (docs/architecture.md).
+OWN_PROMPTS: dict[str, dict[str, str]] = {
+    "acd-closed": {
+        "fr": "Notre centre est actuellement fermé.",
+        "en": "Our centre is closed at the moment.",
+    },
+    "acd-reopens": {"fr": "Nous rouvrons", "en": "We open again on"},
+    "acd-callback-offer": {
+        "fr": "Pour être rappelé sans perdre votre place, appuyez sur 1.",
+        "en": "To be called back without losing your place, press 1.",
+    },
+    "acd-callback-confirmed": {
+        "fr": "C'est noté : un conseiller vous rappellera.",
+        "en": "Thank you: an advisor will call you back.",
+    },
+    "acd-recording-notice": {
+        "fr": "Cet appel peut être enregistré pour la qualité du service.",
+        "en": "This call may be recorded for quality purposes.",
+    },
+    "acd-no-advisor": {
+        "fr": "Aucun conseiller n'est disponible pour le moment. Nous vous rappellerons.",
+        "en": "No advisor is available at the moment. We will call you back.",
+    },
+}
+
 # Languages whose word for "minute" is feminine: SAY NUMBER's gender option `f` makes say.c say
 # "une minute", "vingt et une minutes" (ast_say_number_full_fr, digits/1F).
 _FEMININE_MINUTE = frozenset({"fr"})
