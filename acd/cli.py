@@ -75,7 +75,7 @@ def check_config(
 SOUND_FORMATS = ("wav", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "wav16")
 
 
-def missing_prompts(sounds: Path, languages: list[str]) -> list[str]:
+def missing_prompts(sounds: Path, languages: Sequence[str]) -> list[str]:
     """acd's own prompts (``OWN_PROMPTS``) with no file in ``sounds/<language>/``, as paths."""
     from acd.asterisk.prompts import OWN_PROMPTS
 
