@@ -48,6 +48,7 @@ QUEUE_COLUMNS = (
     "fallbacks",
     "timed_out",
     "rejected",
+    "closed_callers",
 )
 ADVISOR_COLUMNS = (
     "agent_id",
@@ -115,6 +116,8 @@ def _queue_rows(rows: Sequence[QueueFigures], columns: Sequence[str]) -> list[li
     for f in rows:
         cells = [_cell(c, getattr(f, c)) for c in columns]
         cells[0] = _queue_name(f.queue)
+        if f.closed and "service_level" in columns:
+            cells[columns.index("service_level")] = "closed"
         out.append(cells)
     return out
 
@@ -131,7 +134,10 @@ def render_table(report: Report) -> str:
         _text_table(columns, _queue_rows(report.totals, columns)),
         "",
         f"Queues per {report.interval} (intervals with calls)",
-        _text_table(columns, _queue_rows([f for f in report.intervals if f.offered], columns)),
+        _text_table(
+            columns,
+            _queue_rows([f for f in report.intervals if f.offered or f.closed_callers], columns),
+        ),
         "",
         "Advisors",
         _text_table(
@@ -390,7 +396,10 @@ def render_html(report: Report) -> str:
         "<h2>Queues, whole period</h2>",
         _html_table(columns, _queue_rows(report.totals, columns)),
         f"<h2>Queues per {report.interval}</h2>",
-        _html_table(columns, _queue_rows([f for f in report.intervals if f.offered], columns)),
+        _html_table(
+            columns,
+            _queue_rows([f for f in report.intervals if f.offered or f.closed_callers], columns),
+        ),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

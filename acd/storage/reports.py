@@ -33,6 +33,7 @@ import bisect
 import math
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -78,6 +79,14 @@ class QueueFigures:
     asa_s: float | None
     aht_s: float | None
     longest_wait_s: float | None
+    closed_callers: int = 0  # rang while the queue was closed: not offered, not in the SL
+    # Seconds the queue was open in the interval (from its schedule); None when not known.
+    open_s: float | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Closed the whole interval, or only callers who rang while closed: no service level."""
+        return self.open_s == 0 or (self.open_s is None and self.offered == 0 < self.closed_callers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +147,7 @@ class _Sums:
     fallbacks: int = 0
     transfers: int = 0
     overflowed_out: int = 0
+    closed_callers: int = 0
     wait_answered_s: float = 0.0
     handle_s: float = 0.0
     longest_wait_s: float | None = None
@@ -155,6 +165,7 @@ class _Sums:
             "fallbacks",
             "transfers",
             "overflowed_out",
+            "closed_callers",
             "wait_answered_s",
             "handle_s",
         ):
@@ -162,8 +173,10 @@ class _Sums:
         if other.longest_wait_s is not None:
             self.longest_wait_s = max(self.longest_wait_s or 0.0, other.longest_wait_s)
 
-    def figures(self, queue: str, start: datetime, end: datetime) -> QueueFigures:
-        offered = self.in_queue + self.moved_on
+    def figures(
+        self, queue: str, start: datetime, end: datetime, open_s: float | None = None
+    ) -> QueueFigures:
+        offered = self.in_queue - self.closed_callers + self.moved_on
         base = offered - self.short_abandons
         return QueueFigures(
             queue=queue,
@@ -183,6 +196,8 @@ class _Sums:
             asa_s=self.wait_answered_s / self.answered if self.answered else None,
             aht_s=self.handle_s / self.answered if self.answered else None,
             longest_wait_s=self.longest_wait_s,
+            closed_callers=self.closed_callers,
+            open_s=open_s,
         )
 
 
@@ -257,6 +272,7 @@ async def _queue_buckets(
             _count_if(c.outcome == "fallback"),
             _count_if(c.transferred_to.is_not(None)),
             _count_if(c.outcome == "overflowed"),
+            _count_if(sa.and_(c.outcome == "closed", c.reason == "closed")),
             _sum_if(answered, c.wait_s),
             _sum_if(answered, c.talk_s + c.wrap_up_s),
             sa.func.max(c.wait_s),
@@ -280,10 +296,11 @@ async def _queue_buckets(
             sums.fallbacks,
             sums.transfers,
             sums.overflowed_out,
-        ) = (int(v or 0) for v in row[2:12])
-        sums.wait_answered_s = float(row[12] or 0.0)
-        sums.handle_s = float(row[13] or 0.0)
-        sums.longest_wait_s = None if row[14] is None else float(row[14])
+            sums.closed_callers,
+        ) = (int(v or 0) for v in row[2:13])
+        sums.wait_answered_s = float(row[13] or 0.0)
+        sums.handle_s = float(row[14] or 0.0)
+        sums.longest_wait_s = None if row[15] is None else float(row[15])
     # Calls that moved on to another queue of the engine: offered to (and overflowed from) the
     # queue they left, counted in the interval the call was first offered.
     e = call_events.c
@@ -394,6 +411,15 @@ def spread(values: list[float]) -> Spread:
     return Spread(min(values), max(values), mean, stdev)
 
 
+def _open_s(
+    spans: Sequence[tuple[float, float]] | None, start: datetime, end: datetime
+) -> float | None:
+    if spans is None:
+        return None
+    a, b = start.timestamp(), end.timestamp()
+    return sum(max(0.0, min(b, e) - max(a, s)) for s, e in spans)
+
+
 async def build_report(
     db: AsyncEngine,
     *,
@@ -404,8 +430,12 @@ async def build_report(
     queues: tuple[str, ...] | None = None,
     short_abandon_s: float = 5.0,
     now: float | None = None,
+    openings: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> Report:
     """The report for ``[start, end)`` (aware datetimes), with intervals in ``timezone``.
+
+    ``openings`` (per queue, its opening periods as epoch ``(start, end)`` pairs, from
+    ``acd.core.calendar.open_spans``) marks the intervals a queue was closed.
 
     ``now`` (epoch seconds, default the wall clock) ends the advisors' current states, so a
     report over a period that is not over does not count the future.
@@ -436,11 +466,14 @@ async def build_report(
     totals: list[QueueFigures] = []
     for queue in [*names, ALL_QUEUES]:
         total = _Sums()
+        spans = None if openings is None else openings.get(queue)
         for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
             sums = per_interval.get((queue, i), _Sums())
             total.add(sums)
-            rows.append(sums.figures(queue, s, e))
-        totals.append(total.figures(queue, starts[0], ends[-1]))
+            rows.append(sums.figures(queue, s, e, _open_s(spans, s, e)))
+        totals.append(
+            total.figures(queue, starts[0], ends[-1], _open_s(spans, starts[0], ends[-1]))
+        )
 
     advisor_stop = min(stop, max(base, clock_now))
     advisors = tuple(
