@@ -13,6 +13,7 @@ import datetime
 import random
 import shutil
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 
 from acd.app import Daemon, summary
 from acd.core.commands import CallCompleted, Command
+from acd.core.customers import Customer, CustomerKind
 from acd.core.errors import CoreError
 from acd.core.events import AgentPaused, AgentReady, Event
 from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
@@ -30,6 +32,7 @@ from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import Settings, load_settings, parse_settings
 from acd.storage import upgrade_schema
+from acd.storage.customers import CustomerStore
 
 log = structlog.get_logger("acd.demo")
 
@@ -77,6 +80,56 @@ ADVISORS: dict[str, dict[str, Any]] = {
     "1011": {"name": "Jules Mercier", "skills": {"english": 3, "french": 3}, "queues": ["sales"]},
     "1012": {"name": "Sarah Blanc", "skills": {"french": 2}, "queues": ["support"], "wrap_up_s": 4},
 }
+
+# The demo's customer directory: ARCEP's fiction range 01 99 00 xx xx, never a real subscriber.
+# (id, name, kind, segment, VIP level, preferred advisor)
+DEMO_CUSTOMERS: tuple[tuple[str, str, str, str, int, str], ...] = (
+    ("c001", "Camille Martin", "consumer", "standard", 0, ""),
+    ("c002", "Hugo Bernard", "consumer", "premium", 2, "1001"),
+    ("c003", "Léa Dubois", "consumer", "standard", 0, ""),
+    ("c004", "Boulangerie Petit SARL", "business", "pro", 1, ""),
+    ("c005", "Chloé Moreau", "consumer", "premium", 3, "1006"),
+    ("c006", "Nathan Laurent", "consumer", "standard", 0, ""),
+    ("c007", "Garage Lefebvre & Fils", "business", "pro", 0, ""),
+    ("c008", "Inès Simon", "consumer", "standard", 0, ""),
+    ("c009", "Louis Michel", "consumer", "premium", 1, ""),
+    ("c010", "Manon Lefèvre", "consumer", "standard", 0, ""),
+    ("c011", "Jules Garcia", "consumer", "standard", 0, ""),
+    ("c012", "Pharmacie du Centre", "business", "pro", 2, "1007"),
+)
+# Share of demo callers who are in the directory (and so call again during a run).
+KNOWN_CALLERS = 0.5
+
+
+def demo_customer_number(index: int) -> str:
+    """The national number of the demo's customer ``index`` (1-based): 01 99 00 00 01..."""
+    return f"01990000{index:02d}"
+
+
+async def seed_demo_directory(url: str) -> int:
+    """Write the demo's customers (some VIPs, some with a preferred advisor) into ``url``."""
+    store = CustomerStore(url)
+    try:
+        customers = [
+            Customer(
+                customer_id=customer_id,
+                name=name,
+                kind=CustomerKind(kind),
+                segment=segment,
+                vip_level=vip,
+                language="fr",
+                preferred_agent=preferred,
+                numbers=(f"+33{demo_customer_number(i)[1:]}",),
+            )
+            for i, (customer_id, name, kind, segment, vip, preferred) in enumerate(
+                DEMO_CUSTOMERS, start=1
+            )
+        ]
+        await store.save_many(customers, at=time.time())
+    finally:
+        await store.close()
+    return len(customers)
+
 
 # What each advisor's phone (or the advisor) does in the demo, by position in the roster.
 SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6, 9
@@ -126,6 +179,8 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                 "min_wrap_up_s": 1,
                 "min_basis_s": 60,
             },
+            # VIP customers of the directory are served first.
+            "customers": {"vip_priority": {1: 5, 2: 10, 3: 20}},
             "queues": {
                 "support": {
                     "language": "fr",
@@ -235,11 +290,17 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
         await asyncio.sleep(rng.expovariate(rate))
         queue = rng.choices(queues, weights)[0]
         priority = 5 if rng.random() < 0.1 else 0
+        if rng.random() < KNOWN_CALLERS:
+            # A customer of the directory: the advisor's screen pop shows who, and their calls.
+            index = rng.randrange(len(DEMO_CUSTOMERS))
+            number, name = demo_customer_number(index + 1), DEMO_CUSTOMERS[index][1]
+        else:
+            number, name = f"06{rng.randrange(10**8):08d}", rng.choice(CALLER_NAMES)
         pbx.place_call(
             queue=queue,
             agi_url=f"{url}?priority={priority}",
-            caller_num=f"06{rng.randrange(10**8):08d}",
-            caller_name=rng.choice(CALLER_NAMES),
+            caller_num=number,
+            caller_name=name,
             patience=rng.uniform(15, 60),
         )
 
@@ -324,6 +385,7 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         # run. The file stays afterwards for `acd report`.
         await asyncio.to_thread(_fresh_demo_database)
         await upgrade_schema(settings.database.url.get_secret_value())
+        await seed_demo_directory(settings.database.url.get_secret_value())
         daemon = Daemon(settings, auto_login=True, persist=True, live_interfaces=True, rng=rng)
         outcomes = CallOutcomes()
         daemon.dispatcher.live_views.append(outcomes)
