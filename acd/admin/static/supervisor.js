@@ -99,6 +99,9 @@
       name.textContent = a.name;
       state.replaceChildren(el("span", "pill a-" + a.activity, A.activity(a)));
       if (a.phone === "unreachable") state.append(" ", el("span", "bad", W.phones.unreachable));
+      if (a.pending_pause) {
+        state.append(" ", el("span", "dim", fill(W.phrases.pause_after_call, {reason: A.reason(a.pending_pause)})));
+      }
       since.textContent = clock(A.serverNow() - a.since);
       queues.textContent = a.queues.join(", ");
       const inside = a.presence === "logged_in", busy = a.on_call;
