@@ -14,7 +14,7 @@ import typer
 
 if TYPE_CHECKING:
     from acd.settings import Settings
-    from acd.sim.scenario import PastCall
+    from acd.sim.scenario import PastCall, ScenarioHours
 
 app = typer.Typer(
     help="acd: automatic call distributor for Asterisk.",
@@ -402,12 +402,27 @@ def _past_calls(day: dt.date, configs: Sequence[Path]) -> list[PastCall]:
     return past
 
 
+def _sim_hours(config: Path, day: dt.date) -> ScenarioHours:
+    """The centre's zone and holidays for a simulated ``day`` (from the configuration)."""
+    from zoneinfo import ZoneInfo
+
+    from acd.settings import load_settings
+    from acd.sim.scenario import ScenarioHours
+
+    settings = load_settings(config)
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.centre.timezone))
+    return ScenarioHours(
+        centre=settings.centre_calendar(range(day.year - 1, day.year + 2)),
+        day_start=midnight.timestamp(),
+    )
+
+
 def _mount_simulate_command() -> None:
     from acd.settings import load_settings
     from acd.sim.command import build_simulate_cli
 
     app.command("simulate")(
-        build_simulate_cli(lambda path: load_settings(path).to_core(), _past_calls)
+        build_simulate_cli(lambda path: load_settings(path).to_core(), _past_calls, _sim_hours)
     )
 
 

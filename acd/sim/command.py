@@ -11,6 +11,7 @@ loader of a past day's calls for ``--from-db`` (it needs ``acd.storage``). The C
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from acd.sim.scenario import (
     PastCall,
     Scenario,
     ScenarioError,
+    ScenarioHours,
     mismatches,
     scenario_from_history,
 )
@@ -39,6 +41,8 @@ from acd.sim.simulator import run_day
 ConfigLoader = Callable[[Path], AcdConfig]
 # The day to replay, and the configurations given (the first one names the database to read).
 HistoryLoader = Callable[[dt.date, Sequence[Path]], Sequence[PastCall]]
+# The centre's zone and holidays for the simulated date, from the first configuration.
+HoursLoader = Callable[[Path, dt.date], ScenarioHours]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -66,6 +70,7 @@ def simulate_command(
     err: TextIO | None = None,
     progress: bool = True,
     decisions: int = 0,
+    hours: ScenarioHours | None = None,
 ) -> int:
     """Run the what-if and print the side-by-side report; return the exit code.
 
@@ -96,6 +101,8 @@ def simulate_command(
     except ScenarioError as exc:
         print(f"error: scenario {exc}", file=err)
         return EXIT_BAD_INPUT
+    if hours is not None and day.hours is None:
+        day = dataclasses.replace(day, hours=hours)
     loaded: list[tuple[str, AcdConfig]] = []
     for label, path in zip(_labels(configs), configs, strict=True):
         try:
@@ -154,7 +161,9 @@ def _run(
 
 
 def build_simulate_cli(
-    load_config: ConfigLoader, load_history: HistoryLoader | None = None
+    load_config: ConfigLoader,
+    load_history: HistoryLoader | None = None,
+    load_hours: HoursLoader | None = None,
 ) -> Callable[..., None]:
     """The ``acd simulate`` typer command, bound to the given loaders."""
 
@@ -197,6 +206,14 @@ def build_simulate_cli(
                 "--decisions", help="Also print the first N lines of the engine's decisions."
             ),
         ] = 0,
+        date: Annotated[
+            str | None,
+            typer.Option(
+                "--date",
+                help="The day simulated, for opening hours and holidays (YYYY-MM-DD; default: "
+                "the --from-db day, else today).",
+            ),
+        ] = None,
     ) -> None:
         """What-if: acd's own routing engine over simulated days, configurations side by side."""
         history = None
@@ -210,6 +227,24 @@ def build_simulate_cli(
                 typer.echo(f"error: --from-db expects YYYY-MM-DD, got {from_db!r}", err=True)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             history = load_history(day, list(config or []))
+        hours = None
+        if load_hours is not None and config:
+            try:
+                when = (
+                    dt.date.fromisoformat(date)
+                    if date is not None
+                    else dt.date.fromisoformat(from_db)
+                    if from_db is not None
+                    else dt.date.today()
+                )
+            except ValueError:
+                typer.echo(f"error: --date expects YYYY-MM-DD, got {date!r}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            try:
+                hours = load_hours(config[0], when)
+            except Exception as exc:  # the loader is injected: its errors are the file's
+                typer.echo(f"error: configuration {config[0]}: {exc}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
         code = simulate_command(
             scenario,
             list(config or []),
@@ -220,6 +255,7 @@ def build_simulate_cli(
             history=history,
             confidence=confidence,
             decisions=decisions,
+            hours=hours,
         )
         raise typer.Exit(code)
 

@@ -31,6 +31,7 @@ class QueueFigures:
     answered_within_sl: int
     wait_answered_s: float
     handle_s: float
+    closed: int = 0  # rang while the queue was closed (opening hours): not offered
 
     @property
     def service_level(self) -> float | None:
@@ -56,11 +57,14 @@ class QueueFigures:
 
 def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> QueueFigures:
     """Figures for exactly these calls."""
-    offered = answered = abandoned = short = left = within = 0
+    offered = answered = abandoned = short = left = within = closed = 0
     wait = handle = 0.0
     for c in calls:
-        offered += 1
         outcome = c.outcome
+        if outcome is Outcome.CLOSED and c.reason == "closed":
+            closed += 1
+            continue
+        offered += 1
         if outcome is Outcome.ANSWERED:
             answered += 1
             wait += c.wait_s
@@ -71,7 +75,7 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
             short += c.wait_s < short_abandon_s
         else:
             left += 1
-    return QueueFigures(offered, answered, abandoned, short, left, within, wait, handle)
+    return QueueFigures(offered, answered, abandoned, short, left, within, wait, handle, closed)
 
 
 @dataclass(frozen=True, slots=True)

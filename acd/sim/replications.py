@@ -93,6 +93,7 @@ QUEUE_METRICS: tuple[tuple[str, Callable[[QueueFigures], float | None]], ...] = 
     ("asa_s", lambda f: f.asa_s),
     ("abandon_rate", lambda f: f.abandon_rate),
     ("aht_s", lambda f: f.aht_s),
+    ("closed", lambda f: float(f.closed)),
 )
 
 DAY_METRICS: tuple[tuple[str, Callable[[DayFigures], float | None]], ...] = (

@@ -69,6 +69,7 @@ QUEUE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("asa_s", "average speed of answer", format_seconds),
     ("abandon_rate", "abandon rate", format_percent),
     ("aht_s", "average handle time", format_seconds),
+    ("closed", "callers while closed", format_count),
 )
 DAY_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("occupancy", "occupancy (all advisors)", format_percent),

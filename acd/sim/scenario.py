@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from acd.core.calendar import CentreCalendar
 from acd.core.config import AcdConfig
 from acd.sim.distributions import Constant, Distribution, Exponential, Never
 
@@ -147,8 +148,21 @@ class Shift:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioHours:
+    """Which real day the simulated one is, for opening hours: the centre's zone and holidays,
+    and the epoch of that day's local midnight (simulated time 0)."""
+
+    centre: CentreCalendar
+    day_start: float
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
-    """One simulated day. ``arrivals`` (real or replayed callers) replace the Poisson profiles."""
+    """One simulated day. ``arrivals`` (real or replayed callers) replace the Poisson profiles.
+
+    ``hours``: the queues' schedules apply as on that day (callers outside hours are turned
+    away, outcome ``closed``); None: the queues are open all day.
+    """
 
     open_s: float
     close_s: float
@@ -165,6 +179,7 @@ class Scenario:
     warmup_s: float = 0.0  # calls offered this soon after opening are left out of the figures
     target_service_level: float = 0.8
     seed: int = 1
+    hours: ScenarioHours | None = None
 
     def __post_init__(self) -> None:
         _check_time("scenario.open", self.open_s)

@@ -20,6 +20,7 @@ What is simulated around the engine:
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import heapq
 import math
@@ -30,6 +31,7 @@ from typing import Any, Final
 
 from acd.core import commands as cmd
 from acd.core import events as ev
+from acd.core.calendar import next_transition, opening_at
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
@@ -57,6 +59,7 @@ _BREAK: Final = 8
 _READY: Final = 9
 _LOG_OUT: Final = 10
 _WRAP_DONE: Final = 11
+_HOURS: Final = 12
 
 _ACTIVITIES: Final = tuple(a.value for a in Activity)
 # Activity values as plain strings: compared on every event, cheaper than enum attribute lookups.
@@ -173,6 +176,45 @@ class DaySimulation:
                 if shift.end is not None:
                     self._push(max(shift.end, opening), _SHIFT_END, agent_id)
 
+    def _schedule_hours(self) -> None:
+        """Each queue's openings, last entries and closings that day, as the runtime posts them
+        (the same ``acd.core.calendar`` evaluation), from opening until the drain ends."""
+        hours = self.scenario.hours
+        if hours is None:
+            return
+        base = hours.day_start
+        stop = base + self.scenario.close_s + self.scenario.max_drain_s
+        for q in self.config.queues:
+            schedule = self.config.schedule(q.schedule)
+            if schedule is None:
+                continue
+            at: float | None = base + self.scenario.open_s
+            while at is not None and at < stop:
+                self._push(at - base, _HOURS, q.name)
+                at = next_transition(
+                    schedule, hours.centre, at, last_entry_s=q.last_entry_before_close_s
+                )
+
+    def _post_hours(self, queue: str) -> None:
+        hours = self.scenario.hours
+        q = self.config.queue(queue)
+        assert hours is not None
+        assert q is not None
+        base = hours.day_start
+        opening = opening_at(
+            self.config.schedule(q.schedule),
+            hours.centre,
+            base + self._now,
+            last_entry_s=q.last_entry_before_close_s,
+        )
+        # The engine's clock is the simulated day's seconds: so are the instants it is given.
+        opening = dataclasses.replace(
+            opening,
+            next_change=None if opening.next_change is None else opening.next_change - base,
+            closes_at=None if opening.closes_at is None else opening.closes_at - base,
+        )
+        self._handle(ev.QueueHoursChanged(at=self._now, queue=queue, opening=opening))
+
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> SimulationResult:
@@ -182,6 +224,7 @@ class DaySimulation:
         self._ran = True
         scenario = self.scenario
         callers = draw_callers(scenario, self.seed)
+        self._schedule_hours()
         self._schedule_roster()
         heap = self._heap
         pop = heapq.heappop
@@ -260,7 +303,9 @@ class DaySimulation:
 
     def _dispatch(self, kind: int, ref: Any, token: int, value: float) -> None:
         now = self._now
-        if kind == _TIMER:
+        if kind == _HOURS:
+            self._post_hours(ref)
+        elif kind == _TIMER:
             timer_id: str = ref
             if self._timers.get(timer_id) == now:
                 del self._timers[timer_id]
