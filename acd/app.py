@@ -18,6 +18,7 @@ import structlog
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
 from acd.admin.customers_api import mount_customer_api
+from acd.admin.guard import HttpLimits
 from acd.asterisk.agi_calls import AgiCalls
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
@@ -29,12 +30,18 @@ from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
+from acd.log_config import log_loop_exception
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
+from acd.runtime.limits import (
+    BASELINE_DESCRIPTORS,
+    descriptors_needed,
+    raise_open_files_limit,
+)
 from acd.runtime.memory_records import MemoryCallRecords
 from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
@@ -82,6 +89,20 @@ def advisor_pins(settings: Settings) -> dict[str, str]:
         for agent_id, agent in settings.agents.items()
         if agent.pin is not None
     }
+
+
+def http_limits(settings: Settings) -> HttpLimits:
+    """The HTTP server's limits, from ``[http]``."""
+    http = settings.http
+    return HttpLimits(
+        max_connections=http.max_connections,
+        header_timeout_s=http.header_timeout_s,
+        idle_timeout_s=http.idle_timeout_s,
+        body_idle_timeout_s=http.body_idle_timeout_s,
+        max_body_bytes=http.max_body_bytes,
+        token_failures=http.token_failures,
+        token_window_s=http.token_window_s,
+    )
 
 
 def agents_by_endpoint(config: AcdConfig) -> dict[str, str]:
@@ -235,6 +256,8 @@ class Daemon:
                 http_app,
                 host=settings.http.bind,
                 port=settings.http.port,
+                settings=lambda: self.settings,
+                limits=http_limits(settings),
             )
         self.mqtt: MqttBridge | None = None
         if live_interfaces and settings.mqtt.enabled:
@@ -425,6 +448,15 @@ class Daemon:
                     )
                 )
 
+    def _size_open_files(self) -> None:
+        """Raise the descriptor limit to what max_sessions and max_connections need; if the hard
+        limit forbids it, admit fewer FastAGI sessions rather than run out of descriptors."""
+        http = self.settings.http.max_connections if self.http is not None else 0
+        limit = raise_open_files_limit(descriptors_needed(self.settings.fastagi.max_sessions, http))
+        if not limit.sufficient:
+            self.fastagi.cap_sessions(limit.soft - http - BASELINE_DESCRIPTORS)
+            log.warning("fastagi_sessions_capped", max_sessions=self.fastagi.max_sessions)
+
     async def _resync(self, client: AmiClient) -> None:
         # AMI replays nothing after a reconnect: read the phones' current states instead.
         try:
@@ -443,6 +475,8 @@ class Daemon:
         dispatcher once its inbox is drained.
         """
         pid_file = self.settings.daemon.pid_file
+        asyncio.get_running_loop().set_exception_handler(log_loop_exception)
+        self._size_open_files()
         if self.recorder is not None:
             await self._open_records(self.recorder)
         if self.customer_store is not None:

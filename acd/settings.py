@@ -198,6 +198,14 @@ class HttpSettings(_Section):
     dispositions: list[str] = Field(
         default_factory=lambda: ["resolved", "follow_up", "escalated", "wrong_number", "complaint"]
     )
+    # What a client may cost before it proves who it is (acd/admin/guard.py, docs/operations.md).
+    max_connections: int = Field(default=200, gt=0, le=100_000)
+    header_timeout_s: PositiveSeconds = 10.0
+    idle_timeout_s: PositiveSeconds = 5.0
+    body_idle_timeout_s: PositiveSeconds = 10.0
+    max_body_bytes: int = Field(default=1 << 20, gt=0, le=1 << 30)
+    token_failures: int = Field(default=10, gt=0)
+    token_window_s: PositiveSeconds = 60.0
 
 
 class LoggingSettings(_Section):

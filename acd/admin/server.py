@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
+
+from acd.admin.guard import HttpLimits, RequestGuard, guarded_protocol
+from acd.settings import Settings
 
 log = structlog.get_logger("acd.admin")
 
@@ -28,11 +31,22 @@ class _Server(uvicorn.Server):
 class HttpServer:
     """``await run()`` serves until ``stop()`` or cancellation; ``port`` is known once started."""
 
-    def __init__(self, app: FastAPI, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        host: str,
+        port: int,
+        settings: Callable[[], Settings] | None = None,
+        limits: HttpLimits | None = None,
+    ) -> None:
+        limits = limits or HttpLimits()
         config = uvicorn.Config(
-            app,
+            RequestGuard(app, settings, limits),
             host=host,
             port=port,
+            http=guarded_protocol(limits),
+            timeout_keep_alive=int(max(1, limits.idle_timeout_s)),
             log_config=None,
             access_log=False,
             lifespan="off",

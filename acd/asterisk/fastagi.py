@@ -432,6 +432,10 @@ class AgiSession:
 class _ServerState:
     sessions: set[AgiSession] = field(default_factory=set)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
+    # Connections holding a slot, from accept to close, environment read or not: what
+    # max_sessions bounds (sessions alone are counted only once their environment is in).
+    admitted: int = 0
+    refused: int = 0
 
 
 class FastAgiServer:
@@ -439,7 +443,8 @@ class FastAgiServer:
 
     When the handler returns (or raises) the socket is closed, and the dialplan continues after
     AGI(). A peer outside `allowed_peers` or beyond `max_sessions` is closed at once: Asterisk
-    then continues to the dialplan fallback instead of waiting.
+    then continues to the dialplan fallback instead of waiting. A slot is taken at accept time,
+    before the environment is read, so a burst of connections cannot overshoot `max_sessions`.
     """
 
     def __init__(self, settings: FastAgiSettings, handler: SessionHandler) -> None:
@@ -449,6 +454,20 @@ class FastAgiServer:
         self._server: asyncio.Server | None = None
         self._state = _ServerState()
         self._session_ids = itertools.count(1)
+        self._max_sessions = settings.max_sessions
+
+    def cap_sessions(self, most: int) -> None:
+        """Admit at most ``most`` connections (when descriptors are short)."""
+        self._max_sessions = max(1, min(self._settings.max_sessions, most))
+
+    @property
+    def max_sessions(self) -> int:
+        return self._max_sessions
+
+    @property
+    def connections_refused(self) -> int:
+        """Connections closed at accept because every slot was taken."""
+        return self._state.refused
 
     async def __aenter__(self) -> FastAgiServer:
         await self.start()
@@ -473,13 +492,20 @@ class FastAgiServer:
     def active_sessions(self) -> int:
         return len(self._state.sessions)
 
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
     async def start(self) -> None:
         self._server = await asyncio.start_server(
             self._accept,
             self._settings.host,
             self._settings.port,
             limit=self._settings.line_max_bytes,
-            backlog=max(100, self._settings.max_sessions),
+            # Deep enough for a burst: a connection accepted and closed sends Asterisk to its
+            # fallback at once, one dropped by a full backlog waits for SYN retries. Pending
+            # connections hold no descriptor of ours until accepted.
+            backlog=max(1024, self._settings.max_sessions),
         )
         log.info("fastagi_server_started", host=self._settings.host, port=self.port)
 
@@ -529,15 +555,27 @@ class FastAgiServer:
             log.warning("fastagi_connection_rejected", peer=peer, reason="peer not allowed")
             writer.close()
             return
-        if len(self._state.sessions) >= self._settings.max_sessions:
+        if self._state.admitted >= self._max_sessions:
+            # Closed before reading a byte: cheap, and Asterisk goes to the fallback at once.
+            self._state.refused += 1
             log.warning(
                 "fastagi_connection_rejected",
                 peer=peer,
                 reason="too many sessions",
-                max_sessions=self._settings.max_sessions,
+                max_sessions=self._max_sessions,
+                refused_so_far=self._state.refused,
             )
             writer.close()
             return
+        self._state.admitted += 1
+        try:
+            await self._serve_admitted(peer, reader, writer)
+        finally:
+            self._state.admitted -= 1
+
+    async def _serve_admitted(
+        self, peer: str | None, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         session_id = next(self._session_ids)
         environment = await self._read_environment(session_id, peer, reader)
         if environment is None:
