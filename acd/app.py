@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import os
 import random
 from collections.abc import Mapping
@@ -30,7 +31,6 @@ from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
-from acd.log_config import log_loop_exception
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
 from acd.runtime.clock import Clock, SteadyWallClock
@@ -40,6 +40,7 @@ from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.limits import (
     BASELINE_DESCRIPTORS,
     descriptors_needed,
+    log_loop_exception,
     raise_open_files_limit,
 )
 from acd.runtime.memory_records import MemoryCallRecords
@@ -89,6 +90,18 @@ def advisor_pins(settings: Settings) -> dict[str, str]:
         for agent_id, agent in settings.agents.items()
         if agent.pin is not None
     }
+
+
+def known_token(settings: Settings, token: str) -> bool:
+    """Whether ``token`` is any token the settings define (admin or an advisor's)."""
+    offered = token.encode()
+    found = False
+    candidates = [*settings.http.admin_tokens, *(a.token for a in settings.agents.values())]
+    for candidate in candidates:
+        if candidate is not None:
+            # No early exit: the time taken says nothing about which token matched.
+            found |= hmac.compare_digest(offered, candidate.get_secret_value().encode())
+    return found
 
 
 def http_limits(settings: Settings) -> HttpLimits:
@@ -256,7 +269,7 @@ class Daemon:
                 http_app,
                 host=settings.http.bind,
                 port=settings.http.port,
-                settings=lambda: self.settings,
+                token_known=lambda token: known_token(self.settings, token),
                 limits=http_limits(settings),
             )
         self.mqtt: MqttBridge | None = None

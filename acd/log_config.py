@@ -12,7 +12,6 @@ for a failed accept or a reset peer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
@@ -113,19 +112,6 @@ class _IntoStructlog(logging.Handler):
             getattr(structlog.get_logger(record.name), method)("library_logged", **fields)
         except Exception:  # logging must never raise into the code that logged
             self.handleError(record)
-
-
-def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """The event loop's exception handler: one line, no traceback, repeat-limited.
-
-    asyncio calls it for a failed ``accept()`` (out of file descriptors: once per second per
-    listening socket), a task's exception nobody retrieved, a transport error.
-    """
-    error = context.get("exception")
-    fields: dict[str, Any] = {"message": context.get("message", "")}
-    if error is not None:
-        fields.update(error=type(error).__name__, detail=str(error))
-    structlog.get_logger("acd.loop").error("event_loop_error", **fields)
 
 
 def configure_logging(format: str = "console", level: str = "info") -> None:

@@ -17,7 +17,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from acd.admin.guard import HttpLimits, RequestGuard, guarded_protocol
-from acd.settings import Settings
 
 log = structlog.get_logger("acd.admin")
 
@@ -37,12 +36,12 @@ class HttpServer:
         *,
         host: str,
         port: int,
-        settings: Callable[[], Settings] | None = None,
+        token_known: Callable[[str], bool] | None = None,
         limits: HttpLimits | None = None,
     ) -> None:
         limits = limits or HttpLimits()
         config = uvicorn.Config(
-            RequestGuard(app, settings, limits),
+            RequestGuard(app, token_known, limits),
             host=host,
             port=port,
             http=guarded_protocol(limits),

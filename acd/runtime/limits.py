@@ -9,8 +9,10 @@ accept time, before a descriptor budget is ever reached.
 
 from __future__ import annotations
 
+import asyncio
 import resource
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -64,3 +66,16 @@ def raise_open_files_limit(needed: int) -> OpenFilesLimit:
             fix="raise LimitNOFILE (systemd) or ulimit -n, or lower fastagi.max_sessions",
         )
     return limit
+
+
+def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's exception handler: one line, no traceback, repeat-limited.
+
+    asyncio calls it for a failed ``accept()`` (out of file descriptors: once per second per
+    listening socket), a task's exception nobody retrieved, a transport error.
+    """
+    error = context.get("exception")
+    fields: dict[str, Any] = {"message": context.get("message", "")}
+    if error is not None:
+        fields.update(error=type(error).__name__, detail=str(error))
+    structlog.get_logger("acd.loop").error("event_loop_error", **fields)

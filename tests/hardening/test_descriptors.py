@@ -20,7 +20,8 @@ print(json.dumps([limit.soft, limit.hard, limit.sufficient]))
 FLOODED = """
 import asyncio, resource, sys
 from acd.asterisk.fastagi import FastAgiServer, FastAgiSettings
-from acd.log_config import configure_logging, log_loop_exception
+from acd.log_config import configure_logging
+from acd.runtime.limits import log_loop_exception
 
 async def main():
     configure_logging("json", "info")

@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from acd.admin import HttpServer, LiveFeed, build_http_app
-from acd.app import Daemon, http_limits
+from acd.app import Daemon, http_limits, known_token
 from tests.admin.conftest import ADMIN_TOKEN, AGENT_TOKENS, centre_settings
 
 
@@ -49,7 +49,7 @@ async def serving(**http: Any) -> AsyncIterator[Served]:
         build_http_app(feed, daemon),
         host="127.0.0.1",
         port=0,
-        settings=lambda: daemon.settings,
+        token_known=lambda token: known_token(daemon.settings, token),
         limits=http_limits(settings),
     )
     running = asyncio.create_task(daemon.dispatcher.run())

@@ -81,7 +81,7 @@ async def test_the_event_loop_reports_errors_as_one_json_line(
     json_logs: io.StringIO,
 ) -> None:
     """An accept that fails (EMFILE) is one JSON line, without a traceback."""
-    from acd.log_config import log_loop_exception
+    from acd.runtime.limits import log_loop_exception
 
     loop = asyncio.get_running_loop()
     error = OSError(24, "Too many open files")
