@@ -29,6 +29,7 @@ from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
+from acd.core.errors import CoreError
 from acd.core.events import AgentLoggedIn, ConfigChanged
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
@@ -52,6 +53,7 @@ from acd.storage import (
     CallFellBack,
     DatabaseUnavailableError,
     Recorder,
+    RestoredAdvisor,
     check_schema,
     restore_events,
 )
@@ -64,6 +66,11 @@ log = structlog.get_logger("acd.app")
 # system (contact states, FullyBooted, Shutdown). Not agi (AGIExec*, 16 of ~41 events per call),
 # agent, cdr, cel or dialplan (together well over half of the recorded volume).
 AMI_EVENT_CLASSES = "system,call"
+
+# At start, how long to wait for the database (schema check, sessions) and for AMI's phone states
+# before opening FastAGI anyway: callers are routed within seconds whatever the others do.
+START_DATABASE_WAIT_S = 2.0
+START_AMI_WAIT_S = 2.0
 
 # The cyclic collector's thresholds once the daemon runs. A full collection walks every object
 # of every call in progress (about 100 per FastAGI session, near 1 us each on a 2-core VM: 85 ms
@@ -328,6 +335,8 @@ class Daemon:
         self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
+        self._resynced = asyncio.Event()  # the phones' states were read once from AMI
+        self._restart_rng = rng or random.Random()
 
     @property
     def fastagi_port(self) -> int:
@@ -363,7 +372,7 @@ class Daemon:
     async def _open_records(self, recorder: Recorder) -> None:
         """Refuse to start on a schema that is behind; start anyway (spooling) if the DB is down."""
         try:
-            await check_schema(recorder.url)
+            await check_schema(recorder.url, timeout_s=START_DATABASE_WAIT_S)
         except DatabaseUnavailableError as exc:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
         await recorder.start()
@@ -393,15 +402,42 @@ class Daemon:
         except Exception as exc:
             log.warning("customer_directory_unavailable", error=type(exc).__name__)
 
-    async def _restore_sessions(self, recorder: Recorder) -> None:
-        # An advisor logged in before the restart stays logged in (paused ones stay paused).
-        restored = restore_events(await recorder.logged_in_advisors(), self.dispatcher.now())
+    async def _restore_sessions(self, recorder: Recorder) -> bool:
+        """Log back in the advisors whose session was open; False when the database cannot say
+        within ``START_DATABASE_WAIT_S`` (calls are routed meanwhile; see ``_restore_later``)."""
+        try:
+            advisors = await recorder.logged_in_advisors(timeout_s=START_DATABASE_WAIT_S)
+        except DatabaseUnavailableError as exc:
+            log.warning("advisor_sessions_restore_deferred", detail=str(exc))
+            return False
+        await self._log_back_in(advisors)
+        return True
+
+    async def _restore_later(self, recorder: Recorder) -> None:
+        """Retry the session restore (bounded, jittered backoff) until the database answers."""
+        delay = 1.0
+        while not await self._restore_sessions(recorder):
+            await asyncio.sleep(delay * self._restart_rng.uniform(0.75, 1.25))
+            delay = min(30.0, delay * 2)
+
+    async def _log_back_in(self, advisors: list[RestoredAdvisor]) -> None:
+        # An advisor logged in before the restart stays logged in (paused ones stay paused); one
+        # who logged in since the start (restore deferred, or auto-login) is left as they are.
         known = {agent.id for agent in self.config.agents}
-        for event in restored:
-            if event.agent_id in known:
+        restored = 0
+        for event in restore_events(advisors, self.dispatcher.now()):
+            if event.agent_id not in known:
+                continue
+            if self.engine.agent_view(event.agent_id).presence is not Presence.LOGGED_OUT:
+                continue
+            try:
                 await self.dispatcher.submit(event)
+            except CoreError as exc:
+                log.warning("advisor_session_not_restored", agent_id=event.agent_id, error=str(exc))
+                continue
+            restored += 1
         if restored:
-            log.info("advisor_sessions_restored", advisors=len(restored))
+            log.info("advisor_sessions_restored", advisors=restored)
 
     async def _restore_closures(self, recorder: Recorder) -> None:
         """Queues a supervisor closed before the restart stay closed."""
@@ -478,6 +514,7 @@ class Daemon:
             log.warning("resync_failed", error=type(exc).__name__, detail=str(exc))
             return
         self.calls.device_states({item.device: item.state for item in states})
+        self._resynced.set()
         log.info("phones_resynced", devices=len(states))
 
     async def run(self) -> None:
@@ -499,9 +536,17 @@ class Daemon:
             watchdog = (
                 tasks.create_task(self.watchdog.run(), name="watchdog") if self.watchdog else None
             )
+            restore_later: asyncio.Task[None] | None = None
             if self.recorder is not None:
-                await self._restore_sessions(self.recorder)
-                await self._restore_closures(self.recorder)
+                if not await self._restore_sessions(self.recorder):
+                    restore_later = tasks.create_task(
+                        self._restore_later(self.recorder), name="restore-sessions"
+                    )
+                # Bounded like the sessions: a database that does not answer must not keep
+                # FastAGI closed.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(START_DATABASE_WAIT_S):
+                        await self._restore_closures(self.recorder)
             http = tasks.create_task(self.http.run(), name="http") if self.http else None
             mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
             webhook = (
@@ -516,8 +561,13 @@ class Daemon:
             # Queues know whether they are open before the first caller can arrive.
             self.hours.post_changes()
             hours = tasks.create_task(self.hours.run(), name="hours")
-            await self.fastagi.start()
+            # Phones first: an advisor restored while still on a call from before the restart
+            # must read busy before the first caller arrives. Bounded: AMI may be down too.
             ami = tasks.create_task(self.ami.run(), name="ami")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(START_AMI_WAIT_S):
+                    await self._resynced.wait()
+            await self.fastagi.start()
             if self._auto_login:
                 for agent in self.config.agents:
                     # Sessions restored from the database are already logged in.
@@ -570,10 +620,10 @@ class Daemon:
                 if self.http is not None and http is not None:
                     self.http.stop()
                     await http
-                for task in (calendar, hours, mqtt, webhook, dispatcher, watchdog):
+                for task in (restore_later, calendar, hours, mqtt, webhook, dispatcher, watchdog):
                     if task is not None:
                         task.cancel()
-                for task in (calendar, hours, mqtt, webhook, dispatcher, watchdog):
+                for task in (restore_later, calendar, hours, mqtt, webhook, dispatcher, watchdog):
                     if task is not None:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task

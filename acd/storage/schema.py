@@ -82,7 +82,7 @@ async def upgrade_schema(url: str | URL, target: str = "head") -> str | None:
     return after
 
 
-async def check_schema(url: str | URL) -> str:
+async def check_schema(url: str | URL, *, timeout_s: float = 10.0) -> str:
     """Raise ``SchemaOutOfDateError`` unless the database is at this acd's revision.
 
     The daemon calls this before it starts; the error's message names the command to run.
@@ -90,7 +90,7 @@ async def check_schema(url: str | URL) -> str:
     the schema is unknown (the recorder would spool until it is back).
     """
     needed = head_revision()
-    current = await current_revision(url)
+    current = await current_revision(url, timeout_s=timeout_s)
     if current == needed:
         return current
     scripts = ScriptDirectory.from_config(alembic_config())
