@@ -317,6 +317,7 @@ class QueueSettings(_Section):
     wrap_up_s: Seconds = _engine_default(QueueConfig, "wrap_up_s")
     ring_timeout_s: PositiveSeconds = _engine_default(QueueConfig, "ring_timeout_s")
     expected_handle_s: PositiveSeconds = _engine_default(QueueConfig, "expected_handle_s")
+    retry_s: Seconds = _engine_default(QueueConfig, "retry_s")
     language: Literal["fr", "en"] = "fr"
     music_class: str = "default"
     schedule: str | None = None  # a [schedules.NAME]; none: always open
@@ -583,6 +584,7 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
         wrap_up_s=q.wrap_up_s,
         ring_timeout_s=q.ring_timeout_s,
         expected_handle_s=q.expected_handle_s,
+        retry_s=q.retry_s,
         schedule=q.schedule,
         last_entry_before_close_s=q.last_entry_before_close_s,
         at_close=q.at_close,

@@ -165,6 +165,9 @@ class QueueConfig:
     wrap_up_s: float = 10.0
     ring_timeout_s: float = 15.0
     expected_handle_s: float = 180.0  # seeds the expected-wait estimate before calls complete
+    # No-answer cooldown (app_queue's ``retry``): after an advisor lets a caller's ring run out,
+    # that advisor is not offered that caller again for this long; 0 offers them again at once.
+    retry_s: float = 5.0
     schedule: str | None = None  # opening hours (a Schedule of AcdConfig); None = always open
     last_entry_before_close_s: float = 0.0  # new callers turned away this long before closing
     at_close: AtClose = AtClose.SERVE
@@ -221,6 +224,7 @@ class QueueConfig:
             _check_duration(f"{f}.announce_interval_s", self.announce_interval_s, allow_zero=False)
         _check_duration(f"{f}.service_level_s", self.service_level_s)
         _check_duration(f"{f}.wrap_up_s", self.wrap_up_s)
+        _check_duration(f"{f}.retry_s", self.retry_s)
         _check_duration(f"{f}.ring_timeout_s", self.ring_timeout_s, allow_zero=False)
         _check_duration(f"{f}.expected_handle_s", self.expected_handle_s, allow_zero=False)
         _check_duration(f"{f}.last_entry_before_close_s", self.last_entry_before_close_s)

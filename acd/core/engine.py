@@ -51,6 +51,7 @@ from acd.core.live import (
     TimerKind,
     agent_id_of,
     call_id_of,
+    cooling_for,
 )
 from acd.core.routing_heaps import (
     best_agent_for,
@@ -149,6 +150,7 @@ class Engine:
             TimerKind.WRAP_UP: self._wrap_up_over,
             TimerKind.BREATHER: self._rest_over,
             TimerKind.RECOVERY: self._rest_over,
+            TimerKind.RETRY: self._cooldown_over,
         }
         self._build(config, {})
 
@@ -264,6 +266,15 @@ class Engine:
         if call is None:
             raise UnknownCallError(call_id)
         return call.queue.steps[call.step] in agent.steps
+
+    def in_cooldown(self, agent_id: str, call_id: str) -> bool:
+        """Whether the advisor is in a no-answer cooldown for this live call (a documented hold:
+        the engine does not offer them that caller until it ends)."""
+        agent = self._agent(agent_id)
+        call = self._calls.get(call_id)
+        if call is None:
+            raise UnknownCallError(call_id)
+        return cooling_for(call, agent, self._now)
 
     def occupancy(self, agent_id: str, at: float | None = None) -> float:
         """Busy ÷ max(staffed, min basis) in the rolling window: the figure the cap is checked on.
@@ -391,7 +402,7 @@ class Engine:
             raise UnknownAgentError(agent_id)
         return agent
 
-    def _timer(self, kind: TimerKind, ref: LiveCall | LiveAgent, key: str, fire_at: float) -> str:
+    def _timer(self, kind: TimerKind, ref: Any, key: str, fire_at: float) -> str:
         self._timer_seq += 1
         timer_id = f"{kind.value}:{key}:{self._timer_seq}"
         self._timers[timer_id] = (kind, ref)
@@ -550,7 +561,7 @@ class Engine:
 
     def _route(self, call: LiveCall) -> None:
         """Present a waiting call to the best routable eligible advisor, or keep it in line."""
-        agent = best_agent_for(call, self._agent_list)
+        agent = best_agent_for(call, self._agent_list, self._now)
         if agent is not None:
             self._present(call, agent)
             return
@@ -632,6 +643,11 @@ class Engine:
         self._cancel(call.max_wait_timer)
         self._cancel(call.announce_timer)
         call.relax_timer = call.max_wait_timer = call.announce_timer = None
+        if call.retry_timers:
+            for timer in call.retry_timers:
+                self._cancel(timer)
+            call.retry_timers = []
+            call.cooling = {}
 
     def _leave(self, call: LiveCall, reason: str) -> None:
         """A waiting call leaves its queue: to the overflow target, or it is ended."""
@@ -1195,10 +1211,39 @@ class Engine:
             self._leave(call, "leave_empty")
         else:
             self._record(call, "requeued", None, step=call.step)
+            self._start_cooldown(call, agent)
             self._route(call)
         if not paused:
             self._release(agent)
         self._refresh(agent)
+
+    def _start_cooldown(self, call: LiveCall, agent: LiveAgent) -> None:
+        """The advisor who let the call ring out is not offered it again for ``retry_s``."""
+        retry = call.queue.cfg.retry_s
+        if retry <= 0:
+            return
+        if call.cooling is None:
+            call.cooling = {}
+            call.retry_timers = []
+        assert call.retry_timers is not None
+        until = self._now + retry
+        call.cooling[agent.index] = until
+        timer = self._timer(TimerKind.RETRY, (call, agent), f"{call.id}:{agent.cfg.id}", until)
+        call.retry_timers.append(timer)
+
+    def _cooldown_over(self, ref: tuple[LiveCall, LiveAgent]) -> None:
+        """Offer the caller to that advisor again if the advisor is free and still eligible
+        (nobody else eligible is free: they would have taken the caller already)."""
+        call, agent = ref
+        if call.cooling is not None:
+            call.cooling.pop(agent.index, None)
+        if (
+            call.state is CallState.WAITING
+            and agent.routable
+            and call.queue.steps[call.step] in agent.steps
+            and best_agent_for(call, self._agent_list, self._now) is agent
+        ):
+            self._present(call, agent)
 
     def _on_caller_hung_up(self, e: ev.CallerHungUp) -> None:
         call = self._live_call(e.call_id)

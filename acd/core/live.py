@@ -72,6 +72,7 @@ class TimerKind(Enum):
     WRAP_UP = "wrap_up"  # an advisor's wrap-up ends
     BREATHER = "breather"  # an advisor's breather ends
     RECOVERY = "recovery"  # an advisor's recovery pause reaches its longest
+    RETRY = "retry"  # an advisor's no-answer cooldown for one caller ends
 
 
 @dataclass(slots=True, eq=False)
@@ -143,6 +144,15 @@ class LiveCall:
     overflow_target: str | None = None
     outcome: Outcome | None = None
     reason: str = ""
+    # No-answer cooldowns: advisor index -> until when that advisor is not offered this caller.
+    cooling: dict[int, float] | None = None
+    retry_timers: list[str] | None = None
+
+
+def cooling_for(call: LiveCall, agent: LiveAgent, now: float) -> bool:
+    """Whether the advisor is in a no-answer cooldown for this caller at ``now``."""
+    cooling = call.cooling
+    return cooling is not None and cooling.get(agent.index, now) > now
 
 
 def agent_id_of(call: LiveCall) -> str | None:

@@ -15,7 +15,7 @@ from bisect import bisect_left, insort
 from typing import Any
 
 from acd.core.config import Policy
-from acd.core.live import LiveAgent, LiveCall, LiveQueue, LiveStep
+from acd.core.live import LiveAgent, LiveCall, LiveQueue, LiveStep, cooling_for
 
 # Stale entries a heap may hold beyond twice its live size before it is compacted.
 _SLACK = 64
@@ -58,19 +58,29 @@ def drop_agent(agent: LiveAgent) -> None:
         step.live_agents -= 1
 
 
-def best_agent_for(call: LiveCall, everyone: list[LiveAgent]) -> LiveAgent | None:
-    """The head of the advisor heap of the call's current step, or None."""
+def best_agent_for(call: LiveCall, everyone: list[LiveAgent], now: float) -> LiveAgent | None:
+    """The best routable advisor of the call's current step not cooling for it, or None.
+
+    Advisors in a no-answer cooldown for this caller are set aside and put back afterwards.
+    """
     step = call.queue.steps[call.step]
     if not step.live_agents:
         return None
     heap = step.agents
+    found: LiveAgent | None = None
+    cooling: list[tuple[Any, ...]] = []
     while heap:
         entry = heap[0]
         agent: LiveAgent = everyone[entry[-2]]
         if agent.routable and agent.epoch == entry[-1]:
-            return agent
+            if call.cooling is None or not cooling_for(call, agent, now):
+                found = agent
+                break
+            cooling.append(entry)
         heapq.heappop(heap)
-    return None
+    for entry in cooling:
+        heapq.heappush(heap, entry)
+    return found
 
 
 def best_call_for(agent: LiveAgent, by_seq: dict[int, LiveCall], now: float) -> LiveCall | None:
@@ -81,13 +91,24 @@ def best_call_for(agent: LiveAgent, by_seq: dict[int, LiveCall], now: float) -> 
         if not step.live_calls:
             continue
         heap = step.calls
+        cooling: list[tuple[int, float, int, int]] | None = None
         while heap:
             _, _, seq, token = heap[0]
             head = by_seq.get(seq)
             if head is not None and head.in_step is step and head.token == token:
-                break
+                if head.cooling is None or not cooling_for(head, agent, now):
+                    break
+                # This advisor just let this caller ring out: look at the next caller.
+                if cooling is None:
+                    cooling = []
+                cooling.append(heap[0])
             heapq.heappop(heap)
         else:
+            head = None
+        if cooling is not None:
+            for entry in cooling:
+                heapq.heappush(heap, entry)
+        if head is None:
             continue
         call = head
         key = (call.priority, (now - call.fifo_at) * step.queue.cfg.weight, -call.seq)

@@ -89,7 +89,7 @@ def test_advisor_own_wrap_up_wins_over_queue() -> None:
 
 
 def test_not_answered_goes_to_next_advisor_at_once() -> None:
-    """NOANSWER puts the call back at the head and rings the next eligible advisor at once."""
+    """NOANSWER puts the call back at the head; with nobody else free it waits out the cooldown."""
     h = _harness("a1", "a2")
     h.login("a1", "a2")
     h.at(1).arrive("c1")
@@ -98,9 +98,41 @@ def test_not_answered_goes_to_next_advisor_at_once() -> None:
     out = h.at(16).send(
         ev.AgentDidNotAnswer, call_id="c1", agent_id="a1", dial_status=ev.DialStatus.NOANSWER
     )
-    # Nobody else is free: the advisor who missed is rung again (only one miss so far).
+    # Nobody else is free: the advisor who missed is not rung again at once...
+    assert rings(out) == []
+    assert call_kinds(out, "c1") == ["not_answered", "requeued"]
+    assert h.engine.is_routable("a1")
+    # ...but once the 5 s no-answer cooldown is over.
+    assert h.due(h.timer("retry:c1:a1:")) == 21
+    assert rings(h.at(21).fire("retry:c1:a1:")) == [("c1", "a1")]
+
+
+def test_no_answer_cooldown_offers_the_caller_to_anyone_else_first() -> None:
+    """During an advisor's cooldown for a caller, another advisor freed takes that caller."""
+    h = _harness("a1", "a2")
+    h.login("a1")
+    h.at(1).arrive("c1")
+    h.at(16).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
+    assert rings(h.at(18).login("a2")) == [("c1", "a2")]
+
+
+def test_no_answer_cooldown_leaves_the_advisor_free_for_other_callers() -> None:
+    """The advisor cooling for one caller still takes another caller at once."""
+    h = _harness("a1")
+    h.login("a1")
+    h.at(1).arrive("c1")
+    h.at(2).arrive("c2")
+    out = h.at(16).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
+    assert rings(out) == [("c2", "a1")]
+
+
+def test_no_answer_cooldown_zero_rings_the_same_advisor_again_at_once() -> None:
+    """With retry_s = 0 the advisor who missed is rung again at once when nobody else is free."""
+    h = Harness.of(config([queue(retry_s=0)], [agent("a1")], workload=NO_WORKLOAD))
+    h.login("a1")
+    h.at(1).arrive("c1")
+    out = h.at(16).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
     assert rings(out) == [("c1", "a1")]
-    assert call_kinds(out, "c1") == ["not_answered", "requeued", "presented"]
 
 
 def test_not_answered_prefers_another_advisor() -> None:
@@ -123,8 +155,10 @@ def test_consecutive_misses_pause_with_no_answer() -> None:
     h.at(1).arrive("c1")
     h.at(16).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
     view = h.engine.agent_view("a1")
-    assert (view.activity, view.missed_in_row) == (Activity.RESERVED, 1)
-    h.at(31).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1", dial_status="BUSY")
+    assert (view.activity, view.missed_in_row) == (Activity.AVAILABLE, 1)
+    h.at(21).fire("retry:c1:a1:")
+    assert h.engine.agent_view("a1").activity is Activity.RESERVED
+    h.at(36).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1", dial_status="BUSY")
     view = h.engine.agent_view("a1")
     assert (view.activity, view.reason) == (Activity.PAUSED, "no_answer")
     assert h.engine.call_view("c1").state is CallState.WAITING
@@ -137,7 +171,8 @@ def test_answer_resets_miss_counter() -> None:
     h.arrive("c1")
     h.at(15).send(ev.AgentDidNotAnswer, call_id="c1", agent_id="a1")
     assert h.engine.agent_view("a1").missed_in_row == 1
-    h.at(16).send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    h.at(20).fire("retry:c1:a1:")
+    h.at(21).send(ev.AgentAnswered, call_id="c1", agent_id="a1")
     assert h.engine.agent_view("a1").missed_in_row == 0
 
 

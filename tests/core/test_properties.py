@@ -240,7 +240,7 @@ class Oracle:
         # Nobody routable idles while a waiting call they are eligible for exists.
         for v in waiting:
             for a in self.config.agents:
-                if self.routable(a.id):
+                if self.routable(a.id) and not engine.in_cooldown(a.id, v.call_id):
                     assert not self.qualifies(a.id, v.queue, v.step), (a.id, v)
         # First come, first served within a queue and priority, for whoever was eligible.
         for r in (c for c in out if isinstance(c, cmd.RingAgent)):
@@ -253,6 +253,7 @@ class Oracle:
                     and w.priority == view.priority
                     and w.offered_at < view.offered_at
                     and self.qualifies(r.agent_id, w.queue, w.step)
+                    and not engine.in_cooldown(r.agent_id, w.call_id)
                 ):
                     raise AssertionError(f"{r} skipped older eligible {w}")
 

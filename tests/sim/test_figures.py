@@ -100,8 +100,9 @@ def test_day_figures_cover_queues_intervals_advisors_and_fairness() -> None:
 
 def test_summary_intervals_narrow_with_more_replications() -> None:
     """More replications, narrower confidence intervals (same seeds extended)."""
-    few = summarize(replicate(small_centre(), small_day(), 3, seed=1))
-    many = summarize(replicate(small_centre(), small_day(), 8, seed=1))
+    # Two against sixteen: with three, a lucky draw of close values can be narrower than eight.
+    few = summarize(replicate(small_centre(), small_day(), 2, seed=1))
+    many = summarize(replicate(small_centre(), small_day(), 16, seed=1))
     hw_few = few.total["service_level"].half_width
     hw_many = many.total["service_level"].half_width
     assert hw_few is not None
