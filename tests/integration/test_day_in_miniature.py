@@ -91,6 +91,9 @@ WINDOW_S = 4.0
 BUCKET_S = 0.25
 
 
+RETRY_S = 0.3  # no-answer cooldown, scaled down like the other durations of this day
+
+
 def queues_of(agent_id: str) -> list[str]:
     """Advisors 1-16 serve support, 8-20 billing; 19 and 20 (who transfer) billing only."""
     index = int(agent_id.removeprefix("agent"))
@@ -137,6 +140,7 @@ def day_settings(ami_port: int, agi_port: int) -> Any:
                     "announce_interval_s": 1.5,
                     "wrap_up_s": QUEUE_WRAP_UP_S[name],
                     "ring_timeout_s": RING_TIMEOUT_S,
+                    "retry_s": RETRY_S,
                 }
                 for name, steps in STEPS.items()
             },
@@ -403,6 +407,8 @@ class DayCheck:
         self.agent_of: dict[str, str] = {}
         self.answered: set[str] = set()
         self.wrap_up_due: dict[str, float] = {}
+        # (call, advisor) -> when that advisor let that call ring out: the no-answer cooldown.
+        self.missed_at: dict[tuple[str, str], float] = {}
         self.busy: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.activity: dict[str, tuple[str, float]] = {}
 
@@ -443,6 +449,7 @@ class DayCheck:
                 if self.presented_to(agent_id) == call_id:
                     del self.presenting[agent_id]
                     self.waiting.add(call_id)
+                    self.missed_at[call_id, agent_id] = event.at
             case AgentAnswered(call_id=call_id):
                 self.answered.add(call_id)
             case CallerHungUp(call_id=call_id) | CallEnded(call_id=call_id):
@@ -485,6 +492,8 @@ class DayCheck:
         for other in self.waiting:
             if other == call_id or arrived[other].queue != call.queue:
                 continue
+            if at - self.missed_at.get((other, agent_id), -RETRY_S) < RETRY_S:
+                continue  # this advisor let that caller ring out: in its no-answer cooldown
             before = priority[other] > priority[call_id] or (
                 priority[other] == priority[call_id] and arrived[other].at < call.at
             )
