@@ -162,6 +162,17 @@ def test_an_advisor_signs_in_with_the_link_and_acts(demo: Demo, browser: Any) ->
     assert page.errors == []
 
 
+def test_the_advisor_page_pops_up_the_customer_who_calls(demo: Demo, browser: Any) -> None:
+    """A directory customer rings the advisor: name, recent calls and the note box appear."""
+    page = open_page(browser, f"{demo.base}/agent/1009#token=demo-1009")
+    live(page, "en direct")
+    # Half the demo's callers are customers: wait for one to reach this advisor.
+    expect(page.locator("#cu-name")).not_to_be_empty(timeout=180_000)
+    expect(page.locator("#customer h3")).to_have_text("Derniers appels")
+    expect(page.locator("#note-row")).to_contain_text("données personnelles")
+    assert page.errors == []
+
+
 def test_an_advisor_set_to_english_gets_english(demo: Demo, browser: Any) -> None:
     """Emma Girard (language = "en") gets her page in English from a French browser."""
     page = open_page(browser, f"{demo.base}/agent/1004#token=demo-1004", locale="fr-FR")

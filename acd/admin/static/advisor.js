@@ -7,6 +7,35 @@
   const base = "/api/v1/agents/" + encodeURIComponent(agentId);
   const key = "acd-token-" + agentId;
   let session = null;
+  let offerFor = null;
+
+  // The screen pop: who is calling and their last calls, fetched once per call.
+  async function loadOffer(callId) {
+    const result = await A.call("GET", base + "/offer", token);
+    if (offerFor !== callId) return;
+    const offer = result.ok ? result.data.offer : null;
+    const customer = offer && offer.customer;
+    $("customer").hidden = !offer || (!customer && !offer.recent_calls.length && !offer.reason);
+    if (!offer) return;
+    $("cu-name").textContent = customer ? customer.name : "";
+    $("cu-segment").textContent = customer && customer.segment ? customer.segment : "";
+    $("cu-vip").hidden = !(customer && customer.vip);
+    $("cu-vip").textContent = customer && customer.vip ? "VIP " + customer.vip : "";
+    $("cu-reason-line").hidden = !offer.reason;
+    $("cu-reason").textContent = offer.reason || "";
+    const crm = customer && customer.crm_url;
+    $("cu-crm").hidden = !crm;
+    if (crm) $("cu-crm").href = crm;
+    $("note").maxLength = offer.notes.max_chars;
+    $("cu-calls").replaceChildren(...offer.recent_calls.map((past) => {
+      const li = document.createElement("li");
+      const when = new Date(past.offered_at * 1000).toLocaleString(document.documentElement.lang);
+      const parts = [when, label(W.outcomes, past.outcome)];
+      if (past.disposition) parts.push(label(W.dispositions, past.disposition));
+      li.textContent = parts.join(" · ") + (past.note ? " — " + past.note : "");
+      return li;
+    }));
+  }
 
   function options(select, codes, words) {
     if (select.dataset.filled === codes.join("|")) return;
@@ -49,6 +78,14 @@
       $("c-state").textContent = label(W.call_states, c.state);
     }
     $("disposition-row").hidden = !(c && c.answered);
+    $("note-row").hidden = !c;
+    const callId = c ? c.call_id : null;
+    if (callId !== offerFor) {
+      offerFor = callId;
+      $("note").value = "";
+      $("customer").hidden = true;
+      if (callId) loadOffer(callId);
+    }
     const t = session.today;
     $("t-calls").textContent = A.number.format(t.calls);
     $("t-talk").textContent = clock(t.talk_s);
@@ -73,6 +110,7 @@
   $("b-login").onclick = () => post("/login");
   $("b-logout").onclick = () => post("/logout");
   $("b-disposition").onclick = () => post("/disposition", {disposition: $("disposition").value});
+  $("b-note").onclick = () => post("/note", {text: $("note").value, call_id: offerFor});
 
   const token = A.token(key);
   if (!token) {
