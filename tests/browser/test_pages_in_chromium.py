@@ -289,3 +289,63 @@ def test_live_pages_come_back_after_acd_restarts(demo: Demo, browser: Any) -> No
         page.wait_for_function(f"window.acdLastUpdate > {before[id(page)]}", timeout=WAIT_MS)
     expect(advisor.locator("#page")).to_be_visible()
     expect(wallboard.locator(".agent")).to_have_count(12)
+
+
+def _agent(agent_id: str, activity: str, queues: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "agent_id": agent_id,
+        "name": agent_id,
+        "presence": "offline" if activity == "offline" else "logged_in",
+        "phone": "idle",
+        "activity": activity,
+        "reason": None,
+        "since": 0,
+        "routable": activity == "available",
+        "on_call": activity in ("reserved", "on_call"),
+        "pending_pause": None,
+        "occupancy": 0.5,
+        "queues": queues,
+        **extra,
+    }
+
+
+def test_trouble_is_red_and_hints_say_why(demo: Demo, browser: Any) -> None:
+    """The wallboard's own rules, run in the browser on made-up queues: red for callers held up
+    only by breathers, for nobody logged in, for a minute's wait; amber for a missing skill; an
+    unreachable phone makes a red tile that says so; on call is not red."""
+    page = open_page(browser, f"{demo.base}/wallboard", locale="en-GB")
+    live(page, "live")
+    now = page.evaluate("window.acd.serverNow()")
+    queue = {"name": "q", "waiting": 2, "routable_agents": 0, "oldest_offered_at": now - 8}
+    breathing = [_agent("a", "breather", ["q"]), _agent("b", "on_call", ["q"])]
+    free_but_unskilled = [_agent("a", "available", ["q"])]
+    cases = [
+        (queue, breathing, "bad", "every advisor of this queue is taking a breather"),
+        (queue, [_agent("a", "offline", ["q"])], "bad", "no advisor of this queue is logged in"),
+        ({**queue, "routable_agents": 1}, free_but_unskilled, "warn", "a skill that no free"),
+        ({**queue, "oldest_offered_at": now - 75}, [_agent("a", "on_call", ["q"])], "bad", ""),
+        ({**queue, "waiting": 0, "oldest_offered_at": None}, breathing, "ok", ""),
+    ]
+    for q, agents, level, hint in cases:
+        state = page.evaluate("([q, agents]) => window.acd.queueState(q, agents)", [q, agents])
+        assert state["level"] == level, (q, agents, state)
+        assert hint in state["hint"], (q, agents, state)
+    tiles = page.evaluate(
+        """(agents) => agents.map((a) => {
+             const tile = window.acd.agentTile(a);
+             document.body.append(tile);
+             const colour = getComputedStyle(tile).backgroundColor;
+             const border = getComputedStyle(tile).borderTopColor;
+             const trouble = tile.classList.contains("trouble");
+             return {text: tile.innerText, colour, border, trouble};
+           })""",
+        [_agent("on", "on_call", ["q"]), _agent("gone", "available", ["q"], phone="unreachable")],
+    )
+    on_call, unreachable = tiles
+    assert "On call" in on_call["text"]
+    assert not on_call["trouble"]
+    red, _green, blue = (int(c) for c in on_call["colour"][4:-1].split(","))
+    assert blue > red, on_call["colour"]
+    assert unreachable["trouble"]
+    assert "Phone unreachable" in unreachable["text"]
+    assert unreachable["border"] == "rgb(255, 90, 90)"
