@@ -511,3 +511,27 @@ def test_our_own_misuse_raises_and_the_transitions_are_one_table() -> None:
         if p is not LegPhase.NEW and p is not LegPhase.ENDED
     )
     assert TRANSITIONS[LegPhase.ENDED] == frozenset()
+
+
+def test_a_ring_interrupts_say_number_like_a_stream() -> None:
+    """SAY NUMBER is a prompt part like STREAM FILE: a ring interrupts it and the Dial follows."""
+    replay = started()
+    replay.feed(PlayPrompt("1.1", "position", 5, 0))
+    reply_ok(replay, endpos=18054)  # queue-thereare finished
+    assert replay.sent[-1] == 'SAY NUMBER 4 ""'
+    replay.feed(RingAgent("1.1", "agent2", "PJSIP/agent2", 15))
+    assert replay.interrupts == 1
+    reply_ok(replay)  # res_agi wrote no reply for the interrupted SAY: the session's stand-in
+    assert replay.sent[-1] == "EXEC Dial PJSIP/agent2,15,m"
+    assert replay.events() == [CallArrived, PromptEnded]
+
+
+def test_a_digit_pressed_during_say_number_ends_the_prompt() -> None:
+    """A digit during SAY NUMBER (`200 result=49`) ends the announcement; music comes back."""
+    replay = started()
+    replay.feed(PlayPrompt("1.1", "position", 5, 0))
+    reply_ok(replay, endpos=18054)
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "49", text="200 result=49")))
+    assert replay.sent[-1] == "SET MUSIC ON default"
+    assert replay.events() == [CallArrived, PromptEnded]
