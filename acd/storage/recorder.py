@@ -132,6 +132,7 @@ class Recorder:
         self._backoff = retry_initial_s
         self._replay: SpoolPosition | None = None
         self._last_attempt_at = 0.0
+        self._stragglers: set[asyncio.Task[bool]] = set()  # live writes given up on, still running
         self._rows_recorded = 0
         self._rows_settled = 0
         # Counters, for metrics and tests.
@@ -228,6 +229,8 @@ class Recorder:
         self._wake.set()
         try:
             await self._task
+            if self._stragglers:
+                await asyncio.wait(self._stragglers, timeout=self.write_timeout_s)
         finally:
             self._task = None
             await asyncio.to_thread(self.spool.close)
@@ -411,10 +414,22 @@ class Recorder:
             return
         # Whatever happens to the database, the batch is durable ``durable_within_s`` after its
         # oldest row was recorded (spooled when the write has not finished by then).
-        budget = self.durable_within_s - (time.monotonic() - oldest) - 0.1
-        if not await self._write(batch, retrying=False, timeout_s=max(0.1, budget)):
-            await self._to_spool(batch)
-            self._start_spooling()
+        budget = max(0.1, self.durable_within_s - (time.monotonic() - oldest) - 0.1)
+        # In a task of its own: cancelling a write stuck in the driver (a SQLite lock, a
+        # PostgreSQL that stopped answering) waits for the driver, which is what must not be
+        # waited for. A write that ends later anyway is harmless: rows carry their natural keys.
+        write = asyncio.create_task(self._write(batch, retrying=False))
+        done, _ = await asyncio.wait({write}, timeout=budget)
+        if write in done and write.result():
+            return
+        if write not in done:
+            self._stragglers.add(write)
+            write.add_done_callback(self._stragglers.discard)
+            self.write_failures += 1
+            self.last_failure_at = time.monotonic()
+            log.warning("db_write_too_slow", rows=len(batch), waited_s=round(budget, 3))
+        await self._to_spool(batch)
+        self._start_spooling()
 
     def _start_spooling(self) -> None:
         self._spooling = True

@@ -180,9 +180,14 @@ class RowStream:
         pending = self._open_phone.get(c.agent_id) if c.dimension == "phone" else None
         if pending is not None and c.at - pending[0]["at"] < PHONE_COALESCE_S:
             row, before = pending
-            if row["old"] == str(c.new):
+            if row["table"] == COALESCED:
+                # Cancelled earlier in this window and changing again: the same row comes back
+                # (one row per advisor and window, however many events).
+                row["table"] = AGENT_STATE
+                row["new"] = str(c.new)
+                self._last[key] = (row["at"], row["ordinal"])
+            elif row["old"] == str(c.new):
                 row["table"] = COALESCED
-                del self._open_phone[c.agent_id]
                 if before is None:
                     self._last.pop(key, None)
                 else:
