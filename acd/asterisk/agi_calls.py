@@ -189,6 +189,8 @@ class AgiCalls:
             line = await call.work.get()
             if line is None:
                 return
+            if line.announce is not None:
+                self._log_note(call, line.announce)
             try:
                 reply = await session.send_line(
                     line.line, reply_within=line.reply_within_s, interruptible=line.interruptible
@@ -225,11 +227,14 @@ class AgiCalls:
                 case CloseSession(reason=reason):
                     log.debug("call_session_released", call_id=call.leg.call_id, reason=reason)
                     call.work.put_nowait(None)
-                case LegNote(event=name, detail=detail, peer_fault=peer_fault):
-                    if name in _WARNINGS or peer_fault:
-                        log.warning(name, call_id=call.leg.call_id, detail=detail)
-                    else:
-                        log.info(name, call_id=call.leg.call_id, detail=detail)
+                case LegNote():
+                    self._log_note(call, output)
+
+    def _log_note(self, call: _Call, note: LegNote) -> None:
+        if note.event in _WARNINGS or note.peer_fault:
+            log.warning(note.event, call_id=call.leg.call_id, detail=note.detail)
+        else:
+            log.info(note.event, call_id=call.leg.call_id, detail=note.detail)
 
     def _post(self, event: Event) -> None:
         try:

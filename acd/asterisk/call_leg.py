@@ -171,11 +171,13 @@ LegInput = (
 @dataclass(frozen=True, slots=True)
 class SendAgi:
     """Write this command line and feed back its reply. ``interruptible``: a prompt that a later
-    ``InterruptAgi`` may stop (res_agi stops it when another line arrives)."""
+    ``InterruptAgi`` may stop (res_agi stops it when another line arrives). ``announce``: a note
+    to log just before the line goes on the socket (the Dial's ``agent_rung``)."""
 
     line: str
     reply_within_s: float
     interruptible: bool = False
+    announce: LegNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,9 +527,9 @@ class CallLeg:
             SendAgi(
                 command_line("EXEC", "Dial", word(f"{command.endpoint},{timeout},m")),
                 timeout + t.dial_margin_s,
+                announce=LegNote("agent_rung", f"{command.agent_id} {command.endpoint}"),
             ),
         )
-        self._note("agent_rung", f"{command.agent_id} {command.endpoint}")
         self._send_next()
 
     def _dial_returned(self, reply: AgiReply) -> None:
