@@ -195,6 +195,7 @@ class Daemon:
             self.dispatcher,
             self.customers,
             segment_queues=settings.customers.segment_queues,
+            last_agent_days=settings.customers.last_agent_days,
             crm=self.crm,
             crm_wait_s=settings.crm.wait_ms / 1000,
             profiles=self.profiles,
@@ -377,8 +378,11 @@ class Daemon:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
         await recorder.start()
 
-    def _customer_called(self, customer_id: str, at: float) -> None:
-        """A known customer's call is over: their retention clock starts again."""
+    def _customer_called(self, customer_id: str, agent_id: str | None, at: float) -> None:
+        """A known customer's call is over: their retention clock starts again, and the advisor
+        who answered is their last advisor (preferred-advisor routing)."""
+        if agent_id is not None:
+            self.customers.served(customer_id, agent_id, at)
         store = self.customer_store
         if store is None:
             return
@@ -398,7 +402,8 @@ class Daemon:
     async def _load_customers(self) -> None:
         """Load the directory; without it callers are still routed, just not recognised."""
         try:
-            await self.customers.load()
+            look_back_s = self.settings.customers.last_agent_days * 86_400.0
+            await self.customers.load(last_agents_since=self.clock.now() - look_back_s)
         except Exception as exc:
             log.warning("customer_directory_unavailable", error=type(exc).__name__)
 

@@ -241,6 +241,10 @@ class CustomersSettings(_Section):
     segment_queues: dict[str, str] = Field(default_factory=dict)
     # VIP level (1-9) -> priority added to the call's own when it arrives.
     vip_priority: dict[VipLevel, VipBonus] = Field(default_factory=dict)
+    # Queue -> seconds a known customer's call waits for their preferred (or last) advisor.
+    preferred_hold_s: dict[str, Annotated[float, Field(gt=0, le=600)]] = Field(default_factory=dict)
+    # The advisor who last answered a customer within this many days is their "last advisor".
+    last_agent_days: Annotated[float, Field(ge=0)] = 30.0
     recent_calls: int = Field(default=10, ge=0, le=100)
     notes_max_chars: int = Field(default=2000, gt=0, le=20_000)
 
@@ -458,7 +462,10 @@ class Settings(BaseSettings):
             workload=workload,
             short_abandon_s=self.centre.short_abandon_s,
             schedules=schedules,
-            customers=CustomerRouting(vip_priority=dict(self.customers.vip_priority)),
+            customers=CustomerRouting(
+                vip_priority=dict(self.customers.vip_priority),
+                preferred_hold_s=dict(self.customers.preferred_hold_s),
+            ),
         )
 
     def centre_calendar(self, years: Iterable[int]) -> CentreCalendar:
@@ -638,6 +645,10 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     unknown = [
         (f"customers.segment_queues.{segment}", f"unknown queue {queue!r}")
         for segment, queue in settings.customers.segment_queues.items()
+        if queue not in settings.queues
+    ] + [
+        (f"customers.preferred_hold_s.{queue}", f"unknown queue {queue!r}")
+        for queue in settings.customers.preferred_hold_s
         if queue not in settings.queues
     ]
     if unknown:

@@ -33,6 +33,7 @@ DATA_VIP: Final = "vip"
 DATA_LANGUAGE: Final = "language"
 DATA_PREFERRED_AGENT: Final = "preferred_agent"
 DATA_REGION: Final = "region"
+DATA_LAST_AGENT: Final = "last_agent"  # who served this customer last, within the look-back
 DATA_KEYS: Final = (
     DATA_CUSTOMER_ID,
     DATA_NAME,
@@ -215,9 +216,16 @@ class CustomerRouting:
     ``vip_priority`` maps a VIP level to the priority added to the call's own (queue's or the
     dialplan's) when it arrives; the sum is bounded like every priority. Levels not listed add
     nothing. A CRM answer that comes while the caller waits (``CallerIdentified``) re-applies it.
+
+    ``preferred_hold_s`` (queue -> seconds, off for queues not listed) offers a known customer's
+    call first to their preferred advisor (``preferred_agent``, else ``last_agent`` in the call's
+    data): at once if free, else the call waits for that advisor alone up to that long, then the
+    queue's normal steps apply. An advisor who is not logged in, does not serve the queue or does
+    not satisfy its step is not waited for.
     """
 
     vip_priority: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    preferred_hold_s: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         for level, bonus in self.vip_priority.items():
@@ -227,6 +235,15 @@ class CustomerRouting:
                 raise CustomerError(
                     f"customers.vip_priority.{level}", f"must be 0 to 1000, got {bonus!r}"
                 )
+        for queue, hold in self.preferred_hold_s.items():
+            if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 < hold <= 600:
+                raise CustomerError(
+                    f"customers.preferred_hold_s.{queue}", f"must be 0 to 600 s, got {hold!r}"
+                )
+
+    def preferred_agent(self, data: Mapping[str, str]) -> str | None:
+        """The advisor a call's customer should be offered to first, if any."""
+        return data.get(DATA_PREFERRED_AGENT) or data.get(DATA_LAST_AGENT) or None
 
     def vip_bonus(self, data: Mapping[str, str]) -> int:
         """The priority a call's data earns (0 for a non-VIP or an unreadable level)."""

@@ -151,6 +151,7 @@ class Engine:
             TimerKind.BREATHER: self._rest_over,
             TimerKind.RECOVERY: self._rest_over,
             TimerKind.RETRY: self._cooldown_over,
+            TimerKind.HOLD: self._hold_over,
         }
         self._build(config, {})
 
@@ -289,7 +290,11 @@ class Engine:
     def check_indexes(self) -> None:
         """Recount every index from scratch and raise ``CoreError`` on a mismatch (for tests)."""
         for queue in self._queues.values():
-            waiting = [c for c in queue.waiting.values() if c.state is CallState.WAITING]
+            waiting = [
+                c
+                for c in queue.waiting.values()
+                if c.state is CallState.WAITING and c.held_for is None
+            ]
             if sorted(c.key for c in waiting) != queue.order:
                 raise CoreError(f"queue {queue.cfg.name!r}: service order out of step")
             for step in queue.steps:
@@ -311,8 +316,12 @@ class Engine:
             if (logged_in, staffed) != (queue.logged_in, queue.staffed):
                 raise CoreError(f"queue {queue.cfg.name!r}: logged-in or staffed count out of step")
         for call in self._calls.values():
-            if (call.state is CallState.WAITING) != (call.in_step is not None):
+            lined_up = call.state is CallState.WAITING and call.held_for is None
+            if lined_up != (call.in_step is not None):
                 raise CoreError(f"call {call.id!r}: {call.state} but in_step={call.in_step}")
+            held_for = call.held_for
+            if held_for is not None and (held_for.held or {}).get(call.id) is not call:
+                raise CoreError(f"call {call.id!r}: held for {held_for.cfg.id!r} who lost it")
         for agent in self._agents.values():
             staffed_from = agent.load.staffed_from
             if (agent.activity in STAFFED_ACTIVITIES) != (staffed_from is not None):
@@ -515,7 +524,7 @@ class Engine:
         if not routable or agent.routable:
             return
         agent.epoch += 1
-        call = best_call_for(agent, self._by_seq, self._now)
+        call = self._held_call_for(agent) or best_call_for(agent, self._by_seq, self._now)
         if call is not None:
             # Routable only for an instant: presented at once, never enters the pools.
             self._present(call, agent)
@@ -568,6 +577,7 @@ class Engine:
         line_up(call, self._by_seq)
 
     def _present(self, call: LiveCall, agent: LiveAgent) -> None:
+        self._release_hold(call)
         unline(call)
         self._set_call_state(call, Trigger.PRESENT)
         call.agent = agent
@@ -617,7 +627,56 @@ class Engine:
             self._leave(call, "join_empty")
             return
         self._arm_call_timers(call)
-        self._route(call)
+        if not self._offer_to_preferred(call):
+            self._route(call)
+
+    def _offer_to_preferred(self, call: LiveCall) -> bool:
+        """Present the call to its customer's preferred advisor, or hold it for them; False when
+        the queue does not do that or the advisor cannot take it (normal routing then)."""
+        routing = self._config.customers
+        hold_s = routing.preferred_hold_s.get(call.queue.cfg.name)
+        agent_id = routing.preferred_agent(call.data) if hold_s else None
+        agent = self._agents.get(agent_id) if agent_id else None
+        if (
+            hold_s is None
+            or agent is None
+            or agent.presence is not Presence.LOGGED_IN
+            or call.queue.steps[call.step] not in agent.steps
+        ):
+            return False
+        if agent.routable:
+            self._present(call, agent)
+            return True
+        call.held_for = agent
+        if agent.held is None:
+            agent.held = {}
+        agent.held[call.id] = call
+        call.hold_timer = self._timer(TimerKind.HOLD, call, call.id, self._now + hold_s)
+        self._record(call, "held", agent, hold_s=hold_s)
+        return True
+
+    def _release_hold(self, call: LiveCall) -> None:
+        agent = call.held_for
+        if agent is None:
+            return
+        if agent.held is not None:
+            agent.held.pop(call.id, None)
+        call.held_for = None
+        self._cancel(call.hold_timer)
+        call.hold_timer = None
+
+    def _held_call_for(self, agent: LiveAgent) -> LiveCall | None:
+        """The best call held for this advisor that they may take now (priority, then wait)."""
+        if not agent.held:
+            return None
+        fits = [c for c in agent.held.values() if c.queue.steps[c.step] in agent.steps]
+        return min(fits, key=lambda c: c.key) if fits else None
+
+    def _hold_over(self, call: LiveCall) -> None:
+        call.hold_timer = None
+        self._release_hold(call)
+        if call.state is CallState.WAITING:
+            self._route(call)
 
     def _arm_call_timers(self, call: LiveCall) -> None:
         cfg = call.queue.cfg
@@ -639,6 +698,7 @@ class Engine:
             )
 
     def _cancel_call_timers(self, call: LiveCall) -> None:
+        self._release_hold(call)
         self._cancel(call.relax_timer)
         self._cancel(call.max_wait_timer)
         self._cancel(call.announce_timer)
@@ -1089,6 +1149,7 @@ class Engine:
             first_queue=queue.cfg.name,
             priority=priority,
             vip_bonus=vip_bonus,
+            data=e.data,
             seq=self._seq,
             fifo_at=e.at,
             offered_at=e.at,
@@ -1332,7 +1393,7 @@ class Engine:
         expiry = steps[call.step].expires_after_s
         if expiry is not None:
             call.relax_timer = self._timer(TimerKind.RELAX, call, call.id, self._now + expiry)
-        if call.state is CallState.WAITING:
+        if call.state is CallState.WAITING and call.held_for is None:
             unline(call)
             self._route(call)
 
@@ -1370,7 +1431,10 @@ class Engine:
                     f"queues[{call.queue.cfg.name}]",
                     f"cannot remove a queue holding call {call.id!r}; retry once it is empty",
                 )
-        # Accepted: log out removed advisors, then rebuild every index.
+        # Accepted: holds end (their advisor may be rebuilt or gone); the calls are lined up below.
+        for call in self._calls.values():
+            self._release_hold(call)
+        # Log out removed advisors, then rebuild every index.
         for agent in list(self._agents.values()):
             if agent.cfg.id not in new_agents and agent.presence is Presence.LOGGED_IN:
                 self._log_out(agent)

@@ -8,6 +8,7 @@ through its ``seq``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -73,6 +74,7 @@ class TimerKind(Enum):
     BREATHER = "breather"  # an advisor's breather ends
     RECOVERY = "recovery"  # an advisor's recovery pause reaches its longest
     RETRY = "retry"  # an advisor's no-answer cooldown for one caller ends
+    HOLD = "hold"  # a call held for its customer's preferred advisor goes to everyone
 
 
 @dataclass(slots=True, eq=False)
@@ -89,6 +91,7 @@ class LiveAgent:
     since: float = 0.0
     available_since: float = 0.0
     call: LiveCall | None = None
+    held: dict[str, LiveCall] | None = None  # calls waiting for this advisor in particular
     missed: int = 0
     pending_pause: str | None = None
     timer: str | None = None
@@ -122,6 +125,10 @@ class LiveCall:
     linked_id: str
     queue_entered_at: float
     key: ServiceKey = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
+    data: Mapping[str, str] = field(default_factory=dict)  # CallArrived.data (customer profile)
+    # Held for the customer's preferred advisor (not lined up) until ``hold_timer`` fires.
+    held_for: LiveAgent | None = None
+    hold_timer: str | None = None
     vip_bonus: int = 0  # part of ``priority`` the caller's VIP level earned (CustomerRouting)
     step: int = 0
     step_entered_at: float = 0.0

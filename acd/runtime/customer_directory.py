@@ -23,6 +23,7 @@ import structlog
 from acd.core.commands import CallCompleted, Command
 from acd.core.customers import (
     DATA_CUSTOMER_ID,
+    DATA_LAST_AGENT,
     DATA_SEGMENT,
     Customer,
     CustomerCall,
@@ -43,6 +44,8 @@ class CustomerRepository(Protocol):
     async def save(self, customer: Customer, *, at: float) -> None: ...
 
     async def recent_calls(self, numbers: Sequence[str], limit: int = 10) -> list[CustomerCall]: ...
+
+    async def last_agents(self, since: float) -> dict[str, tuple[str, float]]: ...
 
 
 class CustomerIndex:
@@ -92,13 +95,17 @@ class CustomerDirectory:
         self.repository = repository
         self.country = country
         self.index = CustomerIndex()
+        # customer id -> (advisor who last answered them, when): preferred-advisor routing.
+        self.last_agents: dict[str, tuple[str, float]] = {}
 
-    async def load(self) -> int:
-        """(Re)load every customer from the repository; returns how many."""
+    async def load(self, *, last_agents_since: float | None = None) -> int:
+        """(Re)load every customer (and who last answered them) from the repository."""
         if self.repository is None:
             return 0
         customers = await self.repository.load_all()
         self.index.replace_all(customers)
+        if last_agents_since is not None:
+            self.last_agents = await self.repository.last_agents(last_agents_since)
         log.info("customer_directory_loaded", customers=len(customers))
         return len(customers)
 
@@ -118,6 +125,11 @@ class CustomerDirectory:
     def forget(self, customer_id: str) -> None:
         """Drop a customer from memory (the repository erased them)."""
         self.index.remove(customer_id)
+        self.last_agents.pop(customer_id, None)
+
+    def served(self, customer_id: str, agent_id: str, at: float) -> None:
+        """An advisor answered this customer (their call is over)."""
+        self.last_agents[customer_id] = (agent_id, at)
 
     async def recent_calls(self, customer: Customer, limit: int) -> list[CustomerCall]:
         """The customer's latest calls, newest first (none without a repository)."""
@@ -147,7 +159,9 @@ class CallerProfiles:
     and each ``CallCompleted``; a late CRM answer is merged in with ``update``.
     """
 
-    def __init__(self, on_completed: Callable[[str, float], None] | None = None) -> None:
+    def __init__(
+        self, on_completed: Callable[[str, str | None, float], None] | None = None
+    ) -> None:
         self._data: dict[str, dict[str, str]] = {}
         self._on_completed = on_completed
 
@@ -173,7 +187,7 @@ class CallerProfiles:
                 profile = self._data.pop(command.call_id, None)
                 customer_id = profile.get(DATA_CUSTOMER_ID) if profile else None
                 if customer_id and self._on_completed is not None:
-                    self._on_completed(customer_id, command.ended_at)
+                    self._on_completed(customer_id, command.agent_id, command.ended_at)
 
 
 class ArrivalDesk:
@@ -192,6 +206,7 @@ class ArrivalDesk:
         directory: CustomerDirectory,
         *,
         segment_queues: Mapping[str, str] | None = None,
+        last_agent_days: float = 0.0,
         crm: CallerLookup | None = None,
         crm_wait_s: float = 0.0,
         profiles: CallerProfiles | None = None,
@@ -199,6 +214,7 @@ class ArrivalDesk:
         self._sink = sink
         self.directory = directory
         self.segment_queues = dict(segment_queues or {})
+        self.last_agent_days = last_agent_days
         self.crm = crm
         self.crm_wait_s = crm_wait_s
         self.profiles = profiles
@@ -219,6 +235,9 @@ class ArrivalDesk:
         if customer is None and not crm_data:
             return event
         data = {**(customer.call_data() if customer else {}), **(crm_data or {}), **event.data}
+        last = self.directory.last_agents.get(customer.customer_id) if customer else None
+        if last is not None and event.at - last[1] <= self.last_agent_days * 86_400.0:
+            data.setdefault(DATA_LAST_AGENT, last[0])
         segment = data.get(DATA_SEGMENT, "")
         queue = self.segment_queues.get(segment, event.queue) if segment else event.queue
         if queue != event.queue:

@@ -361,6 +361,22 @@ class CustomerStore:
                 )
             )
 
+    async def last_agents(self, since: float) -> dict[str, tuple[str, float]]:
+        """Customer id -> (advisor who last answered them, when), for calls answered since."""
+        query = (
+            sa.select(customer_numbers.c.customer_id, calls.c.agent_id, calls.c.answered_at)
+            .select_from(
+                calls.join(customer_numbers, calls.c.caller_number == customer_numbers.c.number)
+            )
+            .where(calls.c.answered_at >= since, calls.c.agent_id.is_not(None))
+            .order_by(calls.c.answered_at)
+        )
+        async with self.engine.connect() as conn:
+            return {
+                row.customer_id: (row.agent_id, row.answered_at)
+                for row in await conn.execute(query)
+            }
+
     async def call_agent(self, call_id: str) -> str | None:
         """The advisor who took a recorded call (None: unknown call, or nobody answered)."""
         async with self.engine.connect() as conn:

@@ -120,3 +120,42 @@ async def test_a_number_held_by_another_customer_is_refused_before_writing() -> 
     with pytest.raises(NumberTakenError, match="c001"):
         await directory.save(Customer(customer_id="c2", numbers=("+33199000001",)), at=1.0)
     assert directory.by_id("c2") is None
+
+
+async def test_the_last_advisor_rides_with_the_call_within_the_look_back() -> None:
+    """Who last answered the customer is in the call's data, unless it was too long ago."""
+    directory = CustomerDirectory(None, "FR")
+    await directory.save(CAMILLE, at=0.0)
+    directory.served("c001", "bob", at=1.0)
+    inbox = Inbox()
+    desk = ArrivalDesk(inbox, directory, last_agent_days=1.0)
+    desk.post(arrival("0199000001"))
+    late = CallArrived(at=3 * 86_400.0, call_id="k2", queue="support", caller_number="0199000001")
+    desk.post(late)
+    first, second = inbox.events
+    assert isinstance(first, CallArrived)
+    assert isinstance(second, CallArrived)
+    assert first.data["last_agent"] == "bob"
+    assert "last_agent" not in second.data
+
+
+async def test_the_last_advisors_are_loaded_from_the_call_records(sqlite_url: str) -> None:
+    """At start, each customer's last answering advisor since the look-back comes from calls."""
+    from tests.customers.calls import call_row, insert_calls
+
+    store = CustomerStore(sqlite_url)
+    try:
+        await store.save(CAMILLE, at=0.0)
+        await insert_calls(
+            sqlite_url,
+            [
+                call_row("k1", "+33199000001", 1000.0, agent_id="alice"),
+                call_row("k2", "+33199000001", 2000.0, agent_id="bob"),
+                call_row("k3", "+33199000001", 3000.0, agent_id=None, answered_at=None),
+            ],
+        )
+        directory = CustomerDirectory(store, "FR")
+        await directory.load(last_agents_since=500.0)
+        assert directory.last_agents == {"c001": ("bob", 2008.0)}
+    finally:
+        await store.close()
