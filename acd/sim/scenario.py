@@ -93,6 +93,9 @@ class Arrival:
     handle_s: float | None = None
     patience_s: float | None = None
     wrap_up_s: float | None = None
+    # The caller as the customer directory knows them (``acd.core.customers`` keys: customer_id,
+    # vip, preferred_agent...): the engine routes on it as it does in production.
+    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,7 @@ class Caller:
     handle_s: float
     patience_s: float
     wrap_up_s: float | None
+    data: tuple[tuple[str, str], ...] = ()
 
 
 def draw_callers(scenario: Scenario, seed: int) -> list[Caller]:
@@ -301,6 +305,7 @@ def _complete(arrival: Arrival, demand: QueueDemand | None, rng: random.Random) 
         handle_s=arrival.handle_s if arrival.handle_s is not None else handle,
         patience_s=arrival.patience_s if arrival.patience_s is not None else patience,
         wrap_up_s=arrival.wrap_up_s if arrival.wrap_up_s is not None else wrap,
+        data=arrival.data,
     )
 
 

@@ -33,7 +33,19 @@ _SCENARIO_KEYS = {
 _QUEUE_KEYS = {"calls_per_hour", "handle_s", "patience_s", "wrap_up_s", "priority"}
 _SHIFT_KEYS = {"agents", "start", "end", "breaks"}
 _DEFAULT_HANDLE = {"distribution": "exponential", "mean": 180.0}
-_CSV_COLUMNS = ("time", "queue", "priority", "handle_s", "patience_s", "wrap_up_s")
+_CSV_COLUMNS = (
+    "time",
+    "queue",
+    "priority",
+    "handle_s",
+    "patience_s",
+    "wrap_up_s",
+    # Who calls (the customer directory's view): repeat callers share a customer id.
+    "customer_id",
+    "vip",
+    "preferred_agent",
+)
+_DATA_COLUMNS = ("customer_id", "vip", "preferred_agent")
 
 
 def parse_time(field: str, value: object) -> float:
@@ -212,7 +224,8 @@ def load_scenario(path: Path) -> Scenario:
 
 def read_arrivals_csv(path: Path) -> list[Arrival]:
     """Real arrivals: a header row, then ``time,queue[,priority][,handle_s][,patience_s]
-    [,wrap_up_s]``; empty optional cells are drawn from the queue's distributions."""
+    [,wrap_up_s][,customer_id][,vip][,preferred_agent]``; empty optional cells are drawn from the
+    queue's distributions (or, for the customer columns, left out)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -253,6 +266,11 @@ def read_arrivals_csv(path: Path) -> list[Arrival]:
                 handle_s=optional("handle_s"),
                 patience_s=optional("patience_s"),
                 wrap_up_s=optional("wrap_up_s"),
+                data=tuple(
+                    (column, cell)
+                    for column in _DATA_COLUMNS
+                    if (cell := (row.get(column) or "").strip())
+                ),
             )
         )
     arrivals.sort(key=lambda a: a.at)

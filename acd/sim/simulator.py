@@ -33,6 +33,7 @@ from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.calendar import next_transition, opening_at
 from acd.core.config import AcdConfig
+from acd.core.customers import DATA_CUSTOMER_ID, DATA_LAST_AGENT
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
 from acd.core.states import Activity, PhoneState
@@ -126,6 +127,7 @@ class DaySimulation:
         self._now = scenario.open_s
         self._timers: dict[str, float] = {}
         self._calls: dict[str, _Call] = {}
+        self._last_agents: dict[str, str] = {}  # customer id -> advisor who answered them last
         self._live = 0
         self._completed: list[cmd.CallCompleted] = []
         self._advisors = {a.id: _Advisor(a.id, since=scenario.open_s) for a in config.agents}
@@ -295,9 +297,19 @@ class DaySimulation:
         self._live += 1
         if math.isfinite(caller.patience_s):
             self._push(caller.at + caller.patience_s, _ABANDON, call)
+        data = dict(caller.data)
+        customer_id = data.get(DATA_CUSTOMER_ID)
+        last = self._last_agents.get(customer_id) if customer_id else None
+        if last is not None:
+            # A repeat caller: who answered them last, as the daemon's directory would tell.
+            data.setdefault(DATA_LAST_AGENT, last)
         self._handle(
             ev.CallArrived(
-                at=caller.at, call_id=call.id, queue=caller.queue, priority=caller.priority
+                at=caller.at,
+                call_id=call.id,
+                queue=caller.queue,
+                priority=caller.priority,
+                data=data,
             )
         )
 
@@ -319,6 +331,9 @@ class DaySimulation:
             advisor = self._advisors[agent_id]
             advisor.calls += 1
             advisor.talk_s += call.caller.handle_s
+            for key, cell in call.caller.data:
+                if key == DATA_CUSTOMER_ID:
+                    self._last_agents[cell] = agent_id
             self._handle(ev.AgentAnswered(at=now, call_id=call.id, agent_id=agent_id))
             self._handle(ev.PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.IN_USE))
             self._push(now + call.caller.handle_s, _TALK_END, call)
