@@ -336,6 +336,8 @@ class Daemon:
         self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
+        # Records before this instant are the previous run's (closed at restart).
+        self._started_at = self.clock.now()
         self._resynced = asyncio.Event()  # the phones' states were read once from AMI
         self._restart_rng = rng or random.Random()
 
@@ -411,7 +413,9 @@ class Daemon:
         """Log back in the advisors whose session was open; False when the database cannot say
         within ``START_DATABASE_WAIT_S`` (calls are routed meanwhile; see ``_restore_later``)."""
         try:
-            advisors = await recorder.logged_in_advisors(timeout_s=START_DATABASE_WAIT_S)
+            advisors, _ = await recorder.restart_state(
+                self._started_at, timeout_s=START_DATABASE_WAIT_S
+            )
         except DatabaseUnavailableError as exc:
             log.warning("advisor_sessions_restore_deferred", detail=str(exc))
             return False

@@ -33,6 +33,7 @@ from acd.runtime.ports import CallRecords, RecordCommand
 from acd.storage import dead_letters as dl
 from acd.storage.database import async_url, create_engine, masked_url
 from acd.storage.errors import DatabaseUnavailableError
+from acd.storage.reconciliation import Reconciliation, reconcile_previous_run
 from acd.storage.rows import COALESCED, CallFellBack, Row, RowStream, normalise_number
 from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
 from acd.storage.spool import Spool, SpoolPosition
@@ -299,6 +300,31 @@ class Recorder:
             raise DatabaseUnavailableError(
                 f"database {masked_url(self.url)}: sessions not restored: {_error_text(exc)}"
             ) from None
+
+    async def restart_state(
+        self, started_at: float, timeout_s: float = 30.0
+    ) -> tuple[list[RestoredAdvisor], Reconciliation]:
+        """The advisors to log back in, then the previous run closed (``reconcile_previous_run``).
+
+        Raises ``DatabaseUnavailableError`` like ``logged_in_advisors``.
+        """
+        advisors = await self.logged_in_advisors(timeout_s)
+        try:
+            async with asyncio.timeout(self.write_timeout_s), self.engine.begin() as conn:
+                closed = await reconcile_previous_run(conn, started_at)
+        except (sa.exc.SQLAlchemyError, *_UNAVAILABLE) as exc:
+            raise DatabaseUnavailableError(
+                f"database {masked_url(self.url)}: previous run not reconciled: {_error_text(exc)}"
+            ) from None
+        if closed.last_seen is not None:
+            log.info(
+                "previous_run_reconciled",
+                last_seen=closed.last_seen,
+                down_s=round(started_at - closed.last_seen, 3),
+                calls_closed=closed.calls_closed,
+                sessions_closed=closed.sessions_closed,
+            )
+        return advisors, closed
 
     @property
     def engine(self) -> AsyncEngine:

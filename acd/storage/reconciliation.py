@@ -1,0 +1,177 @@
+"""What a restart finds in the records of the previous run, and how it closes them.
+
+A clean stop writes every call's summary (wrap-ups cut, waiting callers handed back). A crash
+(kill -9, power loss) leaves calls with events but no ``calls`` row, advisors' sessions open and
+a time during which the dialplan's fallback served callers without acd. At restart, before this
+run's first event, ``reconcile_previous_run`` (one transaction, idempotent):
+
+* closes each call left open from its event log: ``answered`` (ended at the last event the
+  previous run recorded) when an advisor had answered it, else ``fallback``: the dialplan's
+  fallback queue took the caller when the AGI session died; reason ``acd_restarted``;
+* closes the sessions left open at that last event, so logged-in time stops when acd stopped
+  knowing (the restart logs the advisors back in with a new session);
+* writes a ``service_gaps`` row "down from <last event> to <this start>" for reports.
+
+The daemon reads the advisors to restore (``logged_in_advisors``) before calling it. The pure part
+(``closing_rows``) builds the rows from events, so other callers (a standby taking over after a
+failover) can use the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from acd.storage import rows as r
+from acd.storage.tables import agent_sessions, agent_states, call_events, calls, service_gaps
+from acd.storage.writer import write_rows
+
+# A call still open after this long is no concern of a restart (and the query stays on the index).
+OPEN_CALL_LOOKBACK_S = 86_400.0
+RESTART_REASON = "acd_restarted"
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """What a restart closed: the previous run's last event, calls and sessions closed."""
+
+    last_seen: float | None
+    calls_closed: int
+    sessions_closed: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallEventRow:
+    """One stored call event, as reconciliation reads it."""
+
+    call_id: str
+    seq: int
+    kind: str
+    at: float
+    queue: str
+    agent_id: str | None
+    data: dict[str, Any]
+
+
+def closing_rows(events: Sequence[CallEventRow], ended_at: float) -> list[r.Row]:
+    """The ``calls`` rows (never replacing a summary) of the calls whose events are given."""
+    by_call: dict[str, list[CallEventRow]] = {}
+    for event in sorted(events, key=lambda e: (e.call_id, e.seq)):
+        by_call.setdefault(event.call_id, []).append(event)
+    out: list[r.Row] = []
+    for call_id, story in by_call.items():
+        first = story[0]
+        offered_at = first.at
+        presented = [e for e in story if e.kind == "presented"]
+        answered = next((e for e in story if e.kind == "answered"), None)
+        end = max(ended_at, story[-1].at)
+        priority = first.data.get("priority", 0)
+        out.append(
+            {
+                "table": r.FALLBACK_CALL,
+                "call_id": call_id,
+                "linked_id": "",
+                "queue": story[-1].queue,
+                "first_queue": first.queue,
+                "priority": priority if isinstance(priority, int) else 0,
+                "caller_number": str(first.data.get("caller_number") or ""),
+                "caller_name": r.clip(str(first.data.get("caller_name") or ""), 128),
+                "offered_at": offered_at,
+                "presented_at": presented[0].at if presented else None,
+                "answered_at": answered.at if answered else None,
+                "ended_at": end,
+                "agent_id": answered.agent_id if answered else None,
+                "agents_tried": r.clip(
+                    ",".join(dict.fromkeys(e.agent_id for e in presented if e.agent_id)), 1024
+                ),
+                "outcome": "answered" if answered else "fallback",
+                "reason": RESTART_REASON,
+                "wait_s": max(0.0, (answered.at if answered else end) - offered_at),
+                "talk_s": max(0.0, end - answered.at) if answered else 0.0,
+                "wrap_up_s": 0.0,
+                "disposition": None,
+                "transferred_to": None,
+                "overflow_target": None,
+                "answered_within_sl": False,
+            }
+        )
+    return out
+
+
+async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Reconciliation:
+    """Close what the run before ``started_at`` left open (see the module docstring)."""
+    last_event = await conn.scalar(
+        sa.select(sa.func.max(call_events.c.at)).where(call_events.c.at < started_at)
+    )
+    last_state = await conn.scalar(
+        sa.select(sa.func.max(agent_states.c.at)).where(agent_states.c.at < started_at)
+    )
+    seen = [float(x) for x in (last_event, last_state) if x is not None]
+    if not seen:
+        return Reconciliation(None, 0, 0)
+    last_seen = max(seen)
+    open_events = await conn.execute(
+        sa.select(
+            call_events.c.call_id,
+            call_events.c.seq,
+            call_events.c.kind,
+            call_events.c.at,
+            call_events.c.queue,
+            call_events.c.agent_id,
+            call_events.c.data,
+        )
+        .select_from(call_events.outerjoin(calls, calls.c.call_id == call_events.c.call_id))
+        .where(
+            calls.c.call_id.is_(None),
+            call_events.c.at < started_at,
+            call_events.c.at >= started_at - OPEN_CALL_LOOKBACK_S,
+        )
+    )
+    events = [
+        CallEventRow(c, int(s), k, float(a), q, g, d if isinstance(d, dict) else {})
+        for c, s, k, a, q, g, d in open_events
+    ]
+    rows = closing_rows(events, last_seen)
+    if rows:
+        await write_rows(conn, rows)
+    closed = await conn.execute(
+        sa.update(agent_sessions)
+        .where(agent_sessions.c.logout_at.is_(None), agent_sessions.c.login_at < started_at)
+        .values(
+            logout_at=sa.func.max(agent_sessions.c.login_at, last_seen)
+            if conn.dialect.name == "sqlite"
+            else sa.func.greatest(agent_sessions.c.login_at, last_seen)
+        )
+    )
+    gap_exists = await conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(service_gaps)
+        .where(service_gaps.c.started_at == last_seen)
+    )
+    if not gap_exists:
+        await conn.execute(
+            sa.insert(service_gaps).values(
+                started_at=last_seen,
+                ended_at=started_at,
+                calls_reported=None,
+                calls_recovered=0,
+                detail=f"acd down; {len(rows)} calls left open closed from the event log",
+            )
+        )
+    return Reconciliation(last_seen, len(rows), int(closed.rowcount or 0))
+
+
+async def service_gaps_between(
+    conn: AsyncConnection, start: float, end: float
+) -> list[tuple[float, float, int | None]]:
+    """The gaps overlapping ``[start, end)``: (down from, down to, calls Asterisk reported)."""
+    result = await conn.execute(
+        sa.select(service_gaps.c.started_at, service_gaps.c.ended_at, service_gaps.c.calls_reported)
+        .where(service_gaps.c.ended_at > start, service_gaps.c.started_at < end)
+        .order_by(service_gaps.c.started_at)
+    )
+    return [(float(a), float(b), n) for a, b, n in result]

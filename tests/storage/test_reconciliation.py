@@ -1,0 +1,88 @@
+"""Restart after a crash: calls left open are closed from the event log with the right outcome,
+sessions closed at the last event seen, and the time acd was down written as a gap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from acd.core import events as ev
+from acd.storage.database import create_engine
+from acd.storage.recorder import Recorder
+from acd.storage.schema import upgrade_schema
+from acd.storage.tables import agent_sessions, calls, service_gaps
+from tests.storage.engine_driver import EngineDriver, small_config
+
+START = 1_780_000_000.0
+
+
+def crashed_mid_day() -> EngineDriver:
+    """Two advisors logged in; c1 answered and still talking, c2 waiting, c3 complete: then the
+    daemon dies (no summary for c1 or c2, sessions open)."""
+    d = EngineDriver(small_config(agents=("a1", "a2"), wrap_up_s=1.0), START)
+    d.at(START, ev.AgentLoggedIn, agent_id="a1")
+    d.at(START, ev.AgentLoggedIn, agent_id="a2", paused_reason="training")
+    d.at(START + 10, ev.CallArrived, call_id="c3", queue="sales", caller_number="0612345678")
+    d.at(START + 12, ev.AgentAnswered, call_id="c3", agent_id="a1")
+    d.at(START + 20, ev.CallEnded, call_id="c3")
+    d.advance(START + 30)  # wrap-up over: c3's summary is written
+    d.at(START + 40, ev.CallArrived, call_id="c1", queue="sales", caller_number="0612345679")
+    d.at(START + 42, ev.AgentAnswered, call_id="c1", agent_id="a1")
+    d.at(START + 50, ev.CallArrived, call_id="c2", queue="sales", caller_number="0612345670")
+    return d
+
+
+async def test_a_restart_after_a_crash_closes_the_previous_runs_calls_and_sessions(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The answered call in progress at the crash is recorded answered (talk up to the last event),
+    the waiting one as taken by the fallback; sessions end at the last event seen, the advisors
+    come back (the paused one paused) and the down time is a gap row. A second reconciliation
+    changes nothing."""
+    await upgrade_schema(db_url)
+    day = crashed_mid_day()
+    async with Recorder(db_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in day.records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    restarted_at = START + 300
+    async with Recorder(db_url, tmp_path / "spool") as recorder:
+        advisors, closed = await recorder.restart_state(restarted_at)
+        assert {(a.agent_id, a.pause_reason) for a in advisors} == {
+            ("a1", None),
+            ("a2", "training"),
+        }
+        assert (closed.last_seen, closed.calls_closed, closed.sessions_closed) == (START + 50, 2, 2)
+        _, again = await recorder.restart_state(restarted_at)
+        assert (again.calls_closed, again.sessions_closed) == (0, 0)
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        rows = {
+            row.call_id: row
+            for row in await conn.execute(
+                sa.select(
+                    calls.c.call_id,
+                    calls.c.outcome,
+                    calls.c.reason,
+                    calls.c.agent_id,
+                    calls.c.talk_s,
+                    calls.c.ended_at,
+                )
+            )
+        }
+        sessions = (await conn.execute(sa.select(agent_sessions.c.logout_at))).scalars().all()
+        gaps = (
+            await conn.execute(sa.select(service_gaps.c.started_at, service_gaps.c.ended_at))
+        ).all()
+    await engine.dispose()
+    assert (rows["c3"].outcome, rows["c3"].reason) == ("answered", "completed")
+    assert (rows["c1"].outcome, rows["c1"].reason, rows["c1"].agent_id) == (
+        "answered",
+        "acd_restarted",
+        "a1",
+    )
+    assert rows["c1"].talk_s == 8.0
+    assert (rows["c2"].outcome, rows["c2"].ended_at) == ("fallback", START + 50)
+    assert sorted(sessions) == [START + 50, START + 50]
+    assert [tuple(g) for g in gaps] == [(START + 50, restarted_at)]
