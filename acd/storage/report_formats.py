@@ -157,6 +157,14 @@ def render_table(report: Report) -> str:
             f"  occupancy      {f.occupancy.minimum:.1%} / {f.occupancy.maximum:.1%} / "
             f"{f.occupancy.mean:.1%} / {f.occupancy.stdev:.1%}",
         ]
+    if report.gaps:
+        parts += ["", "acd was down (callers went to the fallback; not in the figures above)"]
+        for gap in report.gaps:
+            count = "unknown" if gap.calls_reported is None else str(gap.calls_reported)
+            parts.append(
+                f"  down from {gap.down_from.isoformat(timespec='seconds')} "
+                f"to {gap.down_to.isoformat(timespec='seconds')}, calls seen by Asterisk: {count}"
+            )
     return "\n".join(parts) + "\n"
 
 
@@ -201,7 +209,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    """JSON: period, intervals, totals, advisors, fairness."""
+    """JSON: period, intervals, totals, advisors, fairness, gaps (acd down)."""
     return json.dumps(report_as_dict(report), indent=2) + "\n"
 
 

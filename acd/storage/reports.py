@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.core.snapshots import Spread
+from acd.storage.reconciliation import service_gaps_between
 from acd.storage.tables import agent_states, call_events, calls
 
 ALL_QUEUES: Final = "*"
@@ -118,6 +119,15 @@ class Fairness:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceGap:
+    """acd was down (calls went to the dialplan's fallback); ``calls_reported`` None = unknown."""
+
+    down_from: datetime
+    down_to: datetime
+    calls_reported: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything ``acd report`` shows."""
 
@@ -130,6 +140,8 @@ class Report:
     totals: tuple[QueueFigures, ...]
     advisors: tuple[AdvisorFigures, ...]
     fairness: Fairness | None
+    # The figures above cannot count what acd did not see: these say when that was.
+    gaps: tuple[ServiceGap, ...] = ()
 
 
 @dataclass(slots=True)
@@ -455,6 +467,7 @@ async def build_report(
         buckets = await _queue_buckets(conn, base, stop, queues, short_abandon_s)
         handled = await _calls_handled(conn, base, stop)
         segments = await _activity_segments(conn, base, stop)
+        gaps = await service_gaps_between(conn, base, stop)
 
     names = sorted(set(queues or ()) | {q for q, _ in buckets})
     per_interval: dict[tuple[str, int], _Sums] = defaultdict(_Sums)
@@ -501,6 +514,10 @@ async def build_report(
         totals=tuple(totals),
         advisors=advisors,
         fairness=fairness,
+        gaps=tuple(
+            ServiceGap(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz), reported)
+            for a, b, reported in gaps
+        ),
     )
 
 

@@ -3,6 +3,7 @@ sessions closed at the last event seen, and the time acd was down written as a g
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from acd.core import events as ev
 from acd.storage.database import create_engine
 from acd.storage.recorder import Recorder
+from acd.storage.report_formats import ReportFormat, render
+from acd.storage.reports import build_report
 from acd.storage.schema import upgrade_schema
 from acd.storage.tables import agent_sessions, calls, service_gaps
 from tests.storage.engine_driver import EngineDriver, small_config
@@ -86,3 +89,33 @@ async def test_a_restart_after_a_crash_closes_the_previous_runs_calls_and_sessio
     assert (rows["c2"].outcome, rows["c2"].ended_at) == ("fallback", START + 50)
     assert sorted(sessions) == [START + 50, START + 50]
     assert [tuple(g) for g in gaps] == [(START + 50, restarted_at)]
+
+
+async def test_the_gap_after_a_crash_is_shown_in_the_report(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`acd report` over the day lists "down from ... to ..." for the time acd was down."""
+    await upgrade_schema(sqlite_url)
+    async with Recorder(sqlite_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in crashed_mid_day().records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    async with Recorder(sqlite_url, tmp_path / "spool") as recorder:
+        await recorder.restart_state(START + 300)
+    engine = create_engine(sqlite_url)
+    try:
+        report = await build_report(
+            engine,
+            start=datetime.fromtimestamp(START - 3600, UTC),
+            end=datetime.fromtimestamp(START + 3600, UTC),
+            timezone="UTC",
+            now=START + 3600,
+        )
+    finally:
+        await engine.dispose()
+    (gap,) = report.gaps
+    assert (gap.down_from.timestamp(), gap.down_to.timestamp()) == (START + 50, START + 300)
+    text = render(report, ReportFormat.TABLE)
+    assert "acd was down" in text
+    assert f"down from {gap.down_from.isoformat(timespec='seconds')}" in text
+    assert '"gaps"' in render(report, ReportFormat.JSON)
