@@ -298,6 +298,7 @@ class Daemon:
             queues=queue_audio(settings),
             agents_by_endpoint=agents_by_endpoint(self.config),
             pins=advisor_pins(settings),
+            caller_language=self._caller_language,
         )
         self.dispatcher.call_control = self.calls
         agi = settings.fastagi
@@ -379,6 +380,12 @@ class Daemon:
         except DatabaseUnavailableError as exc:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
         await recorder.start()
+
+    def _caller_language(self, caller_number: str) -> str | None:
+        """A known caller's language, if the centre has prompts in it (its queues' languages)."""
+        language = self.customers.language_of(caller_number)
+        known = {queue.language for queue in self.settings.queues.values()} | {"fr", "en"}
+        return language if language in known else None
 
     def _customer_called(self, customer_id: str, agent_id: str | None, at: float) -> None:
         """A known customer's call is over: their retention clock starts again, and the advisor

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Mapping
+import dataclasses
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -82,8 +83,11 @@ class AgiCalls:
         agents_by_endpoint: Mapping[str, str],
         timings: CallTimings | None = None,
         pins: Mapping[str, str] | None = None,
+        caller_language: Callable[[str], str | None] | None = None,
     ) -> None:
         self._inbox = inbox
+        # The customer directory's preferred language of a caller (None: the queue's own).
+        self._caller_language = caller_language
         self._queues = dict(queues)
         self._agents_by_endpoint = dict(agents_by_endpoint)
         self._timings = timings or CallTimings()
@@ -151,6 +155,11 @@ class AgiCalls:
             return
         for warning in request.warnings:
             log.warning("inbound_value_corrected", uniqueid=session.uniqueid, detail=warning)
+        language = self._caller_language(request.caller_number) if self._caller_language else None
+        if language and language != audio.language:
+            # A known customer hears their own language: the leg SETs it only if the channel's
+            # (the DID's) differs, so it costs nothing when they already match.
+            audio = dataclasses.replace(audio, language=language)
         # A caller transferred back to the ACD comes back on the same channel (S12 d): a new call
         # for the engine, with the channel's Uniqueid and an entry number.
         entry = self._entries.get(session.uniqueid, 0) + 1

@@ -140,6 +140,11 @@ class CustomerDirectory:
     def by_id(self, customer_id: str) -> Customer | None:
         return self.index.by_id(customer_id)
 
+    def language_of(self, caller_number: str) -> str | None:
+        """The caller's preferred language, if they are a customer who has one."""
+        customer = self.lookup(caller_number)
+        return customer.language or None if customer is not None else None
+
     def lookup(self, caller_number: str) -> Customer | None:
         """The customer calling from ``caller_number`` as Asterisk gave it (any format)."""
         number = e164_or_none(caller_number, self.country) if caller_number else None
