@@ -369,7 +369,9 @@ def _mount_storage_commands() -> None:
 
     use_retention_loader(retention_days)
 
-    app.add_typer(customers_app, name="customers", help="Customers: import, export, forget.")
+    app.add_typer(
+        customers_app, name="customers", help="Customers: import, export, forget, oppose."
+    )
 
 
 _mount_storage_commands()

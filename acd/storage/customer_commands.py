@@ -16,7 +16,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
-from acd.core.customers import Customer
+from acd.core.customers import Customer, CustomerError, Opposition
 from acd.runtime.phone_numbers import NumberError, to_e164
 from acd.storage.commands import DEFAULT_DATABASE_URL, DatabaseUrl
 from acd.storage.customer_csv import (
@@ -40,7 +40,7 @@ Country = Annotated[
 ]
 
 customers_app = typer.Typer(
-    help="The customer directory: import, export, forget.", no_args_is_help=True
+    help="The customer directory: import, export, forget, oppose.", no_args_is_help=True
 )
 
 
@@ -169,3 +169,41 @@ def forget_command(
         "a running daemon forgets them too at its next reload (`acd reload`)",
         err=True,
     )
+
+
+@customers_app.command("oppose")
+def oppose_command(
+    number: Annotated[str, typer.Argument(help="The number that must not be called")],
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose", help="Only for this purpose (e.g. marketing_calls); default all."
+        ),
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="Who asked: customer, bloctel, ...")
+    ] = "customer",
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    country: Country = "FR",
+) -> None:
+    """Record that NUMBER must not be called (callbacks and campaigns check it); kept by forget."""
+    try:
+        e164 = to_e164(number, country)
+        opposition = Opposition(
+            number=e164, since=time.time(), source=source[:32], purpose=purpose or None
+        )
+    except (NumberError, CustomerError) as exc:
+        raise _fail(str(exc)) from None
+
+    async def oppose() -> None:
+        store = await _ready_store(database_url)
+        try:
+            await store.add_opposition(opposition)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(oppose())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{e164}: not to be called for {purpose or 'any purpose'} (source: {source})")

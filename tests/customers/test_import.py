@@ -132,3 +132,39 @@ def test_forget_command_names_what_it_erased(tmp_path: Path) -> None:
     assert "+33199000005: customer c005; erased or pseudonymised as forgotten-" in result.stdout
     result = CliRunner().invoke(app, ["customers", "export", "--database-url", url])
     assert "c005" not in result.stdout
+
+
+def test_oppose_records_a_number_not_to_call(tmp_path: Path) -> None:
+    """`acd customers oppose` stores the opposition (per purpose) that forget keeps."""
+    import asyncio
+
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "customers",
+            "oppose",
+            "01 99 00 00 42",
+            "--purpose",
+            "marketing_calls",
+            "--source",
+            "bloctel",
+            "--database-url",
+            url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "+33199000042: not to be called for marketing_calls (source: bloctel)" in result.stdout
+
+    async def stored() -> list[tuple[str, str | None, str]]:
+        store = CustomerStore(url)
+        try:
+            return [
+                (o.number, o.purpose, o.source) for o in await store.oppositions(["+33199000042"])
+            ]
+        finally:
+            await store.close()
+
+    assert asyncio.run(stored()) == [("+33199000042", "marketing_calls", "bloctel")]
+    bad = CliRunner().invoke(app, ["customers", "oppose", "12", "--database-url", url])
+    assert bad.exit_code == 2
