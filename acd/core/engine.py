@@ -521,6 +521,13 @@ class Engine:
             # Leave the pools before staffing changes can move calls around.
             drop_agent(agent)
         self._refresh_staffing(agent)
+        if agent.held and (
+            agent.presence is not Presence.LOGGED_IN or agent.activity is Activity.PAUSED
+        ):
+            # Gone or paused: nobody waits for them any longer.
+            for held in list(agent.held.values()):
+                self._release_hold(held)
+                self._route(held)
         if not routable or agent.routable:
             return
         agent.epoch += 1

@@ -116,3 +116,16 @@ def test_never_held_longer_than_s_while_another_eligible_advisor_is_free(
         assert h.t <= arrive_at + hold_s + 1e-9
         assert rings(out) == [("k", "a2")]
     h.engine.check_indexes()
+
+
+def test_a_preferred_advisor_who_pauses_is_no_longer_waited_for() -> None:
+    """a1 asks for a pause during their call: when it ends, the held call goes to a2 at once."""
+    h = centre()
+    busy(h, "a1", "first")
+    h.send(ev.AgentLoggedOut, agent_id="a3")
+    h.arrive("k", data={"preferred_agent": "a1"})
+    h.send(ev.AgentPaused, agent_id="a1", reason="lunch")
+    h.t = 5
+    assert rings(h.send(ev.CallEnded, call_id="first")) == [("k", "a2")]
+    assert not [t for t in h.engine.pending_timers() if t.startswith("hold:")]
+    h.engine.check_indexes()
