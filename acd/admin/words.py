@@ -126,6 +126,21 @@ PHRASES: Final = {
     "column_name": N_("Name"),
     "column_for": N_("For"),
     "logout_action": N_("Log off"),  # a supervisor logging an advisor out
+    "hours_closed": N_("Closed ({reason}) — opens {when}"),
+    "hours_closed_open_end": N_("Closed ({reason}) until reopened"),
+    "hours_closing": N_("Open — closes {when}"),
+    "close_queue": N_("Close now"),
+    "reopen_queue": N_("Reopen"),
+    "closure_reason": N_("Why close this queue now?"),
+}
+
+# Why a queue is open or closed (acd.core.calendar.Reason), as the pages say it.
+HOURS_REASONS: Final = {
+    "schedule": N_("opening hours"),
+    "holiday": N_("public holiday"),
+    "exception": N_("exceptional hours"),
+    "emergency": N_("emergency closure"),
+    "last_entry": N_("last entry passed"),
 }
 
 
@@ -145,4 +160,5 @@ def page_words(gettext: Callable[[str], str]) -> dict[str, dict[str, str]]:
         "dispositions": translated(DISPOSITIONS, gettext),
         "policies": translated(QUEUE_POLICIES, gettext),
         "phrases": translated(PHRASES, gettext),
+        "hours_reasons": translated(HOURS_REASONS, gettext),
     }

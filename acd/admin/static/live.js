@@ -11,6 +11,9 @@
   const number = new Intl.NumberFormat(page.locale);
   const timeOfDay = new Intl.DateTimeFormat(page.locale, {
     timeZone: page.zone, hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  const dayAndTime = new Intl.DateTimeFormat(page.locale, {
+    timeZone: page.zone, weekday: "short", day: "numeric", month: "short",
+    hour: "2-digit", minute: "2-digit"});
   let offsetMs = 0;
 
   function el(tag, cls, text) {
@@ -176,6 +179,18 @@
     set("abandoned", number.format(q.abandoned), q.abandoned ? "warn" : "");
     set("ready", number.format(q.routable_agents) + " / " + number.format(q.logged_in_agents));
     card.classList.toggle("trouble", state.level === "bad");
+    // Opening hours: closed (why, until when), or open until the next closing.
+    const hours = q.hours, line = card.querySelector(".q-hours");
+    if (line && hours) {
+      const when = hours.next_change === null ? "" : dayAndTime.format(new Date(hours.next_change * 1000));
+      const why = label(W.hours_reasons, hours.reason) + (hours.detail ? ", " + hours.detail : "");
+      line.textContent = hours.open
+        ? (when ? fill(W.phrases.hours_closing, {when}) : "")
+        : fill(hours.next_change === null ? W.phrases.hours_closed_open_end : W.phrases.hours_closed,
+               {reason: why, when});
+      line.hidden = !line.textContent;
+      card.classList.toggle("closed", !hours.open);
+    }
     const hint = card.querySelector(".hint");
     hint.textContent = state.hint;
     hint.hidden = !state.hint;

@@ -26,6 +26,7 @@
       if (!card) {
         card = A.queueCard(template, q, board.agents);
         setUpTuning(card, q.name);
+        setUpHours(card, q.name);
         holder.append(card);
       } else {
         A.updateQueueCard(card, q, board.agents);
@@ -33,6 +34,21 @@
       cards.delete(q.name);
     }
     for (const stale of cards.values()) stale.remove();
+  }
+  function setUpHours(card, queue) {
+    const path = "/api/v1/queues/" + encodeURIComponent(queue);
+    card.querySelector('[data-action="close-queue"]').onclick = async () => {
+      const reason = window.prompt(W.phrases.closure_reason);
+      if (!reason) return;
+      const result = await request("POST", path + "/close", {reason});
+      if (!result.ok) return say(result.data.error.message, true);
+      say(queue + " — " + W.phrases.done);
+    };
+    card.querySelector('[data-action="reopen-queue"]').onclick = async () => {
+      const result = await request("POST", path + "/reopen");
+      if (!result.ok) return say(result.data.error.message, true);
+      say(queue + " — " + W.phrases.done);
+    };
   }
   function setUpTuning(card, queue) {
     card.querySelector("details.tuning").addEventListener("toggle", async (e) => {
