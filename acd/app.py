@@ -62,10 +62,10 @@ from acd.storage.customers import CustomerStore
 
 log = structlog.get_logger("acd.app")
 
-# The AMI event classes acd needs: call (channels, dials, bridges, transfers, device states) and
-# system (contact states, FullyBooted, Shutdown). Not agi (AGIExec*, 16 of ~41 events per call),
-# agent, cdr, cel or dialplan (together well over half of the recorded volume).
-AMI_EVENT_CLASSES = "system,call"
+# The AMI event classes acd reads, as asterisk-config/manager.conf grants them: call (channels,
+# dials, transfers, device states), agent (the fallback queue's events) and dtmf (keys pressed
+# while waiting). Not system, agi (AGIExec*, 16 of ~41 events per call), cdr, cel or dialplan.
+AMI_EVENT_CLASSES = "call,agent,dtmf"
 
 # At start, how long to wait for the database (schema check, sessions) and for AMI's phone states
 # before opening FastAGI anyway: callers are routed within seconds whatever the others do.
@@ -317,6 +317,7 @@ class Daemon:
                 host=ami.host,
                 port=ami.port,
                 username=ami.username,
+                auth_type=ami.auth,
                 secret=ami.resolved_secret().get_secret_value(),
                 events=AMI_EVENT_CLASSES,
                 event_names=AMI_EVENTS_USED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -432,6 +433,9 @@ _mount_simulate_command()
 
 
 def main() -> None:
+    # Everything acd creates (SQLite database, spool, pid file, exports) may hold caller numbers:
+    # files 0600 and directories 0700, whichever code creates them.
+    os.umask(0o077)
     app()
 
 

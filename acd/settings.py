@@ -137,6 +137,8 @@ class AmiSettings(_Section):
     host: str = "127.0.0.1"
     port: Port = 5038
     username: str = "acd"
+    # md5: Challenge/Key login, the secret never crosses the wire (manager.c authenticate()).
+    auth: Literal["plain", "md5"] = "plain"
     secret: SecretStr | None = None
     secret_file: Path | None = None
     action_timeout_s: PositiveSeconds = 5.0

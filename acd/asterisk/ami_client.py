@@ -443,7 +443,9 @@ class AmiClient:
             response = await add({"MatchCriteria": f"action(include),name({name})"})
             if response.ok:
                 continue
-            log.warning(
+            # Expected with the shipped manager.conf: without `system` write, Filter is refused
+            # and the user's eventfilter lines filter on the server side instead.
+            log.info(
                 "ami_filter_refused",
                 connection=connection.number,
                 event_name=name,

@@ -13,10 +13,12 @@ from tests.deploy.conf import Section, parse_conf, read_conf, resolved, tool
 from tests.deploy.dialplan import CONFIG_DIR, DIALPLAN_DIR, INCLUDE_PREFIX, ROOT
 
 # What acd's AMI client subscribes to and sends (acd/asterisk/ami_client.py, docs/architecture.md).
-AMI_READ = {"system", "call"}
-AMI_WRITE = {"system", "call", "originate"}
-NEVER_READ = {"cdr", "cel", "dialplan", "agi", "all"}
-NEVER_WRITE = {"command", "config", "all", "user"}
+AMI_READ = {"call", "agent", "dtmf"}
+AMI_WRITE = {"call", "originate"}
+NEVER_READ = {"cdr", "cel", "dialplan", "agi", "all", "system"}
+NEVER_WRITE = {"command", "config", "all", "user", "system"}
+# Client methods for diagnostics (pbxsim and tests use them); the daemon never sends these.
+NOT_SENT_BY_THE_DAEMON = {"CoreShowChannels", "PJSIPShowEndpoints", "PJSIPShowContacts", "Filter"}
 GENERATED = {
     "pjsip.conf": "acd-generated/pjsip_endpoints.conf",
     "queues.conf": "acd-generated/queues.conf",
@@ -31,7 +33,7 @@ def section(sections: list[Section], name: str, type_: str | None = None) -> Sec
 
 
 def test_ami_user_has_only_the_classes_acd_needs() -> None:
-    """acd's AMI user reads system/call and writes system/call/originate, nothing more."""
+    """acd's AMI user reads call/agent/dtmf and writes call/originate, nothing more."""
     sections = read_conf("manager.conf")
     users = [s for s in sections if s.name != "general"]
     assert [u.name for u in users] == ["acd"]
@@ -241,10 +243,30 @@ def test_ami_user_may_send_every_action_acd_sends() -> None:
     write = set((section(read_conf("manager.conf"), "acd").get("write") or "").split(","))
     sent = actions_sent_by_acd()
     assert {"DeviceStateList", "CoreShowChannels", "PJSIPShowEndpoints", "Ping"} <= sent
-    for action in sorted(sent):
+    for action in sorted(sent - NOT_SENT_BY_THE_DAEMON):
         assert action in ACTION_CLASSES, f"{action}: add the AMI class it needs to ACTION_CLASSES"
         needed = ACTION_CLASSES[action]
         assert not needed or needed & write, f"{action} needs one of {sorted(needed)}"
+
+
+def test_diagnostic_actions_are_not_called_by_the_daemon() -> None:
+    """The actions the acd user may not send are called nowhere in the daemon's code."""
+    methods = {"core_show_channels", "pjsip_show_endpoints", "pjsip_show_contacts"}
+    for path in (ROOT / "acd").rglob("*.py"):
+        if path.parent.name == "pbxsim" or path.name == "ami_client.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [m for m in methods if f".{m}(" in text], path
+
+
+def test_eventfilter_lets_through_every_event_the_daemon_reads() -> None:
+    """manager.conf's eventfilter lines include each event acd translates, and only events."""
+    from acd.asterisk.ami_translate import AMI_EVENTS
+
+    filters = section(read_conf("manager.conf"), "acd").all("eventfilter")
+    included = {f.removeprefix("Event: ") for f in filters}
+    assert set(AMI_EVENTS) <= included
+    assert all(f.startswith("Event: ") for f in filters)
 
 
 def test_ami_user_reads_exactly_the_classes_the_daemon_subscribes_to() -> None:
