@@ -36,12 +36,20 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def _settings_or_exit(config: Path | None, *, refused: str = "") -> Settings:
-    """Load and check the configuration; on errors print each (and ``refused``) and exit 1."""
-    from acd.settings import SettingsError, load_settings
+def _settings_or_exit(config: Path | None, *, refused: str = "", runtime: bool = False) -> Settings:
+    """Load and check the configuration; on errors print each (and ``refused``) and exit 1.
+
+    ``runtime``: also check what the daemon needs on this host (secret, pid-file directory,
+    spool), so ``acd run`` and ``check-config`` refuse with one line instead of a traceback.
+    """
+    from acd.settings import SettingsError, load_settings, runtime_problems
 
     try:
-        return load_settings(config)
+        settings = load_settings(config)
+        problems = runtime_problems(settings) if runtime else []
+        if problems:
+            raise SettingsError(str(config or "<defaults>"), problems)
+        return settings
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         if refused:
@@ -51,14 +59,19 @@ def _settings_or_exit(config: Path | None, *, refused: str = "") -> Settings:
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="the acd.toml to check")],
+    file: Annotated[Path | None, typer.Argument(help="the acd.toml to check")] = None,
+    config_file: ConfigOption = None,
     sounds: Annotated[
         Path | None,
         typer.Option("--sounds", help="Asterisk's sound directory: warn about missing prompts"),
     ] = None,
 ) -> None:
-    """Validate a configuration file; errors name the file and the field."""
-    settings = _settings_or_exit(file)
+    """Validate a configuration file (as ``acd run`` would); errors name the file and the field."""
+    file = file or config_file
+    if file is None:
+        typer.echo("acd check-config: give the file: acd check-config -c acd.toml", err=True)
+        raise typer.Exit(2)
+    settings = _settings_or_exit(file, runtime=True)
     config = settings.to_core()
     for where, what in settings.calendar_warnings(dt.datetime.now(dt.UTC).date()):
         typer.echo(f"{file}: warning: {where}: {what}", err=True)
@@ -181,7 +194,7 @@ def run(config: ConfigOption = None) -> None:
     from acd.log_config import configure_logging
     from acd.storage import StorageError
 
-    settings = _settings_or_exit(config)
+    settings = _settings_or_exit(config, runtime=True)
     configure_logging(settings.logging.format, settings.logging.level)
     try:
         asyncio.run(_run_daemon(settings, config))

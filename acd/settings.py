@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
+import os
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -161,7 +163,17 @@ class FastAgiSettings(_Section):
     bind: str = "127.0.0.1"
     port: Port = 4573
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
-    max_sessions: int = Field(default=2000, gt=0)
+    max_sessions: int = Field(default=2000, gt=0, le=1_000_000)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _networks(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            try:
+                ipaddress.ip_network(host, strict=False)
+            except ValueError:
+                raise ValueError(f"{host!r} is not an IP address or network") from None
+        return hosts
 
 
 class DatabaseSettings(_Section):
@@ -658,6 +670,28 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     return settings
 
 
+def runtime_problems(settings: Settings) -> list[tuple[str, str]]:
+    """What ``acd run`` would die on that the schema cannot see: files, directories, secrets."""
+    problems: list[tuple[str, str]] = []
+    ami = settings.ami
+    if ami.secret is None and ami.secret_file is None:
+        problems.append(("ami.secret", "no AMI secret: set ami.secret_file or ACD_AMI_SECRET"))
+    elif ami.secret is None and ami.secret_file is not None:
+        try:
+            ami.secret_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(("ami.secret_file", f"{ami.secret_file}: {reason}"))
+    pid_file = settings.daemon.pid_file
+    if pid_file is not None and not pid_file.parent.is_dir():
+        problems.append(("daemon.pid_file", f"directory {pid_file.parent} does not exist"))
+    spool = settings.database.spool_dir
+    existing = next((p for p in (spool, *spool.parents) if p.exists()), None)
+    if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK)):
+        problems.append(("database.spool_dir", f"{spool}: {existing} is not a writable directory"))
+    return problems
+
+
 def load_settings(path: Path | str | None) -> Settings:
     """Read ``path`` (TOML) if given, apply ``ACD_*`` environment variables, validate everything."""
     if path is None:
@@ -667,6 +701,14 @@ def load_settings(path: Path | str | None) -> Settings:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingsError(str(file), [("", "file not found")]) from None
+    except IsADirectoryError:
+        raise SettingsError(str(file), [("", "is a directory, not a file")]) from None
+    except PermissionError:
+        raise SettingsError(str(file), [("", "not readable (permission denied)")]) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(str(file), [("", f"not UTF-8 text (byte {exc.start})")]) from None
+    except RecursionError:
+        raise SettingsError(str(file), [("", "nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(str(file), [("", f"not valid TOML: {exc}")]) from None
     return parse_settings(data, str(file))
@@ -684,4 +726,5 @@ __all__ = [
     "holiday_dates",
     "load_settings",
     "parse_settings",
+    "runtime_problems",
 ]

@@ -169,7 +169,9 @@ def test_check_config_warns_about_past_exceptions(tmp_path: Path) -> None:
         tmp_path,
         schedule='exceptions = [{ date = 2020-12-24, closed_from = "16:00", reason = "old" }]',
     )
-    result = CliRunner().invoke(app, ["check-config", str(config)])
+    result = CliRunner().invoke(
+        app, ["check-config", str(config)], env={"ACD_AMI_SECRET": "s3cret"}
+    )
     assert result.exit_code == 0, result.output
     assert "warning: schedules.bureau.exceptions[0].date: 2020-12-24 is in the past" in (
         result.output
