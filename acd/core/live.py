@@ -157,9 +157,13 @@ class LiveCall:
 
 
 def cooling_for(call: LiveCall, agent: LiveAgent, now: float) -> bool:
-    """Whether the advisor is in a no-answer cooldown for this caller at ``now``."""
+    """Whether the advisor is in a no-answer cooldown for this caller.
+
+    The cooldown lasts until its ``retry`` timer fires (not merely until its due time), so the
+    routing invariant holds after every event even when the timer is delivered late.
+    """
     cooling = call.cooling
-    return cooling is not None and cooling.get(agent.index, now) > now
+    return cooling is not None and agent.index in cooling
 
 
 def agent_id_of(call: LiveCall) -> str | None:
