@@ -119,7 +119,7 @@ class AgiSession:
             ("agi_request", self.url.request),
             ("agi_channel", ch.name),
             ("agi_language", "en"),
-            ("agi_type", "PJSIP"),
+            ("agi_type", ch.technology),
             ("agi_uniqueid", ch.uniqueid),
             ("agi_version", "22.10.1"),
             ("agi_callerid", ch.caller_num),
@@ -128,7 +128,7 @@ class AgiSession:
             ("agi_callingani2", "0"),
             ("agi_callington", "0"),
             ("agi_callingtns", "0"),
-            ("agi_dnid", ch.dnid or ch.exten),
+            ("agi_dnid", "unknown" if ch.dnid is None else ch.dnid or ch.exten),
             ("agi_rdnis", "unknown"),
             ("agi_context", ch.context),
             ("agi_extension", ch.exten),
@@ -279,6 +279,9 @@ class AgiSession:
                 return DEAD
             ch.hangup_origin = "local"
             ch.hangup_cause = 16
+            # AST_SOFTHANGUP_EXPLICIT (32); the channel itself goes when the session ends (S13).
+            pbx.emit_channel("SoftHangupRequest", ch, [("Cause", "32")])
+            ch.soft_hangup_published = True
             ch.soft_hangup.set()
             return "200 result=1"
         if words[:2] == ["SET", "MUSIC"]:
@@ -294,7 +297,7 @@ class AgiSession:
                 return STREAM_FILE_USAGE
             if ch.dead:
                 return DEAD
-            return await self._stream_file(args[2])
+            return await self._stream_file(args[2], args[3])
         if words[:2] in (["SAY", "NUMBER"], ["SAY", "DATETIME"]):
             if len(args) < 4:
                 return "520 Invalid command syntax.  Proper usage not available."
@@ -335,11 +338,18 @@ class AgiSession:
             if ch.dead:
                 return DEAD
             timeout_ms = int(args[3]) if len(args) > 3 and args[3].lstrip("-").isdigit() else -1
-            if timeout_ms < 0:
-                await ch.soft_hangup.wait()
-                return "200 result=-1"
-            hung = await wait_for_hangup(ch, timeout_ms / 1000 * timings.time_scale)
-            return "200 result=-1" if hung else "200 result=0"
+            loop = asyncio.get_running_loop()
+            until = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000 * timings.time_scale
+            # MOH started by SET MUSIC keeps playing; the first key ends the wait (S14).
+            ch.listen_for_keys()
+            try:
+                woke = await wait_any((ch.soft_hangup, ch.key_pressed), until)
+                key = ch.take_key() if woke is ch.key_pressed else None
+            finally:
+                ch.stop_listening()
+            if key is not None:
+                return f"200 result={ord(key)}"
+            return "200 result=-1" if woke is ch.soft_hangup else "200 result=0"
         if words[:1] == ["EXEC"] and len(args) >= 2:
             return await self.exec_application(args[1], " ".join(args[2:]))
         return INVALID
@@ -361,13 +371,34 @@ class AgiSession:
         played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
         return woke, played, samples
 
-    async def _stream_file(self, prompt: str) -> str | None:
-        """STREAM FILE: MOH stops for good; ends early on hang-up, ControlPlayback stop, or a new
+    async def _stream_file(self, prompt: str, escape: str) -> str | None:
+        """STREAM FILE: MOH stops for good; ends early on hang-up, ControlPlayback stop, an
+        escape digit (``200 result=<ASCII> endpos=…``, S14; other keys are ignored) or a new
         command line from the daemon (res_agi then writes no reply for the stream at all)."""
+        pbx = self.pbx
         ch = self.channel
-        woke, played, samples = await self._play(
-            prompt, (ch.soft_hangup, ch.stop_playback, self._input)
-        )
+        scale = pbx.config.timings.time_scale
+        samples = samples_of(prompt)
+        pbx.stop_moh(ch)
+        ch.stop_playback.clear()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ch.listen_for_keys()
+        try:
+            while True:
+                woke = await wait_any(
+                    (ch.soft_hangup, ch.stop_playback, self._input, ch.key_pressed),
+                    started + samples / SAMPLE_RATE * scale,
+                )
+                played = min(int((loop.time() - started) / max(scale, 1e-9) * SAMPLE_RATE), samples)
+                if woke is ch.key_pressed:
+                    key = ch.take_key(escape)
+                    if key is None:
+                        continue
+                    return f"200 result={ord(key)} endpos={played}"
+                break
+        finally:
+            ch.stop_listening()
         if woke is self._input:
             return None
         if woke is ch.soft_hangup:
@@ -411,12 +442,42 @@ class AgiSession:
             return "520 Invalid command syntax.  Proper usage not available."
         if ch.dead:
             return DEAD
-        timings = self.pbx.config.timings
-        timeout_ms = int(args[3]) if len(args) > 3 and args[3].isdigit() else 2000
+        pbx = self.pbx
+        timings = pbx.config.timings
+        timeout = (int(args[3]) if len(args) > 3 and args[3].isdigit() else 2000) / 1000
         max_digits = int(args[4]) if len(args) > 4 and args[4].isdigit() else 1024
         prompt_s = samples_of(args[2]) / SAMPLE_RATE * timings.time_scale
-        if await wait_for_hangup(ch, prompt_s):
-            return "200 result=-1"
+        # The prompt stops MOH, a key interrupts it; afterwards the caller hears silence (S14).
+        pbx.stop_moh(ch)
+        loop = asyncio.get_running_loop()
+        ch.listen_for_keys()
+        try:
+            woke = await wait_any((ch.soft_hangup, ch.key_pressed), loop.time() + prompt_s)
+            if woke is ch.soft_hangup:
+                return "200 result=-1"
+            if woke is None and ch.dtmf:
+                return await self._scripted_data(max_digits, timeout)
+            digits = ""
+            deadline = loop.time() + timeout * timings.time_scale
+            while True:
+                for key in ch.take_keys():
+                    if key == "#":
+                        return f"200 result={digits}"
+                    digits += key
+                    if len(digits) >= max_digits:
+                        return f"200 result={digits}"
+                    deadline = loop.time() + timeout * timings.time_scale
+                woke = await wait_any((ch.soft_hangup, ch.key_pressed), deadline)
+                if woke is ch.soft_hangup:
+                    return "200 result=-1"
+                if woke is None:
+                    return f"200 result={digits} (timeout)"
+        finally:
+            ch.stop_listening()
+
+    async def _scripted_data(self, max_digits: int, wait_s: float) -> str:
+        """GET DATA answered from ``Channel.dtmf``, the digits a scripted caller keys at once."""
+        ch = self.channel
         script = ch.dtmf
         pound = script.find("#")
         if 0 <= pound < max_digits:
@@ -427,7 +488,7 @@ class AgiSession:
             return f"200 result={script[:max_digits]}"
         # Too few digits and no '#': Asterisk waits out the timeout, then says so.
         ch.dtmf = ""
-        if await wait_for_hangup(ch, timeout_ms / 1000 * timings.time_scale):
+        if await wait_for_hangup(ch, wait_s * self.pbx.config.timings.time_scale):
             return "200 result=-1"
         return f"200 result={script} (timeout)"
 
@@ -491,6 +552,10 @@ class AgiSession:
         builtin = {
             "CALLERID(num)": ch.caller_num,
             "CALLERID(name)": ch.caller_name,
+            "CALLERID(all)": f'"{ch.caller_name}" <{ch.caller_num}>',
+            "CONNECTEDLINE(num)": ch.connected_num,
+            "CONNECTEDLINE(name)": ch.connected_name,
+            "CONNECTEDLINE(all)": f'"{ch.connected_name}" <{ch.connected_num}>',
             "CHANNEL": ch.name,
             "UNIQUEID": ch.uniqueid,
             "LINKEDID": ch.linkedid,

@@ -17,8 +17,10 @@ from acd.pbxsim.ami_server import (
     success,
 )
 from acd.pbxsim.app_queue import AppQueue
-from acd.pbxsim.channels import DOWN, RINGING, STATE_DESC, UP, Bridge, Channel
-from acd.pbxsim.pbx import Pbx, wait_any
+from acd.pbxsim.channels import STATE_DESC, Bridge, Channel
+from acd.pbxsim.originate import OriginateRequest, Originator
+from acd.pbxsim.pbx import Pbx
+from acd.pbxsim.routines import Routines
 
 DEVICE_WORDS = {
     "NOT_INUSE": "Not in use",
@@ -51,6 +53,7 @@ class Actions:
     def __init__(self, pbx: Pbx, app_queue: AppQueue) -> None:
         self.pbx = pbx
         self.app_queue = app_queue
+        self.originator = Originator(pbx, Routines(pbx))
         self._tasks: set[asyncio.Task[None]] = set()
 
     def table(self) -> dict[str, ActionHandler]:
@@ -127,11 +130,15 @@ class Actions:
         if not target:
             return error(message, "Channel not specified")
         exten = message.get("Exten") or ""
-        context = message.get("Context") or "default"
         application = message.get("Application") or ""
         if not exten and not application:
             return error(message, "Exten not specified")
-        timeout_ms = int(message.get("Timeout") or "30000")
+        timeout_ms = message.get("Timeout") or "30000"
+        priority = message.get("Priority") or "1"
+        if not timeout_ms.isdigit() or not priority.isdigit():
+            return error(
+                message, "Invalid timeout" if not timeout_ms.isdigit() else "Invalid priority"
+            )
         num, name = parse_callerid(message.get("CallerID") or "")
         variables = {}
         for assignment in message.get_all("Variable"):
@@ -140,169 +147,30 @@ class Actions:
                 if key:
                     variables[key.strip()] = value
         is_async = (message.get("Async") or "false").lower() in ("true", "yes", "1")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(
-            self._run_originate(
-                message=message,
-                target=target,
-                context=context,
-                exten=exten or application,
-                ring_timeout=timeout_ms / 1000,
-                num=num,
-                name=name,
-                variables=variables,
-                channel_id=message.get("ChannelId"),
-                future=future,
-                is_async=is_async,
-            )
+        request = OriginateRequest(
+            target=target,
+            application=application,
+            data=message.get("Data") or "",
+            context=message.get("Context") or "default",
+            exten=exten,
+            priority=int(priority),
+            timeout=int(timeout_ms) / 1000 * self.pbx.config.timings.time_scale,
+            caller_num=num,
+            caller_name=name,
+            variables=variables,
+            channel_id=message.get("ChannelId"),
+            action_id=message.action_id,
+            is_async=is_async,
         )
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self.originator.run(request, outcome))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if is_async:
             return success(message, "Originate successfully queued")
-        ok = await future
-        if ok:
+        if await outcome:
             return success(message, "Originate successfully queued")
         return error(message, "Originate failed")
-
-    async def _run_originate(
-        self,
-        *,
-        message: Message,
-        target: str,
-        context: str,
-        exten: str,
-        ring_timeout: float,
-        num: str,
-        name: str,
-        variables: dict[str, str],
-        channel_id: str | None,
-        future: asyncio.Future[bool],
-        is_async: bool,
-    ) -> None:
-        pbx = self.pbx
-        action_id = [("ActionID", message.action_id)] if message.action_id is not None else []
-        phone = pbx.phone_for(target)
-
-        def originate_response(ok: bool, channel: str, uniqueid: str) -> None:
-            if not future.done():
-                future.set_result(ok)
-            if not is_async:
-                return
-            pbx.emit(
-                "OriginateResponse",
-                "call",
-                [
-                    *action_id,
-                    ("Response", "Success" if ok else "Failure"),
-                    ("Channel", channel),
-                    ("Context", context),
-                    ("Exten", exten),
-                    ("Reason", "4" if ok else "0"),
-                    ("Uniqueid", uniqueid),
-                    ("CallerIDNum", num or "<unknown>"),
-                    ("CallerIDName", name or "<unknown>"),
-                ],
-            )
-
-        if phone is None or not phone.has_contact or not phone.reachable:
-            # No contact: no channel at all, just the failure (S5 orig-unreach).
-            originate_response(False, target, "<unknown>")
-            return
-        channel = pbx.new_channel(
-            phone.name,
-            caller_num=num or phone.config.number,
-            caller_name=name or phone.config.display_name,
-            context=phone.config.context,
-            exten="s",
-            state=DOWN,
-            uniqueid=channel_id,
-        )
-        channel.variables.update(variables)
-        if num or name:
-            # Originate's CallerID replaces the endpoint's own: NewCallerid, then NewConnectedLine.
-            pbx.emit_channel(
-                "NewCallerid",
-                channel,
-                [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
-            )
-        pbx.set_connected_line(channel, num or "<unknown>", name or "<unknown>")
-        behaviour = phone.behaviour
-        loop = asyncio.get_running_loop()
-
-        def dial_event(name: str, status: str | None = None) -> None:
-            # Originate's dial has no calling channel: only the Dest* block is sent.
-            extra = [("DialStatus", status)] if status else [("DialString", phone.name)]
-            pbx.emit(name, "call", [*channel.headers("Dest"), *extra])
-
-        dial_event("DialBegin")
-        if behaviour.mode == "busy" or (
-            behaviour.busy_when_in_call and pbx.phone_in_call(phone.name, channel)
-        ):
-            await asyncio.sleep(behaviour.ring_delay)
-            channel.tech_cause = "486"
-            pbx.emit_channel("HangupRequest", channel, [("Cause", "17"), ("TechCause", "486")])
-            dial_event("DialEnd", "BUSY")
-            originate_response(False, target, "<unknown>")
-            pbx.destroy(channel, cause=17)
-            return
-        deadline = loop.time() + ring_timeout
-        ring_at = loop.time() + behaviour.ring_delay
-        answer_at = ring_at + behaviour.answer_delay if behaviour.mode == "answer" else None
-        ringing = False
-        while True:
-            milestones = [t for t in (None if ringing else ring_at, answer_at, deadline) if t]
-            woke = await wait_any((channel.soft_hangup,), min(milestones))
-            now = loop.time()
-            if woke is not None:
-                dial_event("DialEnd", "CANCEL")
-                originate_response(False, target, "<unknown>")
-                pbx.destroy(channel)
-                return
-            if not ringing and now >= ring_at:
-                ringing = True
-                if behaviour.mode != "silent":
-                    pbx.set_state(channel, RINGING)
-                    dial_event("DialState", "RINGING")
-                continue
-            if answer_at is not None and now >= answer_at:
-                break
-            if now >= deadline:
-                dial_event("DialEnd", "NOANSWER")
-                originate_response(False, target, "<unknown>")
-                pbx.destroy(channel, cause=0)
-                return
-        pbx.set_state(channel, UP)
-        dial_event("DialEnd", "ANSWER")
-        channel.context = context
-        channel.exten = exten
-        channel.priority = 1
-        originate_response(True, channel.name, channel.uniqueid)
-        await self._parked(channel, phone.behaviour.draw_talk_time(pbx.rng))
-
-    async def _parked(self, channel: Channel, talk: float | None) -> None:
-        """An originated call sits in its dialplan (MusicOnHold for ``hold``) until hung up."""
-        pbx = self.pbx
-        if channel.exten == "hold":
-            channel.priority = 3
-            pbx.start_moh(channel)
-        loop = asyncio.get_running_loop()
-        until = None if talk is None else loop.time() + talk
-        woke = await wait_any((channel.soft_hangup,), until)
-        if woke is None:
-            pbx.remote_hangup(channel)
-        bridge = channel.bridge
-        if bridge is not None:
-            pbx.bridge_leave(bridge, channel)
-            peers = list(bridge.channels)
-            pbx.destroy_bridge(bridge)
-            for peer in peers:
-                # The AMI bridge dissolves with one party: Asterisk hangs up the other one too.
-                if not peer.dead:
-                    pbx.emit_channel("SoftHangupRequest", peer, [("Cause", "16")])
-                    peer.hangup_cause = 16
-                    peer.soft_hangup.set()
-        pbx.destroy(channel)
 
     async def redirect(self, session: AmiSession, message: Message) -> Reply:
         name = message.get("Channel")

@@ -14,7 +14,8 @@ CAUSE_TEXT = {
     3: "No route to destination",
     16: "Normal Clearing",
     17: "User busy",
-    19: "No user responding",
+    19: "User alerting, no answer",
+    18: "No user responding",
     21: "Call Rejected",
 }
 
@@ -61,7 +62,46 @@ class Channel:
     stop_playback: asyncio.Event = field(default_factory=asyncio.Event)
     redirect_to: tuple[str, str, int] | None = None
     # The number originally dialed; it survives transfers (agi_dnid in S12 d's second session).
-    dnid: str = ""
+    # None for an originated channel: res_agi then prints ``unknown`` (S13).
+    dnid: str | None = ""
+    # The other half of a Local channel pair (``;1`` ↔ ``;2``).
+    local_peer: Channel | None = None
+    # Set on every state change (ringing, answer): an originate waits on it.
+    progressed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Keys (DTMF) reach a command only while one listens (STREAM FILE, WAIT FOR DIGIT, GET
+    # DATA, ChanSpy): a key pressed otherwise shows on AMI and is lost (S14).
+    listening: bool = False
+    pending_keys: list[str] = field(default_factory=list)
+    key_pressed: asyncio.Event = field(default_factory=asyncio.Event)
+    # SoftHangupRequest already published (AGI HANGUP): the final hang-up adds no second one.
+    soft_hangup_published: bool = False
+
+    def listen_for_keys(self) -> None:
+        self.listening = True
+        self.pending_keys.clear()
+        self.key_pressed.clear()
+
+    def stop_listening(self) -> None:
+        self.listening = False
+        self.pending_keys.clear()
+        self.key_pressed.clear()
+
+    def take_keys(self) -> list[str]:
+        keys, self.pending_keys = self.pending_keys, []
+        self.key_pressed.clear()
+        return keys
+
+    def take_key(self, accepted: str | None = None) -> str | None:
+        """The first key pressed since the last call that is in ``accepted`` (any if None);
+        the others are dropped, as a playback ignores keys that are not escape digits."""
+        for key in self.take_keys():
+            if accepted is None or key in accepted:
+                return key
+        return None
+
+    @property
+    def technology(self) -> str:
+        return self.name.partition("/")[0]
 
     @property
     def dead(self) -> bool:

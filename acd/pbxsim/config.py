@@ -82,6 +82,10 @@ class DialplanConfig:
     # Inbound numbers that skip the ACD and run one application after Answer(), e.g.
     # ``{"300": "MusicOnHold(default,60)"}`` (the lab's long call for AMI tests, S6).
     extensions: dict[str, str] = field(default_factory=dict)
+    # Other extensions, ``"context,exten"`` → one application per priority from 1: what an
+    # Originate's Context/Exten, a Local channel's ``;2`` half or a ``failed`` extension runs,
+    # e.g. ``{"lab-outbound,connect": ("NoOp()", "Dial(PJSIP/agent2,10)", "Hangup()")}``.
+    routines: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ class CallRecord:
     # A call dialled from an advisor's phone (feature codes), not from the trunk.
     from_phone: str | None = None
     dtmf: str = ""
+    # (seconds after the answer, digit): keys the caller presses, as RFC 2833 or SIP INFO.
+    keys: tuple[tuple[float, str], ...] = ()
+    dtmf_mode: str = "rfc2833"
 
 
 class InboundDialplan:
@@ -97,6 +100,8 @@ class InboundDialplan:
             timers.append(asyncio.create_task(self._hold(caller, hangs_up_after_answer)))
         if talk_time is not None:
             timers.append(asyncio.create_task(self._talk(caller, talk_time)))
+        if record.keys:
+            timers.append(asyncio.create_task(self._keys(caller, record)))
         try:
             await self._run_dialplan(record, caller)
         finally:
@@ -118,6 +123,16 @@ class InboundDialplan:
         await caller.bridged.wait()
         await asyncio.sleep(seconds)
         self.pbx.remote_hangup(caller)
+
+    async def _keys(self, caller: Channel, record: CallRecord) -> None:
+        """The caller presses its keys at their times after the answer (S14's SIPp caller)."""
+        await caller.answered.wait()
+        loop = asyncio.get_running_loop()
+        answered_at = loop.time()
+        end_after = 0.14 * self.pbx.config.timings.time_scale
+        for at, digit in sorted(record.keys):
+            await asyncio.sleep(max(answered_at + at - loop.time(), 0.0))
+            self.pbx.press_key(caller, digit, mode=record.dtmf_mode, end_after=end_after)
 
     async def _hold(self, caller: Channel, seconds: float) -> None:
         """The caller hangs up ``seconds`` after its call is answered (SIPp's scripted BYE)."""

@@ -61,6 +61,8 @@ class DialResult:
     agent: Channel | None = None
 
 
+_RECEIVED = (("Direction", "Received"),)
+
 DeviceListener = Callable[[str, str], None]
 EventListener = Callable[[AmiEvent], None]
 
@@ -86,6 +88,9 @@ class Pbx:
         self._by_endpoint: dict[str, set[Channel]] = {}
         self._sequence = itertools.count()
         self._pjsip_suffix = itertools.count()
+        # chan_local numbers its pairs on a counter of its own (S13 e: Local …-00000000 while
+        # the PJSIP channels count on).
+        self._local_suffix = itertools.count()
         for phone_config in self.config.phones:
             phone = Phone(config=phone_config, registered=phone_config.registered)
             self.phones[phone_config.name] = phone
@@ -104,6 +109,9 @@ class Pbx:
 
     # -- channels -------------------------------------------------------------------------------
 
+    def next_local_suffix(self) -> str:
+        return f"{next(self._local_suffix):08x}"
+
     def next_uniqueid(self) -> str:
         return f"{int(time.time())}.{next(self._sequence)}"
 
@@ -118,14 +126,17 @@ class Pbx:
         state: int,
         linkedid: str | None = None,
         uniqueid: str | None = None,
+        name: str | None = None,
     ) -> Channel:
-        # One counter for every PJSIP channel: callers and advisors interleave, as in S1/S5.
-        suffix = f"{next(self._pjsip_suffix):08x}"
+        """A new channel; ``name`` replaces PJSIP naming (Local halves, OutgoingSpoolFailed)."""
+        if name is None:
+            # One counter for every PJSIP channel: callers and advisors interleave, as in S1/S5.
+            name = f"PJSIP/{endpoint}-{next(self._pjsip_suffix):08x}"
         # Asterisk draws the sequence number even when ChannelId supplies the Uniqueid.
         sequence_id = self.next_uniqueid()
         uid = uniqueid or sequence_id
         channel = Channel(
-            name=f"PJSIP/{endpoint}-{suffix}",
+            name=name,
             uniqueid=uid,
             linkedid=linkedid or uid,
             endpoint=endpoint,
@@ -157,11 +168,38 @@ class Pbx:
             channel.answered.set()
         self.emit_channel("Newstate", channel)
         self.update_device(channel.endpoint)
+        channel.progressed.set()
+        peer = channel.local_peer
+        if peer is not None and channel.name.endswith(";2") and state == UP:
+            self.set_state(peer, UP)  # chan_local passes the ;2 half's answer on to ;1
+
+    def indicate_ringing(self, channel: Channel) -> None:
+        """app_dial tells its caller the callee rings; a Local ``;2`` half passes it on to
+        ``;1``, which then takes the identity ``;2`` is connected to (S13 e)."""
+        peer = channel.local_peer
+        if peer is None or not channel.name.endswith(";2") or peer.state in (RINGING, UP):
+            return
+        self.set_state(peer, RINGING)
+        peer.caller_num = channel.connected_num
+        peer.caller_name = channel.connected_name
+        self.emit_channel(
+            "NewCallerid", peer, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")]
+        )
 
     def set_connected_line(self, channel: Channel, num: str, name: str) -> None:
+        """NewConnectedLine, only when the connected line changes (as Asterisk publishes it)."""
+        if (channel.connected_num, channel.connected_name) == (num, name):
+            return
         channel.connected_num = num
         channel.connected_name = name
         self.emit_channel("NewConnectedLine", channel)
+        peer = channel.local_peer
+        if peer is not None and channel.name.endswith(";1") and peer.bridge is not None:
+            # An update on ;1 crosses the Local pair to whoever ;2 is bridged with (S13 e: the
+            # answering agent3 sees the party ;1 dials next).
+            for other in peer.bridge.channels:
+                if other is not peer:
+                    self.set_connected_line(other, num, name)
 
     def remote_hangup(self, channel: Channel) -> None:
         """The phone sent BYE or CANCEL: HangupRequest, then whoever runs the channel cleans up."""
@@ -188,7 +226,7 @@ class Pbx:
         """Emit the final Hangup (after SoftHangupRequest when the dialplan ends the call)."""
         if channel.destroyed:
             return
-        if soft:
+        if soft and not channel.soft_hangup_published:
             self.emit_channel("SoftHangupRequest", channel, [("Cause", "16")])
         if channel.moh_class is not None:
             self.stop_moh(channel)
@@ -220,6 +258,9 @@ class Pbx:
             return "INUSE"
         if ringing:
             return "RINGING"
+        if endpoint.startswith("Local/"):
+            # chan_local reports a pair that exists (even Down or Ring) as in use.
+            return "INUSE" if channels else "NOT_INUSE"
         if any(c.on_hold for c in channels):
             return "ONHOLD"
         phone = self.phones.get(endpoint)
@@ -228,7 +269,9 @@ class Pbx:
         return "UNAVAILABLE"
 
     def update_device(self, endpoint: str) -> None:
-        device = f"PJSIP/{endpoint}"
+        if not endpoint:
+            return  # a channel without a device (OutgoingSpoolFailed)
+        device = endpoint if "/" in endpoint else f"PJSIP/{endpoint}"
         state = self.device_state_of(endpoint)
         if self.devices.get(device) == state:
             return
@@ -236,6 +279,49 @@ class Pbx:
         self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
         for listener in list(self.device_listeners):
             listener(device, state)
+
+    # -- keys (DTMF) ----------------------------------------------------------------------------
+
+    def press_key(
+        self,
+        channel: Channel,
+        digit: str,
+        *,
+        mode: str = "rfc2833",
+        duration_ms: int | None = None,
+        end_after: float = 0.14,
+    ) -> None:
+        """The person on ``channel`` presses ``digit`` (S14).
+
+        RFC 2833 (``mode="rfc2833"``): DTMFBegin now, DTMFEnd ``end_after`` seconds later at the
+        first end packet, ``DurationMs`` 280 from the packets. SIP INFO (``mode="info"``):
+        DTMFEnd alone, at once, ``DurationMs`` the INFO's Duration (250). The key reaches the
+        channel's command at DTMFEnd, and only if one listens."""
+        if channel.destroyed or digit not in "0123456789*#ABCD" or len(digit) != 1:
+            return
+        if mode == "info":
+            self._key_end(channel, digit, 250 if duration_ms is None else duration_ms)
+            return
+        self.emit("DTMFBegin", "dtmf", [*channel.headers(), ("Digit", digit), *_RECEIVED])
+        asyncio.get_running_loop().call_later(
+            max(end_after, 0.0),
+            self._key_end,
+            channel,
+            digit,
+            280 if duration_ms is None else duration_ms,
+        )
+
+    def _key_end(self, channel: Channel, digit: str, duration_ms: int) -> None:
+        if channel.destroyed:
+            return
+        self.emit(
+            "DTMFEnd",
+            "dtmf",
+            [*channel.headers(), ("Digit", digit), ("DurationMs", str(duration_ms)), *_RECEIVED],
+        )
+        if channel.listening:
+            channel.pending_keys.append(digit)
+            channel.key_pressed.set()
 
     # -- media ----------------------------------------------------------------------------------
 
@@ -390,6 +476,7 @@ class Pbx:
                     self.destroy(agent, cause=17)
                     return DialResult("BUSY")
                 self.set_state(agent, RINGING)
+                self.indicate_ringing(caller)
                 self.emit_channel(
                     "DialState", caller, [*agent.headers("Dest"), ("DialStatus", "RINGING")]
                 )
@@ -399,6 +486,8 @@ class Pbx:
                 caller.tech_cause = None
                 self._dial_end(caller, agent, "ANSWER")
                 self.stop_moh(caller)
+                # app_dial answers a caller that is not up yet (a Local ;2 half, S13 e).
+                self.set_state(caller, UP)
                 return DialResult("ANSWER", agent=agent)
             if deadline is not None and now >= deadline:
                 self._dial_end(caller, agent, "NOANSWER")

@@ -109,6 +109,8 @@ class PbxSim:
         agi_url: str | None = None,
         from_phone: str | None = None,
         dtmf: str = "",
+        keys: tuple[tuple[float, str], ...] = (),
+        dtmf_mode: str = "rfc2833",
     ) -> CallRecord:
         """Start one inbound call now; the returned record fills in as the call progresses.
 
@@ -116,8 +118,12 @@ class PbxSim:
         ``hangs_up_after_answer``: the caller hangs up that long after the PBX answered;
         ``talk_time``: the caller hangs up that long after first being bridged to someone;
         ``from_phone``: an advisor's endpoint dials (a feature code) instead of the trunk;
-        ``dtmf``: the digits the caller keys when asked (GET DATA), e.g. a PIN then ``#``.
+        ``dtmf``: the digits the caller keys when asked (GET DATA), e.g. a PIN then ``#``;
+        ``keys``: ``(seconds after the answer, digit)`` pairs the caller presses whatever
+        happens, sent as ``dtmf_mode`` (``rfc2833`` or ``info``, see ``press_key``).
         """
+        if dtmf_mode not in ("rfc2833", "info"):
+            raise ValueError(f"dtmf_mode must be rfc2833 or info, not {dtmf_mode!r}")
         record = CallRecord(
             number=number,
             caller_num=caller_num,
@@ -125,6 +131,8 @@ class PbxSim:
             agi_url=self.agi_url_for(queue, agi_url),
             from_phone=from_phone,
             dtmf=dtmf,
+            keys=keys,
+            dtmf_mode=dtmf_mode,
         )
         if from_phone is not None and from_phone not in self.pbx.phones:
             raise ValueError(f"no phone {from_phone!r}")
@@ -142,6 +150,16 @@ class PbxSim:
         if channel is None:
             return False
         self.pbx.remote_hangup(channel)
+        return True
+
+    def press_key(self, channel: str, digit: str, *, mode: str = "rfc2833") -> bool:
+        """The person on ``channel`` (a caller's or a phone's channel name) presses ``digit``
+        now: AMI DTMFBegin/DTMFEnd (DTMFEnd only for ``mode="info"``), and the key reaches the
+        AGI command or application listening on the channel, if any. False if no such channel."""
+        found = self.pbx.find_channel(channel)
+        if found is None:
+            return False
+        self.pbx.press_key(found, digit, mode=mode, end_after=0.14 * self.config.timings.time_scale)
         return True
 
     def phone_hangs_up(self, endpoint: str) -> int:

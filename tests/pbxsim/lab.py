@@ -83,12 +83,24 @@ LAB_100 = DialplanConfig(
 )
 
 
+# The lab's other extensions (lab-config/extensions.conf): Originate targets (S13) and the
+# Local channel's dialing extension.
+LAB_ROUTINES: dict[str, tuple[str, ...]] = {
+    "lab-outbound,connect": ("NoOp()", "Dial(PJSIP/agent2,10)", "NoOp()", "Hangup()"),
+    "lab-outbound-failed,connect": ("Goto(lab-outbound,connect,1)",),
+    "lab-outbound-failed,failed": ("NoOp()", "Hangup()"),
+    "lab-dial,agent3": ("NoOp()", "Dial(PJSIP/${EXTEN},20)", "Hangup()"),
+}
+# The recorded FastAGI server's address, replaced by the scripted server's in replayed actions.
+RECORDED_AGI = "agi://127.0.0.1:4573"
+
+
 def lab_config(dialplan: DialplanConfig, agi_url: str = "agi://127.0.0.1:9/none") -> PbxConfig:
     return PbxConfig(
         agi_url=agi_url,
         phones=LAB_PHONES,
         queues=LAB_QUEUES,
-        dialplan=dialplan,
+        dialplan=replace(dialplan, routines=LAB_ROUTINES | dialplan.routines),
         timings=Timings(answer=0.5 * SCALE, login_failure_delay=0.05, time_scale=SCALE),
     )
 
@@ -157,6 +169,7 @@ async def replay(
     hung_calls: dict[int, float] | None = None,
     side_steps: list[tuple[float, Callable[[PbxSim], None]]] | None = None,
     timings: Timings | None = None,
+    trunk: str | None = None,
 ) -> Replay:
     """Replay a recorded FastAGI scenario against pbxsim and capture AMI and AGI traffic."""
     ami_records = load(f"{scenario}/ami.jsonl")
@@ -175,6 +188,8 @@ async def replay(
     config = lab_config(dialplan, f"{agi_base}/inbound")
     if timings is not None:
         config = replace(config, timings=timings)
+    if trunk is not None:
+        config = replace(config, trunk=trunk)
     sim = PbxSim(config)
     timeline = (TRACES / scenario / "timeline.txt").read_text()
     for name, behaviour in (behaviours or phone_behaviours(timeline)).items():
@@ -182,7 +197,7 @@ async def replay(
     calls = recorded_calls(scenario, ami_records)
     # The driver's own AMI actions (QueuePause in S2, ...) are replayed at their recorded times.
     actions = [
-        (r.t, r.raw)
+        (r.t, r.raw.replace(RECORDED_AGI, agi_base))
         for r in ami_records
         if r.conn == "ami1"
         and r.direction == "tx"

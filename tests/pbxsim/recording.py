@@ -83,6 +83,9 @@ COMPARED_VALUES = frozenset(
         "Interface",
         "Position",
         "Count",
+        "Digit",
+        "Direction",
+        "DurationMs",
     }
 )
 
@@ -166,7 +169,7 @@ class Renamer:
     def channel(self, name: str) -> str:
         if name in self.channels:
             return self.channels[name]
-        match = re.fullmatch(r"(\w+/[^-]+)-[0-9a-f]{8}", name)
+        match = re.fullmatch(r"(PJSIP/.+)-[0-9a-f]{8}", name)
         if match is None:
             # A dial string such as ``PJSIP/agent4`` (OriginateResponse on failure) is kept.
             return name
