@@ -4,13 +4,15 @@ while no command runs seen on AMI only."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
 import pytest
 
 from acd.pbxsim import PbxSim
-from tests.pbxsim.lab import LAB_401, replay
+from acd.pbxsim.pbx import AmiEvent
+from tests.pbxsim.lab import LAB_401, SCALE, replay
 from tests.pbxsim.recording import (
     CALL_CONTROL,
     compare_streams,
@@ -23,29 +25,48 @@ from tests.pbxsim.test_agi_flows import DIAL_STATE_RACE, recorded_dialogues, tim
 
 S14 = "S14-dtmf"
 DTMF_EVENTS = frozenset({"DTMFBegin", "DTMFEnd"})
+AGI_EVENTS = ("AGIExecStart", "AGIExecEnd")
 
 
 def key_presses(scenario: str, mode: str) -> list[tuple[float, Callable[[PbxSim], None]]]:
-    """The recorded keys as replay steps: RFC 2833 pressed at DTMFBegin (ending as long after as
-    recorded), SIP INFO at DTMFEnd."""
-    events = [
-        (r.t, r.headers)
-        for r in load(f"{scenario}/ami.jsonl")
-        if r.conn == "ami1" and r.kind == "event"
-    ]
+    """The recorded keys, each pressed as long after the AGI event preceding it (its command's
+    start, or the end of the last command) as recorded: anchored to the AGI, not to the wall
+    clock, so a loaded machine cannot move a key into another command. RFC 2833 keys are
+    pressed at DTMFBegin, SIP INFO keys at DTMFEnd."""
     wanted = "DTMFBegin" if mode == "rfc2833" else "DTMFEnd"
-    steps: list[tuple[float, Callable[[PbxSim], None]]] = []
-    for t, headers in events:
-        if get(headers, "Event") != wanted:
+    anchors: list[tuple[int, float, str]] = []  # (AGI event ordinal, delay, digit)
+    ordinal = -1
+    last_agi_t = 0.0
+    for record in load(f"{scenario}/ami.jsonl"):
+        if record.conn != "ami1" or record.kind != "event":
             continue
-        digit = get(headers, "Digit") or ""
+        event = get(record.headers, "Event")
+        if event in AGI_EVENTS:
+            ordinal += 1
+            last_agi_t = record.t
+        elif event == wanted:
+            anchors.append((ordinal, record.t - last_agi_t, get(record.headers, "Digit") or ""))
 
-        def press(sim: PbxSim, digit: str = digit) -> None:
-            (caller,) = [c for c in sim.live_channels() if c.startswith("PJSIP/callers")]
-            assert sim.press_key(caller, digit, mode=mode)
+    def press(sim: PbxSim, channel: str, digit: str) -> None:
+        sim.press_key(channel, digit, mode=mode)
 
-        steps.append((t, press))
-    return steps
+    def subscribe(sim: PbxSim) -> None:
+        seen = -1
+        loop = asyncio.get_running_loop()
+
+        def on_event(event: AmiEvent) -> None:
+            nonlocal seen
+            if event.name not in AGI_EVENTS:
+                return
+            seen += 1
+            channel = dict(event.headers)["Channel"]
+            for ordinal, delay, digit in anchors:
+                if ordinal == seen:
+                    loop.call_later(delay * SCALE, press, sim, channel, digit)
+
+        sim.subscribe(on_event)
+
+    return [(0.0, subscribe)]
 
 
 def without_endpos(dialogue: list[tuple[str, str]]) -> list[tuple[str, str]]:
