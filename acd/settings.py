@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,9 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+)
+from pydantic_settings import (
+    SettingsError as EnvSettingsError,
 )
 
 from acd.core.calendar import (
@@ -635,6 +639,22 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _undecodable_variables(error: str) -> str:
+    """Name the ``ACD_*`` variables of the section pydantic-settings could not decode."""
+    section = error.split('"')[1].upper() if '"' in error else ""
+    prefix = f"ACD_{section}_" if section else "ACD_"
+    names = []
+    for name, value in sorted(os.environ.items()):
+        if not name.upper().startswith(prefix):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            names.append(name)
+    shown = ", ".join(names) if names else f"an {prefix}* variable"
+    return f"{shown}: not valid JSON (in variables, lists and tables are JSON)"
+
+
 def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:
     """Validate already-parsed TOML data (plus the environment) into ``Settings``.
 
@@ -646,6 +666,10 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     except ValidationError as exc:
         problems = [(_field_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()]
         raise SettingsError(source, problems) from None
+    except EnvSettingsError as exc:
+        # pydantic-settings could not decode a variable's value (a list or table that is not
+        # JSON): name the variable, which is what the operator has to fix.
+        raise SettingsError(source, [("", _undecodable_variables(str(exc)))]) from None
     try:
         settings.to_core()
     except ConfigError as exc:

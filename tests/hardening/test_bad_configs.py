@@ -49,3 +49,20 @@ def test_check_config_refuses_with_one_line(path: Path) -> None:
     assert len(lines) == 1, lines
     assert NAMED[path.name] in lines[0]
     assert str(path) in lines[0]
+
+
+def test_a_variable_that_is_not_json_is_named() -> None:
+    """A list in an ACD_* variable that is not JSON: one line naming the variable."""
+    good = BAD.parent / "good-config.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "acd.cli", "check-config", "-c", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "ACD_FASTAGI_ALLOWED_HOSTS": "10.0.0.5"},
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "ACD_FASTAGI_ALLOWED_HOSTS: not valid JSON" in line
