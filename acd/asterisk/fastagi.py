@@ -601,6 +601,9 @@ class FastAgiServer:
                 error=type(error).__name__,
                 reason=str(error),
             )
+        except TimeoutError:
+            # A wait that ran out (an ANSWER unanswered for 10 s...) is a timeout, not a bug.
+            log.warning("agi_handler_timed_out", session=session_id, uniqueid=session.uniqueid)
         except Exception:
             log.exception("agi_handler_crashed", session=session_id, uniqueid=session.uniqueid)
         finally:

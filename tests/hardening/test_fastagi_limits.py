@@ -41,3 +41,23 @@ async def test_max_sessions_holds_under_a_burst_of_slow_environments() -> None:
     rejected = [e for e in logs if e.get("reason") == "too many sessions"]
     assert len(rejected) == 250
     assert admitted == 50
+
+
+async def test_a_handler_that_times_out_is_logged_as_a_timeout() -> None:
+    """A handler whose wait runs out is agi_handler_timed_out, not agi_handler_crashed."""
+
+    async def handler(session: AgiSession) -> None:
+        async with asyncio.timeout(0.05):
+            await session.wait_hangup()
+
+    settings = FastAgiSettings(host="127.0.0.1", port=0)
+    with capture_logs() as logs:
+        async with FastAgiServer(settings, handler) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(ENV.encode())
+            async with asyncio.timeout(10):
+                assert await reader.read() == b""
+            writer.close()
+    events = [e["event"] for e in logs]
+    assert "agi_handler_timed_out" in events
+    assert "agi_handler_crashed" not in events
