@@ -100,10 +100,14 @@ def advisor_pins(settings: Settings) -> dict[str, str]:
 
 
 def known_token(settings: Settings, token: str) -> bool:
-    """Whether ``token`` is any token the settings define (admin or an advisor's)."""
+    """Whether ``token`` is any token the settings define (admin, a supervisor's, an advisor's)."""
     offered = token.encode()
     found = False
-    candidates = [*settings.http.admin_tokens, *(a.token for a in settings.agents.values())]
+    candidates = [
+        *settings.http.admin_tokens,
+        *(s.token for s in settings.supervisors.values()),
+        *(a.token for a in settings.agents.values()),
+    ]
     for candidate in candidates:
         if candidate is not None:
             # No early exit: the time taken says nothing about which token matched.

@@ -248,3 +248,14 @@ def centre_settings_with_supervisor(supervisors: dict[str, object]) -> object:
 def test_scope_words_are_the_documented_ones() -> None:
     """The scope names printed in docs/api.md are the Scope values (nothing else appears)."""
     assert set(DOCUMENTED.values()) <= {s.value for s in Scope}
+
+
+def test_the_http_guard_knows_every_role_token() -> None:
+    """The guard in front of the API (acd.app.known_token) lets each role's token through to the
+    permission table: admin, supervisor and advisor tokens are known, a wrong one is not."""
+    from acd.app import known_token
+
+    settings = centre_settings()
+    for token in (ADMIN_TOKEN, *SUPERVISOR_TOKENS.values(), *AGENT_TOKENS.values()):
+        assert known_token(settings, token)
+    assert not known_token(settings, "not-a-token")
