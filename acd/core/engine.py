@@ -16,6 +16,7 @@ freed takes a call in the same ``handle``; a call offered takes an idle advisor 
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from acd.core.errors import (
     WorkloadLimitError,
 )
 from acd.core.live import (
+    TIMER_ORDER,
     LiveAgent,
     LiveCall,
     LiveQueue,
@@ -109,6 +111,15 @@ class Engine:
         self._timer_seq = 0
         # timer id -> what it does and the call or advisor it concerns.
         self._timers: dict[str, tuple[TimerKind, Any]] = {}
+        # Pending timers by (fire_at, TIMER_ORDER, entity key, seq, id): the drain order of the
+        # timers due at one instant (lazy deletion: an entry whose id is not pending is skipped).
+        self._timer_heap: list[tuple[float, int, tuple[int, ...], int, str]] = []
+        # While timers due at one instant are drained, routing waits for one pass at the end:
+        # the advisors made routable, the calls put in line and callers past their deadline.
+        self._draining = False
+        self._freed: list[LiveAgent] = []
+        self._lined: list[LiveCall] = []
+        self._deadlines: list[LiveCall] = []
         self._calls: dict[str, LiveCall] = {}
         # call id -> (first queue, offered at): tuples of atoms, which the GC does not track.
         self._finished: dict[str, tuple[str, float]] = {}
@@ -415,6 +426,18 @@ class Engine:
         self._timer_seq += 1
         timer_id = f"{kind.value}:{key}:{self._timer_seq}"
         self._timers[timer_id] = (kind, ref)
+        if isinstance(ref, LiveAgent):
+            entity: tuple[int, ...] = (ref.index,)
+        elif isinstance(ref, LiveCall):
+            entity = (ref.seq,)
+        else:  # (call, advisor) of a no-answer cooldown
+            entity = (ref[0].seq, ref[1].index)
+        heap = self._timer_heap
+        heapq.heappush(heap, (fire_at, TIMER_ORDER[kind], entity, self._timer_seq, timer_id))
+        if len(heap) > 2 * len(self._timers) + 64:
+            timers = self._timers
+            self._timer_heap = [t for t in heap if t[4] in timers]
+            heapq.heapify(self._timer_heap)
         self._out.append(cmd.StartTimer(timer_id, fire_at))
         return timer_id
 
@@ -531,7 +554,18 @@ class Engine:
         if not routable or agent.routable:
             return
         agent.epoch += 1
-        call = self._held_call_for(agent) or best_call_for(agent, self._by_seq, self._now)
+        own = self._held_call_for(agent)
+        if own is not None:
+            # Held for this very advisor (preferred advisor): theirs at once, even in a drain.
+            self._present(own, agent)
+            return
+        if self._draining:
+            agent.routable = True
+            agent.occupancy_at_free = agent.load.occupancy(self._now)
+            push_agent(agent, self._agent_list)
+            self._freed.append(agent)
+            return
+        call = best_call_for(agent, self._by_seq, self._now)
         if call is not None:
             # Routable only for an instant: presented at once, never enters the pools.
             self._present(call, agent)
@@ -577,6 +611,10 @@ class Engine:
 
     def _route(self, call: LiveCall) -> None:
         """Present a waiting call to the best routable eligible advisor, or keep it in line."""
+        if self._draining:
+            line_up(call, self._by_seq)
+            self._lined.append(call)
+            return
         agent = best_agent_for(call, self._agent_list, self._now)
         if agent is not None:
             self._present(call, agent)
@@ -1274,7 +1312,14 @@ class Engine:
         # are rung again for it only if nobody else can take it (with best_skill, releasing first
         # bounced the call between the two best advisors while a third sat idle).
         if call.max_wait_reached:
-            self._leave(call, "max_wait")
+            # Past max wait: another advisor free now takes the caller, else the overflow.
+            other = best_agent_for(call, self._agent_list, self._now)
+            if other is not None:
+                self._record(call, "requeued", None, step=call.step)
+                self._start_cooldown(call, agent)
+                self._present(call, other)
+            else:
+                self._leave(call, "max_wait")
         elif self._is_empty(queue, join=False):
             self._leave(call, "leave_empty")
         else:
@@ -1305,13 +1350,8 @@ class Engine:
         call, agent = ref
         if call.cooling is not None:
             call.cooling.pop(agent.index, None)
-        if (
-            call.state is CallState.WAITING
-            and agent.routable
-            and call.queue.steps[call.step] in agent.steps
-            and best_agent_for(call, self._agent_list, self._now) is agent
-        ):
-            self._present(call, agent)
+        if call.state is CallState.WAITING:
+            self._lined.append(call)  # matched in the routing pass that ends the drain
 
     def _on_caller_hung_up(self, e: ev.CallerHungUp) -> None:
         call = self._live_call(e.call_id)
@@ -1369,18 +1409,66 @@ class Engine:
         self._conversation_over(call, Trigger.TRANSFER, e.target)
 
     def _on_timer(self, e: ev.TimerFired) -> None:
-        pending = self._timers.pop(e.timer_id, None)
-        if pending is None:
-            return  # cancelled or already fired: documented no-op
-        kind, ref = pending
-        self._timer_handlers[kind](ref)
+        if e.timer_id not in self._timers:
+            return  # cancelled or already fired (drained with others): documented no-op
+        # Fire every timer due by now, in TIMER_ORDER (never in delivery or creation order),
+        # then route once: the order the driver delivers same-instant timers changes nothing.
+        self._draining = True
+        try:
+            heap = self._timer_heap
+            timers = self._timers
+            handlers = self._timer_handlers
+            while heap and (heap[0][0] <= self._now or e.timer_id in timers):
+                timer_id = heapq.heappop(heap)[4]
+                pending = timers.pop(timer_id, None)
+                if pending is not None:
+                    handlers[pending[0]](pending[1])
+        finally:
+            self._draining = False
+        self._routing_pass()
+
+    def _routing_pass(self) -> None:
+        """Match what the drain freed: the best call first (priority, weighted wait, arrival)
+        goes to its step's best advisor by the queue's policy; until no pair is left."""
+        freed, lined, deadlines = self._freed, self._lined, self._deadlines
+        self._freed, self._lined, self._deadlines = [], [], []
+        now = self._now
+        everyone = self._agent_list
+        while True:
+            best: LiveCall | None = None
+            best_key: tuple[int, float, int] = (0, 0.0, 0)
+            candidates = [c for c in lined if c.in_step is not None]
+            candidates += [
+                c
+                for a in freed
+                if a.routable and (c := best_call_for(a, self._by_seq, now)) is not None
+            ]
+            for call in candidates:
+                key = (call.priority, (now - call.fifo_at) * call.queue.cfg.weight, -call.seq)
+                if best is None or key > best_key:
+                    best, best_key = call, key
+            if best is None:
+                break
+            agent = best_agent_for(best, everyone, now)
+            if agent is None:
+                lined = [c for c in lined if c is not best]
+                continue
+            self._present(best, agent)
+        # A caller past their deadline whom no advisor took in the pass leaves now.
+        for call in deadlines:
+            if call.state is CallState.WAITING and call.max_wait_reached:
+                self._leave(call, "max_wait")
 
     def _max_wait_reached(self, call: LiveCall) -> None:
+        """The caller reached max wait: an advisor free at this instant still takes them (the
+        routing pass), else they leave for the overflow target after it. While their ring to an
+        advisor runs, the decision waits for its outcome."""
         call.max_wait_timer = None
+        call.max_wait_reached = True
         if call.state is CallState.WAITING:
-            self._leave(call, "max_wait")
-        else:
-            call.max_wait_reached = True
+            call.cooling = None  # the deadline outranks a no-answer cooldown
+            self._lined.append(call)
+            self._deadlines.append(call)
 
     def _wrap_up_over(self, agent: LiveAgent) -> None:
         agent.timer = None

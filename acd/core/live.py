@@ -77,6 +77,21 @@ class TimerKind(Enum):
     HOLD = "hold"  # a call held for its customer's preferred advisor goes to everyone
 
 
+# Order in which timers due at the same instant fire: advisors' releases first (so an advisor
+# freed at the instant a caller's deadline falls can still take that caller), then the end of
+# no-answer cooldowns, step relaxations, callers' deadlines, and announcements last. Within a
+# kind: the advisor's index in the configuration, or the call's arrival order.
+TIMER_ORDER: dict[TimerKind, int] = {
+    TimerKind.WRAP_UP: 0,
+    TimerKind.BREATHER: 0,
+    TimerKind.RECOVERY: 0,
+    TimerKind.RETRY: 1,
+    TimerKind.RELAX: 2,
+    TimerKind.MAX_WAIT: 3,
+    TimerKind.ANNOUNCE: 4,
+}
+
+
 @dataclass(slots=True, eq=False)
 class LiveAgent:
     """An advisor: the three state dimensions, the call in hand, load and pool bookkeeping."""

@@ -247,7 +247,12 @@ def test_disposition_during_wrap_up() -> None:
 
 def test_max_wait_overflows_to_another_queue() -> None:
     """After max wait the call moves to the overflow queue, keeping its place by first arrival."""
-    sales = queue("sales", max_wait_s=60, overflow=OverflowTarget.parse("queue:backup"))
+    sales = queue(
+        "sales",
+        max_wait_s=60,
+        overflow=OverflowTarget.parse("queue:backup"),
+        announce_interval_s=None,
+    )
     backup = queue("backup")
     cfg = config(
         [sales, backup], [agent("a1", ("sales",)), agent("b1", ("backup",))], workload=NO_WORKLOAD
