@@ -50,10 +50,11 @@ def format_duration(seconds: float) -> str:
 class Actions:
     """The action table the AMI server dispatches to."""
 
-    def __init__(self, pbx: Pbx, app_queue: AppQueue) -> None:
+    def __init__(self, pbx: Pbx, app_queue: AppQueue, routines: Routines) -> None:
         self.pbx = pbx
         self.app_queue = app_queue
-        self.originator = Originator(pbx, Routines(pbx))
+        self.routines = routines
+        self.originator = Originator(pbx, routines)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def table(self) -> dict[str, ActionHandler]:
@@ -85,7 +86,52 @@ class Actions:
             "ListCommands": self.list_commands,
             "UserEvent": self.user_event,
             "ControlPlayback": self.control_playback,
+            "MixMonitor": self.mix_monitor,
+            "StopMixMonitor": self.stop_mix_monitor,
+            "MixMonitorMute": self.mix_monitor_mute,
         }
+
+    # -- recording (S16) ------------------------------------------------------------------------
+
+    async def mix_monitor(self, session: AmiSession, message: Message) -> Reply:
+        channel = self.pbx.find_channel(message.get("Channel") or "")
+        if channel is None:
+            return error(message, "No such channel")
+        filename = message.get("File") or ""
+        if not filename:
+            return error(message, "Could not start monitoring channel")
+        options = message.get("Options") or ""
+        recording = self.routines.mixmonitor.start(channel, filename, options)
+        # The id is only given with the i() option; the ack has no Message (S16 a).
+        extra = [("MixMonitorID", recording.ident)] if "i(" in options else []
+        return Reply(respond(message, "Success", *extra))
+
+    async def stop_mix_monitor(self, session: AmiSession, message: Message) -> Reply:
+        channel = self.pbx.find_channel(message.get("Channel") or "")
+        if channel is None:
+            return error(message, "No such channel")
+        ident = message.get("MixMonitorID") or None
+        if not self.routines.mixmonitor.recording(channel, ident):
+            return error(message, "Could not stop monitoring channel")
+        # The ack precedes MixMonitorStop, in the same ms (S16 a).
+        session.send_reply(Reply(respond(message, "Success")))
+        self.routines.mixmonitor.stop(channel, ident)
+        return Reply([], sent=True)
+
+    async def mix_monitor_mute(self, session: AmiSession, message: Message) -> Reply:
+        # Not in the recordings: wording and the MixMonitorMute event from Asterisk's docs.
+        channel = self.pbx.find_channel(message.get("Channel") or "")
+        if channel is None:
+            return error(message, "No such channel")
+        direction = (message.get("Direction") or "both").lower()
+        if direction not in ("read", "write", "both"):
+            return error(message, "Invalid direction specified. Must be read, write or both")
+        state = (message.get("State") or "").lower() in ("1", "yes", "true", "on")
+        if not self.routines.mixmonitor.recording(channel, None):
+            return error(message, "Cannot set mute flag")
+        session.send_reply(Reply(respond(message, "Success")))
+        self.routines.mixmonitor.mute(channel, direction, state)
+        return Reply([], sent=True)
 
     async def ping(self, session: AmiSession, message: Message) -> Reply:
         return Reply(

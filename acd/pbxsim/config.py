@@ -86,6 +86,9 @@ class DialplanConfig:
     # Originate's Context/Exten, a Local channel's ``;2`` half or a ``failed`` extension runs,
     # e.g. ``{"lab-outbound,connect": ("NoOp()", "Dial(PJSIP/agent2,10)", "Hangup()")}``.
     routines: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Applications run before ``AGI()`` on an inbound call, e.g. ``("MixMonitor(lab-${UNIQUEID}
+    # .wav)",)`` as the lab's 402 (S16 b).
+    before_agi: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,5 @@ class PbxConfig:
     timings: Timings = field(default_factory=Timings)
     seed: int = 1
     max_ami_backlog: int = 20000
+    # Where MixMonitor writes a relative file name (Asterisk: astspooldir/monitor).
+    monitor_dir: str = "/var/spool/asterisk/monitor"

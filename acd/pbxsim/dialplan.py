@@ -22,6 +22,7 @@ from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.app_queue import AppQueue
 from acd.pbxsim.channels import RING, UP, Channel
 from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.routines import Routines, split_application, substitute
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
 
 
@@ -56,9 +57,10 @@ class CallRecord:
 class InboundDialplan:
     """Runs inbound calls through AGI and the contract; counts every path taken."""
 
-    def __init__(self, pbx: Pbx, app_queue: AppQueue) -> None:
+    def __init__(self, pbx: Pbx, app_queue: AppQueue, routines: Routines) -> None:
         self.pbx = pbx
         self.app_queue = app_queue
+        self.routines = routines
 
     async def run(
         self,
@@ -197,7 +199,12 @@ class InboundDialplan:
             return
         if config.answer_before_agi:
             await pbx.answer(caller, 0.0)
-        caller.priority = 2
+        for index, step in enumerate(config.before_agi):
+            caller.priority = index + 1
+            name, data = split_application(substitute(step, caller))
+            await self.routines.application(caller, name, data)
+        # The NoOp at priority 1, or the applications configured before AGI (S16 b's 402).
+        caller.priority = max(2, len(config.before_agi) + 1)
         if config.run_agi:
             session = AgiSession(pbx, caller, record.agi_url)
             status = await session.run()

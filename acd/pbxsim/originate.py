@@ -216,9 +216,11 @@ class Originator:
             if request.application.lower() == "agi":
                 session = AgiSession(pbx, channel, request.data)
                 channel.variables["AGISTATUS"] = await session.run()
+                pbx.destroy(channel)
             else:
                 await self.routines.application(channel, request.application, request.data)
-            pbx.destroy(channel)
+                # The spyer's Hangup has Cause 0 however the spying ended (S15 a-c).
+                pbx.destroy(channel, cause=0 if request.application.lower() == "chanspy" else None)
             return
         channel.context, channel.exten, channel.priority = (
             request.context,

@@ -80,6 +80,8 @@ class Pbx:
     counters: Counters = field(default_factory=Counters)
     event_listeners: list[EventListener] = field(default_factory=list)
     device_listeners: list[DeviceListener] = field(default_factory=list)
+    # Told of every channel as it is destroyed (a MixMonitor ends with its channel).
+    destroy_listeners: list[Callable[[Channel], None]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -244,6 +246,8 @@ class Pbx:
         self._by_endpoint.get(channel.endpoint, set()).discard(channel)
         self.counters.channels_destroyed += 1
         self.update_device(channel.endpoint)
+        for listener in self.destroy_listeners:
+            listener(channel)
 
     # -- devices --------------------------------------------------------------------------------
 

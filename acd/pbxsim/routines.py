@@ -12,6 +12,7 @@ from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.channels import Channel
 from acd.pbxsim.pbx import Pbx, wait_for_hangup
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
+from acd.pbxsim.supervision import ChanSpy, MixMonitor
 
 
 def split_application(text: str) -> tuple[str, str]:
@@ -20,12 +21,20 @@ def split_application(text: str) -> tuple[str, str]:
     return name.strip(), rest[:-1] if rest.endswith(")") else rest
 
 
+def substitute(text: str, channel: Channel) -> str:
+    """The dialplan variables the configured extensions use: ${EXTEN}, ${UNIQUEID}."""
+    return text.replace("${EXTEN}", channel.exten).replace("${UNIQUEID}", channel.uniqueid)
+
+
 class Routines:
     """Runs the configured extensions on a channel."""
 
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self.table = pbx.config.dialplan.routines
+        self.chanspy = ChanSpy(pbx)
+        self.mixmonitor = MixMonitor(pbx)
+        pbx.destroy_listeners.append(self.mixmonitor.channel_gone)
 
     def has(self, context: str, exten: str) -> bool:
         return f"{context},{exten}" in self.table
@@ -38,7 +47,7 @@ class Routines:
         index = priority - 1
         while 0 <= index < len(steps) and not channel.dead:
             channel.priority = index + 1
-            name, data = split_application(steps[index].replace("${EXTEN}", channel.exten))
+            name, data = split_application(substitute(steps[index], channel))
             if name.lower() == "goto":
                 parts = data.split(",")
                 target_context, target_exten = parts[0], parts[1] if len(parts) > 1 else "s"
@@ -83,6 +92,12 @@ class Routines:
         elif app == "set":
             key, _, value = data.partition("=")
             channel.variables[key] = value
+        elif app == "mixmonitor":
+            self.mixmonitor.start(channel, params[0], params[1] if len(params) > 1 else "")
+        elif app == "stopmixmonitor":
+            self.mixmonitor.stop(channel, params[0] or None)
+        elif app == "chanspy":
+            await self.chanspy.run(channel, data)
         elif app == "agi":
             session = AgiSession(pbx, channel, data)
             channel.variables["AGISTATUS"] = await session.run()

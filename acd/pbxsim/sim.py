@@ -17,6 +17,7 @@ from acd.pbxsim.dialplan import CallRecord, InboundDialplan
 from acd.pbxsim.pbx import AmiEvent, Pbx, wait_for_hangup
 from acd.pbxsim.phones import Phone
 from acd.pbxsim.registration import Registrar
+from acd.pbxsim.routines import Routines
 
 
 class PbxSim:
@@ -26,8 +27,9 @@ class PbxSim:
         self.config = config or PbxConfig()
         self.pbx = Pbx(self.config)
         self.app_queue = AppQueue(self.pbx, self.config.queues)
-        self.dialplan = InboundDialplan(self.pbx, self.app_queue)
-        self.actions = Actions(self.pbx, self.app_queue)
+        self.routines = Routines(self.pbx)
+        self.dialplan = InboundDialplan(self.pbx, self.app_queue, self.routines)
+        self.actions = Actions(self.pbx, self.app_queue, self.routines)
         self.ami = AmiServer(self.pbx, self.actions.table())
         self.registrar = Registrar(self.pbx)
         self.calls: list[CallRecord] = []

@@ -125,6 +125,23 @@ def phone_behaviours(timeline: str) -> dict[str, PhoneBehaviour]:
     return behaviours
 
 
+def talking_phones(timeline: str) -> dict[str, PhoneBehaviour]:
+    """``phone agent1 (answer ring=1000, then sends … hangs up after 9000 ms)`` lines of the
+    S15/S16 timelines (phones that play a tone), scaled."""
+    return {
+        name: PhoneBehaviour(
+            answer_delay=int(ring) / 1000 * SCALE, talk_time=int(talk) / 1000 * SCALE
+        )
+        for name, ring, talk in re.findall(
+            r"phone (\w+) \(answer ring=(\d+),.*?hangs up after (\d+) ms\)", timeline
+        )
+    }
+
+
+# The supervisor's phone of S15 (lab-config/pjsip.conf).
+SUPERVISOR = PhoneConfig("supervisor1", "6901", "Supervisor One", context="lab-agents")
+
+
 @dataclass(frozen=True)
 class RecordedCall:
     """An inbound call of a recording: when it arrived, who called, when the caller hung up."""
@@ -170,6 +187,7 @@ async def replay(
     side_steps: list[tuple[float, Callable[[PbxSim], None]]] | None = None,
     timings: Timings | None = None,
     trunk: str | None = None,
+    configure: Callable[[PbxConfig], PbxConfig] | None = None,
 ) -> Replay:
     """Replay a recorded FastAGI scenario against pbxsim and capture AMI and AGI traffic."""
     ami_records = load(f"{scenario}/ami.jsonl")
@@ -190,6 +208,8 @@ async def replay(
         config = replace(config, timings=timings)
     if trunk is not None:
         config = replace(config, trunk=trunk)
+    if configure is not None:
+        config = configure(config)
     sim = PbxSim(config)
     timeline = (TRACES / scenario / "timeline.txt").read_text()
     for name, behaviour in (behaviours or phone_behaviours(timeline)).items():
