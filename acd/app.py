@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hmac
 import os
 import random
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import structlog
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
 from acd.admin.customers_api import mount_customer_api
 from acd.admin.guard import HttpLimits
+from acd.admin.roles import identify
 from acd.asterisk.agi_calls import AgiCalls
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
@@ -100,19 +100,8 @@ def advisor_pins(settings: Settings) -> dict[str, str]:
 
 
 def known_token(settings: Settings, token: str) -> bool:
-    """Whether ``token`` is any token the settings define (admin, a supervisor's, an advisor's)."""
-    offered = token.encode()
-    found = False
-    candidates = [
-        *settings.http.admin_tokens,
-        *(s.token for s in settings.supervisors.values()),
-        *(a.token for a in settings.agents.values()),
-    ]
-    for candidate in candidates:
-        if candidate is not None:
-            # No early exit: the time taken says nothing about which token matched.
-            found |= hmac.compare_digest(offered, candidate.get_secret_value().encode())
-    return found
+    """Whether ``token`` belongs to anyone the settings define (admin, supervisor, advisor)."""
+    return identify(settings, token) is not None
 
 
 def http_limits(settings: Settings) -> HttpLimits:
