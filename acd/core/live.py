@@ -86,6 +86,7 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.BREATHER: 0,
     TimerKind.RECOVERY: 0,
     TimerKind.RETRY: 1,
+    TimerKind.HOLD: 1,  # a preferred-advisor hold ends like a cooldown
     TimerKind.RELAX: 2,
     TimerKind.MAX_WAIT: 3,
     TimerKind.ANNOUNCE: 4,
