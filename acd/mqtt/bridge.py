@@ -28,7 +28,7 @@ import structlog
 from acd.core.commands import CallCompleted, Command, RecordAgentState, RecordCallEvent
 from acd.core.config import AcdConfig
 from acd.core.errors import CoreError
-from acd.core.events import ConfigChanged, Event
+from acd.core.events import ConfigChanged, Event, QueueHoursChanged
 from acd.core.snapshots import AgentView, QueueView
 from acd.mqtt import payloads
 from acd.mqtt.commands import (
@@ -146,6 +146,9 @@ class MqttBridge:
         agent_id = getattr(event, "agent_id", None)
         if isinstance(agent_id, str):
             self._dirty_agents.add(agent_id)
+        if isinstance(event, QueueHoursChanged):
+            # Opening and closing change no call: the retained queue state still has to say it.
+            self._dirty_queues.add(event.queue)
         if isinstance(event, ConfigChanged):
             # Also those published before: a removed advisor's or queue's state gets deleted.
             self._dirty_agents |= self._published_agents

@@ -50,6 +50,19 @@ def queue_stats(view: QueueView, at: float) -> dict[str, Any]:
         "short_abandons": view.short_abandons,
         "answered_within_sl": view.answered_within_sl,
         "service_level": view.service_level,
+        "hours": queue_hours(view),
+    }
+
+
+def queue_hours(view: QueueView) -> dict[str, Any]:
+    """Open or closed to new callers, why and the next change (epoch), as ``acd hours`` says it."""
+    hours = view.hours
+    return {
+        "open": hours.open,
+        "reason": hours.reason.value,
+        "detail": hours.detail,
+        "next_change": hours.next_change,
+        "next_open": hours.next_open,
     }
 
 
