@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
+from acd.admin import AcdMetrics, HttpServer, LiveFeed, QueueTuningRefusedError, build_http_app
 from acd.admin.customers_api import mount_customer_api
 from acd.admin.guard import HttpLimits
 from acd.admin.roles import identify
@@ -366,6 +366,14 @@ class Daemon:
         self.settings = settings
         self.config = config
         log.info("config_reloaded", queues=len(config.queues), agents=len(config.agents))
+
+    async def tune_queue(self, name: str, changes: Mapping[str, object]) -> None:
+        """Change one queue live (``PATCH /api/v1/queues/{name}``), through ``reload``."""
+        settings = self.settings.with_queue_tuned(name, changes)
+        try:
+            await self.reload(settings)
+        except CoreError as exc:
+            raise QueueTuningRefusedError(str(exc)) from exc
 
     async def _open_records(self, recorder: Recorder) -> None:
         """Refuse to start on a schema that is behind; start anyway (spooling) if the DB is down."""

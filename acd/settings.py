@@ -17,7 +17,7 @@ import ipaddress
 import json
 import os
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -485,6 +485,17 @@ class Settings(BaseSettings):
                 preferred_hold_s=dict(self.customers.preferred_hold_s),
             ),
         )
+
+    def with_queue_tuned(self, name: str, changes: Mapping[str, object]) -> Settings:
+        """These settings with queue ``name`` changed (the HTTP API's live tuning).
+
+        Raises ``KeyError`` for an unknown queue, ``pydantic.ValidationError`` for values the
+        queue cannot take and ``ConfigError`` when the result is no valid configuration.
+        """
+        tuned = QueueSettings.model_validate({**self.queues[name].model_dump(), **changes})
+        settings = self.model_copy(update={"queues": {**self.queues, name: tuned}})
+        settings.to_core()
+        return settings
 
     def centre_calendar(self, years: Iterable[int]) -> CentreCalendar:
         """The centre's zone and its public holidays (country, subdivision) for ``years``."""

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from acd.admin.auth import SettingsHolder, access, principal_of
+from acd.admin.auth import access, principal_of
 from acd.admin.customers_api import ScreenPopSource, save_note
 from acd.admin.errors import ApiError, from_core_error
 from acd.admin.i18n import STATIC
@@ -56,12 +56,12 @@ from acd.admin.models import (
 )
 from acd.admin.pages import Pages
 from acd.admin.roles import Permission, Principal, Role, Target, authorize
+from acd.admin.settings_port import QueueTuningRefusedError, SettingsHolder
 from acd.admin.words import ACTIVITIES, ACTIVITY_HINTS, QUEUE_POLICIES
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
 from acd.runtime.ports import InboxFullError
-from acd.settings import QueueSettings
 
 log = structlog.get_logger("acd.admin")
 
@@ -500,7 +500,7 @@ def build_http_app(
         queue = holder.settings.queues.get(name)
         if queue is None:
             raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
-        return QueueTuningNow.model_validate(queue.model_dump(mode="json"))
+        return QueueTuningNow.model_validate(queue, from_attributes=True)
 
     @app.patch(
         f"{API}/queues/{{name}}",
@@ -512,15 +512,13 @@ def build_http_app(
     ) -> QueueTuningOut:
         """Change a queue's settings live, through the same path as ``acd reload``: waiting
         callers keep their place. Supervisor (of this queue) or admin token."""
-        current = holder.settings
-        queue = current.queues.get(name)
-        if queue is None:
+        if name not in holder.settings.queues:
             raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
         changes = body.model_dump(exclude_unset=True)
         if not changes:
             raise ApiError("invalid_input", "nothing to change", fields=[])
         try:
-            tuned = QueueSettings.model_validate({**queue.model_dump(), **changes})
+            await holder.tune_queue(name, changes)
         except ValidationError as exc:
             problems = [
                 {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
@@ -529,16 +527,14 @@ def build_http_app(
             raise ApiError(
                 "invalid_config", "the queue settings are invalid", fields=problems
             ) from None
-        settings = current.model_copy(update={"queues": {**current.queues, name: tuned}})
-        try:
-            settings.to_core()
         except ConfigError as exc:
             raise from_core_error(exc) from None
-        try:
-            await holder.reload(settings)
-        except CoreError as exc:
+        except QueueTuningRefusedError as exc:
             # The engine refused the change in the current state: nothing was applied.
             raise ApiError("refused", str(exc)) from None
+        except KeyError:
+            # Removed by a reload between the check above and now.
+            raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name) from None
         log.info("queue_tuned", queue=name, changed=sorted(changes), actor=actor_of(who))
         return QueueTuningOut(queue=name, changed=sorted(changes))
 

@@ -8,21 +8,11 @@ queue) comes from the path. Tokens are read from the settings in force at each r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from starlette.requests import Request
 
 from acd.admin.roles import Permission, Principal, Target, authorize, identify
-from acd.settings import Settings
-
-
-class SettingsHolder(Protocol):
-    """The settings in force and the reload path (``acd.app.Daemon`` is one)."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    async def reload(self, settings: Settings) -> None: ...
+from acd.admin.settings_port import AdminSettings, SettingsHolder
 
 
 def bearer_token(request: Request) -> str | None:
@@ -34,12 +24,12 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def principal_of(settings: Settings, request: Request) -> Principal | None:
+def principal_of(settings: AdminSettings, request: Request) -> Principal | None:
     """Who sent the request (``ANONYMOUS`` without a token, None for an unknown token)."""
     return identify(settings, bearer_token(request))
 
 
-def target_of(settings: Settings, request: Request) -> Target:
+def target_of(settings: AdminSettings, request: Request) -> Target:
     """The advisor and the queue named in the request's path, if any."""
     params = request.path_params
     agent_id = params.get("agent_id")

@@ -16,10 +16,11 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from acd.admin.auth import SettingsHolder, access
+from acd.admin.auth import access
 from acd.admin.errors import ApiError, from_core_error
 from acd.admin.models import ErrorBody
 from acd.admin.roles import Permission
+from acd.admin.settings_port import SettingsHolder
 from acd.core.customers import (
     Consent,
     Customer,

@@ -18,7 +18,7 @@ from typing import Final
 from pydantic import SecretStr
 
 from acd.admin.errors import ApiError
-from acd.settings import Settings
+from acd.admin.settings_port import AdminSettings
 
 
 class Role(StrEnum):
@@ -110,7 +110,7 @@ def _matches(offered: bytes, candidate: SecretStr | None) -> bool:
     )
 
 
-def identify(settings: Settings, token: str | None) -> Principal | None:
+def identify(settings: AdminSettings, token: str | None) -> Principal | None:
     """The principal a token belongs to: ``ANONYMOUS`` without one, None for an unknown one.
 
     Every known token is compared (no early exit), so timing says nothing about which matched.

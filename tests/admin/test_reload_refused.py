@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from acd.admin import build_http_app
+from acd.admin import QueueTuningRefusedError, build_http_app
 from acd.admin.server import HttpServer
 from acd.app import Daemon
-from acd.core.errors import ConfigError
+from acd.core.errors import ConfigError, CoreError
 from acd.core.events import CallArrived
 from acd.settings import Settings
 from tests.admin.conftest import ADMIN_TOKEN, Api
@@ -50,8 +51,8 @@ async def test_a_refused_reload_changes_nothing(api: Api) -> None:
 
 @dataclass
 class RemovesSalesToo:
-    """A settings holder whose reloads also drop the sales queue (as if the file changed under a
-    PATCH): the real daemon and engine decide."""
+    """A settings holder whose queue changes also drop the sales queue (as if the file changed
+    under a PATCH): the real daemon and engine decide."""
 
     daemon: Daemon
 
@@ -59,8 +60,12 @@ class RemovesSalesToo:
     def settings(self) -> Settings:
         return self.daemon.settings
 
-    async def reload(self, settings: Settings) -> None:
-        await self.daemon.reload(without_sales(settings))
+    async def tune_queue(self, name: str, changes: Mapping[str, object]) -> None:
+        tuned = self.daemon.settings.with_queue_tuned(name, changes)
+        try:
+            await self.daemon.reload(without_sales(tuned))
+        except CoreError as exc:
+            raise QueueTuningRefusedError(str(exc)) from exc
 
 
 async def test_queue_tuning_the_engine_refuses_answers_409_with_its_reason(api: Api) -> None:
