@@ -27,6 +27,25 @@ class RingAgent:
 
 
 @dataclass(slots=True)
+class ReserveAgent:
+    """Hold a routable advisor for a non-inbound leg (a callback, an outbound call).
+
+    The engine chose ``agent_id`` for the reservation ``call_id`` exactly as it chooses an
+    advisor for an inbound caller (eligibility, policy, workload rules) and put them in
+    ``reserved`` with ``reason`` as their activity's reason (the wallboard shows it). The
+    adapter of the leg's kind originates the leg: the advisor's ``endpoint`` first for a
+    callback. The leg tells the engine how it went: ``AgentAnswered`` (the conversation
+    started), ``AgentDidNotAnswer`` (the advisor's own leg rang out), ``ReservationReleased``
+    (the leg ended before connecting), ``CallEnded``/``CallerHungUp`` (after the conversation).
+    """
+
+    agent_id: str
+    reason: str
+    call_id: str
+    endpoint: str
+
+
+@dataclass(slots=True)
 class PlayPrompt:
     """Play an announcement to a waiting caller (position 1 = next to be served)."""
 
@@ -134,8 +153,38 @@ class CallCompleted:
     answered_within_sl: bool
 
 
+@dataclass(slots=True)
+class RecordCallback:
+    """A callback's state changed: storage keeps the row that rebuilds it after a restart.
+
+    ``state`` is ``pending`` (scheduled or in line), ``reserved`` (an attempt under way),
+    ``connected``, ``completed``, ``failed`` or ``cancelled``. ``arrived_at`` is its place in
+    line (the original caller's arrival, or its scheduled time); ``due_at`` when it may next
+    be attempted; ``requested_at`` when it was asked for.
+    """
+
+    callback_id: str
+    queue: str
+    state: str
+    priority: int
+    number: str
+    name: str
+    requested_at: float
+    arrived_at: float
+    due_at: float
+    give_up_at: float | None
+    attempts: int
+    from_call_id: str | None
+    agent_id: str | None
+    reason: str
+    at: float
+    data: Mapping[str, str]
+
+
 Command = (
     RingAgent
+    | ReserveAgent
+    | RecordCallback
     | PlayPrompt
     | StopPrompt
     | StartTimer

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from acd.core.calendar import Schedule
+from acd.core.callbacks import CallbackPolicy
 from acd.core.customers import CustomerRouting
 from acd.core.errors import ConfigError, SkillExpressionError
 from acd.core.skills import (
@@ -348,6 +349,7 @@ class AcdConfig:
     short_abandon_s: float = 5.0
     schedules: tuple[Schedule, ...] = ()  # opening hours the queues name (acd.core.calendar)
     customers: CustomerRouting = field(default_factory=CustomerRouting)  # VIP priority
+    callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)  # retries, numbers
 
     def __post_init__(self) -> None:
         if not isinstance(self.queues, tuple) or not all(
@@ -361,6 +363,8 @@ class AcdConfig:
         if not isinstance(self.workload, WorkloadPolicy):
             raise ConfigError("workload", "must be a WorkloadPolicy")
         _check_duration("short_abandon_s", self.short_abandon_s)
+        if not isinstance(self.callbacks, CallbackPolicy):
+            raise ConfigError("callbacks", "must be a CallbackPolicy")
         names: dict[str, QueueConfig] = {}
         for q in self.queues:
             if q.name in names:

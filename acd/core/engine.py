@@ -64,7 +64,7 @@ from acd.core.routing_heaps import (
     unline,
 )
 from acd.core.skills import skills_named
-from acd.core.snapshots import AgentView, CallView, EngineSnapshot, QueueView
+from acd.core.snapshots import AgentView, CallbackView, CallView, EngineSnapshot, QueueView
 from acd.core.states import (
     ACTIVITY_TABLE,
     CALL_TABLE,
@@ -89,6 +89,8 @@ FINISHED_MEMORY: Final = 100_000
 # Weight of the newest handle time in a queue's running average (expected wait estimates).
 AHT_SMOOTHING: Final = 0.1
 NO_ANSWER_REASON: Final = "no_answer"
+# The reservation reason of callbacks (ReserveAgent.reason, the advisor's activity reason).
+CALLBACK: Final = "callback"
 # Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
 # An activity entry also says whether it starts (+1) or ends (-1) a staffed period, so the
 # change of activity pays for one lookup, not three.
@@ -98,6 +100,14 @@ _ACTIVITY: Final = {
 }
 _NUMBER: Final = (int, float)
 _CALL: Final = dict(CALL_TABLE)
+
+
+def _answered(call: LiveCall) -> tuple[Outcome, str]:
+    """The outcome and reason of an answered call once its wrap-up ends: an inbound call is
+    ``answered``; a reservation's leg (callback, outbound) is ``completed``, its kind the reason."""
+    if call.purpose is None:
+        return Outcome.ANSWERED, "completed"
+    return Outcome.COMPLETED, call.purpose
 
 
 class Engine:
@@ -131,6 +141,8 @@ class Engine:
         self._by_seq: dict[int, LiveCall] = {}
         self._queues: dict[str, LiveQueue] = {}
         self._config = config
+        # Callback requests accepted today, per number (the per-number daily limit).
+        self._callbacks_by_number: dict[str, int] = {}
         self._out: list[Command] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.AgentLoggedIn: self._on_logged_in,
@@ -143,6 +155,11 @@ class Engine:
             ev.PhoneStateChanged: self._on_phone,
             ev.CallArrived: self._on_call_arrived,
             ev.CallerIdentified: self._on_caller_identified,
+            ev.ReservationRequested: self._on_reservation_requested,
+            ev.ReservationReleased: self._on_reservation_released,
+            ev.CallbackRequested: self._on_callback_requested,
+            ev.CallbackCancelled: self._on_callback_cancelled,
+            ev.CallbackReprioritised: self._on_callback_reprioritised,
             ev.PromptEnded: self._on_prompt_ended,
             ev.AgentAnswered: self._on_answered,
             ev.AgentDidNotAnswer: self._on_not_answered,
@@ -163,6 +180,8 @@ class Engine:
             TimerKind.RECOVERY: self._rest_over,
             TimerKind.RETRY: self._cooldown_over,
             TimerKind.HOLD: self._hold_over,
+            TimerKind.DUE: self._callback_due,
+            TimerKind.GIVE_UP: self._callback_gives_up,
         }
         self._build(config, {})
 
@@ -250,7 +269,7 @@ class Engine:
         ``at`` (reason ``wrap_up_cut``). A summary otherwise waits for the wrap-up's end: the
         daemon records these when it stops, so no answered call goes without its row. Pure."""
         return [
-            self._summary(agent.call, Outcome.ANSWERED, "wrap_up_cut", at)
+            self._summary(agent.call, _answered(agent.call)[0], "wrap_up_cut", at)
             for agent in self._agents.values()
             if agent.activity is Activity.WRAP_UP and agent.call is not None
         ]
@@ -359,6 +378,10 @@ class Engine:
                 queue.answered_within_sl = old.answered_within_sl
                 queue.short_abandons = old.short_abandons
                 queue.closed_callers = old.closed_callers
+                queue.callbacks_requested = old.callbacks_requested
+                queue.callbacks_completed = old.callbacks_completed
+                queue.callbacks_within_sl = old.callbacks_within_sl
+                queue.callbacks_failed = old.callbacks_failed
                 queue.hours = old.hours
             queue.steps = [
                 LiveStep(queue, i, s.expression, s.expires_after_s)
@@ -596,7 +619,7 @@ class Engine:
                 emptied.append(queue)
         for queue in emptied:
             for call in list(queue.waiting.values()):
-                if call.state is CallState.WAITING:
+                if call.state is CallState.WAITING and call.purpose is None:
                     self._leave(call, "leave_empty")
 
     def _is_empty(self, queue: LiveQueue, *, join: bool) -> bool:
@@ -633,7 +656,7 @@ class Engine:
         queue = call.queue
         queue.rr_counter += 1
         queue.rr_last[agent.cfg.id] = queue.rr_counter
-        self._set_activity(agent, Trigger.RESERVE)
+        self._set_activity(agent, Trigger.RESERVE, call.purpose)
         if agent.routable:  # taken from the pools (not when freed straight into this call)
             drop_agent(agent)
         else:
@@ -641,6 +664,15 @@ class Engine:
         if call.prompting:
             call.prompting = False
             self._out.append(cmd.StopPrompt(call.id))
+        if call.purpose is not None:
+            self._record(call, "reserved", agent, step=call.step, reason=call.purpose)
+            self._out.append(
+                cmd.ReserveAgent(agent.cfg.id, call.purpose, call.id, agent.cfg.endpoint)
+            )
+            if call.purpose == CALLBACK:
+                call.attempts += 1
+                self._record_callback(call, "reserved")
+            return
         self._record(call, "presented", agent, step=call.step)
         self._out.append(
             cmd.RingAgent(call.id, agent.cfg.id, agent.cfg.endpoint, queue.cfg.ring_timeout_s)
@@ -730,6 +762,8 @@ class Engine:
             call.relax_timer = self._timer(
                 TimerKind.RELAX, call, call.id, call.step_entered_at + expiry
             )
+        if call.purpose is not None:
+            return  # a reservation waits for an advisor only: no deadline, no announcement
         if cfg.max_wait_s is not None:
             call.max_wait_timer = self._timer(
                 TimerKind.MAX_WAIT,
@@ -832,6 +866,10 @@ class Engine:
         """The call's story is over: summary, then forget it (keep it for duplicates)."""
         call.outcome = outcome
         call.reason = reason
+        if call.purpose is not None:
+            self._cancel(call.due_timer)
+            self._cancel(call.give_up_timer)
+            call.due_timer = call.give_up_timer = None
         if call.ended_at is None:
             call.ended_at = self._now
         self._calls.pop(call.id, None)
@@ -858,9 +896,14 @@ class Engine:
         wait = wait_end - call.offered_at
         talk = (ended_at - call.answered_at) if call.answered_at is not None else 0.0
         wrap = (now - ended_at) if call.answered_at is not None else 0.0
-        within_sl = call.answered_at is not None and (
-            call.answered_at - call.queue_entered_at <= queue.cfg.service_level_s
-        )
+        if call.purpose is None:
+            within_sl = call.answered_at is not None and (
+                call.answered_at - call.queue_entered_at <= queue.cfg.service_level_s
+            )
+        else:
+            within_sl = call.answered_at is not None and (
+                call.answered_at - call.due_at <= self._config.callbacks.service_level_s
+            )
         return cmd.CallCompleted(
             call_id=call.id,
             queue=queue.cfg.name,
@@ -932,7 +975,7 @@ class Engine:
         agent.load.add_busy(agent.wrap_started, self._now, talk=False)
         agent.call = None
         if call is not None:
-            self._finish(call, Outcome.ANSWERED, "completed")
+            self._finish(call, *_answered(call))
         if then is None and agent.pending_pause is not None:
             then, reason = Trigger.PAUSE, agent.pending_pause
         agent.pending_pause = None
@@ -1036,7 +1079,7 @@ class Engine:
             agent.load.add_busy(agent.wrap_started, self._now, talk=False)
             agent.call = None
             if call is not None:
-                self._finish(call, Outcome.ANSWERED, "completed")
+                self._finish(call, *_answered(call))
         self._cancel(agent.timer)
         agent.timer = None
         agent.pending_pause = None
@@ -1227,6 +1270,367 @@ class Engine:
             line_up(call, self._by_seq)
         self._record(call, "identified", None, priority=priority)
 
+    # ------------------------------------------------------------------ reservations, callbacks
+
+    def _reservation_call(
+        self,
+        call_id: object,
+        queue_name: str,
+        priority: object,
+        arrived_at: object,
+        purpose: str,
+    ) -> tuple[LiveQueue, int, float]:
+        """Validate a new reservation's fields; its queue, priority and place in line."""
+        queue = self._queues.get(queue_name)
+        if queue is None:
+            raise UnknownQueueError(queue_name, str(call_id))
+        if not isinstance(call_id, str) or not call_id:
+            raise CoreError(f"{purpose}: call_id must be a non-empty string")
+        if call_id in self._calls or call_id in self._finished:
+            raise IllegalTransitionError(
+                "call", call_id, "call", "known", "reserve", detail="call id in use"
+            )
+        prio = queue.cfg.priority if priority is None else priority
+        if isinstance(prio, bool) or not isinstance(prio, int):
+            raise CoreError(f"call {call_id!r}: priority must be an integer, got {prio!r}")
+        place = self._now if arrived_at is None else arrived_at
+        if not (isinstance(place, _NUMBER) and math.isfinite(place)):
+            raise CoreError(f"call {call_id!r}: arrived_at must be a finite number")
+        return queue, max(PRIORITY_MIN, min(PRIORITY_MAX, prio)), float(place)
+
+    def _new_reservation(
+        self,
+        call_id: str,
+        *,
+        queue: LiveQueue,
+        priority: int,
+        place: float,
+        purpose: str,
+        number: str,
+        name: str,
+        data: Any,
+        seq: int | None = None,
+    ) -> LiveCall:
+        if seq is None:
+            self._seq += 1
+            seq = self._seq
+        call = LiveCall(
+            id=call_id,
+            queue=queue,
+            first_queue=queue.cfg.name,
+            priority=priority,
+            seq=seq,
+            fifo_at=place,
+            offered_at=place,
+            caller_number=number,
+            caller_name=name,
+            linked_id="",
+            queue_entered_at=self._now,
+            data=data,
+            purpose=purpose,
+            requested_at=self._now,
+            due_at=self._now,
+        )
+        call.key = (-priority, place, seq)
+        call.step_entered_at = self._now
+        self._calls[call_id] = call
+        self._by_seq[seq] = call
+        queue.waiting[call_id] = call
+        return call
+
+    def _on_reservation_requested(self, e: ev.ReservationRequested) -> None:
+        if not isinstance(e.reason, str) or not e.reason or e.reason == CALLBACK:
+            raise CoreError("ReservationRequested.reason must name the leg (callbacks have theirs)")
+        queue, priority, place = self._reservation_call(
+            e.call_id, e.queue, e.priority, e.arrived_at, e.reason
+        )
+        call = self._new_reservation(
+            e.call_id,
+            queue=queue,
+            priority=priority,
+            place=place,
+            purpose=e.reason,
+            number=e.caller_number,
+            name=e.caller_name,
+            data=e.data,
+        )
+        self._record(call, "reservation_requested", None, reason=e.reason, priority=priority)
+        self._arm_call_timers(call)
+        self._route(call)
+
+    def _on_reservation_released(self, e: ev.ReservationReleased) -> None:
+        call = self._live_call(e.call_id)
+        if call is None:
+            return  # already over: a late duplicate
+        if call.purpose is None:
+            raise IllegalTransitionError(
+                "call", call.id, "call", call.state.value, "release_leg", detail="not a reservation"
+            )
+        if call.state is CallState.CONNECTED:
+            raise IllegalTransitionError(
+                "call",
+                call.id,
+                "call",
+                call.state.value,
+                "release_leg",
+                related_id=agent_id_of(call),
+                detail="connected: the conversation ends with CallEnded",
+            )
+        reason = e.reason if isinstance(e.reason, str) and e.reason else "released"
+        self._release_reservation(call, reason)
+
+    def _release_reservation(self, call: LiveCall, reason: str) -> None:
+        """The reservation's leg ended before connecting: free the advisor at once; a callback
+        is retried per policy, anything else ends."""
+        agent = call.agent
+        if agent is not None:
+            call.agent = None
+            agent.call = None
+            self._record(call, "released", agent, reason=reason)
+            self._release(agent)
+        if call.purpose == CALLBACK and call.state is CallState.PRESENTED:
+            self._attempt_failed(call, reason)
+        elif call.purpose == CALLBACK:
+            self._end_callback(call, Trigger.CANCEL, Outcome.CANCELLED, reason)
+        else:
+            unline(call)
+            self._cancel_call_timers(call)
+            self._set_call_state(call, Trigger.RELEASE_LEG)
+            self._finish(call, Outcome.RELEASED, reason)
+        if agent is not None:
+            self._refresh(agent)
+
+    def _attempt_failed(self, call: LiveCall, reason: str) -> None:
+        """One attempt did not reach the customer: retry after the spacing, or give up."""
+        policy = self._config.callbacks
+        retry_at = self._now + policy.retry_spacing_s
+        self._record(call, "attempt_failed", None, reason=reason, attempt=call.attempts)
+        if call.attempts >= policy.max_attempts or (
+            call.give_up_at is not None and retry_at > call.give_up_at
+        ):
+            self._end_callback(call, Trigger.GIVE_UP, Outcome.FAILED, reason)
+            return
+        self._cancel_call_timers(call)
+        self._set_call_state(call, Trigger.NOT_REACHED)
+        call.due_at = retry_at
+        call.due_timer = self._timer(TimerKind.DUE, call, call.id, retry_at)
+        self._record_callback(call, "pending", reason)
+
+    def _end_callback(
+        self, call: LiveCall, trigger: Trigger, outcome: Outcome, reason: str
+    ) -> None:
+        """A callback leaves the book: failed (gave up) or cancelled."""
+        unline(call)
+        self._cancel_call_timers(call)
+        self._set_call_state(call, trigger)
+        if outcome is Outcome.FAILED:
+            call.queue.callbacks_failed += 1
+        self._record(call, outcome.value, None, reason=reason, attempts=call.attempts)
+        self._record_callback(call, outcome.value, reason)
+        self._finish(call, outcome, reason)
+
+    def _record_callback(self, call: LiveCall, state: str, reason: str = "") -> None:
+        self._out.append(
+            cmd.RecordCallback(
+                callback_id=call.id,
+                queue=call.queue.cfg.name,
+                state=state,
+                priority=call.priority,
+                number=call.caller_number,
+                name=call.caller_name,
+                requested_at=call.requested_at,
+                arrived_at=call.fifo_at,
+                due_at=call.due_at,
+                give_up_at=call.give_up_at,
+                attempts=call.attempts,
+                from_call_id=call.from_call_id,
+                agent_id=agent_id_of(call),
+                reason=reason,
+                at=self._now,
+                data=call.data,
+            )
+        )
+
+    def _on_callback_requested(self, e: ev.CallbackRequested) -> None:
+        if not isinstance(e.number, str) or not e.number:
+            raise CoreError(f"callback {e.call_id!r}: a number to call is required")
+        attempts = e.attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+            raise CoreError(f"callback {e.call_id!r}: attempts must be an integer >= 0")
+        for name in ("due_at", "requested_at"):
+            value = getattr(e, name)
+            if value is not None and not (isinstance(value, _NUMBER) and math.isfinite(value)):
+                raise CoreError(f"callback {e.call_id!r}: {name} must be a finite number")
+        origin: LiveCall | None = None
+        if e.from_call_id is not None:
+            origin = self._calls.get(e.from_call_id)
+            if origin is None:
+                raise UnknownCallError(e.from_call_id)
+            if origin.purpose is not None or origin.queue.cfg.name != e.queue:
+                raise CoreError(
+                    f"callback {e.call_id!r}: {e.from_call_id!r} is not a caller of {e.queue!r}"
+                )
+            self._check_call(origin, Trigger.CALLBACK)
+            if origin.held_for is not None:
+                raise IllegalTransitionError(
+                    "call", origin.id, "call", "held", "callback", detail="held for an advisor"
+                )
+            priority: object = origin.priority if e.priority is None else e.priority
+            arrived_at: object = origin.fifo_at
+        else:
+            priority = e.priority
+            arrived_at = e.arrived_at if e.arrived_at is not None else e.due_at
+        queue, prio, place = self._reservation_call(
+            e.call_id, e.queue, priority, arrived_at, CALLBACK
+        )
+        policy = self._config.callbacks
+        seq: int | None = None
+        if origin is not None:
+            # The caller leaves: offered, neither answered nor abandoned.
+            unline(origin)
+            self._cancel_call_timers(origin)
+            self._set_call_state(origin, Trigger.CALLBACK)
+            if origin.prompting:
+                origin.prompting = False
+                self._out.append(cmd.StopPrompt(origin.id))
+            self._record(origin, "callback_requested", None, callback_id=e.call_id)
+            self._finish(origin, Outcome.CALLBACK_REQUESTED, "callback_requested")
+            seq = origin.seq  # the very same place in the service order
+        call = self._new_reservation(
+            e.call_id,
+            queue=queue,
+            priority=prio,
+            place=place,
+            purpose=CALLBACK,
+            number=e.number,
+            name=e.name,
+            data=e.data,
+            seq=seq,
+        )
+        call.requested_at = e.at if e.requested_at is None else float(e.requested_at)
+        call.due_at = max(e.at, place) if e.due_at is None else float(e.due_at)
+        call.attempts = attempts
+        call.from_call_id = e.from_call_id
+        if origin is not None:
+            call.offered_at = origin.offered_at
+            call.linked_id = origin.linked_id
+            call.step = origin.step
+            call.step_entered_at = origin.step_entered_at
+            call.queue_entered_at = origin.queue_entered_at
+        else:
+            # Routing steps count from when it may first be attempted.
+            call.step_entered_at = call.queue_entered_at = max(self._now, call.due_at)
+        if policy.give_up_after_s is not None:
+            call.give_up_at = call.requested_at + policy.give_up_after_s
+            call.give_up_timer = self._timer(
+                TimerKind.GIVE_UP, call, call.id, max(self._now, call.give_up_at)
+            )
+        if e.requested_at is None:  # a new request (not one rebuilt after a restart)
+            queue.callbacks_requested += 1
+            self._callbacks_by_number[e.number] = self._callbacks_by_number.get(e.number, 0) + 1
+        self._record(
+            call,
+            "callback_requested",
+            None,
+            from_call_id=e.from_call_id,
+            priority=prio,
+            due_at=call.due_at,
+            attempts=attempts,
+        )
+        if call.due_at > self._now:
+            call.state = CallState.SCHEDULED
+            call.due_timer = self._timer(TimerKind.DUE, call, call.id, call.due_at)
+            self._record_callback(call, "pending")
+            return
+        self._record_callback(call, "pending")
+        self._into_line(call)
+
+    def _into_line(self, call: LiveCall) -> None:
+        """A callback takes its place in line (relaxation from where its caller left off)."""
+        cfg = call.queue.cfg
+        if call.step >= len(cfg.steps):
+            call.step = len(cfg.steps) - 1
+        expiry = cfg.steps[call.step].expires_after_s
+        if expiry is not None:
+            call.relax_timer = self._timer(
+                TimerKind.RELAX, call, call.id, max(self._now, call.step_entered_at + expiry)
+            )
+        self._route(call)
+
+    def _callback_due(self, call: LiveCall) -> None:
+        call.due_timer = None
+        if call.state is CallState.SCHEDULED:
+            self._set_call_state(call, Trigger.DUE)
+            self._into_line(call)
+
+    def _callback_gives_up(self, call: LiveCall) -> None:
+        """The give-up time came: a callback not being attempted right now ends ``failed``
+        (an attempt under way decides when it ends)."""
+        call.give_up_timer = None
+        if call.state is CallState.SCHEDULED or call.state is CallState.WAITING:
+            self._end_callback(call, Trigger.GIVE_UP, Outcome.FAILED, "gave_up")
+
+    def _callback(self, call_id: str) -> LiveCall | None:
+        call = self._live_call(call_id)
+        if call is not None and call.purpose != CALLBACK:
+            raise IllegalTransitionError(
+                "call", call.id, "call", call.state.value, "callback", detail="not a callback"
+            )
+        return call
+
+    def _on_callback_cancelled(self, e: ev.CallbackCancelled) -> None:
+        call = self._callback(e.call_id)
+        if call is None:
+            return
+        self._check_call(call, Trigger.CANCEL)
+        reason = e.reason if isinstance(e.reason, str) and e.reason else "cancelled"
+        agent = call.agent
+        if agent is not None:
+            call.agent = None
+            agent.call = None
+            self._record(call, "released", agent, reason=reason)
+            self._release(agent)
+        self._end_callback(call, Trigger.CANCEL, Outcome.CANCELLED, reason)
+        if agent is not None:
+            self._refresh(agent)
+
+    def _on_callback_reprioritised(self, e: ev.CallbackReprioritised) -> None:
+        call = self._callback(e.call_id)
+        if call is None:
+            return
+        if isinstance(e.priority, bool) or not isinstance(e.priority, int):
+            raise CoreError(f"callback {call.id!r}: priority must be an integer")
+        if call.state not in (CallState.WAITING, CallState.SCHEDULED):
+            raise IllegalTransitionError(
+                "call",
+                call.id,
+                "call",
+                call.state.value,
+                "reprioritise",
+                detail="only a pending callback changes priority",
+            )
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, e.priority))
+        lined_up = call.in_step is not None
+        if lined_up:
+            unline(call)
+        call.priority = priority
+        call.key = (-priority, call.fifo_at, call.seq)
+        self._record(call, "reprioritised", None, priority=priority)
+        self._record_callback(call, "pending")
+        if lined_up:
+            self._route(call)
+
+    def callbacks_today(self, number: str) -> int:
+        """Callback requests accepted today for ``number`` (the per-number daily limit)."""
+        return self._callbacks_by_number.get(number, 0)
+
+    def callbacks(self, at: float | None = None) -> tuple[CallbackView, ...]:
+        """The callbacks in the book (pending, being attempted or connected), oldest first."""
+        t = self._now if at is None else at
+        found = [c for c in self._calls.values() if c.purpose == CALLBACK]
+        found.sort(key=lambda c: c.key)
+        return tuple(views.callback_view(c, t) for c in found)
+
     def _live_call(self, call_id: str) -> LiveCall | None:
         """The live call, None when it already finished (duplicates are no-ops), else unknown."""
         call = self._calls.get(call_id)
@@ -1263,14 +1667,24 @@ class Engine:
         call.answered_at = e.at
         self._cancel_call_timers(call)
         queue = call.queue
-        queue.answered += 1
-        if e.at - call.queue_entered_at <= queue.cfg.service_level_s:
-            queue.answered_within_sl += 1
+        if call.purpose is None:
+            queue.answered += 1
+            if e.at - call.queue_entered_at <= queue.cfg.service_level_s:
+                queue.answered_within_sl += 1
+        else:
+            self._cancel(call.give_up_timer)
+            call.give_up_timer = None
+            if call.purpose == CALLBACK:
+                queue.callbacks_completed += 1
+                if e.at - call.due_at <= self._config.callbacks.service_level_s:
+                    queue.callbacks_within_sl += 1
         agent.missed = 0
         agent.calls_since_login += 1
         agent.load.add_call(e.at)
         self._set_activity(agent, Trigger.ANSWER)
         self._record(call, "answered", agent, wait_s=e.at - call.offered_at)
+        if call.purpose == CALLBACK:
+            self._record_callback(call, "connected")
         self._refresh(agent)
 
     def _on_not_answered(self, e: ev.AgentDidNotAnswer) -> None:
@@ -1320,7 +1734,7 @@ class Engine:
                 self._present(call, other)
             else:
                 self._leave(call, "max_wait")
-        elif self._is_empty(queue, join=False):
+        elif call.purpose is None and self._is_empty(queue, join=False):
             self._leave(call, "leave_empty")
         else:
             self._record(call, "requeued", None, step=call.step)
@@ -1359,6 +1773,10 @@ class Engine:
             return  # already over (e.g. CallEnded came first): documented no-op
         if call.state is CallState.CONNECTED:
             self._conversation_over(call, Trigger.HANG_UP, None)
+            return
+        if call.purpose is not None:
+            # The reservation's leg hung up before connecting: a release, not an abandon.
+            self._release_reservation(call, "hung_up")
             return
         self._check_call(call, Trigger.HANG_UP)
         agent = call.agent
@@ -1545,8 +1963,8 @@ class Engine:
             queue.waiting[call.id] = call
             call.in_step = None
             call.token += 1
-            if call.state is CallState.CONNECTED:
-                # Its routing is over; keep the step index valid for the views.
+            if call.state is CallState.CONNECTED or call.state is CallState.SCHEDULED:
+                # Its routing is over (or not begun); keep the step index valid for the views.
                 call.step = min(call.step, len(queue.steps) - 1)
                 continue
             self._cancel_call_timers(call)
@@ -1574,7 +1992,7 @@ class Engine:
         for queue in self._queues.values():
             if queue.waiting and self._is_empty(queue, join=False):
                 for call in list(queue.waiting.values()):
-                    if call.state is CallState.WAITING:
+                    if call.state is CallState.WAITING and call.purpose is None:
                         self._leave(call, "leave_empty")
 
     def _on_hours_changed(self, e: ev.QueueHoursChanged) -> None:
@@ -1588,8 +2006,8 @@ class Engine:
         if not was_in_hours or e.opening.in_hours or queue.cfg.at_close is AtClose.SERVE:
             return  # callers already waiting are served; advisors are never forced out
         for call in list(queue.waiting.values()):
-            if call.state is not CallState.WAITING:
-                continue
+            if call.state is not CallState.WAITING or call.purpose is not None:
+                continue  # reservations stay: the centre called for them (or will)
             if queue.cfg.overflow is not None:
                 self._leave(call, "at_close")
                 continue
@@ -1610,11 +2028,17 @@ class Engine:
             queue.offered = sum(
                 1
                 for c in queue.waiting.values()
-                if c.state is CallState.WAITING or c.state is CallState.PRESENTED
+                if (c.state is CallState.WAITING or c.state is CallState.PRESENTED)
+                and c.purpose is None
             )
             queue.answered = 0
             queue.abandoned = 0
             queue.answered_within_sl = 0
             queue.short_abandons = 0
             queue.closed_callers = 0
+            queue.callbacks_requested = 0
+            queue.callbacks_completed = 0
+            queue.callbacks_within_sl = 0
+            queue.callbacks_failed = 0
             queue.counters_since = e.at
+        self._callbacks_by_number = {}

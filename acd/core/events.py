@@ -111,6 +111,84 @@ class CallArrived:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationRequested:
+    """A non-inbound leg needs an advisor of ``queue`` before anyone is dialed (``ReserveAgent``).
+
+    It waits in the queue's line like a caller, by ``priority`` (None = the queue's) and
+    ``arrived_at`` (None = ``at``), without announcements, max wait or inbound figures. When an
+    eligible advisor is routable the engine answers ``ReserveAgent(agent, reason, call_id)``.
+    ``reason`` names the leg's kind (``"outbound"``); callbacks use ``CallbackRequested``.
+    """
+
+    at: float
+    call_id: str
+    queue: str
+    reason: str
+    priority: int | None = None
+    arrived_at: float | None = None
+    caller_number: str = ""
+    caller_name: str = ""
+    data: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationReleased:
+    """The reservation's leg ended before its conversation started, or a command releases it.
+
+    The advisor is released at once (available again, or the pause they asked for). A plain
+    reservation ends (``released``); a callback counts one failed attempt and is retried per
+    ``CallbackPolicy`` (or gives up). ``reason`` is recorded (``busy``, ``no_answer``...).
+    """
+
+    at: float
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested:
+    """A callback enters the book.
+
+    ``from_call_id``: the waiting inbound caller who chose it; that call ends
+    ``callback_requested`` and the callback takes its place in line (priority, arrival, routing
+    step). Otherwise a scheduled callback (``due_at``: not before then, placed in line at that
+    time) or one rebuilt after a restart (``arrived_at``, ``requested_at``, ``attempts`` as
+    stored). ``number`` is the number to call, already checked at the edge.
+    """
+
+    at: float
+    call_id: str
+    queue: str
+    number: str
+    name: str = ""
+    from_call_id: str | None = None
+    priority: int | None = None
+    arrived_at: float | None = None
+    requested_at: float | None = None
+    due_at: float | None = None
+    attempts: int = 0
+    data: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackCancelled:
+    """A supervisor (or the customer) cancels a callback; a reserved advisor is released."""
+
+    at: float
+    call_id: str
+    reason: str = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackReprioritised:
+    """A supervisor moves a pending callback to another priority (its arrival is kept)."""
+
+    at: float
+    call_id: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallerIdentified:
     """More is known about a caller after arrival (a CRM's late answer): merged into the call.
 
@@ -226,6 +304,11 @@ Event = (
     | PhoneStateChanged
     | CallArrived
     | CallerIdentified
+    | ReservationRequested
+    | ReservationReleased
+    | CallbackRequested
+    | CallbackCancelled
+    | CallbackReprioritised
     | PromptEnded
     | AgentAnswered
     | AgentDidNotAnswer

@@ -61,6 +61,10 @@ class LiveQueue:
     answered_within_sl: int = 0
     short_abandons: int = 0
     closed_callers: int = 0  # rang while the queue was closed (not offered)
+    callbacks_requested: int = 0
+    callbacks_completed: int = 0  # connected to the customer
+    callbacks_within_sl: int = 0  # connected within callback_sl_s of their due time
+    callbacks_failed: int = 0  # gave up after their attempts
     hours: Opening = ALWAYS_OPEN  # the last QueueHoursChanged; open until the runtime says
 
 
@@ -75,6 +79,8 @@ class TimerKind(Enum):
     RECOVERY = "recovery"  # an advisor's recovery pause reaches its longest
     RETRY = "retry"  # an advisor's no-answer cooldown for one caller ends
     HOLD = "hold"  # a call held for its customer's preferred advisor goes to everyone
+    DUE = "due"  # a scheduled callback (or one between attempts) enters the line
+    GIVE_UP = "give_up"  # a callback reached its give-up time
 
 
 # Order in which timers due at the same instant fire: advisors' releases first (so an advisor
@@ -88,7 +94,9 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.RETRY: 1,
     TimerKind.HOLD: 1,  # a preferred-advisor hold ends like a cooldown
     TimerKind.RELAX: 2,
+    TimerKind.DUE: 2,  # a callback entering the line is matched in the drain's routing pass
     TimerKind.MAX_WAIT: 3,
+    TimerKind.GIVE_UP: 3,  # like a caller's deadline
     TimerKind.ANNOUNCE: 4,
 }
 
@@ -170,6 +178,18 @@ class LiveCall:
     # No-answer cooldowns: advisor index -> until when that advisor is not offered this caller.
     cooling: dict[int, float] | None = None
     retry_timers: list[str] | None = None
+    # A non-inbound leg's reservation (ReserveAgent): its reason ("callback", "outbound");
+    # None for an inbound caller. Reservations have no announcements, no max wait and stay out
+    # of the queue's inbound figures.
+    purpose: str | None = None
+    # Callbacks only: when asked for, when next due, attempts made, the original inbound call.
+    requested_at: float = 0.0
+    due_at: float = 0.0
+    give_up_at: float | None = None
+    attempts: int = 0
+    from_call_id: str | None = None
+    due_timer: str | None = None
+    give_up_timer: str | None = None
 
 
 def cooling_for(call: LiveCall, agent: LiveAgent, now: float) -> bool:

@@ -54,6 +54,25 @@ class CallView:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackView:
+    """A callback in the book: its place in line, when it is due, its attempts."""
+
+    call_id: str
+    queue: str
+    state: CallState  # scheduled (not in line yet), waiting, presented (reserved), connected
+    priority: int
+    number: str
+    name: str
+    requested_at: float
+    arrived_at: float  # its place in line: the original caller's arrival, or its scheduled time
+    due_at: float
+    give_up_at: float | None
+    attempts: int
+    agent_id: str | None
+    from_call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueView:
     """A queue: its waiting calls in service order and today's counters."""
 
@@ -74,6 +93,10 @@ class QueueView:
     counters_since: float  # start of the counters' day: the last DayRolledOver, or engine start
     closed_callers: int = 0  # callers who rang while the queue was closed, today
     hours: Opening = ALWAYS_OPEN  # open or closed to new callers, why, next change
+    callbacks_requested: int = 0  # today
+    callbacks_completed: int = 0  # connected to the customer, today
+    callbacks_within_sl: int = 0  # connected within callback_sl_s of their due time
+    callbacks_failed: int = 0  # gave up after their attempts, today
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,8 @@ class CallState(StrEnum):
     ABANDONED = "abandoned"
     OVERFLOWED = "overflowed"  # left the engine to an extension or hang-up target
     ENDED = "ended"  # join-empty rejection or leave-when-empty without an overflow target
+    # A callback not in line yet: scheduled for later, or between two attempts (retry spacing).
+    SCHEDULED = "scheduled"
 
 
 class Outcome(StrEnum):
@@ -79,6 +81,16 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed_out"  # left the queue (empty or max wait) without any target
     REJECTED = "rejected"  # refused at join time (join-when-empty)
     CLOSED = "closed"  # rang while the queue was closed (or sent away at closing): not offered
+    # The caller chose a callback: offered, neither answered nor abandoned; the callback goes on
+    # under its own id.
+    CALLBACK_REQUESTED = "callback_requested"
+    # A non-inbound leg (callback, outbound) that held an advisor (ReserveAgent): it connected
+    # and ended; the reservation was released before connecting; a callback gave up after its
+    # attempts; a callback was cancelled. ``CallCompleted.reason`` says which kind of leg.
+    COMPLETED = "completed"
+    RELEASED = "released"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Trigger(StrEnum):
@@ -115,6 +127,12 @@ class Trigger(StrEnum):
     END = "end"
     NOT_ANSWERED = "not_answered"
     TRANSFER = "transfer"
+    CALLBACK = "callback"  # the waiting caller chose to be called back
+    RELEASE_LEG = "release_leg"  # a reservation's leg ended before connecting
+    NOT_REACHED = "not_reached"  # a callback attempt failed: back to scheduled, retried later
+    DUE = "due"  # a scheduled callback reaches its time: into the line
+    CANCEL = "cancel"  # a supervisor (or the customer) cancels a callback
+    GIVE_UP = "give_up"  # a callback ran out of attempts or time
 
 
 # The trigger that moves a phone to each device state.
@@ -190,6 +208,18 @@ CALL_TABLE: Final[Mapping[tuple[CallState, Trigger], CallState]] = MappingProxyT
         (_C.CONNECTED, Trigger.HANG_UP): _C.COMPLETED,
         (_C.CONNECTED, Trigger.END): _C.COMPLETED,
         (_C.CONNECTED, Trigger.TRANSFER): _C.COMPLETED,
+        # Reservations (ReserveAgent) and callbacks.
+        (_C.WAITING, Trigger.CALLBACK): _C.ENDED,
+        (_C.WAITING, Trigger.RELEASE_LEG): _C.ENDED,
+        (_C.PRESENTED, Trigger.RELEASE_LEG): _C.ENDED,
+        (_C.PRESENTED, Trigger.NOT_REACHED): _C.SCHEDULED,
+        (_C.SCHEDULED, Trigger.DUE): _C.WAITING,
+        (_C.SCHEDULED, Trigger.CANCEL): _C.ENDED,
+        (_C.WAITING, Trigger.CANCEL): _C.ENDED,
+        (_C.PRESENTED, Trigger.CANCEL): _C.ENDED,
+        (_C.SCHEDULED, Trigger.GIVE_UP): _C.ENDED,
+        (_C.WAITING, Trigger.GIVE_UP): _C.ENDED,
+        (_C.PRESENTED, Trigger.GIVE_UP): _C.ENDED,
     }
 )
 del _C

@@ -10,7 +10,7 @@ import math
 from bisect import bisect_left
 
 from acd.core.live import LiveAgent, LiveCall, LiveQueue, agent_id_of, call_id_of
-from acd.core.snapshots import AgentView, CallView, FairnessView, QueueView, Spread
+from acd.core.snapshots import AgentView, CallbackView, CallView, FairnessView, QueueView, Spread
 from acd.core.states import Activity, CallState, Presence
 
 
@@ -57,7 +57,11 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
     waiting = tuple(call_view(queue.waiting[cid], at, pos) for cid, pos in ranks.items())
     presented = sum(1 for c in queue.waiting.values() if c.state is CallState.PRESENTED)
     longest = max(
-        (at - c.fifo_at for c in queue.waiting.values() if c.state is not CallState.CONNECTED),
+        (
+            at - c.fifo_at
+            for c in queue.waiting.values()
+            if c.state is not CallState.CONNECTED and c.state is not CallState.SCHEDULED
+        ),
         default=0.0,
     )
     denominator = queue.offered - queue.short_abandons
@@ -79,6 +83,30 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         counters_since=queue.counters_since,
         closed_callers=queue.closed_callers,
         hours=queue.hours,
+        callbacks_requested=queue.callbacks_requested,
+        callbacks_completed=queue.callbacks_completed,
+        callbacks_within_sl=queue.callbacks_within_sl,
+        callbacks_failed=queue.callbacks_failed,
+    )
+
+
+def callback_view(call: LiveCall, at: float) -> CallbackView:
+    """One callback of the book."""
+    del at  # the figures are instants, not durations
+    return CallbackView(
+        call_id=call.id,
+        queue=call.queue.cfg.name,
+        state=call.state,
+        priority=call.priority,
+        number=call.caller_number,
+        name=call.caller_name,
+        requested_at=call.requested_at,
+        arrived_at=call.fifo_at,
+        due_at=call.due_at,
+        give_up_at=call.give_up_at,
+        attempts=call.attempts,
+        agent_id=agent_id_of(call),
+        from_call_id=call.from_call_id,
     )
 
 

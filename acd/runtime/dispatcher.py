@@ -23,14 +23,22 @@ from acd.core.commands import (
     PlayPrompt,
     RecordAgentState,
     RecordCallEvent,
+    ReserveAgent,
     RingAgent,
     StartTimer,
     StopPrompt,
 )
 from acd.core.errors import CoreError
-from acd.core.events import Event, TimerFired
+from acd.core.events import Event, ReservationReleased, TimerFired
 from acd.runtime.clock import Clock
-from acd.runtime.ports import CallControl, CallRecords, InboxFullError, LiveView, RoutingEngine
+from acd.runtime.ports import (
+    CallControl,
+    CallRecords,
+    InboxFullError,
+    LiveView,
+    ReservedLegs,
+    RoutingEngine,
+)
 
 log = structlog.get_logger("acd.runtime")
 
@@ -64,6 +72,7 @@ class Dispatcher:
         *,
         call_control: CallControl | None = None,
         records: CallRecords | None = None,
+        reserved_legs: dict[str, ReservedLegs] | None = None,
         live_views: Sequence[LiveView] = (),
         on_handled: Callable[[float], None] | None = None,
         inbox_size: int = 100_000,
@@ -72,6 +81,8 @@ class Dispatcher:
         self.clock = clock
         self.call_control = call_control
         self.records = records
+        # Reservation reason ("callback", "outbound") -> the adapter that starts its legs.
+        self.reserved_legs: dict[str, ReservedLegs] = dict(reserved_legs or {})
         self.live_views = list(live_views)
         self._on_handled = on_handled
         self._inbox: asyncio.Queue[_Submission] = asyncio.Queue(maxsize=inbox_size)
@@ -189,6 +200,14 @@ class Dispatcher:
             case RecordCallEvent() | RecordAgentState() | CallCompleted():
                 if self.records is not None:
                     self.records.record(command)
+            case ReserveAgent(reason=reason, call_id=call_id):
+                legs = self.reserved_legs.get(reason)
+                if legs is None:
+                    # Nobody can start this leg: never leave the advisor held for nothing.
+                    log.error("reservation_without_leg", reason=reason, call_id=call_id)
+                    self.post(ReservationReleased(at=self.now(), call_id=call_id, reason="no_leg"))
+                else:
+                    legs.reserve_agent(command)
             case RingAgent():
                 self._require_call_control(command).ring_agent(command)
             case PlayPrompt():

@@ -21,6 +21,7 @@ from acd.core.commands import (
     PlayPrompt,
     RecordAgentState,
     RecordCallEvent,
+    ReserveAgent,
     RingAgent,
     StopPrompt,
 )
@@ -66,6 +67,13 @@ class CallControl(Protocol):
     def overflow_call(self, command: OverflowCall) -> None: ...
 
     def end_call(self, command: EndCall) -> None: ...
+
+
+class ReservedLegs(Protocol):
+    """Starts the leg of one kind of reservation (callback, outbound) once the engine has held
+    an advisor for it (``ReserveAgent``); the leg reports back through the inbox."""
+
+    def reserve_agent(self, command: ReserveAgent) -> None: ...
 
 
 class CallRecords(Protocol):

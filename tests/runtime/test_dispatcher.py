@@ -12,17 +12,25 @@ from acd.core.commands import (
     EndCall,
     OverflowCall,
     PlayPrompt,
+    ReserveAgent,
     RingAgent,
     StopPrompt,
 )
 from acd.core.config import AcdConfig, AgentConfig, QueueConfig, RoutingStep
 from acd.core.engine import Engine
 from acd.core.errors import UnknownAgentError
-from acd.core.events import AgentLoggedIn, CallArrived, Event, PhoneStateChanged
+from acd.core.events import (
+    AgentLoggedIn,
+    CallArrived,
+    Event,
+    PhoneStateChanged,
+    ReservationRequested,
+)
 from acd.core.states import PhoneState
 from acd.runtime.clock import SteadyWallClock
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.ports import RecordCommand
+from tests.deadlines import until
 
 
 class RecordingCallControl:
@@ -165,3 +173,43 @@ async def test_post_is_handled_in_order(running) -> None:  # type: ignore[no-unt
     await dispatcher.drain()
     await asyncio.sleep(0)
     assert [getattr(e, "agent_id", None) for e, _ in live.seen] == ["a1", "a2"]
+
+
+class RecordingLegs:
+    """Keeps every reservation it is asked to start a leg for."""
+
+    def __init__(self) -> None:
+        self.reserved: list[ReserveAgent] = []
+
+    def reserve_agent(self, command: ReserveAgent) -> None:
+        self.reserved.append(command)
+
+
+async def test_reservation_goes_to_the_legs_of_its_reason() -> None:
+    """ReserveAgent reaches the adapter of its reason; with none, the advisor is freed."""
+    clock = SteadyWallClock()
+    legs = RecordingLegs()
+    engine = Engine(config(), start_at=clock.now())
+    dispatcher = Dispatcher(engine, clock, reserved_legs={"outbound": legs})
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await login(dispatcher, "a1")
+        await dispatcher.submit(
+            ReservationRequested(
+                at=dispatcher.now(), call_id="o1", queue="support", reason="outbound"
+            )
+        )
+        assert [(r.call_id, r.agent_id) for r in legs.reserved] == [("o1", "a1")]
+        await login(dispatcher, "a2")
+        await dispatcher.submit(
+            ReservationRequested(
+                at=dispatcher.now(), call_id="x1", queue="support", reason="survey"
+            )
+        )
+        # Nobody starts "survey" legs: the dispatcher releases the reservation at once.
+        await until(lambda: "x1" not in {v.call_id for v in engine.live_calls()})
+        assert engine.agent_view("a2").activity.value == "available"
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
