@@ -27,6 +27,7 @@ from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
 from acd.asterisk.call_leg import QueueAudio
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
+from acd.asterisk.pin_locks import PinLimits
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
@@ -97,6 +98,17 @@ def advisor_pins(settings: Settings) -> dict[str, str]:
         for agent_id, agent in settings.agents.items()
         if agent.pin is not None
     }
+
+
+def pin_limits(settings: Settings) -> PinLimits:
+    """The feature codes' wrong-PIN limits, from ``[fastagi]``."""
+    agi = settings.fastagi
+    return PinLimits(
+        advisor_limit=agi.pin_lock_after,
+        source_limit=agi.source_lock_after,
+        source_window_s=agi.source_window_s,
+        source_lock_s=agi.source_lock_s,
+    )
 
 
 def known_token(settings: Settings, token: str) -> bool:
@@ -262,6 +274,7 @@ class Daemon:
                 pause_reasons=settings.http.pause_reasons,
                 dispositions=settings.http.dispositions,
                 notes=self.screen_pops,
+                pin_locks=self,
             )
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
@@ -292,6 +305,7 @@ class Daemon:
             agents_by_endpoint=agents_by_endpoint(self.config),
             pins=advisor_pins(settings),
             caller_language=self._caller_language,
+            pin_limits=pin_limits(settings),
         )
         self.dispatcher.call_control = self.calls
         agi = settings.fastagi
@@ -324,6 +338,8 @@ class Daemon:
             on_connected=self._resync,
             rng=rng,
         )
+        # Feature codes ask AMI whether a claimed channel is really the advisor's own.
+        self.calls.features.ami = self.ami
         ami_client = self.ami
         self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
         self._auto_login = auto_login or settings.daemon.auto_login
@@ -468,6 +484,14 @@ class Daemon:
             if self.config.queue(closure.queue) is not None:
                 self.hours.close(closure.queue, closure.reason)
                 log.info("queue_closure_restored", queue=closure.queue, reason=closure.reason)
+
+    def pin_locked(self, agent_id: str) -> bool:
+        """Whether the advisor's feature-code PIN is locked by wrong tries."""
+        return self.calls.features.pin_locks.locked(agent_id)
+
+    def unlock_pin(self, agent_id: str) -> bool:
+        """A supervisor unlocks the advisor's PIN; False when it was not locked."""
+        return self.calls.features.pin_locks.unlock(agent_id)
 
     async def close_queue(self, queue: str, reason: str, actor: str) -> None:
         """Emergency closure: stored first (it must survive a restart), then applied."""

@@ -168,6 +168,13 @@ class FastAgiSettings(_Section):
     port: Port = 4573
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     max_sessions: int = Field(default=2000, gt=0, le=1_000_000)
+    # Feature codes: wrong PINs in a row that lock an advisor's PIN (a supervisor unlocks it),
+    # and wrong PINs (or forged channels) from one FastAGI peer within a window that refuse its
+    # PIN checks for a while.
+    pin_lock_after: int = Field(default=5, ge=1, le=1000)
+    source_lock_after: int = Field(default=20, ge=1, le=100_000)
+    source_window_s: float = Field(default=60.0, gt=0, le=86_400)
+    source_lock_s: float = Field(default=300.0, gt=0, le=86_400)
 
     @field_validator("allowed_hosts")
     @classmethod

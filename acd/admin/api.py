@@ -41,6 +41,7 @@ from acd.admin.models import (
     LoginIn,
     MeOut,
     PauseIn,
+    PinLockOut,
     QueueOut,
     QueueTuningIn,
     QueueTuningNow,
@@ -93,6 +94,14 @@ class QueueHoursControl(Protocol):
     async def reopen_queue(self, queue: str, actor: str) -> None: ...
 
 
+class PinLockControl(Protocol):
+    """Feature-code PIN locks (``acd.app.Daemon`` is one)."""
+
+    def pin_locked(self, agent_id: str) -> bool: ...
+
+    def unlock_pin(self, agent_id: str) -> bool: ...
+
+
 def build_http_app(
     feed: LiveFeed,
     holder: SettingsHolder,
@@ -102,6 +111,7 @@ def build_http_app(
     pause_reasons: Sequence[str] = DEFAULT_PAUSE_REASONS,
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
     notes: ScreenPopSource | None = None,
+    pin_locks: PinLockControl | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -488,6 +498,41 @@ def build_http_app(
         queue the advisor serves) or admin token."""
         event = advisor_event("logout", agent_id, feed.now())
         return await act(agent_id, "logout", event, who)
+
+    def known_agent(agent_id: str) -> None:
+        if agent_id not in holder.settings.agents:
+            raise ApiError("unknown_agent", f"no advisor {agent_id!r}", agent_id=agent_id)
+
+    if pin_locks is not None:
+        locks = pin_locks
+
+        @app.get(
+            f"{API}/supervisor/agents/{{agent_id}}/pin",
+            tags=["supervisor actions"],
+            dependencies=[supervisor],
+            responses=_errors(401, 403, 404, 422),
+        )
+        async def pin_state(agent_id: AgentId) -> PinLockOut:
+            """Whether the advisor's feature-code PIN is locked (too many wrong PINs)."""
+            known_agent(agent_id)
+            return PinLockOut(agent_id=agent_id, locked=locks.pin_locked(agent_id))
+
+        @app.post(
+            f"{API}/supervisor/agents/{{agent_id}}/pin/unlock",
+            tags=["supervisor actions"],
+            responses=_errors(401, 403, 404, 422),
+        )
+        async def unlock_pin(agent_id: AgentId, who: Principal = supervisor) -> PinLockOut:
+            """Unlock an advisor's PIN locked by wrong tries on the feature codes. Supervisor
+            (of a queue the advisor serves) or admin token."""
+            known_agent(agent_id)
+            was_locked = locks.unlock_pin(agent_id)
+            log.warning(
+                "advisor_pin_unlocked" if was_locked else "advisor_pin_unlock_not_needed",
+                agent_id=agent_id,
+                actor=actor_of(who),
+            )
+            return PinLockOut(agent_id=agent_id, locked=False, unlocked=was_locked)
 
     @app.get(
         f"{API}/queues/{{name}}/tuning",

@@ -386,3 +386,11 @@ class ClosureOut(BaseModel):
     queue: str
     closed: bool
     reason: str
+
+
+class PinLockOut(BaseModel):
+    """An advisor's feature-code PIN: locked after too many wrong tries, until unlocked."""
+
+    agent_id: str
+    locked: bool
+    unlocked: bool = False  # this request unlocked it (it was locked)

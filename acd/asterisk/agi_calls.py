@@ -40,6 +40,7 @@ from acd.asterisk.errors import AgiError
 from acd.asterisk.fastagi import AgiSession
 from acd.asterisk.feature_codes import FeatureCodes
 from acd.asterisk.inbound_request import InboundRequestRefusedError, checked_inbound
+from acd.asterisk.pin_locks import PinLimits
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
 from acd.core.events import Event
 from acd.runtime.ports import EventInbox
@@ -84,6 +85,7 @@ class AgiCalls:
         timings: CallTimings | None = None,
         pins: Mapping[str, str] | None = None,
         caller_language: Callable[[str], str | None] | None = None,
+        pin_limits: PinLimits | None = None,
     ) -> None:
         self._inbox = inbox
         # The customer directory's preferred language of a caller (None: the queue's own).
@@ -100,6 +102,7 @@ class AgiCalls:
             agents_by_endpoint=self._agents_by_endpoint,
             pins=pins or {},
             timings=self._timings,
+            pin_limits=pin_limits,
         )
 
     def reconfigure(

@@ -118,9 +118,13 @@ class AgiSession:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         settings: FastAgiSettings,
+        *,
+        peer: str | None = None,
     ) -> None:
         self.session_id = session_id
         self.environment = environment
+        # The FastAGI client's address: every session of one Asterisk shares it.
+        self.peer = peer
         self.script = environment.script
         self._reader = reader
         self._writer = writer
@@ -581,7 +585,7 @@ class FastAgiServer:
         if environment is None:
             writer.close()
             return
-        session = AgiSession(session_id, environment, reader, writer, self._settings)
+        session = AgiSession(session_id, environment, reader, writer, self._settings, peer=peer)
         self._state.sessions.add(session)
         session.start()
         log.info(
