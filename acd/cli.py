@@ -81,7 +81,17 @@ def check_config(
             typer.echo(f"{file}: warning: prompt {missing} not found (recordings)", err=True)
     typer.echo(
         f"{file}: OK ({len(config.queues)} queues, {len(config.agents)} advisors, "
-        f"workload cap {'on' if config.workload.enabled else 'off'})"
+        f"workload cap {'on' if config.workload.enabled else 'off'}{_campaigns_checked(settings)})"
+    )
+
+
+def _campaigns_checked(settings: Settings) -> str:
+    canvassing = [n for n, c in settings.campaigns.items() if c.consumer_canvassing]
+    if not settings.campaigns:
+        return ""
+    return (
+        f", {len(settings.campaigns)} campaigns: caller IDs of consumer canvassing "
+        f"({', '.join(canvassing) or 'none'}) in ARCEP's ranges"
     )
 
 
@@ -379,6 +389,7 @@ def _mount_storage_commands() -> None:
             "notes": retention.notes_days,
             "inactive_customers": retention.inactive_customers_days,
             "recordings": retention.recordings_days,
+            "outbound_attempts": retention.outbound_attempts_days,
         }
 
     use_retention_loader(retention_days)
@@ -389,6 +400,15 @@ def _mount_storage_commands() -> None:
 
 
 _mount_storage_commands()
+
+
+def _mount_campaign_commands() -> None:
+    from acd.campaign_commands import campaign_app
+
+    app.add_typer(campaign_app, name="campaign", help="Outbound campaigns: import, can-call.")
+
+
+_mount_campaign_commands()
 
 
 def _past_calls(day: dt.date, configs: Sequence[Path]) -> list[PastCall]:

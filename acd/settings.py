@@ -62,8 +62,17 @@ from acd.core.config import (
     RoutingStep,
     WorkloadPolicy,
 )
+from acd.core.customers import E164 as E164_NUMBER
 from acd.core.customers import CustomerRouting
 from acd.core.errors import ConfigError
+from acd.core.outbound_rules import (
+    ARCEP_CANVASSING_PREFIXES,
+    DAY_S,
+    FRENCH_CALLING_HOURS,
+    FRENCH_ZONES,
+    ContactZone,
+    OutboundRules,
+)
 
 DEFAULT_CONFIG_FILE = "acd.toml"
 
@@ -318,6 +327,8 @@ class RetentionSettings(_Section):
     notes_days: PositiveDays | None = None
     inactive_customers_days: PositiveDays | None = None
     recordings_days: PositiveDays | None = None
+    # The outbound attempt log (keep it longer than the 30- and 60-day rules look back).
+    outbound_attempts_days: PositiveDays | None = None
 
 
 class StepSettings(_Section):
@@ -403,6 +414,77 @@ class AgentSettings(_Section):
         return pin
 
 
+RetryOutcome = Literal["busy", "no_answer", "machine", "failed", "outbound_abandoned"]
+
+
+def _default_retry_minutes() -> dict[RetryOutcome, float]:
+    return {
+        "busy": 30.0,
+        "no_answer": 180.0,
+        "machine": 240.0,
+        "failed": 60.0,
+        "outbound_abandoned": 1440.0,
+    }
+
+
+class OutboundZoneSettings(_Section):
+    """A zone contacts live in (``[outbound.zones.NAME]``): prefixes, time zone, holidays."""
+
+    prefixes: list[str] = Field(min_length=1)
+    timezone: str
+    country: str = Field(default="FR", min_length=2, max_length=2)
+    holidays: str | None = None  # a subdivision of country ("974" La Réunion); none: the country's
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, timezone: str) -> str:
+        return CentreSettings._known_zone(timezone)
+
+
+class OutboundSettings(_Section):
+    """The compliance rules every outbound dial is checked against (French defaults).
+
+    ``calling_hours`` is ``legal`` (Décret 2022-1313: Monday to Friday 10:00-13:00 and
+    14:00-20:00, never on public holidays), a ``[schedules.NAME]``, or ``none``. ``zones`` empty
+    means the French zones (metropole and overseas, see ``acd.core.outbound_rules``).
+    """
+
+    purpose: str = _engine_default(OutboundRules, "purpose")
+    any_time_purpose: str = _engine_default(OutboundRules, "any_time_purpose")
+    consent_needs_proof: bool = _engine_default(OutboundRules, "consent_needs_proof")
+    calling_hours: str = "legal"
+    max_attempts: int = Field(default=_engine_default(OutboundRules, "max_attempts"), ge=0, le=100)
+    attempts_window_days: PositiveDays = 30.0
+    after_refusal_days: Annotated[float, Field(ge=0)] = 60.0
+    zones: dict[str, OutboundZoneSettings] = Field(default_factory=dict)
+    default_zone: str = _engine_default(OutboundRules, "default_zone")
+    # Caller IDs allowed for consumer canvassing; none: ARCEP's automated-calling ranges.
+    caller_id_prefixes: list[str] | None = None
+
+
+class CampaignSettings(_Section):
+    """An outbound campaign (``[campaigns.NAME]``); its contacts come from ``acd campaign import``.
+
+    ``company`` and ``offer`` are the script the advisor reads at the start of each call (the
+    company's identity and the commercial purpose, Code de la consommation L. 221-16).
+    """
+
+    queue: str
+    mode: Literal["preview", "progressive", "predictive"] = "progressive"
+    caller_id: str
+    consumer_canvassing: bool = True  # consumers among the contacts: ARCEP ranges for caller_id
+    company: str = Field(min_length=1, max_length=200)
+    offer: str = Field(min_length=1, max_length=500)
+    schedule: str | None = None  # the centre's hours for this campaign; the law's hours apply too
+    stop_date: dt.date | None = None
+    amd: bool = False
+    abandon_cap: Annotated[float, Field(gt=0, le=0.2)] = 0.03
+    # Minutes before another attempt after each network outcome.
+    retry_minutes: dict[RetryOutcome, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=_default_retry_minutes
+    )
+
+
 class SupervisorSettings(_Section):
     """A supervisor, as the admin writes it under ``[supervisors.ID]`` (see docs/api.md)."""
 
@@ -441,6 +523,8 @@ class Settings(BaseSettings):
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     supervisors: dict[str, SupervisorSettings] = Field(default_factory=dict)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    campaigns: dict[str, CampaignSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -510,6 +594,50 @@ class Settings(BaseSettings):
             zone=ZoneInfo(self.centre.timezone),
             holidays=holiday_dates(self.centre.country, self.centre.subdivision, years),
         )
+
+    def outbound_rules(self) -> OutboundRules:
+        """The compliance rules of ``[outbound]``; raises ``ConfigError`` with the field path."""
+        o = self.outbound
+        if o.calling_hours == "legal":
+            hours: Schedule | None = FRENCH_CALLING_HOURS
+        elif o.calling_hours == "none":
+            hours = None
+        elif o.calling_hours in self.schedules:
+            hours = _schedule_to_core(o.calling_hours, self.schedules[o.calling_hours])
+        else:
+            raise ConfigError(
+                "outbound.calling_hours", f"legal, none or a schedule, not {o.calling_hours!r}"
+            )
+        zones = tuple(
+            ContactZone(name, tuple(z.prefixes), z.timezone, z.holidays, z.country)
+            for name, z in o.zones.items()
+        )
+        prefixes = o.caller_id_prefixes
+        return OutboundRules(
+            purpose=o.purpose,
+            any_time_purpose=o.any_time_purpose,
+            consent_needs_proof=o.consent_needs_proof,
+            calling_hours=hours,
+            max_attempts=o.max_attempts,
+            attempts_window_s=o.attempts_window_days * DAY_S,
+            after_refusal_s=o.after_refusal_days * DAY_S,
+            zones=zones or FRENCH_ZONES,
+            default_zone=o.default_zone,
+            caller_id_prefixes=ARCEP_CANVASSING_PREFIXES if prefixes is None else tuple(prefixes),
+        )
+
+    def zone_calendars(
+        self, rules: OutboundRules, years: Iterable[int]
+    ) -> dict[str, CentreCalendar]:
+        """Each contact zone's calendar: its time zone and its region's public holidays."""
+        wanted = list(years)
+        return {
+            zone.name: CentreCalendar(
+                zone=ZoneInfo(zone.timezone),
+                holidays=holiday_dates(zone.country, zone.holidays, wanted),
+            )
+            for zone in rules.zones
+        }
 
     def calendar_warnings(self, today: dt.date) -> list[tuple[str, str]]:
         """Things ``acd check-config`` points out that do not stop the daemon (past exceptions)."""
@@ -698,6 +826,17 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
         except ValueError as exc:
             where = "centre.subdivision" if "subdivision" in str(exc) else "centre.country"
             raise SettingsError(source, [(where, str(exc))]) from None
+    try:
+        rules = settings.outbound_rules()
+        for zone in rules.zones:
+            holiday_dates(zone.country, zone.holidays, ())
+    except ConfigError as exc:
+        raise SettingsError(source, [(exc.field, exc.message)]) from None
+    except ValueError as exc:
+        raise SettingsError(source, [("outbound.zones", str(exc))]) from None
+    campaign_problems = _campaign_problems(settings)
+    if campaign_problems:
+        raise SettingsError(source, campaign_problems)
     unknown = [
         (f"customers.segment_queues.{segment}", f"unknown queue {queue!r}")
         for segment, queue in settings.customers.segment_queues.items()
@@ -710,6 +849,32 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     if unknown:
         raise SettingsError(source, unknown)
     return settings
+
+
+def _campaign_problems(settings: Settings) -> list[tuple[str, str]]:
+    rules = settings.outbound_rules()
+    problems = []
+    for name, campaign in settings.campaigns.items():
+        where = f"campaigns.{name}"
+        if campaign.queue not in settings.queues:
+            problems.append((f"{where}.queue", f"unknown queue {campaign.queue!r}"))
+        if campaign.schedule is not None and campaign.schedule not in settings.schedules:
+            problems.append((f"{where}.schedule", f"unknown schedule {campaign.schedule!r}"))
+        if not E164_NUMBER.match(campaign.caller_id):
+            problems.append(
+                (f"{where}.caller_id", "an E.164 number that can be called back (+33162...)")
+            )
+        elif campaign.consumer_canvassing and not rules.caller_id_allowed(campaign.caller_id):
+            problems.append(
+                (
+                    f"{where}.caller_id",
+                    f"{campaign.caller_id} is not in ARCEP's ranges for automated calling "
+                    "systems (0162, 0163, 0270, 0271, 0377, 0378, 0424, 0425, 0568, 0569, "
+                    "0948, 0949; 09475-09479 overseas): consumer canvassing may not present it "
+                    "(set consumer_canvassing = false for business contacts only)",
+                )
+            )
+    return problems
 
 
 def runtime_problems(settings: Settings) -> list[tuple[str, str]]:

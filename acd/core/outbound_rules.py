@@ -246,11 +246,11 @@ def _legal_basis(customer: Customer | None, rules: OutboundRules, at: float) -> 
     in_force = sorted((c for c in records if c.in_force(at)), key=lambda c: -c.given_at)
     for record in in_force:
         if record.legal_basis is LegalBasis.CONTRACT:
-            return Rule.CONTRACT, f"contract in progress {record.proof_ref}".strip()
+            return Rule.CONTRACT, f"contract in progress, proof {record.proof_ref or 'none'}"
         if record.legal_basis is LegalBasis.CONSENT and (
             record.proof_ref or not rules.consent_needs_proof
         ):
-            return Rule.CONSENT, f"consent {record.proof_ref}".strip()
+            return Rule.CONSENT, f"proof {record.proof_ref or 'none'}"
     if any(c.legal_basis is LegalBasis.CONSENT and c.in_force(at) for c in records):
         return Rule.NO_LEGAL_BASIS, "consent recorded without proof"
     withdrawn = [c for c in records if c.withdrawn_at is not None and c.withdrawn_at <= at]

@@ -6,6 +6,8 @@ flush_ms, country)`` as the ``CallRecords`` port (``start``/``stop``, ``record``
 in after a restart. The CLI mounts ``commands.db_app`` and ``commands.report_command``.
 """
 
+# Imported for its registrations: a person's erasure and ``acd db purge`` reach campaign data too.
+from acd.storage import campaigns as campaigns
 from acd.storage.errors import (
     DatabaseUnavailableError,
     DatabaseUrlError,

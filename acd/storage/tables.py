@@ -206,3 +206,51 @@ queue_closures = sa.Table(
     sa.Column("closed_at", sa.Double, nullable=False),
     sa.Column("closed_by", sa.String(64), nullable=False, server_default=""),
 )
+
+# Outbound campaigns: each campaign's state (its settings are [campaigns.NAME] in acd.toml).
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    # draft | running | paused | stopped
+    sa.Column("state", sa.String(16), nullable=False, server_default="draft"),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False, server_default=""),
+)
+
+# A campaign's contact list: customers (acd's customer directory) and the number to dial.
+campaign_contacts = sa.Table(
+    "campaign_contacts",
+    metadata,
+    sa.Column("campaign", sa.String(64), primary_key=True),
+    sa.Column("number", sa.String(20), primary_key=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    # pending | done (a final outcome) | excluded (a rule refuses it for good)
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("next_at", sa.Double, nullable=False, server_default="0"),
+    sa.Column("last_outcome", sa.String(24), nullable=False, server_default=""),
+    sa.Column("imported_at", sa.Double, nullable=False),
+    sa.Index(None, "customer_id"),
+)
+
+# Every dial attempt (and every dial a rule refused), with its outcome and reason: the attempt
+# history the 4-in-30-days and 60-days-after-refusal rules read, and the compliance audit trail.
+outbound_attempts = sa.Table(
+    "outbound_attempts",
+    metadata,
+    sa.Column("attempt_id", sa.String(64), primary_key=True),
+    sa.Column("campaign", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("number", sa.String(20), nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    # dialed: an outcome (busy, no_answer, machine, answered, sale, refused...); not dialed: blocked
+    sa.Column("outcome", sa.String(24), nullable=False),
+    sa.Column("rule", sa.String(40), nullable=False, server_default=""),
+    sa.Column("detail", sa.String(200), nullable=False, server_default=""),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN)),
+    sa.Index(None, "customer_id", "at"),
+    sa.Index(None, "number", "at"),
+    sa.Index(None, "campaign", "at"),
+)

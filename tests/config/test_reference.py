@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from acd.settings import (
     AgentSettings,
+    CampaignSettings,
     ExceptionSettings,
     QueueSettings,
     ScheduleSettings,
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def all_keys() -> list[str]:
     keys: list[str] = []
     for section, field in Settings.model_fields.items():
-        if section in ("queues", "agents", "schedules", "supervisors"):
+        if section in ("queues", "agents", "schedules", "supervisors", "campaigns"):
             continue
         model = field.annotation
         assert isinstance(model, type)
@@ -37,6 +38,7 @@ def all_keys() -> list[str]:
     keys += [f"schedules.NAME.{key}" for key in ScheduleSettings.model_fields]
     keys += [f"schedules.NAME.exceptions.{key}" for key in ExceptionSettings.model_fields]
     keys += [f"supervisors.ID.{key}" for key in SupervisorSettings.model_fields]
+    keys += [f"campaigns.NAME.{key}" for key in CampaignSettings.model_fields]
     return keys
 
 

@@ -1,0 +1,273 @@
+"""Outbound campaigns in the database: states, contact lists and the attempt log.
+
+``CampaignStore`` imports contact lists (each contact a customer of the customer directory, whose
+consent records the file adds), reads a person's attempt history for the compliance rules
+(``acd.core.outbound_rules``: every number of the person, every campaign) and records every
+attempt, dialed or refused by a rule, with its outcome and reason.
+
+A person's erasure (``acd customers forget``) removes them from contact lists and pseudonymises
+their attempts; ``acd db purge`` deletes attempts older than ``[retention] outbound_attempts_days``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from acd.core.customers import Customer
+from acd.core.outbound_rules import Attempt, AttemptOutcome
+from acd.storage.campaign_csv import ContactRow
+from acd.storage.customers import CustomerStore, register_forget_step, register_retention_step
+from acd.storage.database import create_engine
+from acd.storage.tables import campaign_contacts, campaigns, outbound_attempts
+
+log = structlog.get_logger("acd.storage")
+
+BLOCKED = "blocked"  # the outcome of a dial a compliance rule refused (never dialed)
+STATES = ("draft", "running", "paused", "stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import wrote: contacts added to the list, customers created and updated."""
+
+    contacts: int
+    created: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One line of the attempt log (dialed, or refused by a rule with ``outcome`` blocked)."""
+
+    campaign: str
+    customer_id: str
+    number: str
+    at: float
+    outcome: str
+    rule: str = ""
+    detail: str = ""
+    agent_id: str | None = None
+    call_id: str | None = None
+
+
+def _merged(existing: Customer, row: ContactRow) -> Customer:
+    known = {(c.purpose, c.given_at) for c in existing.consents}
+    added = tuple(c for c in row.consents if (c.purpose, c.given_at) not in known)
+    return replace(
+        existing,
+        name=existing.name or row.name,
+        region=existing.region or row.region,
+        language=existing.language or row.language,
+        consents=existing.consents + added,
+    )
+
+
+def _new_customer(row: ContactRow) -> Customer:
+    return Customer(
+        customer_id=row.customer_id or f"c{secrets.token_hex(8)}",
+        name=row.name,
+        kind=row.kind,
+        region=row.region,
+        language=row.language,
+        numbers=(row.number,),
+        consents=row.consents,
+    )
+
+
+class CampaignStore:
+    """Campaigns in acd's database (SQLite or PostgreSQL). ``close`` disposes of the engine."""
+
+    def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
+        self.engine = engine or create_engine(url)
+        self.customers = CustomerStore(url, engine=self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def import_contacts(
+        self, campaign: str, rows: Sequence[ContactRow], *, at: float
+    ) -> ImportResult:
+        """Add ``rows`` to ``campaign``'s list (again: replaced), creating or updating customers."""
+        owners = await self.customers.owners(row.number for row in rows)
+        existing = {
+            c.customer_id: c
+            for c in await self._customers(set(owners.values()) | {r.customer_id for r in rows})
+        }
+        batch: dict[str, Customer] = {}
+        contact_of: list[tuple[ContactRow, str]] = []
+        created = 0
+        for row in rows:
+            owner = owners.get(row.number) or (
+                row.customer_id if row.customer_id in existing else ""
+            )
+            current = batch.get(owner) or existing.get(owner)
+            if current is not None:
+                if row.number not in current.numbers:
+                    current = replace(current, numbers=(*current.numbers, row.number))
+                customer = _merged(current, row)
+            else:
+                customer = _new_customer(row)
+                created += 1
+            batch[customer.customer_id] = customer
+            contact_of.append((row, customer.customer_id))
+        await self.customers.save_many(list(batch.values()), at=at)
+        async with self.engine.begin() as conn:
+            await self._ensure_campaign(conn, campaign, at)
+            numbers = [row.number for row, _ in contact_of]
+            await conn.execute(
+                sa.delete(campaign_contacts).where(
+                    campaign_contacts.c.campaign == campaign,
+                    campaign_contacts.c.number.in_(numbers),
+                )
+            )
+            start = (
+                await conn.scalar(
+                    sa.select(sa.func.coalesce(sa.func.max(campaign_contacts.c.position), 0)).where(
+                        campaign_contacts.c.campaign == campaign
+                    )
+                )
+                or 0
+            )
+            if contact_of:
+                await conn.execute(
+                    sa.insert(campaign_contacts),
+                    [
+                        {
+                            "campaign": campaign,
+                            "number": row.number,
+                            "customer_id": customer_id,
+                            "position": start + i + 1,
+                            "imported_at": at,
+                        }
+                        for i, (row, customer_id) in enumerate(contact_of)
+                    ],
+                )
+        return ImportResult(len(contact_of), created, len(batch) - created)
+
+    async def _customers(self, ids: Iterable[str]) -> list[Customer]:
+        wanted = [i for i in ids if i]
+        found = []
+        for customer_id in wanted:
+            customer = await self.customers.get(customer_id)
+            if customer is not None:
+                found.append(customer)
+        return found
+
+    async def _ensure_campaign(self, conn: AsyncConnection, campaign: str, at: float) -> None:
+        present = await conn.scalar(sa.select(campaigns.c.name).where(campaigns.c.name == campaign))
+        if present is None:
+            await conn.execute(
+                sa.insert(campaigns).values(name=campaign, state="draft", updated_at=at)
+            )
+
+    async def contact_count(self, campaign: str) -> int:
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                sa.select(sa.func.count()).where(campaign_contacts.c.campaign == campaign)
+            )
+        return int(count or 0)
+
+    async def person_attempts(
+        self, customer_id: str | None, numbers: Iterable[str]
+    ) -> list[Attempt]:
+        """Every dial attempt to a person (by customer id or any of ``numbers``), oldest first.
+
+        Dials a rule refused (``blocked``) are not attempts: nobody was called.
+        """
+        condition: sa.ColumnElement[bool] = outbound_attempts.c.number.in_(list(set(numbers)))
+        if customer_id:
+            condition = sa.or_(condition, outbound_attempts.c.customer_id == customer_id)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(outbound_attempts)
+                .where(condition, outbound_attempts.c.outcome != BLOCKED)
+                .order_by(outbound_attempts.c.at)
+            )
+            attempts = []
+            for row in rows:
+                try:
+                    outcome = AttemptOutcome(row.outcome)
+                except ValueError:
+                    log.warning("attempt_outcome_unknown", outcome=row.outcome)
+                    outcome = AttemptOutcome.FAILED
+                attempts.append(Attempt(row.at, row.number, row.campaign, outcome))
+            return attempts
+
+    async def record_attempts(self, records: Sequence[AttemptRecord]) -> None:
+        """Append attempts to the log (each gets a fresh id)."""
+        if not records:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(outbound_attempts),
+                [
+                    {
+                        "attempt_id": secrets.token_hex(12),
+                        "campaign": r.campaign,
+                        "customer_id": r.customer_id,
+                        "number": r.number,
+                        "at": r.at,
+                        "outcome": r.outcome,
+                        "rule": r.rule,
+                        "detail": r.detail[:200],
+                        "agent_id": r.agent_id,
+                        "call_id": r.call_id,
+                    }
+                    for r in records
+                ],
+            )
+
+    async def withdraw_consent(self, customer_id: str, purpose: str, at: float) -> bool:
+        """The contact withdrew consent during a call (the advisor's one click): from ``at``."""
+        customer = await self.customers.get(customer_id)
+        if customer is None:
+            return False
+        consents = tuple(
+            replace(c, withdrawn_at=at) if c.purpose == purpose and c.in_force(at) else c
+            for c in customer.consents
+        )
+        if consents == customer.consents:
+            return False
+        await self.customers.save(replace(customer, consents=consents), at=at)
+        return True
+
+
+async def _forget_campaign_contacts(
+    conn: AsyncConnection, customer_id: str | None, numbers: Sequence[str], pseudonym: str
+) -> int:
+    condition: sa.ColumnElement[bool] = campaign_contacts.c.number.in_(list(numbers))
+    if customer_id is not None:
+        condition = sa.or_(condition, campaign_contacts.c.customer_id == customer_id)
+    result = await conn.execute(sa.delete(campaign_contacts).where(condition))
+    return result.rowcount
+
+
+async def _pseudonymise_attempts(
+    conn: AsyncConnection, customer_id: str | None, numbers: Sequence[str], pseudonym: str
+) -> int:
+    # The attempts stay for the campaign's figures; whom they were to does not.
+    condition: sa.ColumnElement[bool] = outbound_attempts.c.number.in_(list(numbers))
+    if customer_id is not None:
+        condition = sa.or_(condition, outbound_attempts.c.customer_id == customer_id)
+    result = await conn.execute(
+        sa.update(outbound_attempts)
+        .where(condition)
+        .values(number=pseudonym[:20], customer_id=pseudonym)
+    )
+    return result.rowcount
+
+
+async def _purge_attempts(conn: AsyncConnection, cutoff: float) -> int:
+    result = await conn.execute(sa.delete(outbound_attempts).where(outbound_attempts.c.at < cutoff))
+    return result.rowcount
+
+
+register_forget_step("campaign_contacts", _forget_campaign_contacts)
+register_forget_step("outbound_attempts", _pseudonymise_attempts)
+register_retention_step("outbound_attempts", _purge_attempts)

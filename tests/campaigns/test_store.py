@@ -1,0 +1,86 @@
+"""The campaign store on SQLite and PostgreSQL: contacts as customers, the person's attempt log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from acd.core.customers import CustomerKind
+from acd.core.outbound_rules import AttemptOutcome
+from acd.storage.campaign_csv import parse_contacts_csv
+from acd.storage.campaigns import BLOCKED, AttemptRecord, CampaignStore
+from tests.customers.conftest import db_url
+
+__all__ = ["db_url"]
+
+CSV = (
+    b"number,name,kind,legal_basis,given_at,proof_ref\n"
+    b"+33199000001,Camille,consumer,consent,2026-09-01T10:00,form-1\n"
+    b"+33199000003,Atelier,business,,,\n"
+)
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[CampaignStore]:
+    """The campaign store on the test's database."""
+    store = CampaignStore(db_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_import_makes_customers_with_their_consent(store: CampaignStore) -> None:
+    """Each contact becomes a customer with the file's kind and consent record."""
+    parsed = parse_contacts_csv(CSV, "FR", "Europe/Paris")
+    result = await store.import_contacts("demo", parsed.contacts, at=1_000.0)
+    assert (result.contacts, result.created, result.updated) == (2, 2, 0)
+    camille = await store.customers.by_number("+33199000001")
+    assert camille is not None
+    assert [(c.purpose, c.proof_ref) for c in camille.consents] == [("marketing_calls", "form-1")]
+    atelier = await store.customers.by_number("+33199000003")
+    assert atelier is not None
+    assert atelier.kind is CustomerKind.BUSINESS
+    assert await store.contact_count("demo") == 2
+    again = await store.import_contacts("demo", parsed.contacts, at=2_000.0)
+    assert (again.created, again.updated) == (0, 2)
+    assert await store.contact_count("demo") == 2
+
+
+async def test_person_attempts_span_numbers_and_campaigns_but_not_blocked_dials(
+    store: CampaignStore,
+) -> None:
+    """A person's history holds every dial to any of their numbers; rule-refused dials are not."""
+    parsed = parse_contacts_csv(CSV, "FR", "Europe/Paris")
+    await store.import_contacts("demo", parsed.contacts, at=1_000.0)
+    camille = await store.customers.by_number("+33199000001")
+    assert camille is not None
+    cid = camille.customer_id
+    await store.record_attempts(
+        [
+            AttemptRecord("demo", cid, "+33199000001", 10.0, AttemptOutcome.BUSY.value),
+            AttemptRecord("winter", cid, "+33612345678", 20.0, AttemptOutcome.REFUSED.value),
+            AttemptRecord("demo", cid, "+33199000001", 30.0, BLOCKED, rule="calling_hours"),
+            AttemptRecord("demo", "other", "+33199000003", 40.0, AttemptOutcome.SALE.value),
+        ]
+    )
+    history = await store.person_attempts(cid, camille.numbers)
+    assert [(a.at, a.campaign, a.outcome) for a in history] == [
+        (10.0, "demo", AttemptOutcome.BUSY),
+        (20.0, "winter", AttemptOutcome.REFUSED),
+    ]
+
+
+async def test_withdrawal_in_one_click_ends_the_consent(store: CampaignStore) -> None:
+    """The advisor's "consent withdrawn" sets the consent's end at that instant."""
+    parsed = parse_contacts_csv(CSV, "FR", "Europe/Paris")
+    await store.import_contacts("demo", parsed.contacts, at=1_000.0)
+    camille = await store.customers.by_number("+33199000001")
+    assert camille is not None
+    at = camille.consents[0].given_at + 10.0
+    assert await store.withdraw_consent(camille.customer_id, "marketing_calls", at) is True
+    after = await store.customers.get(camille.customer_id)
+    assert after is not None
+    assert after.consents[0].withdrawn_at == at
+    assert await store.withdraw_consent(camille.customer_id, "marketing_calls", at + 1) is False
