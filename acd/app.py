@@ -31,7 +31,7 @@ from acd.asterisk.pin_locks import PinLimits
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
-from acd.core.events import AgentLoggedIn, ConfigChanged
+from acd.core.events import AgentLoggedIn, CallbackRequested, ConfigChanged
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
@@ -58,6 +58,7 @@ from acd.storage import (
     check_schema,
     restore_events,
 )
+from acd.storage.callback_book import pending_callbacks
 from acd.storage.closures import QueueClosure, closures, delete_closure, save_closure
 from acd.storage.customers import CustomerStore
 
@@ -493,6 +494,38 @@ class Daemon:
         """A supervisor unlocks the advisor's PIN; False when it was not locked."""
         return self.calls.features.pin_locks.unlock(agent_id)
 
+    async def _restore_callbacks(self, recorder: Recorder) -> None:
+        """Pending callbacks go back in line in their place: a restart loses none. One being
+        attempted when acd stopped has had that attempt (its leg was hung up by the dialplan)
+        and is due again at once."""
+        try:
+            stored = await pending_callbacks(recorder.engine)
+        except Exception as exc:
+            log.error("callbacks_not_restored", error=type(exc).__name__, detail=str(exc))
+            return
+        for cb in stored:
+            if self.config.queue(cb.queue) is None:
+                log.error("callback_queue_gone", callback_id=cb.callback_id, queue=cb.queue)
+                continue
+            now = self.dispatcher.now()
+            self.dispatcher.post(
+                CallbackRequested(
+                    at=now,
+                    call_id=cb.callback_id,
+                    queue=cb.queue,
+                    number=cb.number,
+                    name=cb.name,
+                    priority=cb.priority,
+                    arrived_at=cb.arrived_at,
+                    requested_at=cb.requested_at,
+                    due_at=now if cb.state == "reserved" else max(now, cb.due_at),
+                    attempts=cb.attempts,
+                    data=cb.data,
+                )
+            )
+        if stored:
+            log.info("callbacks_restored", callbacks=len(stored))
+
     async def close_queue(self, queue: str, reason: str, actor: str) -> None:
         """Emergency closure: stored first (it must survive a restart), then applied."""
         if self.recorder is not None:
@@ -589,6 +622,7 @@ class Daemon:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(START_DATABASE_WAIT_S):
                         await self._restore_closures(self.recorder)
+                        await self._restore_callbacks(self.recorder)
             http = tasks.create_task(self.http.run(), name="http") if self.http else None
             mqtt = tasks.create_task(self.mqtt.run(), name="mqtt") if self.mqtt else None
             webhook = (

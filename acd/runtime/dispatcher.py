@@ -22,6 +22,7 @@ from acd.core.commands import (
     OverflowCall,
     PlayPrompt,
     RecordAgentState,
+    RecordCallback,
     RecordCallEvent,
     ReserveAgent,
     RingAgent,
@@ -197,7 +198,7 @@ class Dispatcher:
                 handle = self._timers.pop(timer_id, None)
                 if handle is not None:
                     handle.cancel()
-            case RecordCallEvent() | RecordAgentState() | CallCompleted():
+            case RecordCallEvent() | RecordAgentState() | CallCompleted() | RecordCallback():
                 if self.records is not None:
                     self.records.record(command)
             case ReserveAgent(reason=reason, call_id=call_id):

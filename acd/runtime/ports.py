@@ -20,6 +20,7 @@ from acd.core.commands import (
     OverflowCall,
     PlayPrompt,
     RecordAgentState,
+    RecordCallback,
     RecordCallEvent,
     ReserveAgent,
     RingAgent,
@@ -27,7 +28,7 @@ from acd.core.commands import (
 )
 from acd.core.events import Event
 
-RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted
+RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted | RecordCallback
 
 
 class InboxFullError(RuntimeError):

@@ -23,7 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acd.storage import rows as r
-from acd.storage.tables import agent_sessions, agent_states, call_events, calls, dead_letters
+from acd.storage.tables import (
+    agent_sessions,
+    agent_states,
+    call_events,
+    callbacks,
+    calls,
+    dead_letters,
+)
 
 DEAD_LETTER_FILE = "dead-letters.jsonl"
 REASON_MAX_LEN = 300
@@ -36,6 +43,7 @@ _TABLES: dict[str, sa.Table] = {
     r.CALL: calls,
     r.FALLBACK_CALL: calls,
     r.AGENT_STATE: agent_states,
+    r.CALLBACK: callbacks,
 }
 _SESSION_COLUMNS = {"agent_id": sa.String(64), "at": sa.Double()}
 

@@ -49,6 +49,7 @@ QUEUE_COLUMNS = (
     "timed_out",
     "rejected",
     "closed_callers",
+    "callback_requested",
 )
 ADVISOR_COLUMNS = (
     "agent_id",

@@ -7,6 +7,9 @@ zone):
   from it to another queue of the engine (an in-engine overflow);
 - *answered*, *abandoned*, *short abandons* (abandoned after waiting less than ``short_abandon_s``),
   *timed out*, *rejected*, *fallbacks*: by the call's outcome in the queue where it ended;
+- *callback requested*: offered, then the caller chose a callback (neither answered nor
+  abandoned); the callbacks themselves (legs that held an advisor) are not inbound calls and are
+  left out of these figures;
 - *service level* = answered within the queue's threshold / (offered - short abandons); whether a
   call was answered within the threshold is decided by the engine with the queue's own threshold
   and stored with the call;
@@ -81,6 +84,8 @@ class QueueFigures:
     aht_s: float | None
     longest_wait_s: float | None
     closed_callers: int = 0  # rang while the queue was closed: not offered, not in the SL
+    # Offered, then chose a callback: neither answered nor abandoned (the callback is its own row).
+    callback_requested: int = 0
     # Seconds the queue was open in the interval (from its schedule); None when not known.
     open_s: float | None = None
 
@@ -160,6 +165,7 @@ class _Sums:
     transfers: int = 0
     overflowed_out: int = 0
     closed_callers: int = 0
+    callback_requested: int = 0
     wait_answered_s: float = 0.0
     handle_s: float = 0.0
     longest_wait_s: float | None = None
@@ -178,6 +184,7 @@ class _Sums:
             "transfers",
             "overflowed_out",
             "closed_callers",
+            "callback_requested",
             "wait_answered_s",
             "handle_s",
         ):
@@ -209,6 +216,7 @@ class _Sums:
             aht_s=self.handle_s / self.answered if self.answered else None,
             longest_wait_s=self.longest_wait_s,
             closed_callers=self.closed_callers,
+            callback_requested=self.callback_requested,
             open_s=open_s,
         )
 
@@ -252,6 +260,10 @@ def _bucket(conn: AsyncConnection, column: Any, base: float) -> Any:
     return sa.cast(offset, sa.Integer)
 
 
+# Outcomes of the legs that held an advisor with ReserveAgent (acd.core.states.Outcome).
+RESERVATION_OUTCOMES: Final = ("completed", "released", "failed", "cancelled")
+
+
 def _count_if(condition: Any) -> Any:
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
@@ -288,8 +300,11 @@ async def _queue_buckets(
             _sum_if(answered, c.wait_s),
             _sum_if(answered, c.talk_s + c.wrap_up_s),
             sa.func.max(c.wait_s),
+            _count_if(c.outcome == "callback_requested"),
         )
-        .where(c.offered_at >= base, c.offered_at < stop)
+        # A reservation's leg (a callback, an outbound call) is not an inbound call: its own
+        # figures are the callbacks' (acd.storage.callback_book).
+        .where(c.offered_at >= base, c.offered_at < stop, c.outcome.not_in(RESERVATION_OUTCOMES))
         .group_by(c.queue, bucket)
     )
     if queues:
@@ -313,6 +328,7 @@ async def _queue_buckets(
         sums.wait_answered_s = float(row[13] or 0.0)
         sums.handle_s = float(row[14] or 0.0)
         sums.longest_wait_s = None if row[15] is None else float(row[15])
+        sums.callback_requested = int(row[16] or 0)
     # Calls that moved on to another queue of the engine: offered to (and overflowed from) the
     # queue they left, counted in the interval the call was first offered.
     e = call_events.c

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.storage.tables import agent_sessions, agent_states, call_events, calls
+from acd.storage.tables import agent_sessions, agent_states, call_events, callbacks, calls
 
 log = structlog.get_logger("acd.storage")
 
@@ -28,6 +28,7 @@ class PurgeResult:
     call_events: int
     agent_states: int
     agent_sessions: int
+    callbacks: int = 0
 
 
 async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> PurgeResult:
@@ -47,12 +48,20 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
         sessions = await conn.execute(
             sa.delete(agent_sessions).where(agent_sessions.c.logout_at < cutoff)
         )
+        # Finished callbacks hold a number and a name: they go with the calls. Pending ones stay.
+        gone_callbacks = await conn.execute(
+            sa.delete(callbacks).where(
+                callbacks.c.updated_at < cutoff,
+                callbacks.c.state.in_(("completed", "failed", "cancelled")),
+            )
+        )
     result = PurgeResult(
         cutoff=cutoff,
         calls=gone_calls.rowcount,
         call_events=events.rowcount,
         agent_states=states.rowcount,
         agent_sessions=sessions.rowcount,
+        callbacks=gone_callbacks.rowcount,
     )
     log.info(
         "records_purged",
@@ -62,5 +71,6 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
         call_events=result.call_events,
         agent_states=result.agent_states,
         agent_sessions=result.agent_sessions,
+        callbacks=result.callbacks,
     )
     return result

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import phonenumbers
 
-from acd.core.commands import CallCompleted, RecordAgentState, RecordCallEvent
+from acd.core.commands import CallCompleted, RecordAgentState, RecordCallback, RecordCallEvent
 
 Row = dict[str, Any]
 """One row: ``{"table": ..., <columns>}``; session rows use the pseudo-tables below."""
@@ -24,6 +24,7 @@ CALL_EVENT: Final = "call_events"
 CALL: Final = "calls"
 FALLBACK_CALL: Final = "fallback_calls"  # a calls row that never replaces the engine's own
 AGENT_STATE: Final = "agent_states"
+CALLBACK: Final = "callbacks"
 SESSION_OPENED: Final = "session_opened"
 SESSION_CLOSED: Final = "session_closed"
 # A phone row cancelled before it was written (the phone came back to where it was): skipped.
@@ -108,7 +109,9 @@ class RowStream:
             # A change at exactly that instant after a restart must not reuse a stored key.
             self._last.setdefault(key, (at, 1_000))
 
-    def rows(self, command: RecordCallEvent | RecordAgentState | CallCompleted) -> list[Row]:
+    def rows(
+        self, command: RecordCallEvent | RecordAgentState | CallCompleted | RecordCallback
+    ) -> list[Row]:
         """The rows one record command becomes."""
         if isinstance(command, RecordCallEvent):
             return [self._call_event(command)]
@@ -116,6 +119,8 @@ class RowStream:
             return self._agent_state(command)
         if isinstance(command, CallCompleted):
             return [self._call(command)]
+        if isinstance(command, RecordCallback):
+            return [self._callback(command)]
         raise TypeError(f"not a record command: {command!r}")
 
     def fallback_rows(self, record: CallFellBack) -> list[Row]:
@@ -245,4 +250,27 @@ class RowStream:
             "transferred_to": clip(c.transferred_to, 128),
             "overflow_target": clip(c.overflow_target, 128),
             "answered_within_sl": c.answered_within_sl,
+        }
+
+    def _callback(self, c: RecordCallback) -> Row:
+        return {
+            "table": CALLBACK,
+            "callback_id": c.callback_id,
+            "queue": c.queue,
+            "state": c.state,
+            "priority": c.priority,
+            # Already international (acd.core.callbacks.check_number): kept exactly, it is dialed.
+            "number": clip(c.number, 64),
+            "name": clip(c.name, 128),
+            "requested_at": c.requested_at,
+            "arrived_at": c.arrived_at,
+            "due_at": c.due_at,
+            "give_up_at": c.give_up_at,
+            "attempts": c.attempts,
+            "from_call_id": c.from_call_id,
+            "agent_id": c.agent_id,
+            "reason": clip(c.reason, 64),
+            "connected_at": c.at if c.state == "connected" else None,
+            "updated_at": c.at,
+            "data": {str(k): str(v) for k, v in c.data.items()},
         }

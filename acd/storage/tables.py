@@ -37,8 +37,10 @@ calls = sa.Table(
     sa.Column("ended_at", sa.Double, nullable=False),
     sa.Column("agent_id", sa.String(64)),
     sa.Column("agents_tried", sa.String(1024), nullable=False, server_default=""),
-    # answered | abandoned | overflowed | timed_out | rejected | fallback
-    sa.Column("outcome", sa.String(16), nullable=False),
+    # answered | abandoned | overflowed | timed_out | rejected | closed | fallback |
+    # callback_requested (the caller chose a callback); a reservation's leg (callback, outbound):
+    # completed | released | failed | cancelled
+    sa.Column("outcome", sa.String(24), nullable=False),
     sa.Column("reason", sa.String(64), nullable=False, server_default=""),
     sa.Column("wait_s", sa.Double, nullable=False),
     sa.Column("talk_s", sa.Double, nullable=False),
@@ -253,4 +255,33 @@ outbound_attempts = sa.Table(
     sa.Index(None, "customer_id", "at"),
     sa.Index(None, "number", "at"),
     sa.Index(None, "campaign", "at"),
+)
+
+# The callback book (acd.core callbacks): one row per callback, its latest state. Pending ones
+# (``pending``, ``reserved``) are handed back to the engine at start, so none is lost by a
+# restart; the finished ones keep the figures (time to callback, attempts) until purged.
+callbacks = sa.Table(
+    "callbacks",
+    metadata,
+    sa.Column("callback_id", sa.String(CALL_ID_MAX_LEN), primary_key=True),
+    sa.Column("queue", sa.String(64), nullable=False),
+    # pending | reserved | connected | completed | failed | cancelled
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("number", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),
+    sa.Column("requested_at", sa.Double, nullable=False),
+    # Its place in line: the original caller's arrival, or its scheduled time.
+    sa.Column("arrived_at", sa.Double, nullable=False),
+    sa.Column("due_at", sa.Double, nullable=False),
+    sa.Column("give_up_at", sa.Double),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("from_call_id", sa.String(CALL_ID_MAX_LEN)),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("reason", sa.String(64), nullable=False, server_default=""),
+    sa.Column("connected_at", sa.Double),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index(None, "state", "due_at"),
+    sa.Index(None, "number", "requested_at"),
 )

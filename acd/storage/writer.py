@@ -17,9 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acd.storage import rows as r
-from acd.storage.tables import agent_sessions, agent_states, call_events, calls
+from acd.storage.tables import agent_sessions, agent_states, call_events, callbacks, calls
 
 _CALL_COLUMNS = [c.name for c in calls.columns]
+_CALLBACK_COLUMNS = [c.name for c in callbacks.columns]
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -55,11 +56,33 @@ async def write_rows(conn: AsyncConnection, batch: Sequence[r.Row]) -> None:
         await conn.execute(stmt, rows)
     if rows := by_table.get(r.FALLBACK_CALL):
         await conn.execute(_insert(conn, calls).on_conflict_do_nothing(), rows)
+    if rows := by_table.get(r.CALLBACK):
+        await _write_callbacks(conn, rows)
     for row in sessions:
         if row["table"] == r.SESSION_OPENED:
             await _open_session(conn, row["agent_id"], row["at"])
         else:
             await _close_session(conn, row["agent_id"], row["at"])
+
+
+async def _write_callbacks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Each callback's latest row wins: one row per id per statement (PostgreSQL refuses to
+    update a row twice in one INSERT), and an older row replayed later never overwrites a newer
+    one. ``connected_at`` is kept once set."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        known = latest.get(row["callback_id"])
+        kept = known["connected_at"] if known is not None else None
+        latest[row["callback_id"]] = {**row, "connected_at": row["connected_at"] or kept}
+    stmt = _insert(conn, callbacks)
+    update = {name: stmt.excluded[name] for name in _CALLBACK_COLUMNS if name != "callback_id"}
+    update["connected_at"] = sa.func.coalesce(stmt.excluded.connected_at, callbacks.c.connected_at)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[callbacks.c.callback_id],
+        set_=update,
+        where=callbacks.c.updated_at <= stmt.excluded.updated_at,
+    )
+    await conn.execute(stmt, list(latest.values()))
 
 
 async def _open_session(conn: AsyncConnection, agent_id: str, at: float) -> None:

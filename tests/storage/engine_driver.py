@@ -15,6 +15,7 @@ from acd.core.commands import (
     CancelTimer,
     Command,
     RecordAgentState,
+    RecordCallback,
     RecordCallEvent,
     StartTimer,
 )
@@ -22,7 +23,7 @@ from acd.core.config import AcdConfig, AgentConfig, QueueConfig, WorkloadPolicy
 from acd.core.engine import Engine
 from acd.core.events import Event, TimerFired
 
-RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted
+RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted | RecordCallback
 
 
 class EngineDriver:
@@ -47,7 +48,7 @@ class EngineDriver:
                 self._live.add(c.timer_id)
             elif isinstance(c, CancelTimer):
                 self._live.discard(c.timer_id)
-            elif isinstance(c, RecordCallEvent | RecordAgentState | CallCompleted):
+            elif isinstance(c, RecordCallEvent | RecordAgentState | CallCompleted | RecordCallback):
                 self.records.append(c)
                 if self.on_record is not None:
                     self.on_record(c)
