@@ -51,7 +51,6 @@ log = structlog.get_logger("acd.asterisk.calls")
 _WARNINGS = frozenset(
     {
         "agi_command_refused",
-        "dial_failed",
         "dial_status_unexpected",
         "inbound_setup_failed",
         "leave_for_a_leg_not_waiting",

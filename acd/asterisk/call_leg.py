@@ -658,19 +658,15 @@ class CallLeg:
                 agent_id = self._ringing_agent or ""
                 self._ringing_agent = None
                 if not self.transferred:
-                    self._note("dial_failed", f"{agent_id}: {reason}")
+                    # The socket broke on Asterisk's side (or the network's) while the phone
+                    # rang: nobody knows how the ring ended, so it is not the advisor's miss
+                    # (a miss is a Dial that returned NOANSWER, BUSY...). The caller is gone
+                    # from the engine; the advisor is released untouched.
+                    self._note("dial_session_lost", f"{agent_id}: {reason}", peer_fault=True)
                     if self._answered_posted:
                         self._post(CallEnded(at=self._at, call_id=self.call_id))
                         self._close(reason)
                         return
-                    self._post(
-                        AgentDidNotAnswer(
-                            at=self._at,
-                            call_id=self.call_id,
-                            agent_id=agent_id,
-                            dial_status=DialStatus.CONGESTION,
-                        )
-                    )
                 self._caller_gone()
             case LegPhase.WAITING:
                 self._caller_gone()
