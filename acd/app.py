@@ -24,7 +24,9 @@ from acd.asterisk.agi_calls import AgiCalls
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
-from acd.asterisk.call_leg import QueueAudio
+from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
+from acd.asterisk.errors import AmiError
+from acd.asterisk.fallback_calls import AsteriskCalls, fallback_left, read_asterisk_calls
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.pin_locks import PinLimits
@@ -61,6 +63,14 @@ from acd.storage import (
 from acd.storage.callback_book import pending_callbacks
 from acd.storage.closures import QueueClosure, closures, delete_closure, save_closure
 from acd.storage.customers import CustomerStore
+from acd.storage.reconciliation import (
+    Reconciliation,
+    account_gap,
+    answered_after_all,
+    calls_seen,
+    gap_counts,
+)
+from acd.storage.rows import CallFellBack as FallbackRecord
 
 log = structlog.get_logger("acd.app")
 
@@ -73,6 +83,9 @@ AMI_EVENT_CLASSES = "call,agent,dtmf"
 # before opening FastAGI anyway: callers are routed within seconds whatever the others do.
 START_DATABASE_WAIT_S = 2.0
 START_AMI_WAIT_S = 2.0
+# How often a run says it is alive (daemon_runs): a run killed without a stop is taken to have
+# ended at its last heartbeat, by the next start and by reports.
+HEARTBEAT_S = 5.0
 
 # The cyclic collector's thresholds once the daemon runs. A full collection walks every object
 # of every call in progress (about 100 per FastAGI session, near 1 us each on a 2-core VM: 85 ms
@@ -352,6 +365,10 @@ class Daemon:
         self._started_at = self.clock.now()
         self._resynced = asyncio.Event()  # the phones' states were read once from AMI
         self._restart_rng = rng or random.Random()
+        # Restart reconciliation: the database's part and Asterisk's, in whichever order they come.
+        self._reconciliation: Reconciliation | None = None
+        self._asterisk_calls: AsteriskCalls | None = None
+        self._gap_accounted = False
 
     @property
     def fastagi_port(self) -> int:
@@ -439,14 +456,97 @@ class Daemon:
         """Log back in the advisors whose session was open; False when the database cannot say
         within ``START_DATABASE_WAIT_S`` (calls are routed meanwhile; see ``_restore_later``)."""
         try:
-            advisors, _ = await recorder.restart_state(
+            advisors, closed = await recorder.restart_state(
                 self._started_at, timeout_s=START_DATABASE_WAIT_S
             )
         except DatabaseUnavailableError as exc:
             log.warning("advisor_sessions_restore_deferred", detail=str(exc))
             return False
+        self._reconciliation = closed
         await self._log_back_in(advisors)
+        await self._account_gap()
         return True
+
+    async def _read_asterisk(self) -> None:
+        """At start, before FastAGI opens: record the callers the dialplan's fallback holds (they
+        came while acd was down, or were waiting when it stopped), one ``fallback`` row each."""
+        if self.recorder is None or not self.ami.connected:
+            return
+        try:
+            async with asyncio.timeout(START_AMI_WAIT_S):
+                seen = await read_asterisk_calls(
+                    self.ami, self.dispatcher.now(), [queue.name for queue in self.config.queues]
+                )
+        except (AmiError, TimeoutError) as exc:
+            log.warning("asterisk_calls_not_read", error=type(exc).__name__, detail=str(exc))
+            return
+        for caller in seen.fallback:
+            self.recorder.record_fallback(
+                FallbackRecord(
+                    call_id=caller.call_id,
+                    at=seen.at,
+                    queue=caller.queue,
+                    reason="acd_down",
+                    offered_at=seen.at - caller.waited_s,
+                    caller_number=caller.caller_number,
+                    caller_name=caller.caller_name,
+                    linked_id=caller.linked_id,
+                )
+            )
+        self._asterisk_calls = seen
+        log.info(
+            "asterisk_calls_read",
+            channels=len(seen.live_ids),
+            fallback_callers=len(seen.fallback),
+            fallback_left=seen.fallback_left,
+        )
+        await self._account_gap()
+
+    async def _account_gap(self) -> None:
+        """Once both the database and Asterisk have answered: the previous run's gap row gets the
+        calls the fallback took meanwhile, and how many of them have their own row."""
+        closed, seen = self._reconciliation, self._asterisk_calls
+        if self.recorder is None or closed is None or seen is None or self._gap_accounted:
+            return
+        if closed.last_seen is None:
+            return
+        gone = len(closed.fallback_call_ids - seen.live_ids)
+        try:
+            async with asyncio.timeout(START_DATABASE_WAIT_S), self.recorder.engine.begin() as conn:
+                # Callers in the fallback that no run of acd routed came while it was down.
+                known = await calls_seen(conn, [c.call_id for c in seen.fallback])
+                arrived = sum(1 for c in seen.fallback if c.call_id not in known)
+                reported, recovered = gap_counts(
+                    closed.fallback_calls_before, seen.fallback_left, arrived, gone
+                )
+                await account_gap(conn, closed.last_seen, reported, recovered)
+                # A conversation whose answer never reached the records before the crash.
+                agents = agents_by_endpoint(self.config)
+                for talk in seen.bridged:
+                    if talk.call_id in closed.fallback_call_ids:
+                        agent_id = agents.get(endpoint_of_channel(talk.peer_channel))
+                        await answered_after_all(
+                            conn, talk.call_id, agent_id, seen.at - talk.peer_s, seen.at
+                        )
+        except Exception as exc:  # the gap row keeps "unknown": never a reason to stop
+            log.warning("service_gap_not_counted", error=type(exc).__name__, detail=str(exc))
+            return
+        self._gap_accounted = True
+        log.info("service_gap_counted", calls_reported=reported, calls_recovered=recovered)
+
+    async def _heartbeat(self, recorder: Recorder) -> None:
+        """Say every ``HEARTBEAT_S`` that this run is alive, with the fallback queues' count."""
+        queues = [queue.name for queue in self.config.queues]
+        while True:
+            count: int | None = None
+            if self.ami.connected:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_S / 2):
+                        count = await fallback_left(self.ami, queues)
+                except (AmiError, TimeoutError):
+                    count = None
+            recorder.record_alive(self._started_at, self.dispatcher.now(), count)
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def _restore_later(self, recorder: Recorder) -> None:
         """Retry the session restore (bounded, jittered backoff) until the database answers."""
@@ -643,7 +743,13 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(START_AMI_WAIT_S):
                     await self._resynced.wait()
+            await self._read_asterisk()
             await self.fastagi.start()
+            heartbeat = (
+                tasks.create_task(self._heartbeat(self.recorder), name="heartbeat")
+                if self.recorder is not None
+                else None
+            )
             if self._auto_login:
                 for agent in self.config.agents:
                     # Sessions restored from the database are already logged in.
@@ -679,7 +785,13 @@ class Daemon:
                     await self.dispatcher.drain(within_s=5.0)
                 self._record_cut_wrap_ups()
                 self._record_handed_back()
+                if heartbeat is not None:
+                    heartbeat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await heartbeat
                 if self.recorder is not None:
+                    # The stop is this run's last instant alive.
+                    self.recorder.record_alive(self._started_at, self.dispatcher.now(), None)
                     await self.recorder.stop()
                 await self.arrivals.close()
                 await self.screen_pops.close()

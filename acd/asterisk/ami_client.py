@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import itertools
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -31,6 +31,7 @@ from acd.asterisk.ami_codec import (
 from acd.asterisk.ami_events import (
     TRANSLATED_EVENTS,
     AmiEvent,
+    ChannelStatus,
     ContactList,
     CoreShowChannel,
     DeviceStateChange,
@@ -39,6 +40,7 @@ from acd.asterisk.ami_events import (
     ListComplete,
     MalformedEvent,
     OriginateResponse,
+    QueueParams,
     translate_event,
 )
 from acd.asterisk.errors import (
@@ -345,6 +347,21 @@ class AmiClient:
     async def core_show_channels(self) -> tuple[CoreShowChannel, ...]:
         result = await self.send_list_action("CoreShowChannels")
         return tuple(item for item in result.items if isinstance(item, CoreShowChannel))
+
+    async def channel_statuses(self, variables: Sequence[str]) -> tuple[ChannelStatus, ...]:
+        """Every channel with the given variables (Status; the acd user's ``call`` class allows
+        it, where CoreShowChannels needs ``system`` or ``reporting``)."""
+        result = await self.send_list_action("Status", {"Variables": ",".join(variables)})
+        return tuple(item for item in result.items if isinstance(item, ChannelStatus))
+
+    async def queue_params(self) -> tuple[QueueParams, ...]:
+        """Every app_queue queue's counters (QueueStatus without its member lists).
+
+        app_queue lists only the members whose interface or name equals ``Member:``; a value no
+        interface can have keeps a centre's thousand members out of the answer.
+        """
+        result = await self.send_list_action("QueueStatus", {"Member": "acd-counters-only"})
+        return tuple(item for item in result.items if isinstance(item, QueueParams))
 
     async def device_state_list(self) -> tuple[DeviceStateChange, ...]:
         result = await self.send_list_action("DeviceStateList")

@@ -306,6 +306,34 @@ class CoreShowChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    """A Status list item: one channel, how long it has existed and the variables asked for
+    (``Variables: A,B``; an unset variable reads '')."""
+
+    action_id: str | None
+    channel: ChannelSnapshot
+    application: str
+    bridge_id: str
+    seconds: int
+    variables: tuple[tuple[str, str], ...]
+
+    def variable(self, name: str) -> str:
+        return next((value for key, value in self.variables if key == name), "")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueParams:
+    """A QueueStatus list item: one app_queue queue's counters since Asterisk started (or since a
+    QueueReset). ``completed`` and ``abandoned`` count calls that left the queue."""
+
+    action_id: str | None
+    queue: str
+    calls: int
+    completed: int
+    abandoned: int
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointList:
     """A PJSIPShowEndpoints list item; `contacts` without the trailing comma Asterisk adds."""
 
@@ -377,6 +405,8 @@ AmiEvent = (
     | FullyBooted
     | Shutdown
     | CoreShowChannel
+    | QueueParams
+    | ChannelStatus
     | EndpointList
     | ContactList
     | ListComplete
@@ -399,6 +429,7 @@ class _Fields:
         # One pass over the headers; first occurrence wins, like AmiFrame.get (a channel event
         # has ~20 headers and is read ~15 times).
         self._index: dict[str, str] = {}
+        self._frame = frame
         for key, value in frame.headers:
             self._index.setdefault(key.lower(), value)
 
@@ -410,6 +441,11 @@ class _Fields:
 
     def optional(self, name: str) -> str | None:
         return self._index.get(name.lower())
+
+    def every(self, name: str) -> list[str]:
+        """Each value of a header that may repeat (``Variable:``), in order."""
+        wanted = name.lower()
+        return [value for key, value in self._frame.headers if key.lower() == wanted]
 
     def integer(self, name: str) -> int:
         value = self.text(name)
@@ -597,6 +633,31 @@ def _core_show_channel(f: _Fields) -> CoreShowChannel:
     )
 
 
+def _channel_status(f: _Fields) -> ChannelStatus:
+    variables = []
+    for text in f.every("Variable"):
+        name, _, value = text.partition("=")
+        variables.append((name, value))
+    return ChannelStatus(
+        action_id=f.optional("ActionID"),
+        channel=f.channel(),
+        application=f.optional("Application") or "",
+        bridge_id=f.optional("BridgeID") or "",
+        seconds=f.optional_integer("Seconds") or 0,
+        variables=tuple(variables),
+    )
+
+
+def _queue_params(f: _Fields) -> QueueParams:
+    return QueueParams(
+        action_id=f.optional("ActionID"),
+        queue=f.text("Queue"),
+        calls=f.integer("Calls"),
+        completed=f.integer("Completed"),
+        abandoned=f.integer("Abandoned"),
+    )
+
+
 def _endpoint_list(f: _Fields) -> EndpointList:
     word = f.text("DeviceState")
     state = _DEVICE_STATE_WORDS.get(word)
@@ -649,6 +710,8 @@ _TRANSLATORS: dict[str, Callable[[_Fields], AmiEvent]] = {
     ),
     "shutdown": lambda f: Shutdown(shutdown=f.text("Shutdown"), restart=f.yes_no("Restart")),
     "coreshowchannel": _core_show_channel,
+    "queueparams": _queue_params,
+    "status": _channel_status,
     "endpointlist": _endpoint_list,
     "contactlist": _contact_list,
 }

@@ -250,6 +250,10 @@ class InboundDialplan:
             return
         record.path = "fallback"
         pbx.counters.fallbacks += 1
+        # As [acd-fallback] does: a restarted acd finds these callers with Status (issue 14).
+        caller.variables["ACD_FALLBACK"] = "yes"
+        if config.fallback_queue is not None:
+            caller.variables.setdefault("ACD_QUEUE", config.fallback_queue)
         if config.fallback_prompt:
             if caller.state != UP:
                 pbx.set_state(caller, UP)

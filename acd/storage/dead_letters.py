@@ -29,6 +29,7 @@ from acd.storage.tables import (
     call_events,
     callbacks,
     calls,
+    daemon_runs,
     dead_letters,
 )
 
@@ -44,6 +45,7 @@ _TABLES: dict[str, sa.Table] = {
     r.FALLBACK_CALL: calls,
     r.AGENT_STATE: agent_states,
     r.CALLBACK: callbacks,
+    r.DAEMON_RUN: daemon_runs,
 }
 _SESSION_COLUMNS = {"agent_id": sa.String(64), "at": sa.Double()}
 

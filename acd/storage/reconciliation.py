@@ -12,6 +12,15 @@ run's first event, ``reconcile_previous_run`` (one transaction, idempotent):
   knowing (the restart logs the advisors back in with a new session);
 * writes a ``service_gaps`` row "down from <last event> to <this start>" for reports.
 
+"The last event" is the latest of the previous run's call events, advisor states and heartbeats
+(``daemon_runs``, every few seconds): a quiet centre's run ends where it was last known alive,
+not at its last call.
+
+Then the daemon asks Asterisk (``account_gap``): the callers its fallback queues hold now are
+recorded one by one, and the gap row gets the number of calls the fallback queues took while acd
+was down (``gap_counts``: QueueStatus's completed + abandoned, against the previous run's last
+reading) and how many of them have their own row.
+
 The daemon reads the advisors to restore (``logged_in_advisors``) before calling it. The pure part
 (``closing_rows``) builds the rows from events, so other callers (a standby taking over after a
 failover) can use the same rules.
@@ -19,7 +28,7 @@ failover) can use the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +36,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acd.storage import rows as r
-from acd.storage.tables import agent_sessions, agent_states, call_events, calls, service_gaps
+from acd.storage.tables import (
+    agent_sessions,
+    agent_states,
+    call_events,
+    calls,
+    daemon_runs,
+    service_gaps,
+)
 from acd.storage.writer import write_rows
 
 # A call still open after this long is no concern of a restart (and the query stays on the index).
@@ -37,11 +53,32 @@ RESTART_REASON = "acd_restarted"
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """What a restart closed: the previous run's last event, calls and sessions closed."""
+    """What a restart closed: the previous run's last event, calls and sessions closed, the calls
+    closed as ``fallback`` and the fallback queues' count at the previous run's last reading."""
 
     last_seen: float | None
     calls_closed: int
     sessions_closed: int
+    fallback_call_ids: frozenset[str] = frozenset()
+    fallback_calls_before: int | None = None
+
+
+def gap_counts(
+    before: int | None, now: int | None, arrived_live: int, closed_gone: int
+) -> tuple[int | None, int]:
+    """``(calls_reported, calls_recovered)`` for a gap row.
+
+    ``before``/``now``: the fallback queues' completed + abandoned calls at the previous run's last
+    reading and now (None: AMI could not say). The difference is the calls that left a fallback
+    queue meanwhile; ``arrived_live`` callers still in a fallback queue came during the gap (each
+    now has its row), and ``closed_gone`` calls of the previous run, closed as ``fallback`` from the
+    event log and no longer in Asterisk, are among the difference (they have their row too). A
+    count that went down (Asterisk restarted, QueueReset) is unknown: None.
+    """
+    if before is None or now is None or now < before:
+        return None, arrived_live
+    left = now - before
+    return left + arrived_live, arrived_live + min(left, closed_gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +147,16 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
     last_state = await conn.scalar(
         sa.select(sa.func.max(agent_states.c.at)).where(agent_states.c.at < started_at)
     )
-    seen = [float(x) for x in (last_event, last_state) if x is not None]
+    last_beat = await conn.execute(
+        sa.select(daemon_runs.c.last_seen_at, daemon_runs.c.fallback_calls)
+        .where(daemon_runs.c.started_at < started_at)
+        .order_by(daemon_runs.c.last_seen_at.desc())
+        .limit(1)
+    )
+    beat = last_beat.first()
+    fallback_before = None if beat is None or beat[1] is None else int(beat[1])
+    alive = None if beat is None else beat[0]
+    seen = [float(x) for x in (last_event, last_state, alive) if x is not None]
     if not seen:
         return Reconciliation(None, 0, 0)
     last_seen = max(seen)
@@ -162,7 +208,70 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
                 detail=f"acd down; {len(rows)} calls left open closed from the event log",
             )
         )
-    return Reconciliation(last_seen, len(rows), int(closed.rowcount or 0))
+    return Reconciliation(
+        last_seen,
+        len(rows),
+        int(closed.rowcount or 0),
+        frozenset(row["call_id"] for row in rows if row["outcome"] == "fallback"),
+        fallback_before,
+    )
+
+
+async def answered_after_all(
+    conn: AsyncConnection, call_id: str, agent_id: str | None, ringing_since: float, at: float
+) -> bool:
+    """A call the event log closed as ``fallback`` is, at ``at``, still bridged with an advisor
+    (its answer was in the last instants before the crash, never stored): ``answered``, talking
+    until at least ``at``. False when the call has no such row (an engine summary stays)."""
+    found = await conn.execute(
+        sa.select(calls.c.offered_at).where(
+            calls.c.call_id == call_id,
+            calls.c.reason == RESTART_REASON,
+            calls.c.outcome == "fallback",
+        )
+    )
+    row = found.first()
+    if row is None:
+        return False
+    offered_at = float(row[0])
+    answered_at = min(max(offered_at, ringing_since), at)
+    await conn.execute(
+        sa.update(calls)
+        .where(calls.c.call_id == call_id)
+        .values(
+            outcome="answered",
+            agent_id=agent_id,
+            answered_at=answered_at,
+            ended_at=at,
+            wait_s=answered_at - offered_at,
+            talk_s=at - answered_at,
+        )
+    )
+    return True
+
+
+async def calls_seen(conn: AsyncConnection, call_ids: Collection[str]) -> frozenset[str]:
+    """Which of ``call_ids`` an earlier run of acd routed (it has events of its own, not just the
+    ``fell_back`` event a restart writes for a caller it finds in the fallback)."""
+    if not call_ids:
+        return frozenset()
+    result = await conn.execute(
+        sa.select(call_events.c.call_id)
+        .where(call_events.c.call_id.in_(list(call_ids)), call_events.c.seq < r.FALLBACK_SEQ)
+        .distinct()
+    )
+    return frozenset(call_id for (call_id,) in result)
+
+
+async def account_gap(
+    conn: AsyncConnection, gap_started_at: float, calls_reported: int | None, calls_recovered: int
+) -> None:
+    """Set what Asterisk said of the gap that began at ``gap_started_at`` (``gap_counts``)."""
+    await conn.execute(
+        sa.update(service_gaps)
+        .where(service_gaps.c.started_at == gap_started_at)
+        .values(calls_reported=calls_reported, calls_recovered=calls_recovered)
+    )
 
 
 async def service_gaps_between(

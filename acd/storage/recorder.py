@@ -34,7 +34,14 @@ from acd.storage import dead_letters as dl
 from acd.storage.database import async_url, create_engine, masked_url
 from acd.storage.errors import DatabaseUnavailableError
 from acd.storage.reconciliation import Reconciliation, reconcile_previous_run
-from acd.storage.rows import COALESCED, CallFellBack, Row, RowStream, normalise_number
+from acd.storage.rows import (
+    COALESCED,
+    DAEMON_RUN,
+    CallFellBack,
+    Row,
+    RowStream,
+    normalise_number,
+)
 from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
 from acd.storage.spool import Spool, SpoolPosition
 from acd.storage.tables import agent_states
@@ -165,6 +172,20 @@ class Recorder:
             log.error("record_refused", command="CallFellBack", error=repr(exc))
             return
         self._queue(rows)
+
+    def record_alive(self, started_at: float, at: float, fallback_calls: int | None) -> None:
+        """The run that started at ``started_at`` is alive at ``at`` (``daemon_runs``): where a
+        later restart or report takes it to have ended if it never says so again."""
+        self._queue(
+            [
+                {
+                    "table": DAEMON_RUN,
+                    "started_at": started_at,
+                    "last_seen_at": at,
+                    "fallback_calls": fallback_calls,
+                }
+            ]
+        )
 
     def _queue(self, rows: list[Row]) -> None:
         if not rows:

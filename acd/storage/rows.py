@@ -27,6 +27,7 @@ AGENT_STATE: Final = "agent_states"
 CALLBACK: Final = "callbacks"
 SESSION_OPENED: Final = "session_opened"
 SESSION_CLOSED: Final = "session_closed"
+DAEMON_RUN: Final = "daemon_runs"  # a run's heartbeat: upserted on ``started_at``
 # A phone row cancelled before it was written (the phone came back to where it was): skipped.
 COALESCED: Final = "coalesced"
 # Phone changes closer than this to the previous one still waiting in the backlog are merged

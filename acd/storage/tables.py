@@ -285,3 +285,18 @@ callbacks = sa.Table(
     sa.Index(None, "state", "due_at"),
     sa.Index(None, "number", "requested_at"),
 )
+
+# One row per run of the daemon: when it started and the last instant it was known alive (a
+# heartbeat every few seconds, and its stop). A run that ended without a stop (kill -9) ends at its
+# last heartbeat: restart reconciliation closes its calls and sessions there, and reports stop
+# counting an open session's logged-in time there. ``fallback_calls``: the calls Asterisk's
+# fallback queues had completed or seen abandoned (QueueStatus) at that instant, NULL when AMI could
+# not say; the next run's count minus this one is what the fallback took while acd was down.
+daemon_runs = sa.Table(
+    "daemon_runs",
+    metadata,
+    sa.Column("started_at", sa.Double, primary_key=True),
+    sa.Column("last_seen_at", sa.Double, nullable=False),
+    sa.Column("fallback_calls", sa.BigInteger),
+    sa.Index(None, "last_seen_at"),
+)

@@ -17,7 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acd.storage import rows as r
-from acd.storage.tables import agent_sessions, agent_states, call_events, callbacks, calls
+from acd.storage.tables import (
+    agent_sessions,
+    agent_states,
+    call_events,
+    callbacks,
+    calls,
+    daemon_runs,
+)
 
 _CALL_COLUMNS = [c.name for c in calls.columns]
 _CALLBACK_COLUMNS = [c.name for c in callbacks.columns]
@@ -58,6 +65,21 @@ async def write_rows(conn: AsyncConnection, batch: Sequence[r.Row]) -> None:
         await conn.execute(_insert(conn, calls).on_conflict_do_nothing(), rows)
     if rows := by_table.get(r.CALLBACK):
         await _write_callbacks(conn, rows)
+    if rows := by_table.get(r.DAEMON_RUN):
+        for beat in rows:
+            stmt = _insert(conn, daemon_runs).values(beat)
+            # A heartbeat without AMI's count keeps the last count AMI gave.
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[daemon_runs.c.started_at],
+                    set_={
+                        "last_seen_at": stmt.excluded.last_seen_at,
+                        "fallback_calls": sa.func.coalesce(
+                            stmt.excluded.fallback_calls, daemon_runs.c.fallback_calls
+                        ),
+                    },
+                )
+            )
     for row in sessions:
         if row["table"] == r.SESSION_OPENED:
             await _open_session(conn, row["agent_id"], row["at"])

@@ -222,6 +222,8 @@ ACTION_CLASSES: dict[str, set[str]] = {
     "PJSIPShowEndpoint": {"system"},
     "PJSIPShowContacts": {"system"},
     "Getvar": {"call", "reporting"},
+    "Status": {"system", "call", "reporting"},
+    "QueueStatus": set(),
     "Setvar": {"call"},
     "Hangup": {"system", "call"},
     "Redirect": {"call"},

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from acd.core import events as ev
 from acd.storage.database import create_engine
+from acd.storage.reconciliation import account_gap, answered_after_all, calls_seen, gap_counts
 from acd.storage.recorder import Recorder
 from acd.storage.report_formats import ReportFormat, render
 from acd.storage.reports import build_report
@@ -119,3 +120,85 @@ async def test_the_gap_after_a_crash_is_shown_in_the_report(
     assert "acd was down" in text
     assert f"down from {gap.down_from.isoformat(timespec='seconds')}" in text
     assert '"gaps"' in render(report, ReportFormat.JSON)
+
+
+async def test_a_quiet_run_ends_at_its_last_heartbeat_not_its_last_call(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A run that said it was alive 200 s after its last call (heartbeats, with the fallback
+    queues' count) was down from that heartbeat: sessions close there, the gap starts there, and
+    the next start gets the count to compare Asterisk's with."""
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in crashed_mid_day().records:
+            recorder.record(record)
+        recorder.record_alive(START, START + 100, 7)
+        recorder.record_alive(START, START + 250, None)  # AMI silent: the count stays 7
+        assert await recorder.drain(10)
+    async with Recorder(db_url, tmp_path / "spool") as recorder:
+        _, closed = await recorder.restart_state(START + 300)
+    assert closed.last_seen == START + 250
+    assert closed.fallback_calls_before == 7
+    assert closed.fallback_call_ids == frozenset({"c2"})
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        sessions = (await conn.execute(sa.select(agent_sessions.c.logout_at))).scalars().all()
+        gaps = (await conn.execute(sa.select(service_gaps.c.started_at))).scalars().all()
+    await engine.dispose()
+    assert sorted(sessions) == [START + 250, START + 250]
+    assert gaps == [START + 250]
+
+
+def test_gap_counts_from_asterisks_fallback_queue_counters() -> None:
+    """Calls that left the fallback queues meanwhile plus callers still there are what Asterisk
+    saw; those with a row are the callers recorded from AMI and the previous run's calls closed
+    as fallback that are gone; a count that went down (Asterisk restarted) is unknown."""
+    assert gap_counts(before=10, now=15, arrived_live=2, closed_gone=3) == (7, 5)
+    assert gap_counts(before=10, now=11, arrived_live=0, closed_gone=3) == (1, 1)
+    assert gap_counts(before=None, now=15, arrived_live=2, closed_gone=0) == (None, 2)
+    assert gap_counts(before=20, now=3, arrived_live=1, closed_gone=0) == (None, 1)
+
+
+async def test_a_call_still_bridged_at_the_restart_is_answered_after_all(
+    db_url: str, tmp_path: Path
+) -> None:
+    """c2 had no answer in the event log (it was lost with the crash) but Asterisk still has it
+    bridged with a1's phone: answered by a1, talking until at least the restart; an engine
+    summary is never touched, and the gap row takes Asterisk's counts."""
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in crashed_mid_day().records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    async with Recorder(db_url, tmp_path / "spool") as recorder:
+        _, closed = await recorder.restart_state(START + 300)
+        async with recorder.engine.begin() as conn:
+            assert await answered_after_all(conn, "c2", "a1", START + 55, START + 300)
+            assert not await answered_after_all(conn, "c3", "a2", START + 55, START + 300)
+            assert await calls_seen(conn, ["c2", "new.1"]) == frozenset({"c2"})
+            assert closed.last_seen is not None
+            await account_gap(conn, closed.last_seen, 4, 2)
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        rows = {
+            row.call_id: row
+            for row in await conn.execute(
+                sa.select(
+                    calls.c.call_id,
+                    calls.c.outcome,
+                    calls.c.agent_id,
+                    calls.c.wait_s,
+                    calls.c.talk_s,
+                )
+            )
+        }
+        gap = (
+            await conn.execute(
+                sa.select(service_gaps.c.calls_reported, service_gaps.c.calls_recovered)
+            )
+        ).one()
+    await engine.dispose()
+    assert (rows["c2"].outcome, rows["c2"].agent_id) == ("answered", "a1")
+    assert (rows["c2"].wait_s, rows["c2"].talk_s) == (5.0, 245.0)
+    assert (rows["c3"].outcome, rows["c3"].agent_id) == ("answered", "a1")
+    assert tuple(gap) == (4, 2)
