@@ -561,22 +561,14 @@ class CallLeg:
             self._close("transferred")
             return
         if status == "ANSWER":
-            if not self._answered_posted:
-                self._post(AgentAnswered(at=self._at, call_id=self.call_id, agent_id=agent_id))
+            self._answered_once(agent_id)
             self._post(CallEnded(at=self._at, call_id=self.call_id))
             # The conversation happened: DIALSTATUS=ANSWER tells the dialplan to hang up, whether
             # the caller is still up (the advisor hung up first) or not.
             self._close("conversation over")
             return
         if status in _NOT_ANSWERED and not self.hung_up:
-            self._post(
-                AgentDidNotAnswer(
-                    at=self._at,
-                    call_id=self.call_id,
-                    agent_id=agent_id,
-                    dial_status=_NOT_ANSWERED[status],
-                )
-            )
+            self._not_answered(agent_id, _NOT_ANSWERED[status])
             self._move(LegPhase.WAITING)
             # Dial's `m` leaves music off once a channel was created (S9): put it back, and the
             # queue's language if the ring came before it was set.
@@ -589,27 +581,29 @@ class CallLeg:
             self._close("caller hung up while ringing")
             return
         self._note("dial_status_unexpected", f"{agent_id} {status!r}", peer_fault=bool(status))
-        self._post(
-            AgentDidNotAnswer(
-                at=self._at,
-                call_id=self.call_id,
-                agent_id=agent_id,
-                dial_status=DialStatus.CONGESTION,
-            )
-        )
+        self._not_answered(agent_id, DialStatus.CONGESTION)
         self._move(LegPhase.WAITING)
         self._send_next()
 
     # ------------------------------------------------------------------ AMI
 
     def _on_dial_answered(self, agent_id: str) -> None:
-        if (
-            self.phase is LegPhase.RINGING
-            and agent_id == self._ringing_agent
-            and not self._answered_posted
-        ):
+        if self.phase is LegPhase.RINGING and agent_id == self._ringing_agent:
+            self._answered_once(agent_id)
+
+    def _answered_once(self, agent_id: str) -> None:
+        """The answer rule: AMI's DialEnd or the Dial's return, whichever says it first, posts
+        ``AgentAnswered``; the other says nothing."""
+        if not self._answered_posted:
             self._answered_posted = True
             self._post(AgentAnswered(at=self._at, call_id=self.call_id, agent_id=agent_id))
+
+    def _not_answered(self, agent_id: str, status: DialStatus) -> None:
+        self._post(
+            AgentDidNotAnswer(
+                at=self._at, call_id=self.call_id, agent_id=agent_id, dial_status=status
+            )
+        )
 
     def _on_transferred(self, agent_id: str, target: str) -> None:
         if self.phase is LegPhase.ENDED:
