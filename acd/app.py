@@ -96,10 +96,13 @@ GC_THRESHOLDS = (700, 10, 100)
 
 
 def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
-    """Each queue's language and music class, for the FastAGI side."""
+    """Each queue's language, music class and prompt keys, for the FastAGI side."""
     return {
         name: QueueAudio(
-            language=q.language, music_class=q.music_class, timezone=settings.centre.timezone
+            language=q.language,
+            music_class=q.music_class,
+            timezone=settings.centre.timezone,
+            keys=q.prompt_keys,
         )
         for name, q in settings.queues.items()
     }

@@ -360,6 +360,9 @@ class QueueSettings(_Section):
     retry_s: Seconds = _engine_default(QueueConfig, "retry_s")
     language: Literal["fr", "en"] = "fr"
     music_class: str = "default"
+    # Keys that end an announcement (its escape digits), e.g. "1" where a callback is offered;
+    # every key a waiting caller presses reaches the engine (CallerKeyPressed) either way.
+    prompt_keys: Annotated[str, Field(pattern=r"^[0-9*#]{0,12}$")] = ""
     schedule: str | None = None  # a [schedules.NAME]; none: always open
     last_entry_before_close_s: Seconds = 0.0
     at_close: AtClose = AtClose.SERVE

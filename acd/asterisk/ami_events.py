@@ -196,6 +196,19 @@ class BridgeLeave:
 
 
 @dataclass(frozen=True, slots=True)
+class DtmfEnd:
+    """A key's end on `channel` (S14): RFC 2833 sends DTMFBegin first, SIP INFO only this one.
+
+    `direction` is `Received` for a key the channel's person pressed, `Sent` for one Asterisk
+    played to them."""
+
+    channel: ChannelSnapshot
+    digit: str
+    duration_ms: int | None
+    direction: str
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     """A channel is gone; `cause` is the Q.850 cause (16 normal, 17 busy, 0 unknown...)."""
 
@@ -395,6 +408,7 @@ AmiEvent = (
     | BridgeEnter
     | BridgeLeave
     | Hangup
+    | DtmfEnd
     | BlindTransfer
     | AttendedTransfer
     | Hold
@@ -698,6 +712,12 @@ _TRANSLATORS: dict[str, Callable[[_Fields], AmiEvent]] = {
     "bridgeenter": _bridge_enter,
     "bridgeleave": _bridge_leave,
     "hangup": _hangup,
+    "dtmfend": lambda f: DtmfEnd(
+        channel=f.channel(),
+        digit=f.text("Digit"),
+        duration_ms=f.optional_integer("DurationMs"),
+        direction=f.text("Direction"),
+    ),
     "blindtransfer": _blind_transfer,
     "attendedtransfer": _attended_transfer,
     "hold": lambda f: Hold(channel=f.channel(), music_class=f.optional("MusicClass") or ""),

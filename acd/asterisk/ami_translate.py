@@ -17,14 +17,15 @@ from acd.asterisk.ami_events import (
     DeviceStateChange,
     DialEnd,
     DialStatus,
+    DtmfEnd,
 )
-from acd.asterisk.call_leg import CallerTransferred, DialAnswered, endpoint_of_channel
+from acd.asterisk.call_leg import CallerTransferred, DialAnswered, KeyHeard, endpoint_of_channel
 from acd.core.events import PhoneStateChanged
 from acd.core.states import PhoneState
 
 # The AMI events `translate` acts on, as Asterisk names them (for its Filter action), and in
 # lower case (AmiSettings.event_names).
-AMI_EVENTS = ("DeviceStateChange", "DialEnd", "BlindTransfer", "AttendedTransfer")
+AMI_EVENTS = ("DeviceStateChange", "DialEnd", "BlindTransfer", "AttendedTransfer", "DTMFEnd")
 AMI_EVENTS_USED = frozenset(name.lower() for name in AMI_EVENTS)
 
 _DEVICE_TO_PHONE = {
@@ -44,7 +45,7 @@ class ForLeg:
     """An input for the leg of the caller channel ``uniqueid``."""
 
     uniqueid: str
-    input: DialAnswered | CallerTransferred
+    input: DialAnswered | CallerTransferred | KeyHeard
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ def translate(event: AmiEvent, agents_by_endpoint: Mapping[str, str]) -> Transla
                 return None
             target = event.transfer_target.channel if event.transfer_target else "bridge"
             return ForLeg(transferee.uniqueid, CallerTransferred(agent_id, target))
+        case DtmfEnd(channel=channel, digit=digit, direction="Received"):
+            # Keys on any channel; only a caller's leg (by Uniqueid) takes them.
+            return ForLeg(channel.uniqueid, KeyHeard(digit))
         case _:
             return None
 

@@ -38,6 +38,7 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallerKeyPressed,
     CallTransferred,
     DialStatus,
     Event,
@@ -53,6 +54,11 @@ _NOT_ANSWERED = {
     "CHANUNAVAIL": DialStatus.CHANUNAVAIL,
     "CONGESTION": DialStatus.CONGESTION,
 }
+
+DTMF_DIGITS = "0123456789*#ABCD"
+# How long after a key the AGI reply reported its AMI DTMFEnd may still come (the two sockets
+# are not ordered; S14 recorded DTMFEnd ≤1 ms before the reply): that DTMFEnd is the same key.
+KEY_TWIN_WINDOW_S = 1.0
 
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
 
@@ -72,6 +78,9 @@ class QueueAudio:
     language: str = "fr"
     music_class: str = "default"
     timezone: str = "Europe/Paris"  # the centre's: a reopening is said in its local time
+    # The keys that end an announcement (escape digits of its STREAM FILE / SAY NUMBER); a key
+    # pressed is reported either way (CallerKeyPressed), this only decides if it stops a prompt.
+    keys: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,16 @@ class DialAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyHeard:
+    """AMI ``DTMFEnd`` (``Direction: Received``) on this caller's channel: ``digit`` was pressed.
+
+    Every key reaches AMI, but only a key that ends a prompt also reaches AGI (S14): during music
+    on hold or a prompt it does not stop, AMI is the only witness."""
+
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallerTransferred:
     """AMI ``BlindTransfer``/``AttendedTransfer`` of this caller by ``agent_id``."""
 
@@ -162,7 +181,13 @@ class CallerTransferred:
 
 EngineCommand = RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall
 LegInput = (
-    AgiReplied | ChannelHungUp | SessionLost | DialAnswered | CallerTransferred | EngineCommand
+    AgiReplied
+    | ChannelHungUp
+    | SessionLost
+    | DialAnswered
+    | CallerTransferred
+    | KeyHeard
+    | EngineCommand
 )
 
 # ------------------------------------------------------------------------------ outputs
@@ -297,6 +322,10 @@ class CallLeg:
         self._prompt: deque[str] | None = None
         self._next_prompt: list[str] | None = None
         self._prompt_stopping = False
+        # The key rule's memory (``_key``): a key the AGI reply reported, whose DTMFEnd has not
+        # come yet; a key DTMFEnd reported during a prompt part it may end.
+        self._agi_key: tuple[str, float] | None = None
+        self._ami_key_in_part: str | None = None
         self._out: list[LegOutput] = []
         self._at = 0.0
 
@@ -351,6 +380,8 @@ class CallLeg:
                 self._on_dial_answered(agent_id)
             case CallerTransferred(agent_id=agent_id, target=target):
                 self._on_transferred(agent_id, target)
+            case KeyHeard(digit=digit):
+                self._key_from_ami(digit)
             case RingAgent():
                 self._on_ring(item)
             case PlayPrompt():
@@ -457,8 +488,9 @@ class CallLeg:
     def _on_play(self, command: PlayPrompt) -> None:
         if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
             return
+        audio = self.spec.audio
         lines = prompt_lines(
-            command.kind, command.position, command.expected_wait_s, self.spec.audio.language
+            command.kind, command.position, command.expected_wait_s, audio.language, audio.keys
         )
         if not lines:
             self._post(PromptEnded(at=self._at, call_id=self.call_id))
@@ -483,7 +515,8 @@ class CallLeg:
     def _prompt_part_ended(self, reply: AgiReply) -> None:
         assert self._prompt is not None
         # STREAM FILE ends with `200 result=0 endpos=N`, SAY NUMBER with `200 result=0`; a digit
-        # is result>0, a hang-up -1, a dead channel 511.
+        # is result>0 (its ASCII code), a hang-up -1, a dead channel 511.
+        self._key_from_agi(reply)
         finished = reply.ok and reply.result == "0"
         if self._prompt_stopping or not finished or not self._prompt:
             self._prompt_over(stopped=self._prompt_stopping or not finished)
@@ -499,6 +532,52 @@ class CallLeg:
             self._queue(Step.SET_UP, _music(self.spec.audio, self._timings))
         self._post(PromptEnded(at=self._at, call_id=self.call_id))
         self._note("prompt_ended", "stopped" if stopped else "finished")
+
+    # ------------------------------------------------------------------ keys
+
+    # The key rule: each key a waiting caller presses is posted once as CallerKeyPressed. A key
+    # that ends a prompt part comes twice, from AGI (the reply) and AMI (DTMFEnd), in either
+    # order; any other key comes from AMI alone (S14).
+
+    def _key_from_agi(self, reply: AgiReply) -> None:
+        ami_key, self._ami_key_in_part = self._ami_key_in_part, None
+        result = reply.result or ""
+        if not reply.ok or not result.isdigit() or result == "0":
+            return
+        code = int(result)
+        digit = chr(code) if code < 128 else ""
+        if not digit or digit not in DTMF_DIGITS:
+            self._note("agi_digit_unexpected", reply.text, peer_fault=True)
+            return
+        if digit == ami_key:
+            return  # DTMFEnd came first and was posted
+        self._agi_key = (digit, self._at)
+        self._key(digit, during_prompt=True)
+
+    def _key_from_ami(self, digit: str) -> None:
+        if len(digit) != 1 or digit not in DTMF_DIGITS:
+            self._note("ami_digit_unexpected", repr(digit[:8]), peer_fault=True)
+            return
+        twin, self._agi_key = self._agi_key, None
+        if twin is not None and twin[0] == digit and self._at - twin[1] <= KEY_TWIN_WINDOW_S:
+            return  # the AGI reply already posted this key
+        in_part = (
+            self._in_flight is Step.PROMPT_PART
+            and not self._prompt_stopping
+            and digit in self.spec.audio.keys
+        )
+        if in_part:
+            self._ami_key_in_part = digit
+        self._key(digit, during_prompt=self._in_flight is Step.PROMPT_PART)
+
+    def _key(self, digit: str, *, during_prompt: bool) -> None:
+        if self.phase is not LegPhase.WAITING or self.hung_up:
+            return  # not in the queue (setting up, ringing, leaving): no offer to answer
+        self._post(
+            CallerKeyPressed(
+                at=self._at, call_id=self.call_id, digit=digit, during_prompt=during_prompt
+            )
+        )
 
     # ------------------------------------------------------------------ ringing
 

@@ -39,46 +39,52 @@ OWN_PROMPTS: dict[str, dict[str, str]] = {
 _FEMININE_MINUTE = frozenset({"fr"})
 
 
-def say_number(n: int, gender: str = "") -> str:
-    """``SAY NUMBER n ""`` [gender]: Asterisk's say.c speaks n by the channel language's rules
-    (French 21 "vingt et un", 71 "soixante et onze", 80 "quatre-vingts"), one AGI command that a
-    new command line interrupts like STREAM FILE (res_agi.c handle_saynumber passes its control
-    socket to ast_say_number_full and writes no reply when that stops it)."""
-    parts = ["SAY NUMBER", str(n), quoted("")]
+def say_number(n: int, gender: str = "", keys: str = "") -> str:
+    """``SAY NUMBER n "<keys>"`` [gender]: Asterisk's say.c speaks n by the channel language's
+    rules (French 21 "vingt et un", 71 "soixante et onze", 80 "quatre-vingts"), one AGI command
+    that a new command line interrupts like STREAM FILE (res_agi.c handle_saynumber passes its
+    control socket to ast_say_number_full and writes no reply when that stops it). A key of
+    ``keys`` ends it with ``200 result=<ASCII>``."""
+    parts = ["SAY NUMBER", str(n), quoted(keys)]
     if gender:
         parts.append(word(gender))
     return command_line(*parts)
 
 
-def stream_file(name: str) -> str:
-    """``STREAM FILE <name> ""``: no escape digits."""
-    return command_line("STREAM FILE", word(name), quoted(""))
+def stream_file(name: str, keys: str = "") -> str:
+    """``STREAM FILE <name> "<keys>"``: a key of ``keys`` (escape digits) ends it with
+    ``200 result=<ASCII> endpos=N`` (S14); other keys only reach AMI."""
+    return command_line("STREAM FILE", word(name), quoted(keys))
 
 
-def prompt_lines(kind: str, position: int, expected_wait_s: int, language: str = "") -> list[str]:
+def prompt_lines(
+    kind: str, position: int, expected_wait_s: int, language: str = "", keys: str = ""
+) -> list[str]:
     """The AGI command lines of one announcement (Asterisk's core sounds and SAY NUMBER), each a
-    part the leg may interrupt: position, then expected wait.
+    part the leg may interrupt: position, then expected wait. ``keys``: the digits that end it
+    (the queue's ``prompt_keys``), reported as ``CallerKeyPressed``.
 
     ``position`` 1 is the next caller to be served; an ``expected_wait_s`` of 0 says nothing of it.
     """
     lines: list[str] = []
     if kind == "position":
         if position <= 1:
-            lines.append(stream_file("queue-youarenext"))
+            lines.append(stream_file("queue-youarenext", keys))
         else:
             lines += [
-                stream_file("queue-thereare"),
-                say_number(position - 1),
-                stream_file("queue-callswaiting"),
+                stream_file("queue-thereare", keys),
+                say_number(position - 1, keys=keys),
+                stream_file("queue-callswaiting", keys),
             ]
     if kind in ("position", "expected_wait") and expected_wait_s > 0:
         gender = "f" if language.split("_", maxsplit=1)[0] in _FEMININE_MINUTE else ""
-        lines.append(stream_file("queue-holdtime"))
+        lines.append(stream_file("queue-holdtime", keys))
         if expected_wait_s < 60:
-            lines += [stream_file("queue-less-than"), say_number(1, gender)]
-            lines.append(stream_file("queue-minute"))
+            lines += [stream_file("queue-less-than", keys), say_number(1, gender, keys)]
+            lines.append(stream_file("queue-minute", keys))
         else:
-            lines += [say_number(round(expected_wait_s / 60), gender), stream_file("queue-minutes")]
+            minutes = round(expected_wait_s / 60)
+            lines += [say_number(minutes, gender, keys), stream_file("queue-minutes", keys)]
     return lines
 
 

@@ -170,6 +170,7 @@ class Engine:
             ev.ConfigChanged: self._on_config,
             ev.DayRolledOver: self._on_day_rolled_over,
             ev.QueueHoursChanged: self._on_hours_changed,
+            ev.CallerKeyPressed: self._on_key_pressed,
         }
         self._timer_handlers: dict[TimerKind, Callable[[Any], None]] = {
             TimerKind.RELAX: self._relax,
@@ -1639,6 +1640,9 @@ class Engine:
         if call_id in self._finished:
             return None
         raise UnknownCallError(call_id)
+
+    def _on_key_pressed(self, e: ev.CallerKeyPressed) -> None:
+        """Nothing to change: a key matters only to an offer made to the caller (callback)."""
 
     def _on_prompt_ended(self, e: ev.PromptEnded) -> None:
         call = self._live_call(e.call_id)

@@ -293,6 +293,22 @@ class QueueHoursChanged:
     opening: Opening
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerKeyPressed:
+    """A caller in the ACD pressed a key (DTMF): ``digit`` is one of ``0-9 * # A-D``.
+
+    Posted once per key by the caller's leg, whether the key ended a prompt (the AGI reply of a
+    STREAM FILE / SAY with escape digits) or came during music on hold (AMI ``DTMFEnd``, S14);
+    ``during_prompt`` says which. The engine keeps nothing of it; an offer made to the caller
+    (callback) acts on it (docs/architecture.md, "Keys a caller presses").
+    """
+
+    at: float
+    call_id: str
+    digit: str
+    during_prompt: bool = False
+
+
 Event = (
     AgentLoggedIn
     | AgentLoggedOut
@@ -319,6 +335,7 @@ Event = (
     | ConfigChanged
     | DayRolledOver
     | QueueHoursChanged
+    | CallerKeyPressed
 )
 
 # What an advisor can do from any interface (feature code, HTTP API, MQTT), by one name each.

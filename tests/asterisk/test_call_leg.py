@@ -24,6 +24,7 @@ from acd.asterisk.call_leg import (
     ChannelHungUp,
     CloseSession,
     InterruptAgi,
+    KeyHeard,
     LegInput,
     LegMisuseError,
     LegOutput,
@@ -41,12 +42,15 @@ from acd.core.events import (
     CallArrived,
     CallEnded,
     CallerHungUp,
+    CallerKeyPressed,
     CallTransferred,
     DialStatus,
     Event,
     PromptEnded,
 )
 from tests.asterisk.recordings import FIXTURES
+
+S14 = FIXTURES.parent / "asterisk-traces" / "S14-dtmf"
 
 REUSABLE = frozenset({"SET VARIABLE", "SET MUSIC", "STREAM FILE"})
 # What Asterisk 22 answers, as recorded elsewhere in S4/S9/S12, to a command a given recording did
@@ -527,11 +531,114 @@ def test_a_ring_interrupts_say_number_like_a_stream() -> None:
 
 
 def test_a_digit_pressed_during_say_number_ends_the_prompt() -> None:
-    """A digit during SAY NUMBER (`200 result=49`) ends the announcement; music comes back."""
+    """A digit during SAY NUMBER (`200 result=49`) ends the announcement, is posted as the key
+    "1", and music comes back."""
     replay = started()
     replay.feed(PlayPrompt("1.1", "position", 5, 0))
     reply_ok(replay, endpos=18054)
     replay._pending.pop()
     replay.feed(AgiReplied(AgiReply(200, "49", text="200 result=49")))
     assert replay.sent[-1] == "SET MUSIC ON default"
-    assert replay.events() == [CallArrived, PromptEnded]
+    assert replay.events() == [CallArrived, CallerKeyPressed, PromptEnded]
+    assert keys_posted(replay) == [("1", True)]
+
+
+# ------------------------------------------------------------------ keys a caller presses (S14)
+
+
+def keyed(keys: str = "1") -> Replay:
+    rec = Recording("1.1", "inbound", "fr", [], [])
+    leg = CallLeg(LegSpec(call_id="1.1", queue="q", audio=QueueAudio("fr", keys=keys)))
+    replay = Replay(rec, leg)
+    replay.start()
+    while replay._pending:
+        replay._pending.pop()
+        replay.feed(AgiReplied(AgiReply(200, "0", text="200 result=0")))
+    return replay
+
+
+def keys_posted(replay: Replay) -> list[tuple[str, bool]]:
+    return [(e.digit, e.during_prompt) for e in replay.posted if isinstance(e, CallerKeyPressed)]
+
+
+def s14_keys(variant: str) -> list[tuple[float, KeyHeard]]:
+    """The recorded DTMFEnd frames of S14 ``variant`` for the caller's channel, translated."""
+    agi = [json.loads(x) for x in (S14 / variant / "agi.jsonl").read_text("utf-8").splitlines()]
+    env = next(r for r in agi if r["kind"] == "env")
+    uniqueid = parse_environment([x for x in env["raw"].splitlines() if x]).uniqueid
+    keys = []
+    for line in (S14 / variant / "ami.jsonl").read_text("utf-8").splitlines():
+        item = json.loads(line)
+        if item["direction"] != "rx" or item["kind"] != "event":
+            continue
+        translated = translate(translate_event(frame_from_pairs(item["headers"])), AGENTS)
+        if isinstance(translated, ForLeg) and isinstance(translated.input, KeyHeard):
+            assert translated.uniqueid == uniqueid
+            keys.append((item["t"], translated.input))
+    return keys
+
+
+@pytest.mark.parametrize("variant", ["a", "b"])
+def test_s14_every_key_reaches_the_engine_once_whether_agi_sees_it_or_not(variant: str) -> None:
+    """S14 (SIP INFO and RFC 2833): keys 5 (music on hold), 9 (a prompt it does not end), 1 (ends
+    the prompt: DTMFEnd then the reply `result=49`), 2, 3, 4: each is one CallerKeyPressed."""
+    keys = s14_keys(variant)
+    assert [k.digit for _, k in keys] == ["5", "9", "1", "2", "3", "4"]
+    replay = keyed("12")
+    for t, key in keys[:2]:
+        if key.digit == "9":
+            replay.feed(PlayPrompt("1.1", "position", 1, 0), t - 0.5)
+            assert replay.sent[-1] == 'STREAM FILE queue-youarenext "12"'
+        replay.feed(key, t)
+    t1, key1 = keys[2]
+    replay.feed(key1, t1)
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "49", endpos=16160, text="200 result=49")), t1 + 0.001)
+    for t, key in keys[3:]:
+        replay.feed(key, t)
+    assert keys_posted(replay) == [
+        ("5", False),
+        ("9", True),
+        ("1", True),
+        ("2", False),
+        ("3", False),
+        ("4", False),
+    ]
+    assert replay.sent[-1] == "SET MUSIC ON default"  # the key ended the prompt: music again
+
+
+def test_a_key_reported_by_the_agi_reply_first_is_not_posted_again_by_its_dtmfend() -> None:
+    """The two sockets are not ordered: a reply `result=49` then DTMFEnd 1 is one key; a second
+    press of 1 later is another key."""
+    replay = keyed("1")
+    replay.feed(PlayPrompt("1.1", "position", 1, 0), 10.0)
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "49", endpos=800, text="200 result=49")), 11.0)
+    replay.feed(KeyHeard("1"), 11.002)
+    replay.feed(KeyHeard("1"), 15.0)
+    assert keys_posted(replay) == [("1", True), ("1", False)]
+
+
+def test_keys_outside_the_queue_and_bad_digits_are_not_posted() -> None:
+    """A key while the Dial rings, or a digit that is no DTMF key, posts nothing (a note says
+    Asterisk sent what it should not)."""
+    replay = keyed()
+    replay.feed(KeyHeard("x"))
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    replay.feed(KeyHeard("1"))
+    assert keys_posted(replay) == []
+    assert replay.sent[-1] == "EXEC Dial PJSIP/agent1,15,m"
+
+
+def test_a_queue_without_prompt_keys_plays_prompts_no_key_ends() -> None:
+    """Without ``prompt_keys`` a prompt has no escape digits (a key only reaches AMI and is still
+    posted); with them, SAY NUMBER carries the same keys as STREAM FILE."""
+    replay = keyed("")
+    replay.feed(PlayPrompt("1.1", "position", 3, 0))
+    assert replay.sent[-1] == 'STREAM FILE queue-thereare ""'
+    replay.feed(KeyHeard("1"))
+    assert keys_posted(replay) == [("1", True)]
+    replay = keyed("1#")
+    replay.feed(PlayPrompt("1.1", "position", 3, 0))
+    reply_ok(replay, endpos=100)
+    assert replay.sent[-1] == 'SAY NUMBER 2 "1#"'
