@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
 import random
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Mapping, Sequence
 
 import structlog
 
@@ -23,17 +25,27 @@ from acd.admin.roles import identify
 from acd.asterisk.agi_calls import AgiCalls
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
+from acd.asterisk.ami_events import AmiEvent
 from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
 from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
+from acd.asterisk.chanspy import SpyDesk
 from acd.asterisk.errors import AmiError
 from acd.asterisk.fallback_calls import AsteriskCalls, fallback_left, read_asterisk_calls
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.pin_locks import PinLimits
+from acd.core.commands import CallCompleted, Command
 from acd.core.config import AcdConfig
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
-from acd.core.events import AgentLoggedIn, CallbackRequested, ConfigChanged
+from acd.core.events import (
+    AgentLoggedIn,
+    CallbackRequested,
+    CallEnded,
+    CallerHungUp,
+    ConfigChanged,
+    Event,
+)
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
@@ -48,6 +60,12 @@ from acd.runtime.limits import (
     raise_open_files_limit,
 )
 from acd.runtime.memory_records import MemoryCallRecords
+from acd.runtime.ports import (
+    Listening,
+    ListeningMode,
+    ListeningRefusedError,
+    ListeningState,
+)
 from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
 from acd.runtime.webhook import OfferWebhook
@@ -63,6 +81,7 @@ from acd.storage import (
 from acd.storage.callback_book import pending_callbacks
 from acd.storage.closures import QueueClosure, closures, delete_closure, save_closure
 from acd.storage.customers import CustomerStore
+from acd.storage.listenings import listenings_of, save_listening
 from acd.storage.reconciliation import (
     Reconciliation,
     account_gap,
@@ -93,6 +112,23 @@ HEARTBEAT_S = 5.0
 # every 20 s at 50 calls/s (bench/e2e_pbxsim.py); 100 makes it one every few minutes. What
 # reaches the old generation is mostly calls still in progress, not garbage: the RSS stays flat.
 GC_THRESHOLDS = (700, 10, 100)
+
+# Ended listenings kept in memory for the advisors' pages when records are not persisted.
+LISTENINGS_KEPT = 1000
+
+
+class ListenedCalls:
+    """A live view telling the spy desk which calls ended (so a listening says why it ended)."""
+
+    def __init__(self, desk: SpyDesk) -> None:
+        self.desk = desk
+
+    def observe(self, event: Event, commands: Sequence[Command]) -> None:
+        if isinstance(event, CallerHungUp | CallEnded):
+            self.desk.call_ended(event.call_id)
+        for command in commands:
+            if isinstance(command, CallCompleted):
+                self.desk.call_ended(command.call_id)
 
 
 def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
@@ -292,6 +328,7 @@ class Daemon:
                 dispositions=settings.http.dispositions,
                 notes=self.screen_pops,
                 pin_locks=self,
+                listening=self,
             )
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
@@ -351,13 +388,17 @@ class Daemon:
                 ping_timeout=ami.ping_timeout_s,
                 backoff_max=ami.reconnect_max_s,
             ),
-            on_event=self.calls.on_ami_event,
+            on_event=self._ami_event,
             on_connected=self._resync,
             rng=rng,
         )
         # Feature codes ask AMI whether a claimed channel is really the advisor's own.
         self.calls.features.ami = self.ami
         ami_client = self.ami
+        # The supervisor's desk: listen, whisper, barge (AMI), every use kept.
+        self.spies = SpyDesk(self.ami, self.clock.now, self._listening_changed)
+        self.listenings: deque[Listening] = deque(maxlen=LISTENINGS_KEPT)
+        self.dispatcher.live_views.append(ListenedCalls(self.spies))
         self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
         self._auto_login = auto_login or settings.daemon.auto_login
         stall = settings.daemon.watchdog_stall_s
@@ -675,6 +716,91 @@ class Daemon:
                     )
                 )
 
+    def _ami_event(self, event: AmiEvent) -> None:
+        self.calls.on_ami_event(event)
+        self.spies.on_ami_event(event)
+
+    # ------------------------------------------------------------------ the supervisor's desk
+
+    async def listen(
+        self,
+        *,
+        supervisor: str,
+        phone: str,
+        agent_id: str,
+        call_id: str,
+        queue: str,
+        mode: ListeningMode,
+    ) -> Listening:
+        """Ring the supervisor's phone into ChanSpy on the advisor's channel (S15)."""
+        agent = self.settings.agents.get(agent_id)
+        if agent is None or not agent.endpoint:
+            raise ListeningRefusedError("unknown_agent", f"advisor {agent_id!r} has no phone")
+        return await self.spies.start(
+            supervisor=supervisor,
+            phone=phone,
+            agent_id=agent_id,
+            agent_endpoint=agent.endpoint,
+            call_id=call_id,
+            queue=queue,
+            mode=mode,
+        )
+
+    async def switch(self, listening_id: str, mode: ListeningMode) -> Listening:
+        return await self.spies.switch(listening_id, mode)
+
+    async def leave(self, listening_id: str) -> Listening:
+        return await self.spies.leave(listening_id)
+
+    def live(self) -> list[Listening]:
+        return self.spies.live()
+
+    async def history(self, agent_id: str, limit: int) -> list[Listening]:
+        """An advisor's listenings, newest first: live ones, then the record."""
+        live = [x for x in reversed(self.spies.live()) if x.agent_id == agent_id]
+        if self.recorder is not None:
+            try:
+                stored = await listenings_of(self.recorder.engine, agent_id, limit)
+            except Exception as exc:
+                log.error("listenings_not_read", agent_id=agent_id, error=type(exc).__name__)
+                stored = []
+        else:
+            stored = [x for x in reversed(self.listenings) if x.agent_id == agent_id]
+        seen = {x.listening_id for x in live}
+        return [*live, *(x for x in stored if x.listening_id not in seen)][:limit]
+
+    def _listening_changed(self, listening: Listening) -> None:
+        """Keep the record (each change, so a stop mid-listening still leaves it) and tell the
+        pages."""
+        if listening.state is ListeningState.ENDED and listening not in self.listenings:
+            self.listenings.append(listening)
+        self.feed.touch()
+        if self.recorder is None:
+            return
+        engine = self.recorder.engine
+        snapshot = dataclasses.replace(listening, modes=list(listening.modes))
+
+        async def store() -> None:
+            try:
+                await save_listening(engine, snapshot)
+            except Exception as exc:
+                log.error(
+                    "listening_not_stored",
+                    listening_id=snapshot.listening_id,
+                    error=type(exc).__name__,
+                )
+
+        task = asyncio.get_running_loop().create_task(store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def listened_now(self, agent_id: str) -> bool:
+        """Whether a supervisor is attached to this advisor's call right now."""
+        return any(
+            x.agent_id == agent_id and x.state is ListeningState.LISTENING
+            for x in self.spies.live()
+        )
+
     def _size_open_files(self) -> None:
         """Raise the descriptor limit to what max_sessions and max_connections need; if the hard
         limit forbids it, admit fewer FastAGI sessions rather than run out of descriptors."""
@@ -781,6 +907,7 @@ class Daemon:
                 sd_notify("STOPPING=1")
                 log.info("daemon_stopping", calls_handed_back=self.calls.active_calls)
                 await self.fastagi.close()
+                self.spies.close()
                 ami.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami

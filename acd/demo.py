@@ -140,8 +140,13 @@ DEMO_DIR = Path("var/demo")
 DEMO_ADMIN_TOKEN = "demo-admin"
 # Nadia oversees every queue, Marc only support.
 DEMO_SUPERVISORS: dict[str, dict[str, Any]] = {
-    "nadia": {"name": "Nadia Roussel", "token": "demo-nadia"},
-    "marc": {"name": "Marc Olivier", "token": "demo-marc", "queues": ["support"]},
+    "nadia": {"name": "Nadia Roussel", "token": "demo-nadia", "phone": "PJSIP/nadia"},
+    "marc": {
+        "name": "Marc Olivier",
+        "token": "demo-marc",
+        "queues": ["support"],
+        "phone": "PJSIP/marc",
+    },
 }
 DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
 
@@ -248,6 +253,11 @@ def demo_pbx_config(settings: Settings) -> PbxConfig:
         endpoint = (agent.endpoint or f"PJSIP/{agent_id}").split("/", 1)[1]
         phones.append(PhoneConfig(name=endpoint, number=agent_id, display_name=agent.name))
     members = tuple(f"PJSIP/{p.name}" for p in phones)
+    # The supervisors' phones answer when acd rings them to listen to a call.
+    for number, supervisor in enumerate(settings.supervisors.values(), start=6901):
+        if supervisor.phone:
+            name = supervisor.phone.split("/", 1)[1]
+            phones.append(PhoneConfig(name=name, number=str(number), display_name=supervisor.name))
     return PbxConfig(
         phones=tuple(phones),
         queues=(QueueConfig(name="support", members=members),),

@@ -127,6 +127,9 @@ class CentreSettings(_Section):
     language: Language = "fr"  # pages, when neither the person nor the browser says otherwise
     subdivision: str | None = None  # public holidays of a region too: "6AE" (Alsace), "57"...
     short_abandon_s: Seconds = _engine_default(AcdConfig, "short_abandon_s")
+    # Advisors see "being listened to" on their page while a supervisor listens, whispers or
+    # barges (they always see each listening afterwards).
+    listening_indicator: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -493,6 +496,8 @@ class SupervisorSettings(_Section):
 
     name: str = ""
     token: SecretStr | None = None
+    # The supervisor's phone, rung to listen to a call: PJSIP/<endpoint>.
+    phone: str = Field(default="", pattern=r"^$|^[A-Za-z]+/[\w.@-]+$")
     # The queues this supervisor oversees; empty: all of them.
     queues: list[str] = Field(default_factory=list)
     language: Language | None = None

@@ -58,11 +58,12 @@ from acd.admin.models import (
 from acd.admin.pages import Pages
 from acd.admin.roles import Permission, Principal, Role, Target, authorize
 from acd.admin.settings_port import QueueTuningRefusedError, SettingsHolder
+from acd.admin.supervision_api import mount_supervision_api
 from acd.admin.words import ACTIVITIES, ACTIVITY_HINTS, QUEUE_POLICIES
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
-from acd.runtime.ports import InboxFullError
+from acd.runtime.ports import InboxFullError, ListeningDesk, ListeningState
 
 log = structlog.get_logger("acd.admin")
 
@@ -112,6 +113,7 @@ def build_http_app(
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
     notes: ScreenPopSource | None = None,
     pin_locks: PinLockControl | None = None,
+    listening: ListeningDesk | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -334,8 +336,15 @@ def build_http_app(
                 caller_name=name,
                 answered=view.activity in (Activity.ON_CALL, Activity.WRAP_UP),
             )
+        listened_now = None
+        if listening is not None and holder.settings.centre.listening_indicator:
+            listened_now = any(
+                x.agent_id == agent_id and x.state is ListeningState.LISTENING
+                for x in listening.live()
+            )
         return AdvisorSessionOut(
             at=at,
+            listened_now=listened_now,
             agent=agent_out(view),
             call=call,
             today=day_out(feed.day.advisor(agent_id, at), view.occupancy),
@@ -679,6 +688,9 @@ def build_http_app(
             policies=[(code, translate(word)) for code, word in QUEUE_POLICIES.items()],
             signin_for="supervisor",
         )
+
+    if listening is not None:
+        mount_supervision_api(app, holder, feed, listening)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -29,6 +29,7 @@ ERROR_STATUS: dict[str, int] = {
     "unknown_queue": 404,
     "unknown_call": 404,
     "unknown_customer": 404,
+    "unknown_listening": 404,
     "method_not_allowed": 405,
     "illegal_transition": 409,
     "workload_limit": 409,
@@ -36,11 +37,18 @@ ERROR_STATUS: dict[str, int] = {
     "refused": 409,
     "customer_exists": 409,
     "number_taken": 409,
+    "call_not_connected": 409,
+    "already_listening": 409,
+    "not_listening": 409,
+    "no_phone": 409,
     "invalid_input": 422,
     "invalid_config": 422,
     "overloaded": 503,
     "reload_unavailable": 503,
     "closure_not_stored": 503,
+    "pbx_unavailable": 503,
+    "originate_refused": 502,
+    "switch_refused": 502,
 }
 
 

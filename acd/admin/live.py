@@ -128,6 +128,12 @@ class LiveFeed:
     def now(self) -> float:
         return self.submitter.now()
 
+    def touch(self) -> None:
+        """Something the pages show changed outside the engine (a supervisor listening)."""
+        self.version += 1
+        for waiter in self._waiters:
+            waiter.set()
+
     def close(self) -> None:
         """End every stream (daemon shutdown): their generators return."""
         self._closed = True

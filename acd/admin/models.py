@@ -168,6 +168,8 @@ class AdvisorSessionOut(BaseModel):
     today: AdvisorDayOut
     pause_reasons: list[str]
     dispositions: list[str]
+    # A supervisor is listening now (None: the centre does not show it live).
+    listened_now: bool | None = None
 
 
 class LoginIn(_Body):

@@ -37,7 +37,7 @@ class Permission(StrEnum):
     ACT_ON_ADVISOR = "act_on_advisor"  # pause or log out someone else
     READ_CALLS = "read_calls"  # calls in progress, with the callers' numbers
     TUNE_QUEUE = "tune_queue"  # change a queue's settings live
-    LISTEN = "listen"  # listen to a call (coming: supervisor listening)
+    LISTEN = "listen"  # listen, whisper or barge into a call
     FETCH_RECORDINGS = "fetch_recordings"  # coming: call recordings
     READ_CUSTOMER = "read_customer"  # a customer of the directory, with consents and calls
     MANAGE_CUSTOMERS = "manage_customers"  # create and change customers and their consents
@@ -62,7 +62,7 @@ _ROWS: Final = {
     Permission.ACT_ON_ADVISOR: (_N, _N, _Q, _A),
     Permission.READ_CALLS: (_N, _N, _Q, _A),
     Permission.TUNE_QUEUE: (_N, _N, _Q, _A),
-    Permission.LISTEN: (_N, _N, _Q, _N),
+    Permission.LISTEN: (_N, _N, _Q, _A),
     Permission.FETCH_RECORDINGS: (_N, _N, _Q, _A),
     Permission.READ_CUSTOMER: (_N, _O, _Q, _A),
     Permission.MANAGE_CUSTOMERS: (_N, _N, _N, _A),

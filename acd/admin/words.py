@@ -132,6 +132,26 @@ PHRASES: Final = {
     "close_queue": N_("Close now"),
     "reopen_queue": N_("Reopen"),
     "closure_reason": N_("Why close this queue now?"),
+    "column_listen": N_("Listen in"),
+    "listen_action": N_("Listen"),
+    "whisper_action": N_("Whisper"),
+    "barge_action": N_("Barge"),
+    "leave_action": N_("Leave"),
+    "listening_to": N_("{name}: {mode}, {state}"),
+    "no_listening": N_("You are not listening to any call."),
+    "being_listened": N_("A supervisor is listening to this call."),
+    "listened_by": N_("{when}: {name} ({modes}), {duration}"),
+    "never_listened": N_("No supervisor has listened to your calls."),
+}
+
+# Listen, whisper, barge (acd.runtime.ports.ListeningMode) and where a listening stands.
+LISTENING_WORDS: Final = {
+    "listen": N_("listening"),
+    "whisper": N_("whispering"),
+    "barge": N_("barging in"),
+    "calling": N_("your phone rings"),
+    "listening": N_("attached"),
+    "ended": N_("ended"),
 }
 
 # Why a queue is open or closed (acd.core.calendar.Reason), as the pages say it.
@@ -161,4 +181,5 @@ def page_words(gettext: Callable[[str], str]) -> dict[str, dict[str, str]]:
         "policies": translated(QUEUE_POLICIES, gettext),
         "phrases": translated(PHRASES, gettext),
         "hours_reasons": translated(HOURS_REASONS, gettext),
+        "listening": translated(LISTENING_WORDS, gettext),
     }

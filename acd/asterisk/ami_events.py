@@ -291,6 +291,22 @@ class OriginateResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class ChanSpyStart:
+    """A ChanSpy attached the spyer (a supervisor's phone) to the spyee (an advisor), S15."""
+
+    spyer: ChannelSnapshot
+    spyee: ChannelSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ChanSpyStop:
+    """The spying ended; the spyer's Hangup follows (S15: Cause 0 however it ends)."""
+
+    spyer: ChannelSnapshot
+    spyee: ChannelSnapshot | None
+
+
+@dataclass(frozen=True, slots=True)
 class FullyBooted:
     """Sent right after login with `Events: on` (and when Asterisk finishes booting)."""
 
@@ -416,6 +432,8 @@ AmiEvent = (
     | AgiExecStart
     | AgiExecEnd
     | OriginateResponse
+    | ChanSpyStart
+    | ChanSpyStop
     | FullyBooted
     | Shutdown
     | CoreShowChannel
@@ -725,6 +743,11 @@ _TRANSLATORS: dict[str, Callable[[_Fields], AmiEvent]] = {
     "agiexecstart": _agi_exec_start,
     "agiexecend": _agi_exec_end,
     "originateresponse": _originate_response,
+    "chanspystart": lambda f: ChanSpyStart(spyer=f.channel("Spyer"), spyee=f.channel("Spyee")),
+    # A spyee already gone may be missing from the stop (chan_spy publishes what it still has).
+    "chanspystop": lambda f: ChanSpyStop(
+        spyer=f.channel("Spyer"), spyee=f.optional_channel("Spyee")
+    ),
     "fullybooted": lambda f: FullyBooted(
         status=f.text("Status"), uptime=f.optional_integer("Uptime")
     ),

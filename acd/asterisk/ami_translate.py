@@ -24,8 +24,19 @@ from acd.core.events import PhoneStateChanged
 from acd.core.states import PhoneState
 
 # The AMI events `translate` acts on, as Asterisk names them (for its Filter action), and in
-# lower case (AmiSettings.event_names).
-AMI_EVENTS = ("DeviceStateChange", "DialEnd", "BlindTransfer", "AttendedTransfer", "DTMFEnd")
+# lower case (AmiSettings.event_names). OriginateResponse and ChanSpyStart/Stop are read by the
+# supervisor's desk (acd.asterisk.chanspy), not by routing: an OriginateResponse is an event, so
+# the server-side filter would drop it although it carries our ActionID.
+AMI_EVENTS = (
+    "DeviceStateChange",
+    "DialEnd",
+    "BlindTransfer",
+    "AttendedTransfer",
+    "DTMFEnd",
+    "OriginateResponse",
+    "ChanSpyStart",
+    "ChanSpyStop",
+)
 AMI_EVENTS_USED = frozenset(name.lower() for name in AMI_EVENTS)
 
 _DEVICE_TO_PHONE = {

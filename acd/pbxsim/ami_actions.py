@@ -89,6 +89,7 @@ class Actions:
             "MixMonitor": self.mix_monitor,
             "StopMixMonitor": self.stop_mix_monitor,
             "MixMonitorMute": self.mix_monitor_mute,
+            "PlayDTMF": self.play_dtmf,
         }
 
     # -- recording (S16) ------------------------------------------------------------------------
@@ -137,6 +138,20 @@ class Actions:
         return Reply(
             respond(message, "Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
         )
+
+    async def play_dtmf(self, session: AmiSession, message: Message) -> Reply:
+        # Not in the recordings: manager.c action_playdtmf. ``Receive: yes`` queues the digit on
+        # the channel's read side, as if its phone had pressed it (how acd switches ChanSpy's
+        # mode from the page); without it the digit is sent out to the phone.
+        channel = self.pbx.find_channel(message.get("Channel") or "")
+        if channel is None:
+            return error(message, "Channel not found")
+        digit = message.get("Digit") or ""
+        if not digit:
+            return error(message, "No digit specified")
+        if (message.get("Receive") or "").lower() in ("yes", "true", "1", "on"):
+            self.pbx.press_key(channel, digit[0], mode="info")
+        return success(message, "DTMF successfully queued")
 
     async def control_playback(self, session: AmiSession, message: Message) -> Reply:
         # Not in the recordings: wording from app_controlplayback's manager action.

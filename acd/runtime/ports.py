@@ -11,6 +11,8 @@ task and must not block: an adapter that has I/O to do queues it and returns.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from acd.core.commands import (
@@ -87,3 +89,85 @@ class LiveView(Protocol):
     """Sees every dispatched event and the commands it produced (MQTT, SSE, metrics)."""
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None: ...
+
+
+class ListeningMode(StrEnum):
+    """How a supervisor joins an advisor's call (ChanSpy, S15)."""
+
+    LISTEN = "listen"  # hears both parties, heard by nobody
+    WHISPER = "whisper"  # heard by the advisor only (ChanSpy ``w``)
+    BARGE = "barge"  # heard by the advisor and the caller (ChanSpy ``B``)
+
+
+class ListeningState(StrEnum):
+    CALLING = "calling"  # the supervisor's phone rings (AMI Originate sent)
+    LISTENING = "listening"  # ChanSpyStart seen: attached to the advisor's channel
+    ENDED = "ended"
+
+
+@dataclass(slots=True)
+class Listening:
+    """One use of listen/whisper/barge: who listened to whom, when, how long, in which modes.
+
+    ``modes`` lists every mode in the order used (a switch from the page appends one);
+    ``outcome`` says how it ended: ``left`` (left from the page), ``stopped`` (the supervisor's
+    phone hung up), ``call_ended``, ``no_answer`` (the supervisor's phone was not answered),
+    ``nothing_to_spy`` (the call was over before ChanSpy attached).
+    """
+
+    listening_id: str
+    supervisor: str
+    agent_id: str
+    call_id: str
+    queue: str
+    phone: str
+    requested_at: float
+    modes: list[ListeningMode] = field(default_factory=list)
+    state: ListeningState = ListeningState.CALLING
+    started_at: float | None = None
+    ended_at: float | None = None
+    outcome: str = ""
+
+    @property
+    def mode(self) -> ListeningMode:
+        """The mode in force now (the last one chosen)."""
+        return self.modes[-1]
+
+    @property
+    def listened_s(self) -> float:
+        """How long the supervisor was attached (0 if never)."""
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, (self.ended_at or self.started_at) - self.started_at)
+
+
+class ListeningDesk(Protocol):
+    """Listen, whisper, barge (``acd.app.Daemon`` is one; ``acd.asterisk.chanspy`` does the AMI
+    side). Refusals raise ``ListeningRefusedError`` with a stable code."""
+
+    async def listen(
+        self,
+        *,
+        supervisor: str,
+        phone: str,
+        agent_id: str,
+        call_id: str,
+        queue: str,
+        mode: ListeningMode,
+    ) -> Listening: ...
+
+    async def switch(self, listening_id: str, mode: ListeningMode) -> Listening: ...
+
+    async def leave(self, listening_id: str) -> Listening: ...
+
+    def live(self) -> list[Listening]: ...
+
+    async def history(self, agent_id: str, limit: int) -> list[Listening]: ...
+
+
+class ListeningRefusedError(Exception):
+    """A listening request that cannot be done; ``code`` is stable (the API's error code)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -155,7 +155,7 @@ def purge_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an o
                 lines.append(
                     f"purged records older than {records_days:g} days: {result.calls} calls, "
                     f"{result.call_events} call events, {result.agent_states} advisor states, "
-                    f"{result.agent_sessions} sessions"
+                    f"{result.agent_sessions} sessions, {result.listenings} listenings"
                 )
             for kind, count in (await purge_personal_data(engine, days, now=time.time())).items():
                 lines.append(

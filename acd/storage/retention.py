@@ -12,7 +12,14 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.storage.tables import agent_sessions, agent_states, call_events, callbacks, calls
+from acd.storage.tables import (
+    agent_sessions,
+    agent_states,
+    call_events,
+    callbacks,
+    calls,
+    listenings,
+)
 
 log = structlog.get_logger("acd.storage")
 
@@ -29,6 +36,7 @@ class PurgeResult:
     agent_states: int
     agent_sessions: int
     callbacks: int = 0
+    listenings: int = 0
 
 
 async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> PurgeResult:
@@ -55,6 +63,8 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
                 callbacks.c.state.in_(("completed", "failed", "cancelled")),
             )
         )
+        # Who listened to whom is part of the call's record: it goes with it.
+        heard = await conn.execute(sa.delete(listenings).where(listenings.c.requested_at < cutoff))
     result = PurgeResult(
         cutoff=cutoff,
         calls=gone_calls.rowcount,
@@ -62,6 +72,7 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
         agent_states=states.rowcount,
         agent_sessions=sessions.rowcount,
         callbacks=gone_callbacks.rowcount,
+        listenings=heard.rowcount,
     )
     log.info(
         "records_purged",
@@ -72,5 +83,6 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
         agent_states=result.agent_states,
         agent_sessions=result.agent_sessions,
         callbacks=result.callbacks,
+        listenings=result.listenings,
     )
     return result

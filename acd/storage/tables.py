@@ -300,3 +300,21 @@ daemon_runs = sa.Table(
     sa.Column("fallback_calls", sa.BigInteger),
     sa.Index(None, "last_seen_at"),
 )
+
+# The supervisor's desk: every use of listen/whisper/barge (who listened to whom, when, how long,
+# in which modes), kept for the advisor to see on their page.
+listenings = sa.Table(
+    "listenings",
+    metadata,
+    sa.Column("listening_id", sa.String(64), primary_key=True),
+    sa.Column("supervisor", sa.String(64), nullable=False),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("modes", sa.String(100), nullable=False),
+    sa.Column("requested_at", sa.Double, nullable=False),
+    sa.Column("started_at", sa.Double),
+    sa.Column("ended_at", sa.Double),
+    sa.Column("outcome", sa.String(32), nullable=False, server_default=""),
+    sa.Index("ix_listenings_agent", "agent_id", "requested_at"),
+)

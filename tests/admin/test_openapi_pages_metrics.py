@@ -43,6 +43,11 @@ ENDPOINTS = {
     ("get", "/api/v1/stats"),
     ("get", "/api/v1/wallboard"),
     ("get", "/api/v1/stream"),
+    ("post", "/api/v1/supervisor/calls/{call_id}/listen"),
+    ("get", "/api/v1/supervisor/listenings"),
+    ("post", "/api/v1/supervisor/listenings/{listening_id}/mode"),
+    ("post", "/api/v1/supervisor/listenings/{listening_id}/leave"),
+    ("get", "/api/v1/agents/{agent_id}/listenings"),
 }
 
 

@@ -96,6 +96,12 @@ async def request(api: Api, permission: str, role: str, target: str) -> int:
             )
         case "read_calls":
             response = await client.get(f"/api/v1/calls/call-{QUEUE_OF[target]}", headers=headers)
+        case "listen":
+            response = await client.post(
+                f"/api/v1/supervisor/calls/call-{QUEUE_OF[target]}/listen",
+                headers=headers,
+                json={"phone": "PJSIP/desk1"},
+            )
         case "tune_queue":
             response = await client.get(
                 f"/api/v1/queues/{QUEUE_OF[target]}/tuning", headers=headers
@@ -112,6 +118,7 @@ HTTP_PERMISSIONS = (
     "act_on_advisor",
     "read_calls",
     "tune_queue",
+    "listen",
 )
 
 
@@ -148,9 +155,8 @@ OUTSIDE = {
     Role.ADVISOR: Target(agent_id="bob", agent_queues=("support",), queue="support"),
     Role.SUPERVISOR: Target(agent_id="bob", agent_queues=("support",), queue="support"),
 }
-# Listening and recordings have no endpoint yet; the customer API is tested in tests/customers.
+# Recordings have no endpoint yet; the customer API is tested in tests/customers.
 AT_AUTHORIZE = (
-    Permission.LISTEN,
     Permission.FETCH_RECORDINGS,
     Permission.READ_CUSTOMER,
     Permission.MANAGE_CUSTOMERS,

@@ -224,6 +224,68 @@ def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any
 
 
 @pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        (
+            "fr-FR",
+            {
+                "listen": "Écouter",
+                "whisper": "Souffler",
+                "leave": "Quitter",
+                "mode": "souffleur",
+                "none": "Vous n’écoutez aucun appel.",
+                "history": "Écoutes par un superviseur",
+                "live": "en direct",
+            },
+        ),
+        (
+            "en-GB",
+            {
+                "listen": "Listen",
+                "whisper": "Whisper",
+                "leave": "Leave",
+                "mode": "whispering",
+                "none": "You are not listening to any call.",
+                "history": "Listened to by a supervisor",
+                "live": "live",
+            },
+        ),
+    ],
+)
+def test_a_supervisor_listens_whispers_and_leaves(
+    demo: Demo, browser: Any, locale: str, words: dict[str, str]
+) -> None:
+    """Nadia listens to a connected call from the page (her phone is rung into ChanSpy),
+    switches to whisper, leaves; the advisor's page lists the listening afterwards."""
+    page = open_page(browser, f"{demo.base}/supervisor#token=demo-nadia", locale=locale)
+    expect(page.locator("#listenings")).to_contain_text(words["none"])
+    listen = page.locator('#calls [data-listen="listen"]').first
+    expect(listen).to_have_text(words["listen"])
+    listen.click()
+    row = page.locator("#listenings .listening")
+    expect(row).to_have_count(1)
+    whisper = row.locator('[data-mode="whisper"]')
+    expect(whisper).to_have_text(words["whisper"])
+    expect(whisper).to_be_enabled()  # attached: ChanSpyStart seen
+    agent_id = row.get_attribute("data-agent")
+    whisper.click()
+    expect(row).to_contain_text(words["mode"])
+    row.locator("[data-leave]").click()
+    expect(page.locator("#listenings")).to_contain_text(words["none"])
+    assert page.errors == []
+    language = locale[:2]  # the advisor's own language setting would win otherwise
+    advisor = open_page(
+        browser,
+        f"{demo.base}/agent/{agent_id}?lang={language}#token=demo-{agent_id}",
+        locale=locale,
+    )
+    live(advisor, words["live"])
+    expect(advisor.get_by_role("heading", name=words["history"])).to_be_visible()
+    expect(advisor.locator("#listened li").first).to_contain_text("Nadia Roussel")
+    assert advisor.errors == []
+
+
+@pytest.mark.parametrize(
     ("path", "visible"),
     [
         ("/wallboard", [".queue", ".agent", "#legend summary"]),

@@ -2,12 +2,13 @@
 "use strict";
 (() => {
   const A = window.acd;
-  const {$, words: W, clock, pct, label, fill} = A;
+  const {$, el, words: W, clock, pct, label, fill} = A;
   const agentId = A.page.agent_id;
   const base = "/api/v1/agents/" + encodeURIComponent(agentId);
   const key = "acd-token-" + agentId;
   let session = null;
   let offerFor = null;
+  let lastListenedKey = null;
 
   // The screen pop: who is calling and their last calls, fetched once per call.
   async function loadOffer(callId) {
@@ -86,11 +87,27 @@
       $("customer").hidden = true;
       if (callId) loadOffer(callId);
     }
+    const listened = $("listened-now");
+    listened.hidden = !session.listened_now;
+    listened.textContent = W.phrases.being_listened;
     const t = session.today;
     $("t-calls").textContent = A.number.format(t.calls);
     $("t-talk").textContent = clock(t.talk_s);
     $("t-occ").textContent = pct(t.occupancy);
     $("t-breathers").textContent = t.breathers + " / " + t.recoveries;
+  }
+  // Who listened to this advisor's calls: the transparency owed to them (docs/supervision.md).
+  async function loadListened() {
+    const result = await A.call("GET", base + "/listenings", token);
+    if (!result.ok) return;
+    const items = result.data.listenings.filter((x) => x.state === "ended");
+    if (!items.length) return $("listened").replaceChildren(el("li", "dim", W.phrases.never_listened));
+    $("listened").replaceChildren(...items.map((x) => el("li", "", fill(W.phrases.listened_by, {
+      when: new Date(x.requested_at * 1000).toLocaleString(document.documentElement.lang),
+      name: x.supervisor,
+      modes: x.modes.map((m) => label(W.listening, m)).join(", "),
+      duration: clock(x.listened_s),
+    }))));
   }
   async function post(path, body) {
     const message = $("message");
@@ -123,6 +140,12 @@
       $("page").hidden = false;
       A.synced(data.at);
       render();
+      // A listening ends with the call, or shows live: reload the list when either changes.
+      const listenedKey = (data.call ? data.call.call_id : "") + "|" + data.listened_now + "|" + data.agent.activity;
+      if (listenedKey !== lastListenedKey) {
+        lastListenedKey = listenedKey;
+        loadListened();
+      }
     }).then((refused) => A.signin(key, refused === 403 ? "forbidden" : "invalid"));
     setInterval(render, 1000);
   }

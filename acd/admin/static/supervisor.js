@@ -7,7 +7,8 @@
   const {$, el, words: W, clock, label, fill} = A;
   const key = "acd-token-supervisor";
   const template = $("queue-card");
-  let me = null, board = null, calls = [], tuning = {};
+  let me = null, board = null, calls = [], listenings = [], tuning = {};
+  const MODES = ["listen", "whisper", "barge"];
 
   function mine(queue) { return me.queues === null || me.queues.includes(queue); }
   function say(text, bad) { $("message").textContent = text; $("message").className = bad ? "bad" : "dim"; }
@@ -131,7 +132,7 @@
     if (!list.length) return $("calls").replaceChildren(el("p", "dim", W.phrases.no_waiting));
     const table = el("table", "calls-table");
     const head = el("tr");
-    for (const column of ["queue", "state", "number", "name", "for"]) {
+    for (const column of ["queue", "state", "number", "name", "for", "listen"]) {
       head.append(el("th", "", W.phrases["column_" + column]));
     }
     const thead = el("thead");
@@ -142,17 +143,71 @@
       row.append(el("td", "", c.queue), el("td", "", label(W.call_states, c.state)),
         el("td", "num", c.caller_number || W.phrases.unknown_number),
         el("td", "caller-name", c.caller_name), el("td", "num", clock(c.waited_s)));
+      const cell = el("td"), actions = el("div", "row-actions");
+      cell.append(actions);
+      // Listening is offered on calls an advisor is talking on.
+      if (c.state === "connected") {
+        for (const mode of MODES) {
+          const button = el("button", "", W.phrases[mode + "_action"]);
+          button.dataset.listen = mode;
+          button.onclick = () => listen(c.call_id, mode);
+          actions.append(button);
+        }
+      }
+      row.append(cell);
       table.append(row);
     }
     const wrap = el("div", "table-wrap");
     wrap.append(table);
     $("calls").replaceChildren(wrap);
   }
+  function renderListenings() {
+    if (!listenings.length) return $("listenings").replaceChildren(el("p", "dim", W.phrases.no_listening));
+    const rows = listenings.map((x) => {
+      const row = el("div", "listening");
+      row.dataset.listening = x.listening_id;
+      row.dataset.agent = x.agent_id;
+      const agent = board.agents.find((a) => a.agent_id === x.agent_id);
+      row.append(el("span", "", fill(W.phrases.listening_to, {
+        name: agent ? agent.name : x.agent_id, mode: label(W.listening, x.mode), state: label(W.listening, x.state),
+      })));
+      for (const mode of MODES) {
+        const button = el("button", mode === x.mode ? "mode-on" : "", W.phrases[mode + "_action"]);
+        button.dataset.mode = mode;
+        button.disabled = x.state !== "listening" || mode === x.mode;
+        button.onclick = () => listeningAction(x.listening_id, "/mode", {mode});
+        row.append(button);
+      }
+      const leave = el("button", "stop", W.phrases.leave_action);
+      leave.dataset.leave = x.listening_id;
+      leave.onclick = () => listeningAction(x.listening_id, "/leave");
+      row.append(leave);
+      return row;
+    });
+    $("listenings").replaceChildren(...rows);
+  }
   function render() {
     if (!board || !me) return;
     renderQueues();
     renderAdvisors();
     renderCalls();
+    renderListenings();
+  }
+  async function listen(callId, mode) {
+    const result = await request("POST", "/api/v1/supervisor/calls/" + encodeURIComponent(callId) + "/listen", {mode});
+    say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
+    await refreshListenings();
+    render();
+  }
+  async function listeningAction(id, path, body) {
+    const result = await request("POST", "/api/v1/supervisor/listenings/" + encodeURIComponent(id) + path, body || {});
+    say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
+    await refreshListenings();
+    render();
+  }
+  async function refreshListenings() {
+    const result = await request("GET", "/api/v1/supervisor/listenings");
+    if (result.ok) listenings = result.data;
   }
   async function act(agentId, action, body) {
     const result = await request("POST",
@@ -185,6 +240,7 @@
       A.synced(board.at);
       A.status("live");
       await refreshCalls();
+      await refreshListenings();
       render();
     });
     source.onerror = () => A.status("reconnecting");
