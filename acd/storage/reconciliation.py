@@ -276,11 +276,17 @@ async def account_gap(
 
 async def service_gaps_between(
     conn: AsyncConnection, start: float, end: float
-) -> list[tuple[float, float, int | None]]:
-    """The gaps overlapping ``[start, end)``: (down from, down to, calls Asterisk reported)."""
+) -> list[tuple[float, float, int | None, int]]:
+    """The gaps overlapping ``[start, end)``: (down from, down to, calls Asterisk reported, how
+    many of them have a row)."""
     result = await conn.execute(
-        sa.select(service_gaps.c.started_at, service_gaps.c.ended_at, service_gaps.c.calls_reported)
+        sa.select(
+            service_gaps.c.started_at,
+            service_gaps.c.ended_at,
+            service_gaps.c.calls_reported,
+            service_gaps.c.calls_recovered,
+        )
         .where(service_gaps.c.ended_at > start, service_gaps.c.started_at < end)
         .order_by(service_gaps.c.started_at)
     )
-    return [(float(a), float(b), n) for a, b, n in result]
+    return [(float(a), float(b), n, int(k or 0)) for a, b, n, k in result]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from acd.storage.reports import ALL_QUEUES, AdvisorFigures, QueueFigures, Report
+from acd.storage.reports import ALL_QUEUES, AdvisorFigures, QueueFigures, Report, ServiceGap
 
 
 class ReportFormat(StrEnum):
@@ -161,12 +161,34 @@ def render_table(report: Report) -> str:
     if report.gaps:
         parts += ["", "acd was down (callers went to the fallback; not in the figures above)"]
         for gap in report.gaps:
-            count = "unknown" if gap.calls_reported is None else str(gap.calls_reported)
             parts.append(
                 f"  down from {gap.down_from.isoformat(timespec='seconds')} "
-                f"to {gap.down_to.isoformat(timespec='seconds')}, calls seen by Asterisk: {count}"
+                f"to {gap.down_to.isoformat(timespec='seconds')}, {_gap_calls(gap)}"
             )
     return "\n".join(parts) + "\n"
+
+
+GAP_COLUMNS = ("down_from", "down_to", "calls_reported", "calls_recovered", "calls_only_here")
+
+
+def _gap_calls(gap: ServiceGap) -> str:
+    if gap.calls_reported is None:
+        return f"calls seen by Asterisk: unknown ({gap.calls_recovered} recorded from Asterisk)"
+    return (
+        f"calls seen by Asterisk: {gap.calls_reported} "
+        f"({gap.calls_recovered} recorded from Asterisk, {gap.calls_only_here} only here)"
+    )
+
+
+def _gap_row(gap: ServiceGap) -> list[str]:
+    """CSV/HTML cells of a gap row; an unknown count is an empty cell."""
+    return [
+        gap.down_from.isoformat(timespec="seconds"),
+        gap.down_to.isoformat(timespec="seconds"),
+        "" if gap.calls_reported is None else str(gap.calls_reported),
+        str(gap.calls_recovered),
+        "" if gap.calls_only_here is None else str(gap.calls_only_here),
+    ]
 
 
 def _plain(name: str, value: Any) -> Any:
@@ -178,8 +200,10 @@ def _plain(name: str, value: Any) -> Any:
 
 
 def render_csv(report: Report) -> str:
-    """Two CSV blocks separated by a blank line: queue rows (intervals, then ``total`` rows with
-    ``start`` = period start), then advisor rows (pause time by reason as a JSON object)."""
+    """CSV blocks separated by a blank line: queue rows (intervals, then ``total`` rows with
+    ``start`` = period start), then advisor rows (pause time by reason as a JSON object), then,
+    when acd was down during the period, one row per gap (``GAP_COLUMNS``; an unknown count is
+    empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kind", *QUEUE_COLUMNS])
@@ -190,6 +214,11 @@ def render_csv(report: Report) -> str:
     writer.writerow(ADVISOR_COLUMNS)
     for a in report.advisors:
         writer.writerow([_plain(c, getattr(a, c)) for c in ADVISOR_COLUMNS])
+    if report.gaps:
+        out.write("\n")
+        writer.writerow(GAP_COLUMNS)
+        for gap in report.gaps:
+            writer.writerow(_gap_row(gap))
     return out.getvalue()
 
 
@@ -371,6 +400,17 @@ def render_html(report: Report) -> str:
         f'<span><i class="sw" style="background:{_ANSWERED}"></i>answered</span>'
         f'<span><i class="sw" style="background:{_SL}"></i>service level</span></div>'
     )
+    gaps = ""
+    if report.gaps:
+        gaps = (
+            '<h2 class="down">acd was down</h2><div class="sub">Callers went to the dialplan\'s '
+            "fallback queue. Calls recorded from Asterisk at the restart are in the figures; "
+            "the others are counted only here (empty: Asterisk could not say).</div>"
+            + _html_table(
+                ["down from", "down to", "calls seen by Asterisk", "recorded", "only here"],
+                [_gap_row(gap) for gap in report.gaps],
+            )
+        )
     fairness = ""
     if report.fairness is not None:
         f = report.fairness
@@ -392,6 +432,7 @@ def render_html(report: Report) -> str:
             f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards
         )
         + "</div>",
+        gaps,
         "<h2>Volume and service level</h2>",
         legend,
         *charts,

@@ -130,6 +130,15 @@ class ServiceGap:
     down_from: datetime
     down_to: datetime
     calls_reported: int | None
+    # Of those, the calls recorded one by one at the restart (they are in the figures).
+    calls_recovered: int = 0
+
+    @property
+    def calls_only_here(self) -> int | None:
+        """Calls Asterisk saw that have no row of their own: counted only in this gap."""
+        if self.calls_reported is None:
+            return None
+        return max(0, self.calls_reported - self.calls_recovered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,8 +540,10 @@ async def build_report(
         advisors=advisors,
         fairness=fairness,
         gaps=tuple(
-            ServiceGap(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz), reported)
-            for a, b, reported in gaps
+            ServiceGap(
+                datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz), reported, recovered
+            )
+            for a, b, reported, recovered in gaps
         ),
     )
 

@@ -202,3 +202,50 @@ async def test_a_call_still_bridged_at_the_restart_is_answered_after_all(
     assert (rows["c2"].wait_s, rows["c2"].talk_s) == (5.0, 245.0)
     assert (rows["c3"].outcome, rows["c3"].agent_id) == ("answered", "a1")
     assert tuple(gap) == (4, 2)
+
+
+async def test_gaps_are_shown_in_csv_and_html_too(sqlite_url: str, tmp_path: Path) -> None:
+    """The CSV report ends with a gap block (from, to, seen by Asterisk, recorded, only here) and
+    the HTML report has an "acd was down" table; an unknown count is an empty cell."""
+    await upgrade_schema(sqlite_url)
+    async with Recorder(sqlite_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in crashed_mid_day().records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    async with Recorder(sqlite_url, tmp_path / "spool") as recorder:
+        _, closed = await recorder.restart_state(START + 300)
+        assert closed.last_seen is not None
+        async with recorder.engine.begin() as conn:
+            await account_gap(conn, closed.last_seen, 9, 4)
+        recorder.record_alive(START + 300, START + 400, None)  # the run after, killed too
+        assert await recorder.drain(10)
+        _, later = await recorder.restart_state(START + 900)  # a second gap, count unknown
+        assert later.last_seen == START + 400
+    engine = create_engine(sqlite_url)
+    try:
+        report = await build_report(
+            engine,
+            start=datetime.fromtimestamp(START - 3600, UTC),
+            end=datetime.fromtimestamp(START + 3600, UTC),
+            timezone="UTC",
+            now=START + 3600,
+        )
+    finally:
+        await engine.dispose()
+    first, second = report.gaps
+    assert (first.calls_reported, first.calls_recovered, first.calls_only_here) == (9, 4, 5)
+    assert (second.calls_reported, second.calls_only_here) == (None, None)
+    blocks = render(report, ReportFormat.CSV).strip().split("\n\n")
+    assert len(blocks) == 3
+    gap_lines = blocks[2].splitlines()
+    down_from = first.down_from.isoformat(timespec="seconds")
+    assert gap_lines[0] == "down_from,down_to,calls_reported,calls_recovered,calls_only_here"
+    assert gap_lines[1] == f"{down_from},{first.down_to.isoformat(timespec='seconds')},9,4,5"
+    assert gap_lines[2].endswith(",,0,")
+    page = render(report, ReportFormat.HTML)
+    assert "acd was down" in page
+    assert f"<td>{down_from}</td>" in page
+    assert "<td>9</td><td>4</td><td>5</td>" in page
+    text = render(report, ReportFormat.TABLE)
+    assert "calls seen by Asterisk: 9 (4 recorded from Asterisk, 5 only here)" in text
+    assert "calls seen by Asterisk: unknown" in text
