@@ -362,6 +362,7 @@ class Daemon:
             pin_limits=pin_limits(settings),
         )
         self.dispatcher.call_control = self.calls
+        self.arrivals.on_language = self._crm_language
         agi = settings.fastagi
         self.fastagi = FastAgiServer(
             FastAgiServerSettings(
@@ -463,7 +464,15 @@ class Daemon:
 
     def _caller_language(self, caller_number: str) -> str | None:
         """A known caller's language, if the centre has prompts in it (its queues' languages)."""
-        language = self.customers.language_of(caller_number)
+        return self._spoken(self.customers.language_of(caller_number))
+
+    def _crm_language(self, call_id: str, language: str) -> None:
+        """A CRM's answer named the caller's language: their leg speaks it if the centre can."""
+        spoken = self._spoken(language)
+        if spoken is not None:
+            self.calls.caller_language_known(call_id, spoken)
+
+    def _spoken(self, language: str | None) -> str | None:
         known = {queue.language for queue in self.settings.queues.values()} | {"fr", "en"}
         return language if language in known else None
 

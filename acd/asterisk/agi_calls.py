@@ -21,6 +21,7 @@ from acd.asterisk.ami_events import AmiEvent, DeviceState
 from acd.asterisk.ami_translate import ForLeg, PhoneChanged, phone_changed, translate
 from acd.asterisk.call_leg import (
     AgiReplied,
+    CallerLanguage,
     CallLeg,
     CallTimings,
     ChannelHungUp,
@@ -278,6 +279,13 @@ class AgiCalls:
 
     def end_call(self, command: EndCall) -> None:
         self._command(command.call_id, command)
+
+    def caller_language_known(self, call_id: str, language: str) -> None:
+        """A caller's own language learnt after arrival (a CRM's late answer): their leg speaks
+        it from the next prompt, with one SET only if the channel speaks another."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._feed(call, CallerLanguage(language))
 
     def _command(
         self, call_id: str, command: RingAgent | PlayPrompt | StopPrompt | OverflowCall | EndCall

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from acd.asterisk.agi_codec import AgiReply, command_line, quoted, variable_name, word
@@ -172,6 +172,15 @@ class KeyHeard:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerLanguage:
+    """The caller's own language became known after the leg started (a CRM's answer): prompts
+    speak it from now on, with one ``SET VARIABLE CHANNEL(language)`` while the caller waits, and
+    none when the channel already speaks it."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallerTransferred:
     """AMI ``BlindTransfer``/``AttendedTransfer`` of this caller by ``agent_id``."""
 
@@ -187,6 +196,7 @@ LegInput = (
     | DialAnswered
     | CallerTransferred
     | KeyHeard
+    | CallerLanguage
     | EngineCommand
 )
 
@@ -284,6 +294,8 @@ class _Pending:
     action: SendAgi
     # Only for a caller who waits: dropped when a ring comes first (Dial's `m` plays music).
     waiting_only: bool = False
+    # A SET of CHANNEL(language) to this language: the channel speaks it once it is sent.
+    language: str | None = None
 
 
 def _set(name: str, value: str, timings: CallTimings) -> SendAgi:
@@ -306,6 +318,10 @@ class CallLeg:
     def __init__(self, spec: LegSpec) -> None:
         self.spec = spec
         self.call_id = spec.call_id
+        # The prompts' language and music (a caller's own language may replace the queue's), and
+        # the language the channel speaks as far as the leg has set it.
+        self._audio = spec.audio
+        self._channel_language = spec.channel_language
         self.phase = LegPhase.NEW
         self.hung_up = False
         self.transferred = False
@@ -354,15 +370,31 @@ class CallLeg:
         return self._flush()
 
     def _waiting_set_up(self) -> None:
-        """What a caller who waits needs, dropped if a ring comes first: their queue's language
-        when the dialplan set another, and music on hold."""
-        t = self._timings
-        audio = self.spec.audio
-        if self.spec.channel_language != audio.language:
-            self._queue(
-                Step.SET_UP, _set("CHANNEL(language)", audio.language, t), waiting_only=True
-            )
-        self._queue(Step.SET_UP, _music(audio, t), waiting_only=True)
+        """What a caller who waits needs, dropped if a ring comes first: their language when the
+        channel speaks another, and music on hold."""
+        self._queue_language()
+        self._queue(Step.SET_UP, _music(self._audio, self._timings), waiting_only=True)
+
+    def _queue_language(self) -> None:
+        """The language rule: at most one SET of CHANNEL(language) waits to be sent, and only
+        when the prompts' language differs from the channel's (then none on the ring path)."""
+        self._pending = deque(p for p in self._pending if p.language is None)
+        wanted = self._audio.language
+        if wanted != self._channel_language:
+            action = _set("CHANNEL(language)", wanted, self._timings)
+            self._pending.append(_Pending(Step.SET_UP, action, waiting_only=True, language=wanted))
+
+    def _on_language(self, language: str) -> None:
+        if not language or language == self._audio.language:
+            return
+        if self.phase in (LegPhase.LEAVING, LegPhase.ENDED):
+            return
+        self._audio = replace(self._audio, language=language)
+        self._note("caller_language", language)
+        if self.phase in (LegPhase.SETTING_UP, LegPhase.WAITING):
+            self._queue_language()
+            self._send_next()
+        # Ringing: an unanswered ring's waiting set-up applies it.
 
     def handle(self, item: LegInput, at: float) -> list[LegOutput]:
         """Apply one input; return what to do, in order."""
@@ -382,6 +414,8 @@ class CallLeg:
                 self._on_transferred(agent_id, target)
             case KeyHeard(digit=digit):
                 self._key_from_ami(digit)
+            case CallerLanguage(language=language):
+                self._on_language(language)
             case RingAgent():
                 self._on_ring(item)
             case PlayPrompt():
@@ -462,6 +496,8 @@ class CallLeg:
             return
         if self._pending:
             pending = self._pending.popleft()
+            if pending.language is not None:
+                self._channel_language = pending.language
             self._in_flight = pending.step
             self._out.append(pending.action)
             return
@@ -488,7 +524,7 @@ class CallLeg:
     def _on_play(self, command: PlayPrompt) -> None:
         if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
             return
-        audio = self.spec.audio
+        audio = self._audio
         lines = prompt_lines(
             command.kind, command.position, command.expected_wait_s, audio.language, audio.keys
         )
@@ -529,7 +565,7 @@ class CallLeg:
             # STREAM FILE stops music on hold for good (S9): put it back. Not when we stopped
             # the prompt: a ring follows (Dial's `m` plays music, and a failed ring restores it)
             # or the caller leaves, and the ring must not wait for one more round trip.
-            self._queue(Step.SET_UP, _music(self.spec.audio, self._timings))
+            self._queue(Step.SET_UP, _music(self._audio, self._timings))
         self._post(PromptEnded(at=self._at, call_id=self.call_id))
         self._note("prompt_ended", "stopped" if stopped else "finished")
 
@@ -564,7 +600,7 @@ class CallLeg:
         in_part = (
             self._in_flight is Step.PROMPT_PART
             and not self._prompt_stopping
-            and digit in self.spec.audio.keys
+            and digit in self._audio.keys
         )
         if in_part:
             self._ami_key_in_part = digit
@@ -768,7 +804,7 @@ class CallLeg:
         self._note("call_ended_by_acd", reason)
         self._queue(Step.LEAVE, _set(STATE_VARIABLE, "done", t))
         if closed_message and not self.hung_up:
-            audio = self.spec.audio
+            audio = self._audio
             for line in closed_lines(audio.language, audio.timezone, reopens_at):
                 self._queue(Step.LEAVE, SendAgi(line, t.prompt_part_s))
         if not self.hung_up:

@@ -23,6 +23,7 @@ import structlog
 from acd.core.commands import CallCompleted, Command
 from acd.core.customers import (
     DATA_CUSTOMER_ID,
+    DATA_LANGUAGE,
     DATA_LAST_AGENT,
     DATA_SEGMENT,
     Customer,
@@ -215,8 +216,11 @@ class ArrivalDesk:
         crm: CallerLookup | None = None,
         crm_wait_s: float = 0.0,
         profiles: CallerProfiles | None = None,
+        on_language: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sink = sink
+        # (call_id, language): a CRM answer named the caller's language (the call side SETs it).
+        self.on_language = on_language
         self.directory = directory
         self.segment_queues = dict(segment_queues or {})
         self.last_agent_days = last_agent_days
@@ -286,6 +290,11 @@ class ArrivalDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _tell_language(self, call_id: str, data: Mapping[str, str]) -> None:
+        language = data.get(DATA_LANGUAGE)
+        if language and self.on_language is not None:
+            self.on_language(call_id, language)
+
     def _crm_number(self, event: CallArrived) -> str | None:
         if self.crm is None or not event.caller_number:
             return None
@@ -313,6 +322,8 @@ class ArrivalDesk:
             self._sink.post(self.identify(event, crm_data))
             for later in held:
                 self._sink.post(later)
+        if crm_data:
+            self._tell_language(event.call_id, crm_data)
         if not lookup.done():
             await self._apply_late(event.call_id, e164, lookup)
 
@@ -324,5 +335,6 @@ class ArrivalDesk:
             return
         applied = self.profiles is not None and self.profiles.update(call_id, data)
         log.info("crm_answer_applied", call_id=call_id, fields=sorted(data), applied=applied)
+        self._tell_language(call_id, data)
         # The engine re-applies a VIP priority to a caller still waiting (never re-rings).
         self._sink.post(CallerIdentified(at=self._sink.now(), call_id=call_id, data=data))

@@ -20,6 +20,7 @@ from acd.asterisk.ami_translate import ForLeg, translate
 from acd.asterisk.call_leg import (
     TRANSITIONS,
     AgiReplied,
+    CallerLanguage,
     CallLeg,
     ChannelHungUp,
     CloseSession,
@@ -642,3 +643,76 @@ def test_a_queue_without_prompt_keys_plays_prompts_no_key_ends() -> None:
     replay.feed(PlayPrompt("1.1", "position", 3, 0))
     reply_ok(replay, endpos=100)
     assert replay.sent[-1] == 'SAY NUMBER 2 "1#"'
+
+
+# ------------------------------------------------------------------ a caller's own language
+
+
+def french() -> Replay:
+    """A caller waiting in a French queue on a French channel (no SET of the language)."""
+    rec = Recording("1.1", "inbound", "fr", [], [])
+    leg = CallLeg(LegSpec(call_id="1.1", queue="q", audio=QueueAudio("fr"), channel_language="fr"))
+    replay = Replay(rec, leg)
+    replay.start()
+    while replay._pending:
+        reply_ok(replay)
+    assert replay.sent == ["ANSWER", "SET MUSIC ON default"]
+    return replay
+
+
+def language_sets(replay: Replay) -> list[str]:
+    return [line for line in replay.sent if line.startswith("SET VARIABLE CHANNEL(language)")]
+
+
+def test_a_crm_language_like_the_channel_costs_no_command() -> None:
+    """The CRM names the language the channel already speaks: nothing is sent."""
+    replay = french()
+    sent = list(replay.sent)
+    replay.feed(CallerLanguage("fr"))
+    assert replay.sent == sent
+    assert language_sets(replay) == []
+
+
+def test_a_crm_language_that_differs_is_one_set_while_waiting_and_speaks_the_next_prompt() -> None:
+    """A late CRM answer in English for a French channel: one SET, then prompts in English (the
+    feminine minute of French is dropped); a second answer saying the same sends nothing."""
+    replay = french()
+    replay.feed(CallerLanguage("en"))
+    reply_ok(replay)
+    replay.feed(CallerLanguage("en"))
+    replay.feed(PlayPrompt("1.1", "expected_wait", 1, 30))
+    reply_ok(replay, endpos=100)
+    reply_ok(replay, endpos=100)
+    assert language_sets(replay) == ['SET VARIABLE CHANNEL(language) "en"']
+    assert replay.sent[-1] == 'SAY NUMBER 1 ""'
+
+
+def test_a_language_known_before_the_set_up_ends_replaces_the_queue_one() -> None:
+    """During ANSWER, the queue's SET is still waiting: the caller's language replaces it (one
+    SET in all, never two)."""
+    rec = Recording("1.1", "inbound", "en", [], [])
+    leg = CallLeg(LegSpec(call_id="1.1", queue="q", audio=QueueAudio("fr"), channel_language="en"))
+    replay = Replay(rec, leg)
+    replay.start()
+    replay.feed(CallerLanguage("de"))
+    while replay._pending:
+        reply_ok(replay)
+    assert language_sets(replay) == ['SET VARIABLE CHANNEL(language) "de"']
+    assert replay.sent == ["ANSWER", "SET MUSIC ON default", 'SET VARIABLE CHANNEL(language) "de"']
+
+
+def test_a_language_while_ringing_adds_nothing_before_the_dial_and_is_set_once_after() -> None:
+    """On the ring path the language costs nothing; after an unanswered ring it is one SET, and
+    a second unanswered ring does not send it again."""
+    replay = french()
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15))
+    replay.feed(CallerLanguage("en"))
+    assert replay.sent[-1] == "EXEC Dial PJSIP/agent1,15,m"
+    for _ in range(2):
+        reply_ok(replay)  # Dial returned
+        replay._pending.pop()
+        replay.feed(AgiReplied(AgiReply(200, "1", data="NOANSWER", text="200 result=1")))
+        while replay._pending:
+            reply_ok(replay)
+        replay.feed(RingAgent("1.1", "agent2", "PJSIP/agent2", 15))
+    assert language_sets(replay) == ['SET VARIABLE CHANNEL(language) "en"']

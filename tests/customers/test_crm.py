@@ -251,3 +251,28 @@ async def test_waiting_is_bounded_by_wait_ms_even_if_the_crm_stalls(crm: FakeCrm
     finally:
         await desk.close()
         await lookup.close()
+
+
+@pytest.mark.parametrize("wait_s", [0.0, 5.0])
+async def test_a_language_in_the_crm_answer_reaches_the_call_side(
+    crm: FakeCrm, wait_s: float
+) -> None:
+    """The CRM's ``language`` is handed to the call side (one SET there if the channel speaks
+    another), whether the call waited for the answer or it came late."""
+    crm.replies[CAMILLE] = Reply.customer(name="Camille", language="en")
+    told: list[tuple[str, str]] = []
+    lookup = hook(crm, timeout_s=5.0)
+    desk = ArrivalDesk(
+        Inbox(),
+        CustomerDirectory(None, "FR"),
+        crm=lookup,
+        crm_wait_s=wait_s,
+        on_language=lambda call_id, language: told.append((call_id, language)),
+    )
+    try:
+        desk.post(arrival())
+        await until(lambda: told, what="the language told")
+        assert told == [("k1", "en")]
+    finally:
+        await desk.close()
+        await lookup.close()
