@@ -53,6 +53,7 @@ from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
+from acd.runtime.health import Part, PartState
 from acd.runtime.limits import (
     BASELINE_DESCRIPTORS,
     descriptors_needed,
@@ -105,6 +106,10 @@ START_AMI_WAIT_S = 2.0
 # How often a run says it is alive (daemon_runs): a run killed without a stop is taken to have
 # ended at its last heartbeat, by the next start and by reports.
 HEARTBEAT_S = 5.0
+
+# The health check probes the database at most this often, each probe bounded.
+HEALTH_PROBE_S = 5.0
+HEALTH_PROBE_TIMEOUT_S = 1.0
 
 # The cyclic collector's thresholds once the daemon runs. A full collection walks every object
 # of every call in progress (about 100 per FastAGI session, near 1 us each on a 2-core VM: 85 ms
@@ -329,6 +334,7 @@ class Daemon:
                 notes=self.screen_pops,
                 pin_locks=self,
                 listening=self,
+                health_source=self,
             )
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
@@ -401,6 +407,12 @@ class Daemon:
         self.listenings: deque[Listening] = deque(maxlen=LISTENINGS_KEPT)
         self.dispatcher.live_views.append(ListenedCalls(self.spies))
         self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
+        self.metrics.watch_ami_connected(lambda: float(ami_client.connected))
+        fastagi = self.fastagi
+        self.metrics.watch_fastagi(
+            listening=lambda: float(fastagi.listening),
+            sessions=lambda: float(fastagi.active_sessions),
+        )
         self._auto_login = auto_login or settings.daemon.auto_login
         stall = settings.daemon.watchdog_stall_s
         self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None
@@ -414,6 +426,9 @@ class Daemon:
         self._reconciliation: Reconciliation | None = None
         self._asterisk_calls: AsteriskCalls | None = None
         self._gap_accounted = False
+        self._dispatcher_task: asyncio.Task[None] | None = None
+        self._db_probe: asyncio.Future[bool] | None = None
+        self._db_probed_at = 0.0
 
     @property
     def fastagi_port(self) -> int:
@@ -639,6 +654,52 @@ class Daemon:
                 self.hours.close(closure.queue, closure.reason)
                 log.info("queue_closure_restored", queue=closure.queue, reason=closure.reason)
 
+    async def _database_reachable(self, recorder: Recorder) -> bool:
+        """The database's answer to a probe, at most one probe per ``HEALTH_PROBE_S`` however
+        often the health check is asked (a probe in flight is shared)."""
+        now = self.clock.now()
+        if self._db_probe is None or (
+            self._db_probe.done() and now - self._db_probed_at >= HEALTH_PROBE_S
+        ):
+            self._db_probed_at = now
+            self._db_probe = asyncio.ensure_future(recorder.reachable(HEALTH_PROBE_TIMEOUT_S))
+        return await asyncio.shield(self._db_probe)
+
+    async def health(self) -> list[Part]:
+        """Each part's state, for ``/api/v1/health`` (503 when calls cannot be routed)."""
+        started = self.started.is_set()
+        waiting = PartState.STARTING if not started else PartState.DOWN
+
+        def up_or(up: bool, otherwise: PartState = waiting) -> PartState:
+            return PartState.UP if up else otherwise
+
+        dispatcher_alive = self._dispatcher_task is not None and not self._dispatcher_task.done()
+        parts = [
+            Part("fastagi", up_or(self.fastagi.listening), routes_calls=True),
+            Part(
+                "ami",
+                up_or(self.ami.connected, PartState.DOWN),
+                routes_calls=True,
+                detail="" if self.ami.connected else "not logged in to Asterisk's manager",
+            ),
+            Part("dispatcher", up_or(dispatcher_alive), routes_calls=True),
+        ]
+        recorder = self.recorder
+        if recorder is None:
+            parts.append(Part("database", PartState.DISABLED, False, "records kept in memory"))
+        elif recorder.spooling or not await self._database_reachable(recorder):
+            parts.append(
+                Part("database", PartState.SPOOLING, False, "unreachable: records are spooled")
+            )
+        else:
+            parts.append(Part("database", up_or(started), routes_calls=False))
+        mqtt = self.mqtt
+        if mqtt is None:
+            parts.append(Part("mqtt", PartState.DISABLED, routes_calls=False))
+        else:
+            parts.append(Part("mqtt", up_or(mqtt.connected.is_set()), routes_calls=False))
+        return parts
+
     def pin_locked(self, agent_id: str) -> bool:
         """Whether the advisor's feature-code PIN is locked by wrong tries."""
         return self.calls.features.pin_locks.locked(agent_id)
@@ -846,6 +907,7 @@ class Daemon:
             await self._load_customers()
         async with asyncio.TaskGroup() as tasks:
             dispatcher = tasks.create_task(self.dispatcher.run(), name="dispatcher")
+            self._dispatcher_task = dispatcher
             watchdog = (
                 tasks.create_task(self.watchdog.run(), name="watchdog") if self.watchdog else None
             )

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from acd import __version__
 from acd.admin.auth import access, principal_of
 from acd.admin.customers_api import ScreenPopSource, save_note
 from acd.admin.errors import ApiError, from_core_error
@@ -38,8 +39,10 @@ from acd.admin.models import (
     CurrentCallOut,
     DispositionIn,
     ErrorBody,
+    HealthOut,
     LoginIn,
     MeOut,
+    PartOut,
     PauseIn,
     PinLockOut,
     QueueOut,
@@ -63,6 +66,7 @@ from acd.admin.words import ACTIVITIES, ACTIVITY_HINTS, QUEUE_POLICIES
 from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
+from acd.runtime.health import Part, Verdict, verdict
 from acd.runtime.ports import InboxFullError, ListeningDesk, ListeningState
 
 log = structlog.get_logger("acd.admin")
@@ -95,6 +99,12 @@ class QueueHoursControl(Protocol):
     async def reopen_queue(self, queue: str, actor: str) -> None: ...
 
 
+class HealthSource(Protocol):
+    """The daemon's parts and their states (``acd.app.Daemon`` is one)."""
+
+    async def health(self) -> Sequence[Part]: ...
+
+
 class PinLockControl(Protocol):
     """Feature-code PIN locks (``acd.app.Daemon`` is one)."""
 
@@ -114,6 +124,7 @@ def build_http_app(
     notes: ScreenPopSource | None = None,
     pin_locks: PinLockControl | None = None,
     listening: ListeningDesk | None = None,
+    health_source: HealthSource | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -211,10 +222,27 @@ def build_http_app(
             language=who.language,
         )
 
-    @app.get(f"{API}/health", tags=["status"])
-    async def health() -> dict[str, str]:
-        """Liveness: the HTTP server answers (the dispatcher runs in the same loop)."""
-        return {"status": "ok"}
+    @app.get(
+        f"{API}/health",
+        tags=["status"],
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut}},
+    )
+    async def health() -> JSONResponse:
+        """Whether calls are routed: each part's state (FastAGI, AMI, dispatcher, database,
+        MQTT); 503 ``down`` when a part calls depend on is not up, ``degraded`` when only the
+        database (spooling) or MQTT is. No token: it carries no personal data."""
+        parts = await health_source.health() if health_source is not None else ()
+        overall = verdict(parts)
+        body = HealthOut(
+            status=overall.value,
+            version=__version__,
+            parts={
+                p.name: PartOut(state=p.state.value, routes_calls=p.routes_calls, detail=p.detail)
+                for p in parts
+            },
+        )
+        return JSONResponse(body.model_dump(), status_code=503 if overall is Verdict.DOWN else 200)
 
     @app.get(f"{API}/agents", tags=["advisors"], dependencies=[reader], responses=_errors(401))
     async def list_agents() -> list[AgentOut]:

@@ -7,14 +7,23 @@ them, and a figure nobody wired is simply absent rather than a made-up zero.
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from acd import __version__
 from acd.admin.live import EngineReader
 from acd.core.commands import CallCompleted, Command
 from acd.core.events import Event
@@ -75,6 +84,13 @@ class AcdMetrics:
             registry=self.registry,
         )
         self.registry.register(_EngineCollector(self))
+        # The process's CPU, memory, descriptors (against their limit) and start time, and the
+        # interpreter's version: what an operator reads first when the daemon misbehaves.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        Info("acd_build", "The running acd's version.", registry=self.registry).info(
+            {"version": __version__, "python": platform.python_version()}
+        )
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
         """LiveView: count each event and each finished call (called by the dispatcher)."""
@@ -97,6 +113,15 @@ class AcdMetrics:
 
     def watch_ami_reconnects(self, read: Reading) -> None:
         self.watch_counter("acd_ami_reconnects", "AMI connections re-established.", read)
+
+    def watch_ami_connected(self, read: Reading) -> None:
+        self.watch_gauge("acd_ami_connected", "1 while logged in to Asterisk's AMI.", read)
+
+    def watch_fastagi(self, *, listening: Reading, sessions: Reading) -> None:
+        self.watch_gauge(
+            "acd_fastagi_listening", "1 while the FastAGI server accepts sessions.", listening
+        )
+        self.watch_gauge("acd_fastagi_sessions", "FastAGI sessions open now.", sessions)
 
     def watch_recorder(
         self,

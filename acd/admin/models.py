@@ -396,3 +396,19 @@ class PinLockOut(BaseModel):
     agent_id: str
     locked: bool
     unlocked: bool = False  # this request unlocked it (it was locked)
+
+
+class PartOut(BaseModel):
+    """One part of the daemon in the health report."""
+
+    state: str  # up, down, spooling, starting, disabled
+    routes_calls: bool  # calls cannot be routed while this part is not up
+    detail: str = ""
+
+
+class HealthOut(BaseModel):
+    """Whether the daemon serves: ``down`` (HTTP 503) when calls cannot be routed."""
+
+    status: str  # ok, degraded, down
+    version: str
+    parts: dict[str, PartOut] = {}

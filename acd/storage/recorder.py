@@ -347,6 +347,18 @@ class Recorder:
             )
         return advisors, closed
 
+    async def reachable(self, timeout_s: float = 1.0) -> bool:
+        """Whether the database answers ``SELECT 1`` within ``timeout_s`` (the health check:
+        with no call to write, a database down would go unnoticed until the next record)."""
+        if self._engine is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout_s), self._engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except (sa.exc.SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
     @property
     def engine(self) -> AsyncEngine:
         """The recorder's database engine (for reads after ``drain``, e.g. session restore)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from acd import __version__
 from acd.core.events import AgentLoggedIn, CallArrived
 from tests.admin.conftest import Api
 
@@ -14,10 +15,10 @@ async def arrive(api: Api, call_id: str, queue: str = "support", **caller: str) 
 
 
 async def test_health_answers(api: Api) -> None:
-    """GET /api/v1/health says ok without a token."""
+    """GET /api/v1/health answers without a token, with the version (no parts: no daemon)."""
     response = await api.client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "version": __version__, "parts": {}}
 
 
 async def test_agents_lists_every_configured_advisor(api: Api) -> None:
