@@ -363,6 +363,7 @@ def build_http_app(
                 caller_number=number,
                 caller_name=name,
                 answered=view.activity in (Activity.ON_CALL, Activity.WRAP_UP),
+                profile_revision=notes.revision(view.call_id) if notes is not None else 0,
             )
         listened_now = None
         if listening is not None and holder.settings.centre.listening_indicator:

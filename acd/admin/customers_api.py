@@ -63,6 +63,10 @@ class ScreenPopSource(Protocol):
 
     async def save_note(self, agent_id: str, call_id: str | None, text: str) -> str: ...
 
+    def revision(self, call_id: str) -> int:
+        """How many times the call's profile changed after arrival (a late CRM answer)."""
+        ...
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")

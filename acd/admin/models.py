@@ -149,6 +149,11 @@ class CurrentCallOut(BaseModel):
     caller_number: str
     caller_name: str
     answered: bool
+    profile_revision: int = Field(
+        default=0,
+        description="Grows when the caller's profile changes (a late CRM answer): the page "
+        "fetches the screen pop again.",
+    )
 
 
 class AdvisorDayOut(BaseModel):

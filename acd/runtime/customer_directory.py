@@ -169,6 +169,8 @@ class CallerProfiles:
         self, on_completed: Callable[[str, str | None, float], None] | None = None
     ) -> None:
         self._data: dict[str, dict[str, str]] = {}
+        # How many times a call's profile changed after arrival (a page re-reads it on change).
+        self._revisions: dict[str, int] = {}
         self._on_completed = on_completed
 
     def __len__(self) -> int:
@@ -177,12 +179,17 @@ class CallerProfiles:
     def get(self, call_id: str) -> Mapping[str, str] | None:
         return self._data.get(call_id)
 
+    def revision(self, call_id: str) -> int:
+        """0 at arrival, one more at each ``update`` (a late CRM answer)."""
+        return self._revisions.get(call_id, 0)
+
     def update(self, call_id: str, data: Mapping[str, str]) -> bool:
         """Merge ``data`` into a call still in the ACD; False if it has already gone."""
         profile = self._data.get(call_id)
         if profile is None:
             return False
         profile.update(data)
+        self._revisions[call_id] = self._revisions.get(call_id, 0) + 1
         return True
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
@@ -191,6 +198,7 @@ class CallerProfiles:
         for command in commands:
             if isinstance(command, CallCompleted):
                 profile = self._data.pop(command.call_id, None)
+                self._revisions.pop(command.call_id, None)
                 customer_id = profile.get(DATA_CUSTOMER_ID) if profile else None
                 if customer_id and self._on_completed is not None:
                     self._on_completed(customer_id, command.agent_id, command.ended_at)

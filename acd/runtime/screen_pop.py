@@ -16,17 +16,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 import structlog
 
 from acd.core import customers as model
-from acd.core.commands import Command, RingAgent
+from acd.core.commands import CallCompleted, Command, RingAgent
 from acd.core.customers import CustomerCall
 from acd.core.errors import CoreError
-from acd.core.events import Event
+from acd.core.events import CallerIdentified, Event
 from acd.core.snapshots import AgentView, CallView
+from acd.core.states import CallState
 from acd.runtime.customer_directory import CallerProfiles, CustomerDirectory
 from acd.runtime.phone_numbers import e164_or_none
 
@@ -73,12 +75,27 @@ class OfferSink(Protocol):
     def offer_ready(self, agent_id: str, offer: Mapping[str, Any]) -> None: ...
 
 
+_LIVE: Final = frozenset({CallState.WAITING, CallState.PRESENTED, CallState.CONNECTED})
+
+
 def _call_out(call: CustomerCall) -> dict[str, Any]:
     return dataclasses.asdict(call)
 
 
+@dataclass(frozen=True, slots=True)
+class _Offered:
+    """A call as it was when an advisor's phone rang: what the offer still shows during wrap-up,
+    once the call has left the engine's live calls."""
+
+    agent_id: str
+    queue: str
+    caller_number: str
+    caller_name: str
+
+
 class ScreenPops:
-    """Builds offers for ringing advisors and stores their notes."""
+    """Builds offers for ringing advisors, refreshes them when a late CRM answer changes the
+    caller's profile, and stores the advisors' notes."""
 
     def __init__(
         self,
@@ -103,15 +120,38 @@ class ScreenPops:
         self.notes_max_chars = notes_max_chars
         self.sinks = list(sinks)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Calls offered to an advisor, from the ring until the call's story is over.
+        self._offered: dict[str, _Offered] = {}
 
     # ------------------------------------------------------------------ live view
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
-        if not self.sinks:
-            return
         for command in commands:
             if isinstance(command, RingAgent):
-                self._spawn(self._push(command.call_id, command.agent_id))
+                self._remember(command)
+                if self.sinks:
+                    self._spawn(self._push(command.call_id, command.agent_id))
+            elif isinstance(command, CallCompleted):
+                self._offered.pop(command.call_id, None)
+        if isinstance(event, CallerIdentified) and self.sinks:
+            # A CRM answer after the offer went out (the profile is already updated): the
+            # advisor ringing, talking or in wrap-up gets the offer again, as it is now.
+            offered = self._offered.get(event.call_id)
+            if offered is not None:
+                self._spawn(self._push(event.call_id, offered.agent_id))
+
+    def revision(self, call_id: str) -> int:
+        """How many times the call's profile changed since arrival (the page re-reads on it)."""
+        return self.profiles.revision(call_id)
+
+    def _remember(self, ring: RingAgent) -> None:
+        try:
+            view = self.engine.call_view(ring.call_id)
+        except CoreError:
+            return
+        self._offered[ring.call_id] = _Offered(
+            ring.agent_id, view.queue, view.caller_number, view.caller_name
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -154,10 +194,19 @@ class ScreenPops:
             view: CallView | None = self.engine.call_view(call_id)
         except CoreError:
             view = None  # in wrap-up: the call itself has left the engine's live calls
+        # During wrap-up the call is read as it was when the phone rang.
+        offered = self._offered.get(call_id)
+        if view is not None:
+            queue, caller_name = view.queue, view.caller_name
+            caller_number = view.caller_number
+        elif offered is not None:
+            queue, caller_name = offered.queue, offered.caller_name
+            caller_number = offered.caller_number
+        else:
+            queue, caller_name, caller_number = None, "", ""
         data = dict(self.profiles.get(call_id) or {})
         customer_id = data.get(model.DATA_CUSTOMER_ID)
         known = self.directory.by_id(customer_id) if customer_id else None
-        caller_number = view.caller_number if view is not None else ""
         numbers: tuple[str, ...] = known.numbers if known is not None else ()
         if not numbers and caller_number:
             e164 = e164_or_none(caller_number, self.directory.country)
@@ -181,10 +230,13 @@ class ScreenPops:
             "call_id": call_id,
             "agent_id": agent_id,
             "at": self.now(),
-            "queue": view.queue if view is not None else None,
-            "state": view.state.value if view is not None else "wrap_up",
+            "queue": queue,
+            # An offer is read for the advisor's current call: once the call is over (the
+            # engine keeps it as completed until the wrap-up ends) the advisor is in wrap-up.
+            "state": view.state.value if view is not None and view.state in _LIVE else "wrap_up",
+            "revision": self.profiles.revision(call_id),
             "caller_number": caller_number,
-            "caller_name": view.caller_name if view is not None else "",
+            "caller_name": caller_name,
             "reason": data.get("reason", ""),
             "customer": customer,
             "recent_calls": [_call_out(c) for c in calls if c.call_id != call_id],

@@ -14,7 +14,7 @@ import pytest
 from acd.admin import HttpServer, LiveFeed, build_http_app
 from acd.admin.customers_api import mount_customer_api
 from acd.app import Daemon
-from acd.core.events import AgentAnswered, CallArrived, CallEnded
+from acd.core.events import AgentAnswered, CallArrived, CallEnded, CallerIdentified
 from acd.runtime.customer_directory import ArrivalDesk, CustomerDirectory
 from acd.runtime.screen_pop import ScreenPops
 from acd.storage.customer_commands import import_customers
@@ -177,3 +177,34 @@ async def test_the_customer_history_shows_the_note(centre: Centre) -> None:
         "/api/v1/customers/+33199000001", headers=centre.token("admin")
     )
     assert response.json()["recent_calls"][0]["note"] == "Client fidèle"
+
+
+async def test_a_late_crm_answer_refreshes_the_offer_and_the_page(centre: Centre) -> None:
+    """A CRM answer after the phone rang: the sinks get the offer again with the new fields and
+    a higher revision, and the advisor's session says so (the page fetches the offer again)."""
+    await ring_bob(centre)
+    dispatcher = centre.daemon.dispatcher
+    # What ArrivalDesk does with a late answer: the profile first, then the engine.
+    assert centre.daemon.profiles.update("k1", {"vip": "3"})
+    dispatcher.post(CallerIdentified(at=dispatcher.now(), call_id="k1", data={"vip": "3"}))
+    await until(lambda: len(centre.offers.got) == 2, what="the refreshed offer")
+    first, second = (offer for _, offer in centre.offers.got)
+    assert (first["revision"], first["customer"]["vip"]) == (0, 0)
+    assert (second["revision"], second["customer"]["vip"], second["call_id"]) == (1, 3, "k1")
+    response = await centre.client.get("/api/v1/agents/bob/session", headers=centre.token("bob"))
+    assert response.json()["call"]["profile_revision"] == 1
+
+
+async def test_the_offer_in_wrap_up_still_shows_the_caller(centre: Centre) -> None:
+    """After the call, in wrap-up, the offer keeps the caller's number, name and queue as they
+    were when the phone rang (the call has left the engine's live calls)."""
+    await ring_bob(centre)
+    dispatcher = centre.daemon.dispatcher
+    await dispatcher.submit(AgentAnswered(at=dispatcher.now(), call_id="k1", agent_id="bob"))
+    await dispatcher.submit(CallEnded(at=dispatcher.now(), call_id="k1"))
+    response = await centre.client.get("/api/v1/agents/bob/offer", headers=centre.token("bob"))
+    offer = response.json()["offer"]
+    assert (offer["state"], offer["call_id"]) == ("wrap_up", "k1")
+    assert (offer["caller_number"], offer["queue"]) == ("0199000001", "support")
+    assert offer["customer"]["name"] == "Camille Martin"
+    assert [c["call_id"] for c in offer["recent_calls"]] == ["old"]

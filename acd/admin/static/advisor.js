@@ -8,9 +8,11 @@
   const key = "acd-token-" + agentId;
   let session = null;
   let offerFor = null;
+  let offerRevision = 0;
   let lastListenedKey = null;
 
-  // The screen pop: who is calling and their last calls, fetched once per call.
+  // The screen pop: who is calling and their last calls, fetched when the call comes and again
+  // when its profile changes (a CRM that answered after the phone rang).
   async function loadOffer(callId) {
     const result = await A.call("GET", base + "/offer", token);
     if (offerFor !== callId) return;
@@ -81,11 +83,16 @@
     $("disposition-row").hidden = !(c && c.answered);
     $("note-row").hidden = !c;
     const callId = c ? c.call_id : null;
+    const revision = c ? c.profile_revision : 0;
     if (callId !== offerFor) {
       offerFor = callId;
+      offerRevision = revision;
       $("note").value = "";
       $("customer").hidden = true;
       if (callId) loadOffer(callId);
+    } else if (callId && revision !== offerRevision) {
+      offerRevision = revision;
+      loadOffer(callId);
     }
     const listened = $("listened-now");
     listened.hidden = !session.listened_now;
