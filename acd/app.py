@@ -84,6 +84,7 @@ from acd.storage.closures import QueueClosure, closures, delete_closure, save_cl
 from acd.storage.customers import CustomerStore
 from acd.storage.listenings import listenings_of, save_listening
 from acd.storage.reconciliation import (
+    HEARTBEAT_S,
     Reconciliation,
     account_gap,
     answered_after_all,
@@ -103,9 +104,6 @@ AMI_EVENT_CLASSES = "call,agent,dtmf"
 # before opening FastAGI anyway: callers are routed within seconds whatever the others do.
 START_DATABASE_WAIT_S = 2.0
 START_AMI_WAIT_S = 2.0
-# How often a run says it is alive (daemon_runs): a run killed without a stop is taken to have
-# ended at its last heartbeat, by the next start and by reports.
-HEARTBEAT_S = 5.0
 
 # The health check probes the database at most this often, each probe bounded.
 HEALTH_PROBE_S = 5.0
@@ -520,9 +518,11 @@ class Daemon:
         except Exception as exc:
             log.warning("customer_directory_unavailable", error=type(exc).__name__)
 
-    async def _restore_sessions(self, recorder: Recorder) -> bool:
+    async def _restore_sessions(self, recorder: Recorder, *, deferred: bool = False) -> bool:
         """Log back in the advisors whose session was open; False when the database cannot say
-        within ``START_DATABASE_WAIT_S`` (calls are routed meanwhile; see ``_restore_later``)."""
+        within ``START_DATABASE_WAIT_S`` (calls are routed meanwhile; see ``_restore_later``).
+        ``deferred``: the start went on without the database; this run's sessions may have been
+        written before the previous run's were closed, so they are recorded again."""
         try:
             advisors, closed = await recorder.restart_state(
                 self._started_at, timeout_s=START_DATABASE_WAIT_S
@@ -531,7 +531,9 @@ class Daemon:
             log.warning("advisor_sessions_restore_deferred", detail=str(exc))
             return False
         self._reconciliation = closed
-        await self._log_back_in(advisors)
+        await self._log_back_in(advisors, source="database")
+        if deferred:
+            recorder.reopen_sessions()
         await self._account_gap()
         return True
 
@@ -619,11 +621,11 @@ class Daemon:
     async def _restore_later(self, recorder: Recorder) -> None:
         """Retry the session restore (bounded, jittered backoff) until the database answers."""
         delay = 1.0
-        while not await self._restore_sessions(recorder):
+        while not await self._restore_sessions(recorder, deferred=True):
             await asyncio.sleep(delay * self._restart_rng.uniform(0.75, 1.25))
             delay = min(30.0, delay * 2)
 
-    async def _log_back_in(self, advisors: list[RestoredAdvisor]) -> None:
+    async def _log_back_in(self, advisors: list[RestoredAdvisor], source: str) -> None:
         # An advisor logged in before the restart stays logged in (paused ones stay paused); one
         # who logged in since the start (restore deferred, or auto-login) is left as they are.
         known = {agent.id for agent in self.config.agents}
@@ -640,7 +642,7 @@ class Daemon:
                 continue
             restored += 1
         if restored:
-            log.info("advisor_sessions_restored", advisors=restored)
+            log.info("advisor_sessions_restored", advisors=restored, source=source)
 
     async def _restore_closures(self, recorder: Recorder) -> None:
         """Queues a supervisor closed before the restart stay closed."""
@@ -914,6 +916,9 @@ class Daemon:
             restore_later: asyncio.Task[None] | None = None
             if self.recorder is not None:
                 if not await self._restore_sessions(self.recorder):
+                    # The database cannot say now: the advisors saved next to the spool come back
+                    # at once; the database adds any it knows of when it answers.
+                    await self._log_back_in(self.recorder.saved_sessions(), source="spool")
                     restore_later = tasks.create_task(
                         self._restore_later(self.recorder), name="restore-sessions"
                     )

@@ -28,6 +28,7 @@ failover) can use the same rules.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,10 @@ from acd.storage.tables import (
 )
 from acd.storage.writer import write_rows
 
+# How often a running daemon says it is alive (``daemon_runs``), and how old its last word may be
+# before it counts as stopped (a heartbeat reaches the database or the spool within 1 s).
+HEARTBEAT_S = 5.0
+ALIVE_STALE_S = 3 * HEARTBEAT_S
 # A call still open after this long is no concern of a restart (and the query stays on the index).
 OPEN_CALL_LOOKBACK_S = 86_400.0
 RESTART_REASON = "acd_restarted"
@@ -272,6 +277,29 @@ async def account_gap(
         .where(service_gaps.c.started_at == gap_started_at)
         .values(calls_reported=calls_reported, calls_recovered=calls_recovered)
     )
+
+
+async def unattended_spans(
+    conn: AsyncConnection, stop: float, now: float
+) -> list[tuple[float, float]]:
+    """The times before ``stop`` no run of acd was alive: between a run's last heartbeat and the
+    next run's start, and after the last run's last heartbeat when it is older than
+    ``ALIVE_STALE_S`` (acd stopped or killed, not restarted). Nobody is logged in to acd then.
+    Before the first run ever recorded nothing is known: no span."""
+    result = await conn.execute(
+        sa.select(daemon_runs.c.started_at, daemon_runs.c.last_seen_at)
+        .where(daemon_runs.c.started_at < stop)
+        .order_by(daemon_runs.c.started_at)
+    )
+    runs = [(float(a), float(b)) for a, b in result]
+    spans = [
+        (seen, next_start)
+        for (_, seen), (next_start, _) in itertools.pairwise(runs)
+        if next_start > seen
+    ]
+    if runs and now - runs[-1][1] > ALIVE_STALE_S:
+        spans.append((runs[-1][1], max(now, stop)))
+    return spans
 
 
 async def service_gaps_between(

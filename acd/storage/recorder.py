@@ -35,14 +35,23 @@ from acd.storage.database import async_url, create_engine, masked_url
 from acd.storage.errors import DatabaseUnavailableError
 from acd.storage.reconciliation import Reconciliation, reconcile_previous_run
 from acd.storage.rows import (
+    AGENT_STATE,
     COALESCED,
     DAEMON_RUN,
+    SESSION_CLOSED,
+    SESSION_OPENED,
     CallFellBack,
     Row,
     RowStream,
     normalise_number,
 )
-from acd.storage.sessions import RestoredAdvisor, logged_in_advisors
+from acd.storage.sessions import (
+    PAUSES,
+    RestoredAdvisor,
+    logged_in_advisors,
+    save_sessions,
+    saved_sessions,
+)
 from acd.storage.spool import Spool, SpoolPosition
 from acd.storage.tables import agent_states
 from acd.storage.writer import write_rows
@@ -138,6 +147,10 @@ class Recorder:
         self._spooling = False
         self._retry_at = 0.0
         self._backoff = retry_initial_s
+        # Advisors logged in (login time, pause reason), from the rows recorded: saved next to
+        # the spool (``sessions.SESSIONS_FILE``) when they change.
+        self.open_sessions: dict[str, tuple[float, str | None]] = {}
+        self._sessions_changed = False
         self._replay: SpoolPosition | None = None
         self._last_attempt_at = 0.0
         self._stragglers: set[asyncio.Task[bool]] = set()  # live writes given up on, still running
@@ -187,9 +200,46 @@ class Recorder:
             ]
         )
 
+    def _follow_sessions(self, rows: list[Row]) -> None:
+        for row in rows:
+            table = row["table"]
+            if table == SESSION_OPENED:
+                # Like the writer: a login while a session is open keeps that session.
+                if row["agent_id"] not in self.open_sessions:
+                    self.open_sessions[row["agent_id"]] = (row["at"], None)
+                    self._sessions_changed = True
+            elif table == SESSION_CLOSED:
+                if self.open_sessions.pop(row["agent_id"], None) is not None:
+                    self._sessions_changed = True
+            elif table == AGENT_STATE and row["dimension"] == "activity":
+                session = self.open_sessions.get(row["agent_id"])
+                if session is not None:
+                    pause = (row["reason"] or row["new"]) if row["new"] in PAUSES else None
+                    if session[1] != pause:
+                        self.open_sessions[row["agent_id"]] = (session[0], pause)
+                        self._sessions_changed = True
+
+    def saved_sessions(self) -> list[RestoredAdvisor]:
+        """The advisors logged in when the previous run last saved them (next to the spool): what
+        a start restores while the database cannot say."""
+        return saved_sessions(self.spool_dir)
+
+    def reopen_sessions(self) -> None:
+        """Record again the opening of every session open in this run: after a reconciliation
+        that came late (the database was down at start), the previous run's sessions it closed
+        must not leave this run's advisors without one (the writer opens a session only for an
+        advisor who has none, and the login rows may have been written before the close)."""
+        self._queue(
+            [
+                {"table": SESSION_OPENED, "agent_id": agent, "at": at}
+                for agent, (at, _) in sorted(self.open_sessions.items())
+            ]
+        )
+
     def _queue(self, rows: list[Row]) -> None:
         if not rows:
             return
+        self._follow_sessions(rows)
         now = time.monotonic()
         if not self._pending:
             self._first_pending_at = now
@@ -447,6 +497,14 @@ class Recorder:
                 raise
             self._rows_settled += len(batch)
             self.settle_latencies_s.append(time.monotonic() - oldest)
+        if self._sessions_changed:
+            self._sessions_changed = False
+            sessions = dict(self.open_sessions)
+            try:
+                await asyncio.to_thread(save_sessions, self.spool_dir, sessions)
+            except OSError as exc:  # the database still has them; the next change tries again
+                self._sessions_changed = True
+                log.error("sessions_not_saved", error=repr(exc))
         if self._spooling and not self._stopping and time.monotonic() >= self._retry_at:
             await self._replay_chunk()
 

@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.core.snapshots import Spread
-from acd.storage.reconciliation import service_gaps_between
+from acd.storage.reconciliation import service_gaps_between, unattended_spans
 from acd.storage.tables import agent_states, call_events, calls
 
 ALL_QUEUES: Final = "*"
@@ -409,12 +409,20 @@ def _advisor_figures(
     start: float,
     stop: float,
     handled: int,
+    *,
+    unattended: Sequence[tuple[float, float]] = (),
 ) -> AdvisorFigures:
+    """An advisor's times from their activity changes, clipped to ``[start, stop)``; while no
+    run of acd was alive (``unattended``) the advisor's last activity does not go on: a report
+    after a stop or a crash does not count the time acd was down as logged in."""
     time_in: dict[str, float] = defaultdict(float)
     by_reason: dict[str, float] = defaultdict(float)
     for i, (at, activity, reason) in enumerate(changes):
         until = changes[i + 1][0] if i + 1 < len(changes) else stop
-        seconds = max(0.0, min(until, stop) - max(at, start))
+        low, high = max(at, start), min(until, stop)
+        seconds = max(0.0, high - low)
+        for down_from, down_to in unattended:
+            seconds -= max(0.0, min(high, down_to) - max(low, down_from))
         if seconds <= 0:
             continue
         time_in[activity] += seconds
@@ -493,6 +501,7 @@ async def build_report(
         handled = await _calls_handled(conn, base, stop)
         segments = await _activity_segments(conn, base, stop)
         gaps = await service_gaps_between(conn, base, stop)
+        unattended = await unattended_spans(conn, stop, clock_now)
 
     names = sorted(set(queues or ()) | {q for q, _ in buckets})
     per_interval: dict[tuple[str, int], _Sums] = defaultdict(_Sums)
@@ -515,7 +524,14 @@ async def build_report(
 
     advisor_stop = min(stop, max(base, clock_now))
     advisors = tuple(
-        _advisor_figures(agent, segments.get(agent, []), base, advisor_stop, handled.get(agent, 0))
+        _advisor_figures(
+            agent,
+            segments.get(agent, []),
+            base,
+            advisor_stop,
+            handled.get(agent, 0),
+            unattended=unattended,
+        )
         for agent in sorted(set(segments) | set(handled))
     )
     active = [a for a in advisors if a.logged_in_s > 0]

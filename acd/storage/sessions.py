@@ -8,7 +8,10 @@ stays paused with the same reason. The re-login this produces keeps the session 
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,9 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.core.events import AgentLoggedIn
 from acd.storage.tables import agent_sessions, agent_states
 
+# The advisors logged in, as the recorder last saw them: next to the spool, rewritten (atomically,
+# fsynced) whenever a session opens or closes or a pause starts or ends, so that a restart with
+# the database down logs them back in at once.
+SESSIONS_FILE = "sessions.json"
+
 # Activities that survive a restart as a pause; everything else (on call, wrap-up, breather...)
 # comes back as available: the calls they were about did not survive.
-_PAUSES = frozenset({"paused", "recovery"})
+PAUSES = frozenset({"paused", "recovery"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +78,47 @@ async def logged_in_advisors(db: AsyncEngine) -> list[RestoredAdvisor]:
         rows = result.all()
     restored = []
     for agent_id, login_at, activity, reason in rows:
-        pause = (reason or str(activity)) if activity in _PAUSES else None
+        pause = (reason or str(activity)) if activity in PAUSES else None
         restored.append(RestoredAdvisor(agent_id, float(login_at), pause))
+    return restored
+
+
+def save_sessions(directory: Path, sessions: dict[str, tuple[float, str | None]]) -> None:
+    """Replace ``SESSIONS_FILE`` with ``sessions`` (advisor -> login time, pause reason): a new
+    file fsynced, then renamed over the old one, so a crash leaves one or the other whole."""
+    path = directory / SESSIONS_FILE
+    temporary = path.with_suffix(".tmp")
+    data = {agent: [at, pause] for agent, (at, pause) in sorted(sessions.items())}
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(descriptor, json.dumps(data).encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
+
+
+def saved_sessions(directory: Path) -> list[RestoredAdvisor]:
+    """The advisors ``SESSIONS_FILE`` holds; none when it is missing or unreadable (a restart
+    then waits for the database, as before)."""
+    try:
+        data = json.loads((directory / SESSIONS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    restored = []
+    for agent, value in sorted(data.items()):
+        if not (isinstance(value, list) and len(value) == 2):
+            continue
+        at, pause = value
+        if isinstance(at, int | float) and (pause is None or isinstance(pause, str)):
+            restored.append(RestoredAdvisor(str(agent), float(at), pause))
     return restored
 
 

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from acd.app import Daemon
@@ -16,6 +17,7 @@ from acd.storage import upgrade_schema
 from acd.storage.recorder import Recorder
 from acd.storage.rows import RowStream
 from acd.storage.spool import Spool
+from acd.storage.tables import agent_sessions
 from tests.deadlines import until
 from tests.integration.test_daemon_calls import AGENTS, pbx_config
 from tests.integration.test_daemon_records import run_daemon, settings_for
@@ -31,9 +33,10 @@ def logged_in(daemon: Daemon) -> set[str]:
 async def test_database_down_at_start_routes_calls_then_restores_sessions(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    """PostgreSQL unreachable when the daemon starts (no spool): the daemon starts within
-    seconds instead of exiting, routes a call, and logs the advisors of the previous run back in
-    as soon as the database answers again."""
+    """PostgreSQL unreachable when the daemon starts (no spool of rows): the daemon starts
+    within seconds instead of exiting, logs the advisors of the previous run back in at once from
+    the sessions saved next to the spool, routes a call, and once the database answers again the
+    previous run's sessions are closed and each advisor has one open session of this run."""
     async with fresh_postgres_database(postgres_url) as url:
         await upgrade_schema(url)
         target = make_url(url)
@@ -57,16 +60,34 @@ async def test_database_down_at_start_routes_calls_then_restores_sessions(
                 await asyncio.wait_for(second.started.wait(), 10)
                 try:
                     assert time.monotonic() - began < 6.0
-                    assert logged_in(second) == set()
-                    # Sessions wait for the database; an advisor logs in by hand meanwhile.
-                    await second.dispatcher.submit(_login(second, "agent1"))
+                    # Restored from the spool directory, not waiting for the database.
+                    assert logged_in(second) == set(AGENTS)
                     record = pbx.place_call(
                         agi_url=f"agi://127.0.0.1:{second.fastagi_port}/inbound"
                     )
                     await asyncio.wait_for(record.done.wait(), 20)
                     assert (record.path, record.dial_status) == ("handled", "ANSWER")
                     await proxy.restore()
-                    await until(lambda: logged_in(second) == set(AGENTS), within=30.0)
+                    await until(lambda: second._reconciliation is not None, within=30.0)
+                    recorder = second.recorder
+                    assert recorder is not None
+                    assert await recorder.drain(20)
+                    async with recorder.engine.connect() as conn:
+                        sessions = (
+                            await conn.execute(
+                                sa.select(
+                                    agent_sessions.c.agent_id,
+                                    agent_sessions.c.login_at,
+                                    agent_sessions.c.logout_at,
+                                )
+                            )
+                        ).all()
+                    open_now = sorted(a for a, _, out in sessions if out is None)
+                    assert open_now == sorted(AGENTS)
+                    started = second._started_at
+                    assert all(at >= started for _, at, out in sessions if out is None)
+                    assert all(out <= started for _, _, out in sessions if out is not None)
+                    assert logged_in(second) == set(AGENTS)
                 finally:
                     second.stop()
                     await asyncio.wait_for(task, 15)

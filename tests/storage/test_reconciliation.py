@@ -15,6 +15,7 @@ from acd.storage.recorder import Recorder
 from acd.storage.report_formats import ReportFormat, render
 from acd.storage.reports import build_report
 from acd.storage.schema import upgrade_schema
+from acd.storage.sessions import restore_events
 from acd.storage.tables import agent_sessions, calls, service_gaps
 from tests.storage.engine_driver import EngineDriver, small_config
 
@@ -249,3 +250,52 @@ async def test_gaps_are_shown_in_csv_and_html_too(sqlite_url: str, tmp_path: Pat
     text = render(report, ReportFormat.TABLE)
     assert "calls seen by Asterisk: 9 (4 recorded from Asterisk, 5 only here)" in text
     assert "calls seen by Asterisk: unknown" in text
+
+
+async def test_a_report_after_a_crash_without_restart_stops_at_the_last_heartbeat(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """acd killed and not restarted: an hour later, the report counts a1's logged-in time up to
+    the run's last heartbeat (START + 100), not up to "now"; a restart later counts again from
+    the new run's start, and the down time in between is nobody's."""
+    await upgrade_schema(sqlite_url)
+    day = crashed_mid_day()
+    async with Recorder(sqlite_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in day.records:
+            recorder.record(record)
+        recorder.record_alive(START, START + 100, None)
+        assert await recorder.drain(10)
+    engine = create_engine(sqlite_url)
+
+    async def a2_logged_in(now: float) -> float:
+        report = await build_report(
+            engine,
+            start=datetime.fromtimestamp(START, UTC),
+            end=datetime.fromtimestamp(START + 7200, UTC),
+            timezone="UTC",
+            now=now,
+        )
+        (a2,) = [a for a in report.advisors if a.agent_id == "a2"]
+        return a2.logged_in_s
+
+    try:
+        assert await a2_logged_in(START + 105) == 105.0  # alive a moment ago: up to now
+        assert await a2_logged_in(START + 3600) == 100.0  # killed: up to its last heartbeat
+        # A new run starts at START + 1000 and logs a2 back in (paused); alive at 1500.
+        async with Recorder(sqlite_url, tmp_path / "spool", flush_ms=10) as recorder:
+            advisors, _ = await recorder.restart_state(START + 1000)
+            later = EngineDriver(small_config(agents=("a1", "a2"), wrap_up_s=1.0), START + 1000)
+            for event in restore_events(advisors, START + 1000):
+                later.at(
+                    START + 1000,
+                    type(event),
+                    agent_id=event.agent_id,
+                    paused_reason=event.paused_reason,
+                )
+            for record in later.records:
+                recorder.record(record)
+            recorder.record_alive(START + 1000, START + 1500, None)
+            assert await recorder.drain(10)
+        assert await a2_logged_in(START + 1505) == 100.0 + 505.0
+    finally:
+        await engine.dispose()

@@ -11,7 +11,13 @@ from acd.storage.database import create_engine
 from acd.storage.recorder import Recorder
 from acd.storage.retention import DAY_S, purge_older_than
 from acd.storage.schema import upgrade_schema
-from acd.storage.sessions import RestoredAdvisor, logged_in_advisors, restore_events
+from acd.storage.sessions import (
+    SESSIONS_FILE,
+    RestoredAdvisor,
+    logged_in_advisors,
+    restore_events,
+    saved_sessions,
+)
 from acd.storage.tables import agent_sessions, agent_states, call_events, calls
 from tests.storage.days import varied_day
 from tests.storage.engine_driver import RecordCommand, small_config
@@ -84,3 +90,31 @@ async def test_purge_deletes_records_older_than_the_cutoff(db_url: str, tmp_path
     # a1 and a2 logged in on the old day and never logged out: their open sessions are kept.
     assert sorted(a for a, logout in sessions if logout is None) == ["a1", "a2"]
     assert result.agent_sessions == 1  # a3's old, closed session
+
+
+async def test_the_advisors_logged_in_are_saved_next_to_the_spool(tmp_path: Path) -> None:
+    """The recorder keeps ``sessions.json`` beside the spool as sessions open and close and
+    pauses start and end, so that a start with the database down restores the same advisors
+    as the database would (a1 available, a2 on lunch, a3 logged out)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'none' / 'unreachable.sqlite3'}"  # never reachable
+    day = varied_day()
+    spool = tmp_path / "spool"
+    async with Recorder(url, spool, flush_rows=5, flush_ms=10, retry_initial_s=60) as recorder:
+        for record in day.records:
+            recorder.record(record)
+        await recorder.flush()
+        login_at = day.records[0].at
+        expected = [RestoredAdvisor("a1", login_at, None), RestoredAdvisor("a2", login_at, "lunch")]
+        assert recorder.saved_sessions() == expected
+    assert (spool / SESSIONS_FILE).stat().st_mode & 0o777 == 0o600
+    assert saved_sessions(spool) == expected
+
+
+def test_a_missing_or_damaged_sessions_file_restores_nobody(tmp_path: Path) -> None:
+    """No file, a torn file or a file of the wrong shape: nobody is restored from it (the
+    database is asked when it answers), and no exception reaches the daemon."""
+    assert saved_sessions(tmp_path) == []
+    (tmp_path / SESSIONS_FILE).write_text('{"a1": [17', encoding="utf-8")
+    assert saved_sessions(tmp_path) == []
+    (tmp_path / SESSIONS_FILE).write_text('{"a1": "x", "a2": [1.5, 7], "a3": [2, null]}')
+    assert saved_sessions(tmp_path) == [RestoredAdvisor("a3", 2.0, None)]
