@@ -276,6 +276,10 @@ class CustomersSettings(_Section):
     enabled: bool = True
     # A known customer's segment sends their call to another queue before it enters the engine.
     segment_queues: dict[str, str] = Field(default_factory=dict)
+    # Dialled queue -> caller's language -> the queue whose advisors speak it (in the engine).
+    language_queues: dict[str, dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], str]] = Field(
+        default_factory=dict
+    )
     # VIP level (1-9) -> priority added to the call's own when it arrives.
     vip_priority: dict[VipLevel, VipBonus] = Field(default_factory=dict)
     # Queue -> seconds a known customer's call waits for their preferred (or last) advisor.
@@ -582,6 +586,10 @@ class Settings(BaseSettings):
             customers=CustomerRouting(
                 vip_priority=dict(self.customers.vip_priority),
                 preferred_hold_s=dict(self.customers.preferred_hold_s),
+                language_queues={
+                    queue: dict(by_language)
+                    for queue, by_language in self.customers.language_queues.items()
+                },
             ),
         )
 
@@ -845,15 +853,27 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     campaign_problems = _campaign_problems(settings)
     if campaign_problems:
         raise SettingsError(source, campaign_problems)
-    unknown = [
-        (f"customers.segment_queues.{segment}", f"unknown queue {queue!r}")
-        for segment, queue in settings.customers.segment_queues.items()
-        if queue not in settings.queues
-    ] + [
-        (f"customers.preferred_hold_s.{queue}", f"unknown queue {queue!r}")
-        for queue in settings.customers.preferred_hold_s
-        if queue not in settings.queues
-    ]
+    unknown = (
+        [
+            (f"customers.segment_queues.{segment}", f"unknown queue {queue!r}")
+            for segment, queue in settings.customers.segment_queues.items()
+            if queue not in settings.queues
+        ]
+        + [
+            (f"customers.preferred_hold_s.{queue}", f"unknown queue {queue!r}")
+            for queue in settings.customers.preferred_hold_s
+            if queue not in settings.queues
+        ]
+        + [
+            (
+                f"customers.language_queues.{dialled}.{language}".rstrip("."),
+                f"unknown queue {queue!r}",
+            )
+            for dialled, by_language in settings.customers.language_queues.items()
+            for language, queue in {"": dialled, **by_language}.items()
+            if queue not in settings.queues
+        ]
+    )
     if unknown:
         raise SettingsError(source, unknown)
     return settings

@@ -396,6 +396,13 @@ class AcdConfig:
                 and q.closed.value not in names
             ):
                 raise ConfigError(f"queues[{q.name}].closed", f"unknown queue {q.closed.value!r}")
+        for dialled, by_language in self.customers.language_queues.items():
+            for language, target in {"": dialled, **by_language}.items():
+                if target not in names:
+                    where = ".".join(
+                        p for p in ("customers.language_queues", dialled, language) if p
+                    )
+                    raise ConfigError(where, f"unknown queue {target!r}")
         for q in self.queues:
             if (
                 q.overflow is not None

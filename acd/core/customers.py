@@ -217,6 +217,11 @@ class CustomerRouting:
     dialplan's) when it arrives; the sum is bounded like every priority. Levels not listed add
     nothing. A CRM answer that comes while the caller waits (``CallerIdentified``) re-applies it.
 
+    ``language_queues`` (dialled queue -> caller's language -> queue) makes a customer's language
+    a routing skill: a call to ``support`` from an English speaker enters ``support_en``, whose
+    steps name the advisors' language skill (``english``), before it waits anywhere — never a
+    transfer afterwards. One lookup: the target queue's own mapping is not applied again.
+
     ``preferred_hold_s`` (queue -> seconds, off for queues not listed) offers a known customer's
     call first to their preferred advisor (``preferred_agent``, else ``last_agent`` in the call's
     data): at once if free, else the call waits for that advisor alone up to that long, then the
@@ -226,8 +231,22 @@ class CustomerRouting:
 
     vip_priority: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     preferred_hold_s: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    language_queues: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def __post_init__(self) -> None:
+        for queue, by_language in self.language_queues.items():
+            for language, target in by_language.items():
+                if not isinstance(language, str) or not LANGUAGE.match(language):
+                    raise CustomerError(
+                        f"customers.language_queues.{queue}",
+                        f"{language!r} is not a two-letter language code",
+                    )
+                if not isinstance(target, str) or not target:
+                    raise CustomerError(
+                        f"customers.language_queues.{queue}.{language}", "must name a queue"
+                    )
         for level, bonus in self.vip_priority.items():
             if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= VIP_MAX:
                 raise CustomerError("customers.vip_priority", f"level {level!r} is not 1 to 9")
@@ -240,6 +259,13 @@ class CustomerRouting:
                 raise CustomerError(
                     f"customers.preferred_hold_s.{queue}", f"must be 0 to 600 s, got {hold!r}"
                 )
+
+    def queue_for(self, queue: str, data: Mapping[str, str]) -> str:
+        """The queue a call to ``queue`` enters, given its caller's language (if mapped)."""
+        by_language = self.language_queues.get(queue)
+        if not by_language:
+            return queue
+        return by_language.get(data.get(DATA_LANGUAGE, ""), queue)
 
     def preferred_agent(self, data: Mapping[str, str]) -> str | None:
         """The advisor a call's customer should be offered to first, if any."""

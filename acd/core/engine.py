@@ -1206,15 +1206,17 @@ class Engine:
     # ------------------------------------------------------------------ event handlers: calls
 
     def _on_call_arrived(self, e: ev.CallArrived) -> None:
-        queue = self._queues.get(e.queue)
+        # A caller's language may choose the queue (its advisors speak it): before anything else.
+        name = self._config.customers.queue_for(e.queue, e.data)
+        queue = self._queues.get(name)
         if queue is None:
-            raise UnknownQueueError(e.queue, e.call_id)
+            raise UnknownQueueError(name, e.call_id)
         if not isinstance(e.call_id, str) or not e.call_id:
             raise CoreError("CallArrived.call_id must be a non-empty string")
         live = self._calls.get(e.call_id)
         known = (live.first_queue, live.offered_at) if live else self._finished.get(e.call_id)
         if known is not None:
-            if known == (e.queue, e.at):
+            if known == (name, e.at):
                 return  # the same arrival delivered twice: documented no-op
             raise IllegalTransitionError(
                 "call",

@@ -44,8 +44,9 @@ _CSV_COLUMNS = (
     "customer_id",
     "vip",
     "preferred_agent",
+    "language",
 )
-_DATA_COLUMNS = ("customer_id", "vip", "preferred_agent")
+_DATA_COLUMNS = ("customer_id", "vip", "preferred_agent", "language")
 
 
 def parse_time(field: str, value: object) -> float:
@@ -224,8 +225,8 @@ def load_scenario(path: Path) -> Scenario:
 
 def read_arrivals_csv(path: Path) -> list[Arrival]:
     """Real arrivals: a header row, then ``time,queue[,priority][,handle_s][,patience_s]
-    [,wrap_up_s][,customer_id][,vip][,preferred_agent]``; empty optional cells are drawn from the
-    queue's distributions (or, for the customer columns, left out)."""
+    [,wrap_up_s][,customer_id][,vip][,preferred_agent][,language]``; empty optional cells are
+    drawn from the queue's distributions (or, for the customer columns, left out)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -65,3 +65,33 @@ def test_a_repeat_caller_gets_the_advisor_who_answered_them_last(tmp_path: Path)
     other = {c.call_id: c.agent_id for c in without.calls}
     # Longest idle alone would not have picked the same advisor again.
     assert other["c000003"] != other["c000001"]
+
+
+def test_an_english_speaker_is_routed_to_the_english_queue_in_a_simulated_day(
+    tmp_path: Path,
+) -> None:
+    """The arrivals CSV's ``language`` column reaches the engine: an English caller is answered
+    in q_en by the English-speaking advisor, the others in q."""
+    path = tmp_path / "arrivals.csv"
+    path.write_text("time,queue,handle_s,patience_s,language\n00:00:00,q,30,,en\n00:00:01,q,30,,\n")
+    config = AcdConfig(
+        queues=(
+            QueueConfig(name="q", steps=(RoutingStep("any"),), announce_interval_s=None),
+            QueueConfig(name="q_en", steps=(RoutingStep("english"),), announce_interval_s=None),
+        ),
+        agents=(
+            AgentConfig(id="fr1", queues=("q",)),
+            AgentConfig(id="en1", queues=("q", "q_en"), skills={"english": 1}),
+        ),
+        workload=WorkloadPolicy(enabled=False, min_wrap_up_s=0.0),
+        customers=CustomerRouting(language_queues={"q": {"en": "q_en"}}),
+    )
+    scenario = Scenario(
+        open_s=0.0,
+        close_s=3600.0,
+        queues=(QueueDemand("q"),),
+        arrivals=tuple(read_arrivals_csv(path)),
+        ring_delay_s=Constant(0.0),
+    )
+    by_id = {c.call_id: (c.queue, c.agent_id) for c in run_day(config, scenario).calls}
+    assert by_id == {"c000001": ("q_en", "en1"), "c000002": ("q", "fr1")}
