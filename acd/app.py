@@ -28,15 +28,17 @@ from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.ami_events import AmiEvent
 from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
 from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
+from acd.asterisk.callback_calls import CallbackCalls, CallbackDelivery, CallbackTarget
 from acd.asterisk.chanspy import SpyDesk
 from acd.asterisk.errors import AmiError
 from acd.asterisk.fallback_calls import AsteriskCalls, fallback_left, read_asterisk_calls
-from acd.asterisk.fastagi import FastAgiServer
+from acd.asterisk.fastagi import AgiSession, FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.pin_locks import PinLimits
+from acd.core.callbacks import NumberVerdict, check_number, dial_form
 from acd.core.commands import CallCompleted, Command
 from acd.core.config import AcdConfig
-from acd.core.engine import Engine
+from acd.core.engine import CALLBACK, Engine
 from acd.core.errors import CoreError
 from acd.core.events import (
     AgentLoggedIn,
@@ -132,6 +134,26 @@ class ListenedCalls:
         for command in commands:
             if isinstance(command, CallCompleted):
                 self.desk.call_ended(command.call_id)
+
+
+def callback_agi_base(settings: Settings, port: int) -> str:
+    """``agi://host:port`` Asterisk uses to hand an originated callback leg to acd."""
+    host = settings.callbacks.agi_host or settings.fastagi.bind
+    if ":" in host and not host.startswith("["):
+        return f"agi://{host}"
+    return f"agi://{host}:{port}"
+
+
+def callback_delivery(settings: Settings) -> CallbackDelivery:
+    """How callback legs reach the PBX (the AGI address is completed once FastAGI listens)."""
+    c = settings.callbacks
+    return CallbackDelivery(
+        agi_base=callback_agi_base(settings, settings.fastagi.port),
+        trunk=c.trunk,
+        caller_id=c.caller_id,
+        originate_timeout_s=c.originate_timeout_s,
+        ring_timeout_s=c.ring_timeout_s,
+    )
 
 
 def queue_audio(settings: Settings) -> dict[str, QueueAudio]:
@@ -367,6 +389,10 @@ class Daemon:
         )
         self.dispatcher.call_control = self.calls
         self.arrivals.on_language = self._crm_language
+        self.callbacks = CallbackCalls(
+            self.dispatcher, callback_delivery(settings), self._callback_target
+        )
+        self.dispatcher.reserved_legs[CALLBACK] = self.callbacks
         agi = settings.fastagi
         self.fastagi = FastAgiServer(
             FastAgiServerSettings(
@@ -375,7 +401,7 @@ class Daemon:
                 allowed_peers=tuple(agi.allowed_hosts),
                 max_sessions=agi.max_sessions,
             ),
-            self.calls.handle_session,
+            self._serve_agi,
         )
         ami = settings.ami
         self.ami = AmiClient(
@@ -399,6 +425,7 @@ class Daemon:
         )
         # Feature codes ask AMI whether a claimed channel is really the advisor's own.
         self.calls.features.ami = self.ami
+        self.callbacks.ami = self.ami
         ami_client = self.ami
         # The supervisor's desk: listen, whisper, barge (AMI), every use kept.
         self.spies = SpyDesk(self.ami, self.clock.now, self._listening_changed)
@@ -710,6 +737,25 @@ class Daemon:
         """A supervisor unlocks the advisor's PIN; False when it was not locked."""
         return self.calls.features.pin_locks.unlock(agent_id)
 
+    async def _serve_agi(self, session: AgiSession) -> None:
+        """FastAGI: originated callback legs to their shell, everything else to the calls."""
+        if session.script.path == "callback":
+            await self.callbacks.handle_session(session)
+        else:
+            await self.calls.handle_session(session)
+
+    def _callback_target(self, call_id: str) -> CallbackTarget | None:
+        """The number a callback calls (checked again: a stored row may predate a rule)."""
+        policy = self.config.callbacks
+        for view in self.engine.callbacks():
+            if view.call_id == call_id:
+                verdict, full = check_number(view.number, policy)
+                if verdict is not NumberVerdict.ACCEPTED or full is None:
+                    log.error("callback_number_refused", call_id=call_id, verdict=verdict.value)
+                    return None
+                return CallbackTarget(full, dial_form(full, policy), view.name)
+        return None
+
     async def _restore_callbacks(self, recorder: Recorder) -> None:
         """Pending callbacks go back in line in their place: a restart loses none. One being
         attempted when acd stopped has had that attempt (its leg was hung up by the dialplan)
@@ -791,6 +837,7 @@ class Daemon:
     def _ami_event(self, event: AmiEvent) -> None:
         self.calls.on_ami_event(event)
         self.spies.on_ami_event(event)
+        self.callbacks.on_ami_event(event)
 
     # ------------------------------------------------------------------ the supervisor's desk
 
@@ -950,6 +997,10 @@ class Daemon:
                     await self._resynced.wait()
             await self._read_asterisk()
             await self.fastagi.start()
+            self.callbacks.delivery = dataclasses.replace(
+                self.callbacks.delivery,
+                agi_base=callback_agi_base(self.settings, self.fastagi.port),
+            )
             heartbeat = (
                 tasks.create_task(self._heartbeat(self.recorder), name="heartbeat")
                 if self.recorder is not None

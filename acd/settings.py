@@ -16,6 +16,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ from acd.core.calendar import (
     TimeRange,
     parse_clock,
 )
+from acd.core.callbacks import CallbackPolicy
 from acd.core.config import (
     PRIORITY_MAX,
     PRIORITY_MIN,
@@ -288,6 +290,64 @@ class CustomersSettings(_Section):
     last_agent_days: Annotated[float, Field(ge=0)] = 30.0
     recent_calls: int = Field(default=10, ge=0, le=100)
     notes_max_chars: int = Field(default=2000, gt=0, le=20_000)
+
+
+class CallbacksSettings(_Section):
+    """Callbacks: retries, which numbers may be called back, and how the customer is dialed.
+
+    ``trunk`` is the dial string of the customer, ``{number}`` in national form
+    (``0612345678``, or ``00…`` abroad): ``PJSIP/{number}@operator``. ``caller_id`` is the
+    centre's number presented to the customer (never withheld). ``agi_host`` is how Asterisk
+    reaches acd's FastAGI server for the originated legs (``host`` or ``host:port``; default the
+    FastAGI bind address and port).
+    """
+
+    max_attempts: int = Field(default=_engine_default(CallbackPolicy, "max_attempts"), ge=1)
+    retry_spacing_s: Seconds = _engine_default(CallbackPolicy, "retry_spacing_s")
+    give_up_after_s: Seconds | None = _engine_default(CallbackPolicy, "give_up_after_s")
+    callback_sl_s: Seconds = _engine_default(CallbackPolicy, "service_level_s")
+    daily_limit_per_number: int = Field(
+        default=_engine_default(CallbackPolicy, "daily_limit_per_number"), ge=1
+    )
+    country_code: str = _engine_default(CallbackPolicy, "country_code")
+    trunk_prefix: str = _engine_default(CallbackPolicy, "trunk_prefix")
+    premium_prefixes: list[str] = Field(
+        default_factory=lambda: list(_engine_default(CallbackPolicy, "premium_prefixes"))
+    )
+    allow_foreign: bool = _engine_default(CallbackPolicy, "allow_foreign")
+    trunk: str = "PJSIP/{number}@trunk"
+    caller_id: str = '"Centre" <0100000000>'
+    originate_timeout_s: PositiveSeconds = 20.0  # the advisor's phone rings this long
+    ring_timeout_s: PositiveSeconds = 30.0  # the customer's phone rings this long
+    agi_host: str | None = None
+
+    @field_validator("trunk")
+    @classmethod
+    def _trunk_has_number(cls, trunk: str) -> str:
+        if "{number}" not in trunk or "," in trunk or not trunk.strip():
+            raise ValueError("must hold {number} and no comma (PJSIP/{number}@operator)")
+        return trunk
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id_shown(cls, caller_id: str) -> str:
+        if not re.fullmatch(r'\s*("[^"\\]*"\s*)?<\+?[0-9]{3,20}>\s*', caller_id):
+            raise ValueError('must be "Name" <number> with a number (never withheld)')
+        return caller_id
+
+    def policy(self) -> CallbackPolicy:
+        """The engine's callback policy (``ConfigError`` with the field on a bad value)."""
+        return CallbackPolicy(
+            max_attempts=self.max_attempts,
+            retry_spacing_s=self.retry_spacing_s,
+            give_up_after_s=self.give_up_after_s,
+            service_level_s=self.callback_sl_s,
+            daily_limit_per_number=self.daily_limit_per_number,
+            country_code=self.country_code,
+            trunk_prefix=self.trunk_prefix,
+            premium_prefixes=tuple(self.premium_prefixes),
+            allow_foreign=self.allow_foreign,
+        )
 
 
 class CrmSettings(_Section):
@@ -530,6 +590,7 @@ class Settings(BaseSettings):
     schedules: dict[str, ScheduleSettings] = Field(default_factory=dict)
     customers: CustomersSettings = Field(default_factory=CustomersSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
+    callbacks: CallbacksSettings = Field(default_factory=CallbacksSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
@@ -591,6 +652,7 @@ class Settings(BaseSettings):
                     for queue, by_language in self.customers.language_queues.items()
                 },
             ),
+            callbacks=self.callbacks.policy(),
         )
 
     def with_queue_tuned(self, name: str, changes: Mapping[str, object]) -> Settings:

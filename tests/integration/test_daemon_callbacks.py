@@ -1,0 +1,255 @@
+"""Callbacks end to end: acd originates the advisor's leg on pbxsim, then dials the customer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acd.app import Daemon
+from acd.core.commands import CallCompleted, ReserveAgent
+from acd.core.events import CallbackRequested
+from acd.core.states import Activity, Outcome
+from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
+from acd.pbxsim.pbx import AmiEvent
+from acd.pbxsim.phones import PhoneBehaviour
+from acd.pbxsim.sim import PbxSim
+from acd.settings import parse_settings
+from acd.storage.schema import upgrade_schema
+from tests.deadlines import until
+
+AGENTS = ("agent1", "agent2")
+CUSTOMER = "0612345678"  # a pbxsim phone standing for the customer behind the trunk
+NUMBER = "+33612345678"
+
+
+def pbx_config() -> PbxConfig:
+    phones = [
+        PhoneConfig(name=name, number=f"100{i}", display_name=f"Agent {i}")
+        for i, name in enumerate(AGENTS, start=1)
+    ]
+    phones.append(PhoneConfig(name=CUSTOMER, number=CUSTOMER, display_name="Zoé Martin"))
+    return PbxConfig(
+        phones=tuple(phones),
+        queues=(QueueConfig(name="support", members=tuple(f"PJSIP/{a}" for a in AGENTS)),),
+        dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=3.0),
+        timings=Timings(answer=0.01, login_failure_delay=0.01),
+    )
+
+
+def settings(ami_port: int, database: Path | None, retry_spacing_s: float = 0.3) -> Any:
+    raw: dict[str, Any] = {
+        "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
+        "fastagi": {"port": 0},
+        "workload": {"min_wrap_up_s": 0},
+        "callbacks": {
+            "trunk": "PJSIP/{number}",
+            "caller_id": '"Centre" <0140000000>',
+            "retry_spacing_s": retry_spacing_s,
+            "max_attempts": 3,
+            "originate_timeout_s": 1,
+            "ring_timeout_s": 1,
+        },
+        "queues": {"support": {"announce_interval_s": None, "wrap_up_s": 0.1}},
+        "agents": {name: {"endpoint": f"PJSIP/{name}", "queues": ["support"]} for name in AGENTS},
+    }
+    if database is not None:
+        raw["database"] = {
+            "url": f"sqlite:///{database}",
+            "spool_dir": str(database.parent / "spool"),
+            "flush_ms": 10,
+        }
+    return parse_settings(raw)
+
+
+@dataclass
+class Witness:
+    """What pbxsim saw: Originates and their outcomes, Dials to the customer."""
+
+    originates: list[dict[str, str]] = field(default_factory=list)
+    customer_dials: int = 0
+
+    def __call__(self, event: AmiEvent) -> None:
+        headers = dict(event.headers)
+        if event.name == "OriginateResponse":
+            self.originates.append(headers)
+        if event.name == "DialBegin" and headers.get("DestChannel", "").startswith(
+            f"PJSIP/{CUSTOMER}-"
+        ):
+            self.customer_dials += 1
+
+
+class EventLog:
+    """Every command the dispatcher produced."""
+
+    def __init__(self) -> None:
+        self.commands: list[Any] = []
+
+    def observe(self, event: Any, commands: Any) -> None:
+        del event
+        self.commands.extend(commands)
+
+    def completed(self, call_id: str) -> CallCompleted | None:
+        found = [c for c in self.commands if isinstance(c, CallCompleted) and c.call_id == call_id]
+        return found[-1] if found else None
+
+
+@contextlib.asynccontextmanager
+async def daemon_on(
+    pbx: PbxSim, database: Path | None = None, retry_spacing_s: float = 0.3
+) -> AsyncIterator[Daemon]:
+    daemon = Daemon(
+        settings(pbx.ami_port, database, retry_spacing_s),
+        auto_login=True,
+        persist=database is not None,
+    )
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.started.wait(), 5)
+        await daemon.ami.wait_connected(5)
+        await daemon.dispatcher.drain()
+        yield daemon
+    finally:
+        daemon.stop()
+        await asyncio.wait_for(task, 10)
+
+
+@contextlib.asynccontextmanager
+async def centre() -> AsyncIterator[tuple[PbxSim, Witness]]:
+    async with PbxSim(pbx_config()) as pbx:
+        for name in AGENTS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05)
+        pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
+        witness = Witness()
+        pbx.subscribe(witness)
+        yield pbx, witness
+
+
+def ask_callback(daemon: Daemon, call_id: str = "cb1") -> None:
+    daemon.dispatcher.post(
+        CallbackRequested(
+            at=daemon.dispatcher.now(), call_id=call_id, queue="support", number=NUMBER
+        )
+    )
+
+
+async def test_callback_reaches_the_customer_from_the_advisors_leg() -> None:
+    """Originate to the advisor, AGI briefing, Dial of the customer with the centre's ID, talk,
+    wrap-up: the callback ends ``completed`` and the advisor is free again."""
+    async with centre() as (pbx, witness), daemon_on(pbx) as daemon:
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        ask_callback(daemon)
+        await until(lambda: log.completed("cb1") is not None, within=10, what="callback done")
+        summary = log.completed("cb1")
+        assert summary is not None
+        assert (summary.outcome, summary.reason) == (Outcome.COMPLETED, "callback")
+        reserve = next(c for c in log.commands if isinstance(c, ReserveAgent))
+        assert reserve.reason == "callback"
+        (originate,) = witness.originates
+        assert (originate["Response"], originate["Reason"], originate["Application"]) == (
+            "Success",
+            "4",
+            "AGI",
+        )
+        assert originate["Data"].endswith("/callback?id=cb1")
+        assert originate["CallerIDNum"] == NUMBER  # the advisor's phone shows whom they call
+        assert witness.customer_dials == 1
+        queue = daemon.engine.queue_view("support")
+        assert (queue.callbacks_completed, queue.offered, queue.answered) == (1, 0, 0)
+        await until(lambda: daemon.engine.agent_view(reserve.agent_id).routable, within=5)
+
+
+async def test_busy_customer_frees_the_advisor_at_once_and_is_retried() -> None:
+    """A busy customer: the advisor is available again at once; the callback is dialed again
+    after the spacing and completes on the second attempt."""
+    async with centre() as (pbx, witness), daemon_on(pbx) as daemon:
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(mode="busy")
+        ask_callback(daemon)
+        await until(lambda: witness.customer_dials == 1, within=10, what="first dial")
+        await until(
+            lambda: (
+                daemon.engine.callbacks()
+                and daemon.engine.callbacks()[0].attempts == 1
+                and daemon.engine.callbacks()[0].agent_id is None
+            ),
+            within=5,
+            what="advisor released",
+        )
+        assert all(daemon.engine.agent_view(a).activity is not Activity.RESERVED for a in AGENTS)
+        pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        await until(lambda: log.completed("cb1") is not None, within=10, what="second attempt")
+        summary = log.completed("cb1")
+        assert summary is not None
+        assert summary.outcome is Outcome.COMPLETED
+        assert witness.customer_dials == 2
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "registered", "reason"),
+    [
+        (PhoneBehaviour(mode="busy"), True, "0"),
+        (PhoneBehaviour(mode="no_answer"), True, "3"),
+        (PhoneBehaviour(), False, "0"),
+    ],
+    ids=["advisor-busy", "advisor-no-answer", "advisor-unreachable"],
+)
+async def test_every_originate_failure_goes_to_the_other_advisor(
+    behaviour: PhoneBehaviour, registered: bool, reason: str
+) -> None:
+    """The advisor's leg fails (S13 b/c/d): the callback is offered to the other advisor at
+    once, the customer is dialed once, and it completes."""
+    async with centre() as (pbx, witness):
+        pbx.phone("agent1").behaviour = behaviour
+        if not registered:
+            # The contact vanished and no qualify said so yet: acd still sees the phone idle.
+            pbx.phone("agent1").reachable = False
+        async with daemon_on(pbx) as daemon:
+            log = EventLog()
+            daemon.dispatcher.live_views.append(log)
+            ask_callback(daemon)
+            await until(lambda: log.completed("cb1") is not None, within=15, what="callback")
+            reserved = [c.agent_id for c in log.commands if isinstance(c, ReserveAgent)]
+            assert "agent2" in reserved
+            failures = [o for o in witness.originates if o["Response"] == "Failure"]
+            if "agent1" in reserved:
+                assert [o["Reason"] for o in failures] == [reason]
+            summary = log.completed("cb1")
+            assert summary is not None
+            assert summary.outcome is Outcome.COMPLETED
+            assert witness.customer_dials == 1
+
+
+async def test_callback_survives_a_restart_between_attempts(tmp_path: Path) -> None:
+    """acd stops after a failed attempt; the restarted daemon reads the callback back and
+    completes it: the customer is dialed exactly twice in all (none lost, none duplicated)."""
+    database = tmp_path / "acd.sqlite3"
+    await upgrade_schema(f"sqlite:///{database}")
+    async with centre() as (pbx, witness):
+        pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(mode="busy")
+        # The next attempt is due 2 s later: acd stops before, the restarted one makes it.
+        async with daemon_on(pbx, database, retry_spacing_s=2.0) as first:
+            ask_callback(first)
+            await until(lambda: witness.customer_dials == 1, within=10, what="first dial")
+            await until(
+                lambda: first.engine.callbacks() and first.engine.callbacks()[0].agent_id is None,
+                within=5,
+            )
+            await first.dispatcher.drain()
+        assert witness.customer_dials == 1
+        pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        async with daemon_on(pbx, database, retry_spacing_s=2.0) as second:
+            log = EventLog()
+            second.dispatcher.live_views.append(log)
+            await until(lambda: log.completed("cb1") is not None, within=10, what="restored")
+            summary = log.completed("cb1")
+            assert summary is not None
+            assert summary.outcome is Outcome.COMPLETED
+        assert witness.customer_dials == 2
