@@ -40,7 +40,8 @@ CALENDAR = ACD / "core" / "calendar.py"
 AGI_CODEC_STDLIB = PURE_STDLIB | {"urllib.parse"}
 
 CALL_LEG_MODULES = [
-    ACD / "asterisk" / name for name in ("call_leg.py", "prompts.py", "agi_codec.py", "errors.py")
+    ACD / "asterisk" / name
+    for name in ("call_leg.py", "callback_leg.py", "prompts.py", "agi_codec.py", "errors.py")
 ] + [ACD / "asterisk" / "pin_locks.py"]  # the feature codes' wrong-PIN counts: pure as well
 
 

@@ -67,6 +67,7 @@ APP_MODULES = {
     "ExecIf": "app_exec.so",
     "Log": "app_verbose.so",
     "Verbose": "app_verbose.so",
+    "Return": "app_stack.so",  # the callback greeting, a Dial U() subroutine
 }
 FUNCTION_MODULES = {
     "CUT": "func_cut.so",
@@ -190,7 +191,8 @@ def test_every_variable_the_dialplan_reads_is_defined(plan: Dialplan) -> None:
     set_by_dialplan = {
         step.args.partition("=")[0] for _, _, step in plan.steps() if step.app == "Set"
     } | {"ACD_ARGS"}
-    set_by_daemon = {"ACD_STATE", "ACD_OVERFLOW_TARGET"}
+    # ACD_CALLBACK_ID: a Variable of the callback leg's Originate (dialplan/acd-callback.conf).
+    set_by_daemon = {"ACD_STATE", "ACD_OVERFLOW_TARGET", "ACD_CALLBACK_ID"}
     optional = {"ACD_PRIORITY"}
     defined = set(plan.globals) | set_by_dialplan | set_by_daemon | optional
     read = set()
