@@ -1256,22 +1256,34 @@ class Engine:
 
     def _on_caller_identified(self, e: ev.CallerIdentified) -> None:
         call = self._live_call(e.call_id)
-        if call is None:
-            return
-        bonus = self._config.customers.vip_bonus(e.data)
-        if bonus == call.vip_bonus or call.state is not CallState.WAITING:
+        if call is None or call.state is not CallState.WAITING:
             return  # a ringing advisor is never re-rung; a connected call has no priority left
-        base = call.priority - call.vip_bonus
-        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, base + bonus))
-        lined_up = call.in_step is not None
-        if lined_up:
+        routing = self._config.customers
+        named_before = routing.preferred_agent(call.data)
+        # The answer wins for the fields it returns; the others (a directory's VIP level) stay.
+        call.data = {**call.data, **e.data}
+        bonus = routing.vip_bonus(call.data)
+        if bonus != call.vip_bonus:
+            base = call.priority - call.vip_bonus
+            priority = max(PRIORITY_MIN, min(PRIORITY_MAX, base + bonus))
+            lined_up = call.in_step is not None
+            if lined_up:
+                unline(call)
+            call.priority = priority
+            call.vip_bonus = bonus
+            call.key = (-priority, call.fifo_at, call.seq)
+            if lined_up:
+                line_up(call, self._by_seq)
+            self._record(call, "identified", None, priority=priority)
+        named = routing.preferred_agent(call.data)
+        if named is None or named == named_before or call.purpose is not None:
+            return
+        if call.held_for is None and call.in_step is not None:
+            # The CRM names the preferred (or last) advisor after arrival: offered now, or held
+            # for them at most the queue's hold from now, as at arrival.
             unline(call)
-        call.priority = priority
-        call.vip_bonus = bonus
-        call.key = (-priority, call.fifo_at, call.seq)
-        if lined_up:
-            line_up(call, self._by_seq)
-        self._record(call, "identified", None, priority=priority)
+            if not self._offer_to_preferred(call):
+                line_up(call, self._by_seq)
 
     # ------------------------------------------------------------------ reservations, callbacks
 

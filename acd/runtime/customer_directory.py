@@ -252,9 +252,7 @@ class ArrivalDesk:
         if customer is None and not crm_data:
             return event
         data = {**(customer.call_data() if customer else {}), **(crm_data or {}), **event.data}
-        last = self.directory.last_agents.get(customer.customer_id) if customer else None
-        if last is not None and event.at - last[1] <= self.last_agent_days * 86_400.0:
-            data.setdefault(DATA_LAST_AGENT, last[0])
+        self._add_last_agent(data, event.at)
         segment = data.get(DATA_SEGMENT, "")
         queue = self.segment_queues.get(segment, event.queue) if segment else event.queue
         if queue != event.queue:
@@ -298,6 +296,14 @@ class ArrivalDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _add_last_agent(self, data: dict[str, str], at: float) -> None:
+        """The advisor who last answered this customer within ``last_agent_days``, by the id the
+        directory or the CRM gave (a CRM-only customer too: known since the daemon started)."""
+        customer_id = data.get(DATA_CUSTOMER_ID)
+        last = self.directory.last_agents.get(customer_id) if customer_id else None
+        if last is not None and at - last[1] <= self.last_agent_days * 86_400.0:
+            data.setdefault(DATA_LAST_AGENT, last[0])
+
     def _tell_language(self, call_id: str, data: Mapping[str, str]) -> None:
         language = data.get(DATA_LANGUAGE)
         if language and self.on_language is not None:
@@ -338,9 +344,11 @@ class ArrivalDesk:
     async def _apply_late(
         self, call_id: str, e164: str, lookup: asyncio.Task[dict[str, str] | None]
     ) -> None:
-        data = await lookup
-        if not data:
+        answer = await lookup
+        if not answer:
             return
+        data = dict(answer)
+        self._add_last_agent(data, self._sink.now())
         applied = self.profiles is not None and self.profiles.update(call_id, data)
         log.info("crm_answer_applied", call_id=call_id, fields=sorted(data), applied=applied)
         self._tell_language(call_id, data)

@@ -276,3 +276,25 @@ async def test_a_language_in_the_crm_answer_reaches_the_call_side(
     finally:
         await desk.close()
         await lookup.close()
+
+
+@pytest.mark.parametrize("wait_s", [0.0, 5.0])
+async def test_a_crm_only_customer_gets_their_last_advisor(crm: FakeCrm, wait_s: float) -> None:
+    """A customer the directory does not know, whom the CRM names ``crm-7``: the advisor who last
+    answered them is in the call's data (at arrival when the centre waits, else in the late
+    ``CallerIdentified``), so preferred-advisor routing applies to them too."""
+    crm.replies[CAMILLE] = Reply.customer(id="crm-7", name="Camille")
+    directory = CustomerDirectory(None, "FR")
+    directory.served("crm-7", "bob", 0.5)
+    inbox = Inbox()
+    lookup = hook(crm, timeout_s=5.0)
+    desk = ArrivalDesk(inbox, directory, crm=lookup, crm_wait_s=wait_s, last_agent_days=30.0)
+    try:
+        desk.post(arrival())
+        await until(lambda: any("last_agent" in getattr(e, "data", {}) for e in inbox.events))
+        [with_last] = [e for e in inbox.events if "last_agent" in getattr(e, "data", {})]
+        assert isinstance(with_last, CallArrived if wait_s else CallerIdentified)
+        assert (with_last.data["last_agent"], with_last.data["customer_id"]) == ("bob", "crm-7")
+    finally:
+        await desk.close()
+        await lookup.close()

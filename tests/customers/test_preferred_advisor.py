@@ -129,3 +129,39 @@ def test_a_preferred_advisor_who_pauses_is_no_longer_waited_for() -> None:
     assert rings(h.send(ev.CallEnded, call_id="first")) == [("k", "a2")]
     assert not [t for t in h.engine.pending_timers() if t.startswith("hold:")]
     h.engine.check_indexes()
+
+
+def everyone_busy() -> Harness:
+    h = centre()
+    for agent_id, call_id in (("a1", "first"), ("a2", "second"), ("a3", "third")):
+        busy(h, agent_id, call_id)
+    return h
+
+
+def test_an_advisor_the_crm_names_after_arrival_is_waited_for_then_takes_the_call() -> None:
+    """Everyone busy, the caller waits; the CRM's late answer names a1: a2 freed first does not
+    take the call, a1 freed next does."""
+    h = everyone_busy()
+    h.t = 1
+    assert rings(h.arrive("k")) == []
+    h.t = 2
+    assert rings(h.send(ev.CallerIdentified, call_id="k", data={"preferred_agent": "a1"})) == []
+    h.t = 5
+    assert rings(h.send(ev.CallEnded, call_id="second")) == []
+    h.t = 8
+    assert rings(h.send(ev.CallEnded, call_id="first")) == [("k", "a1")]
+    h.engine.check_indexes()
+
+
+def test_a_late_named_advisor_is_held_for_at_most_the_hold_from_the_answer() -> None:
+    """The hold counts from the CRM's answer; then any free advisor takes the call."""
+    h = everyone_busy()
+    h.t = 1
+    h.arrive("k")
+    h.t = 3
+    h.send(ev.CallerIdentified, call_id="k", data={"last_agent": "a1"})
+    h.t = 4
+    h.send(ev.CallEnded, call_id="second")
+    assert rings(h.fire("hold:k:")) == [("k", "a2")]
+    assert h.t == 3 + HOLD_S
+    h.engine.check_indexes()

@@ -112,3 +112,12 @@ def test_calls_are_served_by_priority_then_arrival(levels: list[str]) -> None:
     expected = sorted(range(len(levels)), key=lambda i: (-bonus[levels[i]], i))
     assert served == [f"k{i}" for i in expected]
     h.engine.check_indexes()
+
+
+def test_a_crm_answer_without_a_vip_level_keeps_the_directory_one() -> None:
+    """The CRM wins only for the fields it returns: an answer with a name only leaves the VIP
+    level the call arrived with (and its priority)."""
+    h = busy_centre()
+    h.at(1).arrive("vip", data={"vip": "3"})
+    h.at(2).send(ev.CallerIdentified, call_id="vip", data={"customer_name": "Camille"})
+    assert h.engine.call_view("vip").priority == 50
