@@ -611,8 +611,8 @@ class Actions:
                     ("Max", "0"),
                     ("Strategy", "leastrecent"),
                     ("Calls", str(len(queue.waiting))),
-                    ("Holdtime", "0"),
-                    ("TalkTime", "0"),
+                    ("Holdtime", str(queue.holdtime)),
+                    ("TalkTime", str(queue.talktime)),
                     ("Completed", str(queue.completed)),
                     ("Abandoned", str(queue.abandoned)),
                     ("ServiceLevel", "0"),
@@ -644,9 +644,9 @@ class Actions:
                     ("LoggedIn", str(len(queue.members))),
                     ("Available", str(available)),
                     ("Callers", str(len(queue.waiting))),
-                    ("HoldTime", "0"),
-                    ("TalkTime", "0"),
-                    ("LongestHoldTime", "0"),
+                    ("HoldTime", str(queue.holdtime)),
+                    ("TalkTime", str(queue.talktime)),
+                    ("LongestHoldTime", str(self.app_queue.longest_hold(queue))),
                 ]
             )
         return event_list(

@@ -1,7 +1,12 @@
 """A small app_queue: the dialplan's fallback ``Queue()`` when the daemon does not handle a call.
 
-Strategy leastrecent over static members, one member rung at a time, member timeout and retry,
-autopause, ringinuse=no — the lab's ``support`` queue. Events as recorded in S1, S2 and S9 f/g.
+Strategy leastrecent over static members, member timeout and retry, autopause, ringinuse=no,
+autofill, shared_lastcall — the lab's ``support`` queue. Events as recorded in S1, S2 and S9 f/g;
+what no recording shows (several callers at once, a ring timeout) follows app_queue.c of
+Asterisk 22.10.1: ``is_our_turn`` (a caller rings when fewer non-ringing callers are ahead of it
+than members are available, with autofill), ``wait_our_turn`` (a caller not at its turn looks again
+every RECHECK second), ``can_ring_entry`` (a member rung by another caller is skipped),
+``rna`` then ``hangupcalls`` on a ring timeout.
 """
 
 from __future__ import annotations
@@ -55,8 +60,14 @@ class QueueModel:
     config: QueueConfig
     members: dict[str, Member] = field(default_factory=dict)
     waiting: list[Channel] = field(default_factory=list)
+    # Callers inside try_calling (ringing a member): is_our_turn does not count them ahead.
+    ringing: set[Channel] = field(default_factory=set)
+    joined: dict[Channel, float] = field(default_factory=dict)
     completed: int = 0
     abandoned: int = 0
+    # app_queue's exponential averages (recalc_holdtime, update_queue), in seconds.
+    holdtime: int = 0
+    talktime: int = 0
 
 
 class AppQueue:
@@ -77,7 +88,8 @@ class AppQueue:
                 queue.members[member.interface] = member
             self.queues[config.name] = queue
         pbx.device_listeners.append(self._device_changed)
-        self._changed = asyncio.Event()
+        # Members being rung from any queue (app_queue's pending_members): not rung twice.
+        self._pending: set[str] = set()
 
     def member_headers(self, queue: QueueModel, member: Member) -> Headers:
         return [
@@ -106,7 +118,6 @@ class AppQueue:
                 continue
             member.status = DEVICE_STATUS.get(state, 0)
             self.pbx.emit("QueueMemberStatus", "agent", self.member_headers(queue, member))
-        self._changed.set()
 
     def add_member(self, queue_name: str, interface: str, name: str, penalty: str) -> str:
         """QueueAdd: returns "ok", "no_queue" or "exists"."""
@@ -121,7 +132,6 @@ class AppQueue:
         member.penalty = penalty
         queue.members[interface] = member
         self.pbx.emit("QueueMemberAdded", "agent", self.member_headers(queue, member))
-        self._changed.set()
         return "ok"
 
     def remove_member(self, queue_name: str, interface: str) -> str:
@@ -156,14 +166,33 @@ class AppQueue:
             if paused:
                 member.last_pause = int(time.time())
             self.pbx.emit("QueueMemberPause", "agent", self.member_headers(queue, member))
-        self._changed.set()
         return found
 
-    def _pick(self, queue: QueueModel, tried: set[str]) -> Member | None:
+    @staticmethod
+    def _available(member: Member) -> bool:
+        """is_member_available with ringinuse=no: not paused, device not in use or ringing."""
+        return not member.paused and member.status in (0, 1)
+
+    def _is_our_turn(self, queue: QueueModel, caller: Channel) -> bool:
+        """app_queue's is_our_turn: fewer non-ringing callers ahead than members available
+        (autofill), or the head caller with one member available (autofill=no)."""
+        available = sum(1 for m in queue.members.values() if self._available(m))
+        if not queue.config.autofill:
+            return available > 0 and queue.waiting[0] is caller
+        ahead = 0
+        for other in queue.waiting:
+            if other is caller:
+                return ahead < available
+            if other not in queue.ringing:
+                ahead += 1
+        return False
+
+    def _pick(self, queue: QueueModel) -> Member | None:
+        """The leastrecent member that can_ring_entry allows (not rung by another caller)."""
         candidates = [
             m
             for m in queue.members.values()
-            if not m.paused and m.status == 1 and m.interface not in tried
+            if self._available(m) and m.status == 1 and m.interface not in self._pending
         ]
         if not candidates:
             return None
@@ -182,41 +211,56 @@ class AppQueue:
             return "UNKNOWN"
         joined_at = time.monotonic()
         queue.waiting.append(caller)
+        queue.joined[caller] = joined_at
         position = len(queue.waiting)
         pbx.emit_channel(
             "QueueCallerJoin",
             caller,
             [("Queue", queue.name), ("Position", str(position)), ("Count", str(position))],
+            category="agent",
         )
         pbx.start_moh(caller)
         loop = asyncio.get_running_loop()
         deadline = None if max_wait is None else loop.time() + max_wait
-        retry = queue.config.retry
         while True:
+            # wait_our_turn: look, then look again RECHECK later.
+            while not self._is_our_turn(queue, caller):
+                if caller.dead:
+                    return self._abandon(queue, caller, joined_at)
+                if deadline is not None and loop.time() >= deadline:
+                    self._leave(queue, caller)
+                    return "TIMEOUT"
+                until = loop.time() + self._recheck(queue)
+                if deadline is not None:
+                    until = min(until, deadline)
+                await wait_any((caller.soft_hangup,), until)
             if caller.dead:
                 return self._abandon(queue, caller, joined_at)
             if deadline is not None and loop.time() >= deadline:
                 self._leave(queue, caller)
                 return "TIMEOUT"
-            member = self._pick(queue, set()) if queue.waiting[0] is caller else None
-            if member is None:
-                self._changed.clear()
-                until = loop.time() + retry
-                if deadline is not None:
-                    until = min(until, deadline)
-                await wait_any((caller.soft_hangup, self._changed), until)
-                continue
-            outcome = await self._ring_member(queue, caller, member, joined_at)
-            if outcome == "ANSWERED":
-                return "ANSWERED"
-            if outcome == "ABANDON":
-                return "ABANDON"
-            until = loop.time() + retry
+            # try_calling: ring the best member this caller may ring, if any.
+            member = self._pick(queue)
+            if member is not None:
+                queue.ringing.add(caller)
+                self._pending.add(member.interface)
+                try:
+                    outcome = await self._ring_member(queue, caller, member, joined_at)
+                finally:
+                    queue.ringing.discard(caller)
+                    self._pending.discard(member.interface)
+                if outcome in ("ANSWERED", "ABANDON"):
+                    return outcome
+            # wait_a_bit: ``retry`` seconds before the next try.
+            until = loop.time() + queue.config.retry
+            if deadline is not None:
+                until = min(until, deadline)
             await wait_any((caller.soft_hangup,), until)
 
     def _leave(self, queue: QueueModel, caller: Channel) -> None:
         position = queue.waiting.index(caller) + 1
         queue.waiting.remove(caller)
+        queue.joined.pop(caller, None)
         self.pbx.emit_channel(
             "QueueCallerLeave",
             caller,
@@ -225,9 +269,10 @@ class AppQueue:
                 ("Position", str(position)),
                 ("Count", str(len(queue.waiting))),
             ],
+            category="agent",
         )
 
-    def _abandon(self, queue: QueueModel, caller: Channel, joined_at: float) -> str:
+    def _abandon_event(self, queue: QueueModel, caller: Channel, joined_at: float) -> None:
         position = queue.waiting.index(caller) + 1
         self.pbx.emit_channel(
             "QueueCallerAbandon",
@@ -236,12 +281,30 @@ class AppQueue:
                 ("Queue", queue.name),
                 ("Position", str(position)),
                 ("OriginalPosition", str(position)),
-                ("HoldTime", str(int(time.monotonic() - joined_at))),
+                ("HoldTime", str(self._seconds(time.monotonic() - joined_at))),
             ],
+            category="agent",
         )
         queue.abandoned += 1
+
+    def _abandon(self, queue: QueueModel, caller: Channel, joined_at: float) -> str:
+        self._abandon_event(queue, caller, joined_at)
         self._leave(queue, caller)
         return "ABANDON"
+
+    def longest_hold(self, queue: QueueModel) -> int:
+        """QueueSummary's LongestHoldTime: the longest wait among the callers still waiting."""
+        now = time.monotonic()
+        return max((self._seconds(now - joined) for joined in queue.joined.values()), default=0)
+
+    def _recheck(self, queue: QueueModel) -> float:
+        recheck = queue.config.recheck
+        return recheck if recheck is not None else 1.0 * self.pbx.config.timings.time_scale
+
+    def _seconds(self, elapsed: float, unit: int = 1) -> int:
+        """A duration as app_queue reports it, in the scenario's time: a run compressed by
+        ``Timings.time_scale`` reports the seconds it stands for."""
+        return int(elapsed / self.pbx.config.timings.time_scale * unit)
 
     def _agent_extra(self, agent: Channel, queue: QueueModel, member: Member) -> Headers:
         return [
@@ -250,6 +313,9 @@ class AppQueue:
             ("Interface", member.interface),
             ("MemberName", member.name),
         ]
+
+    def _dial_end(self, caller: Channel, agent: Channel, status: str) -> None:
+        self.pbx.emit_channel("DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", status)])
 
     async def _ring_member(
         self, queue: QueueModel, caller: Channel, member: Member, joined_at: float
@@ -269,8 +335,15 @@ class AppQueue:
             state=DOWN,
             linkedid=caller.linkedid,
         )
-        pbx.emit_channel("AgentCalled", caller, self._agent_extra(agent, queue, member))
-        pbx.emit_channel("DialBegin", caller, [*agent.headers("Dest"), ("DialString", endpoint)])
+        # DialBegin carries the snapshot taken before ring_entry gave the agent leg the caller's
+        # extension and connected line; AgentCalled, published before it, already has them (S1).
+        before_ring = agent.headers("Dest")
+        agent.exten = caller.exten
+        agent.connected_num, agent.connected_name = caller.caller_num, caller.caller_name
+        pbx.emit_channel(
+            "AgentCalled", caller, self._agent_extra(agent, queue, member), category="agent"
+        )
+        pbx.emit_channel("DialBegin", caller, [*before_ring, ("DialString", member.interface)])
         pbx.set_connected_line(caller, phone.config.number, phone.config.display_name)
         loop = asyncio.get_running_loop()
         rung_at = loop.time()
@@ -286,17 +359,15 @@ class AppQueue:
             woke = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
             now = loop.time()
             if woke is caller.soft_hangup:
-                # app_queue and app_dial both report the cancelled attempt: DialEnd twice.
-                for _ in range(2):
-                    pbx.emit_channel(
-                        "DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "CANCEL")]
-                    )
-                self._abandon_events_then_hangup(queue, caller, joined_at, agent)
+                # wait_for_answer reports the cancelled attempt, then hangupcalls: DialEnd twice.
+                self._dial_end(caller, agent, "CANCEL")
+                self._dial_end(caller, agent, "CANCEL")
+                self._abandon_event(queue, caller, joined_at)
+                pbx.destroy(agent, cause=0)
+                self._leave(queue, caller)
                 return "ABANDON"
             if woke is agent.soft_hangup:
-                pbx.emit_channel(
-                    "DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "NOANSWER")]
-                )
+                self._dial_end(caller, agent, "NOANSWER")
                 pbx.destroy(agent)
                 return "NOANSWER"
             if ringing_at is not None and now >= ringing_at:
@@ -306,13 +377,12 @@ class AppQueue:
                     pbx.emit_channel(
                         "HangupRequest", agent, [("Cause", "17"), ("TechCause", "486")]
                     )
-                    pbx.emit_channel(
-                        "DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "BUSY")]
-                    )
+                    self._dial_end(caller, agent, "BUSY")
                     pbx.destroy(agent, cause=17)
                     return "BUSY"
                 pbx.set_state(agent, RINGING)
-                pbx.set_connected_line(agent, caller.caller_num, caller.caller_name)
+                # The phone's 180 carries the connected line ring_entry set (S1: after Newstate).
+                pbx.emit_channel("NewConnectedLine", agent)
                 pbx.emit_channel(
                     "DialState", caller, [*agent.headers("Dest"), ("DialStatus", "RINGING")]
                 )
@@ -327,37 +397,42 @@ class AppQueue:
                     rung_at=rung_at,
                 )
             if now >= timeout_at:
-                ring_ms = int((now - rung_at) * 1000)
+                # rna(): AgentRingNoAnswer and the auto-pause, then wait_for_answer's DialEnd
+                # NOANSWER, then hangupcalls' DialEnd CANCEL and the hang-up: the member is
+                # paused before its device is free again, never shown available in between.
+                ring_ms = int(self._seconds(now - rung_at, 1000))
                 pbx.emit_channel(
                     "AgentRingNoAnswer",
                     caller,
                     [*self._agent_extra(agent, queue, member), ("RingTime", str(ring_ms))],
+                    category="agent",
                 )
-                pbx.emit_channel(
-                    "DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "NOANSWER")]
-                )
-                pbx.destroy(agent, cause=0)
                 if queue.config.autopause:
                     self.pause(member.interface, True, "Auto-Pause", queue.name)
+                self._dial_end(caller, agent, "NOANSWER")
+                self._dial_end(caller, agent, "CANCEL")
+                pbx.destroy(agent, cause=0)
                 return "NOANSWER"
 
-    def _abandon_events_then_hangup(
-        self, queue: QueueModel, caller: Channel, joined_at: float, agent: Channel
-    ) -> None:
-        position = queue.waiting.index(caller) + 1
-        self.pbx.emit_channel(
-            "QueueCallerAbandon",
-            caller,
-            [
-                ("Queue", queue.name),
-                ("Position", str(position)),
-                ("OriginalPosition", str(position)),
-                ("HoldTime", str(int(time.monotonic() - joined_at))),
-            ],
-        )
-        queue.abandoned += 1
-        self.pbx.destroy(agent, cause=0)
-        self._leave(queue, caller)
+    def _members_of(self, queue: QueueModel, member: Member) -> list[Member]:
+        """The member itself, or with shared_lastcall its entry in every queue."""
+        if not self.pbx.config.shared_lastcall:
+            return [member]
+        return [
+            q.members[member.interface]
+            for q in self.queues.values()
+            if member.interface in q.members
+        ]
+
+    def _call_completed(self, queue: QueueModel, member: Member, talk: int) -> None:
+        """update_queue: CallsTaken and LastCall (shared), the queue's talk-time average."""
+        now_wall, now_mono = int(time.time()), time.monotonic()
+        for entry in self._members_of(queue, member):
+            entry.calls_taken += 1
+            entry.last_call = now_wall
+            entry.last_call_mono = now_mono
+        queue.completed += 1
+        queue.talktime = talk if queue.completed == 1 else (queue.talktime * 3 + talk) >> 2
 
     async def _connect(
         self,
@@ -371,17 +446,27 @@ class AppQueue:
     ) -> str:
         pbx = self.pbx
         loop = asyncio.get_running_loop()
+        hold = self._seconds(time.monotonic() - joined_at)
+        # recalc_holdtime: the first completed-or-abandoned call sets it, then a 3:1 average.
+        if queue.completed + queue.abandoned == 0:
+            queue.holdtime = hold
+        else:
+            queue.holdtime = (queue.holdtime * 3 + hold) >> 2
+        # InCall (member->starttime) is the queue's own: the QueueMemberStatus of the answer
+        # shows 1 in this queue, 0 in the others (S1).
+        member.in_call = True
         pbx.set_state(agent, UP)
-        pbx.emit_channel("DialEnd", caller, [*agent.headers("Dest"), ("DialStatus", "ANSWER")])
+        self._dial_end(caller, agent, "ANSWER")
         pbx.stop_moh(caller)
         self._leave(queue, caller)
-        hold = int(time.monotonic() - joined_at)
-        ring = int(loop.time() - rung_at)
+        ring = self._seconds(loop.time() - rung_at)
         base = self._agent_extra(agent, queue, member)
         pbx.emit_channel(
-            "AgentConnect", caller, [*base, ("HoldTime", str(hold)), ("RingTime", str(ring))]
+            "AgentConnect",
+            caller,
+            [*base, ("HoldTime", str(hold)), ("RingTime", str(ring))],
+            category="agent",
         )
-        member.in_call = True
         bridge = Bridge(by_dial=False)
         pbx.bridge_enter(bridge, [agent, caller])
         pbx.counters.answered_by_fallback += 1
@@ -394,11 +479,12 @@ class AppQueue:
         answered_at = time.monotonic()
         woke = await wait_any((caller.soft_hangup, agent.soft_hangup), until)
         if woke is None and behaviour.blind_transfer_to is not None:
-            talk_time = str(int(time.monotonic() - answered_at))
+            talk_time = str(self._seconds(time.monotonic() - answered_at))
             pbx.emit_channel(
                 "AgentComplete",
                 caller,
                 [*base, ("HoldTime", str(hold)), ("TalkTime", talk_time), ("Reason", "transfer")],
+                category="agent",
             )
             member.in_call = False
             pbx.blind_transfer(caller, agent, bridge, behaviour.blind_transfer_to)
@@ -406,17 +492,15 @@ class AppQueue:
         if woke is None:
             pbx.remote_hangup(agent)
         reason = "caller" if caller.dead else "agent"
-        talk_time = str(int(time.monotonic() - answered_at))
+        talked = self._seconds(time.monotonic() - answered_at)
         pbx.emit_channel(
             "AgentComplete",
             caller,
-            [*base, ("HoldTime", str(hold)), ("TalkTime", talk_time), ("Reason", reason)],
+            [*base, ("HoldTime", str(hold)), ("TalkTime", str(talked)), ("Reason", reason)],
+            category="agent",
         )
         member.in_call = False
-        member.calls_taken += 1
-        member.last_call = int(time.time())
-        member.last_call_mono = time.monotonic()
-        queue.completed += 1
+        self._call_completed(queue, member, talked)
         if caller.dead:
             pbx.bridge_leave(bridge, caller)
             pbx.destroy(caller, soft=True)

@@ -49,12 +49,18 @@ class QueueConfig:
     member_ring_timeout: float = 5.0
     retry: float = 1.0
     autopause: bool = True
+    # autofill=yes (the lab's): as many waiting callers ring members at once as members are
+    # available; no: only the head caller rings.
+    autofill: bool = True
+    # app_queue's RECHECK (a compile-time 1 s): how often a caller not yet at its turn looks
+    # again; a member freed meanwhile waits for the next look. None: 1 s × Timings.time_scale.
+    recheck: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a queue needs a name")
-        if self.member_ring_timeout <= 0 or self.retry < 0:
-            raise ValueError("member_ring_timeout must be > 0 and retry >= 0")
+        if self.member_ring_timeout <= 0 or self.retry < 0 or (self.recheck or 1.0) <= 0:
+            raise ValueError("member_ring_timeout and recheck must be > 0, retry >= 0")
 
 
 @dataclass(frozen=True)
@@ -127,3 +133,6 @@ class PbxConfig:
     max_ami_backlog: int = 20000
     # Where MixMonitor writes a relative file name (Asterisk: astspooldir/monitor).
     monitor_dir: str = "/var/spool/asterisk/monitor"
+    # queues.conf [general] shared_lastcall (yes in the lab): a member's CallsTaken and
+    # LastCall count the calls of every queue it belongs to.
+    shared_lastcall: bool = True

@@ -106,8 +106,12 @@ class Pbx:
         for listener in list(self.event_listeners):
             listener(event)
 
-    def emit_channel(self, name: str, channel: Channel, extra: Headers | None = None) -> None:
-        self.emit(name, "call", channel.headers() + (extra or []))
+    def emit_channel(
+        self, name: str, channel: Channel, extra: Headers | None = None, category: str = "call"
+    ) -> None:
+        """A channel's event; app_queue's caller and agent events are class ``agent`` (every
+        Queue*/Agent* event of the recordings has ``Privilege: agent,all``)."""
+        self.emit(name, category, channel.headers() + (extra or []))
 
     # -- channels -------------------------------------------------------------------------------
 

@@ -43,12 +43,14 @@ LAB_QUEUES = (
         members=("agent1", "agent2", "agent3"),
         member_ring_timeout=5.0 * SCALE,
         retry=1.0 * SCALE,
+        recheck=1.0 * SCALE,
     ),
     QueueConfig(
         name="support_noap",
         members=("agent1", "agent2", "agent3"),
         member_ring_timeout=5.0 * SCALE,
         retry=1.0 * SCALE,
+        recheck=1.0 * SCALE,
         autopause=False,
     ),
 )
