@@ -98,6 +98,8 @@ class AgiSession:
         self.url = AgiUrl.parse(url)
         self._writer: asyncio.StreamWriter | None = None
         self._busy = False
+        self._command: asyncio.Task[str | None] | None = None
+        self._pulled = False
         self._hangup_notified = False
         self.reached = False
         # res_agi reads commands with fgets() on a stdio stream over the socket, but only once
@@ -147,6 +149,8 @@ class AgiSession:
         self._writer = writer
         watcher = asyncio.create_task(self._watch_hangup())
         pump = asyncio.create_task(self._pump(reader))
+        original = self.channel
+        original.pull_from_agi = self._pull
         try:
             writer.write(self.environment().encode())
             await writer.drain()
@@ -160,8 +164,15 @@ class AgiSession:
                 # for a hung or crashing daemon does not count.
                 self.reached = True
                 self._busy = True
-                reply = await self.execute(line)
+                self._command = asyncio.create_task(self.execute(line))
+                try:
+                    await asyncio.wait({self._command})
+                finally:
+                    self._command.cancel()
                 self._busy = False
+                # Pulled out by an AMI Bridge while the command ran: res_agi sees a hangup.
+                cancelled = self._command.cancelled()
+                reply = "200 result=-1" if cancelled else self._command.result()
                 if reply is None:
                     continue
                 self._send(reply + "\n")
@@ -174,6 +185,7 @@ class AgiSession:
         except ConnectionError:
             pass
         finally:
+            original.pull_from_agi = None
             watcher.cancel()
             pump.cancel()
             writer.close()
@@ -229,10 +241,28 @@ class AgiSession:
         if not self._busy:
             self._notify_hangup()
 
+    def _pull(self) -> None:
+        """An AMI Bridge takes the channel (ast_bridge_add_channel yanks it out of its PBX):
+        the session keeps a dead stand-in, so the pending command returns ``200 result=-1``,
+        then ``HANGUP``, later commands get 511 (CHANNEL STATUS too) and publish no AGIExec
+        event; the channel itself is bridged and continues after AGI() once the bridge ends."""
+        channel = self.channel
+        channel.pull_from_agi = None
+        channel.stop_listening()
+        channel.pulled_out.set()
+        self.channel = channel.stand_in()
+        self._pulled = True
+        if self._command is not None and not self._command.done():
+            self._command.cancel()
+        elif not self._busy:
+            self._notify_hangup()
+
     async def execute(self, line: str) -> str | None:
         """Run one command; None when a newer command line interrupted it (no reply is due)."""
         command_id = str(random.randint(1, 2**31 - 1))
-        self.pbx.emit(
+        # A session whose channel was pulled out runs on a stand-in nobody sees on AMI.
+        publish = self.pbx.emit if not self._pulled else _unpublished
+        publish(
             "AGIExecStart",
             "agi",
             [*self.channel.headers(), ("CommandId", command_id), ("Command", line)],
@@ -249,6 +279,8 @@ class AgiSession:
             result = "Unknown Result" if result_value < 0 else "Success"
         else:
             result = RESULT_TEXT.get(code, "Unknown Result")
+        if self._pulled:
+            return dispatched  # pulled out while it ran: AMI shows no end for it either
         self.pbx.emit(
             "AGIExecEnd",
             "agi",
@@ -272,7 +304,7 @@ class AgiSession:
             if ch.dead:
                 return DEAD
             if ch.state != UP:
-                await pbx.answer(ch, timings.answer)
+                await pbx.answer(ch)
             return "200 result=0" if not ch.dead else "200 result=-1"
         if words[:1] == ["HANGUP"]:
             if ch.dead:
@@ -524,7 +556,7 @@ class AgiSession:
             seconds = float(params[0] or 0) * pbx.config.timings.time_scale
             return "200 result=-1" if await wait_for_hangup(ch, seconds) else "200 result=0"
         if name == "answer":
-            await pbx.answer(ch, 0.0)
+            await pbx.answer(ch)
             return "200 result=0"
         if name == "musiconhold":
             pbx.start_moh(ch, params[0] or "default")
@@ -581,3 +613,7 @@ class AgiSession:
             return self.read_variable(inner) or ""
 
         return re.sub(r"\$\{([^}]*\)?)\}", replace, expression)
+
+
+def _unpublished(name: str, category: str, headers: list[tuple[str, str]]) -> None:
+    """Where a stand-in channel's events go: nowhere."""

@@ -274,6 +274,10 @@ class Actions:
             return error(message, f"Channel2 does not exist: {second_name}")
         session.send_reply(success(message, "Channels have been bridged"))
         for channel in (first, second):
+            if channel.pull_from_agi is not None:
+                # A channel inside FastAGI leaves the session (its command returns -1, then
+                # HANGUP) and continues in the dialplan after AGI() once the bridge ends.
+                channel.pull_from_agi()
             self.pbx.stop_moh(channel)
             if channel.bridge is not None:
                 self.pbx.bridge_leave(channel.bridge, channel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DOWN, RING, RINGING, UP = 0, 4, 5, 6
@@ -75,6 +76,37 @@ class Channel:
     key_pressed: asyncio.Event = field(default_factory=asyncio.Event)
     # SoftHangupRequest already published (AGI HANGUP): the final hang-up adds no second one.
     soft_hangup_published: bool = False
+    # The far end sends audio: Asterisk's answer completes at its first frame (a few ms);
+    # a silent one (SIPp without RTP) keeps the answer waiting 0.5 s (Timings).
+    sends_audio: bool = True
+    # Set by the FastAGI session running on this channel: an AMI Bridge calls it to pull the
+    # channel out of the session (ast_bridge_add_channel yanks a channel out of its PBX).
+    pull_from_agi: Callable[[], None] | None = None
+    # Set when an AMI Bridge pulled the channel out of its application: once the bridge ends,
+    # the channel continues in the dialplan after that application (bridge after-goto).
+    pulled_out: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set on leaving a bridge, cleared on entering one.
+    left_bridge: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stand_in(self) -> Channel:
+        """The dead channel a yanked session keeps talking to: res_agi still holds the
+        original after the masquerade, hung up, with the variables it had."""
+        ghost = Channel(
+            name=self.name,
+            uniqueid=self.uniqueid,
+            linkedid=self.linkedid,
+            endpoint=self.endpoint,
+            caller_num=self.caller_num,
+            caller_name=self.caller_name,
+            context=self.context,
+            exten=self.exten,
+            priority=self.priority,
+            state=self.state,
+            variables=dict(self.variables),
+        )
+        ghost.destroyed = True
+        ghost.soft_hangup.set()
+        return ghost
 
     def listen_for_keys(self) -> None:
         self.listening = True

@@ -101,7 +101,14 @@ class DialplanConfig:
 class Timings:
     """Every delay the simulator waits for, so tests compress time by configuration."""
 
+    # Answering a caller (AGI ANSWER, EXEC Answer, Answer() in the dialplan) takes as long as
+    # Asterisk waits for the caller's first media frame: a few ms from a caller that sends audio
+    # (S15/S16: 2.5-3.8 ms), 0.5 s from one that sends none (the lab's SIPp callers: S1, S4, S9,
+    # S14 all 0.50 s). ``answer`` is the silent caller's; ``callers_send_audio`` says which
+    # kind a call is unless place_call(sends_audio=...) says otherwise.
     answer: float = 0.5
+    answer_with_audio: float = 0.003
+    callers_send_audio: bool = True
     # res_agi's round trip for each AGI command (read, run, reply), before the command's own
     # work: 0.28 ms median over the S4/S9/S12 recordings (SET/GET/CHANNEL STATUS/NOOP/VERBOSE).
     # 0 here so tests run at full speed; `acd pbxsim` and the e2e bench turn it on.

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.app_queue import AppQueue
 from acd.pbxsim.channels import RING, UP, Channel
-from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.pbx import Pbx, wait_any, wait_for_hangup
 from acd.pbxsim.routines import Routines, split_application, substitute
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
 
@@ -52,6 +52,8 @@ class CallRecord:
     # (seconds after the answer, digit): keys the caller presses, as RFC 2833 or SIP INFO.
     keys: tuple[tuple[float, str], ...] = ()
     dtmf_mode: str = "rfc2833"
+    # None: Timings.callers_send_audio decides.
+    sends_audio: bool | None = None
 
 
 class InboundDialplan:
@@ -61,6 +63,8 @@ class InboundDialplan:
         self.pbx = pbx
         self.app_queue = app_queue
         self.routines = routines
+        # FastAGI sessions left running on a stand-in after an AMI Bridge took their channel.
+        self._abandoned_sessions: set[asyncio.Task[str]] = set()
 
     async def run(
         self,
@@ -93,6 +97,10 @@ class InboundDialplan:
             )
         caller.dnid = record.number
         caller.dtmf = record.dtmf
+        if record.sends_audio is not None:
+            caller.sends_audio = record.sends_audio
+        else:
+            caller.sends_audio = pbx.config.timings.callers_send_audio
         record.channel = caller.name
         record.uniqueid = caller.uniqueid
         timers = []
@@ -169,13 +177,35 @@ class InboundDialplan:
                 return
         pbx.destroy(caller, soft=True)
 
+    async def _run_agi(self, session: AgiSession, caller: Channel) -> str:
+        """AGI(): the session's AGISTATUS, or "" when an AMI Bridge pulled the caller out.
+
+        Then the session goes on with a dead stand-in until the daemon closes it, while the
+        caller talks in the bridge and, once the bridge ends, continues after AGI() without
+        AGISTATUS (ast_bridge_set_after_goto: the next priority).
+        """
+        running = asyncio.create_task(session.run())
+        pulled = asyncio.create_task(caller.pulled_out.wait())
+        await asyncio.wait({running, pulled}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            pulled.cancel()
+            return running.result()
+        self._abandoned_sessions.add(running)
+        running.add_done_callback(self._abandoned_sessions.discard)
+        while caller.bridge is not None and not caller.dead:
+            await wait_any((caller.soft_hangup, caller.left_bridge), None)
+        if caller.dead:
+            self.pbx.leave_ami_bridge(caller)
+        caller.pulled_out.clear()
+        return ""
+
     async def _run_extension(self, caller: Channel, application: str) -> None:
         """Answer(), then one application (MusicOnHold, Playback, Wait), then Hangup()."""
         pbx = self.pbx
         scale = pbx.config.timings.time_scale
         name, _, data = application.partition("(")
         params = data.rstrip(")").split(",")
-        await pbx.answer(caller, pbx.config.timings.answer)
+        await pbx.answer(caller)
         caller.priority = 3
         if name == "MusicOnHold":
             pbx.start_moh(caller, params[0] or "default")
@@ -198,7 +228,7 @@ class InboundDialplan:
             await self._run_extension(caller, config.extensions[record.number])
             return
         if config.answer_before_agi:
-            await pbx.answer(caller, 0.0)
+            await pbx.answer(caller)
         for index, step in enumerate(config.before_agi):
             caller.priority = index + 1
             name, data = split_application(substitute(step, caller))
@@ -207,10 +237,11 @@ class InboundDialplan:
         caller.priority = max(2, len(config.before_agi) + 1)
         if config.run_agi:
             session = AgiSession(pbx, caller, record.agi_url)
-            status = await session.run()
+            status = await self._run_agi(session, caller)
             record.agi_status = status
             record.reached_daemon = session.reached
-            caller.variables["AGISTATUS"] = status
+            if status:
+                caller.variables["AGISTATUS"] = status
             if session.reached:
                 pbx.counters.reached_daemon += 1
             else:

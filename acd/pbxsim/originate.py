@@ -241,17 +241,7 @@ class Originator:
             channel.priority = 3
             pbx.start_moh(channel)
         await channel.soft_hangup.wait()
-        bridge = channel.bridge
-        if bridge is not None:
-            pbx.bridge_leave(bridge, channel)
-            peers = list(bridge.channels)
-            pbx.destroy_bridge(bridge)
-            for peer in peers:
-                # The AMI bridge dissolves with one party: Asterisk hangs up the other one too.
-                if not peer.dead:
-                    pbx.emit_channel("SoftHangupRequest", peer, [("Cause", "16")])
-                    peer.hangup_cause = 16
-                    peer.soft_hangup.set()
+        pbx.leave_ami_bridge(channel)
         pbx.destroy(channel)
 
     # -- Local ----------------------------------------------------------------------------------

@@ -345,10 +345,15 @@ class Pbx:
         channel.moh_class = None
         self.emit_channel("MusicOnHoldStop", channel)
 
-    async def answer(self, channel: Channel, delay: float) -> None:
+    async def answer(self, channel: Channel, delay: float | None = None) -> None:
+        """Answer: Newstate Up at once, then the wait for the caller's first media frame
+        (``delay``, or by default as long as this caller's kind takes, see Timings)."""
         if channel.state == UP:
             return
         self.set_state(channel, UP)
+        if delay is None:
+            timings = self.config.timings
+            delay = timings.answer_with_audio if channel.sends_audio else timings.answer
         if delay > 0:
             await wait_for_hangup(channel, delay)
 
@@ -698,6 +703,7 @@ class Pbx:
             bridge.channels.append(channel)
             channel.bridge = bridge
             channel.bridged.set()
+            channel.left_bridge.clear()
             extra = [("SwapUniqueid", swap.uniqueid)] if swap is not None else []
             self.emit("BridgeEnter", "call", [*bridge.headers(), *channel.headers(), *extra])
         if len(bridge.channels) >= 2:
@@ -708,7 +714,24 @@ class Pbx:
             return
         bridge.channels.remove(channel)
         channel.bridge = None
+        channel.left_bridge.set()
         self.emit("BridgeLeave", "call", bridge.headers() + channel.headers())
+
+    def leave_ami_bridge(self, channel: Channel) -> None:
+        """A party of an AMI-made bridge leaves (hung up): the bridge dissolves; a party that
+        an AMI Bridge pulled out of its dialplan continues there (after-goto), any other is
+        hung up with it (S5: agent1 went with agent3)."""
+        bridge = channel.bridge
+        if bridge is None:
+            return
+        self.bridge_leave(bridge, channel)
+        peers = list(bridge.channels)
+        self.destroy_bridge(bridge)
+        for peer in peers:
+            if not peer.dead and not peer.pulled_out.is_set():
+                self.emit_channel("SoftHangupRequest", peer, [("Cause", "16")])
+                peer.hangup_cause = 16
+                peer.soft_hangup.set()
 
     def destroy_bridge(self, bridge: Bridge) -> None:
         for channel in list(bridge.channels):

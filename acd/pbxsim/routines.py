@@ -70,7 +70,7 @@ class Routines:
         app = name.lower()
         channel.application, channel.application_data = name, data
         if app == "answer":
-            await pbx.answer(channel, 0.0)
+            await pbx.answer(channel)
         elif app == "dial":
             timeout = float(params[1]) * scale if len(params) > 1 and params[1] else None
             options = params[2] if len(params) > 2 else ""

@@ -113,6 +113,7 @@ class PbxSim:
         dtmf: str = "",
         keys: tuple[tuple[float, str], ...] = (),
         dtmf_mode: str = "rfc2833",
+        sends_audio: bool | None = None,
     ) -> CallRecord:
         """Start one inbound call now; the returned record fills in as the call progresses.
 
@@ -122,7 +123,10 @@ class PbxSim:
         ``from_phone``: an advisor's endpoint dials (a feature code) instead of the trunk;
         ``dtmf``: the digits the caller keys when asked (GET DATA), e.g. a PIN then ``#``;
         ``keys``: ``(seconds after the answer, digit)`` pairs the caller presses whatever
-        happens, sent as ``dtmf_mode`` (``rfc2833`` or ``info``, see ``press_key``).
+        happens, sent as ``dtmf_mode`` (``rfc2833`` or ``info``, see ``press_key``);
+        ``sends_audio``: False for a caller that sends no media (answering it takes
+        ``Timings.answer``, 0.5 s, as the lab's SIPp callers), True for one that talks
+        (``Timings.answer_with_audio``); None takes ``Timings.callers_send_audio``.
         """
         if dtmf_mode not in ("rfc2833", "info"):
             raise ValueError(f"dtmf_mode must be rfc2833 or info, not {dtmf_mode!r}")
@@ -135,6 +139,7 @@ class PbxSim:
             dtmf=dtmf,
             keys=keys,
             dtmf_mode=dtmf_mode,
+            sends_audio=sends_audio,
         )
         if from_phone is not None and from_phone not in self.pbx.phones:
             raise ValueError(f"no phone {from_phone!r}")

@@ -103,7 +103,15 @@ def lab_config(dialplan: DialplanConfig, agi_url: str = "agi://127.0.0.1:9/none"
         phones=LAB_PHONES,
         queues=LAB_QUEUES,
         dialplan=replace(dialplan, routines=LAB_ROUTINES | dialplan.routines),
-        timings=Timings(answer=0.5 * SCALE, login_failure_delay=0.05, time_scale=SCALE),
+        # The lab's SIPp callers send no RTP: every answer waits 0.5 s for a first frame
+        # (S15/S16's callers send audio and replay with callers_send_audio=True).
+        timings=Timings(
+            answer=0.5 * SCALE,
+            answer_with_audio=0.003,
+            callers_send_audio=False,
+            login_failure_delay=0.05,
+            time_scale=SCALE,
+        ),
     )
 
 

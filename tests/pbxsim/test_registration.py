@@ -43,6 +43,7 @@ async def test_s11b_phone_vanishes_then_expires() -> None:
     scenario = f"{S11}/b"
     timings = Timings(
         answer=0.5 * SCALE,
+        callers_send_audio=False,
         time_scale=SCALE,
         qualify_timeout=(11.485 - 7.821) * SCALE,
         contact_expiry_check=(30.270 - 11.485) * SCALE,

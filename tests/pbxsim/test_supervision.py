@@ -46,8 +46,13 @@ SPY_EVENTS = ("ChanSpyStart", "ChanSpyStop")
 RECORDING_EVENTS = frozenset({"MixMonitorStart", "MixMonitorStop"})
 
 
+def talking_callers(config: PbxConfig) -> PbxConfig:
+    """S15/S16's callers send audio: their answer takes ms, not SIPp's silent 0.5 s."""
+    return replace(config, timings=replace(config.timings, callers_send_audio=True))
+
+
 def with_supervisor(config: PbxConfig) -> PbxConfig:
-    return replace(config, phones=(*config.phones, SUPERVISOR))
+    return talking_callers(replace(config, phones=(*config.phones, SUPERVISOR)))
 
 
 def spy_events(events: list[Headers]) -> list[tuple[str, str, str]]:
@@ -130,7 +135,7 @@ async def test_s16a_mixmonitor_by_ami(tmp_path: Path) -> None:
         scenario,
         LAB_401,
         behaviours=behaviours,
-        configure=lambda config: replace(config, monitor_dir=str(tmp_path)),
+        configure=lambda config: talking_callers(replace(config, monitor_dir=str(tmp_path))),
     )
     records = load(f"{scenario}/ami.jsonl")
     recorded = [r.headers for r in records if r.conn == "ami1" and r.kind == "response"]
@@ -166,7 +171,7 @@ async def test_s16b_mixmonitor_in_the_dialplan(tmp_path: Path) -> None:
         scenario,
         lab_402,
         behaviours=behaviours,
-        configure=lambda config: replace(config, monitor_dir=str(tmp_path)),
+        configure=lambda config: talking_callers(replace(config, monitor_dir=str(tmp_path))),
     )
     simulated = [m for m in result.ami if m and m[0][0] == "Event"]
     assert_ami_matches(scenario, simulated, CALL_CONTROL | RECORDING_EVENTS)
