@@ -12,9 +12,11 @@ import gc
 import json
 import signal
 import sys
+from pathlib import Path
 
 from acd.pbxsim.config import AmiUser, DialplanConfig, PbxConfig, QueueConfig, Timings
 from acd.pbxsim.people import AdvisorMix, CallerStream, Crowd, RateStep, advisor_phones, apply_mix
+from acd.pbxsim.scenario import ScenarioError, load_scenario, play
 from acd.pbxsim.sim import PbxSim
 
 
@@ -56,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--scenario",
+        default=None,
+        help="a scenario file (TOML, docs/pbxsim.md): its phones, callers and queues replace "
+        "the options above; it ends when its calls are over (or at --run-for)",
+    )
     return p
 
 
@@ -85,7 +93,39 @@ def build_config(args: argparse.Namespace) -> PbxConfig:
     )
 
 
+async def run_scenario(args: argparse.Namespace) -> dict[str, int]:
+    """Replay a scenario file: place its callers, wait for their calls to end."""
+    scenario = load_scenario(Path(args.scenario), base=build_config(args))
+    sim = PbxSim(scenario.config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with sim:
+        print(
+            json.dumps(
+                {"event": "pbxsim_started", "ami_port": sim.ami_port, "scenario": scenario.name}
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+
+        story = asyncio.create_task(play(scenario, sim))
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait(
+            {story, waiter}, timeout=args.run_for or None, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in (story, waiter):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return sim.counters
+
+
 async def run(args: argparse.Namespace) -> dict[str, int]:
+    if args.scenario:
+        return await run_scenario(args)
     sim = PbxSim(build_config(args))
     apply_mix(
         sim,
@@ -142,7 +182,11 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    counters = asyncio.run(run(args))
+    try:
+        counters = asyncio.run(run(args))
+    except ScenarioError as error:
+        print(f"acd pbxsim: {error}", file=sys.stderr)
+        return 2
     print(json.dumps(counters), flush=True)
     return 0
 
