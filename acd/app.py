@@ -51,6 +51,7 @@ from acd.core.events import (
 from acd.core.states import Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
+from acd.runtime.callback_desk import CallbackDesk
 from acd.runtime.clock import Clock, SteadyWallClock
 from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
@@ -393,6 +394,10 @@ class Daemon:
             self.dispatcher, callback_delivery(settings), self._callback_target
         )
         self.dispatcher.reserved_legs[CALLBACK] = self.callbacks
+        store = self.customer_store
+        self.dispatcher.callback_choices = CallbackDesk(
+            self.dispatcher, store.oppositions if store is not None else None
+        )
         agi = settings.fastagi
         self.fastagi = FastAgiServer(
             FastAgiServerSettings(

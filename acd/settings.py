@@ -434,6 +434,11 @@ class QueueSettings(_Section):
     last_entry_before_close_s: Seconds = 0.0
     at_close: AtClose = AtClose.SERVE
     closed: str = "message"  # or queue:OTHER, extension:EXTEN@CONTEXT (voicemail), hangup
+    # Offer waiting callers a callback after this long, or once the expected wait exceeds
+    # callback_offer_wait_s (0: not offered that way); callback_key accepts it.
+    callback_offer_after_s: Seconds = 0.0
+    callback_offer_wait_s: Seconds = 0.0
+    callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
 
 
 class ExceptionSettings(_Section):
@@ -838,6 +843,9 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
         last_entry_before_close_s=q.last_entry_before_close_s,
         at_close=q.at_close,
         closed=closed,
+        callback_offer_after_s=q.callback_offer_after_s or None,
+        callback_offer_wait_s=q.callback_offer_wait_s or None,
+        callback_key=q.callback_key,
     )
 
 

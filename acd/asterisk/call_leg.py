@@ -807,6 +807,15 @@ class CallLeg:
             audio = self._audio
             for line in closed_lines(audio.language, audio.timezone, reopens_at):
                 self._queue(Step.LEAVE, SendAgi(line, t.prompt_part_s))
+        if reason == "callback_requested" and not self.hung_up:
+            # The caller chose a callback: they hear it is taken, then goodbye.
+            self._queue(
+                Step.LEAVE,
+                SendAgi(
+                    command_line("STREAM FILE", "acd-callback-confirmed", quoted("")),
+                    t.prompt_part_s,
+                ),
+            )
         if not self.hung_up:
             self._queue(
                 Step.LEAVE,

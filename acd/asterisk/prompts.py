@@ -24,6 +24,42 @@ OWN_PROMPTS: dict[str, dict[str, str]] = {
         "fr": "C'est noté : un conseiller vous rappellera.",
         "en": "Thank you: an advisor will call you back.",
     },
+    "acd-callback-refused-withheld": {
+        "fr": "Votre numéro est masqué : nous ne pouvons pas vous rappeler.",
+        "en": "Your number is withheld: we cannot call you back.",
+    },
+    "acd-callback-refused-invalid": {
+        "fr": "Nous ne pouvons pas rappeler ce numéro.",
+        "en": "We cannot call this number back.",
+    },
+    "acd-callback-refused-premium": {
+        "fr": "Nous ne rappelons pas les numéros surtaxés.",
+        "en": "We do not call premium-rate numbers back.",
+    },
+    "acd-callback-refused-foreign": {
+        "fr": "Nous ne rappelons pas les numéros étrangers.",
+        "en": "We do not call numbers abroad back.",
+    },
+    "acd-callback-refused-limit": {
+        "fr": "Trop de rappels ont déjà été demandés aujourd'hui pour ce numéro.",
+        "en": "Too many callbacks were already asked for this number today.",
+    },
+    "acd-callback-refused-opposed": {
+        "fr": "Ce numéro ne peut pas être appelé.",
+        "en": "This number cannot be called.",
+    },
+    "acd-callback-refused-refused": {
+        "fr": "Nous ne pouvons pas vous rappeler.",
+        "en": "We cannot call you back.",
+    },
+    "acd-callback-advisor": {
+        "fr": "Rappel d'un client, au numéro",
+        "en": "Calling a customer back, on",
+    },
+    "acd-callback-greeting": {
+        "fr": "Bonjour, votre conseiller vous rappelle comme convenu.",
+        "en": "Hello, your advisor is calling you back as agreed.",
+    },
     "acd-recording-notice": {
         "fr": "Cet appel peut être enregistré pour la qualité du service.",
         "en": "This call may be recorded for quality purposes.",
@@ -67,6 +103,10 @@ def prompt_lines(
     ``position`` 1 is the next caller to be served; an ``expected_wait_s`` of 0 says nothing of it.
     """
     lines: list[str] = []
+    if kind == "callback_offer":
+        return [stream_file("acd-callback-offer", keys)]
+    if kind.startswith("callback_refused_"):
+        return [stream_file(f"acd-callback-refused-{kind.removeprefix('callback_refused_')}")]
     if kind == "position":
         if position <= 1:
             lines.append(stream_file("queue-youarenext", keys))

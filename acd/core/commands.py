@@ -154,6 +154,19 @@ class CallCompleted:
 
 
 @dataclass(slots=True)
+class CallbackChosen:
+    """A waiting caller accepted the callback offer; ``number`` (international form) passed the
+    number rules and the daily limit. The runtime checks the do-not-call list, then posts
+    ``CallbackRequested(call_id=callback_id, from_call_id=call_id)`` or ``CallbackRefused``."""
+
+    call_id: str
+    callback_id: str
+    queue: str
+    number: str
+    name: str
+
+
+@dataclass(slots=True)
 class RecordCallback:
     """A callback's state changed: storage keeps the row that rebuilds it after a restart.
 
@@ -184,6 +197,7 @@ class RecordCallback:
 Command = (
     RingAgent
     | ReserveAgent
+    | CallbackChosen
     | RecordCallback
     | PlayPrompt
     | StopPrompt

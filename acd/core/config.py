@@ -175,6 +175,12 @@ class QueueConfig:
     # Where a caller who rings while the queue is closed goes; None: a message saying when the
     # queue opens again (SAY DATETIME in the queue's language), then goodbye.
     closed: OverflowTarget | None = None
+    # Callback offer to waiting callers: after this long in the queue, and/or as soon as the
+    # expected wait exceeds ``callback_offer_wait_s``; None: not offered that way. The caller
+    # accepts with ``callback_key`` (during the offer, or during music).
+    callback_offer_after_s: float | None = None
+    callback_offer_wait_s: float | None = None
+    callback_key: str = "1"
 
     def __post_init__(self) -> None:
         f = f"queues[{self.name}]"
@@ -231,6 +237,15 @@ class QueueConfig:
         _check_duration(f"{f}.last_entry_before_close_s", self.last_entry_before_close_s)
         if not isinstance(self.at_close, AtClose):
             raise ConfigError(f"{f}.at_close", f"must be one of {[a.value for a in AtClose]}")
+        for name in ("callback_offer_after_s", "callback_offer_wait_s"):
+            if getattr(self, name) is not None:
+                _check_duration(f"{f}.{name}", getattr(self, name))
+        if (
+            not isinstance(self.callback_key, str)
+            or self.callback_key not in "0123456789*#"
+            or len(self.callback_key) != 1
+        ):
+            raise ConfigError(f"{f}.callback_key", "must be one key: 0-9, * or #")
         if self.closed is not None and not isinstance(self.closed, OverflowTarget):
             raise ConfigError(f"{f}.closed", "must be an OverflowTarget")
         if (

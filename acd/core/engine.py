@@ -26,6 +26,7 @@ from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core import views
 from acd.core.calendar import Opening
+from acd.core.callbacks import NumberVerdict, check_number
 from acd.core.config import (
     PRIORITY_MAX,
     PRIORITY_MIN,
@@ -159,6 +160,7 @@ class Engine:
             ev.ReservationReleased: self._on_reservation_released,
             ev.CallbackRequested: self._on_callback_requested,
             ev.CallbackCancelled: self._on_callback_cancelled,
+            ev.CallbackRefused: self._on_callback_refused,
             ev.CallbackReprioritised: self._on_callback_reprioritised,
             ev.PromptEnded: self._on_prompt_ended,
             ev.AgentAnswered: self._on_answered,
@@ -182,6 +184,7 @@ class Engine:
             TimerKind.RETRY: self._cooldown_over,
             TimerKind.HOLD: self._hold_over,
             TimerKind.DUE: self._callback_due,
+            TimerKind.OFFER: self._offer_due,
             TimerKind.GIVE_UP: self._callback_gives_up,
         }
         self._build(config, {})
@@ -707,6 +710,8 @@ class Engine:
         self._arm_call_timers(call)
         if not self._offer_to_preferred(call):
             self._route(call)
+        if call.state is CallState.WAITING and self._long_wait(call):
+            self._offer_callback(call)
 
     def _offer_to_preferred(self, call: LiveCall) -> bool:
         """Present the call to its customer's preferred advisor, or hold it for them; False when
@@ -765,6 +770,11 @@ class Engine:
             )
         if call.purpose is not None:
             return  # a reservation waits for an advisor only: no deadline, no announcement
+        offer_after = cfg.callback_offer_after_s
+        if offer_after is not None and not call.callback_offered:
+            call.offer_timer = self._timer(
+                TimerKind.OFFER, call, call.id, max(self._now, call.queue_entered_at + offer_after)
+            )
         if cfg.max_wait_s is not None:
             call.max_wait_timer = self._timer(
                 TimerKind.MAX_WAIT,
@@ -782,7 +792,8 @@ class Engine:
         self._cancel(call.relax_timer)
         self._cancel(call.max_wait_timer)
         self._cancel(call.announce_timer)
-        call.relax_timer = call.max_wait_timer = call.announce_timer = None
+        self._cancel(call.offer_timer)
+        call.relax_timer = call.max_wait_timer = call.announce_timer = call.offer_timer = None
         if call.retry_timers:
             for timer in call.retry_timers:
                 self._cancel(timer)
@@ -1509,6 +1520,8 @@ class Engine:
                 origin.prompting = False
                 self._out.append(cmd.StopPrompt(origin.id))
             self._record(origin, "callback_requested", None, callback_id=e.call_id)
+            # The leg confirms to the caller, says goodbye and hangs up.
+            self._out.append(cmd.EndCall(origin.id, "callback_requested"))
             self._finish(origin, Outcome.CALLBACK_REQUESTED, "callback_requested")
             seq = origin.seq  # the very same place in the service order
         call = self._new_reservation(
@@ -1656,7 +1669,73 @@ class Engine:
         raise UnknownCallError(call_id)
 
     def _on_key_pressed(self, e: ev.CallerKeyPressed) -> None:
-        """Nothing to change: a key matters only to an offer made to the caller (callback)."""
+        """A key matters only to a callback offered to this waiting caller: its key accepts it.
+
+        The caller's number must pass the number rules and the daily limit (else they hear why
+        and keep waiting); then ``CallbackChosen`` asks the runtime to check the do-not-call list.
+        """
+        call = self._calls.get(e.call_id)
+        if (
+            call is None
+            or call.state is not CallState.WAITING
+            or call.purpose is not None
+            or not call.callback_offered
+            or call.callback_chosen
+            or e.digit != call.queue.cfg.callback_key
+        ):
+            return
+        policy = self._config.callbacks
+        verdict, full = check_number(call.caller_number, policy)
+        if verdict is not NumberVerdict.ACCEPTED or full is None:
+            self._refuse_callback(call, verdict.value)
+            return
+        if self._callbacks_by_number.get(full, 0) >= policy.daily_limit_per_number:
+            self._refuse_callback(call, "limit")
+            return
+        call.callback_chosen = True
+        callback_id = f"{call.id}-cb"
+        self._record(call, "callback_chosen", None, callback_id=callback_id)
+        self._out.append(
+            cmd.CallbackChosen(call.id, callback_id, call.queue.cfg.name, full, call.caller_name)
+        )
+
+    def _refuse_callback(self, call: LiveCall, reason: str) -> None:
+        """The caller hears why their callback cannot be taken; they keep their place."""
+        self._record(call, "callback_refused", None, reason=reason)
+        call.prompting = True
+        self._out.append(cmd.PlayPrompt(call.id, f"callback_refused_{reason}", 0, 0))
+
+    def _on_callback_refused(self, e: ev.CallbackRefused) -> None:
+        call = self._live_call(e.call_id)
+        if call is None or call.state is not CallState.WAITING or not call.callback_chosen:
+            return
+        call.callback_chosen = False
+        reason = e.reason if isinstance(e.reason, str) and e.reason.isidentifier() else "refused"
+        self._refuse_callback(call, reason)
+
+    def _long_wait(self, call: LiveCall) -> bool:
+        """The queue offers a callback once the expected wait exceeds its threshold."""
+        threshold = call.queue.cfg.callback_offer_wait_s
+        if threshold is None or call.callback_offered or call.purpose is not None:
+            return False
+        return views.expected_wait(call.queue, views.position(call)) > threshold
+
+    def _offer_due(self, call: LiveCall) -> None:
+        call.offer_timer = None
+        if call.state is CallState.WAITING and not call.callback_offered:
+            self._offer_callback(call)
+
+    def _offer_callback(self, call: LiveCall) -> None:
+        """Offer the waiting caller a callback that keeps their place (a prompt naming the key;
+        the key is also taken during music)."""
+        call.callback_offered = True
+        self._cancel(call.offer_timer)
+        call.offer_timer = None
+        position = views.position(call)
+        wait = math.ceil(views.expected_wait(call.queue, position))
+        call.prompting = True
+        self._record(call, "callback_offered", None, position=position, expected_wait_s=wait)
+        self._out.append(cmd.PlayPrompt(call.id, "callback_offer", position, wait))
 
     def _on_prompt_ended(self, e: ev.PromptEnded) -> None:
         call = self._live_call(e.call_id)
@@ -1933,6 +2012,9 @@ class Engine:
         assert interval is not None
         call.announce_timer = self._timer(TimerKind.ANNOUNCE, call, call.id, self._now + interval)
         if call.state is not CallState.WAITING or call.prompting:
+            return
+        if self._long_wait(call):
+            self._offer_callback(call)
             return
         position = views.position(call)
         wait = views.expected_wait(call.queue, position)

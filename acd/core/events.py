@@ -171,6 +171,16 @@ class CallbackRequested:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRefused:
+    """A waiting caller's callback choice was refused at the edge (``opposed``: the number is on
+    the do-not-call list); the caller hears why and keeps their place."""
+
+    at: float
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallbackCancelled:
     """A supervisor (or the customer) cancels a callback; a reserved advisor is released."""
 
@@ -323,6 +333,7 @@ Event = (
     | ReservationRequested
     | ReservationReleased
     | CallbackRequested
+    | CallbackRefused
     | CallbackCancelled
     | CallbackReprioritised
     | PromptEnded

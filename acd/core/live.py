@@ -79,6 +79,7 @@ class TimerKind(Enum):
     RECOVERY = "recovery"  # an advisor's recovery pause reaches its longest
     RETRY = "retry"  # an advisor's no-answer cooldown for one caller ends
     HOLD = "hold"  # a call held for its customer's preferred advisor goes to everyone
+    OFFER = "offer"  # a waiting caller is offered a callback
     DUE = "due"  # a scheduled callback (or one between attempts) enters the line
     GIVE_UP = "give_up"  # a callback reached its give-up time
 
@@ -98,6 +99,7 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.MAX_WAIT: 3,
     TimerKind.GIVE_UP: 3,  # like a caller's deadline
     TimerKind.ANNOUNCE: 4,
+    TimerKind.OFFER: 4,  # like an announcement
 }
 
 
@@ -189,6 +191,9 @@ class LiveCall:
     attempts: int = 0
     from_call_id: str | None = None
     due_timer: str | None = None
+    offer_timer: str | None = None
+    callback_offered: bool = False  # a callback was offered to this waiting caller
+    callback_chosen: bool = False  # they accepted; the runtime's answer is awaited
     give_up_timer: str | None = None
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from acd.core.commands import (
+    CallbackChosen,
     CallCompleted,
     CancelTimer,
     Command,
@@ -30,9 +31,10 @@ from acd.core.commands import (
     StopPrompt,
 )
 from acd.core.errors import CoreError
-from acd.core.events import Event, ReservationReleased, TimerFired
+from acd.core.events import CallbackRequested, Event, ReservationReleased, TimerFired
 from acd.runtime.clock import Clock
 from acd.runtime.ports import (
+    CallbackChoices,
     CallControl,
     CallRecords,
     InboxFullError,
@@ -84,6 +86,8 @@ class Dispatcher:
         self.records = records
         # Reservation reason ("callback", "outbound") -> the adapter that starts its legs.
         self.reserved_legs: dict[str, ReservedLegs] = dict(reserved_legs or {})
+        # Who checks a caller's accepted callback (the do-not-call list); None: accepted as is.
+        self.callback_choices: CallbackChoices | None = None
         self.live_views = list(live_views)
         self._on_handled = on_handled
         self._inbox: asyncio.Queue[_Submission] = asyncio.Queue(maxsize=inbox_size)
@@ -201,6 +205,20 @@ class Dispatcher:
             case RecordCallEvent() | RecordAgentState() | CallCompleted() | RecordCallback():
                 if self.records is not None:
                     self.records.record(command)
+            case CallbackChosen():
+                if self.callback_choices is not None:
+                    self.callback_choices.callback_chosen(command)
+                else:
+                    self.post(
+                        CallbackRequested(
+                            at=self.now(),
+                            call_id=command.callback_id,
+                            queue=command.queue,
+                            number=command.number,
+                            name=command.name,
+                            from_call_id=command.call_id,
+                        )
+                    )
             case ReserveAgent(reason=reason, call_id=call_id):
                 legs = self.reserved_legs.get(reason)
                 if legs is None:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from acd.core.commands import (
+    CallbackChosen,
     CallCompleted,
     Command,
     EndCall,
@@ -77,6 +78,13 @@ class ReservedLegs(Protocol):
     an advisor for it (``ReserveAgent``); the leg reports back through the inbox."""
 
     def reserve_agent(self, command: ReserveAgent) -> None: ...
+
+
+class CallbackChoices(Protocol):
+    """Checks a caller's accepted callback against what only the runtime knows (the do-not-call
+    list), then posts ``CallbackRequested`` or ``CallbackRefused``; never blocks."""
+
+    def callback_chosen(self, command: CallbackChosen) -> None: ...
 
 
 class CallRecords(Protocol):

@@ -232,3 +232,100 @@ def test_policy_refuses_nonsense() -> None:
         CallbackPolicy(max_attempts=0)
     with pytest.raises(ConfigError, match="premium_prefixes"):
         CallbackPolicy(premium_prefixes=("0899",))
+
+
+def offering(**queue_kw: object) -> Harness:
+    cfg = config(
+        [queue("sales", announce_interval_s=None, **queue_kw)],
+        [agent("a1")],
+        workload=NO_WORKLOAD,
+        callbacks=POLICY,
+    )
+    return Harness.of(cfg)
+
+
+def prompts(commands: list[cmd.Command]) -> list[tuple[str, str]]:
+    return [(c.call_id, c.kind) for c in of_type(commands, cmd.PlayPrompt)]
+
+
+def test_callback_is_offered_after_the_queues_delay() -> None:
+    """A caller still waiting after callback_offer_after_s hears the offer, once."""
+    h = offering(callback_offer_after_s=60.0)
+    h.arrive("c1", caller_number="0612345678")
+    out = h.fire("offer:c1:")
+    assert h.t == 60.0
+    assert prompts(out) == [("c1", "callback_offer")]
+    assert not [t for t in h.engine.pending_timers() if t.startswith("offer:")]
+
+
+def test_callback_is_offered_at_once_when_the_expected_wait_is_long() -> None:
+    """With an expected wait over callback_offer_wait_s the offer comes on arrival."""
+    h = offering(callback_offer_wait_s=120.0, expected_handle_s=300.0)
+    out = h.arrive("c1", caller_number="0612345678")
+    assert prompts(out) == [("c1", "callback_offer")]
+
+
+def test_key_after_the_offer_chooses_the_callback_and_ends_the_call() -> None:
+    """The offer's key asks the runtime to check the number; CallbackRequested then ends the
+    call (EndCall callback_requested: the leg confirms and says goodbye)."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number="06 12 34 56 78", caller_name="Zoé")
+    h.fire("offer:c1:")
+    assert h.at(12).send(ev.CallerKeyPressed, call_id="c1", digit="2") == []
+    out = h.at(13).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    (chosen,) = of_type(out, cmd.CallbackChosen)
+    assert (chosen.callback_id, chosen.number, chosen.name) == ("c1-cb", "+33612345678", "Zoé")
+    out = h.at(14).send(
+        ev.CallbackRequested,
+        call_id="c1-cb",
+        queue="sales",
+        number="+33612345678",
+        from_call_id="c1",
+    )
+    assert [(c.call_id, c.reason) for c in of_type(out, cmd.EndCall)] == [
+        ("c1", "callback_requested")
+    ]
+
+
+def test_key_without_an_offer_does_nothing() -> None:
+    """A caller who was not offered a callback presses 1: nothing happens."""
+    h = offering(callback_offer_after_s=60.0)
+    h.arrive("c1", caller_number="0612345678")
+    assert h.at(5).send(ev.CallerKeyPressed, call_id="c1", digit="1") == []
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [("anonymous", "withheld"), ("0899123456", "premium"), ("+441632960000", "foreign")],
+)
+def test_refused_numbers_hear_why_and_keep_waiting(number: str, reason: str) -> None:
+    """A withheld, premium-rate or foreign caller ID is refused with its own message."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number=number)
+    h.fire("offer:c1:")
+    out = h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    assert prompts(out) == [("c1", f"callback_refused_{reason}")]
+    assert of_type(out, cmd.CallbackChosen) == []
+    assert h.engine.call_view("c1").state is CallState.WAITING
+
+
+def test_daily_limit_per_number_refuses_the_next_request() -> None:
+    """Once a number reached its daily limit, its next choice is refused (``limit``)."""
+    h = offering(callback_offer_after_s=10.0)
+    for i in range(POLICY.daily_limit_per_number):
+        request(h, f"cb{i}")
+    h.arrive("c1", caller_number="0612345678")
+    h.fire("offer:c1:")
+    out = h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    assert prompts(out) == [("c1", "callback_refused_limit")]
+
+
+def test_number_on_the_do_not_call_list_is_refused() -> None:
+    """CallbackRefused (the runtime found an opposition): the caller hears it and keeps waiting."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number="0612345678")
+    h.fire("offer:c1:")
+    h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    out = h.at(12).send(ev.CallbackRefused, call_id="c1", reason="opposed")
+    assert prompts(out) == [("c1", "callback_refused_opposed")]
+    assert h.engine.call_view("c1").state is CallState.WAITING

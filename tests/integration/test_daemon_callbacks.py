@@ -42,7 +42,9 @@ def pbx_config() -> PbxConfig:
     )
 
 
-def settings(ami_port: int, database: Path | None, retry_spacing_s: float = 0.3) -> Any:
+def settings(
+    ami_port: int, database: Path | None, retry_spacing_s: float = 0.3, **queue: Any
+) -> Any:
     raw: dict[str, Any] = {
         "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
         "fastagi": {"port": 0},
@@ -55,7 +57,7 @@ def settings(ami_port: int, database: Path | None, retry_spacing_s: float = 0.3)
             "originate_timeout_s": 1,
             "ring_timeout_s": 1,
         },
-        "queues": {"support": {"announce_interval_s": None, "wrap_up_s": 0.1}},
+        "queues": {"support": {"announce_interval_s": None, "wrap_up_s": 0.1, **queue}},
         "agents": {name: {"endpoint": f"PJSIP/{name}", "queues": ["support"]} for name in AGENTS},
     }
     if database is not None:
@@ -101,10 +103,10 @@ class EventLog:
 
 @contextlib.asynccontextmanager
 async def daemon_on(
-    pbx: PbxSim, database: Path | None = None, retry_spacing_s: float = 0.3
+    pbx: PbxSim, database: Path | None = None, retry_spacing_s: float = 0.3, **queue: Any
 ) -> AsyncIterator[Daemon]:
     daemon = Daemon(
-        settings(pbx.ami_port, database, retry_spacing_s),
+        settings(pbx.ami_port, database, retry_spacing_s, **queue),
         auto_login=True,
         persist=database is not None,
     )
@@ -253,3 +255,46 @@ async def test_callback_survives_a_restart_between_attempts(tmp_path: Path) -> N
             assert summary is not None
             assert summary.outcome is Outcome.COMPLETED
         assert witness.customer_dials == 2
+
+
+@pytest.mark.parametrize(
+    ("prompt_keys", "key_at"),
+    [("1", 0.8), ("", 3.0)],
+    ids=["key-during-the-offer", "key-during-music"],
+)
+async def test_waiting_caller_presses_1_and_is_called_back(prompt_keys: str, key_at: float) -> None:
+    """Offered a callback while every advisor is paused, the caller presses 1 (ending the offer,
+    or during music: AMI DTMFEnd only); the call ends callback_requested and, once an advisor is
+    ready, acd calls the caller's number back."""
+    from acd.core.events import AgentPaused, AgentReady
+
+    async with (
+        centre() as (pbx, witness),
+        daemon_on(pbx, callback_offer_after_s=0.3, prompt_keys=prompt_keys) as daemon,
+    ):
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        for name in AGENTS:
+            await daemon.dispatcher.submit(
+                AgentPaused(at=daemon.dispatcher.now(), agent_id=name, reason="lunch")
+            )
+        record = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
+            caller_num=CUSTOMER,
+            keys=((key_at, "1"),),
+        )
+        await asyncio.wait_for(record.done.wait(), 10)
+        await until(lambda: log.completed(record.uniqueid) is not None, within=5)
+        inbound = log.completed(record.uniqueid)
+        assert inbound is not None
+        assert inbound.outcome is Outcome.CALLBACK_REQUESTED
+        (pending,) = daemon.engine.callbacks()
+        assert pending.number == NUMBER
+        await daemon.dispatcher.submit(AgentReady(at=daemon.dispatcher.now(), agent_id="agent1"))
+        await until(lambda: log.completed(pending.call_id) is not None, within=10)
+        summary = log.completed(pending.call_id)
+        assert summary is not None
+        assert summary.outcome is Outcome.COMPLETED
+        assert witness.customer_dials == 1
+        queue = daemon.engine.queue_view("support")
+        assert (queue.offered, queue.answered, queue.abandoned) == (1, 0, 0)
