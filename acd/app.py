@@ -14,7 +14,7 @@ import gc
 import os
 import random
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 
@@ -22,7 +22,8 @@ from acd.admin import AcdMetrics, HttpServer, LiveFeed, QueueTuningRefusedError,
 from acd.admin.customers_api import mount_customer_api
 from acd.admin.guard import HttpLimits
 from acd.admin.roles import identify
-from acd.asterisk.agi_calls import AgiCalls
+from acd.asterisk import mixmonitor
+from acd.asterisk.agi_calls import AgiCalls, InboundCall
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.ami_events import AmiEvent
@@ -69,6 +70,9 @@ from acd.runtime.ports import (
     ListeningMode,
     ListeningRefusedError,
     ListeningState,
+    Recording,
+    RecordingAction,
+    RecordingStatus,
 )
 from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
@@ -94,7 +98,9 @@ from acd.storage.reconciliation import (
     calls_seen,
     gap_counts,
 )
+from acd.storage.recordings import log_action, recent_recordings, recording_of, save_recording
 from acd.storage.rows import CallFellBack as FallbackRecord
+from acd.storage.rows import normalise_number
 
 log = structlog.get_logger("acd.app")
 
@@ -124,10 +130,12 @@ LISTENINGS_KEPT = 1000
 
 
 class ListenedCalls:
-    """A live view telling the spy desk which calls ended (so a listening says why it ended)."""
+    """A live view telling the supervisor's desk which calls ended: a listening says why it
+    ended, a recording is closed (its file's size, its advisor)."""
 
-    def __init__(self, desk: SpyDesk) -> None:
+    def __init__(self, desk: SpyDesk, completed: Callable[[CallCompleted], None]) -> None:
         self.desk = desk
+        self.completed = completed
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
         if isinstance(event, CallerHungUp | CallEnded):
@@ -135,6 +143,7 @@ class ListenedCalls:
         for command in commands:
             if isinstance(command, CallCompleted):
                 self.desk.call_ended(command.call_id)
+                self.completed(command)
 
 
 def callback_agi_base(settings: Settings, port: int) -> str:
@@ -356,6 +365,7 @@ class Daemon:
                 pin_locks=self,
                 listening=self,
                 health_source=self,
+                recordings=self,
             )
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
@@ -435,7 +445,13 @@ class Daemon:
         # The supervisor's desk: listen, whisper, barge (AMI), every use kept.
         self.spies = SpyDesk(self.ami, self.clock.now, self._listening_changed)
         self.listenings: deque[Listening] = deque(maxlen=LISTENINGS_KEPT)
-        self.dispatcher.live_views.append(ListenedCalls(self.spies))
+        self.dispatcher.live_views.append(ListenedCalls(self.spies, self._recording_completed))
+        # Call recordings: those of calls in progress (with the caller's channel), and when the
+        # records are not persisted the latest ones and their log.
+        self.live_recordings: dict[str, tuple[Recording, str]] = {}
+        self.recordings_kept: deque[Recording] = deque(maxlen=LISTENINGS_KEPT)
+        self.recording_actions: deque[RecordingAction] = deque(maxlen=LISTENINGS_KEPT * 4)
+        self.calls.on_inbound = self._inbound_call
         self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
         self.metrics.watch_ami_connected(lambda: float(ami_client.connected))
         fastagi = self.fastagi
@@ -917,6 +933,171 @@ class Daemon:
         task = asyncio.get_running_loop().create_task(store())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------------ call recordings
+
+    def _background_store(
+        self, what: str, call_id: str, write: Callable[[], Awaitable[None]]
+    ) -> None:
+        async def store() -> None:
+            try:
+                await write()
+            except Exception as exc:
+                log.error(f"{what}_not_stored", call_id=call_id, error=type(exc).__name__)
+
+        task = asyncio.get_running_loop().create_task(store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _keep_recording(self, recording: Recording) -> None:
+        if self.recorder is None:
+            if recording not in self.recordings_kept:
+                self.recordings_kept.append(recording)
+            return
+        engine = self.recorder.engine
+        snapshot = dataclasses.replace(recording)
+        self._background_store(
+            "recording", recording.call_id, lambda: save_recording(engine, snapshot)
+        )
+
+    async def log_recording(self, call_id: str, actor: str, action: str) -> None:
+        """One line of a recording's log (who listened, muted, started...)."""
+        line = RecordingAction(call_id, self.dispatcher.now(), actor, action)
+        log.info("recording_action", call_id=call_id, actor=actor, action=action)
+        if self.recorder is None:
+            self.recording_actions.append(line)
+            return
+        await log_action(self.recorder.engine, line)
+
+    def _log_soon(self, call_id: str, actor: str, action: str) -> None:
+        self._background_store(
+            "recording_action", call_id, lambda: self.log_recording(call_id, actor, action)
+        )
+
+    def _inbound_call(self, call: InboundCall) -> None:
+        """A caller offered: what the dialplan's notice did (``recording`` in the AGI URL)."""
+        queue = self.settings.queues.get(call.queue)
+        if queue is None or queue.record == "none":
+            return
+        said = call.params.get("recording", "")
+        if said not in {s.value for s in RecordingStatus}:
+            # Without the notice the caller was not told: never record them (docs/supervision.md).
+            log.warning("recording_notice_missing", call_id=call.call_id, queue=call.queue)
+            return
+        status = RecordingStatus(said)
+        path = ""
+        if status is RecordingStatus.RECORDED:
+            path = str(self.settings.ami.recordings_dir / mixmonitor.file_name(call.call_id))
+        recording = Recording(
+            call_id=call.call_id,
+            queue=call.queue,
+            status=status,
+            started_at=self.dispatcher.now(),
+            # As the call records keep it, so that erasing the person finds it.
+            caller_number=normalise_number(call.caller_number, self.settings.centre.country),
+            path=path,
+        )
+        self.live_recordings[call.call_id] = (recording, call.channel)
+        self._keep_recording(recording)
+        if status is RecordingStatus.OBJECTED:
+            self._log_soon(call.call_id, "caller", "objected")
+        elif status is RecordingStatus.RECORDED:
+            self._log_soon(call.call_id, "dialplan", "started")
+
+    def _recording_completed(self, completed: CallCompleted) -> None:
+        found = self.live_recordings.pop(completed.call_id, None)
+        if found is None:
+            return
+        recording, _ = found
+        recording.ended_at = completed.ended_at
+        recording.agent_id = completed.agent_id
+        if recording.path:
+            try:
+                # Only the supervisor page serves it: nobody else on the host reads a voice.
+                os.chmod(recording.path, 0o600)
+            except OSError as exc:
+                log.warning("recording_file_unreadable", call_id=completed.call_id, error=str(exc))
+        self._keep_recording(recording)
+
+    @staticmethod
+    def _sized(recording: Recording) -> Recording:
+        """The file's size as it is now (Asterisk closes it a moment after the call ends)."""
+        if recording.path:
+            try:
+                recording.size_bytes = os.stat(recording.path).st_size
+            except OSError:
+                recording.size_bytes = None
+        return recording
+
+    def _advisors_recording(self, agent_id: str) -> tuple[Recording, str]:
+        agent = self.engine.agent_view(agent_id, self.dispatcher.now())
+        found = self.live_recordings.get(agent.call_id or "")
+        if found is None:
+            raise ListeningRefusedError("not_recorded", "the advisor's call has no recording")
+        return found
+
+    async def mute_recording(self, agent_id: str, muted: bool, actor: str) -> Recording:
+        """Mute or unmute the recording of the advisor's call (a card number, a health matter)."""
+        recording, channel = self._advisors_recording(agent_id)
+        if recording.status is not RecordingStatus.RECORDED:
+            raise ListeningRefusedError("not_recorded", "the advisor's call is not recorded")
+        await mixmonitor.mute(self.ami, channel, muted)
+        recording.muted = muted
+        self.feed.touch()
+        await self.log_recording(recording.call_id, actor, "muted" if muted else "unmuted")
+        return recording
+
+    async def start_recording(self, agent_id: str, actor: str) -> Recording:
+        """Start recording the advisor's call (queues with ``record = "on_demand"``)."""
+        recording, channel = self._advisors_recording(agent_id)
+        if recording.status is RecordingStatus.OBJECTED:
+            raise ListeningRefusedError("caller_objected", "the caller refused to be recorded")
+        if recording.status is RecordingStatus.RECORDED:
+            return recording
+        await mixmonitor.start(self.ami, channel, recording.call_id)
+        recording.status = RecordingStatus.RECORDED
+        recording.path = str(
+            self.settings.ami.recordings_dir / mixmonitor.file_name(recording.call_id)
+        )
+        self._keep_recording(recording)
+        self.feed.touch()
+        await self.log_recording(recording.call_id, actor, "started")
+        return recording
+
+    def live_recording(self, call_id: str) -> Recording | None:
+        """The recording of a call in progress, if its caller heard the notice."""
+        found = self.live_recordings.get(call_id)
+        return found[0] if found is not None else None
+
+    async def recordings(self, limit: int) -> list[Recording]:
+        """The latest recordings (in progress first), newest first."""
+        live = sorted((r for r, _ in self.live_recordings.values()), key=lambda r: -r.started_at)
+        if self.recorder is not None:
+            stored = await recent_recordings(self.recorder.engine, limit)
+        else:
+            stored = sorted(self.recordings_kept, key=lambda r: -r.started_at)
+        seen = {r.call_id for r in live}
+        both = [*live, *(r for r in stored if r.call_id not in seen)][:limit]
+        return [self._sized(r) for r in both]
+
+    async def recording(self, call_id: str) -> tuple[Recording, list[RecordingAction]] | None:
+        """One call's recording and its log."""
+        if self.recorder is not None:
+            found = await recording_of(self.recorder.engine, call_id)
+            live = self.live_recordings.get(call_id)
+            if live is not None:
+                return self._sized(live[0]), found[1] if found is not None else []
+            return (self._sized(found[0]), found[1]) if found is not None else None
+        mine = self.live_recordings.get(call_id)
+        recording = (
+            mine[0]
+            if mine
+            else next((r for r in self.recordings_kept if r.call_id == call_id), None)
+        )
+        if recording is None:
+            return None
+        actions = [a for a in self.recording_actions if a.call_id == call_id]
+        return self._sized(recording), actions
 
     def listened_now(self, agent_id: str) -> bool:
         """Whether a supervisor is attached to this advisor's call right now."""

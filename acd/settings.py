@@ -165,6 +165,9 @@ class AmiSettings(_Section):
     ping_interval_s: PositiveSeconds = 10.0
     ping_timeout_s: PositiveSeconds = 5.0
     reconnect_max_s: PositiveSeconds = 30.0
+    # Where acd reads this PBX's recordings: Asterisk's astspooldir/monitor, shared with acd (a
+    # volume in docker/compose.yaml, the same folder on one host).
+    recordings_dir: Path = Path("/var/spool/asterisk/monitor")
 
     def resolved_secret(self) -> SecretStr:
         """The secret, from ``secret`` or read from ``secret_file`` (trailing newline dropped)."""
@@ -393,7 +396,8 @@ class RetentionSettings(_Section):
     call_records_days: PositiveDays | None = None
     notes_days: PositiveDays | None = None
     inactive_customers_days: PositiveDays | None = None
-    recordings_days: PositiveDays | None = None
+    # CNIL: recordings kept for training and quality, six months at most.
+    recordings_days: PositiveDays | None = 180
     # The outbound attempt log (keep it longer than the 30- and 60-day rules look back).
     outbound_attempts_days: PositiveDays | None = None
 
@@ -439,6 +443,9 @@ class QueueSettings(_Section):
     callback_offer_after_s: Seconds = 0.0
     callback_offer_wait_s: Seconds = 0.0
     callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
+    # MixMonitor (docs/supervision.md): none; all (from the notice, unless the caller objects);
+    # on_demand (the notice is played; the advisor starts it).
+    record: Literal["none", "all", "on_demand"] = "none"
 
 
 class ExceptionSettings(_Section):

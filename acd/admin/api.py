@@ -59,6 +59,7 @@ from acd.admin.models import (
     wallboard_out,
 )
 from acd.admin.pages import Pages
+from acd.admin.recordings_api import mount_recordings_api
 from acd.admin.roles import Permission, Principal, Role, Target, authorize
 from acd.admin.settings_port import QueueTuningRefusedError, SettingsHolder
 from acd.admin.supervision_api import mount_supervision_api
@@ -67,7 +68,7 @@ from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
 from acd.runtime.health import Part, Verdict, verdict
-from acd.runtime.ports import InboxFullError, ListeningDesk, ListeningState
+from acd.runtime.ports import InboxFullError, ListeningDesk, ListeningState, RecordingDesk
 
 log = structlog.get_logger("acd.admin")
 
@@ -125,6 +126,7 @@ def build_http_app(
     pin_locks: PinLockControl | None = None,
     listening: ListeningDesk | None = None,
     health_source: HealthSource | None = None,
+    recordings: RecordingDesk | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -371,9 +373,16 @@ def build_http_app(
                 x.agent_id == agent_id and x.state is ListeningState.LISTENING
                 for x in listening.live()
             )
+        live_recording = (
+            recordings.live_recording(view.call_id)
+            if recordings is not None and view.call_id is not None
+            else None
+        )
         return AdvisorSessionOut(
             at=at,
             listened_now=listened_now,
+            recording=live_recording.status.value if live_recording is not None else None,
+            recording_muted=live_recording.muted if live_recording is not None else False,
             agent=agent_out(view),
             call=call,
             today=day_out(feed.day.advisor(agent_id, at), view.occupancy),
@@ -720,6 +729,8 @@ def build_http_app(
 
     if listening is not None:
         mount_supervision_api(app, holder, feed, listening)
+    if recordings is not None:
+        mount_recordings_api(app, holder, feed, recordings)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -41,6 +41,8 @@ ERROR_STATUS: dict[str, int] = {
     "already_listening": 409,
     "not_listening": 409,
     "no_phone": 409,
+    "not_recorded": 409,
+    "caller_objected": 409,
     "invalid_input": 422,
     "invalid_config": 422,
     "overloaded": 503,
@@ -49,6 +51,7 @@ ERROR_STATUS: dict[str, int] = {
     "pbx_unavailable": 503,
     "originate_refused": 502,
     "switch_refused": 502,
+    "recording_refused": 502,
 }
 
 

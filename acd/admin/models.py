@@ -175,6 +175,10 @@ class AdvisorSessionOut(BaseModel):
     dispositions: list[str]
     # A supervisor is listening now (None: the centre does not show it live).
     listened_now: bool | None = None
+    # The current call's recording: recorded, objected, allowed (on demand, not started); None
+    # when its queue does not record. ``recording_muted`` while the advisor muted it.
+    recording: str | None = None
+    recording_muted: bool = False
 
 
 class LoginIn(_Body):

@@ -38,7 +38,7 @@ class Permission(StrEnum):
     READ_CALLS = "read_calls"  # calls in progress, with the callers' numbers
     TUNE_QUEUE = "tune_queue"  # change a queue's settings live
     LISTEN = "listen"  # listen, whisper or barge into a call
-    FETCH_RECORDINGS = "fetch_recordings"  # coming: call recordings
+    FETCH_RECORDINGS = "fetch_recordings"  # list call recordings and listen to them
     READ_CUSTOMER = "read_customer"  # a customer of the directory, with consents and calls
     MANAGE_CUSTOMERS = "manage_customers"  # create and change customers and their consents
 
@@ -63,7 +63,7 @@ _ROWS: Final = {
     Permission.READ_CALLS: (_N, _N, _Q, _A),
     Permission.TUNE_QUEUE: (_N, _N, _Q, _A),
     Permission.LISTEN: (_N, _N, _Q, _A),
-    Permission.FETCH_RECORDINGS: (_N, _N, _Q, _A),
+    Permission.FETCH_RECORDINGS: (_N, _N, _Q, _N),
     Permission.READ_CUSTOMER: (_N, _O, _Q, _A),
     Permission.MANAGE_CUSTOMERS: (_N, _N, _N, _A),
 }

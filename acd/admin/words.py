@@ -142,6 +142,9 @@ PHRASES: Final = {
     "being_listened": N_("A supervisor is listening to this call."),
     "listened_by": N_("{when}: {name} ({modes}), {duration}"),
     "never_listened": N_("No supervisor has listened to your calls."),
+    "play_action": N_("Play"),
+    "no_recording": N_("No recording yet."),
+    "recording_line": N_("{when} · {queue} · {name} · {status}"),
 }
 
 # Listen, whisper, barge (acd.runtime.ports.ListeningMode) and where a listening stands.
@@ -152,6 +155,10 @@ LISTENING_WORDS: Final = {
     "calling": N_("your phone rings"),
     "listening": N_("attached"),
     "ended": N_("ended"),
+    # A call's recording (acd.runtime.ports.RecordingStatus).
+    "recorded": N_("recorded"),
+    "objected": N_("the caller objected"),
+    "allowed": N_("not recorded"),
 }
 
 # Why a queue is open or closed (acd.core.calendar.Reason), as the pages say it.

@@ -60,6 +60,17 @@ _WARNINGS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    """An inbound call as it is offered, for those outside routing who follow it."""
+
+    call_id: str
+    queue: str
+    channel: str
+    params: Mapping[str, str]
+    caller_number: str
+
+
 @dataclass(slots=True, eq=False)
 class _Call:
     leg: CallLeg
@@ -104,6 +115,10 @@ class AgiCalls:
             timings=self._timings,
             pin_limits=pin_limits,
         )
+        # Told of each inbound call as it is offered (call id, queue, the caller's channel, the
+        # request's parameters, the caller's number): the supervisor's desk learns from the URL
+        # whether the dialplan's notice recorded the caller or the caller objected.
+        self.on_inbound: Callable[[InboundCall], None] | None = None
 
     def reconfigure(
         self,
@@ -186,6 +201,10 @@ class AgiCalls:
         self._calls[call_id] = call
         self._by_uniqueid[session.uniqueid] = call
         log.info("call_offered", call_id=call_id, queue=queue, channel=session.channel)
+        if self.on_inbound is not None:
+            self.on_inbound(
+                InboundCall(call_id, queue, session.channel, params, request.caller_number)
+            )
         session.on_hangup(lambda: self._on_session_end(call))
         try:
             self._apply(call, leg.start(self._inbox.now()))

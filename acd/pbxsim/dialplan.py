@@ -236,7 +236,8 @@ class InboundDialplan:
         # The NoOp at priority 1, or the applications configured before AGI (S16 b's 402).
         caller.priority = max(2, len(config.before_agi) + 1)
         if config.run_agi:
-            session = AgiSession(pbx, caller, record.agi_url)
+            # The URL may carry what the dialplan found before AGI() (the recording notice).
+            session = AgiSession(pbx, caller, substitute(record.agi_url, caller))
             status = await self._run_agi(session, caller)
             record.agi_status = status
             record.reached_daemon = session.reached

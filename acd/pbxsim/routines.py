@@ -8,9 +8,12 @@ argument is replaced by the extension, ``Goto(context,exten,priority)`` jumps.
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.channels import Channel
-from acd.pbxsim.pbx import Pbx, wait_for_hangup
+from acd.pbxsim.pbx import Pbx, wait_any, wait_for_hangup
 from acd.pbxsim.sounds import SAMPLE_RATE, samples_of
 from acd.pbxsim.supervision import ChanSpy, MixMonitor
 
@@ -22,8 +25,29 @@ def split_application(text: str) -> tuple[str, str]:
 
 
 def substitute(text: str, channel: Channel) -> str:
-    """The dialplan variables the configured extensions use: ${EXTEN}, ${UNIQUEID}."""
-    return text.replace("${EXTEN}", channel.exten).replace("${UNIQUEID}", channel.uniqueid)
+    """The dialplan variables the configured extensions use: ${EXTEN}, ${UNIQUEID}, and any
+    channel variable (unset: empty, as in Asterisk)."""
+    text = text.replace("${EXTEN}", channel.exten).replace("${UNIQUEID}", channel.uniqueid)
+    return re.sub(r"\$\{(\w+)\}", lambda m: channel.variables.get(m.group(1), ""), text)
+
+
+def _truth(expression: str) -> bool:
+    """``$[...]`` as the recording notice's dialplan writes it: ``"a" = "b"``, ``!=``, joined by
+    ``&`` or ``|`` from left to right (no parentheses); anything else is false."""
+    result: bool | None = None
+    joiner = "&"
+    for part in re.split(r"\s*([&|])\s*", expression.strip()):
+        if part in ("&", "|"):
+            joiner = part
+            continue
+        found = re.fullmatch(r'\s*"([^"]*)"\s*(!?=)\s*"([^"]*)"\s*', part)
+        value = found is not None and (
+            (found.group(1) == found.group(3)) == (found.group(2) == "=")
+        )
+        result = (
+            value if result is None else (result and value if joiner == "&" else result or value)
+        )
+    return bool(result)
 
 
 class Routines:
@@ -62,6 +86,32 @@ class Routines:
             index += 1
         self.pbx.destroy(channel, soft=True)
 
+    async def _read(self, channel: Channel, params: list[str]) -> None:
+        """Read(var,prompt,maxdigits,options,attempts,timeout): the prompt, keys heard during it
+        and up to ``timeout`` seconds after; ``var`` gets the digits (empty: none). Answers the
+        channel first, as app_read does without the ``n`` option."""
+        pbx = self.pbx
+        scale = pbx.config.timings.time_scale
+        variable = params[0]
+        prompt = params[1] if len(params) > 1 else ""
+        wanted = int(params[2]) if len(params) > 2 and params[2].isdigit() else 1
+        timeout = float(params[5]) if len(params) > 5 and params[5] else 3.0
+        if channel.state != 6:
+            await pbx.answer(channel, 0.0)
+        channel.listen_for_keys()
+        digits = ""
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + (samples_of(prompt) / SAMPLE_RATE + timeout) * scale
+            while len(digits) < wanted:
+                woke = await wait_any((channel.soft_hangup, channel.key_pressed), deadline)
+                if woke is not channel.key_pressed:
+                    break
+                digits += "".join(channel.take_keys())
+        finally:
+            channel.stop_listening()
+        channel.variables[variable] = digits[:wanted]
+
     async def application(self, channel: Channel, name: str, data: str) -> None:
         """One dialplan application; unknown ones do nothing (like NoOp)."""
         pbx = self.pbx
@@ -92,6 +142,13 @@ class Routines:
         elif app == "set":
             key, _, value = data.partition("=")
             channel.variables[key] = value
+        elif app == "read":
+            await self._read(channel, params)
+        elif app == "execif":
+            # ExecIf($[condition]?App(args)): only the true branch is modelled.
+            found = re.fullmatch(r"\$\[(.*)\]\?(\w+)\((.*)\)", data.strip(), re.S)
+            if found and _truth(found.group(1)):
+                await self.application(channel, found.group(2), found.group(3))
         elif app == "mixmonitor":
             self.mixmonitor.start(channel, params[0], params[1] if len(params) > 1 else "")
         elif app == "stopmixmonitor":

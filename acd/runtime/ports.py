@@ -179,3 +179,54 @@ class ListeningRefusedError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class RecordingStatus(StrEnum):
+    """Where a call's recording stands (the caller heard the information notice)."""
+
+    RECORDED = "recorded"  # MixMonitor runs (from the dialplan, or started on demand)
+    OBJECTED = "objected"  # the caller pressed the objection key: never recorded
+    ALLOWED = "allowed"  # on demand: not started (yet)
+
+
+@dataclass(slots=True)
+class Recording:
+    """A call's recording: its file as acd reads it, who was on the call, and what was done."""
+
+    call_id: str
+    queue: str
+    status: RecordingStatus
+    started_at: float
+    caller_number: str = ""
+    agent_id: str | None = None
+    path: str = ""
+    ended_at: float | None = None
+    size_bytes: int | None = None
+    muted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingAction:
+    """One line of a recording's log: objected, started, muted, unmuted, listened."""
+
+    call_id: str
+    at: float
+    actor: str
+    action: str
+
+
+class RecordingDesk(Protocol):
+    """Recordings for the HTTP side (``acd.app.Daemon`` is one). Refusals raise
+    ``ListeningRefusedError`` with a stable code (the same family as listening's)."""
+
+    async def recordings(self, limit: int) -> list[Recording]: ...
+
+    def live_recording(self, call_id: str) -> Recording | None: ...
+
+    async def recording(self, call_id: str) -> tuple[Recording, list[RecordingAction]] | None: ...
+
+    async def log_recording(self, call_id: str, actor: str, action: str) -> None: ...
+
+    async def mute_recording(self, agent_id: str, muted: bool, actor: str) -> Recording: ...
+
+    async def start_recording(self, agent_id: str, actor: str) -> Recording: ...

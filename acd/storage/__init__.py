@@ -6,8 +6,10 @@ flush_ms, country)`` as the ``CallRecords`` port (``start``/``stop``, ``record``
 in after a restart. The CLI mounts ``commands.db_app`` and ``commands.report_command``.
 """
 
-# Imported for its registrations: a person's erasure and ``acd db purge`` reach campaign data too.
+# Imported for their registrations: a person's erasure and ``acd db purge`` reach campaign data
+# and call recordings too.
 from acd.storage import campaigns as campaigns
+from acd.storage import recordings as recordings
 from acd.storage.errors import (
     DatabaseUnavailableError,
     DatabaseUrlError,

@@ -128,9 +128,13 @@ def purge_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an o
     inactive_customers_days: Annotated[
         float | None, _days_option("inactive_customers", "customers without a call")
     ] = None,
+    recordings_days: Annotated[
+        float | None, _days_option("recordings", "call recordings (files and rows)")
+    ] = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Delete what is older than its retention: call records, notes, inactive customers."""
+    """Delete what is older than its retention: call records, notes, inactive customers, call
+    recordings (each file with its row)."""
     days: dict[str, float | None] = {}
     if config is not None:
         if _retention_loader is None:
@@ -140,6 +144,7 @@ def purge_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an o
         "call_records": call_records_days if older_than is None else older_than,
         "notes": notes_days,
         "inactive_customers": inactive_customers_days,
+        "recordings": recordings_days,
     }
     days.update({kind: value for kind, value in given.items() if value is not None})
     if all(value is None for value in days.values()):

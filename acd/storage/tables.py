@@ -318,3 +318,36 @@ listenings = sa.Table(
     sa.Column("outcome", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_listenings_agent", "agent_id", "requested_at"),
 )
+
+
+# Call recordings (MixMonitor, docs/supervision.md): one row per call whose caller heard the
+# information notice, recorded or not (``objected``: the caller refused, nothing was recorded).
+# ``path`` is the file as acd reads it; the file and its row are deleted together.
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN), primary_key=True),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("caller_number", sa.String(64), nullable=False, server_default=""),
+    # recorded | objected | allowed (on demand, not started)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(500), nullable=False, server_default=""),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("ended_at", sa.Double),
+    sa.Column("size_bytes", sa.BigInteger),
+    sa.Index(None, "started_at"),
+    sa.Index(None, "caller_number"),
+)
+
+# What happened to a recording, who did it: objected, started, muted, unmuted, listened.
+recording_log = sa.Table(
+    "recording_log",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN), nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Index(None, "call_id", "at"),
+)

@@ -91,7 +91,9 @@ async def api() -> AsyncIterator[Api]:
     metrics = AcdMetrics(daemon.engine, dispatcher.now)
     dispatcher.live_views.extend([feed, metrics])
     metrics.watch_dispatcher(lambda: dispatcher.backlog)
-    app = build_http_app(feed, daemon, hours=daemon, metrics=metrics, listening=daemon)
+    app = build_http_app(
+        feed, daemon, hours=daemon, metrics=metrics, listening=daemon, recordings=daemon
+    )
     server = HttpServer(app, host="127.0.0.1", port=0)
     running = asyncio.create_task(dispatcher.run())
     serving = asyncio.create_task(server.run())

@@ -48,6 +48,13 @@ ENDPOINTS = {
     ("post", "/api/v1/supervisor/listenings/{listening_id}/mode"),
     ("post", "/api/v1/supervisor/listenings/{listening_id}/leave"),
     ("get", "/api/v1/agents/{agent_id}/listenings"),
+    ("get", "/api/v1/recordings"),
+    ("get", "/api/v1/recordings/{call_id}"),
+    ("post", "/api/v1/recordings/{call_id}/listen"),
+    ("get", "/api/v1/recordings/{call_id}/audio"),
+    ("post", "/api/v1/agents/{agent_id}/recording/mute"),
+    ("post", "/api/v1/agents/{agent_id}/recording/unmute"),
+    ("post", "/api/v1/agents/{agent_id}/recording/start"),
 }
 
 

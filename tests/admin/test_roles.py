@@ -20,6 +20,7 @@ from acd.admin.roles import (
     identify,
 )
 from acd.core.events import CallArrived
+from acd.runtime.ports import Recording, RecordingStatus
 from tests.admin.conftest import ADMIN_TOKEN, AGENT_TOKENS, SUPERVISOR_TOKENS, Api, centre_settings
 
 DOC = Path(__file__).parents[2] / "docs" / "api.md"
@@ -102,6 +103,10 @@ async def request(api: Api, permission: str, role: str, target: str) -> int:
                 headers=headers,
                 json={"phone": "PJSIP/desk1"},
             )
+        case "fetch_recordings":
+            response = await client.get(
+                f"/api/v1/recordings/call-{QUEUE_OF[target]}", headers=headers
+            )
         case "tune_queue":
             response = await client.get(
                 f"/api/v1/queues/{QUEUE_OF[target]}/tuning", headers=headers
@@ -119,6 +124,7 @@ HTTP_PERMISSIONS = (
     "read_calls",
     "tune_queue",
     "listen",
+    "fetch_recordings",
 )
 
 
@@ -131,6 +137,9 @@ async def test_every_cell_over_http(api: Api, permission: str, role: str) -> Non
         await dispatcher.submit(
             CallArrived(at=dispatcher.now(), call_id=f"call-{queue}", queue=queue)
         )
+        # Each call recorded, as the dialplan's notice would have told acd.
+        recording = Recording(f"call-{queue}", queue, RecordingStatus.RECORDED, dispatcher.now())
+        api.daemon.live_recordings[f"call-{queue}"] = (recording, f"PJSIP/callers-{queue}")
     scope = DOCUMENTED[permission, role]
     inside, outside = INSIDE_OUTSIDE.get(role, ("carol", "bob"))
     for target, within in ((inside, True), (outside, False)):
@@ -155,9 +164,8 @@ OUTSIDE = {
     Role.ADVISOR: Target(agent_id="bob", agent_queues=("support",), queue="support"),
     Role.SUPERVISOR: Target(agent_id="bob", agent_queues=("support",), queue="support"),
 }
-# Recordings have no endpoint yet; the customer API is tested in tests/customers.
+# The customer API is tested in tests/customers.
 AT_AUTHORIZE = (
-    Permission.FETCH_RECORDINGS,
     Permission.READ_CUSTOMER,
     Permission.MANAGE_CUSTOMERS,
 )
@@ -231,6 +239,9 @@ async def test_a_limited_supervisor_lists_only_calls_of_their_queues(api: Api) -
         await dispatcher.submit(
             CallArrived(at=dispatcher.now(), call_id=f"call-{queue}", queue=queue)
         )
+        # Each call recorded, as the dialplan's notice would have told acd.
+        recording = Recording(f"call-{queue}", queue, RecordingStatus.RECORDED, dispatcher.now())
+        api.daemon.live_recordings[f"call-{queue}"] = (recording, f"PJSIP/callers-{queue}")
     mine = (await api.client.get("/api/v1/calls", headers=api.supervisor("sue"))).json()
     assert [c["queue"] for c in mine] == ["sales"]
     every = (await api.client.get("/api/v1/calls", headers=api.admin)).json()

@@ -48,7 +48,7 @@ async def test_each_kind_goes_after_its_own_number_of_days(sqlite_url: str) -> N
         deleted = await purge_personal_data(
             store.engine, {"notes": 30.0, "inactive_customers": 365.0, "recordings": 10.0}, now=now
         )
-        assert deleted == {"notes": 1, "inactive_customers": 1}
+        assert deleted == {"notes": 1, "inactive_customers": 1, "recordings": 0}
         assert [c.customer_id for c in await store.load_all()] == ["new"]
         assert [n.call_id for n in await read_all(sqlite_url, call_notes)] == ["k-new"]
         assert len(await read_all(sqlite_url, calls)) == 2  # call records: no days given

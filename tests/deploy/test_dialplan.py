@@ -68,6 +68,7 @@ APP_MODULES = {
     "Log": "app_verbose.so",
     "Verbose": "app_verbose.so",
     "Return": "app_stack.so",  # the callback greeting, a Dial U() subroutine
+    "Read": "app_read.so",
 }
 FUNCTION_MODULES = {
     "CUT": "func_cut.so",
@@ -193,7 +194,7 @@ def test_every_variable_the_dialplan_reads_is_defined(plan: Dialplan) -> None:
     } | {"ACD_ARGS"}
     # ACD_CALLBACK_ID: a Variable of the callback leg's Originate (dialplan/acd-callback.conf).
     set_by_daemon = {"ACD_STATE", "ACD_OVERFLOW_TARGET", "ACD_CALLBACK_ID"}
-    optional = {"ACD_PRIORITY"}
+    optional = {"ACD_PRIORITY", "ACD_RECORD"}
     defined = set(plan.globals) | set_by_dialplan | set_by_daemon | optional
     read = set()
     for _, _, step in plan.steps():

@@ -81,6 +81,17 @@
       $("c-state").textContent = label(W.call_states, c.state);
     }
     $("disposition-row").hidden = !(c && c.answered);
+    // The recording of this call: shown only when its queue records (docs/supervision.md).
+    const rec = c ? session.recording : null;
+    $("recording-row").hidden = !rec;
+    if (rec) {
+      const state = rec === "recorded" && session.recording_muted ? "muted" : rec;
+      const words = $("recording-words").content;
+      $("rec-state").textContent = words.querySelector('[data-state="' + state + '"]').textContent;
+      $("b-rec-start").hidden = rec !== "allowed";
+      $("b-rec-mute").hidden = rec !== "recorded" || session.recording_muted;
+      $("b-rec-unmute").hidden = rec !== "recorded" || !session.recording_muted;
+    }
     $("note-row").hidden = !c;
     const callId = c ? c.call_id : null;
     const revision = c ? c.profile_revision : 0;
@@ -133,6 +144,9 @@
   $("b-wrap").onclick = () => post("/wrap-up/end");
   $("b-login").onclick = () => post("/login");
   $("b-logout").onclick = () => post("/logout");
+  $("b-rec-start").onclick = () => post("/recording/start");
+  $("b-rec-mute").onclick = () => post("/recording/mute");
+  $("b-rec-unmute").onclick = () => post("/recording/unmute");
   $("b-disposition").onclick = () => post("/disposition", {disposition: $("disposition").value});
   $("b-note").onclick = () => post("/note", {text: $("note").value, call_id: offerFor});
 

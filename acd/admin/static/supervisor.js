@@ -7,7 +7,8 @@
   const {$, el, words: W, clock, label, fill} = A;
   const key = "acd-token-supervisor";
   const template = $("queue-card");
-  let me = null, board = null, calls = [], listenings = [], tuning = {};
+  let me = null, board = null, calls = [], listenings = [], recordings = [], tuning = {};
+  let recordingsShown = "";
   const MODES = ["listen", "whisper", "barge"];
 
   function mine(queue) { return me.queues === null || me.queues.includes(queue); }
@@ -186,12 +187,48 @@
     });
     $("listenings").replaceChildren(...rows);
   }
+  function renderRecordings() {
+    // Rebuilt only when the list changes: a player in use must not be replaced.
+    const key = JSON.stringify(recordings.map((r) => [r.call_id, r.status, r.in_progress]));
+    if (key === recordingsShown) return;
+    recordingsShown = key;
+    if (!recordings.length) return $("recordings").replaceChildren(el("p", "dim", W.phrases.no_recording));
+    $("recordings").replaceChildren(...recordings.map((r) => {
+      const row = el("div", "recording");
+      row.dataset.call = r.call_id;
+      const agent = board.agents.find((a) => a.agent_id === r.agent_id);
+      row.append(el("span", "", fill(W.phrases.recording_line, {
+        when: new Date(r.started_at * 1000).toLocaleString(document.documentElement.lang),
+        queue: r.queue, name: agent ? agent.name : (r.agent_id || "–"), status: label(W.listening, r.status),
+      })));
+      if (r.status === "recorded" && !r.in_progress) {
+        const play = el("button", "", W.phrases.play_action);
+        play.dataset.play = r.call_id;
+        play.onclick = async () => {
+          const result = await request("POST", "/api/v1/recordings/" + encodeURIComponent(r.call_id) + "/listen");
+          if (!result.ok) return say(result.data.error.message, true);
+          const player = el("audio");
+          player.controls = true;
+          player.src = result.data.url;
+          play.replaceWith(player);
+          player.play().catch(() => {});
+        };
+        row.append(" ", play);
+      }
+      return row;
+    }));
+  }
+  async function refreshRecordings() {
+    const result = await request("GET", "/api/v1/recordings?limit=20");
+    if (result.ok) recordings = result.data;
+  }
   function render() {
     if (!board || !me) return;
     renderQueues();
     renderAdvisors();
     renderCalls();
     renderListenings();
+    renderRecordings();
   }
   async function listen(callId, mode) {
     const result = await request("POST", "/api/v1/supervisor/calls/" + encodeURIComponent(callId) + "/listen", {mode});
@@ -243,6 +280,10 @@
       await refreshListenings();
       render();
     });
+    // Recordings change when calls end: read them every 10 s, not on every snapshot.
+    const recordingsEvery = async () => { await refreshRecordings(); render(); };
+    recordingsEvery();
+    setInterval(recordingsEvery, 10000);
     source.onerror = () => A.status("reconnecting");
     setInterval(render, 1000);
   }
