@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol
-from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path
@@ -32,7 +31,7 @@ from acd.core.customers import (
 )
 from acd.core.errors import CoreError
 from acd.runtime.phone_numbers import NumberError, to_e164
-from acd.runtime.screen_pop import NoteRefusedError
+from acd.runtime.screen_pop import NoteRefusedError, customer_page_url
 
 log = structlog.get_logger("acd.admin")
 
@@ -132,21 +131,6 @@ class ConsentOut(BaseModel):
     proof_ref: str
 
 
-class CustomerCallOut(BaseModel):
-    """A past call: when, where, how it ended, who took it, the disposition and the note."""
-
-    call_id: str
-    number: str
-    offered_at: float
-    queue: str
-    outcome: str
-    agent_id: str | None
-    disposition: str | None
-    wait_s: float
-    talk_s: float
-    note: str | None
-
-
 class CustomerOut(BaseModel):
     """A customer, their consents and their latest calls (newest first)."""
 
@@ -162,18 +146,8 @@ class CustomerOut(BaseModel):
     attributes: Attributes
     consents: list[ConsentOut]
     crm_url: str | None = Field(description="The customer's page in the CRM, if configured.")
-    recent_calls: list[CustomerCallOut]
-
-
-def crm_url(template: str | None, customer: Customer) -> str | None:
-    """``crm.customer_url_template`` filled for this customer (id URL-encoded)."""
-    if not template:
-        return None
-    return template.replace("{customer_id}", quote(customer.customer_id, safe=""))
-
-
-def call_out(call: CustomerCall) -> CustomerCallOut:
-    return CustomerCallOut(**dataclasses.asdict(call))
+    # The core's record, served as it is (one definition of a past call's fields).
+    recent_calls: list[CustomerCall]
 
 
 def customer_out(
@@ -201,8 +175,8 @@ def customer_out(
             )
             for c in customer.consents
         ],
-        crm_url=crm_url(crm_template, customer),
-        recent_calls=[call_out(call) for call in calls],
+        crm_url=customer_page_url(crm_template, customer.customer_id),
+        recent_calls=list(calls),
     )
 
 

@@ -75,6 +75,14 @@ class OfferSink(Protocol):
     def offer_ready(self, agent_id: str, offer: Mapping[str, Any]) -> None: ...
 
 
+def customer_page_url(template: str | None, customer_id: str | None) -> str | None:
+    """``crm.customer_url_template`` filled for one customer (``{customer_id}`` URL-encoded), or
+    None without a template or an id: the link the screen pop and the customer API show."""
+    if not template or not customer_id:
+        return None
+    return template.replace("{customer_id}", quote(customer_id, safe=""))
+
+
 _LIVE: Final = frozenset({CallState.WAITING, CallState.PRESENTED, CallState.CONNECTED})
 
 
@@ -224,7 +232,7 @@ class ScreenPops:
                 "vip": int(data.get(model.DATA_VIP, "0") or 0),
                 "language": data.get(model.DATA_LANGUAGE, ""),
                 "region": data.get(model.DATA_REGION, ""),
-                "crm_url": self._crm_url(customer_id),
+                "crm_url": customer_page_url(self.crm_url_template, customer_id),
             }
         return {
             "call_id": call_id,
@@ -242,11 +250,6 @@ class ScreenPops:
             "recent_calls": [_call_out(c) for c in calls if c.call_id != call_id],
             "notes": {"max_chars": self.notes_max_chars, "reminder": NOTE_REMINDER},
         }
-
-    def _crm_url(self, customer_id: str | None) -> str | None:
-        if not self.crm_url_template or not customer_id:
-            return None
-        return self.crm_url_template.replace("{customer_id}", quote(customer_id, safe=""))
 
     # ------------------------------------------------------------------ notes
 
