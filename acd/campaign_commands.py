@@ -1,4 +1,4 @@
-"""``acd campaign import|can-call``: outbound campaigns from the command line.
+"""``acd campaign import|can-call|start|pause|stop|status|simulate``: campaigns from the CLI.
 
 Both read the configuration (``-c acd.toml``; ``ACD_*`` variables override it) for the database,
 the centre's country and the compliance rules (``[outbound]``), so they decide exactly as the
@@ -21,12 +21,14 @@ import sqlalchemy as sa
 import typer
 
 from acd.core.calendar import opening_at
-from acd.core.customers import CustomerKind
-from acd.core.outbound_rules import DialDecision, Rule, may_dial
+from acd.core.customers import CustomerKind, Opposition
+from acd.core.outbound_rules import Attempt, AttemptOutcome, DialDecision, Rule, may_dial
+from acd.core.pacing import DialMode, PacingPolicy
 from acd.runtime.phone_numbers import NumberError, to_e164
 from acd.settings import CampaignSettings, Settings, SettingsError, load_settings
+from acd.sim.campaign import CampaignDay, Contact, run_campaign_day
 from acd.storage.campaign_csv import parse_contacts_csv
-from acd.storage.campaigns import CampaignStore, ImportResult
+from acd.storage.campaigns import CampaignProgress, CampaignStore, ImportResult
 from acd.storage.customer_csv import CustomerFileError
 from acd.storage.database import masked_url
 from acd.storage.errors import StorageError
@@ -258,3 +260,177 @@ def can_call_command(
         typer.echo(f"{answer}: {e164} at {when_text} [{decision.zone}]: {rule}{detail}{retry}")
     if not decision.allowed:
         raise typer.Exit(1)
+
+
+def _state_command(state: str, verb: str) -> None:
+    def command(
+        name: Annotated[str, typer.Argument(help="the [campaigns.NAME]")],
+        config: ConfigOption = None,
+    ) -> None:
+        settings = _settings(config)
+        _campaign(settings, name)
+
+        async def write() -> str:
+            store = await _store(settings)
+            try:
+                return await store.set_state(name, state, at=time.time(), by="cli")
+            finally:
+                await store.close()
+
+        try:
+            before = asyncio.run(write())
+        except StorageError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"campaign {name}: {before} -> {state}")
+
+    command.__doc__ = f"{verb} a campaign (the dialer reads its state)."
+    campaign_app.command(verb.lower())(command)
+
+
+_state_command("running", "Start")
+_state_command("paused", "Pause")
+_state_command("stopped", "Stop")
+
+
+@campaign_app.command("status")
+def status_command(
+    name: Annotated[str, typer.Argument(help="the [campaigns.NAME]")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """A campaign's progress: state, contacts left, attempted, reached, abandon rates, outcomes."""
+    settings = _settings(config)
+    campaign = _campaign(settings, name)
+    assert campaign is not None
+
+    async def read() -> CampaignProgress:
+        store = await _store(settings)
+        try:
+            return await store.progress(name, now=time.time())
+        finally:
+            await store.close()
+
+    try:
+        progress = asyncio.run(read())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    record = {
+        "campaign": name,
+        "state": progress.state,
+        "mode": campaign.mode,
+        "contacts": progress.contacts,
+        "contacts_left": progress.contacts_left,
+        "attempted_contacts": progress.attempted_contacts,
+        "reached": progress.reached,
+        "abandon_rate_15min": round(progress.abandon_rate_15min, 4),
+        "abandon_rate_24h": round(progress.abandon_rate_24h, 4),
+        "abandon_cap": campaign.abandon_cap,
+        "outcomes": progress.outcomes,
+    }
+    if as_json:
+        typer.echo(json.dumps(record, ensure_ascii=False))
+        return
+    typer.echo(
+        f"campaign {name} ({campaign.mode}): {progress.state}; {progress.contacts} contacts, "
+        f"{progress.contacts_left} left, {progress.attempted_contacts} attempted, "
+        f"{progress.reached} reached; abandon rate {progress.abandon_rate_15min:.1%} (15 min), "
+        f"{progress.abandon_rate_24h:.1%} (24 h), cap {campaign.abandon_cap:.0%}"
+    )
+    for outcome, count in sorted(progress.outcomes.items()):
+        typer.echo(f"  {outcome}: {count}")
+
+
+def _clock(day: dt.date, text: str, zone: ZoneInfo) -> float:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return dt.datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone).timestamp()
+
+
+@campaign_app.command("simulate")
+def simulate_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an option
+    name: Annotated[str, typer.Argument(help="the [campaigns.NAME]")],
+    config: ConfigOption = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="the day to simulate (default: today)")
+    ] = None,
+    advisors: Annotated[
+        int | None,
+        typer.Option("--advisors", min=1, help="advisors on the campaign (default: its queue's)"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Run the campaign's pacing on its real contact list in the simulator, before dialing anyone.
+
+    The day runs 10:00-13:00 and 14:00-20:00 in the centre's zone through the production engine;
+    contacts behave as ``acd.sim.campaign.ContactModel`` (25 % answered by a person).
+    """
+    settings = _settings(config)
+    campaign = _campaign(settings, name)
+    assert campaign is not None
+    zone = ZoneInfo(settings.centre.timezone)
+    try:
+        day = dt.date.fromisoformat(date) if date else dt.datetime.now(zone).date()
+    except ValueError:
+        raise _fail(f"--date: not an ISO date: {date!r} (e.g. 2026-12-01)") from None
+    staff = advisors or sum(1 for a in settings.agents.values() if campaign.queue in a.queues)
+    if staff == 0:
+        raise _fail(f"no advisor serves queue {campaign.queue}: give --advisors")
+    rules = settings.outbound_rules()
+
+    async def read() -> tuple[list[Contact], dict[str, list[Attempt]], list[Opposition]]:
+        store = await _store(settings)
+        try:
+            listed = await store.contacts(name)
+            people = [c.customer_id for _, c in listed if c is not None]
+            history = await store.attempts_by_person(people)
+            numbers = [n for number, c in listed for n in (c.numbers if c else (number,))]
+            oppositions = await store.customers.oppositions(numbers)
+        finally:
+            await store.close()
+        return [Contact(n, c) for n, c in listed], history, oppositions
+
+    try:
+        contacts, history, oppositions = asyncio.run(read())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    if not contacts:
+        raise _fail(f"campaign {name} has no contacts: acd campaign import FILE --campaign {name}")
+    retry = {AttemptOutcome(k): minutes * 60.0 for k, minutes in campaign.retry_minutes.items()}
+    queue = settings.queues[campaign.queue]
+    result = run_campaign_day(
+        CampaignDay(
+            start=_clock(day, "10:00", zone),
+            end=_clock(day, "20:00", zone),
+            advisors=staff,
+            contacts=contacts,
+            rules=rules,
+            calendars=settings.zone_calendars(rules, range(day.year - 1, day.year + 2)),
+            pacing=PacingPolicy(mode=DialMode(campaign.mode), abandon_cap=campaign.abandon_cap),
+            history=history,
+            oppositions=oppositions,
+            wrap_up_s=queue.wrap_up_s,
+            retry_s=retry,
+            pauses=((_clock(day, "13:00", zone), _clock(day, "14:00", zone)),),
+            campaign=name,
+        ),
+        seed=seed,
+    )
+    figures = {
+        "campaign": name,
+        "date": day.isoformat(),
+        "mode": campaign.mode,
+        "advisors": staff,
+        "contacts": len(contacts),
+        "dials": len(result.attempts),
+        "refused_by_rules": result.refused,
+        "abandon_rate": round(result.abandon_rate, 4),
+        "worst_15min_abandon_rate": round(result.worst_window_rate, 4),
+        "abandon_cap": campaign.abandon_cap,
+        "advisor_occupancy": round(result.occupancy, 4),
+        "contacts_per_advisor_hour": round(result.contacts_per_advisor_hour, 3),
+    }
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    for key, value in figures.items():
+        typer.echo(f"{key}: {value}")

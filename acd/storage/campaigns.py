@@ -56,6 +56,59 @@ class AttemptRecord:
     call_id: str | None = None
 
 
+# Outcomes of answered contacts: the abandon rate's denominator (machines in, AMD being off).
+ANSWERED_OUTCOMES = frozenset(
+    {
+        AttemptOutcome.ABANDONED,
+        AttemptOutcome.ANSWERED,
+        AttemptOutcome.MACHINE,
+        AttemptOutcome.SALE,
+        AttemptOutcome.CALL_BACK_LATER,
+        AttemptOutcome.REFUSED,
+        AttemptOutcome.WRONG_NUMBER,
+        AttemptOutcome.DO_NOT_CALL,
+        AttemptOutcome.CONSENT_WITHDRAWN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignProgress:
+    """A campaign's live progress (the CLI, the API, the supervisor page)."""
+
+    campaign: str
+    state: str
+    contacts: int
+    attempted_contacts: int
+    outcomes: dict[str, int]
+    abandon_rate_15min: float
+    abandon_rate_24h: float
+
+    @property
+    def reached(self) -> int:
+        """Attempts that reached a person (a conversation with an advisor)."""
+        live = ANSWERED_OUTCOMES - {AttemptOutcome.ABANDONED, AttemptOutcome.MACHINE}
+        return sum(self.outcomes.get(o.value, 0) for o in live)
+
+    @property
+    def contacts_left(self) -> int:
+        return max(0, self.contacts - self.attempted_contacts)
+
+
+def _abandon_rate(outcomes: Sequence[str]) -> float:
+    answered = sum(1 for o in outcomes if o in ANSWERED_OUTCOMES)
+    abandoned = sum(1 for o in outcomes if o == AttemptOutcome.ABANDONED)
+    return abandoned / answered if answered else 0.0
+
+
+def _outcome(text: str) -> AttemptOutcome:
+    try:
+        return AttemptOutcome(text)
+    except ValueError:
+        log.warning("attempt_outcome_unknown", outcome=text)
+        return AttemptOutcome.FAILED
+
+
 def _merged(existing: Customer, row: ContactRow) -> Customer:
     known = {(c.purpose, c.given_at) for c in existing.consents}
     added = tuple(c for c in row.consents if (c.purpose, c.given_at) not in known)
@@ -166,6 +219,92 @@ class CampaignStore:
                 sa.insert(campaigns).values(name=campaign, state="draft", updated_at=at)
             )
 
+    async def contacts(self, campaign: str) -> list[tuple[str, Customer | None]]:
+        """The campaign's list in import order: (number, the customer holding it)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(campaign_contacts.c.number, campaign_contacts.c.customer_id)
+                    .where(campaign_contacts.c.campaign == campaign)
+                    .order_by(campaign_contacts.c.position)
+                )
+            ).all()
+        people = {c.customer_id: c for c in await self._customers({r.customer_id for r in rows})}
+        return [(row.number, people.get(row.customer_id)) for row in rows]
+
+    async def attempts_by_person(self, customer_ids: Iterable[str]) -> dict[str, list[Attempt]]:
+        """Every dial attempt of these customers, by customer id, oldest first."""
+        wanted = list(set(customer_ids))
+        found: dict[str, list[Attempt]] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = await conn.execute(
+                    sa.select(outbound_attempts)
+                    .where(
+                        outbound_attempts.c.customer_id.in_(wanted[start : start + 500]),
+                        outbound_attempts.c.outcome != BLOCKED,
+                    )
+                    .order_by(outbound_attempts.c.at)
+                )
+                for row in rows:
+                    found.setdefault(row.customer_id, []).append(
+                        Attempt(row.at, row.number, row.campaign, _outcome(row.outcome))
+                    )
+        return found
+
+    async def set_state(self, campaign: str, state: str, *, at: float, by: str = "") -> str:
+        """Start, pause or stop a campaign; returns the state it was in."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}")
+        async with self.engine.begin() as conn:
+            await self._ensure_campaign(conn, campaign, at)
+            before = await conn.scalar(
+                sa.select(campaigns.c.state).where(campaigns.c.name == campaign)
+            )
+            await conn.execute(
+                sa.update(campaigns)
+                .where(campaigns.c.name == campaign)
+                .values(state=state, updated_at=at, updated_by=by[:64])
+            )
+        return str(before)
+
+    async def progress(self, campaign: str, *, now: float) -> CampaignProgress:
+        """Where a campaign stands: its state, contacts left, attempts and their outcomes."""
+        async with self.engine.connect() as conn:
+            state = await conn.scalar(
+                sa.select(campaigns.c.state).where(campaigns.c.name == campaign)
+            )
+            total = await conn.scalar(
+                sa.select(sa.func.count()).where(campaign_contacts.c.campaign == campaign)
+            )
+            attempted = await conn.scalar(
+                sa.select(sa.func.count(sa.distinct(outbound_attempts.c.number))).where(
+                    outbound_attempts.c.campaign == campaign,
+                    outbound_attempts.c.outcome != BLOCKED,
+                )
+            )
+            rows = (
+                await conn.execute(
+                    sa.select(outbound_attempts.c.outcome, outbound_attempts.c.at).where(
+                        outbound_attempts.c.campaign == campaign
+                    )
+                )
+            ).all()
+        outcomes: dict[str, int] = {}
+        for row in rows:
+            outcomes[row.outcome] = outcomes.get(row.outcome, 0) + 1
+        window = [r.outcome for r in rows if r.at > now - 900]
+        day = [r.outcome for r in rows if r.at > now - 86_400]
+        return CampaignProgress(
+            campaign=campaign,
+            state=str(state or "draft"),
+            contacts=int(total or 0),
+            attempted_contacts=int(attempted or 0),
+            outcomes=outcomes,
+            abandon_rate_15min=_abandon_rate(window),
+            abandon_rate_24h=_abandon_rate(day),
+        )
+
     async def contact_count(self, campaign: str) -> int:
         async with self.engine.connect() as conn:
             count = await conn.scalar(
@@ -189,15 +328,9 @@ class CampaignStore:
                 .where(condition, outbound_attempts.c.outcome != BLOCKED)
                 .order_by(outbound_attempts.c.at)
             )
-            attempts = []
-            for row in rows:
-                try:
-                    outcome = AttemptOutcome(row.outcome)
-                except ValueError:
-                    log.warning("attempt_outcome_unknown", outcome=row.outcome)
-                    outcome = AttemptOutcome.FAILED
-                attempts.append(Attempt(row.at, row.number, row.campaign, outcome))
-            return attempts
+            return [
+                Attempt(row.at, row.number, row.campaign, _outcome(row.outcome)) for row in rows
+            ]
 
     async def record_attempts(self, records: Sequence[AttemptRecord]) -> None:
         """Append attempts to the log (each gets a fresh id)."""

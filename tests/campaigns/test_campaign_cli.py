@@ -238,3 +238,54 @@ def test_check_config_refuses_a_caller_id_outside_arcep_ranges(tmp_path: Path) -
     result = CliRunner().invoke(app, ["check-config", str(config)])
     assert result.exit_code == 1
     assert "campaigns.demo.caller_id: +33199000000 is not in ARCEP's ranges" in result.stderr
+
+
+def test_start_pause_stop_and_status(database: str) -> None:
+    """The campaign's state moves draft -> running -> paused -> stopped; status shows progress."""
+    for verb, line in (
+        ("start", "draft -> running"),
+        ("pause", "running -> paused"),
+        ("stop", "paused -> stopped"),
+    ):
+        result = CliRunner().invoke(app, ["campaign", verb, "demo", "-c", CONFIG])
+        assert result.exit_code == 0, result.output
+        assert line in result.stdout
+
+    async def record() -> None:
+        store = CampaignStore(database)
+        try:
+            await store.record_attempts(
+                [
+                    AttemptRecord("demo", "x", "+33199000001", 1e12, AttemptOutcome.SALE.value),
+                    AttemptRecord("demo", "y", "+33199000003", 1e12, AttemptOutcome.BUSY.value),
+                    AttemptRecord(
+                        "demo", "z", "+33199000004", 1e12, AttemptOutcome.ABANDONED.value
+                    ),
+                ]
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(record())
+    result = CliRunner().invoke(app, ["campaign", "status", "demo", "-c", CONFIG, "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["state"] == "stopped"
+    assert (status["contacts"], status["attempted_contacts"], status["contacts_left"]) == (5, 3, 2)
+    assert status["reached"] == 1
+    assert status["outcomes"] == {"sale": 1, "busy": 1, "outbound_abandoned": 1}
+
+
+def test_simulate_runs_the_campaign_pacing_on_its_contact_list(database: str) -> None:
+    """`acd campaign simulate` dials the imported list in the simulator, within the rules."""
+    result = CliRunner().invoke(
+        app,
+        ["campaign", "simulate", "demo", "-c", CONFIG, "--date", "2026-12-01", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["contacts"] == 5
+    assert figures["advisors"] == 3  # the advisors serving queue support
+    assert figures["refused_by_rules"]["no_legal_basis"] >= 1  # +33199000002, never dialed
+    assert figures["dials"] >= 1
+    assert figures["abandon_rate"] <= 0.03
