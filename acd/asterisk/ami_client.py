@@ -24,6 +24,7 @@ from acd.asterisk.ami_codec import (
     AmiFrameParser,
     Banner,
     FieldValue,
+    ForeignBanner,
     FrameKind,
     OversizedFrame,
     encode_action,
@@ -47,6 +48,7 @@ from acd.asterisk.errors import (
     AmiConnectionLostError,
     AmiError,
     AmiLoginError,
+    AmiNotAsteriskError,
     AmiNotConnectedError,
     AmiTimeoutError,
 )
@@ -211,7 +213,9 @@ class _Connection:
         self.pending.clear()
         if not self.banner.done():
             self.banner.set_exception(AmiConnectionLostError(f"{reason} before the banner"))
-            # Marked as retrieved: nobody awaits the banner once login has timed out.
+        # Retrieved here, whoever failed it: nobody awaits the banner once login has timed out,
+        # and a foreign first line may fail it after that (asyncio would log it at collection).
+        if not self.banner.cancelled():
             self.banner.exception()
         return failed
 
@@ -241,6 +245,7 @@ class AmiClient:
         self._connection: _Connection | None = None
         self._connection_numbers = itertools.count(1)
         self._logged_in = asyncio.Event()
+        self._not_asterisk = ""  # the last "not Asterisk" reason logged
         self.logins = 0
         self.reconnects = 0  # logins after the first: each one is an AMI outage survived
 
@@ -261,6 +266,19 @@ class AmiClient:
                 await self._serve_connection(number)
             except AmiLoginError as failure:
                 log.error("ami_login_failed", connection=number, reason=str(failure))
+            except AmiNotAsteriskError as failure:
+                # One error line while it lasts, not one per attempt: the configuration (or the
+                # service on that port) must change before a retry can succeed.
+                reason = str(failure)
+                if reason != self._not_asterisk:
+                    self._not_asterisk = reason
+                    log.error(
+                        "ami_not_asterisk",
+                        connection=number,
+                        host=self._settings.host,
+                        port=self._settings.port,
+                        reason=reason,
+                    )
             except (OSError, TimeoutError, AmiError) as failure:
                 log.warning(
                     "ami_connection_failed",
@@ -389,10 +407,17 @@ class AmiClient:
         connection = _Connection(number, reader, writer, self._settings.event_names)
         log.info("ami_connected", connection=number, host=settings.host, port=settings.port)
         reader_task = asyncio.create_task(self._read_loop(connection))
+        logged_in = False
         helpers: list[asyncio.Task[None]] = []
         try:
-            async with asyncio.timeout(settings.connect_timeout):
-                banner = await asyncio.shield(connection.banner)
+            try:
+                async with asyncio.timeout(settings.connect_timeout):
+                    banner = await asyncio.shield(connection.banner)
+            except TimeoutError:
+                raise AmiNotAsteriskError(
+                    f"no 'Asterisk Call Manager/...' greeting within {settings.connect_timeout:g} s"
+                    " (check [ami] host and port)"
+                ) from None
             response = await self._request(
                 connection,
                 "Login",
@@ -407,8 +432,10 @@ class AmiClient:
                 )
             await self._add_server_filters(connection)
             self._connection = connection
+            logged_in = True
             self._logged_in.set()
             self._backoff.reset()
+            self._not_asterisk = ""
             self.logins += 1
             if self.logins > 1:
                 self.reconnects += 1
@@ -431,10 +458,13 @@ class AmiClient:
             # Cancelled means the daemon is stopping: closing is then expected, not a fault.
             current = asyncio.current_task()
             stopping = current is not None and current.cancelling() > 0
-            (log.info if stopping else log.warning)(
+            # A connection that never logged in is reported by run() (why it failed): its close
+            # is no news.
+            (log.info if stopping or not logged_in else log.warning)(
                 "ami_connection_closed",
                 connection=number,
                 stopping=stopping,
+                logged_in=logged_in,
                 failed_actions=connection.failed_actions,
             )
 
@@ -509,6 +539,8 @@ class AmiClient:
                     return
                 for parsed in connection.parser.feed(data):
                     self._dispatch(connection, parsed)
+                    if isinstance(parsed, ForeignBanner):
+                        return  # not AMI: what follows would be junk frames to log
         except OSError as failure:
             log.warning("ami_read_failed", connection=connection.number, reason=str(failure))
         finally:
@@ -517,11 +549,20 @@ class AmiClient:
             connection.failed_actions += connection.fail_pending("AMI connection lost")
 
     def _dispatch(
-        self, connection: _Connection, parsed: AmiFrame | Banner | OversizedFrame
+        self, connection: _Connection, parsed: AmiFrame | Banner | ForeignBanner | OversizedFrame
     ) -> None:
         if isinstance(parsed, Banner):
             if not connection.banner.done():
                 connection.banner.set_result(parsed)
+            return
+        if isinstance(parsed, ForeignBanner):
+            if not connection.banner.done():
+                connection.banner.set_exception(
+                    AmiNotAsteriskError(
+                        f"not Asterisk's manager: its first line is {parsed.line!r}, not "
+                        "'Asterisk Call Manager/...' (check [ami] host and port)"
+                    )
+                )
             return
         if isinstance(parsed, OversizedFrame):
             log.warning("ami_frame_dropped", connection=connection.number, size=parsed.size)

@@ -87,13 +87,24 @@ class Banner:
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignBanner:
+    """A first line that is not Asterisk's greeting: whatever listens there is not AMI (an SSH
+    or HTTP server, a wrong port). Cut to ``FOREIGN_BANNER_CHARS``."""
+
+    line: str
+
+
+FOREIGN_BANNER_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
 class OversizedFrame:
     """A frame or line beyond the inbound bounds; skipped up to the next blank line."""
 
     size: int
 
 
-Parsed = AmiFrame | Banner | OversizedFrame
+Parsed = AmiFrame | Banner | ForeignBanner | OversizedFrame
 
 
 class AmiFrameParser:
@@ -145,7 +156,9 @@ class AmiFrameParser:
             self._expect_banner = False
             if lines[0].startswith(BANNER_PREFIX):
                 out.append(Banner(version=lines[0][len(BANNER_PREFIX) :].strip()))
-                del lines[0]
+            else:
+                out.append(ForeignBanner(lines[0][:FOREIGN_BANNER_CHARS]))
+            del lines[0]
         frame = self._lines
         for line in lines:
             if line:

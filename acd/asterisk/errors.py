@@ -32,6 +32,11 @@ class AmiTimeoutError(AmiError):
     """No response within the action's timeout. The action may or may not have run."""
 
 
+class AmiNotAsteriskError(AmiError):
+    """What answers on the AMI port is not Asterisk's manager (no `Asterisk Call Manager/`
+    greeting): a wrong host or port. Retrying is pointless until the configuration changes."""
+
+
 class AmiLoginError(AmiError):
     """Asterisk refused the login (it closes the socket right after)."""
 

@@ -12,6 +12,7 @@ from acd.asterisk.ami_codec import (
     AmiFrame,
     AmiFrameParser,
     Banner,
+    ForeignBanner,
     FrameKind,
     OversizedFrame,
     encode_action,
@@ -51,6 +52,13 @@ def test_recorded_streams_parse_into_the_recorded_frames_whatever_the_read_sizes
                 assert item == Banner(version="11.0.0")
             else:
                 assert item == _recorded_frame(record.headers), record.seq
+
+
+def test_a_first_line_that_is_not_the_greeting_is_a_foreign_banner() -> None:
+    """An SSH server's first line is reported as a ForeignBanner (cut), never as a Banner."""
+    parser = AmiFrameParser()
+    parsed = parser.feed(b"SSH-2.0-OpenSSH_9.6p1 " + b"x" * 500 + b"\r\n")
+    assert parsed == [ForeignBanner("SSH-2.0-OpenSSH_9.6p1 " + "x" * 98)]
 
 
 def test_utf8_character_split_across_reads_arrives_intact() -> None:
