@@ -597,14 +597,11 @@ class CallLeg:
         twin, self._agi_key = self._agi_key, None
         if twin is not None and twin[0] == digit and self._at - twin[1] <= KEY_TWIN_WINDOW_S:
             return  # the AGI reply already posted this key
-        in_part = (
-            self._in_flight is Step.PROMPT_PART
-            and not self._prompt_stopping
-            and digit in self._audio.keys
-        )
-        if in_part:
+        during_prompt = self._in_flight is Step.PROMPT_PART
+        if during_prompt and digit in self._audio.keys:
+            # The part's reply may carry it too (even one we are interrupting): posted once.
             self._ami_key_in_part = digit
-        self._key(digit, during_prompt=self._in_flight is Step.PROMPT_PART)
+        self._key(digit, during_prompt=during_prompt)
 
     def _key(self, digit: str, *, during_prompt: bool) -> None:
         if self.phase is not LegPhase.WAITING or self.hung_up:

@@ -716,3 +716,17 @@ def test_a_language_while_ringing_adds_nothing_before_the_dial_and_is_set_once_a
             reply_ok(replay)
         replay.feed(RingAgent("1.1", "agent2", "PJSIP/agent2", 15))
     assert language_sets(replay) == ['SET VARIABLE CHANNEL(language) "en"']
+
+
+def test_a_key_that_races_our_interruption_is_still_posted_once() -> None:
+    """DTMFEnd 1 while we interrupt the prompt for a ring, and the reply says `result=49`: one
+    CallerKeyPressed, and the Dial follows."""
+    replay = keyed("1")
+    replay.feed(PlayPrompt("1.1", "position", 1, 0), 1.0)
+    replay.feed(RingAgent("1.1", "agent1", "PJSIP/agent1", 15), 2.0)
+    assert replay.interrupts == 1
+    replay.feed(KeyHeard("1"), 2.001)
+    replay._pending.pop()
+    replay.feed(AgiReplied(AgiReply(200, "49", endpos=800, text="200 result=49")), 2.002)
+    assert keys_posted(replay) == [("1", True)]
+    assert replay.sent[-1] == "EXEC Dial PJSIP/agent1,15,m"
