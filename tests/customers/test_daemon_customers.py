@@ -1,4 +1,5 @@
-"""The whole daemon against pbxsim: a known caller's profile and language reach the call."""
+"""The whole daemon against pbxsim: a known caller's profile and language reach the call, and a
+CRM's late answer sets the caller's language."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from acd.core.customers import Customer
 from acd.core.events import AgentPaused, CallArrived
+from acd.runtime.crm import CrmLookup, CrmOptions
+from tests.customers.crm_server import Reply, fake_crm
 from tests.deadlines import until
 from tests.integration.test_daemon_calls import AGENTS, EventLog, running_centre
 
@@ -46,3 +49,30 @@ async def test_a_known_caller_hears_their_language_and_carries_their_profile() -
         arrivals = [e for e in seen.events if isinstance(e, CallArrived)]
         profile = next(dict(e.data) for e in arrivals if e.caller_number == "0199000007")
         assert (profile["customer_id"], profile["vip"], profile["language"]) == ("c7", "2", "en")
+
+
+async def test_a_late_crm_language_is_set_on_the_waiting_callers_channel() -> None:
+    """A caller the directory does not know waits in a French queue; the CRM answers late that
+    they speak English: the daemon SETs the channel's language to English."""
+    async with fake_crm() as crm:
+        crm.replies["+33199000008"] = Reply(body=b'{"name": "Ada", "language": "en"}', stall=True)
+        async with running_centre() as centre:
+            daemon = centre.daemon
+            lookup = CrmLookup(CrmOptions(url_template=crm.template, timeout_s=5.0))
+            daemon.arrivals.crm = lookup  # as [crm] url_template would configure it
+            for name in AGENTS:
+                await daemon.dispatcher.submit(
+                    AgentPaused(at=daemon.dispatcher.now(), agent_id=name, reason="lunch")
+                )
+            caller = centre.call(caller_num="0199000008", patience=30)
+            await until(lambda: caller.channel, what="the channel named")
+
+            def language() -> str | None:
+                channel = centre.pbx.pbx.channels.get(caller.channel)
+                return None if channel is None else channel.variables.get("CHANNEL(language)")
+
+            await until(lambda: language() == "fr", what="the queue's SET")
+            await until(lambda: crm.asked, what="the CRM asked")
+            crm.release.set()
+            await until(lambda: language() == "en", what="the caller's own language SET")
+            await lookup.close()
