@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -78,6 +78,9 @@ class _Call:
     # Lines to send, in order; None closes the session. A waiting caller costs one pending get()
     # and no task: a thousand callers wait at once.
     work: asyncio.Queue[SendAgi | None] = field(default_factory=asyncio.Queue)
+    # The NOOP that interrupts a prompt, while its reply is awaited: the next line waits for it
+    # (a key may end the prompt first, and res_agi takes one command at a time).
+    interrupting: asyncio.Task[None] | None = None
 
 
 class AgiCalls:
@@ -222,6 +225,8 @@ class AgiCalls:
                 return
             if line.announce is not None:
                 self._log_note(call, line.announce)
+            if call.interrupting is not None:
+                await call.interrupting
             try:
                 reply = await session.send_line(
                     line.line, reply_within=line.reply_within_s, interruptible=line.interruptible
@@ -254,7 +259,10 @@ class AgiCalls:
                 case PostEvent(event=event):
                     self._post(event)
                 case InterruptAgi():
-                    self._spawn(self._interrupt(call.session))
+                    task = asyncio.create_task(self._interrupt(call.session))
+                    call.interrupting = task
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
                 case CloseSession(reason=reason):
                     log.debug("call_session_released", call_id=call.leg.call_id, reason=reason)
                     call.work.put_nowait(None)
@@ -272,11 +280,6 @@ class AgiCalls:
             self._inbox.post(event)
         except Exception:
             log.exception("event_not_posted", event_type=type(event).__name__)
-
-    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _interrupt(self, session: AgiSession) -> None:
         with contextlib.suppress(AgiError, TimeoutError):
