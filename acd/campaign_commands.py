@@ -321,7 +321,9 @@ def status_command(
         "contacts": progress.contacts,
         "contacts_left": progress.contacts_left,
         "attempted_contacts": progress.attempted_contacts,
+        "dials": progress.dials,
         "reached": progress.reached,
+        "contact_rate": round(progress.contact_rate, 4),
         "abandon_rate_15min": round(progress.abandon_rate_15min, 4),
         "abandon_rate_24h": round(progress.abandon_rate_24h, 4),
         "abandon_cap": campaign.abandon_cap,
@@ -333,7 +335,8 @@ def status_command(
     typer.echo(
         f"campaign {name} ({campaign.mode}): {progress.state}; {progress.contacts} contacts, "
         f"{progress.contacts_left} left, {progress.attempted_contacts} attempted, "
-        f"{progress.reached} reached; abandon rate {progress.abandon_rate_15min:.1%} (15 min), "
+        f"{progress.dials} dials, {progress.reached} reached ({progress.contact_rate:.0%}); "
+        f"abandon rate {progress.abandon_rate_15min:.1%} (15 min), "
         f"{progress.abandon_rate_24h:.1%} (24 h), cap {campaign.abandon_cap:.0%}"
     )
     for outcome, count in sorted(progress.outcomes.items()):

@@ -94,6 +94,16 @@ class CampaignProgress:
     def contacts_left(self) -> int:
         return max(0, self.contacts - self.attempted_contacts)
 
+    @property
+    def dials(self) -> int:
+        """Attempts dialed (dials a rule refused are not attempts)."""
+        return sum(count for outcome, count in self.outcomes.items() if outcome != BLOCKED)
+
+    @property
+    def contact_rate(self) -> float:
+        """Conversations over dials."""
+        return self.reached / self.dials if self.dials else 0.0
+
 
 def _abandon_rate(outcomes: Sequence[str]) -> float:
     answered = sum(1 for o in outcomes if o in ANSWERED_OUTCOMES)

@@ -272,7 +272,7 @@ def test_start_pause_stop_and_status(database: str) -> None:
     status = json.loads(result.stdout)
     assert status["state"] == "stopped"
     assert (status["contacts"], status["attempted_contacts"], status["contacts_left"]) == (5, 3, 2)
-    assert status["reached"] == 1
+    assert (status["dials"], status["reached"], status["contact_rate"]) == (3, 1, 0.3333)
     assert status["outcomes"] == {"sale": 1, "busy": 1, "outbound_abandoned": 1}
 
 
