@@ -73,6 +73,7 @@ from acd.runtime.ports import (
     Recording,
     RecordingAction,
     RecordingStatus,
+    SupervisorAction,
 )
 from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
@@ -101,6 +102,7 @@ from acd.storage.reconciliation import (
 from acd.storage.recordings import log_action, recent_recordings, recording_of, save_recording
 from acd.storage.rows import CallFellBack as FallbackRecord
 from acd.storage.rows import normalise_number
+from acd.storage.supervisor_actions import recent_actions, save_action
 
 log = structlog.get_logger("acd.app")
 
@@ -366,6 +368,8 @@ class Daemon:
                 listening=self,
                 health_source=self,
                 recordings=self,
+                record=self,
+                hang_up=self.hang_up_caller,
             )
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
@@ -452,6 +456,10 @@ class Daemon:
         self.recordings_kept: deque[Recording] = deque(maxlen=LISTENINGS_KEPT)
         self.recording_actions: deque[RecordingAction] = deque(maxlen=LISTENINGS_KEPT * 4)
         self.calls.on_inbound = self._inbound_call
+        # Each live call's caller channel (to hang up a stuck call), and live control's record
+        # when the records are not persisted.
+        self.caller_channels: dict[str, str] = {}
+        self.actions_kept: deque[SupervisorAction] = deque(maxlen=LISTENINGS_KEPT)
         self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
         self.metrics.watch_ami_connected(lambda: float(ami_client.connected))
         fastagi = self.fastagi
@@ -976,6 +984,7 @@ class Daemon:
 
     def _inbound_call(self, call: InboundCall) -> None:
         """A caller offered: what the dialplan's notice did (``recording`` in the AGI URL)."""
+        self.caller_channels[call.call_id] = call.channel
         queue = self.settings.queues.get(call.queue)
         if queue is None or queue.record == "none":
             return
@@ -1005,6 +1014,7 @@ class Daemon:
             self._log_soon(call.call_id, "dialplan", "started")
 
     def _recording_completed(self, completed: CallCompleted) -> None:
+        self.caller_channels.pop(completed.call_id, None)
         found = self.live_recordings.pop(completed.call_id, None)
         if found is None:
             return
@@ -1063,6 +1073,44 @@ class Daemon:
         self.feed.touch()
         await self.log_recording(recording.call_id, actor, "started")
         return recording
+
+    # ------------------------------------------------------------------ live control
+
+    def record_action(self, action: SupervisorAction) -> None:
+        """Keep one act of live control (who, what, on whom, why)."""
+        log.info(
+            "supervisor_action",
+            actor=action.actor,
+            action=action.action,
+            agent_id=action.agent_id,
+            call_id=action.call_id,
+            detail=action.detail,
+        )
+        if self.recorder is None:
+            self.actions_kept.append(action)
+            return
+        engine = self.recorder.engine
+        self._background_store(
+            "supervisor_action", action.call_id or "", lambda: save_action(engine, action)
+        )
+
+    async def actions(self, limit: int) -> list[SupervisorAction]:
+        """The latest acts of live control, newest first."""
+        if self.recorder is not None:
+            return await recent_actions(self.recorder.engine, limit)
+        return list(reversed(self.actions_kept))[:limit]
+
+    async def hang_up_caller(self, call_id: str) -> bool:
+        """Hang up a call's caller channel on the PBX (a stuck call); False if unknown or gone."""
+        channel = self.caller_channels.get(call_id)
+        if channel is None:
+            return False
+        try:
+            response = await self.ami.hangup(channel)
+        except AmiError as exc:
+            log.warning("stuck_call_hangup_failed", call_id=call_id, error=str(exc))
+            return False
+        return response.ok
 
     def live_recording(self, call_id: str) -> Recording | None:
         """The recording of a call in progress, if its caller heard the notice."""

@@ -9,7 +9,7 @@ Reading never needs the dispatcher: the views are built from the engine between 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, Final, Protocol
 
 import structlog
@@ -28,6 +28,7 @@ from acd.admin.customers_api import ScreenPopSource, save_note
 from acd.admin.errors import ApiError, from_core_error
 from acd.admin.i18n import STATIC
 from acd.admin.live import LiveFeed
+from acd.admin.live_control_api import ReasonIn, mount_live_control_api, notify
 from acd.admin.metrics import AcdMetrics
 from acd.admin.models import (
     ActionOut,
@@ -50,6 +51,7 @@ from acd.admin.models import (
     QueueTuningNow,
     QueueTuningOut,
     StatsOut,
+    SupervisorNoticeOut,
     WallboardOut,
     agent_out,
     call_out,
@@ -68,7 +70,13 @@ from acd.core.errors import ConfigError, CoreError, UnknownCallError
 from acd.core.events import DispositionSet, Event, advisor_event
 from acd.core.states import Activity, CallState
 from acd.runtime.health import Part, Verdict, verdict
-from acd.runtime.ports import InboxFullError, ListeningDesk, ListeningState, RecordingDesk
+from acd.runtime.ports import (
+    InboxFullError,
+    ListeningDesk,
+    ListeningState,
+    RecordingDesk,
+    SupervisorRecord,
+)
 
 log = structlog.get_logger("acd.admin")
 
@@ -127,6 +135,8 @@ def build_http_app(
     listening: ListeningDesk | None = None,
     health_source: HealthSource | None = None,
     recordings: RecordingDesk | None = None,
+    record: SupervisorRecord | None = None,
+    hang_up: Callable[[str], Awaitable[bool]] | None = None,
 ) -> FastAPI:
     """The FastAPI application; serve it with ``HttpServer`` inside the daemon's loop."""
     app = FastAPI(
@@ -378,8 +388,16 @@ def build_http_app(
             if recordings is not None and view.call_id is not None
             else None
         )
+        notice = feed.notices.get(agent_id)
         return AdvisorSessionOut(
             at=at,
+            supervisor_notice=(
+                SupervisorNoticeOut(
+                    action=notice.action, reason=notice.reason, by=notice.by, at=notice.at
+                )
+                if notice is not None
+                else None
+            ),
             listened_now=listened_now,
             recording=live_recording.status.value if live_recording is not None else None,
             recording_muted=live_recording.muted if live_recording is not None else False,
@@ -530,21 +548,30 @@ def build_http_app(
     async def force_pause(
         agent_id: AgentId, body: PauseIn, who: Principal = supervisor
     ) -> ActionOut:
-        """Pause an advisor (during a call: after wrap-up). Supervisor (of a queue the advisor
-        serves) or admin token."""
+        """Pause an advisor (during a call: after wrap-up); the reason is shown to them.
+        Supervisor (of a queue the advisor serves) or admin token."""
         event = advisor_event("pause", agent_id, feed.now(), body.reason)
-        return await act(agent_id, "pause", event, who)
+        done = await act(agent_id, "pause", event, who)
+        if record is not None:
+            notify(feed, record, agent_id, "pause", reason=body.reason, who=who)
+        return done
 
     @app.post(
         f"{API}/supervisor/agents/{{agent_id}}/logout",
         tags=["supervisor actions"],
         responses=supervisor_errors,
     )
-    async def force_logout(agent_id: AgentId, who: Principal = supervisor) -> ActionOut:
-        """Log an advisor out (refused while a call rings or is in progress). Supervisor (of a
-        queue the advisor serves) or admin token."""
+    async def force_logout(
+        agent_id: AgentId, body: ReasonIn | None = None, who: Principal = supervisor
+    ) -> ActionOut:
+        """Log an advisor out (refused while a call rings or is in progress), with a reason
+        shown to them. Supervisor (of a queue the advisor serves) or admin token."""
         event = advisor_event("logout", agent_id, feed.now())
-        return await act(agent_id, "logout", event, who)
+        done = await act(agent_id, "logout", event, who)
+        if record is not None:
+            reason = body.reason if body is not None and body.reason else ""
+            notify(feed, record, agent_id, "logout", reason=reason, who=who)
+        return done
 
     def known_agent(agent_id: str) -> None:
         if agent_id not in holder.settings.agents:
@@ -731,6 +758,8 @@ def build_http_app(
         mount_supervision_api(app, holder, feed, listening)
     if recordings is not None:
         mount_recordings_api(app, holder, feed, recordings)
+    if record is not None:
+        mount_live_control_api(app, holder, feed, record, hang_up)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -89,6 +89,14 @@ class DayTally:
         return AdvisorDay(figures.calls, figures.talk_s, figures.breathers, figures.recoveries)
 
 
+@dataclass(frozen=True, slots=True)
+class SupervisorNotice:
+    action: str
+    reason: str
+    by: str
+    at: float
+
+
 class LiveFeed:
     """Sees every dispatched event; wakes the SSE streams and keeps the day's advisor figures."""
 
@@ -109,6 +117,9 @@ class LiveFeed:
         self._closed = False
         # Who is calling, per call not yet completed: the advisor page shows it through wrap-up.
         self.callers: dict[str, tuple[str, str]] = {}
+        # The last thing a supervisor did to each advisor (pause, ready, logout) and why, shown
+        # on the advisor's page.
+        self.notices: dict[str, SupervisorNotice] = {}
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
         """Called by the dispatcher after each event: tally, mark changed, wake streams."""

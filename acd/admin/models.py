@@ -164,6 +164,15 @@ class AdvisorDayOut(BaseModel):
     occupancy: float = Field(description="Busy share of the rolling window (0-1).")
 
 
+class SupervisorNoticeOut(BaseModel):
+    """The last thing a supervisor did to this advisor (pause, ready, logout), and why."""
+
+    action: str
+    reason: str
+    by: str
+    at: float
+
+
 class AdvisorSessionOut(BaseModel):
     """Everything the advisor's own page shows (needs the advisor's token)."""
 
@@ -179,6 +188,7 @@ class AdvisorSessionOut(BaseModel):
     # when its queue does not record. ``recording_muted`` while the advisor muted it.
     recording: str | None = None
     recording_muted: bool = False
+    supervisor_notice: SupervisorNoticeOut | None = None
 
 
 class LoginIn(_Body):

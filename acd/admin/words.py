@@ -145,6 +145,16 @@ PHRASES: Final = {
     "play_action": N_("Play"),
     "no_recording": N_("No recording yet."),
     "recording_line": N_("{when} · {queue} · {name} · {status}"),
+    "column_control": N_("Control"),
+    "move_action": N_("Move to"),
+    "raise_action": N_("Serve first"),
+    "end_action": N_("End"),
+    "ready_action": N_("Ready"),
+    "confirm_end": N_("End this call? Use it only for a call that is stuck."),
+    "ask_reason": N_("Reason shown to the advisor (optional):"),
+    "notice_pause": N_("{by} paused you: {reason}"),
+    "notice_ready": N_("{by} made you available: {reason}"),
+    "notice_logout": N_("{by} logged you out: {reason}"),
 }
 
 # Listen, whisper, barge (acd.runtime.ports.ListeningMode) and where a listening stands.

@@ -162,6 +162,9 @@ class Engine:
             ev.CallbackCancelled: self._on_callback_cancelled,
             ev.CallbackRefused: self._on_callback_refused,
             ev.CallbackReprioritised: self._on_callback_reprioritised,
+            ev.CallMoved: self._on_call_moved,
+            ev.CallPrioritySet: self._on_call_priority_set,
+            ev.CallEndRequested: self._on_call_end_requested,
             ev.PromptEnded: self._on_prompt_ended,
             ev.AgentAnswered: self._on_answered,
             ev.AgentDidNotAnswer: self._on_not_answered,
@@ -1647,6 +1650,88 @@ class Engine:
         self._record_callback(call, "pending")
         if lined_up:
             self._route(call)
+
+    # ------------------------------------------------------------------ supervisors' live control
+
+    def _waiting_inbound(self, call_id: str, trigger: str) -> LiveCall:
+        call = self._live_call(call_id)
+        if call is None:
+            raise UnknownCallError(call_id)
+        if call.state is not CallState.WAITING or call.purpose is not None:
+            raise IllegalTransitionError(
+                "call",
+                call.id,
+                "call",
+                call.state.value,
+                trigger,
+                detail="only a caller waiting in a queue",
+            )
+        return call
+
+    def _on_call_moved(self, e: ev.CallMoved) -> None:
+        call = self._waiting_inbound(e.call_id, "move")
+        target = self._queues.get(e.queue)
+        if target is None:
+            raise UnknownQueueError(e.queue)
+        if target is call.queue:
+            return
+        # As an overflow to a queue does: out of this line, into the other's, arrival kept.
+        self._release_hold(call)
+        unline(call)
+        self._cancel_call_timers(call)
+        del call.queue.waiting[call.id]
+        self._set_call_state(call, Trigger.REQUEUE)
+        self._record(call, "moved", None, target=e.queue, actor=e.actor)
+        if call.prompting:
+            call.prompting = False
+            self._out.append(cmd.StopPrompt(call.id))
+        self._enter_queue(call, target)
+
+    def _on_call_priority_set(self, e: ev.CallPrioritySet) -> None:
+        call = self._waiting_inbound(e.call_id, "reprioritise")
+        if isinstance(e.priority, bool) or not isinstance(e.priority, int):
+            raise CoreError(f"call {call.id!r}: priority must be an integer")
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, e.priority))
+        lined_up = call.in_step is not None
+        if lined_up:
+            unline(call)
+        call.priority = priority
+        call.key = (-priority, call.fifo_at, call.seq)
+        self._record(call, "reprioritised", None, priority=priority, actor=e.actor)
+        if lined_up:
+            line_up(call, self._by_seq)
+            self._route(call)
+
+    def _on_call_end_requested(self, e: ev.CallEndRequested) -> None:
+        call = self._live_call(e.call_id)
+        if call is None:
+            raise UnknownCallError(e.call_id)
+        reason = e.reason or "ended_by_supervisor"
+        if call.state is CallState.CONNECTED:
+            self._record(call, "end_requested", call.agent, actor=e.actor, reason=reason)
+            self._conversation_over(call, Trigger.END, None)
+            return
+        if call.state is not CallState.WAITING or call.purpose is not None:
+            raise IllegalTransitionError(
+                "call",
+                call.id,
+                "call",
+                call.state.value,
+                "end",
+                detail="a ringing call ends with its ring; end it once answered or back in line",
+            )
+        self._release_hold(call)
+        unline(call)
+        self._cancel_call_timers(call)
+        del call.queue.waiting[call.id]
+        if call.prompting:
+            call.prompting = False
+            self._out.append(cmd.StopPrompt(call.id))
+        self._set_call_state(call, Trigger.END)
+        self._record(call, "ended", None, reason=reason, actor=e.actor)
+        self._out.append(cmd.EndCall(call.id, reason))
+        # "Left the queue without any target": the closest outcome, its reason says who.
+        self._finish(call, Outcome.TIMED_OUT, reason)
 
     def callbacks_today(self, number: str) -> int:
         """Callback requests accepted today for ``number`` (the per-number daily limit)."""

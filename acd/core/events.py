@@ -199,6 +199,37 @@ class CallbackReprioritised:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallMoved:
+    """A supervisor moves a waiting caller to another queue (their arrival time is kept)."""
+
+    at: float
+    call_id: str
+    queue: str
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPrioritySet:
+    """A supervisor sets a waiting caller's priority (raise it to serve them sooner)."""
+
+    at: float
+    call_id: str
+    priority: int
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEndRequested:
+    """A supervisor ends a stuck call: a conversation the phones no longer hold, or a waiting
+    caller who is no longer there. A ringing call is left to its ring."""
+
+    at: float
+    call_id: str
+    actor: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallerIdentified:
     """More is known about a caller after arrival (a CRM's late answer): merged into the call.
 
@@ -336,6 +367,9 @@ Event = (
     | CallbackRefused
     | CallbackCancelled
     | CallbackReprioritised
+    | CallMoved
+    | CallPrioritySet
+    | CallEndRequested
     | PromptEnded
     | AgentAnswered
     | AgentDidNotAnswer

@@ -230,3 +230,24 @@ class RecordingDesk(Protocol):
     async def mute_recording(self, agent_id: str, muted: bool, actor: str) -> Recording: ...
 
     async def start_recording(self, agent_id: str, actor: str) -> Recording: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorAction:
+    """One act of live control: a forced pause/ready/logout, a caller moved, re-prioritised or
+    ended; ``detail`` holds the reason (shown to the advisor) or the new queue or priority."""
+
+    at: float
+    actor: str
+    action: str
+    agent_id: str | None = None
+    call_id: str | None = None
+    detail: str = ""
+
+
+class SupervisorRecord(Protocol):
+    """Where live control is recorded (``acd.app.Daemon`` is one)."""
+
+    def record_action(self, action: SupervisorAction) -> None: ...
+
+    async def actions(self, limit: int) -> list[SupervisorAction]: ...

@@ -19,6 +19,7 @@ from acd.storage.tables import (
     callbacks,
     calls,
     listenings,
+    supervisor_actions,
 )
 
 log = structlog.get_logger("acd.storage")
@@ -65,6 +66,7 @@ async def purge_older_than(db: AsyncEngine, days: float, *, now: float) -> Purge
         )
         # Who listened to whom is part of the call's record: it goes with it.
         heard = await conn.execute(sa.delete(listenings).where(listenings.c.requested_at < cutoff))
+        await conn.execute(sa.delete(supervisor_actions).where(supervisor_actions.c.at < cutoff))
     result = PurgeResult(
         cutoff=cutoff,
         calls=gone_calls.rowcount,

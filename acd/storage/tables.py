@@ -351,3 +351,19 @@ recording_log = sa.Table(
     sa.Column("action", sa.String(16), nullable=False),
     sa.Index(None, "call_id", "at"),
 )
+
+
+# Supervisors' live control (docs/supervision.md): every forced pause, ready, logout, every caller
+# moved, re-prioritised or ended, with who did it and why (the advisor sees the reason).
+supervisor_actions = sa.Table(
+    "supervisor_actions",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(24), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("call_id", sa.String(CALL_ID_MAX_LEN)),
+    sa.Column("detail", sa.String(300), nullable=False, server_default=""),
+    sa.Index(None, "at"),
+)

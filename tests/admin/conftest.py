@@ -92,7 +92,13 @@ async def api() -> AsyncIterator[Api]:
     dispatcher.live_views.extend([feed, metrics])
     metrics.watch_dispatcher(lambda: dispatcher.backlog)
     app = build_http_app(
-        feed, daemon, hours=daemon, metrics=metrics, listening=daemon, recordings=daemon
+        feed,
+        daemon,
+        hours=daemon,
+        metrics=metrics,
+        listening=daemon,
+        recordings=daemon,
+        record=daemon,
     )
     server = HttpServer(app, host="127.0.0.1", port=0)
     running = asyncio.create_task(dispatcher.run())

@@ -55,6 +55,10 @@ ENDPOINTS = {
     ("post", "/api/v1/agents/{agent_id}/recording/mute"),
     ("post", "/api/v1/agents/{agent_id}/recording/unmute"),
     ("post", "/api/v1/agents/{agent_id}/recording/start"),
+    ("post", "/api/v1/supervisor/calls/{call_id}/move"),
+    ("post", "/api/v1/supervisor/calls/{call_id}/priority"),
+    ("post", "/api/v1/supervisor/calls/{call_id}/end"),
+    ("post", "/api/v1/supervisor/agents/{agent_id}/ready"),
 }
 
 

@@ -236,6 +236,8 @@ def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any
                 "none": "Vous n’écoutez aucun appel.",
                 "history": "Écoutes par un superviseur",
                 "live": "en direct",
+                "ready": "Prêt",
+                "end": "Terminer",
             },
         ),
         (
@@ -248,6 +250,8 @@ def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any
                 "none": "You are not listening to any call.",
                 "history": "Listened to by a supervisor",
                 "live": "live",
+                "ready": "Ready",
+                "end": "End",
             },
         ),
     ],
@@ -259,6 +263,9 @@ def test_a_supervisor_listens_whispers_and_leaves(
     switches to whisper, leaves; the advisor's page lists the listening afterwards."""
     page = open_page(browser, f"{demo.base}/supervisor#token=demo-nadia", locale=locale)
     expect(page.locator("#listenings")).to_contain_text(words["none"])
+    # Live control: every advisor row has "ready", every connected call "end".
+    expect(page.locator("#advisors [data-ready]").first).to_have_text(words["ready"])
+    expect(page.locator("#calls [data-end]").first).to_have_text(words["end"])
     listen = page.locator('#calls [data-listen="listen"]').first
     expect(listen).to_have_text(words["listen"])
     listen.click()

@@ -1,13 +1,14 @@
 """The supervisor's desk record: listenings saved as they change, read back per advisor, and
-purged with the call records."""
+purged with the call records; supervisors' live control likewise."""
 
 from __future__ import annotations
 
-from acd.runtime.ports import Listening, ListeningMode, ListeningState
+from acd.runtime.ports import Listening, ListeningMode, ListeningState, SupervisorAction
 from acd.storage.database import create_engine
 from acd.storage.listenings import listenings_of, save_listening
 from acd.storage.retention import DAY_S, purge_older_than
 from acd.storage.schema import upgrade_schema
+from acd.storage.supervisor_actions import recent_actions, save_action
 
 NOW = 1_800_000_000.0
 
@@ -60,5 +61,24 @@ async def test_the_purge_takes_old_listenings_with_the_call_records(db_url: str)
         result = await purge_older_than(db, 30, now=NOW)
         assert result.listenings == 1
         assert [r.listening_id for r in await listenings_of(db, "alice", 10)] == ["new"]
+    finally:
+        await db.dispose()
+
+
+async def test_live_control_is_recorded_and_purged_with_the_call_records(db_url: str) -> None:
+    """Each supervisor action is kept (who, what, on whom, why) and read back newest first;
+    ``acd db purge`` removes those older than the call records' retention."""
+    await upgrade_schema(db_url)
+    db = create_engine(db_url)
+    try:
+        old = SupervisorAction(
+            NOW - 40 * DAY_S, "supervisor:nadia", "pause", "1001", None, "coaching"
+        )
+        new = SupervisorAction(NOW - 60, "admin", "end", None, "c9", "ghost caller")
+        for action in (old, new):
+            await save_action(db, action)
+        assert await recent_actions(db, 10) == [new, old]
+        await purge_older_than(db, 30, now=NOW)
+        assert await recent_actions(db, 10) == [new]
     finally:
         await db.dispose()

@@ -105,6 +105,14 @@
       offerRevision = revision;
       loadOffer(callId);
     }
+    // What a supervisor last did to this advisor, and why (docs/supervision.md).
+    const notice = session.supervisor_notice;
+    $("notice").hidden = !notice;
+    if (notice) {
+      $("notice").textContent = fill(W.phrases["notice_" + notice.action] || "{by}: {reason}", {
+        by: notice.by, reason: notice.reason || "–",
+      });
+    }
     const listened = $("listened-now");
     listened.hidden = !session.listened_now;
     listened.textContent = W.phrases.being_listened;

@@ -102,11 +102,19 @@
         const select = reasonSelect();
         const pause = el("button", "stop", W.phrases.pause_action);
         const logout = el("button", "", W.phrases.logout_action);
+        const ready = el("button", "go", W.phrases.ready_action);
+        ready.dataset.ready = a.agent_id;
         pause.onclick = () => act(a.agent_id, "pause", {reason: select.value});
         logout.onclick = () => {
-          if (confirm(fill(W.phrases.confirm_logout, {name: row.dataset.name}))) act(a.agent_id, "logout");
+          if (!confirm(fill(W.phrases.confirm_logout, {name: row.dataset.name}))) return;
+          const reason = window.prompt(W.phrases.ask_reason) || "";
+          act(a.agent_id, "logout", reason ? {reason} : {});
         };
-        actions.append(select, pause, logout);
+        ready.onclick = () => {
+          const reason = window.prompt(W.phrases.ask_reason) || "";
+          act(a.agent_id, "ready", reason ? {reason} : {});
+        };
+        actions.append(select, pause, logout, ready);
         row.append(name, state, since, queues, cell);
         body.append(row);
       }
@@ -125,6 +133,7 @@
       const inside = a.presence === "logged_in", busy = a.on_call;
       actions.children[1].disabled = !inside;
       actions.children[2].disabled = !inside || busy;
+      actions.children[3].disabled = !inside || a.activity === "available";
     }
     for (const stale of rows.values()) stale.remove();
   }
@@ -133,7 +142,7 @@
     if (!list.length) return $("calls").replaceChildren(el("p", "dim", W.phrases.no_waiting));
     const table = el("table", "calls-table");
     const head = el("tr");
-    for (const column of ["queue", "state", "number", "name", "for", "listen"]) {
+    for (const column of ["queue", "state", "number", "name", "for", "listen", "control"]) {
       head.append(el("th", "", W.phrases["column_" + column]));
     }
     const thead = el("thead");
@@ -156,6 +165,32 @@
         }
       }
       row.append(cell);
+      const control = el("td"), tools = el("div", "row-actions");
+      control.append(tools);
+      // Live control (docs/supervision.md): a waiting caller moves or goes first; any stuck
+      // call (waiting, or connected) can be ended.
+      if (c.state === "waiting") {
+        const others = board.queues.map((q) => q.name).filter((n) => n !== c.queue && mine(n));
+        if (others.length) {
+          const select = el("select");
+          for (const name of others) { const o = el("option", "", name); o.value = name; select.append(o); }
+          const move = el("button", "", W.phrases.move_action);
+          move.dataset.move = c.call_id;
+          move.onclick = () => control(c.call_id, "/move", {queue: select.value});
+          tools.append(move, select);
+        }
+        const first = el("button", "go", W.phrases.raise_action);
+        first.dataset.raise = c.call_id;
+        first.onclick = () => control(c.call_id, "/priority", {priority: Math.min(c.priority + 10, 100)});
+        tools.append(first);
+      }
+      if (c.state === "waiting" || c.state === "connected") {
+        const end = el("button", "stop", W.phrases.end_action);
+        end.dataset.end = c.call_id;
+        end.onclick = () => { if (confirm(W.phrases.confirm_end)) control(c.call_id, "/end", {}); };
+        tools.append(end);
+      }
+      row.append(control);
       table.append(row);
     }
     const wrap = el("div", "table-wrap");
@@ -229,6 +264,12 @@
     renderCalls();
     renderListenings();
     renderRecordings();
+  }
+  async function control(callId, path, body) {
+    const result = await request("POST", "/api/v1/supervisor/calls/" + encodeURIComponent(callId) + path, body);
+    say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
+    await refreshCalls();
+    render();
   }
   async function listen(callId, mode) {
     const result = await request("POST", "/api/v1/supervisor/calls/" + encodeURIComponent(callId) + "/listen", {mode});
