@@ -415,15 +415,34 @@ def _past_calls(day: dt.date, configs: Sequence[Path]) -> list[PastCall]:
     """A recorded day's calls as the simulator's ``PastCall``, from the first config's database."""
     from zoneinfo import ZoneInfo
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from acd.settings import load_settings
     from acd.sim.scenario import PastCall
+    from acd.storage.database import masked_url
+    from acd.storage.errors import StorageError
     from acd.storage.history import calls_of_day
 
     settings = load_settings(configs[0] if configs else None)
     tz = settings.centre.timezone
     midnight = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp()
+    url = settings.database.url.get_secret_value()
+    try:
+        recorded = calls_of_day(url, day, tz)
+    except StorageError as exc:
+        typer.echo(f"error: --from-db {day}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SQLAlchemyError, OSError) as exc:
+        # The driver's message, not SQLAlchemy's (which appends the statement and parameters).
+        detail = getattr(exc, "orig", None) or exc
+        typer.echo(
+            f"error: --from-db {day}: database {masked_url(url)}: {type(detail).__name__}: "
+            f"{detail}",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     past: list[PastCall] = []
-    for call in calls_of_day(settings.database.url.get_secret_value(), day, tz):
+    for call in recorded:
         answered = call.outcome == "answered"
         past.append(
             PastCall(

@@ -263,7 +263,7 @@ def report_command(
         raise _fail(str(exc)) from None
 
     async def build() -> str:
-        engine = create_engine(database_url)
+        engine = create_engine(database_url, must_exist=True)
         try:
             report = await build_report(
                 engine,

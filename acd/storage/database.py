@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from acd.storage.errors import DatabaseUrlError
+from acd.storage.errors import DatabaseUnavailableError, DatabaseUrlError
 
 # Waiting on a locked SQLite file longer than this is an outage: the recorder spools instead.
 SQLITE_BUSY_TIMEOUT_MS = 2000
@@ -66,16 +66,25 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str | URL, *, connect_timeout_s: float = 5.0) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, connect_timeout_s: float = 5.0, must_exist: bool = False
+) -> AsyncEngine:
     """An async engine for ``url``; SQLite files get WAL mode and their directory is created.
 
+    ``must_exist``: a command that only reads (a report, ``simulate --from-db``) refuses a SQLite
+    file that does not exist (``DatabaseUnavailableError``) rather than leave an empty one behind.
     The caller disposes of it (``await engine.dispose()``).
     """
     parsed = async_url(url)
     if is_sqlite(parsed):
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            if must_exist and not path.is_file():
+                raise DatabaseUnavailableError(
+                    f"no database file {str(path)!r} (`acd db upgrade` or `acd run` creates it)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args={"timeout": connect_timeout_s})
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine

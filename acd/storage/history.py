@@ -65,7 +65,7 @@ def calls_of_day(url: str, day: dt.date, timezone: str) -> list[RecordedCall]:
     end = dt.datetime(following.year, following.month, following.day, tzinfo=tz)
 
     async def load() -> list[RecordedCall]:
-        engine = create_engine(url)
+        engine = create_engine(url, must_exist=True)
         try:
             return await calls_between(engine, start.timestamp(), end.timestamp())
         finally:
