@@ -197,7 +197,9 @@ def can_call_command(
         try:
             customer = await store.customers.by_number(e164)
             numbers = customer.numbers if customer is not None else (e164,)
-            oppositions = await store.customers.oppositions(numbers)
+            oppositions = []
+            for start in range(0, len(numbers), 500):  # within PostgreSQL's parameter limit
+                oppositions += await store.customers.oppositions(numbers[start : start + 500])
             history = await store.person_attempts(
                 customer.customer_id if customer else None, numbers
             )
@@ -387,7 +389,9 @@ def simulate_command(  # noqa: PLR0917 -- typer maps each keyword parameter to a
             people = [c.customer_id for _, c in listed if c is not None]
             history = await store.attempts_by_person(people)
             numbers = [n for number, c in listed for n in (c.numbers if c else (number,))]
-            oppositions = await store.customers.oppositions(numbers)
+            oppositions = []
+            for start in range(0, len(numbers), 500):  # within PostgreSQL's parameter limit
+                oppositions += await store.customers.oppositions(numbers[start : start + 500])
         finally:
             await store.close()
         return [Contact(n, c) for n, c in listed], history, oppositions

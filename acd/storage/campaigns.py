@@ -28,6 +28,7 @@ from acd.storage.tables import campaign_contacts, campaigns, outbound_attempts
 
 log = structlog.get_logger("acd.storage")
 
+IMPORT_BATCH = 500
 BLOCKED = "blocked"  # the outcome of a dial a compliance rule refused (never dialed)
 STATES = ("draft", "running", "paused", "stopped")
 
@@ -156,7 +157,22 @@ class CampaignStore:
     async def import_contacts(
         self, campaign: str, rows: Sequence[ContactRow], *, at: float
     ) -> ImportResult:
-        """Add ``rows`` to ``campaign``'s list (again: replaced), creating or updating customers."""
+        """Add ``rows`` to ``campaign``'s list (again: replaced), creating or updating customers.
+
+        Written 500 rows per transaction: a statement's parameters stay within PostgreSQL's
+        limit, and a file of 100,000 contacts never holds one huge transaction.
+        """
+        contacts = created = updated = 0
+        for start in range(0, len(rows), IMPORT_BATCH):
+            part = await self._import_batch(campaign, rows[start : start + IMPORT_BATCH], at=at)
+            contacts += part.contacts
+            created += part.created
+            updated += part.updated
+        return ImportResult(contacts, created, updated)
+
+    async def _import_batch(
+        self, campaign: str, rows: Sequence[ContactRow], *, at: float
+    ) -> ImportResult:
         owners = await self.customers.owners(row.number for row in rows)
         existing = {
             c.customer_id: c
@@ -214,13 +230,7 @@ class CampaignStore:
         return ImportResult(len(contact_of), created, len(batch) - created)
 
     async def _customers(self, ids: Iterable[str]) -> list[Customer]:
-        wanted = [i for i in ids if i]
-        found = []
-        for customer_id in wanted:
-            customer = await self.customers.get(customer_id)
-            if customer is not None:
-                found.append(customer)
-        return found
+        return await self.customers.get_many(i for i in ids if i)
 
     async def _ensure_campaign(self, conn: AsyncConnection, campaign: str, at: float) -> None:
         present = await conn.scalar(sa.select(campaigns.c.name).where(campaigns.c.name == campaign))

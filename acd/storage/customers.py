@@ -180,6 +180,15 @@ class CustomerStore:
             found = await self._read(conn, [customer_id])
         return found[0] if found else None
 
+    async def get_many(self, ids: Iterable[str]) -> list[Customer]:
+        """The customers of ``ids`` that exist (a campaign's contacts), read 500 at a time."""
+        wanted = sorted(set(ids))
+        found: list[Customer] = []
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                found += await self._read(conn, wanted[start : start + 500])
+        return found
+
     async def by_number(self, number: str) -> Customer | None:
         async with self.engine.connect() as conn:
             owner = await conn.scalar(

@@ -84,3 +84,16 @@ async def test_withdrawal_in_one_click_ends_the_consent(store: CampaignStore) ->
     assert after is not None
     assert after.consents[0].withdrawn_at == at
     assert await store.withdraw_consent(camille.customer_id, "marketing_calls", at + 1) is False
+
+
+async def test_a_large_list_goes_in_by_batches(store: CampaignStore) -> None:
+    """1,200 contacts (more than one 500-row batch) all go in, in file order, once each."""
+    lines = [f"+331990{i:05d},consent,2026-09-01,f{i}" for i in range(1200)]
+    data = ("number,legal_basis,given_at,proof_ref\n" + "\n".join(lines)).encode()
+    parsed = parse_contacts_csv(data, "FR", "Europe/Paris")
+    result = await store.import_contacts("big", parsed.contacts, at=1.0)
+    assert (result.contacts, result.created) == (1200, 1200)
+    listed = await store.contacts("big")
+    assert [number for number, _ in listed][:3] == ["+33199000000", "+33199000001", "+33199000002"]
+    assert len({number for number, _ in listed}) == 1200
+    assert all(customer is not None and customer.consents for _, customer in listed)
