@@ -923,6 +923,7 @@ class Daemon:
         if listening.state is ListeningState.ENDED and listening not in self.listenings:
             self.listenings.append(listening)
         self.feed.touch()
+        self._desk_changed()
         if self.recorder is None:
             return
         engine = self.recorder.engine
@@ -958,6 +959,7 @@ class Daemon:
         task.add_done_callback(self._background.discard)
 
     def _keep_recording(self, recording: Recording) -> None:
+        self._desk_changed()
         if self.recorder is None:
             if recording not in self.recordings_kept:
                 self.recordings_kept.append(recording)
@@ -1054,6 +1056,7 @@ class Daemon:
         await mixmonitor.mute(self.ami, channel, muted)
         recording.muted = muted
         self.feed.touch()
+        self._desk_changed()
         await self.log_recording(recording.call_id, actor, "muted" if muted else "unmuted")
         return recording
 
@@ -1073,6 +1076,38 @@ class Daemon:
         self.feed.touch()
         await self.log_recording(recording.call_id, actor, "started")
         return recording
+
+    def _desk_changed(self) -> None:
+        """Tell MQTT's supervisors who is listened to and each live call's recording state."""
+        if self.mqtt is None:
+            return
+        self.mqtt.desk_changed(
+            {
+                "at": self.dispatcher.now(),
+                "listenings": [
+                    {
+                        "listening_id": x.listening_id,
+                        "supervisor": x.supervisor,
+                        "agent_id": x.agent_id,
+                        "call_id": x.call_id,
+                        "queue": x.queue,
+                        "mode": x.mode.value,
+                        "state": x.state.value,
+                        "started_at": x.started_at,
+                    }
+                    for x in self.spies.live()
+                ],
+                "recordings": [
+                    {
+                        "call_id": r.call_id,
+                        "queue": r.queue,
+                        "status": r.status.value,
+                        "muted": r.muted,
+                    }
+                    for r, _ in self.live_recordings.values()
+                ],
+            }
+        )
 
     # ------------------------------------------------------------------ live control
 

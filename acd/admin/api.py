@@ -340,6 +340,15 @@ def build_http_app(
                 if view.state in (CallState.CONNECTED, CallState.PRESENTED):
                     calls.append(call_out(view))
                     seen.add(view.call_id)
+        listened = (
+            {x.call_id for x in listening.live() if x.state is ListeningState.LISTENING}
+            if listening is not None
+            else set()
+        )
+        for call in calls:
+            found = recordings.live_recording(call.call_id) if recordings is not None else None
+            call.recording = found.status.value if found is not None else None
+            call.listened = call.call_id in listened
         return [c for c in calls if who.oversees(c.queue)]
 
     @app.get(f"{API}/calls", tags=["calls"], responses=_errors(401, 403))

@@ -103,6 +103,10 @@ class CallOut(BaseModel):
     agent_id: str | None
     caller_number: str
     caller_name: str
+    # The supervisor's desk: the call's recording (recorded, objected, allowed; None: its queue
+    # does not record) and whether a supervisor listens to it now.
+    recording: str | None = None
+    listened: bool = False
 
 
 class SpreadOut(BaseModel):

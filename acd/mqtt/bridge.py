@@ -125,6 +125,10 @@ class MqttBridge:
         self._published_agents: set[str] = set()
         self._published_queues: set[str] = set()
         self._wake = asyncio.Event()
+        # The supervisor's desk (listenings, recordings): the latest body, and whether it is
+        # still to be published (again after each reconnect).
+        self._desk: bytes | None = None
+        self._desk_pending = False
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._refresh_s = refresh_s
@@ -172,7 +176,15 @@ class MqttBridge:
         self.offers.append((agent_id, payloads.encode(dict(offer))))
         self._wake.set()
 
+    def desk_changed(self, body: Mapping[str, Any]) -> None:
+        """Who is listened to, and the recording state of each call, changed: publish it
+        (retained, replacing the previous one)."""
+        self._desk = payloads.encode(dict(body))
+        self._desk_pending = True
+        self._wake.set()
+
     def _mark_everything(self) -> None:
+        self._desk_pending = self._desk is not None
         config = self.engine.config
         self._dirty_agents.update(agent.id for agent in config.agents)
         self._dirty_queues.update(queue.name for queue in config.queues)
@@ -280,6 +292,11 @@ class MqttBridge:
                 await self._publish(client, self.topics.agent_offer(agent_id), offer, retain=False)
                 if self.offers and self.offers[0][1] is offer:
                     self.offers.popleft()
+            desk = self._desk
+            if self._desk_pending and desk is not None:
+                await self._publish(client, self.topics.supervisor_desk, desk, retain=True)
+                if self._desk is desk:
+                    self._desk_pending = False
             await self._publish_state(client)
 
     async def _publish_state(self, client: aiomqtt.Client) -> None:

@@ -63,6 +63,12 @@ class Topics:
         return f"{self.prefix}/queues/{check_level(queue, 'queue name')}/stats"
 
     @property
+    def supervisor_desk(self) -> str:
+        """Retained: who is being listened to and each call's recording state. For supervisors
+        only: restrict it with the broker's ACL (docs/mqtt.md)."""
+        return f"{self.prefix}/supervisor/desk"
+
+    @property
     def call_events(self) -> str:
         return f"{self.prefix}/calls/events"
 

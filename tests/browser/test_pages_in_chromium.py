@@ -9,6 +9,7 @@ last test also saves each page in both languages at a desktop width and at 375 p
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -113,6 +114,30 @@ def open_page(browser: Any, url: str, *, locale: str = "fr-FR", width: int = 140
 
 def live(page: Any, word: str) -> None:
     expect(page.locator("#status")).to_have_text(word, timeout=WAIT_MS)
+
+
+def test_the_demo_lists_the_supervisor_desk_in_its_openapi(demo: Demo) -> None:
+    """During ``acd demo``, /api/v1/openapi.json lists listen/whisper/barge, the recordings and
+    live control (issue 23)."""
+    with urllib.request.urlopen(f"{demo.base}/api/v1/openapi.json", timeout=10) as answer:
+        paths = json.load(answer)["paths"]
+    wanted = {
+        "/api/v1/supervisor/calls/{call_id}/listen": "post",
+        "/api/v1/supervisor/listenings/{listening_id}/mode": "post",
+        "/api/v1/supervisor/listenings/{listening_id}/leave": "post",
+        "/api/v1/agents/{agent_id}/listenings": "get",
+        "/api/v1/recordings": "get",
+        "/api/v1/recordings/{call_id}/listen": "post",
+        "/api/v1/recordings/{call_id}/audio": "get",
+        "/api/v1/agents/{agent_id}/recording/mute": "post",
+        "/api/v1/supervisor/calls/{call_id}/move": "post",
+        "/api/v1/supervisor/calls/{call_id}/priority": "post",
+        "/api/v1/supervisor/calls/{call_id}/end": "post",
+        "/api/v1/supervisor/agents/{agent_id}/ready": "post",
+    }
+    assert {
+        path: method for path, method in wanted.items() if method in paths.get(path, {})
+    } == wanted
 
 
 def test_the_wallboard_speaks_french_and_english(demo: Demo, browser: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from acd.admin import build_http_app
 from acd.app import Daemon
 from acd.core.states import Activity
+from acd.mqtt import MqttBridge
 from acd.pbxsim.config import PhoneConfig
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
@@ -23,6 +24,7 @@ from acd.runtime.ports import ListeningMode, ListeningRefusedError, ListeningSta
 from acd.settings import parse_settings
 from tests.deadlines import until
 from tests.integration.test_daemon_calls import AGENTS, PIN, pbx_config
+from tests.mqtt.centre import subscriber, unique_prefix
 
 SUPERVISOR_PHONE = PhoneConfig("supervisor1", "6901", "Supervisor One", context="lab-agents")
 
@@ -286,3 +288,37 @@ async def test_without_the_centre_setting_the_advisor_learns_of_it_afterwards() 
             await desk.daemon.leave(listening_id)
             after = await client.get(f"/api/v1/agents/{agent_id}/listenings", headers=advisor)
             assert [x["state"] for x in after.json()["listenings"]] == ["ended"]
+
+
+async def test_mqtt_tells_supervisors_who_is_listened_to(mqtt_url: str) -> None:
+    """The retained ``supervisor/desk`` topic lists the listening while it lasts (advisor, mode,
+    state), and is emptied when the supervisor leaves."""
+    prefix = unique_prefix()
+    async with running_desk() as desk, subscriber(mqtt_url, prefix) as seen:
+        options = parse_settings({"mqtt": {"enabled": True, "url": mqtt_url, "prefix": prefix}})
+        bridge = MqttBridge(options.mqtt, desk.daemon.engine, desk.daemon.dispatcher)
+        desk.daemon.mqtt = bridge
+        bridging = asyncio.create_task(bridge.run())
+        try:
+            await asyncio.wait_for(bridge.connected.wait(), 5)
+            listening_id, call_id, agent_id = await start(desk, ListeningMode.WHISPER)
+            topic = f"{prefix}/supervisor/desk"
+
+            def listened() -> list[Any]:
+                body = seen.latest(topic)
+                return body["listenings"] if body else []
+
+            [shown] = await seen.wait_for(
+                lambda: [x for x in listened() if x["state"] == "listening"]
+            )
+            assert (shown["agent_id"], shown["call_id"], shown["mode"]) == (
+                agent_id,
+                call_id,
+                "whisper",
+            )
+            await desk.daemon.leave(listening_id)
+            await seen.wait_for(lambda: seen.latest(topic) and not listened())
+        finally:
+            bridging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bridging

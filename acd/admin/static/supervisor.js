@@ -150,7 +150,11 @@
     table.append(thead);
     for (const c of list) {
       const row = el("tr");
-      row.append(el("td", "", c.queue), el("td", "", label(W.call_states, c.state)),
+      const state = el("td", "", label(W.call_states, c.state));
+      // The supervisor's desk: the call's recording, and whether someone listens to it.
+      if (c.recording) state.append(" ", el("span", "pill dim", label(W.listening, c.recording)));
+      if (c.listened) state.append(" ", el("span", "pill warn", label(W.listening, "listening")));
+      row.append(el("td", "", c.queue), state,
         el("td", "num", c.caller_number || W.phrases.unknown_number),
         el("td", "caller-name", c.caller_name), el("td", "num", clock(c.waited_s)));
       const cell = el("td"), actions = el("div", "row-actions");
