@@ -3,7 +3,9 @@
 Runs only when ``ACD_TEST_ASTERISK=HOST:PORT`` names the AMI of a test Asterisk; skipped (with the
 reason) otherwise. Checked by hand on Asterisk 22.10.1 with bundled pjproject 2.17. The test starts
 its own acd (and, for the FastAGI check, its own FastAGI listener), its own SIPp phones and callers,
-so nothing else may use the FastAGI port or register endpoints 1001, 1002 and 1004 meanwhile.
+so nothing else may use the FastAGI port or register endpoints 1001, 1002 and 1004 meanwhile
+(1004 is also the supervisor's phone of the listening test, which runs acd's HTTP API on a free
+loopback port).
 
 What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``unshare --net``):
 
@@ -32,6 +34,7 @@ loopback: the dialplan calls FastAGI on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -41,10 +44,11 @@ import sys
 import threading
 import time
 import tomllib
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -54,6 +58,7 @@ from tests.sipp.harness import Sipp, local_ports, render, scenario, sipp_path, s
 REPO = Path(__file__).resolve().parents[2]
 ACD = Path(sys.executable).with_name("acd")
 Headers = dict[str, str]
+SUPERVISOR_TOKEN = "e2e-supervisor-token-0123456789"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +280,10 @@ class Acd:
     skills: dict[str, int] = field(default_factory=dict)
     policy: str = "longest_idle"
     max_missed: int = 3
+    # The supervisor's desk: acd's HTTP API on this port, a supervisor whose phone is this
+    # endpoint (None: HTTP off, as before).
+    http_port: int | None = None
+    supervisor_phone: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -296,7 +305,11 @@ class Acd:
             f"port = {self.pbx.fastagi_port}",
             'allowed_hosts = ["127.0.0.1"]',
             "[http]",
-            "enabled = false",
+            *(
+                ["enabled = true", f"port = {self.http_port}"]
+                if self.http_port is not None
+                else ["enabled = false"]
+            ),
             "[daemon]",
             "auto_login = true",
             "[database]",
@@ -315,6 +328,13 @@ class Acd:
             "wrap_up_s = 1",
             "announce_interval_s = 1",
         ]
+        if self.supervisor_phone is not None:
+            lines += [
+                "[supervisors.sup]",
+                'name = "Sup"',
+                f'token = "{SUPERVISOR_TOKEN}"',
+                f'phone = "{self.supervisor_phone}"',
+            ]
         for agent_id, endpoint in self.agents.items():
             lines += [
                 f"[agents.{agent_id}]",
@@ -612,3 +632,66 @@ def test_callers_waiting_when_acd_stops_go_to_the_fallback_queue(
     assert joined[0][0] - stopped_at < 5  # after the fallback prompt (queue-thankyou)
     assert joined[0][1]["Channel"] != talking[1]["Channel"]
     assert hangup[0] - talking[0] > 4  # the advisor's BYE after 5 s, not acd's stop
+
+
+def api(acd: Acd, method: str, path: str, body: dict[str, object] | None = None) -> Any:
+    """acd's HTTP API as the test's supervisor; the JSON answer (raises on an HTTP error)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{acd.http_port}/api/v1{path}",
+        method=method,
+        data=json.dumps(body or {}).encode() if method == "POST" else None,
+        headers={"authorization": f"Bearer {SUPERVISOR_TOKEN}", "content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """S15 on a real Asterisk through acd: the supervisor's phone (1004) is originated into
+    ChanSpy on 1001's channel, switched to whisper from the API (PlayDTMF Receive on the
+    supervisor's channel), left; the conversation goes on and acd records the listening."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 15000))
+    supervisor = phone(pbx, tmp_path, "1004", "answer", phone_scenario(tmp_path, 200, 30000))
+    caller = callers(pbx, tmp_path, 1)
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        http_port = int(spare.getsockname()[1])
+    with stopped_at_exit([advisor, supervisor, caller]):
+        advisor.start()
+        supervisor.start()
+        wait_registered([advisor, supervisor])
+        acd = start_acd({"a1001": "PJSIP/1001"}, http_port=http_port, supervisor_phone="PJSIP/1004")
+        caller.start()
+        (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER", Context="acd-call"), 15)
+        until(
+            lambda: any(c["state"] == "connected" for c in api(acd, "GET", "/calls")),
+            what="acd sees the call connected",
+        )
+        [call] = [c for c in api(acd, "GET", "/calls") if c["state"] == "connected"]
+        listening = api(
+            acd, "POST", f"/supervisor/calls/{call['call_id']}/listen", {"mode": "listen"}
+        )
+        (start,) = ami.wait_for(event("ChanSpyStart", SpyeeChannel="PJSIP/1001-"), 15)
+        assert start[1]["SpyerChannel"].startswith("PJSIP/1004-")
+        (originated,) = ami.matching(event("Newchannel", Channel="PJSIP/1004-"))
+        assert originated[1]["Channel"] == start[1]["SpyerChannel"]
+        lid = listening["listening_id"]
+        until(
+            lambda: any(
+                x["state"] == "listening" for x in api(acd, "GET", "/supervisor/listenings")
+            ),
+            what="acd saw ChanSpyStart",
+        )
+        switched = api(acd, "POST", f"/supervisor/listenings/{lid}/mode", {"mode": "whisper"})
+        assert switched["modes"] == ["listen", "whisper"]
+        left = api(acd, "POST", f"/supervisor/listenings/{lid}/leave")
+        assert left["state"] == "ended"
+        ami.wait_for(event("ChanSpyStop", SpyerChannel=start[1]["SpyerChannel"]), 10)
+        # The conversation goes on after the spy leaves (S15 a, c).
+        assert not ami.matching(event("Hangup", Channel=talking[1]["Channel"]))
+        caller.wait(40)
+        acd.stop()
+    rows = acd.rows("select agent_id, modes, outcome, started_at is not null from listenings")
+    assert rows == [("a1001", "listen,whisper", "left", 1)]
