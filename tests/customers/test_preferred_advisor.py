@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from acd.core import events as ev
@@ -164,4 +164,51 @@ def test_a_late_named_advisor_is_held_for_at_most_the_hold_from_the_answer() -> 
     h.send(ev.CallEnded, call_id="second")
     assert rings(h.fire("hold:k:")) == [("k", "a2")]
     assert h.t == 3 + HOLD_S
+    h.engine.check_indexes()
+
+
+@given(
+    a1_frees=st.floats(min_value=0.5, max_value=60.0),
+    a2_frees=st.floats(min_value=0.5, max_value=60.0),
+    hold_s=st.floats(min_value=1.0, max_value=40.0),
+)
+def test_a_late_named_advisor_is_never_waited_for_longer_than_s_while_another_is_free(
+    a1_frees: float, a2_frees: float, hold_s: float
+) -> None:
+    """Both busy; the CRM names a1 one second after arrival. The call rings a1 if a1 frees
+    within S of the answer; else whoever is free at S (a2 if already free), else the first freed:
+    never held past S while a2 is free."""
+    assume(len({a1_frees, a2_frees, hold_s}) == 3)
+    h = Harness.of(
+        config(
+            [queue("sales", announce_interval_s=None, wrap_up_s=0)],
+            [agent("a1"), agent("a2")],
+            workload=NO_WORKLOAD,
+            customers=CustomerRouting(preferred_hold_s={"sales": hold_s}),
+        )
+    )
+    h.login("a1", "a2")
+    busy(h, "a1", "first")
+    busy(h, "a2", "second")
+    assert rings(h.arrive("k")) == []
+    h.t = 1.0
+    assert rings(h.send(ev.CallerIdentified, call_id="k", data={"preferred_agent": "a1"})) == []
+    got: list[tuple[str, str]] = []
+    for offset, what in sorted([(a1_frees, "a1"), (a2_frees, "a2"), (hold_s, "hold")]):
+        if what == "hold":
+            if any(t.startswith("hold:k:") for t in h.engine.pending_timers()):
+                got += rings(h.fire("hold:k:"))
+                assert h.t == 1.0 + hold_s
+            continue
+        h.t = 1.0 + offset
+        got += rings(h.send(ev.CallEnded, call_id="first" if what == "a1" else "second"))
+        if got:
+            break
+    if a1_frees < hold_s:
+        expected = "a1"
+    elif a2_frees < hold_s:
+        expected = "a2"  # free when the hold ends
+    else:
+        expected = "a1" if a1_frees < a2_frees else "a2"
+    assert got[:1] == [("k", expected)]
     h.engine.check_indexes()
