@@ -97,6 +97,7 @@ from acd.storage.reconciliation import (
     account_gap,
     answered_after_all,
     calls_seen,
+    fell_back_between,
     gap_counts,
 )
 from acd.storage.recordings import log_action, recent_recordings, recording_of, save_recording
@@ -523,13 +524,17 @@ class Daemon:
         except CoreError as exc:
             raise QueueTuningRefusedError(str(exc)) from exc
 
-    async def _open_records(self, recorder: Recorder) -> None:
-        """Refuse to start on a schema that is behind; start anyway (spooling) if the DB is down."""
+    async def _open_records(self, recorder: Recorder) -> bool:
+        """Refuse to start on a schema that is behind; start anyway (spooling) if the DB is down.
+        False when it is down (the start then does not wait on it a second time)."""
+        answered = True
         try:
             await check_schema(recorder.url, timeout_s=START_DATABASE_WAIT_S)
         except DatabaseUnavailableError as exc:
             log.warning("database_unavailable_at_start", detail=str(exc), spooling=True)
+            answered = False
         await recorder.start()
+        return answered
 
     def _caller_language(self, caller_number: str) -> str | None:
         """A known caller's language, if the centre has prompts in it (its queues' languages)."""
@@ -636,16 +641,22 @@ class Daemon:
             return
         if closed.last_seen is None:
             return
-        gone = len(closed.fallback_call_ids - seen.live_ids)
         try:
             async with asyncio.timeout(START_DATABASE_WAIT_S), self.recorder.engine.begin() as conn:
                 # Callers in the fallback that no run of acd routed came while it was down.
-                known = await calls_seen(conn, [c.call_id for c in seen.fallback])
+                known = await calls_seen(
+                    conn, [c.call_id for c in seen.fallback], before=self._started_at
+                )
                 arrived = sum(1 for c in seen.fallback if c.call_id not in known)
+                # The previous run's callers it closed or handed back as fallback that have
+                # left the queue since its last count (a heartbeat at most HEARTBEAT_S earlier).
+                since = closed.fallback_counted_at or closed.last_seen
+                gone = await fell_back_between(conn, since, self._started_at, seen.live_ids)
                 reported, recovered = gap_counts(
                     closed.fallback_calls_before, seen.fallback_left, arrived, gone
                 )
-                await account_gap(conn, closed.last_seen, reported, recovered)
+                # The gap lasts until FastAGI opens, just after Asterisk was read.
+                await account_gap(conn, closed.last_seen, seen.at, reported, recovered)
                 # A conversation whose answer never reached the records before the crash.
                 agents = agents_by_endpoint(self.config)
                 for talk in seen.bridged:
@@ -658,7 +669,18 @@ class Daemon:
             log.warning("service_gap_not_counted", error=type(exc).__name__, detail=str(exc))
             return
         self._gap_accounted = True
-        log.info("service_gap_counted", calls_reported=reported, calls_recovered=recovered)
+        # A warning: calls that went to the fallback while acd was down are worth a look.
+        log.warning(
+            "service_gap_counted",
+            down_from=closed.last_seen,
+            down_to=self._started_at,
+            calls_reported=reported,
+            calls_recovered=recovered,
+            fallback_before=closed.fallback_calls_before,
+            fallback_now=seen.fallback_left,
+            arrived_in_fallback=arrived,
+            fell_back_gone=gone,
+        )
 
     async def _heartbeat(self, recorder: Recorder) -> None:
         """Say every ``HEARTBEAT_S`` that this run is alive, with the fallback queues' count."""
@@ -1219,8 +1241,9 @@ class Daemon:
         pid_file = self.settings.daemon.pid_file
         asyncio.get_running_loop().set_exception_handler(log_loop_exception)
         self._size_open_files()
+        database_answered = False
         if self.recorder is not None:
-            await self._open_records(self.recorder)
+            database_answered = await self._open_records(self.recorder)
         if self.customer_store is not None:
             await self._load_customers()
         async with asyncio.TaskGroup() as tasks:
@@ -1231,7 +1254,7 @@ class Daemon:
             )
             restore_later: asyncio.Task[None] | None = None
             if self.recorder is not None:
-                if not await self._restore_sessions(self.recorder):
+                if not (database_answered and await self._restore_sessions(self.recorder)):
                     # The database cannot say now: the advisors saved next to the spool come back
                     # at once; the database adds any it knows of when it answers.
                     await self._log_back_in(self.recorder.saved_sessions(), source="spool")

@@ -54,6 +54,10 @@ ALIVE_STALE_S = 3 * HEARTBEAT_S
 # A call still open after this long is no concern of a restart (and the query stays on the index).
 OPEN_CALL_LOOKBACK_S = 86_400.0
 RESTART_REASON = "acd_restarted"
+# Closed while an advisor's phone rang: answered or sent to the fallback, nobody knows which
+# (the answer, if any, was in the last instant before the crash). Still bridged at the restart:
+# answered (``answered_after_all``).
+RINGING_REASON = "acd_restarted_ringing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Reconciliation:
     sessions_closed: int
     fallback_call_ids: frozenset[str] = frozenset()
     fallback_calls_before: int | None = None
+    fallback_counted_at: float | None = None
 
 
 def gap_counts(
@@ -109,6 +114,7 @@ def closing_rows(events: Sequence[CallEventRow], ended_at: float) -> list[r.Row]
         first = story[0]
         offered_at = first.at
         presented = [e for e in story if e.kind == "presented"]
+        ringing = story[-1].kind == "presented"
         answered = next((e for e in story if e.kind == "answered"), None)
         end = max(ended_at, story[-1].at)
         priority = first.data.get("priority", 0)
@@ -131,7 +137,7 @@ def closing_rows(events: Sequence[CallEventRow], ended_at: float) -> list[r.Row]
                     ",".join(dict.fromkeys(e.agent_id for e in presented if e.agent_id)), 1024
                 ),
                 "outcome": "answered" if answered else "fallback",
-                "reason": RESTART_REASON,
+                "reason": RINGING_REASON if ringing and not answered else RESTART_REASON,
                 "wait_s": max(0.0, (answered.at if answered else end) - offered_at),
                 "talk_s": max(0.0, end - answered.at) if answered else 0.0,
                 "wrap_up_s": 0.0,
@@ -153,13 +159,18 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
         sa.select(sa.func.max(agent_states.c.at)).where(agent_states.c.at < started_at)
     )
     last_beat = await conn.execute(
-        sa.select(daemon_runs.c.last_seen_at, daemon_runs.c.fallback_calls)
+        sa.select(
+            daemon_runs.c.last_seen_at,
+            daemon_runs.c.fallback_calls,
+            daemon_runs.c.fallback_counted_at,
+        )
         .where(daemon_runs.c.started_at < started_at)
         .order_by(daemon_runs.c.last_seen_at.desc())
         .limit(1)
     )
     beat = last_beat.first()
     fallback_before = None if beat is None or beat[1] is None else int(beat[1])
+    counted_at = None if beat is None or beat[2] is None else float(beat[2])
     alive = None if beat is None else beat[0]
     seen = [float(x) for x in (last_event, last_state, alive) if x is not None]
     if not seen:
@@ -219,6 +230,7 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
         int(closed.rowcount or 0),
         frozenset(row["call_id"] for row in rows if row["outcome"] == "fallback"),
         fallback_before,
+        counted_at,
     )
 
 
@@ -231,7 +243,7 @@ async def answered_after_all(
     found = await conn.execute(
         sa.select(calls.c.offered_at).where(
             calls.c.call_id == call_id,
-            calls.c.reason == RESTART_REASON,
+            calls.c.reason.in_((RESTART_REASON, RINGING_REASON)),
             calls.c.outcome == "fallback",
         )
     )
@@ -245,6 +257,7 @@ async def answered_after_all(
         .where(calls.c.call_id == call_id)
         .values(
             outcome="answered",
+            reason=RESTART_REASON,
             agent_id=agent_id,
             answered_at=answered_at,
             ended_at=at,
@@ -255,27 +268,64 @@ async def answered_after_all(
     return True
 
 
-async def calls_seen(conn: AsyncConnection, call_ids: Collection[str]) -> frozenset[str]:
-    """Which of ``call_ids`` an earlier run of acd routed (it has events of its own, not just the
-    ``fell_back`` event a restart writes for a caller it finds in the fallback)."""
+async def fell_back_between(
+    conn: AsyncConnection, since: float, until: float, live: Collection[str]
+) -> int:
+    """Calls recorded as ``fallback`` (closed by a restart, or handed back at a stop) that ended
+    in ``[since, until]`` and that Asterisk no longer has: they left a fallback queue meanwhile,
+    so they are among the calls its counters report, and each has its row. Calls closed while an
+    advisor's phone rang are left out: they may never have reached the fallback."""
+    result = await conn.execute(
+        sa.select(calls.c.call_id).where(
+            calls.c.outcome == "fallback",
+            calls.c.reason != RINGING_REASON,
+            calls.c.ended_at >= since,
+            calls.c.ended_at <= until,
+        )
+    )
+    return sum(1 for (call_id,) in result if call_id not in live)
+
+
+async def calls_seen(
+    conn: AsyncConnection, call_ids: Collection[str], before: float
+) -> frozenset[str]:
+    """Which of ``call_ids`` an earlier run of acd knew: it routed them (events of its own, not
+    just the ``fell_back`` event a restart writes for a caller it finds in the fallback), or an
+    earlier restart recorded them from Asterisk (a row that ended before ``before``)."""
     if not call_ids:
         return frozenset()
-    result = await conn.execute(
+    wanted = list(call_ids)
+    routed = await conn.execute(
         sa.select(call_events.c.call_id)
-        .where(call_events.c.call_id.in_(list(call_ids)), call_events.c.seq < r.FALLBACK_SEQ)
+        .where(call_events.c.call_id.in_(wanted), call_events.c.seq < r.FALLBACK_SEQ)
         .distinct()
     )
-    return frozenset(call_id for (call_id,) in result)
+    recorded = await conn.execute(
+        sa.select(calls.c.call_id).where(calls.c.call_id.in_(wanted), calls.c.ended_at < before)
+    )
+    return frozenset(call_id for (call_id,) in [*routed, *recorded])
 
 
 async def account_gap(
-    conn: AsyncConnection, gap_started_at: float, calls_reported: int | None, calls_recovered: int
+    conn: AsyncConnection,
+    gap_started_at: float,
+    read_at: float,
+    calls_reported: int | None,
+    calls_recovered: int,
 ) -> None:
-    """Set what Asterisk said of the gap that began at ``gap_started_at`` (``gap_counts``)."""
+    """Set what Asterisk said at ``read_at`` of the gap that began at ``gap_started_at``
+    (``gap_counts``); the gap lasts at least until then (calls went to the fallback until
+    FastAGI opened, right after Asterisk was read)."""
     await conn.execute(
         sa.update(service_gaps)
         .where(service_gaps.c.started_at == gap_started_at)
-        .values(calls_reported=calls_reported, calls_recovered=calls_recovered)
+        .values(
+            calls_reported=calls_reported,
+            calls_recovered=calls_recovered,
+            ended_at=sa.case(
+                (service_gaps.c.ended_at < read_at, read_at), else_=service_gaps.c.ended_at
+            ),
+        )
     )
 
 

@@ -196,6 +196,7 @@ class Recorder:
                     "started_at": started_at,
                     "last_seen_at": at,
                     "fallback_calls": fallback_calls,
+                    "fallback_counted_at": None if fallback_calls is None else at,
                 }
             ]
         )

@@ -298,6 +298,8 @@ daemon_runs = sa.Table(
     sa.Column("started_at", sa.Double, primary_key=True),
     sa.Column("last_seen_at", sa.Double, nullable=False),
     sa.Column("fallback_calls", sa.BigInteger),
+    # When that count was read: calls handed to the fallback after it are in the next difference.
+    sa.Column("fallback_counted_at", sa.Double),
     sa.Index(None, "last_seen_at"),
 )
 

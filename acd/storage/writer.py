@@ -77,6 +77,9 @@ async def write_rows(conn: AsyncConnection, batch: Sequence[r.Row]) -> None:
                         "fallback_calls": sa.func.coalesce(
                             stmt.excluded.fallback_calls, daemon_runs.c.fallback_calls
                         ),
+                        "fallback_counted_at": sa.func.coalesce(
+                            stmt.excluded.fallback_counted_at, daemon_runs.c.fallback_counted_at
+                        ),
                     },
                 )
             )

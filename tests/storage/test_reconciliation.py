@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from acd.core import events as ev
 from acd.storage.database import create_engine
-from acd.storage.reconciliation import account_gap, answered_after_all, calls_seen, gap_counts
+from acd.storage.reconciliation import (
+    CallEventRow,
+    account_gap,
+    answered_after_all,
+    calls_seen,
+    closing_rows,
+    gap_counts,
+)
 from acd.storage.recorder import Recorder
 from acd.storage.report_formats import ReportFormat, render
 from acd.storage.reports import build_report
@@ -176,9 +183,9 @@ async def test_a_call_still_bridged_at_the_restart_is_answered_after_all(
         async with recorder.engine.begin() as conn:
             assert await answered_after_all(conn, "c2", "a1", START + 55, START + 300)
             assert not await answered_after_all(conn, "c3", "a2", START + 55, START + 300)
-            assert await calls_seen(conn, ["c2", "new.1"]) == frozenset({"c2"})
+            assert await calls_seen(conn, ["c2", "new.1"], START + 300) == frozenset({"c2"})
             assert closed.last_seen is not None
-            await account_gap(conn, closed.last_seen, 4, 2)
+            await account_gap(conn, closed.last_seen, START + 301, 4, 2)
     engine = create_engine(db_url)
     async with engine.connect() as conn:
         rows = {
@@ -195,14 +202,19 @@ async def test_a_call_still_bridged_at_the_restart_is_answered_after_all(
         }
         gap = (
             await conn.execute(
-                sa.select(service_gaps.c.calls_reported, service_gaps.c.calls_recovered)
+                sa.select(
+                    service_gaps.c.calls_reported,
+                    service_gaps.c.calls_recovered,
+                    service_gaps.c.ended_at,
+                )
             )
         ).one()
     await engine.dispose()
     assert (rows["c2"].outcome, rows["c2"].agent_id) == ("answered", "a1")
     assert (rows["c2"].wait_s, rows["c2"].talk_s) == (5.0, 245.0)
     assert (rows["c3"].outcome, rows["c3"].agent_id) == ("answered", "a1")
-    assert tuple(gap) == (4, 2)
+    # The gap lasts until Asterisk was read (FastAGI opens right after).
+    assert tuple(gap) == (4, 2, START + 301)
 
 
 async def test_gaps_are_shown_in_csv_and_html_too(sqlite_url: str, tmp_path: Path) -> None:
@@ -217,7 +229,7 @@ async def test_gaps_are_shown_in_csv_and_html_too(sqlite_url: str, tmp_path: Pat
         _, closed = await recorder.restart_state(START + 300)
         assert closed.last_seen is not None
         async with recorder.engine.begin() as conn:
-            await account_gap(conn, closed.last_seen, 9, 4)
+            await account_gap(conn, closed.last_seen, START + 300, 9, 4)
         recorder.record_alive(START + 300, START + 400, None)  # the run after, killed too
         assert await recorder.drain(10)
         _, later = await recorder.restart_state(START + 900)  # a second gap, count unknown
@@ -299,3 +311,20 @@ async def test_a_report_after_a_crash_without_restart_stops_at_the_last_heartbea
         assert await a2_logged_in(START + 1505) == 100.0 + 505.0
     finally:
         await engine.dispose()
+
+
+def test_a_call_ringing_at_the_crash_is_closed_as_unknown_ringing() -> None:
+    """A call whose last event is an advisor's phone ringing may have been answered in the last
+    instant before the crash: it is closed ``fallback`` with reason ``acd_restarted_ringing`` (not
+    counted among the callers known to have reached the fallback queue); a waiting call keeps
+    ``acd_restarted``."""
+    events = [
+        CallEventRow("r1", 0, "offered", START, "sales", None, {}),
+        CallEventRow("r1", 1, "presented", START + 1, "sales", "a1", {}),
+        CallEventRow("w1", 0, "offered", START, "sales", None, {}),
+        CallEventRow("w1", 1, "presented", START + 1, "sales", "a2", {}),
+        CallEventRow("w1", 2, "not_answered", START + 9, "sales", "a2", {}),
+    ]
+    rows = {row["call_id"]: row for row in closing_rows(events, START + 10)}
+    assert (rows["r1"]["outcome"], rows["r1"]["reason"]) == ("fallback", "acd_restarted_ringing")
+    assert (rows["w1"]["outcome"], rows["w1"]["reason"]) == ("fallback", "acd_restarted")
