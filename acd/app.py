@@ -49,7 +49,7 @@ from acd.core.events import (
     ConfigChanged,
     Event,
 )
-from acd.core.states import Presence
+from acd.core.states import CallState, Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
 from acd.runtime.callback_desk import CallbackDesk
@@ -1391,5 +1391,13 @@ def summary(daemon: Daemon) -> Mapping[str, object]:
                 "occupancy": round(a.occupancy, 3),
             }
             for a in snapshot.agents
+        },
+        "callbacks": {
+            "requested": sum(q.callbacks_requested for q in snapshot.queues),
+            "completed": sum(q.callbacks_completed for q in snapshot.queues),
+            "failed": sum(q.callbacks_failed for q in snapshot.queues),
+            "pending": sum(
+                1 for cb in daemon.engine.callbacks() if cb.state is not CallState.CONNECTED
+            ),
         },
     }

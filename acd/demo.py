@@ -23,7 +23,7 @@ import structlog
 from pydantic import SecretStr
 
 from acd.app import Daemon, summary
-from acd.core.commands import CallCompleted, Command
+from acd.core.commands import CallCompleted, Command, RecordCallback
 from acd.core.customers import Customer, CustomerKind
 from acd.core.errors import CoreError
 from acd.core.events import AgentPaused, AgentReady, Event
@@ -99,6 +99,11 @@ DEMO_CUSTOMERS: tuple[tuple[str, str, str, str, int, str], ...] = (
 )
 # Share of demo callers who are in the directory (and so call again during a run).
 KNOWN_CALLERS = 0.5
+# Share of support callers who accept the callback offer if still waiting when it comes (after
+# 5 s in support): they press 1 a little later. They
+# call from mobiles pbxsim can ring back; the last one is busy, so its callback is retried.
+CHOOSE_CALLBACK = 0.5
+CALLBACK_PHONES = tuple(f"06123400{i:02d}" for i in range(1, 9))
 
 
 def demo_customer_number(index: int) -> str:
@@ -186,6 +191,14 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
             },
             # VIP customers of the directory are served first.
             "customers": {"vip_priority": {1: 5, 2: 10, 3: 20}},
+            # pbxsim rings the customers' mobiles by their national number.
+            "callbacks": {
+                "trunk": "PJSIP/{number}",
+                "caller_id": '"acd demo" <0199009999>',
+                "retry_spacing_s": 6,
+                "originate_timeout_s": 8,
+                "ring_timeout_s": 8,
+            },
             "queues": {
                 "support": {
                     "language": "fr",
@@ -201,6 +214,9 @@ def demo_settings(ami_port: int, http_port: int | None) -> Settings:
                     "expected_handle_s": 12,
                     "max_wait_s": 90,
                     "overflow": "extension:voicemail@acd-overflow",
+                    # Waiting 5 s: "press 1 to be called back without losing your place".
+                    "callback_offer_after_s": 5,
+                    "prompt_keys": "1",
                 },
                 "sales": {
                     "language": "en",
@@ -253,6 +269,9 @@ def demo_pbx_config(settings: Settings) -> PbxConfig:
         endpoint = (agent.endpoint or f"PJSIP/{agent_id}").split("/", 1)[1]
         phones.append(PhoneConfig(name=endpoint, number=agent_id, display_name=agent.name))
     members = tuple(f"PJSIP/{p.name}" for p in phones)
+    # The mobiles of the callers who choose a callback, for acd to call back.
+    for mobile in CALLBACK_PHONES:
+        phones.append(PhoneConfig(name=mobile, number=mobile, display_name=mobile))
     # The supervisors' phones answer when acd rings them to listen to a call.
     for number, supervisor in enumerate(settings.supervisors.values(), start=6901):
         if supervisor.phone:
@@ -289,6 +308,8 @@ class CallOutcomes:
         if done:
             self.completed.extend(done)
             self.changed.set()
+        if any(isinstance(c, RecordCallback) for c in commands):
+            self.changed.set()  # a callback attempt moved on
 
 
 async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: random.Random) -> None:
@@ -306,12 +327,19 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
             number, name = demo_customer_number(index + 1), DEMO_CUSTOMERS[index][1]
         else:
             number, name = f"06{rng.randrange(10**8):08d}", rng.choice(CALLER_NAMES)
+        patience = rng.uniform(15, 60)
+        keys: tuple[tuple[float, str], ...] = ()
+        if queue == "support" and rng.random() < CHOOSE_CALLBACK:
+            # Still waiting when offered a callback, they press 1 and hang up; acd calls back.
+            number, patience = rng.choice(CALLBACK_PHONES), 120.0
+            keys = ((rng.uniform(6.5, 8), "1"),)
         pbx.place_call(
             queue=queue,
             agi_url=f"{url}?priority={priority}",
             caller_num=number,
             caller_name=name,
-            patience=rng.uniform(15, 60),
+            patience=patience,
+            keys=keys,
         )
 
 
@@ -330,6 +358,12 @@ def _phones(pbx: PbxSim, settings: Settings, rng: random.Random) -> None:
             # misses in a row the advisor is paused with reason no_answer.
             behaviour = PhoneBehaviour(mode="no_answer")
         pbx.phone(endpoint).behaviour = behaviour
+    for number in CALLBACK_PHONES:
+        pbx.phone(number).behaviour = PhoneBehaviour(
+            answer_delay=rng.uniform(1, 3), talk_time=rng.uniform(5, 9)
+        )
+    if CALLBACK_PHONES[-1] in pbx.pbx.phones:
+        pbx.phone(CALLBACK_PHONES[-1]).behaviour = PhoneBehaviour(mode="busy")
 
 
 async def _advisors_live_their_day(daemon: Daemon, options: DemoOptions) -> None:
@@ -447,6 +481,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             # Wrap-ups end a few seconds after the last call: their summaries come then.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_settled(daemon, outcomes), 15)
+            # Callbacks being attempted finish their attempt (pending ones stay in the book).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_callbacks_settled(daemon, outcomes), 30)
             result = dict(summary(daemon))
             result["calls"] = outcomes.completed
             result["pbx"] = pbx.counters
@@ -460,6 +497,14 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
 
 async def _settled(daemon: Daemon, outcomes: CallOutcomes) -> None:
     while len(outcomes.completed) < sum(q.offered for q in daemon.engine.snapshot().queues):
+        outcomes.changed.clear()
+        await outcomes.changed.wait()
+
+
+async def _callbacks_settled(daemon: Daemon, outcomes: CallOutcomes) -> None:
+    while daemon.callbacks.active or any(
+        cb.state.value in ("presented", "connected") for cb in daemon.engine.callbacks()
+    ):
         outcomes.changed.clear()
         await outcomes.changed.wait()
 
@@ -487,8 +532,12 @@ def format_summary(result: dict[str, Any]) -> str:
     for agent_id, a in result["agents"].items():
         lines.append(f"{agent_id:<8} {a['calls']:>5}  {a['occupancy']:>9.0%}  {a['activity']}")
     pbx = result["pbx"]
+    callbacks = result.get("callbacks", {})
     lines += [
         "",
+        f"callbacks: {callbacks.get('requested', 0)} requested, "
+        f"{callbacks.get('completed', 0)} completed, {callbacks.get('failed', 0)} failed"
+        f" ({callbacks.get('pending', 0)} still pending)",
         f"pbxsim saw {pbx.get('calls_placed', 0)} calls: {pbx.get('reached_daemon', 0)} reached "
         f"the daemon, {pbx.get('fallbacks', 0)} fell back to the dialplan queue, "
         f"{pbx.get('overflowed', 0)} overflowed",

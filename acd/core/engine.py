@@ -885,6 +885,8 @@ class Engine:
             self._cancel(call.due_timer)
             self._cancel(call.give_up_timer)
             call.due_timer = call.give_up_timer = None
+            if call.purpose == CALLBACK and outcome is Outcome.COMPLETED:
+                self._record_callback(call, "completed")
         if call.ended_at is None:
             call.ended_at = self._now
         self._calls.pop(call.id, None)
@@ -1740,7 +1742,11 @@ class Engine:
     def callbacks(self, at: float | None = None) -> tuple[CallbackView, ...]:
         """The callbacks in the book (pending, being attempted or connected), oldest first."""
         t = self._now if at is None else at
-        found = [c for c in self._calls.values() if c.purpose == CALLBACK]
+        found = [
+            c
+            for c in self._calls.values()
+            if c.purpose == CALLBACK and c.state not in TERMINAL_CALL_STATES
+        ]
         found.sort(key=lambda c: c.key)
         return tuple(views.callback_view(c, t) for c in found)
 

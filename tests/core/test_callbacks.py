@@ -95,7 +95,10 @@ def test_connected_callback_counts_completed_within_its_service_level() -> None:
     view = h.engine.queue_view("sales")
     assert (view.callbacks_completed, view.callbacks_within_sl, view.answered) == (1, 1, 0)
     h.at(200).send(ev.CallEnded, call_id="cb1")
-    summary = of_type(h.fire("wrap_up:a1:"), cmd.CallCompleted)[0]
+    out = h.fire("wrap_up:a1:")
+    assert [c.state for c in of_type(out, cmd.RecordCallback)] == ["completed"]
+    assert h.engine.callbacks() == ()
+    summary = of_type(out, cmd.CallCompleted)[0]
     assert (summary.outcome, summary.reason, summary.answered_within_sl) == (
         Outcome.COMPLETED,
         "callback",
