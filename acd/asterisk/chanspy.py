@@ -10,7 +10,8 @@ is the supervisor's channel), ``ChanSpyStart`` about 0.1 s later, ``ChanSpyStop`
 the supervisor's Hangup however it ends. The caller's AGI session sees none of it. With ``d``
 the keys 4, 5, 6 pressed on the supervisor's phone switch listen, whisper, barge; the page
 switches the same way, with ``PlayDTMF`` ``Receive: yes`` (the digit is queued on the channel's
-read side, as if pressed: manager.c ``action_playdtmf``).
+read side, as if pressed: manager.c ``action_playdtmf``). A key pressed on the phone is seen as
+the supervisor's channel's ``DTMFEnd`` (``Received``), and recorded as a switch too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ import structlog
 
 from acd.asterisk.ami_client import AmiResponse
 from acd.asterisk.ami_codec import FieldValue
-from acd.asterisk.ami_events import AmiEvent, ChanSpyStart, ChanSpyStop, OriginateResponse
+from acd.asterisk.ami_events import (
+    AmiEvent,
+    ChanSpyStart,
+    ChanSpyStop,
+    DtmfEnd,
+    OriginateResponse,
+)
 from acd.asterisk.errors import AmiError
 from acd.runtime.ports import (
     Listening,
@@ -46,6 +53,7 @@ MODE_OPTIONS: Final = {
     ListeningMode.BARGE: "B",
 }
 MODE_KEYS: Final = {ListeningMode.LISTEN: "4", ListeningMode.WHISPER: "5", ListeningMode.BARGE: "6"}
+KEY_MODES: Final = {key: mode for mode, key in MODE_KEYS.items()}
 CALLER_ID: Final = '"ACD Supervisor" <supervisor>'
 # OriginateResponse events whose action's reply we have not read yet (the event can come in the
 # same read as the reply, before the originating coroutine resumes); others' originates too.
@@ -96,6 +104,9 @@ class SpyDesk:
         self._channels: dict[str, str] = {}  # listening id -> the supervisor's channel
         self._unclaimed: OrderedDict[str, OriginateResponse] = OrderedDict()
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        # Keys acd itself queued on a supervisor's channel (PlayDTMF Receive): their DTMFEnd is
+        # the page's switch, already counted.
+        self._keys_sent: dict[str, list[str]] = {}
         # Listenings ChanSpyStop ended, by call: the engine may learn of the call's end after.
         self._recently_stopped: OrderedDict[str, Listening] = OrderedDict()
 
@@ -180,16 +191,21 @@ class SpyDesk:
             raise ListeningRefusedError("not_listening", "the supervisor's phone is not attached")
         if mode is listening.mode:
             return listening
+        # Expected before sending: its DTMFEnd may arrive before the action's response.
+        sent = self._keys_sent.setdefault(listening_id, [])
+        sent.append(MODE_KEYS[mode])
         try:
             response = await self._ami.send_action(
                 "PlayDTMF", {"Channel": channel, "Digit": MODE_KEYS[mode], "Receive": "yes"}
             )
         except AmiError as exc:
+            sent.remove(MODE_KEYS[mode])
             raise ListeningRefusedError("pbx_unavailable", f"AMI: {exc}") from None
         if not response.ok:
+            sent.remove(MODE_KEYS[mode])
             raise ListeningRefusedError("switch_refused", response.message or "refused")
         listening.modes.append(mode)
-        log.info("listening_switched", listening_id=listening_id, mode=mode.value)
+        log.info("listening_switched", listening_id=listening_id, mode=mode.value, by="page")
         self._on_change(listening)
         return listening
 
@@ -228,6 +244,25 @@ class SpyDesk:
                     found.started_at = self._now()
                     self._channels[found.listening_id] = spyer.channel
                     log.info("listening_started", listening_id=found.listening_id)
+                    self._on_change(found)
+            case DtmfEnd(channel=channel, digit=digit, direction="Received"):
+                # The supervisor pressed 4, 5 or 6 (ChanSpy's d option): the mode changed.
+                found = self._live.get(self._by_uniqueid.get(channel.uniqueid, ""))
+                mode = KEY_MODES.get(digit)
+                if found is None or mode is None or found.state is not ListeningState.LISTENING:
+                    return
+                sent = self._keys_sent.get(found.listening_id)
+                if sent and sent[0] == digit:
+                    sent.pop(0)
+                    return
+                if mode is not found.mode:
+                    found.modes.append(mode)
+                    log.info(
+                        "listening_switched",
+                        listening_id=found.listening_id,
+                        mode=mode.value,
+                        by="phone",
+                    )
                     self._on_change(found)
             case ChanSpyStop(spyer=spyer):
                 found = self._live.get(self._by_uniqueid.get(spyer.uniqueid, ""))
@@ -280,6 +315,7 @@ class SpyDesk:
         lid = listening.listening_id
         self._live.pop(lid, None)
         self._channels.pop(lid, None)
+        self._keys_sent.pop(lid, None)
         for index in (self._by_uniqueid, self._by_action):
             for key in [k for k, v in index.items() if v == lid]:
                 del index[key]

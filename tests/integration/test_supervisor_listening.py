@@ -167,11 +167,16 @@ async def test_the_page_switches_the_mode_with_the_phones_keys(desk: Desk) -> No
 
 async def test_the_phones_keys_switch_the_mode_too(desk: Desk) -> None:
     """ChanSpy runs with ``d``: key 6 pressed on the supervisor's phone turns listening into
-    barging."""
-    await start(desk, ListeningMode.LISTEN)
+    barging, and acd records the switch from the phone's DTMFEnd."""
+    listening_id, _, agent_id = await start(desk, ListeningMode.LISTEN)
     [spy] = desk.spies()
     assert desk.pbx.press_key(spy.spyer.name, "6", mode="info")
     await until(lambda: spy.mode == "barge", what="barge from the phone's key")
+    [live] = desk.daemon.live()
+    await until(lambda: live.mode is ListeningMode.BARGE, what="acd saw the key")
+    await desk.daemon.leave(listening_id)
+    [record] = await desk.daemon.history(agent_id, 10)
+    assert record.modes == [ListeningMode.LISTEN, ListeningMode.BARGE]
 
 
 async def test_the_call_ending_ends_the_listening(desk: Desk) -> None:
