@@ -32,7 +32,12 @@ from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
 from acd.asterisk.callback_calls import CallbackCalls, CallbackDelivery, CallbackTarget
 from acd.asterisk.chanspy import SpyDesk
 from acd.asterisk.errors import AmiError
-from acd.asterisk.fallback_calls import AsteriskCalls, fallback_left, read_asterisk_calls
+from acd.asterisk.fallback_calls import (
+    AsteriskCalls,
+    fallback_left,
+    live_channel_ids,
+    read_asterisk_calls,
+)
 from acd.asterisk.fastagi import AgiSession, FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.pin_locks import PinLimits
@@ -96,6 +101,7 @@ from acd.storage.reconciliation import (
     Reconciliation,
     account_gap,
     answered_after_all,
+    calls_over,
     calls_seen,
     fell_back_between,
     gap_counts,
@@ -116,6 +122,9 @@ AMI_EVENT_CLASSES = "call,agent,dtmf"
 # before opening FastAGI anyway: callers are routed within seconds whatever the others do.
 START_DATABASE_WAIT_S = 2.0
 START_AMI_WAIT_S = 2.0
+# How often calls that outlived the previous run are looked for in Asterisk (their end is known
+# to within this).
+FOLLOW_S = 5.0
 
 # The health check probes the database at most this often, each probe bounded.
 HEALTH_PROBE_S = 5.0
@@ -481,6 +490,7 @@ class Daemon:
         self._reconciliation: Reconciliation | None = None
         self._asterisk_calls: AsteriskCalls | None = None
         self._gap_accounted = False
+        self._asterisk_read = asyncio.Event()  # set once the start has asked Asterisk
         self._dispatcher_task: asyncio.Task[None] | None = None
         self._db_probe: asyncio.Future[bool] | None = None
         self._db_probed_at = 0.0
@@ -681,6 +691,36 @@ class Daemon:
             arrived_in_fallback=arrived,
             fell_back_gone=gone,
         )
+
+    async def _follow_survivors(self, recorder: Recorder) -> None:
+        """Calls that outlived the previous run (conversations, callers in the fallback queue)
+        are followed to their end: every ``FOLLOW_S`` Asterisk is asked which are still there;
+        a restart's row of a call gone gets that instant as its end (talk up to it)."""
+        await self._asterisk_read.wait()
+        seen = self._asterisk_calls
+        if seen is None:
+            return
+        following = set(seen.caller_ids)
+        while following:
+            await asyncio.sleep(FOLLOW_S)
+            try:
+                async with asyncio.timeout(FOLLOW_S):
+                    live = await live_channel_ids(self.ami)
+            except (AmiError, TimeoutError):
+                continue  # AMI away: ask again next time
+            gone = following - live
+            if not gone:
+                continue
+            at = self.dispatcher.now()
+            try:
+                async with asyncio.timeout(FOLLOW_S), recorder.engine.begin() as conn:
+                    changed = await calls_over(conn, dict.fromkeys(gone, at))
+            except Exception as exc:  # the database may be away: try again next time
+                log.warning("survivors_not_closed", error=type(exc).__name__, detail=str(exc))
+                continue
+            following -= gone
+            if changed:
+                log.info("survivors_ended", calls=changed, still_followed=len(following))
 
     async def _heartbeat(self, recorder: Recorder) -> None:
         """Say every ``HEARTBEAT_S`` that this run is alive, with the fallback queues' count."""
@@ -1288,6 +1328,7 @@ class Daemon:
                 async with asyncio.timeout(START_AMI_WAIT_S):
                     await self._resynced.wait()
             await self._read_asterisk()
+            self._asterisk_read.set()
             await self.fastagi.start()
             self.callbacks.delivery = dataclasses.replace(
                 self.callbacks.delivery,
@@ -1295,6 +1336,11 @@ class Daemon:
             )
             heartbeat = (
                 tasks.create_task(self._heartbeat(self.recorder), name="heartbeat")
+                if self.recorder is not None
+                else None
+            )
+            survivors = (
+                tasks.create_task(self._follow_survivors(self.recorder), name="survivors")
                 if self.recorder is not None
                 else None
             )
@@ -1334,10 +1380,11 @@ class Daemon:
                     await self.dispatcher.drain(within_s=5.0)
                 self._record_cut_wrap_ups()
                 self._record_handed_back()
-                if heartbeat is not None:
-                    heartbeat.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await heartbeat
+                for task in (heartbeat, survivors):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
                 if self.recorder is not None:
                     # The stop is this run's last instant alive.
                     self.recorder.record_alive(self._started_at, self.dispatcher.now(), None)

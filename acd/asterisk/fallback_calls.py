@@ -59,6 +59,8 @@ class AsteriskCalls:
     fallback: tuple[FallbackCaller, ...]
     fallback_left: int | None
     bridged: tuple[BridgedCaller, ...] = ()
+    # Every caller channel (Uniqueid == Linkedid): the calls a restart may follow to their end.
+    caller_ids: frozenset[str] = frozenset()
 
 
 def fallback_callers(statuses: Collection[ChannelStatus]) -> tuple[FallbackCaller, ...]:
@@ -110,6 +112,11 @@ async def fallback_left(client: AmiClient, queues: Collection[str]) -> int:
     return calls_left(await client.queue_params(), queues)
 
 
+async def live_channel_ids(client: AmiClient) -> frozenset[str]:
+    """The Uniqueid of every channel Asterisk has now (one Status, no variables)."""
+    return frozenset(s.channel.uniqueid for s in await client.channel_statuses(()))
+
+
 async def read_asterisk_calls(
     client: AmiClient, at: float, queues: Collection[str]
 ) -> AsteriskCalls:
@@ -125,4 +132,7 @@ async def read_asterisk_calls(
         fallback=fallback_callers(statuses),
         fallback_left=left,
         bridged=bridged_callers(statuses),
+        caller_ids=frozenset(
+            s.channel.uniqueid for s in statuses if s.channel.uniqueid == s.channel.linkedid
+        ),
     )

@@ -29,7 +29,7 @@ failover) can use the same rules.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,6 +284,34 @@ async def fell_back_between(
         )
     )
     return sum(1 for (call_id,) in result if call_id not in live)
+
+
+# Rows a restart wrote (closed from the event log, or recorded from Asterisk): the only ones a
+# restart may later correct; an engine summary is never touched.
+RECORDED_AT_RESTART = (RESTART_REASON, RINGING_REASON, "acd_down")
+
+
+async def calls_over(conn: AsyncConnection, ended: Mapping[str, float]) -> int:
+    """Calls a restart closed or recorded while Asterisk still had them, now gone: each ends at
+    the instant given (talk up to then when answered). Returns the rows changed."""
+    changed = 0
+    for call_id, at in ended.items():
+        found = await conn.execute(
+            sa.select(calls.c.answered_at).where(
+                calls.c.call_id == call_id,
+                calls.c.reason.in_(RECORDED_AT_RESTART),
+                calls.c.ended_at <= at,
+            )
+        )
+        row = found.first()
+        if row is None:
+            continue
+        values: dict[str, Any] = {"ended_at": at}
+        if row[0] is not None:
+            values["talk_s"] = max(0.0, at - float(row[0]))
+        await conn.execute(sa.update(calls).where(calls.c.call_id == call_id).values(**values))
+        changed += 1
+    return changed
 
 
 async def calls_seen(

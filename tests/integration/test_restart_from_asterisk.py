@@ -14,6 +14,7 @@ import json
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,64 @@ async def test_killed_daemon_restart_records_fallback_callers_and_counts_the_gap
     assert (reported, recovered) == (4, 2)
     # Nobody lost: 9 placed = 7 rows + 2 counted only in the gap.
     assert pbx.counters["calls_placed"] == 9
+
+
+@pytest.mark.slow
+async def test_a_conversation_that_outlives_a_killed_daemon_is_followed_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL during a conversation: the restart records it answered, then follows it in
+    Asterisk, and when the caller hangs up the row ends then (talk up to the real end), not at
+    the restart."""
+    monkeypatch.setattr("acd.app.FOLLOW_S", 0.2)
+    db_path = tmp_path / "acd.sqlite3"
+    url = f"sqlite+aiosqlite:///{db_path}"
+    await upgrade_schema(url)
+    agi_port = free_port()
+    async with PbxSim(pbx_config()) as pbx:
+        for name in ADVISORS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=4.0)
+        data = settings_data(pbx.ami_port, agi_port, url, tmp_path / "spool")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", DAEMON_PROCESS, json.dumps(data), stdout=asyncio.subprocess.PIPE
+        )
+        try:
+            assert process.stdout is not None
+            assert await asyncio.wait_for(process.stdout.readline(), 30) == b"ready\n"
+            record = pbx.place_call(agi_url=f"agi://127.0.0.1:{agi_port}/inbound")
+            await until(
+                lambda: (
+                    query(db_path, "SELECT kind FROM call_events WHERE kind = 'answered'") != []
+                ),
+                10,
+                "the answer stored",
+            )
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        daemon = Daemon(parse_settings(data), persist=True)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 10)
+            restarted_at = daemon._started_at
+            await asyncio.wait_for(record.done.wait(), 15)
+            assert record.ended_at is not None
+            ended = time.time() - time.monotonic() + record.ended_at
+            await until(
+                lambda: query(db_path, "SELECT ended_at FROM calls")[0][0] > restarted_at + 0.5,
+                10,
+                "the row followed to the call's end",
+            )
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 15)
+    ((outcome, ended_at, answered_at, talk_s),) = query(
+        db_path, "SELECT outcome, ended_at, answered_at, talk_s FROM calls"
+    )
+    assert outcome == "answered"
+    assert abs(ended_at - ended) < 1.0
+    assert talk_s == pytest.approx(ended_at - answered_at)
+    assert talk_s > 3.0
