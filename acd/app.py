@@ -40,7 +40,9 @@ from acd.asterisk.fallback_calls import (
 )
 from acd.asterisk.fastagi import AgiSession, FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
+from acd.asterisk.outbound_calls import OutboundCalls, OutboundDelivery
 from acd.asterisk.pin_locks import PinLimits
+from acd.campaign_dialer import OUTBOUND, CampaignDialer
 from acd.core.callbacks import NumberVerdict, check_number, dial_form
 from acd.core.commands import CallCompleted, Command
 from acd.core.config import AcdConfig
@@ -93,6 +95,7 @@ from acd.storage import (
     restore_events,
 )
 from acd.storage.callback_book import pending_callbacks
+from acd.storage.campaigns import CampaignStore
 from acd.storage.closures import QueueClosure, closures, delete_closure, save_closure
 from acd.storage.customers import CustomerStore
 from acd.storage.listenings import listenings_of, save_listening
@@ -175,6 +178,19 @@ def callback_delivery(settings: Settings) -> CallbackDelivery:
         caller_id=c.caller_id,
         originate_timeout_s=c.originate_timeout_s,
         ring_timeout_s=c.ring_timeout_s,
+    )
+
+
+def outbound_delivery(settings: Settings, port: int) -> OutboundDelivery:
+    """How campaign contacts are reached (``[outbound]``; the AGI address once FastAGI listens)."""
+    o = settings.outbound
+    host = o.agi_host or settings.fastagi.bind
+    base = f"agi://{host}" if ":" in host and not host.startswith("[") else f"agi://{host}:{port}"
+    return OutboundDelivery(
+        agi_base=base,
+        trunk=o.trunk,
+        originate_timeout_s=o.originate_timeout_s,
+        no_advisor_s=o.no_advisor_s,
     )
 
 
@@ -418,6 +434,21 @@ class Daemon:
             self.dispatcher, callback_delivery(settings), self._callback_target
         )
         self.dispatcher.reserved_legs[CALLBACK] = self.callbacks
+        # Progressive campaigns: with records in a database and campaigns configured.
+        self.campaign_store: CampaignStore | None = (
+            CampaignStore(db.url.get_secret_value()) if persist and settings.campaigns else None
+        )
+        self.dialer: CampaignDialer | None = None
+        self.outbound: OutboundCalls | None = None
+        if self.campaign_store is not None:
+            self.dialer = CampaignDialer(settings, self.dispatcher, self.campaign_store)
+            self.outbound = OutboundCalls(
+                self.dispatcher,
+                outbound_delivery(settings, settings.fastagi.port),
+                self.dialer.target_of,
+                self.dialer.on_attempt,
+            )
+            self.dispatcher.reserved_legs[OUTBOUND] = self.outbound
         store = self.customer_store
         self.dispatcher.callback_choices = CallbackDesk(
             self.dispatcher, store.oppositions if store is not None else None
@@ -455,6 +486,8 @@ class Daemon:
         # Feature codes ask AMI whether a claimed channel is really the advisor's own.
         self.calls.features.ami = self.ami
         self.callbacks.ami = self.ami
+        if self.outbound is not None:
+            self.outbound.ami = self.ami
         ami_client = self.ami
         # The supervisor's desk: listen, whisper, barge (AMI), every use kept.
         self.spies = SpyDesk(self.ami, self.clock.now, self._listening_changed)
@@ -832,6 +865,8 @@ class Daemon:
         """FastAGI: originated callback legs to their shell, everything else to the calls."""
         if session.script.path == "callback":
             await self.callbacks.handle_session(session)
+        elif session.script.path == "outbound" and self.outbound is not None:
+            await self.outbound.handle_session(session)
         else:
             await self.calls.handle_session(session)
 
@@ -929,6 +964,8 @@ class Daemon:
         self.calls.on_ami_event(event)
         self.spies.on_ami_event(event)
         self.callbacks.on_ami_event(event)
+        if self.outbound is not None:
+            self.outbound.on_ami_event(event)
 
     # ------------------------------------------------------------------ the supervisor's desk
 
@@ -1334,6 +1371,10 @@ class Daemon:
                 self.callbacks.delivery,
                 agi_base=callback_agi_base(self.settings, self.fastagi.port),
             )
+            dialer: asyncio.Task[None] | None = None
+            if self.outbound is not None and self.dialer is not None:
+                self.outbound.delivery = outbound_delivery(self.settings, self.fastagi.port)
+                dialer = tasks.create_task(self.dialer.run(), name="campaign-dialer")
             heartbeat = (
                 tasks.create_task(self._heartbeat(self.recorder), name="heartbeat")
                 if self.recorder is not None
@@ -1371,6 +1412,10 @@ class Daemon:
             finally:
                 sd_notify("STOPPING=1")
                 log.info("daemon_stopping", calls_handed_back=self.calls.active_calls)
+                if dialer is not None:
+                    dialer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await dialer
                 await self.fastagi.close()
                 self.spies.close()
                 ami.cancel()
@@ -1399,6 +1444,9 @@ class Daemon:
                     await asyncio.wait(self._background, timeout=5.0)
                 if self.customer_store is not None:
                     await self.customer_store.close()
+                if self.dialer is not None and self.campaign_store is not None:
+                    await self.dialer.close()
+                    await self.campaign_store.close()
                 # Live view last, so the final states reach the wallboard and the broker.
                 self.feed.close()
                 if self.http is not None and http is not None:

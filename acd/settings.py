@@ -542,6 +542,14 @@ class OutboundSettings(_Section):
     default_zone: str = _engine_default(OutboundRules, "default_zone")
     # Caller IDs allowed for consumer canvassing; none: ARCEP's automated-calling ranges.
     caller_id_prefixes: list[str] | None = None
+    # The dialer: how contacts are reached, how long they ring, how long an answered contact
+    # may wait for the reserved advisor, and the reservations' priority against inbound callers.
+    trunk: str = "PJSIP/{number}@trunk"
+    agi_host: str | None = None
+    originate_timeout_s: Annotated[float, Field(gt=0, le=120)] = 30.0
+    no_advisor_s: Annotated[float, Field(gt=0, le=10)] = 2.0
+    dial_tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    priority: int = Field(default=-1000, ge=PRIORITY_MIN, le=PRIORITY_MAX)
 
 
 class CampaignSettings(_Section):

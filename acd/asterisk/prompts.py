@@ -64,6 +64,14 @@ OWN_PROMPTS: dict[str, dict[str, str]] = {
         "fr": "Cet appel peut être enregistré pour la qualité du service.",
         "en": "This call may be recorded for quality purposes.",
     },
+    # An outbound campaign's contact who answered and found no advisor within 2 s: the short
+    # message naming the centre (a centre records it with its own name).
+    "acd-outbound-abandoned": {
+        "fr": "Bonjour, ici le service clients. Aucun conseiller n'est disponible, "
+        "nous vous prions de nous excuser. Au revoir.",
+        "en": "Hello, this is the customer service. No advisor is available, "
+        "please accept our apologies. Goodbye.",
+    },
     "acd-no-advisor": {
         "fr": "Aucun conseiller n'est disponible pour le moment. Nous vous rappellerons.",
         "en": "No advisor is available at the moment. We will call you back.",

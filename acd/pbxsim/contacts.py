@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from acd.pbxsim.config import PhoneConfig
+from acd.pbxsim.config import PhoneConfig, TalkDistribution
 from acd.pbxsim.pbx import Pbx
 from acd.pbxsim.phones import Phone, PhoneBehaviour
 
@@ -35,6 +35,7 @@ class ContactPopulation:
     answer_sd_s: float = 6.0
     min_answer_s: float = 2.0
     talk_mean_s: float = 180.0
+    talk_distribution: TalkDistribution = "exponential"
     machine_greeting_s: float = 20.0
 
     def __post_init__(self) -> None:
@@ -52,7 +53,7 @@ class ContactPopulation:
                 mode="answer",
                 answer_delay=self._answer_delay(rng),
                 talk_time=self.talk_mean_s,
-                talk_distribution="exponential",
+                talk_distribution=self.talk_distribution,
                 busy_when_in_call=True,
             )
         if roll < self.human + self.machine:

@@ -272,6 +272,47 @@ class CampaignStore:
                     )
         return found
 
+    async def states(self) -> dict[str, str]:
+        """Every campaign's state (those never started are absent: draft)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(campaigns.c.name, campaigns.c.state))
+            return {row.name: row.state for row in rows}
+
+    async def due_contacts(
+        self, campaign: str, now: float, limit: int
+    ) -> list[tuple[str, Customer | None]]:
+        """Pending contacts whose next attempt is due, in list order (at most ``limit``)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(campaign_contacts.c.number, campaign_contacts.c.customer_id)
+                    .where(
+                        campaign_contacts.c.campaign == campaign,
+                        campaign_contacts.c.status == "pending",
+                        campaign_contacts.c.next_at <= now,
+                    )
+                    .order_by(campaign_contacts.c.next_at, campaign_contacts.c.position)
+                    .limit(limit)
+                )
+            ).all()
+        people = {c.customer_id: c for c in await self._customers({r.customer_id for r in rows})}
+        return [(row.number, people.get(row.customer_id)) for row in rows]
+
+    async def reschedule(
+        self, campaign: str, number: str, *, status: str, next_at: float, last_outcome: str
+    ) -> None:
+        """A contact's next step: ``pending`` again from ``next_at``, ``dialing``, ``done`` or
+        ``excluded`` (a rule refuses it for good)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(campaign_contacts)
+                .where(
+                    campaign_contacts.c.campaign == campaign,
+                    campaign_contacts.c.number == number,
+                )
+                .values(status=status, next_at=next_at, last_outcome=last_outcome[:24])
+            )
+
     async def set_state(self, campaign: str, state: str, *, at: float, by: str = "") -> str:
         """Start, pause or stop a campaign; returns the state it was in."""
         if state not in STATES:

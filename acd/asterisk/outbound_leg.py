@@ -1,0 +1,287 @@
+"""One progressive-campaign contact's leg as a pure transition table: everything that changes it.
+
+The engine reserved an advisor for a campaign contact (``ReserveAgent``, reason ``outbound``);
+the shell (``outbound_calls.py``) originated the contact through the trunk (AMI ``Originate``,
+``Async``, ``Application: AGI``, ``agi://…/outbound?id=<attempt>``, the campaign's caller ID).
+From there this leg decides, in the style of ``call_leg.py`` (inputs in, outputs out, no I/O):
+
+* the Originate failed (S13: ``Reason`` 0 busy or unreachable, 3 no answer): nobody was
+  reached, the advisor is released at once (``ReservationReleased``) and the attempt ends
+  ``busy`` or ``no_answer``;
+* the contact answered, the FastAGI session opens: the reserved advisor is dialed from it
+  (``EXEC Dial <advisor>,<no_advisor_s>``; advisors on outbound work on auto-answer), then
+  ``GET VARIABLE DIALSTATUS``;
+* the advisor answered (AMI ``DialEnd ANSWER`` on the contact's channel, or ``ANSWER`` when Dial
+  returns): ``AgentAnswered``, then ``CallEnded`` when Dial returns; the attempt is ``answered``
+  (the advisor sets the final outcome: sale, refused...);
+* no advisor within ``no_advisor_s``: the contact hears the short message naming the centre
+  (``acd-outbound-abandoned``) and the attempt is ``outbound_abandoned`` (not the inbound
+  ``abandoned``); the reservation is released;
+* the contact hung up before an advisor was connected: released, the attempt ``answered``
+  with nobody talked to (``contact_hung_up``).
+
+The contract with Asterisk: an AGI-form originated channel has no dialplan after ``AGI()``;
+acd writes ``ACD_STATE=done`` and hangs up when it ends the leg itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from acd.asterisk.agi_codec import AgiReply, command_line, quoted, variable_name, word
+from acd.asterisk.call_leg import (
+    AgiReplied,
+    ChannelHungUp,
+    CloseSession,
+    LegMisuseError,
+    LegNote,
+    PostEvent,
+    SendAgi,
+    SessionLost,
+)
+from acd.core.events import AgentAnswered, CallEnded, Event, ReservationReleased
+
+ABANDONED_PROMPT: Final = "acd-outbound-abandoned"
+# S13: OriginateResponse Reason 3 = no answer within Timeout; 0 = busy or no contact.
+_ORIGINATE_OUTCOME: Final = {3: "no_answer", 0: "busy"}
+
+
+class OutboundPhase(StrEnum):
+    """Where the leg stands."""
+
+    ORIGINATING = "originating"  # the contact's phone rings
+    CONNECTING = "connecting"  # the contact answered: the reserved advisor is dialed
+    CONNECTED = "connected"  # the advisor answered: the conversation
+    ABANDONING = "abandoning"  # no advisor in time: the short message
+    ENDED = "ended"
+
+
+TRANSITIONS: Final[dict[OutboundPhase, frozenset[OutboundPhase]]] = {
+    OutboundPhase.ORIGINATING: frozenset({OutboundPhase.CONNECTING, OutboundPhase.ENDED}),
+    OutboundPhase.CONNECTING: frozenset(
+        {OutboundPhase.CONNECTED, OutboundPhase.ABANDONING, OutboundPhase.ENDED}
+    ),
+    OutboundPhase.CONNECTED: frozenset({OutboundPhase.ENDED}),
+    OutboundPhase.ABANDONING: frozenset({OutboundPhase.ENDED}),
+    OutboundPhase.ENDED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSpec:
+    """One attempt: which reservation, which advisor, within what delay."""
+
+    call_id: str  # the reservation's id in the engine (one per attempt)
+    agent_id: str
+    advisor_endpoint: str  # ``PJSIP/1001``
+    no_advisor_s: float = 2.0
+    command_s: float = 10.0
+    dial_margin_s: float = 4 * 3600.0  # a Dial lasts the whole conversation
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """AMI ``OriginateResponse`` ``Failure`` for this attempt (its ``Reason``)."""
+
+    reason: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """The contact answered and the FastAGI ``outbound`` session for this attempt opened."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisorAnswered:
+    """AMI ``DialEnd`` ``ANSWER`` on the contact's channel: the advisor is connected."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOver:
+    """How the attempt ended, for the attempt log (``AttemptOutcome`` values) and why."""
+
+    outcome: str
+    detail: str = ""
+
+
+OutboundInput = (
+    OriginateFailed | SessionOpened | AdvisorAnswered | AgiReplied | ChannelHungUp | SessionLost
+)
+OutboundOutput = SendAgi | PostEvent | CloseSession | LegNote | AttemptOver
+
+
+class _Step(StrEnum):
+    DIAL = "dial"
+    STATUS = "status"
+    MESSAGE = "message"
+    DONE = "done"
+    HANGUP = "hangup"
+
+
+class OutboundLeg:
+    """``handle`` each input in the order it happened; read ``phase``."""
+
+    def __init__(self, spec: OutboundSpec) -> None:
+        self.spec = spec
+        self.phase = OutboundPhase.ORIGINATING
+        self._steps: list[tuple[_Step, SendAgi]] = []
+        self._in_flight: _Step | None = None
+        self._answered = False
+        self._told = False  # the engine heard how this attempt ended
+        self._hung_up = False
+        self._out: list[OutboundOutput] = []
+
+    def handle(self, item: OutboundInput, at: float) -> list[OutboundOutput]:
+        """Feed one input; the outputs to carry out, in order."""
+        self._out = []
+        match item:
+            case OriginateFailed(reason=reason):
+                self._originate_failed(reason, at)
+            case SessionOpened():
+                self._opened()
+            case AdvisorAnswered():
+                if self.phase is OutboundPhase.CONNECTING and not self._answered:
+                    self._connect(at)
+            case AgiReplied(reply=reply):
+                self._replied(reply, at)
+            case ChannelHungUp():
+                self._hung_up = True
+                if self._in_flight is None:
+                    self._gone("contact_hung_up", at)
+            case SessionLost(reason=reason):
+                self._out.append(LegNote("outbound_leg_lost", reason, peer_fault=False))
+                self._gone("leg_lost", at)
+        out, self._out = self._out, []
+        return out
+
+    # ------------------------------------------------------------------ transitions
+
+    def _move(self, phase: OutboundPhase) -> None:
+        if phase not in TRANSITIONS[self.phase]:
+            raise LegMisuseError(f"outbound {self.spec.call_id}: {self.phase} -> {phase}")
+        self.phase = phase
+
+    def _post(self, event: Event) -> None:
+        self._out.append(PostEvent(event))
+
+    def _release(self, reason: str, at: float) -> None:
+        self._told = True
+        self._post(ReservationReleased(at=at, call_id=self.spec.call_id, reason=reason))
+
+    def _originate_failed(self, reason: int, at: float) -> None:
+        if self.phase is not OutboundPhase.ORIGINATING:
+            self._out.append(LegNote("late_originate_failure", str(reason), peer_fault=True))
+            return
+        self._move(OutboundPhase.ENDED)
+        outcome = _ORIGINATE_OUTCOME.get(reason, "failed")
+        self._release(outcome, at)
+        self._out.append(AttemptOver(outcome, f"originate reason {reason}"))
+
+    def _opened(self) -> None:
+        self._move(OutboundPhase.CONNECTING)
+        spec = self.spec
+        dial = f"{spec.advisor_endpoint},{spec.no_advisor_s:g}"
+        self._steps = [
+            (
+                _Step.DIAL,
+                SendAgi(
+                    command_line("EXEC", "Dial", quoted(dial)),
+                    spec.no_advisor_s + spec.dial_margin_s,
+                    announce=LegNote("outbound_advisor_dialed", spec.advisor_endpoint),
+                ),
+            ),
+            (_Step.STATUS, self._cmd(command_line("GET VARIABLE", variable_name("DIALSTATUS")))),
+        ]
+        self._next()
+
+    def _connect(self, at: float) -> None:
+        self._move(OutboundPhase.CONNECTED)
+        self._answered = True
+        self._post(AgentAnswered(at=at, call_id=self.spec.call_id, agent_id=self.spec.agent_id))
+
+    def _replied(self, reply: AgiReply, at: float) -> None:
+        step = self._in_flight
+        if step is None:
+            raise LegMisuseError(f"outbound {self.spec.call_id}: a reply with nothing in flight")
+        self._in_flight = None
+        if step is _Step.STATUS:
+            self._dial_over(reply.data or "" if reply.ok else "", at)
+            return
+        if step is _Step.MESSAGE:
+            self._finish()
+            return
+        if step in (_Step.DONE, _Step.HANGUP):
+            self._next()
+            return
+        if self._hung_up:
+            self._gone("contact_hung_up", at)
+            return
+        self._next()
+
+    def _dial_over(self, status: str, at: float) -> None:
+        if status == "ANSWER" and not self._answered:
+            self._connect(at)  # AMI's DialEnd did not come first: the Dial's return says it
+        if self._answered:
+            self._move(OutboundPhase.ENDED)
+            self._told = True
+            self._post(CallEnded(at=at, call_id=self.spec.call_id))
+            self._out.append(AttemptOver("answered"))
+            self._finish()
+            return
+        if self._hung_up:
+            self._gone("contact_hung_up", at)
+            return
+        # Nobody within the delay: the short message, then goodbye.
+        self._move(OutboundPhase.ABANDONING)
+        self._release("outbound_abandoned", at)
+        self._out.append(AttemptOver("outbound_abandoned", f"advisor dial {status or 'failed'}"))
+        self._in_flight = _Step.MESSAGE
+        self._out.append(self._cmd(command_line("STREAM FILE", word(ABANDONED_PROMPT), '""')))
+
+    def _gone(self, reason: str, at: float) -> None:
+        """The contact's leg ended before its story did (hung up, session lost)."""
+        if self._told:
+            if self.phase is not OutboundPhase.ENDED:
+                self._move(OutboundPhase.ENDED)
+            self._out.append(CloseSession(reason))
+            return
+        phase = self.phase
+        self._move(OutboundPhase.ENDED)
+        if phase is OutboundPhase.CONNECTED:
+            self._told = True
+            self._post(CallEnded(at=at, call_id=self.spec.call_id))
+            self._out.append(AttemptOver("answered"))
+        else:
+            self._release(reason, at)
+            outcome = "no_answer" if phase is OutboundPhase.ORIGINATING else "answered"
+            self._out.append(AttemptOver(outcome, reason))
+        self._out.append(CloseSession(reason))
+
+    def _finish(self) -> None:
+        """acd ends the leg itself: mark it, hang up, close."""
+        if self.phase is OutboundPhase.ABANDONING:
+            self._move(OutboundPhase.ENDED)
+        if self._hung_up:
+            self._out.append(CloseSession("done"))
+            return
+        self._steps = [
+            (
+                _Step.DONE,
+                self._cmd(command_line("SET VARIABLE", variable_name("ACD_STATE"), quoted("done"))),
+            ),
+            (_Step.HANGUP, self._cmd("HANGUP")),
+        ]
+        self._next()
+
+    def _next(self) -> None:
+        if not self._steps:
+            self._out.append(CloseSession("done"))
+            return
+        step, line = self._steps.pop(0)
+        self._in_flight = step
+        self._out.append(line)
+
+    def _cmd(self, line: str) -> SendAgi:
+        return SendAgi(line, self.spec.command_s)

@@ -1,0 +1,313 @@
+"""The campaign dialer of the daemon: progressive campaigns, one contact per reserved advisor.
+
+Every ``[outbound] dial_tick_s`` it reads which campaigns are running (``acd campaign start``),
+takes each progressive campaign's due contacts in list order and asks the compliance rules
+(``acd.core.outbound_rules.may_dial``, with the consent, oppositions and attempt history in the
+database, and the campaign's own stop date and caller ID) before anything else. A contact the
+rules refuse is recorded (``blocked``, with the rule) and rescheduled when the rule says when. A
+contact they allow gets a reservation (``ReservationRequested``, reason ``outbound``, at
+``[outbound] priority`` below inbound callers: blending keeps inbound first); when the engine
+holds an advisor (``ReserveAgent``) ``OutboundCalls`` originates the contact and reports how the
+attempt ended (``on_attempt``): the attempt is recorded and the contact rescheduled per the
+campaign's ``retry_minutes``, or done.
+
+One attempt per person at a time; at most as many reservations waiting per campaign as the
+queue has advisors. Pausing or stopping a campaign releases its reservations not yet dialed.
+Preview and predictive campaigns are not dialed by the daemon yet (``acd campaign simulate``
+runs their pacing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import structlog
+
+from acd.asterisk.outbound_calls import OutboundTarget
+from acd.asterisk.outbound_leg import AttemptOver
+from acd.core.calendar import CentreCalendar
+from acd.core.customers import Customer
+from acd.core.events import ReservationReleased, ReservationRequested
+from acd.core.outbound_rules import AttemptOutcome, OutboundRules, may_dial
+from acd.runtime.ports import EventInbox
+from acd.settings import CampaignSettings, Settings
+from acd.storage.campaigns import BLOCKED, AttemptRecord, CampaignStore
+
+log = structlog.get_logger("acd.campaigns")
+
+OUTBOUND: Final = "outbound"  # the reservations' reason: the advisor's activity reads it
+DONE_OUTCOMES: Final = frozenset({"answered"})
+_OUTCOMES: Final = frozenset(o.value for o in AttemptOutcome)
+
+
+@dataclass(slots=True)
+class _Pending:
+    campaign: str
+    number: str
+    customer: Customer | None
+    dialed_at: float | None = None
+
+
+class CampaignDialer:
+    """Runs the progressive campaigns; ``target_of``/``on_attempt`` serve ``OutboundCalls``."""
+
+    def __init__(self, settings: Settings, inbox: EventInbox, store: CampaignStore) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.store = store
+        self.rules: OutboundRules = settings.outbound_rules()
+        self._calendars: dict[str, CentreCalendar] = {}
+        self._calendar_year = 0
+        self._pending: dict[str, _Pending] = {}
+        self._busy_people: set[str] = set()
+        self._ids = itertools.count(1)
+        self._run_id = f"{int(inbox.now()):x}"
+        self._background: set[asyncio.Task[None]] = set()
+        self.states: dict[str, str] = {}
+
+    # -------------------------------------------------------------- the loop
+
+    async def run(self) -> None:
+        """Dial until cancelled; a database error waits for the next tick."""
+        every = self.settings.outbound.dial_tick_s
+        while True:
+            try:
+                await self.tick()
+            except (sa.exc.SQLAlchemyError, OSError) as exc:
+                log.error("campaign_dialer_failed", error=type(exc).__name__, detail=str(exc))
+            await asyncio.sleep(every)
+
+    async def tick(self) -> None:
+        """One look at every campaign."""
+        self.states = await self.store.states()
+        for name, campaign in self.settings.campaigns.items():
+            state = self.states.get(name, "draft")
+            if state != "running":
+                self._release_waiting(name, state)
+                continue
+            if campaign.mode != "progressive":
+                continue
+            await self._fill(name, campaign)
+
+    def _release_waiting(self, campaign: str, state: str) -> None:
+        for call_id, pending in list(self._pending.items()):
+            if pending.campaign == campaign and pending.dialed_at is None:
+                self._forget(call_id)
+                self.inbox.post(
+                    ReservationReleased(at=self.inbox.now(), call_id=call_id, reason=state)
+                )
+                self._spawn(
+                    self.store.reschedule(
+                        campaign, pending.number, status="pending", next_at=0.0, last_outcome=""
+                    )
+                )
+
+    async def _fill(self, name: str, campaign: CampaignSettings) -> None:
+        advisors = sum(1 for a in self.settings.agents.values() if campaign.queue in a.queues)
+        waiting = sum(1 for p in self._pending.values() if p.campaign == name)
+        room = advisors - waiting
+        if room <= 0:
+            return
+        now = self.inbox.now()
+        for number, customer in await self.store.due_contacts(name, now, room * 3):
+            if room <= 0:
+                break
+            person = customer.customer_id if customer is not None else number
+            if person in self._busy_people:
+                continue
+            if await self._allowed(name, campaign, number, customer, now):
+                self._reserve(name, campaign, number, customer)
+                room -= 1
+
+    async def _allowed(
+        self,
+        name: str,
+        campaign: CampaignSettings,
+        number: str,
+        customer: Customer | None,
+        now: float,
+    ) -> bool:
+        numbers = customer.numbers if customer is not None else (number,)
+        oppositions = await self.store.customers.oppositions(numbers)
+        history = await self.store.person_attempts(
+            customer.customer_id if customer is not None else None, numbers
+        )
+        decision = may_dial(
+            number,
+            now,
+            customer=customer,
+            rules=self.rules,
+            calendars=self._zone_calendars(now),
+            history=history,
+            oppositions=oppositions,
+        )
+        rule, detail, retry_at = decision.rule.value, decision.detail, decision.retry_at
+        allowed = decision.allowed
+        zone = ZoneInfo(self.settings.centre.timezone)
+        if (
+            allowed
+            and campaign.stop_date is not None
+            and dt.datetime.fromtimestamp(now, zone).date() > campaign.stop_date
+        ):
+            allowed, rule, detail, retry_at = False, "campaign_ended", "", None
+        if (
+            allowed
+            and campaign.consumer_canvassing
+            and not self.rules.caller_id_allowed(campaign.caller_id)
+        ):
+            allowed, rule, detail, retry_at = False, "caller_id_not_allowed", "", None
+        if allowed:
+            return True
+        await self.store.record_attempts(
+            [
+                AttemptRecord(
+                    name,
+                    customer.customer_id if customer is not None else "",
+                    number,
+                    now,
+                    BLOCKED,
+                    rule=rule,
+                    detail=detail,
+                )
+            ]
+        )
+        await self.store.reschedule(
+            name,
+            number,
+            status="pending" if retry_at is not None else "excluded",
+            next_at=retry_at if retry_at is not None else now,
+            last_outcome=BLOCKED,
+        )
+        log.info("outbound_dial_refused", campaign=name, rule=rule, retry_at=retry_at)
+        return False
+
+    def _zone_calendars(self, now: float) -> dict[str, CentreCalendar]:
+        year = dt.datetime.fromtimestamp(now, dt.UTC).year
+        if year != self._calendar_year:
+            self._calendars = self.settings.zone_calendars(self.rules, range(year - 1, year + 2))
+            self._calendar_year = year
+        return self._calendars
+
+    def _reserve(
+        self, name: str, campaign: CampaignSettings, number: str, customer: Customer | None
+    ) -> None:
+        call_id = f"out-{self._run_id}-{next(self._ids)}"
+        self._pending[call_id] = _Pending(name, number, customer)
+        self._busy_people.add(customer.customer_id if customer is not None else number)
+        data = dict(customer.call_data()) if customer is not None else {}
+        data["campaign"] = name
+        self._spawn(
+            self.store.reschedule(
+                name, number, status="dialing", next_at=self.inbox.now(), last_outcome=""
+            )
+        )
+        self.inbox.post(
+            ReservationRequested(
+                at=self.inbox.now(),
+                call_id=call_id,
+                queue=campaign.queue,
+                reason=OUTBOUND,
+                priority=self.settings.outbound.priority,
+                caller_number=number,
+                caller_name=customer.name if customer is not None else "",
+                data=data,
+            )
+        )
+
+    # -------------------------------------------------------------- OutboundCalls' callbacks
+
+    def target_of(self, call_id: str) -> OutboundTarget | None:
+        """The contact of a reservation the engine just held an advisor for."""
+        pending = self._pending.get(call_id)
+        if pending is None:
+            return None
+        pending.dialed_at = self.inbox.now()
+        campaign = self.settings.campaigns[pending.campaign]
+        shown = campaign.company.replace('"', "")[:40]
+        return OutboundTarget(
+            number=pending.number,
+            dial_number=pending.number.lstrip("+"),
+            caller_id=f'"{shown}" <{campaign.caller_id}>',
+            campaign=pending.campaign,
+        )
+
+    def on_attempt(self, call_id: str, over: AttemptOver) -> None:
+        """An attempt ended: record it and reschedule the contact."""
+        pending = self._forget(call_id)
+        if pending is None:
+            return
+        self._spawn(self._record(pending, over))
+
+    async def _record(self, pending: _Pending, over: AttemptOver) -> None:
+        now = self.inbox.now()
+        campaign = self.settings.campaigns[pending.campaign]
+        try:
+            if over.outcome == "not_dialed":
+                await self.store.reschedule(
+                    pending.campaign,
+                    pending.number,
+                    status="pending",
+                    next_at=now + 60.0,
+                    last_outcome="",
+                )
+                return
+            outcome = over.outcome if over.outcome in _OUTCOMES else AttemptOutcome.FAILED.value
+            await self.store.record_attempts(
+                [
+                    AttemptRecord(
+                        pending.campaign,
+                        pending.customer.customer_id if pending.customer is not None else "",
+                        pending.number,
+                        pending.dialed_at if pending.dialed_at is not None else now,
+                        outcome,
+                        detail=over.detail,
+                    )
+                ]
+            )
+            retries = {str(k): v for k, v in campaign.retry_minutes.items()}
+            retry = retries.get(outcome)
+            if outcome in DONE_OUTCOMES or retry is None:
+                await self.store.reschedule(
+                    pending.campaign,
+                    pending.number,
+                    status="done",
+                    next_at=now,
+                    last_outcome=outcome,
+                )
+            else:
+                await self.store.reschedule(
+                    pending.campaign,
+                    pending.number,
+                    status="pending",
+                    next_at=now + retry * 60.0,
+                    last_outcome=outcome,
+                )
+            log.info("outbound_attempt_recorded", campaign=pending.campaign, outcome=outcome)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            log.error("outbound_attempt_not_recorded", error=type(exc).__name__, detail=str(exc))
+
+    def _forget(self, call_id: str) -> _Pending | None:
+        pending = self._pending.pop(call_id, None)
+        if pending is not None:
+            person = (
+                pending.customer.customer_id if pending.customer is not None else pending.number
+            )
+            self._busy_people.discard(person)
+        return pending
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Wait for the records being written."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=5.0)

@@ -1,0 +1,133 @@
+"""The progressive campaign's contact leg, fed AGI replies and AMI records by hand (no sockets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from acd.asterisk.agi_codec import parse_reply_line
+from acd.asterisk.call_leg import (
+    AgiReplied,
+    ChannelHungUp,
+    CloseSession,
+    LegMisuseError,
+    PostEvent,
+    SendAgi,
+    SessionLost,
+)
+from acd.asterisk.outbound_leg import (
+    TRANSITIONS,
+    AdvisorAnswered,
+    AttemptOver,
+    OriginateFailed,
+    OutboundLeg,
+    OutboundOutput,
+    OutboundPhase,
+    OutboundSpec,
+    SessionOpened,
+)
+from acd.core import events as ev
+
+SPEC = OutboundSpec(call_id="out1", agent_id="a1", advisor_endpoint="PJSIP/1001")
+
+
+def lines(outputs: list[OutboundOutput]) -> list[str]:
+    return [o.line for o in outputs if isinstance(o, SendAgi)]
+
+
+def events(outputs: list[OutboundOutput]) -> list[ev.Event]:
+    return [o.event for o in outputs if isinstance(o, PostEvent)]
+
+
+def over(outputs: list[OutboundOutput]) -> list[AttemptOver]:
+    return [o for o in outputs if isinstance(o, AttemptOver)]
+
+
+def reply(leg: OutboundLeg, text: str = "200 result=0") -> list[OutboundOutput]:
+    return leg.handle(AgiReplied(parse_reply_line(text)), 2.0)
+
+
+def dialing() -> OutboundLeg:
+    """A leg whose contact answered; the Dial of the reserved advisor is in flight."""
+    leg = OutboundLeg(SPEC)
+    assert lines(leg.handle(SessionOpened(), 1.0)) == ['EXEC Dial "PJSIP/1001,2"']
+    assert leg.phase is OutboundPhase.CONNECTING
+    return leg
+
+
+def test_advisor_answers_then_the_conversation_ends() -> None:
+    """DialEnd ANSWER: AgentAnswered; Dial returns: CallEnded, attempt answered, hang up."""
+    leg = dialing()
+    out = leg.handle(AdvisorAnswered(), 1.5)
+    assert events(out) == [ev.AgentAnswered(at=1.5, call_id="out1", agent_id="a1")]
+    assert lines(reply(leg, "200 result=-1")) == ["GET VARIABLE DIALSTATUS"]
+    out = reply(leg, "200 result=1 (ANSWER)")
+    assert events(out) == [ev.CallEnded(at=2.0, call_id="out1")]
+    assert over(out) == [AttemptOver("answered")]
+    assert lines(out) == ['SET VARIABLE ACD_STATE "done"']
+    assert lines(reply(leg)) == ["HANGUP"]
+    assert any(isinstance(o, CloseSession) for o in reply(leg, "200 result=1"))
+    assert leg.phase is OutboundPhase.ENDED
+
+
+def test_answer_known_only_from_dialstatus_is_still_told() -> None:
+    """No DialEnd seen: the ANSWER in DIALSTATUS starts and ends the conversation."""
+    leg = dialing()
+    reply(leg, "200 result=-1")
+    out = reply(leg, "200 result=1 (ANSWER)")
+    assert [type(e).__name__ for e in events(out)] == ["AgentAnswered", "CallEnded"]
+
+
+@pytest.mark.parametrize("status", ["NOANSWER", "CHANUNAVAIL", "BUSY"])
+def test_no_advisor_in_time_plays_the_short_message(status: str) -> None:
+    """No advisor within the delay: released, outbound_abandoned, the message, then hang up."""
+    leg = dialing()
+    reply(leg, "200 result=0")
+    out = reply(leg, f"200 result=1 ({status})")
+    assert events(out) == [
+        ev.ReservationReleased(at=2.0, call_id="out1", reason="outbound_abandoned")
+    ]
+    assert [o.outcome for o in over(out)] == ["outbound_abandoned"]
+    assert lines(out) == ['STREAM FILE acd-outbound-abandoned ""']
+    assert lines(reply(leg)) == ['SET VARIABLE ACD_STATE "done"']
+    assert leg.phase is OutboundPhase.ENDED
+
+
+@pytest.mark.parametrize(("reason", "outcome"), [(0, "busy"), (3, "no_answer"), (5, "failed")])
+def test_originate_failure_releases_the_advisor(reason: int, outcome: str) -> None:
+    """S13 Reason 0 (busy, no contact) or 3 (no answer): released at once, attempt recorded."""
+    leg = OutboundLeg(SPEC)
+    out = leg.handle(OriginateFailed(reason), 1.0)
+    assert events(out) == [ev.ReservationReleased(at=1.0, call_id="out1", reason=outcome)]
+    assert [o.outcome for o in over(out)] == [outcome]
+    assert leg.phase is OutboundPhase.ENDED
+
+
+def test_contact_hanging_up_before_the_advisor_is_connected() -> None:
+    """The contact hangs up during the advisor's Dial: released, nobody talked to."""
+    leg = dialing()
+    assert leg.handle(ChannelHungUp(), 1.2) == []
+    out = reply(leg, "200 result=-1")  # Dial returns on the hung-up channel: nothing more asked
+    assert events(out) == [ev.ReservationReleased(at=2.0, call_id="out1", reason="contact_hung_up")]
+    assert [(o.outcome, o.detail) for o in over(out)] == [("answered", "contact_hung_up")]
+    assert any(isinstance(o, CloseSession) for o in out)
+
+
+def test_session_lost_during_the_conversation_ends_the_call() -> None:
+    """A lost FastAGI session after the advisor answered: CallEnded, attempt answered."""
+    leg = dialing()
+    leg.handle(AdvisorAnswered(), 1.5)
+    out = leg.handle(SessionLost("reset"), 3.0)
+    assert events(out) == [ev.CallEnded(at=3.0, call_id="out1")]
+    assert [o.outcome for o in over(out)] == ["answered"]
+
+
+def test_reply_with_nothing_in_flight_is_acds_bug() -> None:
+    """A reply when no command was sent is acd's own misuse."""
+    with pytest.raises(LegMisuseError):
+        reply(OutboundLeg(SPEC))
+
+
+def test_every_phase_can_end() -> None:
+    """The table lets every phase but ENDED reach ENDED."""
+    for phase, targets in TRANSITIONS.items():
+        assert phase is OutboundPhase.ENDED or OutboundPhase.ENDED in targets
