@@ -1417,7 +1417,10 @@ class Daemon:
                     with contextlib.suppress(asyncio.CancelledError):
                         await dialer
                 await self.fastagi.close()
-                self.spies.close()
+                await self.spies.close()
+                if self._background:
+                    # The listenings' and recordings' last rows, written before the exit.
+                    await asyncio.wait(set(self._background), timeout=2.0)
                 ami.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami

@@ -337,8 +337,16 @@ class SpyDesk:
         )
         self._on_change(listening)
 
-    def close(self) -> None:
-        """The daemon stops: cancel the watchers (the phones are left to ChanSpy's own ends)."""
+    async def close(self) -> None:
+        """The daemon stops: hang up the supervisors' phones (a listening acd can no longer
+        record must not go on) and end each listening as ``daemon_stopped``."""
+        for listening in list(self._live.values()):
+            channel = self._channels.get(listening.listening_id)
+            if channel is not None:
+                with contextlib.suppress(AmiError):
+                    await self._ami.hangup(channel, NORMAL_CLEARING)
+            if listening.listening_id in self._live:
+                self._end(listening, "daemon_stopped")
         for watcher in self._watchers.values():
             watcher.cancel()
         self._watchers.clear()

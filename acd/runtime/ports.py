@@ -120,7 +120,8 @@ class Listening:
     ``modes`` lists every mode in the order used (a switch from the page appends one);
     ``outcome`` says how it ended: ``left`` (left from the page), ``stopped`` (the supervisor's
     phone hung up), ``call_ended``, ``no_answer`` (the supervisor's phone was not answered),
-    ``nothing_to_spy`` (the call was over before ChanSpy attached).
+    ``nothing_to_spy`` (the call was over before ChanSpy attached), ``daemon_stopped`` (acd
+    stopped: it hung the supervisor's phone up).
     """
 
     listening_id: str

@@ -327,3 +327,15 @@ async def test_mqtt_tells_supervisors_who_is_listened_to(mqtt_url: str) -> None:
             bridging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await bridging
+
+
+async def test_stopping_acd_hangs_up_the_supervisor_and_closes_the_record() -> None:
+    """acd stops while a supervisor listens: their phone is hung up (no listening goes on
+    unrecorded) and the listening ends as ``daemon_stopped``."""
+    async with running_desk() as desk:
+        _, _, agent_id = await start(desk, ListeningMode.LISTEN)
+        [spy] = desk.spies()
+        desk.daemon.stop()
+        await until(lambda: spy.spyer.dead, what="the supervisor's phone hung up")
+        [record] = desk.daemon.listenings
+        assert (record.agent_id, record.outcome) == (agent_id, "daemon_stopped")
