@@ -26,7 +26,7 @@ from acd.asterisk import mixmonitor
 from acd.asterisk.agi_calls import AgiCalls, InboundCall
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
-from acd.asterisk.ami_events import AmiEvent
+from acd.asterisk.ami_events import AmiEvent, QueueCallerJoin
 from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
 from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
 from acd.asterisk.callback_calls import CallbackCalls, CallbackDelivery, CallbackTarget
@@ -725,6 +725,28 @@ class Daemon:
             fell_back_gone=gone,
         )
 
+    def _fallback_joined(self, event: QueueCallerJoin) -> None:
+        """A caller entered the fallback queue of one of acd's queues while acd runs: its FastAGI
+        never had the call (refused at ``max_sessions``, unreachable for that call) or lost it.
+        Recorded as ``fallback`` (reason ``fallback_queue``); a summary of acd's own for the call
+        always wins over it. Not while stopping: the callers handed back are recorded then."""
+        if self.recorder is None or self._stop.is_set():
+            return
+        if self.config.queue(event.queue) is None:
+            return
+        channel = event.channel
+        self.recorder.record_fallback(
+            FallbackRecord(
+                call_id=channel.uniqueid,
+                at=self.dispatcher.now(),
+                queue=event.queue,
+                reason="fallback_queue",
+                caller_number=channel.caller_id_num,
+                caller_name=channel.caller_id_name,
+                linked_id=channel.linkedid,
+            )
+        )
+
     async def _follow_survivors(self, recorder: Recorder) -> None:
         """Calls that outlived the previous run (conversations, callers in the fallback queue)
         are followed to their end: every ``FOLLOW_S`` Asterisk is asked which are still there;
@@ -961,6 +983,8 @@ class Daemon:
                 )
 
     def _ami_event(self, event: AmiEvent) -> None:
+        if isinstance(event, QueueCallerJoin):
+            self._fallback_joined(event)
         self.calls.on_ami_event(event)
         self.spies.on_ami_event(event)
         self.callbacks.on_ami_event(event)

@@ -351,6 +351,14 @@ class ChannelStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueCallerJoin:
+    """A caller entered an app_queue queue: with acd, the dialplan's fallback ``Queue()``."""
+
+    channel: ChannelSnapshot
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class QueueParams:
     """A QueueStatus list item: one app_queue queue's counters since Asterisk started (or since a
     QueueReset). ``completed`` and ``abandoned`` count calls that left the queue."""
@@ -438,6 +446,7 @@ AmiEvent = (
     | Shutdown
     | CoreShowChannel
     | QueueParams
+    | QueueCallerJoin
     | ChannelStatus
     | EndpointList
     | ContactList
@@ -754,6 +763,7 @@ _TRANSLATORS: dict[str, Callable[[_Fields], AmiEvent]] = {
     "shutdown": lambda f: Shutdown(shutdown=f.text("Shutdown"), restart=f.yes_no("Restart")),
     "coreshowchannel": _core_show_channel,
     "queueparams": _queue_params,
+    "queuecallerjoin": lambda f: QueueCallerJoin(channel=f.channel(), queue=f.text("Queue")),
     "status": _channel_status,
     "endpointlist": _endpoint_list,
     "contactlist": _contact_list,

@@ -36,6 +36,9 @@ AMI_EVENTS = (
     "OriginateResponse",
     "ChanSpyStart",
     "ChanSpyStop",
+    # Read by the daemon, not by routing: a caller the dialplan's fallback Queue() took while acd
+    # runs (its FastAGI refused or unreachable for that call) is recorded from it.
+    "QueueCallerJoin",
 )
 AMI_EVENTS_USED = frozenset(name.lower() for name in AMI_EVENTS)
 

@@ -245,3 +245,39 @@ async def test_a_conversation_that_outlives_a_killed_daemon_is_followed_to_its_e
     assert abs(ended_at - ended) < 1.0
     assert talk_s == pytest.approx(ended_at - answered_at)
     assert talk_s > 3.0
+
+
+async def test_a_caller_the_fallback_takes_while_acd_runs_is_recorded(tmp_path: Path) -> None:
+    """A call whose AGI never reaches acd (here the dialplan points at a dead address; in life
+    FastAGI full at ``max_sessions``) goes to the fallback queue while acd runs: acd records it
+    from the queue's QueueCallerJoin (``fallback``, reason ``fallback_queue``), and a call acd
+    handles keeps its own summary only."""
+    db_path = tmp_path / "acd.sqlite3"
+    url = f"sqlite+aiosqlite:///{db_path}"
+    await upgrade_schema(url)
+    async with PbxSim(pbx_config()) as pbx:
+        for name in ADVISORS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        data = settings_data(pbx.ami_port, free_port(), url, tmp_path / "spool")
+        daemon = Daemon(parse_settings(data), auto_login=True, persist=True)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 10)
+            await daemon.ami.wait_connected(5)
+            port = daemon.fastagi_port
+            handled = pbx.place_call(agi_url=f"agi://127.0.0.1:{port}/inbound", caller_num="0611")
+            missed = pbx.place_call(agi_url="agi://127.0.0.1:9/inbound", caller_num="0622")
+            await asyncio.wait_for(handled.done.wait(), 10)
+            await until(lambda: missed.path == "fallback", 10, "the caller in the fallback")
+            assert daemon.recorder is not None
+            await until(
+                lambda: len(query(db_path, "SELECT call_id FROM calls")) == 2,
+                10,
+                "both calls recorded",
+            )
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 15)
+    rows = {c: (o, r) for c, o, r in query(db_path, "SELECT call_id, outcome, reason FROM calls")}
+    assert rows[missed.uniqueid] == ("fallback", "fallback_queue")
+    assert rows[handled.uniqueid][0] == "answered"
