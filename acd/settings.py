@@ -52,6 +52,8 @@ from acd.core.calendar import (
 )
 from acd.core.callbacks import CallbackPolicy
 from acd.core.config import (
+    MAX_DURATION_S,
+    MAX_WEIGHT,
     PRIORITY_MAX,
     PRIORITY_MIN,
     AcdConfig,
@@ -94,10 +96,14 @@ def _engine_default(owner: type, name: str) -> Any:
     raise LookupError(f"{owner.__name__}.{name} has no default")
 
 
-PositiveSeconds = Annotated[float, Field(gt=0)]
-Seconds = Annotated[float, Field(ge=0)]
+# Every number has an upper bound and must be finite (TOML has `inf` and `nan`): a huge value is
+# refused with its field named rather than overflow a date or a timer later.
+MAX_DAYS = 36_525.0  # retention and look-back periods: a century
+PositiveSeconds = Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)]
 Port = Annotated[int, Field(ge=0, le=65535)]
-PositiveDays = Annotated[float, Field(gt=0)]
+PositiveDays = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)]
 VipLevel = Annotated[int, Field(ge=1, le=9)]
 VipBonus = Annotated[int, Field(ge=0, le=1000)]
 Language = Literal["fr", "en"]
@@ -209,8 +215,8 @@ class DatabaseSettings(_Section):
 
     url: SecretStr = SecretStr("sqlite+aiosqlite:///acd.sqlite3")
     spool_dir: Path = Path("var/spool")
-    flush_rows: int = Field(default=200, gt=0)
-    flush_ms: int = Field(default=200, gt=0)
+    flush_rows: int = Field(default=200, gt=0, le=1_000_000)
+    flush_ms: int = Field(default=200, gt=0, le=3_600_000)
 
 
 class MqttSettings(_Section):
@@ -224,7 +230,7 @@ class MqttSettings(_Section):
     tls: bool = False
     ca_file: Path | None = None  # a private CA for the broker's certificate; else the system's
     commands: bool = False
-    outbox_size: int = Field(default=10_000, gt=0)
+    outbox_size: int = Field(default=10_000, gt=0, le=10_000_000)
 
 
 class HttpSettings(_Section):
@@ -246,7 +252,7 @@ class HttpSettings(_Section):
     idle_timeout_s: PositiveSeconds = 5.0
     body_idle_timeout_s: PositiveSeconds = 10.0
     max_body_bytes: int = Field(default=1 << 20, gt=0, le=1 << 30)
-    token_failures: int = Field(default=10, gt=0)
+    token_failures: int = Field(default=10, gt=0, le=1_000_000)
     token_window_s: PositiveSeconds = 60.0
 
 
@@ -270,7 +276,7 @@ class WorkloadSettings(_Section):
     min_wrap_up_s: Seconds = _engine_default(WorkloadPolicy, "min_wrap_up_s")
     recovery_max_s: PositiveSeconds = _engine_default(WorkloadPolicy, "recovery_max_s")
     recovery_per_window: int = Field(
-        default=_engine_default(WorkloadPolicy, "recovery_per_window"), ge=0
+        default=_engine_default(WorkloadPolicy, "recovery_per_window"), ge=0, le=1000
     )
     min_basis_s: PositiveSeconds = _engine_default(WorkloadPolicy, "min_basis_s")
 
@@ -290,7 +296,7 @@ class CustomersSettings(_Section):
     # Queue -> seconds a known customer's call waits for their preferred (or last) advisor.
     preferred_hold_s: dict[str, Annotated[float, Field(gt=0, le=600)]] = Field(default_factory=dict)
     # The advisor who last answered a customer within this many days is their "last advisor".
-    last_agent_days: Annotated[float, Field(ge=0)] = 30.0
+    last_agent_days: Days = 30.0
     recent_calls: int = Field(default=10, ge=0, le=100)
     notes_max_chars: int = Field(default=2000, gt=0, le=20_000)
 
@@ -305,12 +311,14 @@ class CallbacksSettings(_Section):
     FastAGI bind address and port).
     """
 
-    max_attempts: int = Field(default=_engine_default(CallbackPolicy, "max_attempts"), ge=1)
+    max_attempts: int = Field(
+        default=_engine_default(CallbackPolicy, "max_attempts"), ge=1, le=1000
+    )
     retry_spacing_s: Seconds = _engine_default(CallbackPolicy, "retry_spacing_s")
     give_up_after_s: Seconds | None = _engine_default(CallbackPolicy, "give_up_after_s")
     callback_sl_s: Seconds = _engine_default(CallbackPolicy, "service_level_s")
     daily_limit_per_number: int = Field(
-        default=_engine_default(CallbackPolicy, "daily_limit_per_number"), ge=1
+        default=_engine_default(CallbackPolicy, "daily_limit_per_number"), ge=1, le=1000
     )
     country_code: str = _engine_default(CallbackPolicy, "country_code")
     trunk_prefix: str = _engine_default(CallbackPolicy, "trunk_prefix")
@@ -367,7 +375,7 @@ class CrmSettings(_Section):
     # 0: route at once and apply the answer when it comes; else wait up to this long first.
     wait_ms: int = Field(default=0, ge=0, le=5_000)
     cache_s: Seconds = 60.0
-    breaker_failures: int = Field(default=5, ge=1)
+    breaker_failures: int = Field(default=5, ge=1, le=1_000_000)
     breaker_open_s: PositiveSeconds = 30.0
 
     @field_validator("url_template")
@@ -414,7 +422,9 @@ class QueueSettings(_Section):
 
     steps: list[StepSettings] = Field(default_factory=lambda: [StepSettings()])
     policy: Policy = _engine_default(QueueConfig, "policy")
-    weight: float = Field(default=_engine_default(QueueConfig, "weight"), gt=0)
+    weight: float = Field(
+        default=_engine_default(QueueConfig, "weight"), gt=0, le=MAX_WEIGHT, allow_inf_nan=False
+    )
     priority: int = Field(
         default=_engine_default(QueueConfig, "priority"), ge=PRIORITY_MIN, le=PRIORITY_MAX
     )
@@ -483,7 +493,7 @@ class AgentSettings(_Section):
     skills: dict[str, int] = Field(default_factory=dict)
     queues: list[str] = Field(default_factory=list)
     wrap_up_s: Seconds | None = _engine_default(AgentConfig, "wrap_up_s")
-    max_missed: int = Field(default=_engine_default(AgentConfig, "max_missed"), ge=1)
+    max_missed: int = Field(default=_engine_default(AgentConfig, "max_missed"), ge=1, le=1000)
     language: Language | None = None  # the advisor page's language; else the browser's
 
     @field_validator("pin")
@@ -537,7 +547,7 @@ class OutboundSettings(_Section):
     calling_hours: str = "legal"
     max_attempts: int = Field(default=_engine_default(OutboundRules, "max_attempts"), ge=0, le=100)
     attempts_window_days: PositiveDays = 30.0
-    after_refusal_days: Annotated[float, Field(ge=0)] = 60.0
+    after_refusal_days: Days = 60.0
     zones: dict[str, OutboundZoneSettings] = Field(default_factory=dict)
     default_zone: str = _engine_default(OutboundRules, "default_zone")
     # Caller IDs allowed for consumer canvassing; none: ARCEP's automated-calling ranges.
@@ -570,9 +580,9 @@ class CampaignSettings(_Section):
     amd: bool = False
     abandon_cap: Annotated[float, Field(gt=0, le=0.2)] = 0.03
     # Minutes before another attempt after each network outcome.
-    retry_minutes: dict[RetryOutcome, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=_default_retry_minutes
-    )
+    retry_minutes: dict[
+        RetryOutcome, Annotated[float, Field(gt=0, le=MAX_DURATION_S / 60, allow_inf_nan=False)]
+    ] = Field(default_factory=_default_retry_minutes)
 
 
 class SupervisorSettings(_Section):
@@ -902,6 +912,20 @@ def _undecodable_variables(error: str) -> str:
     return f"{shown}: not valid JSON (in variables, lists and tables are JSON)"
 
 
+def _variable_of(loc: tuple[Any, ...]) -> str:
+    """`` (from ACD_AMI_PORT)`` when the value at ``loc`` came from an ``ACD_*`` variable (the
+    operator must fix the variable, not the file), else ''."""
+    names = {name.upper() for name in os.environ if name.upper().startswith("ACD_")}
+    if not loc:
+        return ""
+    candidates = [f"ACD_{str(loc[0]).upper()}_{str(loc[1]).upper()}"] if len(loc) > 1 else []
+    candidates.append(f"ACD_{str(loc[0]).upper()}")
+    for name in candidates:
+        if name in names:
+            return f" (from {name})"
+    return ""
+
+
 def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:
     """Validate already-parsed TOML data (plus the environment) into ``Settings``.
 
@@ -911,7 +935,10 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        problems = [(_field_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()]
+        problems = [
+            (_field_path(tuple(err["loc"])) + _variable_of(tuple(err["loc"])), err["msg"])
+            for err in exc.errors()
+        ]
         raise SettingsError(source, problems) from None
     except EnvSettingsError as exc:
         # pydantic-settings could not decode a variable's value (a list or table that is not

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from acd.admin.live import AdvisorDay
-from acd.core.config import PRIORITY_MAX, PRIORITY_MIN
+from acd.core.config import MAX_DURATION_S, MAX_WEIGHT, PRIORITY_MAX, PRIORITY_MIN
 from acd.core.snapshots import AgentView, CallView, EngineSnapshot, FairnessView, QueueView
 from acd.core.states import Activity
 
@@ -216,9 +216,15 @@ class DispositionIn(_Body):
     )
 
 
+# Seconds sent to the API: finite and at most a year, like the configuration's (a huge value is
+# refused with its field named, never handed to the engine's timers).
+Duration = Annotated[float, Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)]
+PositiveDuration = Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
+
+
 class StepIn(_Body):
     expression: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    for_s: Annotated[float, Field(gt=0)] | None = None
+    for_s: PositiveDuration | None = None
 
 
 class QueueTuningIn(_Body):
@@ -229,15 +235,15 @@ class QueueTuningIn(_Body):
         Literal["longest_idle", "best_skill", "least_occupied", "fewest_calls", "round_robin"]
         | None
     ) = None
-    weight: Annotated[float, Field(gt=0)] | None = None
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)] | None = None
     priority: Annotated[int, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)] | None = None
-    max_wait_s: Annotated[float, Field(gt=0)] | None = None
+    max_wait_s: PositiveDuration | None = None
     overflow: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    announce_interval_s: Annotated[float, Field(gt=0)] | None = None
-    service_level_s: Annotated[float, Field(ge=0)] | None = None
-    wrap_up_s: Annotated[float, Field(ge=0)] | None = None
-    ring_timeout_s: Annotated[float, Field(gt=0)] | None = None
-    expected_handle_s: Annotated[float, Field(gt=0)] | None = None
+    announce_interval_s: PositiveDuration | None = None
+    service_level_s: Duration | None = None
+    wrap_up_s: Duration | None = None
+    ring_timeout_s: PositiveDuration | None = None
+    expected_handle_s: PositiveDuration | None = None
 
 
 class ActionOut(BaseModel):

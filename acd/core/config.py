@@ -31,6 +31,11 @@ ID_MAX_LEN: Final = 64
 # centre and every database column and index holds it (a priority of 2^70 once stopped recording).
 PRIORITY_MIN: Final = -1_000_000
 PRIORITY_MAX: Final = 1_000_000
+# Every duration of the configuration is at most a year: beyond, a value is a typo, and instants
+# computed from it (now + 1e300) overflow dates, pages and logs.
+MAX_DURATION_S: Final = 366 * 86_400.0
+# Queue weights and other ratios: a bound far above any sensible value, for the same reason.
+MAX_WEIGHT: Final = 1_000_000.0
 
 
 class Policy(StrEnum):
@@ -86,6 +91,10 @@ def _check_duration(field_name: str, value: float, *, allow_zero: bool = True) -
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(field_name, f"must be {bound} seconds, got {value!r}")
+    if value > MAX_DURATION_S:
+        raise ConfigError(
+            field_name, f"must be at most {MAX_DURATION_S:.0f} seconds (a year), got {value!r}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +214,11 @@ class QueueConfig:
             isinstance(self.weight, bool)
             or not isinstance(self.weight, int | float)
             or not math.isfinite(self.weight)
-            or self.weight <= 0
+            or not 0 < self.weight <= MAX_WEIGHT
         ):
-            raise ConfigError(f"{f}.weight", f"must be a number > 0, got {self.weight!r}")
+            raise ConfigError(
+                f"{f}.weight", f"must be a number > 0 and <= {MAX_WEIGHT:.0f}, got {self.weight!r}"
+            )
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise ConfigError(f"{f}.priority", f"must be an integer, got {self.priority!r}")
         if not PRIORITY_MIN <= self.priority <= PRIORITY_MAX:

@@ -14,12 +14,16 @@ CASES = sorted(p for p in BAD.iterdir() if p.suffix == ".toml")
 # What the line must name, per file: the field, or what is wrong with the file itself.
 NAMED = {
     "a-directory.toml": "is a directory",
+    "count-huge.toml": "database.flush_rows",
+    "duration-huge.toml": "queues.support.max_wait_s",
     "allowed-hosts-garbage.toml": "fastagi.allowed_hosts",
     "ami-secret-missing.toml": "ami.secret",
     "nested-too-deeply.toml": "nested too deeply",
     "not-toml.toml": "not valid TOML",
     "not-utf8.toml": "not UTF-8",
     "number-huge.toml": "fastagi.max_sessions",
+    "number-infinite.toml": "ami.ping_interval_s",
+    "number-nan.toml": "queues.support.wrap_up_s",
     "pid-file-directory-missing.toml": "daemon.pid_file",
     "secret-file-missing.toml": "ami.secret_file",
     "spool-unwritable.toml": "database.spool_dir",
