@@ -200,9 +200,11 @@ async def test_hangup_notice_written_before_the_next_reply_is_skipped() -> None:
 async def test_caller_hangup_while_no_command_is_pending_is_seen_at_once() -> None:
     """A HANGUP written while the caller is on MOH (no command in flight) wakes wait_hangup()."""
     seen = asyncio.Event()
+    answered = asyncio.Event()
 
     async def handler(session: AgiSession) -> None:
         await session.answer()
+        answered.set()
         async with asyncio.timeout(2):
             await session.wait_hangup()
         assert session.hung_up
@@ -215,7 +217,8 @@ async def test_caller_hangup_while_no_command_is_pending_is_seen_at_once() -> No
         writer.write(ENV.encode())
         assert await reader.readline() == b"ANSWER\n"
         writer.write(b"200 result=0\n")
-        await asyncio.sleep(0.05)  # fixed-sleep: HANGUP comes in a later read than the reply
+        # HANGUP comes once the reply was read, while no command is in flight.
+        await asyncio.wait_for(answered.wait(), 5)
         writer.write(b"HANGUP\n")
         assert await reader.readline() == b"CHANNEL STATUS\n"
         writer.write(b"511 Command Not Permitted on a dead channel or intercept routine\n")
@@ -327,8 +330,12 @@ async def stdio_res_agi_streamer(port: int) -> tuple[list[str], float]:
     buffer unseen while the 2 s prompt plays, until more bytes reach the socket."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(ENV.encode())
-    await asyncio.sleep(0.03)  # fixed-sleep: both lines are on the socket before Asterisk reads
-    buffered = await reader.read(4096)
+    # Both lines are on the socket before Asterisk reads: the daemon sent the NOOP without
+    # waiting for the stream's reply. Gathered until both are there (a read may split them).
+    buffered = b""
+    async with asyncio.timeout(5):
+        while buffered.count(b"\n") < 2:
+            buffered += await reader.read(4096)
     lines = buffered.decode().splitlines(keepends=True)
     assert lines == ['STREAM FILE queue-thereare ""\n', 'NOOP "acd: prompt interrupted"\n']
     started = time.monotonic()
