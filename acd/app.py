@@ -13,12 +13,14 @@ import dataclasses
 import gc
 import os
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, QueueTuningRefusedError, build_http_app
+from acd.admin.callbacks_api import mount_callbacks_api
 from acd.admin.customers_api import mount_customer_api
 from acd.admin.guard import HttpLimits
 from acd.admin.roles import identify
@@ -43,6 +45,7 @@ from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.outbound_calls import OutboundCalls, OutboundDelivery
 from acd.asterisk.pin_locks import PinLimits
 from acd.campaign_dialer import OUTBOUND, CampaignDialer
+from acd.core.calendar import Opening, opening_at
 from acd.core.callbacks import NumberVerdict, check_number, dial_form
 from acd.core.commands import CallCompleted, Command
 from acd.core.config import AcdConfig
@@ -56,6 +59,7 @@ from acd.core.events import (
     ConfigChanged,
     Event,
 )
+from acd.core.snapshots import CallbackView
 from acd.core.states import CallState, Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
@@ -400,6 +404,16 @@ class Daemon:
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
             )
+            store = self.customer_store
+            mount_callbacks_api(
+                http_app,
+                self.feed,
+                self,
+                callbacks=self.engine.callbacks,
+                callbacks_today=self.engine.callbacks_today,
+                oppositions=store.oppositions if store is not None else None,
+                opening_of=self._opening_of,
+            )
             self.http = HttpServer(
                 http_app,
                 host=settings.http.bind,
@@ -449,6 +463,34 @@ class Daemon:
                 self.dialer.on_attempt,
             )
             self.dispatcher.reserved_legs[OUTBOUND] = self.outbound
+        self.metrics.watch_gauge(
+            "acd_callbacks_pending",
+            "Callbacks in the book not yet connected (scheduled, waiting or being attempted).",
+            lambda: float(len(self._pending_callbacks())),
+        )
+        self.metrics.watch_gauge(
+            "acd_callbacks_oldest_seconds",
+            "Seconds since the oldest pending callback was asked for (0: none).",
+            lambda: max(
+                (self.clock.now() - cb.requested_at for cb in self._pending_callbacks()),
+                default=0.0,
+            ),
+        )
+        self.metrics.watch_gauge(
+            "acd_callbacks_next_due_seconds",
+            "Seconds until the next scheduled callback is due (0: none scheduled).",
+            lambda: max(
+                0.0,
+                min(
+                    (
+                        cb.due_at - self.clock.now()
+                        for cb in self._pending_callbacks()
+                        if cb.state is CallState.SCHEDULED
+                    ),
+                    default=0.0,
+                ),
+            ),
+        )
         store = self.customer_store
         self.dispatcher.callback_choices = CallbackDesk(
             self.dispatcher, store.oppositions if store is not None else None
@@ -891,6 +933,16 @@ class Daemon:
             await self.outbound.handle_session(session)
         else:
             await self.calls.handle_session(session)
+
+    def _pending_callbacks(self) -> list[CallbackView]:
+        return [cb for cb in self.engine.callbacks() if cb.state is not CallState.CONNECTED]
+
+    def _opening_of(self, queue: str, at: float) -> Opening:
+        """Whether ``queue`` is in its opening hours at ``at`` (a booked callback's time)."""
+        qcfg = self.config.queue(queue)
+        schedule = self.config.schedule(qcfg.schedule) if qcfg is not None else None
+        year = time.gmtime(at).tm_year
+        return opening_at(schedule, self.settings.centre_calendar([year, year + 1]), at)
 
     def _callback_target(self, call_id: str) -> CallbackTarget | None:
         """The number a callback calls (checked again: a stored row may predate a rule)."""

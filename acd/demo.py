@@ -313,6 +313,8 @@ class CallOutcomes:
 
 
 async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: random.Random) -> None:
+    # The callback choices draw from their own generator: the rest of the run stays as seeded.
+    choices = random.Random(options.seed + 1)
     url = f"agi://127.0.0.1:{daemon.fastagi_port}/inbound"
     rate = options.calls_per_minute / 60.0
     queues = sorted(daemon.settings.queues)
@@ -329,10 +331,10 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
             number, name = f"06{rng.randrange(10**8):08d}", rng.choice(CALLER_NAMES)
         patience = rng.uniform(15, 60)
         keys: tuple[tuple[float, str], ...] = ()
-        if queue == "support" and rng.random() < CHOOSE_CALLBACK:
+        if queue == "support" and choices.random() < CHOOSE_CALLBACK:
             # Still waiting when offered a callback, they press 1 and hang up; acd calls back.
-            number, patience = rng.choice(CALLBACK_PHONES), 120.0
-            keys = ((rng.uniform(6.5, 8), "1"),)
+            number, patience = choices.choice(CALLBACK_PHONES), 120.0
+            keys = ((choices.uniform(6.5, 8), "1"),)
         pbx.place_call(
             queue=queue,
             agi_url=f"{url}?priority={priority}",
@@ -358,9 +360,10 @@ def _phones(pbx: PbxSim, settings: Settings, rng: random.Random) -> None:
             # misses in a row the advisor is paused with reason no_answer.
             behaviour = PhoneBehaviour(mode="no_answer")
         pbx.phone(endpoint).behaviour = behaviour
+    mobiles = random.Random(len(CALLBACK_PHONES))
     for number in CALLBACK_PHONES:
         pbx.phone(number).behaviour = PhoneBehaviour(
-            answer_delay=rng.uniform(1, 3), talk_time=rng.uniform(5, 9)
+            answer_delay=mobiles.uniform(1, 3), talk_time=mobiles.uniform(5, 9)
         )
     if CALLBACK_PHONES[-1] in pbx.pbx.phones:
         pbx.phone(CALLBACK_PHONES[-1]).behaviour = PhoneBehaviour(mode="busy")

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     FETCH_RECORDINGS = "fetch_recordings"  # list call recordings and listen to them
     READ_CUSTOMER = "read_customer"  # a customer of the directory, with consents and calls
     MANAGE_CUSTOMERS = "manage_customers"  # create and change customers and their consents
+    MANAGE_CALLBACKS = "manage_callbacks"  # book, list (with numbers), cancel, re-prioritise
 
 
 class Scope(StrEnum):
@@ -66,6 +67,7 @@ _ROWS: Final = {
     Permission.FETCH_RECORDINGS: (_N, _N, _Q, _N),
     Permission.READ_CUSTOMER: (_N, _O, _Q, _A),
     Permission.MANAGE_CUSTOMERS: (_N, _N, _N, _A),
+    Permission.MANAGE_CALLBACKS: (_N, _N, _Q, _A),
 }
 TABLE: Final[Mapping[tuple[Permission, Role], Scope]] = MappingProxyType(
     {

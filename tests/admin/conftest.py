@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, build_http_app
+from acd.admin.callbacks_api import mount_callbacks_api
 from acd.app import Daemon
 from acd.settings import parse_settings
 
@@ -99,6 +100,13 @@ async def api() -> AsyncIterator[Api]:
         listening=daemon,
         recordings=daemon,
         record=daemon,
+    )
+    mount_callbacks_api(
+        app,
+        feed,
+        daemon,
+        callbacks=daemon.engine.callbacks,
+        callbacks_today=daemon.engine.callbacks_today,
     )
     server = HttpServer(app, host="127.0.0.1", port=0)
     running = asyncio.create_task(dispatcher.run())

@@ -59,6 +59,11 @@ ENDPOINTS = {
     ("post", "/api/v1/supervisor/calls/{call_id}/priority"),
     ("post", "/api/v1/supervisor/calls/{call_id}/end"),
     ("post", "/api/v1/supervisor/agents/{agent_id}/ready"),
+    ("get", "/api/v1/callbacks/summary"),
+    ("get", "/api/v1/queues/{name}/callbacks"),
+    ("post", "/api/v1/queues/{name}/callbacks"),
+    ("delete", "/api/v1/callbacks/{callback_id}"),
+    ("patch", "/api/v1/callbacks/{callback_id}"),
 }
 
 

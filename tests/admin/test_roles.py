@@ -111,6 +111,10 @@ async def request(api: Api, permission: str, role: str, target: str) -> int:
             response = await client.get(
                 f"/api/v1/queues/{QUEUE_OF[target]}/tuning", headers=headers
             )
+        case "manage_callbacks":
+            response = await client.get(
+                f"/api/v1/queues/{QUEUE_OF[target]}/callbacks", headers=headers
+            )
         case _:
             raise AssertionError(permission)
     return response.status_code
@@ -125,6 +129,7 @@ HTTP_PERMISSIONS = (
     "tune_queue",
     "listen",
     "fetch_recordings",
+    "manage_callbacks",
 )
 
 
