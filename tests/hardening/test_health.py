@@ -20,6 +20,7 @@ import yaml
 
 from acd.app import Daemon
 from acd.pbxsim.sim import PbxSim
+from acd.runtime.health import Verdict, verdict
 from acd.settings import parse_settings
 from tests.deadlines import until
 from tests.integration.test_daemon_calls import pbx_config
@@ -163,3 +164,22 @@ async def test_metrics_carry_ami_build_and_process_figures() -> None:
         await until(lambda: not daemon.ami.connected, within=10, what="AMI lost")
         _, body = await get(daemon, "/metrics")
         assert "acd_ami_connected 0.0" in body.decode()
+
+
+async def test_mqtt_down_is_degraded_not_down() -> None:
+    """MQTT on but its broker unreachable: calls are routed, so 200 degraded, mqtt down."""
+    mqtt = {"enabled": True, "url": f"mqtt://127.0.0.1:{closed_port()}"}
+    async with PbxSim(pbx_config()) as pbx, running(pbx, mqtt=mqtt) as daemon:
+        await daemon.ami.wait_connected(5)
+        status, body = await health(daemon)
+        assert (status, body["status"]) == (200, "degraded")
+        assert body["parts"]["mqtt"] == {"state": "down", "routes_calls": False, "detail": ""}
+
+
+async def test_a_daemon_not_started_is_not_serving() -> None:
+    """Before run() has opened FastAGI, the parts calls depend on read starting: down."""
+    daemon = Daemon(settings(closed_port()))
+    parts = {part.name: part.state.value for part in await daemon.health()}
+    assert parts["fastagi"] == "starting"
+    assert parts["dispatcher"] == "starting"
+    assert verdict(await daemon.health()) is Verdict.DOWN
