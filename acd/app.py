@@ -21,6 +21,7 @@ import structlog
 
 from acd.admin import AcdMetrics, HttpServer, LiveFeed, QueueTuningRefusedError, build_http_app
 from acd.admin.callbacks_api import mount_callbacks_api
+from acd.admin.campaigns_api import mount_campaign_api
 from acd.admin.customers_api import mount_customer_api
 from acd.admin.guard import HttpLimits
 from acd.admin.roles import identify
@@ -312,6 +313,21 @@ class Daemon:
             else None
         )
         self.customers = CustomerDirectory(self.customer_store, settings.centre.country)
+        # Progressive campaigns: with records in a database and campaigns configured.
+        self.campaign_store: CampaignStore | None = (
+            CampaignStore(db.url.get_secret_value()) if persist and settings.campaigns else None
+        )
+        self.dialer: CampaignDialer | None = None
+        self.outbound: OutboundCalls | None = None
+        if self.campaign_store is not None:
+            self.dialer = CampaignDialer(settings, self.dispatcher, self.campaign_store)
+            self.outbound = OutboundCalls(
+                self.dispatcher,
+                outbound_delivery(settings, settings.fastagi.port),
+                self.dialer.target_of,
+                self.dialer.on_attempt,
+            )
+            self.dispatcher.reserved_legs[OUTBOUND] = self.outbound
         self._customer_reload: asyncio.Task[None] | None = None
         self.crm = crm_lookup(settings)
         self.profiles = CallerProfiles(on_completed=self._customer_called)
@@ -414,6 +430,8 @@ class Daemon:
                 oppositions=store.oppositions if store is not None else None,
                 opening_of=self._opening_of,
             )
+            if self.dialer is not None:
+                mount_campaign_api(http_app, self.dialer, self)
             self.http = HttpServer(
                 http_app,
                 host=settings.http.bind,
@@ -448,21 +466,6 @@ class Daemon:
             self.dispatcher, callback_delivery(settings), self._callback_target
         )
         self.dispatcher.reserved_legs[CALLBACK] = self.callbacks
-        # Progressive campaigns: with records in a database and campaigns configured.
-        self.campaign_store: CampaignStore | None = (
-            CampaignStore(db.url.get_secret_value()) if persist and settings.campaigns else None
-        )
-        self.dialer: CampaignDialer | None = None
-        self.outbound: OutboundCalls | None = None
-        if self.campaign_store is not None:
-            self.dialer = CampaignDialer(settings, self.dispatcher, self.campaign_store)
-            self.outbound = OutboundCalls(
-                self.dispatcher,
-                outbound_delivery(settings, settings.fastagi.port),
-                self.dialer.target_of,
-                self.dialer.on_attempt,
-            )
-            self.dispatcher.reserved_legs[OUTBOUND] = self.outbound
         self.metrics.watch_gauge(
             "acd_callbacks_pending",
             "Callbacks in the book not yet connected (scheduled, waiting or being attempted).",

@@ -20,6 +20,7 @@ runs their pacing).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Coroutine
@@ -33,7 +34,7 @@ import structlog
 from acd.asterisk.outbound_calls import OutboundTarget
 from acd.asterisk.outbound_leg import AttemptOver
 from acd.core.calendar import CentreCalendar
-from acd.core.customers import Customer
+from acd.core.customers import Customer, Opposition
 from acd.core.events import ReservationReleased, ReservationRequested
 from acd.core.outbound_rules import AttemptOutcome, OutboundRules, may_dial
 from acd.runtime.ports import EventInbox
@@ -53,6 +54,43 @@ class _Pending:
     number: str
     customer: Customer | None
     dialed_at: float | None = None
+    agent_id: str | None = None
+
+
+# The outcomes an advisor sets after a conversation, and what follows for the contact.
+ADVISOR_OUTCOMES: Final = frozenset(
+    {
+        AttemptOutcome.SALE,
+        AttemptOutcome.CALL_BACK_LATER,
+        AttemptOutcome.REFUSED,
+        AttemptOutcome.WRONG_NUMBER,
+        AttemptOutcome.DO_NOT_CALL,
+        AttemptOutcome.CONSENT_WITHDRAWN,
+    }
+)
+CALL_BACK_LATER_S: Final = 2 * 3600.0
+
+
+class OutcomeRefusedError(LookupError):
+    """The advisor has no outbound conversation to set an outcome for (``code`` says why)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """An advisor's latest outbound conversation: whom, for which campaign, and the script."""
+
+    call_id: str
+    campaign: str
+    number: str
+    customer_id: str
+    name: str
+    company: str
+    offer: str
+    outcome: str = "dialing"  # then answered, busy, no_answer... or the advisor's outcome
 
 
 class CampaignDialer:
@@ -70,6 +108,8 @@ class CampaignDialer:
         self._ids = itertools.count(1)
         self._run_id = f"{int(inbox.now()):x}"
         self._background: set[asyncio.Task[None]] = set()
+        self._records: dict[str, asyncio.Task[None]] = {}
+        self.conversations: dict[str, Conversation] = {}  # advisor -> their latest one
         self.states: dict[str, str] = {}
 
     # -------------------------------------------------------------- the loop
@@ -223,13 +263,25 @@ class CampaignDialer:
 
     # -------------------------------------------------------------- OutboundCalls' callbacks
 
-    def target_of(self, call_id: str) -> OutboundTarget | None:
-        """The contact of a reservation the engine just held an advisor for."""
+    def target_of(self, call_id: str, agent_id: str) -> OutboundTarget | None:
+        """The contact of a reservation the engine just held ``agent_id`` for."""
         pending = self._pending.get(call_id)
         if pending is None:
             return None
         pending.dialed_at = self.inbox.now()
+        pending.agent_id = agent_id
         campaign = self.settings.campaigns[pending.campaign]
+        customer = pending.customer
+        # The advisor's page shows whom they call, with the script, from the dial on.
+        self.conversations[agent_id] = Conversation(
+            call_id=call_id,
+            campaign=pending.campaign,
+            number=pending.number,
+            customer_id=customer.customer_id if customer is not None else "",
+            name=customer.name if customer is not None else "",
+            company=campaign.company,
+            offer=campaign.offer,
+        )
         shown = campaign.company.replace('"', "")[:40]
         return OutboundTarget(
             number=pending.number,
@@ -243,9 +295,17 @@ class CampaignDialer:
         pending = self._forget(call_id)
         if pending is None:
             return
-        self._spawn(self._record(pending, over))
+        talk = self.conversations.get(pending.agent_id or "")
+        if talk is not None and talk.call_id == call_id:
+            # "answered" with a detail: the contact hung up before the advisor was connected.
+            reached = over.outcome == "answered" and not over.detail
+            ended = "not_reached" if over.outcome == "answered" and not reached else over.outcome
+            self.conversations[pending.agent_id or ""] = dataclasses.replace(talk, outcome=ended)
+        task = asyncio.create_task(self._record(call_id, pending, over))
+        self._records[call_id] = task
+        task.add_done_callback(lambda _: self._records.pop(call_id, None))
 
-    async def _record(self, pending: _Pending, over: AttemptOver) -> None:
+    async def _record(self, call_id: str, pending: _Pending, over: AttemptOver) -> None:
         now = self.inbox.now()
         campaign = self.settings.campaigns[pending.campaign]
         try:
@@ -268,6 +328,8 @@ class CampaignDialer:
                         pending.dialed_at if pending.dialed_at is not None else now,
                         outcome,
                         detail=over.detail,
+                        agent_id=pending.agent_id,
+                        call_id=call_id,
                     )
                 ]
             )
@@ -309,5 +371,96 @@ class CampaignDialer:
 
     async def close(self) -> None:
         """Wait for the records being written."""
-        if self._background:
-            await asyncio.wait(self._background, timeout=5.0)
+        waiting = self._background | set(self._records.values())
+        if waiting:
+            await asyncio.wait(waiting, timeout=5.0)
+
+    # -------------------------------------------------------------- the advisors and supervisors
+
+    async def set_outcome(self, agent_id: str, outcome: AttemptOutcome, *, at: float) -> str:
+        """The advisor's outcome of their latest outbound conversation; its call id.
+
+        ``do_not_call`` puts the person's numbers on the do-not-call list; ``consent_withdrawn``
+        ends their consent to canvassing at once (never called again for prospecting);
+        ``refused`` starts the 60 days; ``call_back_later`` dials them again in 2 hours;
+        ``wrong_number`` takes the number off the list.
+        """
+        if outcome not in ADVISOR_OUTCOMES:
+            raise OutcomeRefusedError("invalid_input", f"not an advisor's outcome: {outcome}")
+        talk = self.conversations.get(agent_id)
+        if talk is None or talk.outcome not in {"answered"} | {o.value for o in ADVISOR_OUTCOMES}:
+            raise OutcomeRefusedError(
+                "no_conversation", f"{agent_id} has no outbound conversation to qualify"
+            )
+        writing = self._records.get(talk.call_id)
+        if writing is not None:
+            await writing  # the attempt's row first
+        store = self.store
+        await store.set_attempt_outcome(talk.call_id, outcome.value)
+        customer = await store.customers.get(talk.customer_id) if talk.customer_id else None
+        numbers = customer.numbers if customer is not None else (talk.number,)
+        status, next_at = "done", at
+        if outcome is AttemptOutcome.DO_NOT_CALL:
+            for number in numbers:
+                await store.customers.add_opposition(
+                    Opposition(number=number, since=at, source="dnc")
+                )
+        elif outcome is AttemptOutcome.CONSENT_WITHDRAWN and customer is not None:
+            await store.withdraw_consent(customer.customer_id, self.rules.purpose, at)
+        elif outcome is AttemptOutcome.CALL_BACK_LATER:
+            status, next_at = "pending", at + CALL_BACK_LATER_S
+        elif outcome is AttemptOutcome.WRONG_NUMBER:
+            status = "excluded"
+        await store.reschedule(
+            talk.campaign, talk.number, status=status, next_at=next_at, last_outcome=outcome
+        )
+        self.conversations[agent_id] = dataclasses.replace(talk, outcome=outcome.value)
+        log.info("outbound_outcome_set", campaign=talk.campaign, agent_id=agent_id, outcome=outcome)
+        return talk.call_id
+
+    def call_of(self, agent_id: str) -> Conversation | None:
+        """The advisor's latest outbound call (dialing, talking, or ended and to qualify)."""
+        return self.conversations.get(agent_id)
+
+    def campaign_queue(self, name: str) -> str | None:
+        campaign = self.settings.campaigns.get(name)
+        return campaign.queue if campaign is not None else None
+
+    async def qualify(self, agent_id: str, outcome: str) -> str:
+        """``set_outcome`` from the API's words; ``LookupError`` without a call to qualify."""
+        return await self.set_outcome(agent_id, AttemptOutcome(outcome), at=self.inbox.now())
+
+    async def progress(self) -> list[dict[str, object]]:
+        """Every configured campaign's live progress (the API, the supervisor page)."""
+        now = self.inbox.now()
+        found = []
+        for name, campaign in self.settings.campaigns.items():
+            p = await self.store.progress(name, now=now)
+            found.append(
+                {
+                    "campaign": name,
+                    "queue": campaign.queue,
+                    "mode": campaign.mode,
+                    "state": p.state,
+                    "contacts": p.contacts,
+                    "contacts_left": p.contacts_left,
+                    "attempted_contacts": p.attempted_contacts,
+                    "dials": p.dials,
+                    "reached": p.reached,
+                    "contact_rate": round(p.contact_rate, 4),
+                    "abandon_rate_15min": round(p.abandon_rate_15min, 4),
+                    "abandon_rate_24h": round(p.abandon_rate_24h, 4),
+                    "abandon_cap": campaign.abandon_cap,
+                    "outcomes": p.outcomes,
+                }
+            )
+        return found
+
+    async def set_state(self, name: str, state: str, *, by: str) -> str:
+        """Start (``running``), pause or stop a campaign; the state it was in."""
+        before = await self.store.set_state(name, state, at=self.inbox.now(), by=by)
+        self.states[name] = state
+        if state != "running":
+            self._release_waiting(name, state)
+        log.info("campaign_state_set", campaign=name, state=state, by=by)
+        return before

@@ -96,7 +96,7 @@ class OutboundCalls:
         self,
         inbox: EventInbox,
         delivery: OutboundDelivery,
-        target_of: Callable[[str], OutboundTarget | None],
+        target_of: Callable[[str, str], OutboundTarget | None],
         on_attempt: AttemptSink,
         ami: AmiClient | None = None,
     ) -> None:
@@ -119,7 +119,7 @@ class OutboundCalls:
 
     def reserve_agent(self, command: ReserveAgent) -> None:
         """The engine reserved an advisor for a contact: originate the contact."""
-        target = self._target_of(command.call_id)
+        target = self._target_of(command.call_id, command.agent_id)
         if target is None or command.call_id in self._attempts:
             log.error("outbound_not_originated", call_id=command.call_id, known=target is not None)
             self._post(

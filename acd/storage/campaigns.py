@@ -417,6 +417,16 @@ class CampaignStore:
                 ],
             )
 
+    async def set_attempt_outcome(self, call_id: str, outcome: str) -> int:
+        """The advisor's outcome replaces the attempt's (``answered``); rows changed."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(outbound_attempts)
+                .where(outbound_attempts.c.call_id == call_id)
+                .values(outcome=outcome)
+            )
+        return result.rowcount
+
     async def withdraw_consent(self, customer_id: str, purpose: str, at: float) -> bool:
         """The contact withdrew consent during a call (the advisor's one click): from ``at``."""
         customer = await self.customers.get(customer_id)

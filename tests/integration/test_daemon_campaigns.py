@@ -171,8 +171,8 @@ async def attempts(database: Path) -> list[tuple[str, str, str]]:
 async def test_progressive_campaign_connects_a_person_and_records_every_attempt(
     tmp_path: Path,
 ) -> None:
-    """The person is bridged to a reserved advisor (answered), the busy line is recorded busy,
-    the contact without consent is never dialed (blocked, no_legal_basis)."""
+    """The person is bridged to a reserved advisor who qualifies the call (do not call: an
+    opposition), the busy line is recorded busy, the contact without consent is never dialed."""
     database = tmp_path / "acd.sqlite3"
     async with centre(database) as (_pbx, daemon, originates):
         log = EventLog()
@@ -197,8 +197,17 @@ async def test_progressive_campaign_connects_a_person_and_records_every_attempt(
             within=5,
             what="advisors free again",
         )
+        # The advisor who talked to the person saw the script, then clicks "do not call".
+        assert daemon.dialer is not None
+        talker = next(
+            a for a in AGENTS if (c := daemon.dialer.call_of(a)) and c.outcome == "answered"
+        )
+        call = daemon.dialer.call_of(talker)
+        assert call is not None
+        assert (call.number, call.company, call.offer) == (PERSON, "Exemple SA", "une offre")
+        await daemon.dialer.qualify(talker, "do_not_call")
     recorded = await attempts(database)
-    assert (PERSON, "demo", "answered") in recorded
+    assert (PERSON, "demo", "do_not_call") in recorded
     assert (BUSY, "demo", "busy") in recorded
     assert all(number != NO_CONSENT for number, _, _ in recorded)
     store = CampaignStore(f"sqlite:///{database}")
@@ -208,6 +217,12 @@ async def test_progressive_campaign_connects_a_person_and_records_every_attempt(
         await store.close()
     assert progress.outcomes.get("blocked", 0) >= 1
     assert progress.reached == 1
+    store = CampaignStore(f"sqlite:///{database}")
+    try:
+        (opposition,) = await store.customers.oppositions([PERSON])
+    finally:
+        await store.close()
+    assert opposition.source == "dnc"
 
 
 async def test_inbound_callers_keep_priority_over_the_campaign(tmp_path: Path) -> None:

@@ -1,0 +1,156 @@
+"""The campaign API: progress for all, start/pause/stop for the queue's supervisors, the
+advisor's script and one-click outcomes for the advisor's own call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+
+import httpx
+import pytest
+
+from acd.admin import HttpServer, LiveFeed, build_http_app
+from acd.admin.campaigns_api import mount_campaign_api
+from acd.app import Daemon
+from tests.admin.conftest import ADMIN_TOKEN, AGENT_TOKENS, SUPERVISOR_TOKENS, centre_settings
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str = "out-1"
+    campaign: str = "winter"
+    number: str = "+33199000001"
+    customer_id: str = "c1"
+    name: str = "Camille Martin"
+    company: str = "Exemple SA"
+    offer: str = "notre offre d'assurance habitation"
+    outcome: str = "answered"
+
+
+@dataclass
+class Desk:
+    """The dialer's side in memory: states, and each advisor's latest call."""
+
+    states: dict[str, str] = field(default_factory=lambda: {"winter": "draft"})
+    calls: dict[str, Call] = field(default_factory=lambda: {"alice": Call()})
+
+    async def progress(self) -> list[dict[str, object]]:
+        return [{"campaign": name, "state": state} for name, state in self.states.items()]
+
+    async def set_state(self, name: str, state: str, *, by: str) -> str:
+        before, self.states[name] = self.states[name], state
+        return before
+
+    def call_of(self, agent_id: str) -> Call | None:
+        return self.calls.get(agent_id)
+
+    def campaign_queue(self, name: str) -> str | None:
+        return "support" if name in self.states else None
+
+    async def qualify(self, agent_id: str, outcome: str) -> str:
+        call = self.calls.get(agent_id)
+        if call is None:
+            raise LookupError(f"{agent_id} has no outbound conversation to qualify")
+        self.calls[agent_id] = replace(call, outcome=outcome)
+        return call.call_id
+
+
+@dataclass
+class Served:
+    client: httpx.AsyncClient
+    desk: Desk
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    """The campaign routes on a real daemon's HTTP application, behind the real server."""
+    daemon = Daemon(centre_settings())
+    feed = LiveFeed(daemon.engine, daemon.dispatcher, timezone="Europe/Paris")
+    app = build_http_app(feed, daemon)
+    desk = Desk()
+    mount_campaign_api(app, desk, daemon)
+    server = HttpServer(app, host="127.0.0.1", port=0)
+    serving = asyncio.create_task(server.run())
+    await asyncio.wait_for(server.started.wait(), 5)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            yield Served(client, desk)
+    finally:
+        feed.close()
+        server.stop()
+        await asyncio.wait_for(serving, 5)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def test_progress_is_readable_without_personal_data(served: Served) -> None:
+    """GET /api/v1/campaigns lists every campaign's state."""
+    response = await served.client.get("/api/v1/campaigns")
+    assert response.status_code == 200
+    assert response.json() == [{"campaign": "winter", "state": "draft"}]
+
+
+async def test_start_pause_stop_by_the_queues_supervisor_or_an_admin(served: Served) -> None:
+    """sam (every queue) and the admin may; sue (sales only) may not act on a support campaign."""
+    url = "/api/v1/campaigns/winter"
+    refused = await served.client.post(f"{url}/start", headers=bearer(SUPERVISOR_TOKENS["sue"]))
+    assert refused.status_code == 403
+    started = await served.client.post(f"{url}/start", headers=bearer(SUPERVISOR_TOKENS["sam"]))
+    assert started.json() == {"campaign": "winter", "state": "running", "was": "draft"}
+    paused = await served.client.post(f"{url}/pause", headers=bearer(ADMIN_TOKEN))
+    assert paused.json()["state"] == "paused"
+    advisor = await served.client.post(f"{url}/stop", headers=bearer(AGENT_TOKENS["alice"]))
+    assert advisor.status_code == 403
+    unknown = await served.client.post("/api/v1/campaigns/nope/stop", headers=bearer(ADMIN_TOKEN))
+    assert unknown.status_code == 404
+    assert served.desk.states["winter"] == "paused"
+
+
+async def test_the_advisor_sees_whom_they_call_and_the_legal_script(served: Served) -> None:
+    """The advisor's page reads the contact, the company's identity and the call's purpose."""
+    response = await served.client.get(
+        "/api/v1/agents/alice/campaign-call", headers=bearer(AGENT_TOKENS["alice"])
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["script"] == {
+        "company": "Exemple SA",
+        "offer": "notre offre d'assurance habitation",
+    }
+    assert (body["number"], body["name"]) == ("+33199000001", "Camille Martin")
+    other = await served.client.get(
+        "/api/v1/agents/alice/campaign-call", headers=bearer(AGENT_TOKENS["bob"])
+    )
+    assert other.status_code == 403
+
+
+async def test_withdrawal_of_consent_in_one_click(served: Served) -> None:
+    """The advisor's own token sets consent_withdrawn; another's is refused; bad words 422."""
+    url = "/api/v1/agents/alice/campaign-outcome"
+    done = await served.client.post(
+        url, json={"outcome": "consent_withdrawn"}, headers=bearer(AGENT_TOKENS["alice"])
+    )
+    assert done.json() == {"call_id": "out-1", "outcome": "consent_withdrawn"}
+    assert served.desk.calls["alice"].outcome == "consent_withdrawn"
+    bob = await served.client.post(
+        url, json={"outcome": "sale"}, headers=bearer(AGENT_TOKENS["bob"])
+    )
+    assert bob.status_code == 403
+    bad = await served.client.post(
+        url, json={"outcome": "maybe"}, headers=bearer(AGENT_TOKENS["alice"])
+    )
+    assert bad.status_code == 422
+
+
+async def test_an_outcome_without_an_outbound_call_is_refused(served: Served) -> None:
+    """Bob had no outbound call: 409 no_current_call."""
+    response = await served.client.post(
+        "/api/v1/agents/bob/campaign-outcome",
+        json={"outcome": "sale"},
+        headers=bearer(AGENT_TOKENS["bob"]),
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_current_call"
