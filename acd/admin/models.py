@@ -87,6 +87,13 @@ class QueueOut(BaseModel):
     average_handle_s: float
     closed_callers: int  # rang while the queue was closed, today (not offered)
     hours: QueueHoursOut
+    # The callback book: pending (not yet connected), oldest request, next due of a scheduled one.
+    callbacks_pending: int = 0
+    callbacks_oldest_requested_at: float | None = None
+    callbacks_next_due_at: float | None = None
+    callbacks_requested: int = 0  # today
+    callbacks_completed: int = 0  # today, connected to the customer
+    callbacks_failed: int = 0  # today, gave up
 
 
 class CallOut(BaseModel):
@@ -331,6 +338,12 @@ def queue_out(view: QueueView) -> QueueOut:
             next_change=view.hours.next_change,
             next_open=view.hours.next_open,
         ),
+        callbacks_pending=view.callbacks_pending,
+        callbacks_oldest_requested_at=view.callbacks_oldest_requested_at,
+        callbacks_next_due_at=view.callbacks_next_due_at,
+        callbacks_requested=view.callbacks_requested,
+        callbacks_completed=view.callbacks_completed,
+        callbacks_failed=view.callbacks_failed,
     )
 
 

@@ -129,6 +129,8 @@ PHRASES: Final = {
     "hours_closed": N_("Closed ({reason}) — opens {when}"),
     "hours_closed_open_end": N_("Closed ({reason}) until reopened"),
     "hours_closing": N_("Open — closes {when}"),
+    "callbacks_pending": N_("Callbacks: {count} pending"),
+    "callbacks_next": N_("Callbacks: {count} pending, next at {when}"),
     "close_queue": N_("Close now"),
     "reopen_queue": N_("Reopen"),
     "closure_reason": N_("Why close this queue now?"),

@@ -97,6 +97,11 @@ class QueueView:
     callbacks_completed: int = 0  # connected to the customer, today
     callbacks_within_sl: int = 0  # connected within callback_sl_s of their due time
     callbacks_failed: int = 0  # gave up after their attempts, today
+    # The queue's callback book now: pending (not yet connected), oldest request, next due time
+    # of one not in line yet (None: none).
+    callbacks_pending: int = 0
+    callbacks_oldest_requested_at: float | None = None
+    callbacks_next_due_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

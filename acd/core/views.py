@@ -11,7 +11,7 @@ from bisect import bisect_left
 
 from acd.core.live import LiveAgent, LiveCall, LiveQueue, agent_id_of, call_id_of
 from acd.core.snapshots import AgentView, CallbackView, CallView, FairnessView, QueueView, Spread
-from acd.core.states import Activity, CallState, Presence
+from acd.core.states import TERMINAL_CALL_STATES, Activity, CallState, Presence
 
 
 def position(call: LiveCall) -> int:
@@ -65,6 +65,13 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         default=0.0,
     )
     denominator = queue.offered - queue.short_abandons
+    book = [
+        c
+        for c in queue.waiting.values()
+        if c.purpose == "callback"
+        and c.state is not CallState.CONNECTED
+        and c.state not in TERMINAL_CALL_STATES
+    ]
     return QueueView(
         name=queue.cfg.name,
         waiting=waiting,
@@ -87,6 +94,11 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         callbacks_completed=queue.callbacks_completed,
         callbacks_within_sl=queue.callbacks_within_sl,
         callbacks_failed=queue.callbacks_failed,
+        callbacks_pending=len(book),
+        callbacks_oldest_requested_at=min((c.requested_at for c in book), default=None),
+        callbacks_next_due_at=min(
+            (c.due_at for c in book if c.state is CallState.SCHEDULED), default=None
+        ),
     )
 
 

@@ -100,3 +100,17 @@ async def test_advisors_cannot_book_callbacks(api: Api) -> None:
         "/api/v1/queues/sales/callbacks", json={"number": "0612345678"}
     )
     assert response.status_code == 401
+
+
+async def test_wallboard_shows_each_queues_callback_book(api: Api) -> None:
+    """The wallboard's queue card data: pending callbacks, the oldest request, the next due;
+    the page has the line the script fills (French and English strings)."""
+    at = api.daemon.dispatcher.now() + 600
+    await book(api, at=at)
+    board = (await api.client.get("/api/v1/wallboard")).json()
+    sales = next(q for q in board["queues"] if q["name"] == "sales")
+    assert (sales["callbacks_pending"], sales["callbacks_next_due_at"]) == (1, at)
+    assert sales["callbacks_requested"] == 1
+    page = await api.client.get("/wallboard", headers={"accept-language": "fr"})
+    assert 'class="q-callbacks' in page.text
+    assert "Rappels : {count} en attente, prochain {when}" in page.text

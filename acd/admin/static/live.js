@@ -191,6 +191,17 @@
       line.hidden = !line.textContent;
       card.classList.toggle("closed", !hours.open);
     }
+    // The callback book: how many wait to be called back, and when the next scheduled one is due.
+    const book = card.querySelector(".q-callbacks");
+    if (book) {
+      const count = number.format(q.callbacks_pending || 0);
+      book.textContent = !q.callbacks_pending ? ""
+        : q.callbacks_next_due_at === null || q.callbacks_next_due_at === undefined
+          ? fill(W.phrases.callbacks_pending, {count})
+          : fill(W.phrases.callbacks_next,
+                 {count, when: dayAndTime.format(new Date(q.callbacks_next_due_at * 1000))});
+      book.hidden = !book.textContent;
+    }
     const hint = card.querySelector(".hint");
     hint.textContent = state.hint;
     hint.hidden = !state.hint;
