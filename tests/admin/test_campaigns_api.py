@@ -154,3 +154,22 @@ async def test_an_outcome_without_an_outbound_call_is_refused(served: Served) ->
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "no_current_call"
+
+
+@pytest.mark.parametrize(
+    ("path", "french", "english"),
+    [
+        ("/agent/alice", "À lire en début d'appel (obligation légale) :", "Read at the start of"),
+        ("/agent/alice", "Consentement retiré", "Consent withdrawn"),
+        ("/supervisor", "Campagnes sortantes", "Outbound campaigns"),
+        ("/wallboard", "sur 15 min", "over 15 min"),
+    ],
+)
+async def test_pages_carry_the_campaign_panels_in_french_and_english(
+    served: Served, path: str, french: str, english: str
+) -> None:
+    """The advisor's script and outcomes, the supervisor's campaigns, the wallboard's rate."""
+    fr = await served.client.get(path, params={"lang": "fr"})
+    en = await served.client.get(path, params={"lang": "en"})
+    assert french in fr.text
+    assert english in en.text

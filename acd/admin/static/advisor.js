@@ -40,6 +40,36 @@
     }));
   }
 
+  // An outbound campaign's call: whom the advisor calls, the script the law requires at the
+  // start of the call (company, purpose: L. 221-16), and the one-click outcomes.
+  let campaignKey = null;
+  function campaignWord(name) {
+    return $("campaign-words").content.querySelector('[data-word="' + name + '"]').textContent;
+  }
+  async function loadCampaign() {
+    const result = await A.call("GET", base + "/campaign-call", token);
+    const call = result.ok ? result.data : null;
+    const unreached = ["not_reached", "busy", "no_answer", "failed", "outbound_abandoned"];
+    $("campaign").hidden = !call || unreached.includes(call.state);
+    if (!call) return;
+    $("cp-campaign").textContent = call.campaign;
+    $("cp-number").textContent = call.number;
+    $("cp-name").textContent = call.name;
+    $("cp-script").textContent = fill(campaignWord("script"), call.script);
+    const qualified = !["dialing", "answered"].includes(call.state);
+    for (const b of $("cp-outcomes").querySelectorAll("button")) b.disabled = call.state === "dialing";
+    const outcome = qualified ? $("cp-outcomes").querySelector('[data-outcome="' + call.state + '"]') : null;
+    $("cp-state").textContent = outcome
+      ? fill(campaignWord("qualified"), {outcome: outcome.textContent})
+      : campaignWord(call.state === "dialing" ? "dialing" : "answered");
+  }
+  for (const b of $("cp-outcomes").querySelectorAll("button")) {
+    b.onclick = async () => {
+      await post("/campaign-outcome", {outcome: b.dataset.outcome});
+      loadCampaign();
+    };
+  }
+
   function options(select, codes, words) {
     if (select.dataset.filled === codes.join("|")) return;
     select.replaceChildren(...codes.map((code) => {
@@ -104,6 +134,11 @@
     } else if (callId && revision !== offerRevision) {
       offerRevision = revision;
       loadOffer(callId);
+    }
+    const campaignNow = (callId || "") + "|" + session.agent.activity;
+    if (campaignNow !== campaignKey) {
+      campaignKey = campaignNow;
+      loadCampaign();
     }
     // What a supervisor last did to this advisor, and why (docs/supervision.md).
     const notice = session.supervisor_notice;

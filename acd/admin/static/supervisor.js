@@ -296,6 +296,43 @@
       "/api/v1/supervisor/agents/" + encodeURIComponent(agentId) + "/" + action, body || {});
     say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
   }
+  // Outbound campaigns of the supervisor's queues: progress, abandon rate against its cap,
+  // start/pause/stop (docs/campaigns.md). Read every 5 s: attempts are in the database.
+  function campaignWord(name) {
+    const found = $("campaign-words").content.querySelector('[data-word="' + name + '"]');
+    return found ? found.textContent : name;
+  }
+  async function refreshCampaigns() {
+    const result = await request("GET", "/api/v1/campaigns");
+    const list = result.ok ? result.data.filter((c) => mine(c.queue)) : [];
+    $("campaigns-block").hidden = !list.length;
+    $("campaigns").tBodies[0].replaceChildren(...list.map((c) => {
+      const tr = document.createElement("tr");
+      const rates = [c.abandon_rate_15min, c.abandon_rate_24h, c.abandon_cap].map(A.pct).join(" / ");
+      const over = c.abandon_rate_15min >= c.abandon_cap || c.abandon_rate_24h >= c.abandon_cap;
+      tr.append(
+        el("td", "", c.campaign + " (" + c.mode + ")"),
+        el("td", "", campaignWord(c.state)),
+        el("td", "", A.number.format(c.contacts_left)),
+        el("td", "", A.number.format(c.attempted_contacts)),
+        el("td", "", A.number.format(c.reached)),
+        el("td", over ? "bad" : "", rates),
+      );
+      const actions = el("td", "", "");
+      for (const action of ["start", "pause", "stop"]) {
+        const b = el("button", action === "start" ? "go" : action === "stop" ? "stop" : "", campaignWord(action));
+        b.onclick = async () => {
+          const done = await request("POST",
+            "/api/v1/campaigns/" + encodeURIComponent(c.campaign) + "/" + action, {});
+          say(done.ok ? W.phrases.done : done.data.error.message, !done.ok);
+          refreshCampaigns();
+        };
+        actions.append(b);
+      }
+      tr.append(actions);
+      return tr;
+    }));
+  }
   async function refreshCalls() {
     const result = await request("GET", "/api/v1/calls");
     if (result.ok) calls = result.data;
@@ -329,6 +366,8 @@
     const recordingsEvery = async () => { await refreshRecordings(); render(); };
     recordingsEvery();
     setInterval(recordingsEvery, 10000);
+    refreshCampaigns();
+    setInterval(refreshCampaigns, 5000);
     source.onerror = () => A.status("reconnecting");
     setInterval(render, 1000);
   }

@@ -28,4 +28,21 @@
   });
   source.onerror = () => status("reconnecting");
   setInterval(render, 1000);
+  // Outbound campaigns: the live abandon rate against its cap (docs/campaigns.md).
+  async function campaigns() {
+    const response = await fetch("/api/v1/campaigns").catch(() => null);
+    const list = response && response.ok ? await response.json() : [];
+    const running = list.filter((c) => c.state === "running" || c.state === "paused");
+    $("campaigns").hidden = !running.length;
+    const words = $("campaign-line").content.textContent.trim();
+    $("campaign-lines").replaceChildren(...running.map((c) => {
+      const over = c.abandon_rate_15min >= c.abandon_cap || c.abandon_rate_24h >= c.abandon_cap;
+      return el("li", over ? "bad" : "", fill(words, {
+        campaign: c.campaign, window: pct(c.abandon_rate_15min), day: pct(c.abandon_rate_24h),
+        cap: pct(c.abandon_cap), reached: c.reached, left: c.contacts_left,
+      }));
+    }));
+  }
+  campaigns();
+  setInterval(campaigns, 5000);
 })();
