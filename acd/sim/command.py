@@ -71,12 +71,17 @@ def simulate_command(
     progress: bool = True,
     decisions: int = 0,
     hours: ScenarioHours | None = None,
+    offer_callbacks_after: float | None = None,
+    callback_acceptance: float = 0.3,
 ) -> int:
     """Run the what-if and print the side-by-side report; return the exit code.
 
     ``history``: a past day's calls (``--from-db``); the scenario file, if any, then supplies
     the roster and behaviour around them. ``decisions``: also print the first that many lines
     of what the engine decided on the first day under the first configuration.
+    ``offer_callbacks_after``: the what-if "offer callbacks after N s": each configuration is
+    also run with every queue offering a callback after that wait, callers accepting it with
+    ``callback_acceptance``.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -110,6 +115,18 @@ def simulate_command(
         except Exception as exc:  # the loader is injected: any error it raises is the file's
             print(f"error: configuration {path}: {exc}", file=err)
             return EXIT_BAD_INPUT
+    if offer_callbacks_after is not None:
+        if not offer_callbacks_after > 0 or not 0 <= callback_acceptance <= 1:
+            print("error: --offer-callbacks-after > 0, --callback-acceptance in [0, 1]", file=err)
+            return EXIT_BAD_INPUT
+        loaded += [
+            (
+                f"{label} + callbacks {offer_callbacks_after:g} s",
+                offering(config, offer_callbacks_after),
+            )
+            for label, config in list(loaded)
+        ]
+        day = dataclasses.replace(day, callback_acceptance=callback_acceptance)
     for label, config in loaded:
         for note in mismatches(config, day):
             print(f"warning: {label}: {note}", file=err)
@@ -133,6 +150,12 @@ def simulate_command(
         html.write_text(render_html(comparison), encoding="utf-8")
         print(f"HTML report written to {html}", file=err)
     return EXIT_OK
+
+
+def offering(config: AcdConfig, after_s: float) -> AcdConfig:
+    """``config`` with every queue offering its waiting callers a callback after ``after_s``."""
+    queues = tuple(dataclasses.replace(q, callback_offer_after_s=after_s) for q in config.queues)
+    return dataclasses.replace(config, queues=queues)
 
 
 def _run(
@@ -206,6 +229,20 @@ def build_simulate_cli(
                 "--decisions", help="Also print the first N lines of the engine's decisions."
             ),
         ] = 0,
+        offer_callbacks_after: Annotated[
+            float | None,
+            typer.Option(
+                "--offer-callbacks-after",
+                metavar="SECONDS",
+                help="What-if: also run each configuration offering callbacks after this wait.",
+            ),
+        ] = None,
+        callback_acceptance: Annotated[
+            float,
+            typer.Option(
+                "--callback-acceptance", help="Share of callers who accept an offered callback."
+            ),
+        ] = 0.3,
         date: Annotated[
             str | None,
             typer.Option(
@@ -256,6 +293,8 @@ def build_simulate_cli(
             confidence=confidence,
             decisions=decisions,
             hours=hours,
+            offer_callbacks_after=offer_callbacks_after,
+            callback_acceptance=callback_acceptance,
         )
         raise typer.Exit(code)
 

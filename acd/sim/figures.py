@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from acd.core.commands import CallCompleted
 from acd.core.snapshots import Spread
@@ -64,6 +65,8 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
         if outcome is Outcome.CLOSED and c.reason == "closed":
             closed += 1
             continue
+        if outcome in RESERVATION_OUTCOMES:
+            continue  # a callback's own leg: not an inbound call (callback_figures counts it)
         offered += 1
         if outcome is Outcome.ANSWERED:
             answered += 1
@@ -76,6 +79,32 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
         else:
             left += 1
     return QueueFigures(offered, answered, abandoned, short, left, within, wait, handle, closed)
+
+
+# Outcomes of the legs that held an advisor with ReserveAgent (callbacks, outbound).
+RESERVATION_OUTCOMES: Final = frozenset(
+    {Outcome.COMPLETED, Outcome.RELEASED, Outcome.FAILED, Outcome.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFigures:
+    """The callbacks of a simulated day: asked for, connected, given up; time to callback."""
+
+    requested: int
+    completed: int
+    failed: int
+    mean_time_to_callback_s: float | None
+
+
+def callback_figures(calls: Iterable[CallCompleted]) -> CallbackFigures:
+    """Callbacks asked for (inbound calls ending ``callback_requested``) and their outcomes."""
+    every = list(calls)
+    requested = sum(1 for c in every if c.outcome is Outcome.CALLBACK_REQUESTED)
+    done = [c for c in every if c.outcome is Outcome.COMPLETED and c.reason == "callback"]
+    failed = sum(1 for c in every if c.outcome is Outcome.FAILED)
+    waits = [c.answered_at - c.offered_at for c in done if c.answered_at is not None]
+    return CallbackFigures(requested, len(done), failed, sum(waits) / len(waits) if waits else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +135,7 @@ class DayFigures:
     calls_per_advisor: Spread  # fairness: spread of answered calls across advisors
     occupancy_spread: Spread  # fairness: spread of occupancy across advisors
     unfinished: int
+    callbacks: CallbackFigures = CallbackFigures(0, 0, 0, None)
 
 
 def spread(values: list[float]) -> Spread:
@@ -156,4 +186,5 @@ def day_figures(result: SimulationResult) -> DayFigures:
         calls_per_advisor=spread([float(a.calls) for a in agents]),
         occupancy_spread=spread([a.occupancy for a in agents if a.occupancy is not None]),
         unfinished=result.unfinished,
+        callbacks=callback_figures(calls),
     )

@@ -103,6 +103,9 @@ DAY_METRICS: tuple[tuple[str, Callable[[DayFigures], float | None]], ...] = (
     ("calls_spread_sd", lambda d: d.calls_per_advisor.stdev),
     ("occupancy_spread_sd", lambda d: d.occupancy_spread.stdev),
     ("unfinished", lambda d: float(d.unfinished)),
+    ("callbacks_requested", lambda d: float(d.callbacks.requested)),
+    ("callbacks_completed", lambda d: float(d.callbacks.completed)),
+    ("callbacks_failed", lambda d: float(d.callbacks.failed)),
 )
 
 

@@ -78,6 +78,9 @@ DAY_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("calls_spread_sd", "fairness: sd of calls", format_count),
     ("occupancy_spread_sd", "fairness: sd of occupancy", format_ratio),
     ("unfinished", "callers still waiting at stop", format_count),
+    ("callbacks_requested", "callbacks requested", format_count),
+    ("callbacks_completed", "callbacks completed", format_count),
+    ("callbacks_failed", "callbacks failed", format_count),
 )
 
 

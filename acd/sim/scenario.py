@@ -183,6 +183,10 @@ class Scenario:
     target_service_level: float = 0.8
     seed: int = 1
     hours: ScenarioHours | None = None
+    # Callers offered a callback (the queues' ``callback_offer_*``) accept it with this
+    # probability, and a callback attempt reaches the customer with ``callback_reach``.
+    callback_acceptance: float = 0.0
+    callback_reach: float = 0.8
 
     def __post_init__(self) -> None:
         _check_time("scenario.open", self.open_s)
@@ -203,6 +207,10 @@ class Scenario:
                 raise ScenarioError(f"scenario.{name}", f"must be >= 0 seconds: {value!r}")
         if self.warmup_s >= self.close_s - self.open_s:
             raise ScenarioError("scenario.warmup_s", "leaves nothing of the day to measure")
+        for name in ("callback_acceptance", "callback_reach"):
+            p = getattr(self, name)
+            if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
+                raise ScenarioError(f"scenario.{name}", f"must be in [0, 1]: {p!r}")
         t = self.target_service_level
         if not (isinstance(t, int | float) and 0 < t < 1):
             raise ScenarioError("scenario.target_service_level", f"must be in (0, 1): {t!r}")

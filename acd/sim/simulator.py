@@ -15,7 +15,12 @@ What is simulated around the engine:
 * ``StartTimer``/``CancelTimer``: a ``TimerFired`` on the heap, forgotten when cancelled;
 * ``PlayPrompt``: the announcement ends (``PromptEnded``) after ``prompt_s`` unless stopped;
 * the roster: log in, breaks (a pause, taken after the current call), end of shift (a pause,
-  then log out), and advisors paused for missed calls come back after ``no_answer_pause_s``.
+  then log out), and advisors paused for missed calls come back after ``no_answer_pause_s``;
+* callbacks: a caller offered one (``PlayPrompt`` ``callback_offer``) accepts it with
+  ``callback_acceptance`` (the key a second later); the choice is taken at once
+  (``CallbackRequested``: no do-not-call list here); ``ReserveAgent`` for it: the advisor's leg
+  is answered after a ring delay, the customer answers with ``callback_reach`` (talk as the
+  caller's handle time) or the attempt fails after ``CUSTOMER_RING_S`` (``ReservationReleased``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ _READY: Final = 9
 _LOG_OUT: Final = 10
 _WRAP_DONE: Final = 11
 _HOURS: Final = 12
+_KEY: Final = 13
+_CHOSEN: Final = 14
+_CALLBACK_ANSWER: Final = 15
+_CALLBACK_MISSED: Final = 16
+# How long a simulated customer's phone rings before a callback attempt counts as failed.
+CUSTOMER_RING_S: Final = 20.0
 
 _ACTIVITIES: Final = tuple(a.value for a in Activity)
 # Activity values as plain strings: compared on every event, cheaper than enum attribute lookups.
@@ -122,6 +133,7 @@ class DaySimulation:
         # Presentation outcomes have their own stream: routing changes how many presentations
         # happen, and this keeps that from shifting the callers' own draws.
         self._ring_rng = random.Random(f"{self.seed}:ring")
+        self._callback_rng = random.Random(f"{self.seed}:callback")
         self._heap: list[tuple[float, int, int, Any, int, float]] = []
         self._seq = 0
         self._now = scenario.open_s
@@ -294,6 +306,8 @@ class DaySimulation:
             return
         call = _Call(f"c{number:06d}", caller)
         self._calls[call.id] = call
+        # A fictional mobile number per caller (a callback needs one to pass the number rules).
+        caller_number = f"+3361{number:07d}"
         self._live += 1
         if math.isfinite(caller.patience_s):
             self._push(caller.at + caller.patience_s, _ABANDON, call)
@@ -309,6 +323,7 @@ class DaySimulation:
                 call_id=call.id,
                 queue=caller.queue,
                 priority=caller.priority,
+                caller_number=caller_number,
                 data=data,
             )
         )
@@ -388,6 +403,46 @@ class DaySimulation:
             advisor = ref
             if advisor.activity == _PAUSED and advisor.reason == SHIFT_END_REASON:
                 self._handle(ev.AgentLoggedOut(at=now, agent_id=advisor.id))
+        elif kind == _KEY:
+            call = ref
+            if not call.done and not call.answered:
+                queue = self.config.queue(call.caller.queue)
+                digit = queue.callback_key if queue is not None else "1"
+                self._handle(ev.CallerKeyPressed(at=now, call_id=call.id, digit=digit))
+        elif kind == _CHOSEN:
+            chosen: cmd.CallbackChosen = ref
+            origin = self._calls.get(chosen.call_id)
+            if origin is None or origin.done or origin.answered:
+                return
+            self._calls[chosen.callback_id] = _Call(chosen.callback_id, origin.caller)
+            self._live += 1
+            self._handle(
+                ev.CallbackRequested(
+                    at=now,
+                    call_id=chosen.callback_id,
+                    queue=chosen.queue,
+                    number=chosen.number,
+                    from_call_id=chosen.call_id,
+                )
+            )
+        elif kind == _CALLBACK_ANSWER:
+            call = ref
+            if call.done or call.ring != token or call.agent is None:
+                return
+            agent_id = call.agent
+            call.answered = True
+            advisor = self._advisors[agent_id]
+            advisor.calls += 1
+            advisor.talk_s += call.caller.handle_s
+            self._handle(ev.AgentAnswered(at=now, call_id=call.id, agent_id=agent_id))
+            self._handle(ev.PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.IN_USE))
+            self._push(now + call.caller.handle_s, _TALK_END, call)
+        elif kind == _CALLBACK_MISSED:
+            call = ref
+            if call.done or call.ring != token:
+                return
+            call.agent = None
+            self._handle(ev.ReservationReleased(at=now, call_id=call.id, reason="no_answer"))
         elif kind == _WRAP_DONE:
             advisor = ref
             if advisor.wrap_token == token and advisor.activity == _WRAP_UP:
@@ -429,6 +484,24 @@ class DaySimulation:
                 call = self._calls[c.call_id]
                 call.prompt += 1
                 self._push(now + self.scenario.prompt_s, _PROMPT_END, call, call.prompt)
+                if (
+                    c.kind == "callback_offer"
+                    and self._callback_rng.random() < self.scenario.callback_acceptance
+                ):
+                    self._push(now + 1.0, _KEY, call)
+            elif isinstance(c, cmd.CallbackChosen):
+                self._push(now, _CHOSEN, c)
+            elif isinstance(c, cmd.ReserveAgent):
+                call = self._calls[c.call_id]
+                call.ring += 1
+                call.agent = c.agent_id
+                rng = self._callback_rng
+                # The advisor's own phone answers, then the customer's rings.
+                delay = self.scenario.ring_delay_s.draw(rng)
+                if rng.random() < self.scenario.callback_reach:
+                    self._push(now + delay + 1.0, _CALLBACK_ANSWER, call, call.ring)
+                else:
+                    self._push(now + delay + CUSTOMER_RING_S, _CALLBACK_MISSED, call, call.ring)
             elif isinstance(c, cmd.StopPrompt):
                 self._calls[c.call_id].prompt += 1
             # OverflowCall and EndCall: the call's CallCompleted follows in the same list.

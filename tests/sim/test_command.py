@@ -167,3 +167,31 @@ def test_decisions_option_prints_what_the_engine_decided(tmp_path: Path) -> None
     text = out.getvalue()
     assert "What the engine decided, centre.acd.toml, seed 1:" in text
     assert "AgentLoggedIn agent_id=s01" in text
+
+
+def test_offer_callbacks_what_if_adds_a_column_with_callbacks(tmp_path: Path) -> None:
+    """--offer-callbacks-after 20: each configuration is also run offering callbacks; that
+    column counts callbacks requested and completed, the plain one none."""
+    out, err = io.StringIO(), io.StringIO()
+    code = simulate_command(
+        _short_day(tmp_path),
+        [EXAMPLES / "centre.acd.toml"],
+        2,
+        None,
+        None,
+        load_config=_load,
+        out=out,
+        err=err,
+        offer_callbacks_after=20.0,
+        callback_acceptance=1.0,
+    )
+    assert code == EXIT_OK, err.getvalue()
+    text = out.getvalue()
+    header = next(line for line in text.splitlines() if "centre.acd.toml" in line)
+    assert "+ callbacks 20 s" in header
+    requested = next(line for line in text.splitlines() if "callbacks requested" in line)
+    completed = next(line for line in text.splitlines() if "callbacks completed" in line)
+    plain, offered = (float(n) for n in re.findall(r"(\d+(?:\.\d+)?) ±", requested))
+    assert plain == 0
+    assert offered > 0
+    assert float(re.findall(r"(\d+(?:\.\d+)?) ±", completed)[1]) > 0

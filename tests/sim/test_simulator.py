@@ -284,3 +284,30 @@ def test_every_caller_and_every_advisor_second_is_accounted_for() -> None:
     assert len({c.call_id for c in result.calls}) == len(result.calls)
     for day in result.agents:
         assert sum(day.seconds.values()) == pytest.approx(result.ended_at - scenario.open_s)
+
+
+def test_offered_callbacks_keep_their_place_and_are_completed() -> None:
+    """Callers offered a callback after 30 s all accept: their calls end callback_requested (not
+    abandoned), and callbacks reach customers through advisors reserved for them."""
+    from acd.sim.figures import callback_figures, queue_figures
+
+    config = AcdConfig(
+        queues=(QueueConfig("sales", announce_interval_s=None, callback_offer_after_s=30.0),),
+        agents=(AgentConfig("a1", queues=("sales",)),),
+        workload=WorkloadPolicy(enabled=False),
+    )
+    scenario = Scenario(
+        open_s=0.0,
+        close_s=1800.0,
+        queues=(QueueDemand("sales", ((0.0, 40.0),), Constant(120.0), Constant(600.0)),),
+        callback_acceptance=1.0,
+        callback_reach=1.0,
+    )
+    result = run_day(config, scenario, seed=3)
+    outcomes = [c.outcome for c in result.calls]
+    figures = callback_figures(result.calls)
+    assert figures.requested == outcomes.count(Outcome.CALLBACK_REQUESTED) > 0
+    assert figures.completed == figures.requested - figures.failed
+    assert Outcome.ABANDONED not in outcomes
+    inbound = queue_figures(result.calls, 5.0)
+    assert inbound.offered == len([c for c in result.calls if c.reason != "callback"])
