@@ -342,6 +342,11 @@ def build_http_app(
                 if view.state in (CallState.CONNECTED, CallState.PRESENTED):
                     calls.append(call_out(view))
                     seen.add(view.call_id)
+        desk(calls)
+        return [c for c in calls if who.oversees(c.queue)]
+
+    def desk(calls: list[CallOut]) -> None:
+        """The supervisor's desk on each call: its recording, whether someone listens."""
         listened = (
             {x.call_id for x in listening.live() if x.state is ListeningState.LISTENING}
             if listening is not None
@@ -351,7 +356,6 @@ def build_http_app(
             found = recordings.live_recording(call.call_id) if recordings is not None else None
             call.recording = found.status.value if found is not None else None
             call.listened = call.call_id in listened
-        return [c for c in calls if who.oversees(c.queue)]
 
     @app.get(f"{API}/calls", tags=["calls"], responses=_errors(401, 403))
     async def list_calls(who: Principal = calls_reader) -> list[CallOut]:
@@ -364,6 +368,7 @@ def build_http_app(
         """One call in progress. Supervisor (of its queue) or admin token."""
         view = call_out(read(lambda: engine.call_view(call_id, feed.now())))
         authorize(who, Permission.READ_CALLS, Target(queue=view.queue))
+        desk([view])
         return view
 
     # ------------------------------------------------------------------ the advisor's own

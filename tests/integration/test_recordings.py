@@ -157,7 +157,8 @@ async def test_the_objection_key_means_no_recording_and_the_record_says_so(
 
 async def test_on_demand_the_advisor_starts_then_mutes_and_unmutes(tmp_path: Path) -> None:
     """record = on_demand: nothing records until the advisor starts it (AMI MixMonitor); mute
-    and unmute reach MixMonitorMute on the caller's channel; each is logged with who did it."""
+    and unmute reach MixMonitorMute on the caller's channel; each is logged with who did it;
+    the call in progress then reads ``recording: recorded``."""
     async with studio(tmp_path, "on_demand", talk_time=None) as s:
         s.call()
         call_id, agent_id = await s.talking()
@@ -173,6 +174,12 @@ async def test_on_demand_the_advisor_starts_then_mutes_and_unmutes(tmp_path: Pat
         await s.daemon.mute_recording(agent_id, False, actor)
         assert live.muted == set()
         assert [a for _, a in actions(s, call_id)] == ["started", "muted", "unmuted"]
+        # The supervisor sees the call recorded, in the calls in progress.
+        app = build_http_app(s.daemon.feed, s.daemon, recordings=s.daemon)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://acd") as client:
+            shown = await client.get(f"/api/v1/calls/{call_id}", headers=SUPERVISOR)
+            assert (shown.json()["recording"], shown.json()["listened"]) == ("recorded", False)
 
 
 async def test_a_supervisor_streams_a_recording_with_ranges_and_is_logged(
