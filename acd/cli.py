@@ -285,6 +285,9 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
     ] = 8080,
     config: ConfigOption = None,
     log_format: Annotated[str, typer.Option(help="console or json")] = "console",
+    campaign: Annotated[
+        bool, typer.Option("--campaign", help="also dial a small progressive campaign")
+    ] = False,
 ) -> None:
     """The daemon against the virtual Asterisk with simulated callers and advisors; no setup."""
     from acd.demo import DemoOptions, format_summary, run_demo
@@ -298,6 +301,7 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
         seed=seed,
         http_port=http_port or None,
         config=config,
+        campaign=campaign,
     )
     try:
         result = asyncio.run(run_demo(options))

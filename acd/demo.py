@@ -23,6 +23,14 @@ import structlog
 from pydantic import SecretStr
 
 from acd.app import Daemon, summary
+from acd.campaign_demo import (
+    DEMO_CAMPAIGN,
+    add_campaign_contacts,
+    advisors_qualify,
+    campaign_settings,
+    campaign_summary,
+    seed_campaign,
+)
 from acd.core.commands import CallCompleted, Command, RecordCallback
 from acd.core.customers import Customer, CustomerKind
 from acd.core.errors import CoreError
@@ -169,10 +177,12 @@ def _fresh_demo_database() -> None:
     shutil.rmtree(DEMO_DIR / "spool", ignore_errors=True)
 
 
-def demo_settings(ami_port: int, http_port: int | None) -> Settings:
-    """The built-in centre: French support with relaxing skill steps, English sales."""
+def demo_settings(ami_port: int, http_port: int | None, *, campaign: bool = False) -> Settings:
+    """The built-in centre: French support with relaxing skill steps, English sales; with
+    ``campaign``, a small progressive campaign on the support advisors too."""
     return parse_settings(
         {
+            **(campaign_settings() if campaign else {}),
             "centre": {"name": "acd demo"},
             "database": demo_database(),
             "ami": {"port": ami_port, "secret": "acdsecret"},
@@ -294,6 +304,7 @@ class DemoOptions:
     seed: int = 7
     http_port: int | None = None
     config: Path | None = None
+    campaign: bool = False  # a progressive campaign blended with the inbound calls
 
 
 class CallOutcomes:
@@ -421,7 +432,7 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
     planned = (
         own_settings(options.config, 0, options.http_port)
         if options.config
-        else demo_settings(0, options.http_port)
+        else demo_settings(0, options.http_port, campaign=options.campaign)
     )
     async with PbxSim(demo_pbx_config(planned)) as pbx:
         settings = planned.model_copy(
@@ -433,6 +444,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
         await asyncio.to_thread(_fresh_demo_database)
         await upgrade_schema(settings.database.url.get_secret_value())
         await seed_demo_directory(settings.database.url.get_secret_value())
+        if options.campaign and DEMO_CAMPAIGN in settings.campaigns:
+            await seed_campaign(settings.database.url.get_secret_value())
+            add_campaign_contacts(pbx, options.seed)
         daemon = Daemon(settings, auto_login=True, persist=True, live_interfaces=True, rng=rng)
         outcomes = CallOutcomes()
         daemon.dispatcher.live_views.append(outcomes)
@@ -467,6 +481,8 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             asyncio.create_task(_status(daemon)),
             asyncio.create_task(_advisors_live_their_day(daemon, options)),
         ]
+        if options.campaign:
+            side.append(asyncio.create_task(advisors_qualify(daemon, random.Random(options.seed))))
         try:
             if options.duration_s > 0:
                 with contextlib.suppress(TimeoutError):
@@ -490,6 +506,10 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
             result = dict(summary(daemon))
             result["calls"] = outcomes.completed
             result["pbx"] = pbx.counters
+            if options.campaign and DEMO_CAMPAIGN in settings.campaigns:
+                result["campaign"] = await campaign_summary(
+                    settings.database.url.get_secret_value()
+                )
             daemon.stop()
             await daemon_task
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -544,8 +564,20 @@ def format_summary(result: dict[str, Any]) -> str:
         f"pbxsim saw {pbx.get('calls_placed', 0)} calls: {pbx.get('reached_daemon', 0)} reached "
         f"the daemon, {pbx.get('fallbacks', 0)} fell back to the dialplan queue, "
         f"{pbx.get('overflowed', 0)} overflowed",
+        *_campaign_lines(result),
         f"records: {DEMO_DATABASE} (try: acd report --database-url sqlite:///{DEMO_DATABASE} "
         f"--from {datetime.date.today().isoformat()} --to {datetime.date.today().isoformat()} "
         "--interval 15m)",
     ]
     return "\n".join(lines)
+
+
+def _campaign_lines(result: dict[str, Any]) -> list[str]:
+    campaign = result.get("campaign")
+    if campaign is None:
+        return []
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(campaign["outcomes"].items()))
+    return [
+        f"campaign {DEMO_CAMPAIGN}: {campaign['dials']} dials, {campaign['reached']} reached "
+        f"({outcomes or 'no attempt yet'})"
+    ]
