@@ -308,7 +308,7 @@ def status_command(
     async def read() -> CampaignProgress:
         store = await _store(settings)
         try:
-            return await store.progress(name, now=time.time())
+            return await store.progress(name, now=time.time(), machines_answered=not campaign.amd)
         finally:
             await store.close()
 

@@ -288,6 +288,7 @@ class CampaignDialer:
             dial_number=pending.number.lstrip("+"),
             caller_id=f'"{shown}" <{campaign.caller_id}>',
             campaign=pending.campaign,
+            amd=campaign.amd,
         )
 
     def on_attempt(self, call_id: str, over: AttemptOver) -> None:
@@ -435,7 +436,7 @@ class CampaignDialer:
         now = self.inbox.now()
         found = []
         for name, campaign in self.settings.campaigns.items():
-            p = await self.store.progress(name, now=now)
+            p = await self.store.progress(name, now=now, machines_answered=not campaign.amd)
             found.append(
                 {
                     "campaign": name,

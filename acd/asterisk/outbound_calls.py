@@ -74,6 +74,7 @@ class OutboundTarget:
     dial_number: str
     caller_id: str
     campaign: str
+    amd: bool = False
 
 
 AttemptSink = Callable[[str, AttemptOver], None]
@@ -134,6 +135,7 @@ class OutboundCalls:
                 agent_id=command.agent_id,
                 advisor_endpoint=command.endpoint,
                 no_advisor_s=self.delivery.no_advisor_s,
+                amd=target.amd,
             )
         )
         attempt = _Attempt(leg)

@@ -8,7 +8,9 @@ From there this leg decides, in the style of ``call_leg.py`` (inputs in, outputs
 * the Originate failed (S13: ``Reason`` 0 busy or unreachable, 3 no answer): nobody was
   reached, the advisor is released at once (``ReservationReleased``) and the attempt ends
   ``busy`` or ``no_answer``;
-* the contact answered, the FastAGI session opens: the reserved advisor is dialed from it
+* the contact answered, the FastAGI session opens: with AMD on (``amd``, off by default: it adds
+  delay and errors), ``EXEC AMD`` and ``AMDSTATUS``: a machine is hung up on (``machine``,
+  the reservation released); then the reserved advisor is dialed from it
   (``EXEC Dial <advisor>,<no_advisor_s>``; advisors on outbound work on auto-answer), then
   ``GET VARIABLE DIALSTATUS``;
 * the advisor answered (AMI ``DialEnd ANSWER`` on the contact's channel, or ``ANSWER`` when Dial
@@ -77,6 +79,8 @@ class OutboundSpec:
     agent_id: str
     advisor_endpoint: str  # ``PJSIP/1001``
     no_advisor_s: float = 2.0
+    amd: bool = False  # Asterisk's AMD() on the contact first: a machine is hung up on
+    amd_s: float = 10.0  # AMD listens at most this long (its own total analysis time is 5 s)
     command_s: float = 10.0
     dial_margin_s: float = 4 * 3600.0  # a Dial lasts the whole conversation
 
@@ -113,6 +117,8 @@ OutboundOutput = SendAgi | PostEvent | CloseSession | LegNote | AttemptOver
 
 
 class _Step(StrEnum):
+    AMD = "amd"
+    AMD_STATUS = "amd_status"
     DIAL = "dial"
     STATUS = "status"
     MESSAGE = "message"
@@ -183,7 +189,16 @@ class OutboundLeg:
         self._move(OutboundPhase.CONNECTING)
         spec = self.spec
         dial = f"{spec.advisor_endpoint},{spec.no_advisor_s:g}"
-        self._steps = [
+        self._steps = []
+        if spec.amd:
+            self._steps = [
+                (_Step.AMD, SendAgi(command_line("EXEC", "AMD", '""'), spec.amd_s)),
+                (
+                    _Step.AMD_STATUS,
+                    self._cmd(command_line("GET VARIABLE", variable_name("AMDSTATUS"))),
+                ),
+            ]
+        self._steps += [
             (
                 _Step.DIAL,
                 SendAgi(
@@ -208,6 +223,9 @@ class OutboundLeg:
         self._in_flight = None
         if step is _Step.STATUS:
             self._dial_over(reply.data or "" if reply.ok else "", at)
+            return
+        if step is _Step.AMD_STATUS and not self._hung_up and reply.ok and reply.data == "MACHINE":
+            self._machine(at)
             return
         if step is _Step.MESSAGE:
             self._finish()
@@ -239,6 +257,15 @@ class OutboundLeg:
         self._out.append(AttemptOver("outbound_abandoned", f"advisor dial {status or 'failed'}"))
         self._in_flight = _Step.MESSAGE
         self._out.append(self._cmd(command_line("STREAM FILE", word(ABANDONED_PROMPT), '""')))
+
+    def _machine(self, at: float) -> None:
+        """AMD heard an answering machine: hang up, nobody was reached (not an answered
+        contact: the abandon rate leaves it out)."""
+        self._steps = []
+        self._move(OutboundPhase.ENDED)
+        self._release("machine", at)
+        self._out.append(AttemptOver("machine", "amd"))
+        self._finish()
 
     def _gone(self, reason: str, at: float) -> None:
         """The contact's leg ended before its story did (hung up, session lost)."""

@@ -106,8 +106,9 @@ class CampaignProgress:
         return self.reached / self.dials if self.dials else 0.0
 
 
-def _abandon_rate(outcomes: Sequence[str]) -> float:
-    answered = sum(1 for o in outcomes if o in ANSWERED_OUTCOMES)
+def _abandon_rate(outcomes: Sequence[str], machines_answered: bool = True) -> float:
+    counted = ANSWERED_OUTCOMES if machines_answered else ANSWERED_OUTCOMES - {"machine"}
+    answered = sum(1 for o in outcomes if o in counted)
     abandoned = sum(1 for o in outcomes if o == AttemptOutcome.ABANDONED)
     return abandoned / answered if answered else 0.0
 
@@ -329,8 +330,13 @@ class CampaignStore:
             )
         return str(before)
 
-    async def progress(self, campaign: str, *, now: float) -> CampaignProgress:
-        """Where a campaign stands: its state, contacts left, attempts and their outcomes."""
+    async def progress(
+        self, campaign: str, *, now: float, machines_answered: bool = True
+    ) -> CampaignProgress:
+        """Where a campaign stands: its state, contacts left, attempts and their outcomes.
+
+        ``machines_answered`` False (AMD on): answering machines are not answered contacts for
+        the abandon rate."""
         async with self.engine.connect() as conn:
             state = await conn.scalar(
                 sa.select(campaigns.c.state).where(campaigns.c.name == campaign)
@@ -362,8 +368,8 @@ class CampaignStore:
             contacts=int(total or 0),
             attempted_contacts=int(attempted or 0),
             outcomes=outcomes,
-            abandon_rate_15min=_abandon_rate(window),
-            abandon_rate_24h=_abandon_rate(day),
+            abandon_rate_15min=_abandon_rate(window, machines_answered),
+            abandon_rate_24h=_abandon_rate(day, machines_answered),
         )
 
     async def contact_count(self, campaign: str) -> int:

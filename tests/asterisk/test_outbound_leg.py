@@ -131,3 +131,27 @@ def test_every_phase_can_end() -> None:
     """The table lets every phase but ENDED reach ENDED."""
     for phase, targets in TRANSITIONS.items():
         assert phase is OutboundPhase.ENDED or OutboundPhase.ENDED in targets
+
+
+AMD_SPEC = OutboundSpec(call_id="out2", agent_id="a1", advisor_endpoint="PJSIP/1001", amd=True)
+
+
+def test_amd_hangs_up_on_an_answering_machine() -> None:
+    """AMD on: EXEC AMD, AMDSTATUS MACHINE: released as machine, nobody dialed, hung up."""
+    leg = OutboundLeg(AMD_SPEC)
+    assert lines(leg.handle(SessionOpened(), 1.0)) == ['EXEC AMD ""']
+    assert lines(reply(leg)) == ["GET VARIABLE AMDSTATUS"]
+    out = reply(leg, "200 result=1 (MACHINE)")
+    assert events(out) == [ev.ReservationReleased(at=2.0, call_id="out2", reason="machine")]
+    assert [(o.outcome, o.detail) for o in over(out)] == [("machine", "amd")]
+    assert lines(out) == ['SET VARIABLE ACD_STATE "done"']
+    assert leg.phase is OutboundPhase.ENDED
+
+
+def test_amd_lets_a_person_through_to_the_advisor() -> None:
+    """AMD on: AMDSTATUS HUMAN (or NOTSURE): the reserved advisor is dialed."""
+    leg = OutboundLeg(AMD_SPEC)
+    leg.handle(SessionOpened(), 1.0)
+    reply(leg)
+    assert lines(reply(leg, "200 result=1 (HUMAN)")) == ['EXEC Dial "PJSIP/1001,2"']
+    assert leg.phase is OutboundPhase.CONNECTING

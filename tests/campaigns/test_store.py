@@ -97,3 +97,17 @@ async def test_a_large_list_goes_in_by_batches(store: CampaignStore) -> None:
     assert [number for number, _ in listed][:3] == ["+33199000000", "+33199000001", "+33199000002"]
     assert len({number for number, _ in listed}) == 1200
     assert all(customer is not None and customer.consents for _, customer in listed)
+
+
+async def test_abandon_rate_leaves_machines_out_when_amd_is_on(store: CampaignStore) -> None:
+    """1 abandoned of 2 live answers and 2 machines: 25 % without AMD, 50 % with it."""
+    outcomes = ["outbound_abandoned", "sale", "machine", "machine", "busy"]
+    await store.record_attempts(
+        [
+            AttemptRecord("c", f"p{i}", f"+3319900000{i}", 100.0 + i, o)
+            for i, o in enumerate(outcomes)
+        ]
+    )
+    assert (await store.progress("c", now=200.0)).abandon_rate_15min == 0.25
+    amd = await store.progress("c", now=200.0, machines_answered=False)
+    assert amd.abandon_rate_15min == 0.5
