@@ -183,7 +183,8 @@ def demo_settings(ami_port: int, http_port: int | None, *, campaign: bool = Fals
     return parse_settings(
         {
             **(campaign_settings() if campaign else {}),
-            "centre": {"name": "acd demo"},
+            # Advisors see live when a supervisor listens (docs/supervision.md).
+            "centre": {"name": "acd demo", "listening_indicator": True},
             "database": demo_database(),
             "ami": {"port": ami_port, "secret": "acdsecret"},
             "fastagi": {"port": 0},

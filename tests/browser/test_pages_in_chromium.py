@@ -263,6 +263,7 @@ def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any
                 "live": "en direct",
                 "ready": "Prêt",
                 "end": "Terminer",
+                "indicator": "Un superviseur écoute cet appel.",
             },
         ),
         (
@@ -277,6 +278,7 @@ def test_a_supervisor_sees_and_acts_on_their_queue_only(demo: Demo, browser: Any
                 "live": "live",
                 "ready": "Ready",
                 "end": "End",
+                "indicator": "A supervisor is listening to this call.",
             },
         ),
     ],
@@ -302,9 +304,7 @@ def test_a_supervisor_listens_whispers_and_leaves(
     agent_id = row.get_attribute("data-agent")
     whisper.click()
     expect(row).to_contain_text(words["mode"])
-    row.locator("[data-leave]").click()
-    expect(page.locator("#listenings")).to_contain_text(words["none"])
-    assert page.errors == []
+    # The demo centre shows advisors a live "being listened to" indicator.
     language = locale[:2]  # the advisor's own language setting would win otherwise
     advisor = open_page(
         browser,
@@ -312,6 +312,11 @@ def test_a_supervisor_listens_whispers_and_leaves(
         locale=locale,
     )
     live(advisor, words["live"])
+    expect(advisor.locator("#listened-now")).to_have_text(words["indicator"])
+    row.locator("[data-leave]").click()
+    expect(page.locator("#listenings")).to_contain_text(words["none"])
+    expect(advisor.locator("#listened-now")).to_be_hidden()
+    assert page.errors == []
     expect(advisor.get_by_role("heading", name=words["history"])).to_be_visible()
     expect(advisor.locator("#listened li").first).to_contain_text("Nadia Roussel")
     assert advisor.errors == []
