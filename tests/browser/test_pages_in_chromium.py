@@ -293,26 +293,35 @@ def test_a_supervisor_listens_whispers_and_leaves(
     # Live control: every advisor row has "ready", every connected call "end".
     expect(page.locator("#advisors [data-ready]").first).to_have_text(words["ready"])
     expect(page.locator("#calls [data-end]").first).to_have_text(words["end"])
-    listen = page.locator('#calls [data-listen="listen"]').first
-    expect(listen).to_have_text(words["listen"])
-    listen.click()
-    row = page.locator("#listenings .listening")
-    expect(row).to_have_count(1)
-    whisper = row.locator('[data-mode="whisper"]')
-    expect(whisper).to_have_text(words["whisper"])
-    expect(whisper).to_be_enabled()  # attached: ChanSpyStart seen
-    agent_id = row.get_attribute("data-agent")
-    whisper.click()
-    expect(row).to_contain_text(words["mode"])
-    # The demo centre shows advisors a live "being listened to" indicator.
     language = locale[:2]  # the advisor's own language setting would win otherwise
-    advisor = open_page(
-        browser,
-        f"{demo.base}/agent/{agent_id}?lang={language}#token=demo-{agent_id}",
-        locale=locale,
-    )
-    live(advisor, words["live"])
-    expect(advisor.locator("#listened-now")).to_have_text(words["indicator"])
+    row = page.locator("#listenings .listening")
+    # A demo call lasts seconds: when it ends under the test, ChanSpy ends with it (E); then
+    # listen to another one.
+    for attempt in range(3):
+        listen = page.locator('#calls [data-listen="listen"]').first
+        expect(listen).to_have_text(words["listen"])
+        listen.click()
+        try:
+            expect(row).to_have_count(1)
+            whisper = row.locator('[data-mode="whisper"]')
+            expect(whisper).to_have_text(words["whisper"])
+            expect(whisper).to_be_enabled()  # attached: ChanSpyStart seen
+            agent_id = row.get_attribute("data-agent")
+            whisper.click()
+            expect(row).to_contain_text(words["mode"])
+            # The demo centre shows advisors a live "being listened to" indicator.
+            advisor = open_page(
+                browser,
+                f"{demo.base}/agent/{agent_id}?lang={language}#token=demo-{agent_id}",
+                locale=locale,
+            )
+            live(advisor, words["live"])
+            expect(advisor.locator("#listened-now")).to_have_text(words["indicator"])
+            break
+        except AssertionError:
+            if attempt == 2 or row.count() != 0:
+                raise
+            expect(page.locator("#listenings")).to_contain_text(words["none"])
     row.locator("[data-leave]").click()
     expect(page.locator("#listenings")).to_contain_text(words["none"])
     expect(advisor.locator("#listened-now")).to_be_hidden()
