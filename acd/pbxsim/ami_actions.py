@@ -279,6 +279,9 @@ class Actions:
                 # HANGUP) and continues in the dialplan after AGI() once the bridge ends.
                 channel.pull_from_agi()
             self.pbx.stop_moh(channel)
+            # The bridge's after-goto is the next priority, published from the BridgeEnter
+            # on (S5: agent3 parked in MusicOnHold at 3 enters at 4).
+            channel.priority += 1
             if channel.bridge is not None:
                 self.pbx.bridge_leave(channel.bridge, channel)
         # An AMI Bridge re-links the second channel to the first one's Linkedid.

@@ -95,6 +95,24 @@ class DialplanConfig:
     # Applications run before ``AGI()`` on an inbound call, e.g. ``("MixMonitor(lab-${UNIQUEID}
     # .wav)",)`` as the lab's 402 (S16 b).
     before_agi: tuple[str, ...] = ()
+    # Where each step of this dialplan sits (the Priority of the caller's events), for a
+    # dialplan numbered otherwise than pbxsim's own (NoOp 1, the before_agi applications, AGI,
+    # everything after at 3):
+    # ``answer`` (Answer() of answer_before_agi), ``agi``, ``handled`` (the Hangup of a call
+    # the daemon handled), ``overflow``, ``fallback_prompt``, ``fallback_queue``, ``hangup``
+    # (the last Hangup). The lab's 400 is {"fallback_prompt": 7, "fallback_queue": 8,
+    # "hangup": 10, "handled": 12}.
+    priorities: dict[str, int] = field(default_factory=dict)
+
+    def priority(self, step: str) -> int:
+        """The priority of a step: ``priorities``, else pbxsim's own numbering."""
+        if step in self.priorities:
+            return self.priorities[step]
+        if step == "answer":
+            return 1
+        if step == "agi":
+            return len(self.before_agi) + 2
+        return 3
 
 
 @dataclass(frozen=True)

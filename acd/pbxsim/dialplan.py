@@ -163,18 +163,25 @@ class InboundDialplan:
         application = pbx.config.dialplan.agent_extensions.get(exten, "Hangup()")
         name, _, data = application.partition("(")
         data = data.rstrip(")")
-        # Each target extension starts with a NoOp: its application runs at priority 2.
+        # Each target extension is NoOp(), the application, a log line, Hangup() (the lab's
+        # 7002 and 7400): the application runs at priority 2, the Hangup() is at 4.
         caller.priority = priority + 1
+        ended_in_bridge = False
         if name == "Dial":
             target, _, timeout = data.partition(",")
             scale = pbx.config.timings.time_scale
-            await pbx.dial(caller, target, float(timeout) * scale if timeout else None, music=False)
+            result = await pbx.dial(
+                caller, target, float(timeout) * scale if timeout else None, music=False
+            )
+            ended_in_bridge = result.bridged  # Dial without g: the dialplan ends there
         elif name == "AGI":
             session = AgiSession(pbx, caller, data)
             caller.variables["AGISTATUS"] = await session.run()
             if caller.redirect_to is not None:
                 await self._run_redirect(record, caller)
                 return
+        if not caller.dead and not ended_in_bridge:
+            caller.priority = priority + 3
         pbx.destroy(caller, soft=True)
 
     async def _run_agi(self, session: AgiSession, caller: Channel) -> str:
@@ -205,6 +212,8 @@ class InboundDialplan:
         scale = pbx.config.timings.time_scale
         name, _, data = application.partition("(")
         params = data.rstrip(")").split(",")
+        # The lab's extensions: NoOp() 1, Answer() 2, the application 3, Hangup() 4.
+        caller.priority = 2
         await pbx.answer(caller)
         caller.priority = 3
         if name == "MusicOnHold":
@@ -218,6 +227,8 @@ class InboundDialplan:
             await pbx.play(caller, samples_of(params[0]) / SAMPLE_RATE * scale)
         elif name == "Wait":
             await wait_for_hangup(caller, float(params[0] or 0) * scale)
+        if not caller.dead:
+            caller.priority = 4
         pbx.destroy(caller, soft=True)
 
     async def _run_dialplan(self, record: CallRecord, caller: Channel) -> None:
@@ -228,13 +239,14 @@ class InboundDialplan:
             await self._run_extension(caller, config.extensions[record.number])
             return
         if config.answer_before_agi:
+            caller.priority = config.priority("answer")
             await pbx.answer(caller)
         for index, step in enumerate(config.before_agi):
-            caller.priority = index + 1
+            caller.priority = index + 2  # after the NoOp at priority 1 (S16 b's 402)
             name, data = split_application(substitute(step, caller))
             await self.routines.application(caller, name, data)
         # The NoOp at priority 1, or the applications configured before AGI (S16 b's 402).
-        caller.priority = max(2, len(config.before_agi) + 1)
+        caller.priority = config.priority("agi")
         if config.run_agi:
             # The URL may carry what the dialplan found before AGI() (the recording notice).
             session = AgiSession(pbx, caller, substitute(record.agi_url, caller))
@@ -247,7 +259,6 @@ class InboundDialplan:
                 pbx.counters.reached_daemon += 1
             else:
                 pbx.counters.agi_failed += 1
-        caller.priority = 3
         if not record.reached_daemon:
             pbx.counters.ended_without_daemon += 1
         record.acd_state = caller.variables.get(config.state_variable, "")
@@ -264,13 +275,17 @@ class InboundDialplan:
                 pbx.counters.abandoned += 1
             pbx.destroy(caller, soft=True)
             return
+        # A caller that hung up stays where AGI() was (S4); the others move on.
+        caller.priority = config.priority("hangup")
         state = record.acd_state
         if state in config.done_values or record.dial_status == "ANSWER":
+            caller.priority = config.priority("handled")
             record.path = "handled"
             pbx.counters.handled_hangups += 1
             pbx.destroy(caller, soft=True)
             return
         if state == "overflow":
+            caller.priority = config.priority("overflow")
             record.path = "overflow"
             pbx.counters.overflowed += 1
             target = caller.variables.get(config.overflow_variable, "")
@@ -287,6 +302,7 @@ class InboundDialplan:
         if config.fallback_queue is not None:
             caller.variables.setdefault("ACD_QUEUE", config.fallback_queue)
         if config.fallback_prompt:
+            caller.priority = config.priority("fallback_prompt")
             if caller.state != UP:
                 pbx.set_state(caller, UP)
             seconds = samples_of(config.fallback_prompt) / SAMPLE_RATE
@@ -298,6 +314,7 @@ class InboundDialplan:
                 pbx.destroy(caller, soft=True)
                 return
         if config.fallback_queue is not None:
+            caller.priority = config.priority("fallback_queue")
             if caller.state != UP:
                 pbx.set_state(caller, UP)
             record.queue_status = await self.app_queue.enter(
@@ -309,4 +326,6 @@ class InboundDialplan:
             if record.queue_status == "ABANDON":
                 record.abandoned = True
                 pbx.counters.abandoned += 1
+        if not caller.dead:
+            caller.priority = config.priority("hangup")
         pbx.destroy(caller, soft=True)

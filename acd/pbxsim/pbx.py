@@ -496,6 +496,9 @@ class Pbx:
                 continue
             if answer_at is not None and now >= answer_at:
                 self.set_state(agent, UP)
+                # app_dial's answered callee has no extension any more (S9, S13: DialEnd
+                # ANSWER and everything after show ``Exten:`` empty).
+                agent.exten = ""
                 caller.tech_cause = None
                 self._dial_end(caller, agent, "ANSWER")
                 self.stop_moh(caller)
@@ -600,7 +603,7 @@ class Pbx:
         consult.priority = 2
         scale = self.config.timings.time_scale
         ring_timeout = float(target[1]) * scale if len(target) > 1 and target[1] else None
-        second = self._dial_leg(consult, phone)
+        second = self._dial_leg(consult, phone, exten=consult.exten)
         self.set_connected_line(consult, phone.config.number, phone.config.display_name)
         result = await self._ring(consult, second, phone, phone.behaviour, ring_timeout, busy=False)
         if result.status != "ANSWER":
@@ -678,6 +681,9 @@ class Pbx:
                 ("Extension", exten),
             ],
         )
+        # The async goto moves the caller at once: its BridgeLeave and what the old session
+        # still does show the REFER target as its location (S12 a/d).
+        caller.context, caller.exten, caller.priority = agent.context, exten, 1
         self.bridge_leave(bridge, agent)
         self.bridge_leave(bridge, caller)
         self.destroy_bridge(bridge)

@@ -82,7 +82,10 @@ class Routines:
                 continue
             if name.lower() == "hangup":
                 break
-            await self.application(channel, name, data)
+            if await self.application(channel, name, data) == "bridged":
+                # Dial without ``g`` ends the dialplan once its bridge is over: the channel
+                # is hung up at the Dial's priority (S13 a/e).
+                break
             index += 1
         self.pbx.destroy(channel, soft=True)
 
@@ -112,8 +115,9 @@ class Routines:
             channel.stop_listening()
         channel.variables[variable] = digits[:wanted]
 
-    async def application(self, channel: Channel, name: str, data: str) -> None:
-        """One dialplan application; unknown ones do nothing (like NoOp)."""
+    async def application(self, channel: Channel, name: str, data: str) -> str | None:
+        """One dialplan application; unknown ones do nothing (like NoOp). Returns "bridged"
+        when a Dial (without option ``g``) bridged the channel: the dialplan ends there."""
         pbx = self.pbx
         scale = pbx.config.timings.time_scale
         params = data.split(",")
@@ -124,7 +128,9 @@ class Routines:
         elif app == "dial":
             timeout = float(params[1]) * scale if len(params) > 1 and params[1] else None
             options = params[2] if len(params) > 2 else ""
-            await pbx.dial(channel, params[0], timeout, music="m" in options)
+            result = await pbx.dial(channel, params[0], timeout, music="m" in options)
+            if result.bridged and "g" not in options:
+                return "bridged"
         elif app == "wait":
             await wait_for_hangup(channel, float(params[0] or 0) * scale)
         elif app == "musiconhold":
@@ -158,3 +164,4 @@ class Routines:
         elif app == "agi":
             session = AgiSession(pbx, channel, data)
             channel.variables["AGISTATUS"] = await session.run()
+        return None

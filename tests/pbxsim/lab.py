@@ -61,6 +61,8 @@ LAB_401 = DialplanConfig(
     state_variable="ACD_RESULT",
     fallback_prompt="queue-thankyou",
     fallback_queue=None,
+    # NoOp 1, AGI 2, Verbose 3, Playback 4, Hangup 5 (lab-config/extensions.conf).
+    priorities={"fallback_prompt": 4, "handled": 5, "hangup": 5},
 )
 # lab-inbound,400: AGI, GotoIf(ACD_RESULT = done → Hangup), else Playback + Queue(support,,,,20).
 LAB_400 = DialplanConfig(
@@ -69,10 +71,18 @@ LAB_400 = DialplanConfig(
     fallback_prompt="queue-thankyou",
     fallback_queue="support",
     fallback_timeout=20.0,
+    # AGI 2, Verbose 3, Set 4, GotoIf 5, NoOp 6, Playback 7, Queue 8, NoOp 9, Hangup 10,
+    # handled: NoOp 11, Hangup 12.
+    priorities={"fallback_prompt": 7, "fallback_queue": 8, "hangup": 10, "handled": 12},
 )
 # lab-inbound,200: AGI(agi://…/route), Hangup().
 LAB_200 = DialplanConfig(
-    context="lab-inbound", state_variable="ACD_RESULT", fallback_prompt=None, fallback_queue=None
+    context="lab-inbound",
+    state_variable="ACD_RESULT",
+    fallback_prompt=None,
+    fallback_queue=None,
+    # NoOp 1, AGI 2, NoOp 3, Hangup 4.
+    priorities={"handled": 4, "hangup": 4},
 )
 # lab-inbound,100: Answer(), Queue(support,,,,120), Hangup().
 LAB_100 = DialplanConfig(
@@ -82,6 +92,8 @@ LAB_100 = DialplanConfig(
     fallback_timeout=120.0,
     answer_before_agi=True,
     run_agi=False,
+    # NoOp 1, Answer 2, Queue 3, NoOp 4, Hangup 5.
+    priorities={"answer": 2, "fallback_queue": 3, "hangup": 5},
 )
 
 

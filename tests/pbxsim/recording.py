@@ -90,28 +90,26 @@ COMPARED_VALUES = frozenset(
 )
 
 # Values issue 18 asked to match beyond the call-control ones: the event class, the dial string,
-# the agent leg's dialplan location and connected line, the queue member's figures (HoldTime,
-# TalkTime and RingTime are not: app_queue subtracts whole-second wall clocks). Tests that
-# model them pass ``exact=EXACT_VALUES`` (the caller's own Exten/Priority depend on the lab's
-# dialplan, which pbxsim's contract dialplan does not number the same way; docs/pbxsim.md).
-EXACT_VALUES = frozenset(
-    {
-        "Privilege",
-        "DialString",
-        "DestExten",
-        "DestContext",
-        "DestPriority",
-        "DestConnectedLineNum",
-        "DestConnectedLineName",
-        "ConnectedLineNum",
-        "ConnectedLineName",
-        "InCall",
-        "CallsTaken",
-        "Paused",
-        "PausedReason",
-        "OriginalPosition",
-    }
-)
+# where each channel is in the dialplan, connected lines, the queue member's figures. (HoldTime,
+# TalkTime and RingTime are not: app_queue subtracts whole-second wall clocks.)
+COMPARED_VALUES = COMPARED_VALUES | {
+    "Privilege",
+    "DialString",
+    "Context",
+    "Exten",
+    "Priority",
+    "DestContext",
+    "DestExten",
+    "DestPriority",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "DestConnectedLineNum",
+    "DestConnectedLineName",
+    "InCall",
+    "CallsTaken",
+    "PausedReason",
+    "OriginalPosition",
+}
 
 
 @dataclass(frozen=True)
@@ -256,7 +254,6 @@ def normalise(
     *,
     skip_devices: tuple[str, ...] = ("Queue:",),
     races: frozenset[tuple[str, str]] = frozenset(),
-    exact: frozenset[str] = frozenset(),
 ) -> dict[str, list[Step]]:
     """Group wanted events per channel/device/bridge stream and rename ids.
 
@@ -281,7 +278,7 @@ def normalise(
         for name, value in headers:
             if (event, name) in races:
                 continue
-            if name in COMPARED_VALUES or name in exact:
+            if name in COMPARED_VALUES:
                 values.append((name, value))
             elif name in ("Channel", "DestChannel"):
                 values.append((name, renamer.channel(value)))

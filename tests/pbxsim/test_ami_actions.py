@@ -117,6 +117,14 @@ def responses_by_action(messages: list[Headers]) -> dict[str, Headers]:
     return found
 
 
+# A Redirect moves a channel but pbxsim runs no dialplan there (docs/pbxsim.md): agent1,
+# redirected to lab-orig,moved, is at priority 1 where Asterisk had run on to Wait() at 3, so
+# the priorities it shows once bridged (after-goto 4) are not compared.
+REDIRECTED = frozenset(
+    (event, "Priority") for event in ("BridgeEnter", "BridgeLeave", "SoftHangupRequest", "Hangup")
+)
+
+
 async def test_s5_actions_answered_as_recorded() -> None:
     """Each S5 action gets the recorded response; call-control events match per channel."""
     recorded, simulated = await run_s5()
@@ -132,7 +140,7 @@ async def test_s5_actions_answered_as_recorded() -> None:
             assert masked(got[action_id]) == masked(response), action_id
     events = [m for m in simulated if m and m[0][0] == "Event"]
     recorded_streams = normalise(
-        without_local([m for m in recorded if m[0][0] == "Event"]), CALL_CONTROL
+        without_local([m for m in recorded if m[0][0] == "Event"]), CALL_CONTROL, races=REDIRECTED
     )
-    problems = compare_streams(recorded_streams, normalise(events, CALL_CONTROL))
+    problems = compare_streams(recorded_streams, normalise(events, CALL_CONTROL, races=REDIRECTED))
     assert not problems, "\n".join(problems)

@@ -176,7 +176,7 @@ async def test_s16b_mixmonitor_in_the_dialplan(tmp_path: Path) -> None:
     simulated = [m for m in result.ami if m and m[0][0] == "Event"]
     assert_ami_matches(scenario, simulated, CALL_CONTROL | RECORDING_EVENTS)
     (env, _command, reply, *_rest) = result.agi[0]
-    assert "agi_priority: 2" in env[1]
+    assert "agi_priority: 3" in env[1]  # NoOp 1, MixMonitor 2, AGI 3
     uniqueid = re.search(r"agi_uniqueid: (\S+)", env[1])
     assert uniqueid is not None
     path = tmp_path / f"lab-{uniqueid.group(1)}.wav"
