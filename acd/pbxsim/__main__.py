@@ -49,7 +49,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=0.0, help="seconds of arrivals; 0: none")
     p.add_argument("--run-for", type=float, default=0.0, help="exit after N s; 0: until signal")
     p.add_argument("--fallback-queue", default="support", help="'' disables the fallback")
-    p.add_argument("--answer", type=float, default=0.5, help="seconds an AGI ANSWER takes")
+    p.add_argument(
+        "--answer",
+        type=float,
+        default=None,
+        help="seconds every answer takes: callers are then silent ones (SIPp, no RTP; the lab's "
+        "0.5); without it callers send audio and an answer takes 3 ms (docs/pbxsim.md)",
+    )
     p.add_argument(
         "--agi-command-delay",
         type=float,
@@ -87,7 +93,10 @@ def build_config(args: argparse.Namespace) -> PbxConfig:
         queues=queues,
         dialplan=DialplanConfig(fallback_queue=fallback),
         timings=Timings(
-            answer=args.answer, agi_command=args.agi_command_delay, time_scale=args.time_scale
+            answer=0.5 if args.answer is None else args.answer,
+            callers_send_audio=args.answer is None,
+            agi_command=args.agi_command_delay,
+            time_scale=args.time_scale,
         ),
         seed=args.seed,
     )

@@ -103,3 +103,44 @@ async def test_bridge_pulls_the_caller_out_of_agi_and_it_continues_after() -> No
     assert caller_events[-2:] == ["SoftHangupRequest", "Hangup"]
     assert "BridgeLeave" in caller_events
     assert record.agi_status == ""
+
+
+async def test_a_caller_hanging_up_in_the_bridge_takes_the_parked_party_with_it() -> None:
+    """The pulled-out caller hangs up: the bridge dissolves, the parked agent is hung up too."""
+    daemon = Daemon()
+    port = await daemon.start()
+    sim = PbxSim(
+        PbxConfig(
+            agi_url=f"agi://127.0.0.1:{port}/inbound",
+            phones=(PhoneConfig("agent1", "6001", "Agent One"),),
+            queues=(QueueConfig("support", ()),),
+            dialplan=DialplanConfig(fallback_queue=None),
+            timings=Timings(answer=0.0, time_scale=0.05),
+        )
+    )
+    async with sim:
+        record = sim.place_call(queue=None)
+        await until(lambda: "> WAIT FOR DIGIT 60000" in daemon.lines, 5, "WAIT FOR DIGIT")
+        client = await RawAmi.connect(sim.ami_port)
+        await client.login(events="off")
+        answered = asyncio.ensure_future(sim.wait_for_event("OriginateResponse", 5))
+        await client.action(
+            "Originate",
+            ("Channel", "PJSIP/agent1"),
+            ("Context", "lab-orig"),
+            ("Exten", "hold"),
+            ("Async", "true"),
+        )
+        agent = (await answered)["Channel"]
+        await client.action("Bridge", ("Channel1", record.channel), ("Channel2", agent))
+        await until(lambda: "HANGUP" in daemon.lines, 5, "HANGUP sent")
+        assert sim.caller_hangs_up(record)
+        await until(lambda: agent not in sim.live_channels(), 5, "the agent hung up")
+        daemon.close_now.set()
+        await asyncio.wait_for(record.done.wait(), 5)
+        await client.close()
+    await asyncio.wait_for(daemon.closed.wait(), 5)
+    daemon.server.close()
+    await daemon.server.wait_closed()
+    assert record.path == "hangup"
+    assert sim.live_channels() == []

@@ -147,3 +147,15 @@ def test_the_command_line_refuses_a_bad_file(
     assert main(["--scenario", str(path), "--ami-port", "0"]) == 2
     assert "answer must be one of" in capsys.readouterr().err
     assert main(["--scenario", str(tmp_path / "missing.toml"), "--ami-port", "0"]) == 2
+
+
+def test_answer_option_makes_silent_callers() -> None:
+    """``--answer S`` keeps its meaning (every answer takes S: silent callers); without it
+    callers send audio and answers take ms."""
+    from acd.pbxsim.__main__ import build_config, parser
+
+    silent = build_config(parser().parse_args(["--answer", "0.5"])).timings
+    assert (silent.answer, silent.callers_send_audio) == (0.5, False)
+    talking = build_config(parser().parse_args([])).timings
+    assert talking.callers_send_audio
+    assert talking.answer_with_audio < 0.01
