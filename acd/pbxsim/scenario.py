@@ -9,6 +9,7 @@ are examples. Everything is validated here: a bad file is refused with the key a
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import tomllib
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ class QueueArrivals:
 
 @dataclass(frozen=True)
 class Distribution:
-    """A number, ``"never"``, or ``{distribution = "exponential"|"constant"|"uniform", ...}``."""
+    """A number, ``"never"``, or a table as in acd simulate: exponential (mean), lognormal and
+    gamma (mean, sd), uniform (low, high), constant (value)."""
 
     kind: str
     a: float = 0.0
@@ -93,6 +95,12 @@ class Distribution:
             return rng.expovariate(1.0 / self.a)
         if self.kind == "uniform":
             return rng.uniform(self.a, self.b)
+        if self.kind == "lognormal":
+            # a = mean, b = sd of the variable itself, as acd simulate reads them.
+            sigma2 = math.log(1 + (self.b / self.a) ** 2)
+            return rng.lognormvariate(math.log(self.a) - sigma2 / 2, math.sqrt(sigma2))
+        if self.kind == "gamma":
+            return rng.gammavariate((self.a / self.b) ** 2, self.b**2 / self.a)
         return self.a
 
 
@@ -546,6 +554,13 @@ def _distribution(value: Any, where: str) -> Distribution:
             raise ScenarioError(f"{where}: parameters must be numbers >= 0")
         if kind == "exponential" and set(numbers) == {"mean"} and numbers["mean"] > 0:
             return Distribution("exponential", float(numbers["mean"]))
+        if (
+            kind in ("lognormal", "gamma")
+            and set(numbers) == {"mean", "sd"}
+            and numbers["mean"] > 0
+            and numbers["sd"] > 0
+        ):
+            return Distribution(str(kind), float(numbers["mean"]), float(numbers["sd"]))
         if kind == "constant" and set(numbers) == {"value"}:
             return Distribution("constant", float(numbers["value"]))
         if (
@@ -556,5 +571,5 @@ def _distribution(value: Any, where: str) -> Distribution:
             return Distribution("uniform", float(numbers["low"]), float(numbers["high"]))
     raise ScenarioError(
         f'{where}: a number, "never", or {{distribution = "exponential" (mean) | '
-        f'"constant" (value) | "uniform" (low, high)}}'
+        f'"lognormal"/"gamma" (mean, sd) | "constant" (value) | "uniform" (low, high)}}'
     )

@@ -241,3 +241,22 @@ async def test_queue_events_reach_only_users_reading_agent() -> None:
     assert not any(b"Event: " + name in calls.received for name in queue_events)
     assert all(b"Event: " + name in agents.received for name in queue_events)
     assert b"Privilege: agent,all" in agents.received
+
+
+async def test_a_member_rung_again_changes_no_connected_line() -> None:
+    """Re-ringing the same member: the caller's NewConnectedLine is published once, not per ring."""
+    scale = 0.05
+    sim = make_sim(
+        scale,
+        QueueConfig("support", ("agent1",), member_ring_timeout=0.1, retry=0.02, autopause=False),
+    )
+    events = Events(sim)
+    sim.phone("agent1").behaviour = PhoneBehaviour(mode="no_answer")
+    async with sim:
+        record = sim.place_call(number="100", queue=None)
+        await until(lambda: len(events.named("AgentCalled")) >= 3, 10, "three rings")
+        sim.caller_hangs_up(record)
+        await asyncio.wait_for(record.done.wait(), 5)
+    caller_lines = [h for h in events.named("NewConnectedLine") if h["Channel"] == record.channel]
+    assert len(caller_lines) == 1
+    assert caller_lines[0]["ConnectedLineNum"] == "6001"

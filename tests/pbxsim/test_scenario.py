@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import tomllib
 from pathlib import Path
 
@@ -159,3 +160,23 @@ def test_answer_option_makes_silent_callers() -> None:
     talking = build_config(parser().parse_args([])).timings
     assert talking.callers_send_audio
     assert talking.answer_with_audio < 0.01
+
+
+def test_distributions_read_as_acd_simulate_reads_them() -> None:
+    """patience_s/handle_s take acd simulate's distributions; draws have the stated mean."""
+    text = """
+[queues.q]
+patience_s = { distribution = "lognormal", mean = 100, sd = 50 }
+handle_s = { distribution = "gamma", mean = 200, sd = 100 }
+calls_per_hour = 3600
+[scenario]
+duration_s = 2000
+"""
+    scenario = parse_scenario(tomllib.loads(text), PbxConfig())
+    rng = random.Random(3)
+    for distribution, mean in (
+        (scenario.arrivals[0].patience, 100),
+        (scenario.arrivals[0].handle, 200),
+    ):
+        draws = [distribution.draw(rng) or 0.0 for _ in range(4000)]
+        assert abs(sum(draws) / len(draws) - mean) < mean * 0.05
