@@ -53,7 +53,15 @@ from typing import Any, Protocol
 import pytest
 
 from tests.deadlines import until
-from tests.sipp.harness import Sipp, local_ports, render, scenario, sipp_path, stopped_at_exit
+from tests.sipp.harness import (
+    Sipp,
+    free_udp_port,
+    local_ports,
+    render,
+    scenario,
+    sipp_path,
+    stopped_at_exit,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ACD = Path(sys.executable).with_name("acd")
@@ -284,6 +292,8 @@ class Acd:
     # endpoint (None: HTTP off, as before).
     http_port: int | None = None
     supervisor_phone: str | None = None
+    # Callbacks: the customer's dial string (with {number}); None: the defaults.
+    callbacks_trunk: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -328,6 +338,15 @@ class Acd:
             "wrap_up_s = 1",
             "announce_interval_s = 1",
         ]
+        if self.callbacks_trunk is not None:
+            lines += [
+                "[callbacks]",
+                f'trunk = "{self.callbacks_trunk}"',
+                "caller_id = '\"Centre\" <0140000000>'",
+                "originate_timeout_s = 10",
+                "ring_timeout_s = 10",
+                "retry_spacing_s = 5",
+            ]
         if self.supervisor_phone is not None:
             lines += [
                 "[supervisors.sup]",
@@ -695,3 +714,63 @@ def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
         acd.stop()
     rows = acd.rows("select agent_id, modes, outcome, started_at is not null from listenings")
     assert rows == [("a1001", "listen,whisper", "left", 1)]
+
+
+def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """Issue 22 on a real Asterisk: a callback booked over the API reserves 1001, acd originates
+    1001 (Async, Application AGI .../callback?id=...), 1001 answers, acd dials the customer (a
+    SIPp UAS reached through endpoint 1002's transport at a URI) with the centre's caller ID,
+    they talk, and the callback is stored completed."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 15000))
+    customer_port = free_udp_port()
+    customer = Sipp(
+        "customer",
+        [
+            "-sf",
+            phone_scenario(tmp_path, 500, 3000),
+            "-set",
+            "mode",
+            "answer",
+            "-set",
+            "transfer_to",
+            "8001",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(customer_port),
+            "-mp",
+            str(free_udp_port()),
+        ],
+        tmp_path,
+    )
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        http_port = int(spare.getsockname()[1])
+    with stopped_at_exit([advisor, customer]):
+        advisor.start()
+        customer.start()
+        wait_registered([advisor])
+        acd = start_acd(
+            {"a1001": "PJSIP/1001"},
+            http_port=http_port,
+            supervisor_phone="PJSIP/1004",
+            callbacks_trunk=f"PJSIP/1002/sip:{{number}}@127.0.0.1:{customer_port}",
+        )
+        booked = api(acd, "POST", "/queues/support/callbacks", {"number": "+33612345678"})
+        (originated,) = ami.wait_for(event("OriginateResponse", Channel="PJSIP/1001"), 20)
+        assert (originated[1]["Response"], originated[1]["Reason"]) == ("Success", "4")
+        assert originated[1]["Data"].endswith(f"/callback?id={booked['callback_id']}")
+        ami.wait_for(event("DialEnd", DialStatus="ANSWER", Channel=originated[1]["Channel"]), 20)
+        assert customer.wait(30) == 0, customer.errors()
+        until(
+            lambda: acd.rows("select state from callbacks") == [("completed",)],
+            within=20,
+            what="the callback stored completed",
+        )
+        acd.stop()
+    assert any(e.kind == "answer" for e in customer.events()), "the customer answered"
+    assert acd.rows("select outcome, reason from calls") == [("completed", "callback")]
