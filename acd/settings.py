@@ -439,6 +439,10 @@ class QueueSettings(_Section):
     ring_timeout_s: PositiveSeconds = _engine_default(QueueConfig, "ring_timeout_s")
     expected_handle_s: PositiveSeconds = _engine_default(QueueConfig, "expected_handle_s")
     retry_s: Seconds = _engine_default(QueueConfig, "retry_s")
+    priority_ageing_s: Seconds = _engine_default(QueueConfig, "priority_ageing_s")
+    skip_unstaffed_steps: bool = _engine_default(QueueConfig, "skip_unstaffed_steps")
+    # 0 (the default): breathers never yield (TOML has no null).
+    breather_yield_after_s: Seconds = 0.0
     language: Literal["fr", "en"] = "fr"
     music_class: str = "default"
     # Keys that end an announcement (its escape digits), e.g. "1" where a callback is offered;
@@ -864,6 +868,9 @@ def _queue_to_core(name: str, q: QueueSettings) -> QueueConfig:
         ring_timeout_s=q.ring_timeout_s,
         expected_handle_s=q.expected_handle_s,
         retry_s=q.retry_s,
+        priority_ageing_s=q.priority_ageing_s,
+        skip_unstaffed_steps=q.skip_unstaffed_steps,
+        breather_yield_after_s=q.breather_yield_after_s or None,
         schedule=q.schedule,
         last_entry_before_close_s=q.last_entry_before_close_s,
         at_close=q.at_close,

@@ -53,7 +53,9 @@ class EmptyPolicy(StrEnum):
 
     ``never``: never. ``no_logged_in``: no advisor of the queue is logged in. ``no_staffed``: no
     advisor of the queue is logged in, reachable and not paused (advisors on a call, in wrap-up,
-    breather or recovery still staff the queue: they will be back).
+    breather or recovery still staff the queue: they will be back). Only advisors who satisfy the
+    caller's routing step or a later one count: an advisor who could never take the caller does
+    not make the queue non-empty for them.
     """
 
     NEVER = "never"
@@ -178,6 +180,14 @@ class QueueConfig:
     # No-answer cooldown (app_queue's ``retry``): after an advisor lets a caller's ring run out,
     # that advisor is not offered that caller again for this long; 0 offers them again at once.
     retry_s: float = 5.0
+    # Priority ageing: a waiting caller's effective priority rises one level per this many seconds
+    # since first arrival, so no caller waits unboundedly behind higher priorities; 0 turns it off.
+    priority_ageing_s: float = 60.0
+    # A routing step that no staffed advisor satisfies is skipped at once (not waited out).
+    skip_unstaffed_steps: bool = False
+    # A caller waiting this long (since first arrival) is taken by an eligible advisor in a
+    # breather: the breather yields (None: breathers never yield).
+    breather_yield_after_s: float | None = None
     schedule: str | None = None  # opening hours (a Schedule of AcdConfig); None = always open
     last_entry_before_close_s: float = 0.0  # new callers turned away this long before closing
     at_close: AtClose = AtClose.SERVE
@@ -243,6 +253,11 @@ class QueueConfig:
         _check_duration(f"{f}.service_level_s", self.service_level_s)
         _check_duration(f"{f}.wrap_up_s", self.wrap_up_s)
         _check_duration(f"{f}.retry_s", self.retry_s)
+        _check_duration(f"{f}.priority_ageing_s", self.priority_ageing_s)
+        if not isinstance(self.skip_unstaffed_steps, bool):
+            raise ConfigError(f"{f}.skip_unstaffed_steps", "must be true or false")
+        if self.breather_yield_after_s is not None:
+            _check_duration(f"{f}.breather_yield_after_s", self.breather_yield_after_s)
         _check_duration(f"{f}.ring_timeout_s", self.ring_timeout_s, allow_zero=False)
         _check_duration(f"{f}.expected_handle_s", self.expected_handle_s, allow_zero=False)
         _check_duration(f"{f}.last_entry_before_close_s", self.last_entry_before_close_s)

@@ -33,6 +33,7 @@ from acd.core.config import (
     AcdConfig,
     AtClose,
     EmptyPolicy,
+    Policy,
     TargetKind,
 )
 from acd.core.errors import (
@@ -189,7 +190,13 @@ class Engine:
             TimerKind.DUE: self._callback_due,
             TimerKind.OFFER: self._offer_due,
             TimerKind.GIVE_UP: self._callback_gives_up,
+            TimerKind.AGE: self._age,
+            TimerKind.BUCKET: self._bucket_over,
+            TimerKind.YIELD: self._yield_breather,
         }
+        # least_occupied: advisors with a step in such a queue, re-keyed at each bucket boundary.
+        self._by_occupancy: list[LiveAgent] = []
+        self._bucket_timer: str | None = None
         self._build(config, {})
 
     # ------------------------------------------------------------------ public interface
@@ -352,6 +359,26 @@ class Engine:
             )
             if (logged_in, staffed) != (queue.logged_in, queue.staffed):
                 raise CoreError(f"queue {queue.cfg.name!r}: logged-in or staffed count out of step")
+            for step in queue.steps:
+                here = [a for a in queue.members if step in a.steps]
+                counts = (
+                    sum(1 for a in here if a.counted_logged_in),
+                    sum(1 for a in here if a.counted_staffed),
+                )
+                breathing = sum(
+                    1 for a in here if a.counted_staffed and a.activity is Activity.BREATHER
+                )
+                if (*counts, breathing) != (step.logged_in, step.staffed, step.breathing):
+                    raise CoreError(f"queue {queue.cfg.name!r} step {step.index}: staffing")
+                name = queue.cfg.name
+                ahead = [a for a in queue.members if a.top_step[name] >= step.index]
+                reach = (
+                    sum(1 for a in ahead if a.counted_logged_in),
+                    sum(1 for a in ahead if a.counted_staffed),
+                )
+                k = step.index
+                if reach != (queue.reach_logged_in[k], queue.reach_staffed[k]):
+                    raise CoreError(f"queue {name!r} step {k}: reach out of step")
         for call in self._calls.values():
             lined_up = call.state is CallState.WAITING and call.held_for is None
             if lined_up != (call.in_step is not None):
@@ -389,11 +416,16 @@ class Engine:
                 queue.callbacks_completed = old.callbacks_completed
                 queue.callbacks_within_sl = old.callbacks_within_sl
                 queue.callbacks_failed = old.callbacks_failed
+                queue.rejected = old.rejected
+                queue.overflowed_out = old.overflowed_out
+                queue.overflowed_in = old.overflowed_in
                 queue.hours = old.hours
             queue.steps = [
                 LiveStep(queue, i, s.expression, s.expires_after_s)
                 for i, s in enumerate(qcfg.steps)
             ]
+            queue.reach_logged_in = [0] * len(qcfg.steps)
+            queue.reach_staffed = [0] * len(qcfg.steps)
             queues[qcfg.name] = queue
         # best_skill scores an advisor on the skills a step names (all the queue's, for "any").
         named: dict[LiveStep, tuple[str, ...]] = {}
@@ -428,19 +460,27 @@ class Engine:
                     agent.load.min_basis_s = min(workload.min_basis_s, workload.window_s)
             agent.steps = []
             agent.scores = {}
+            agent.top_step = {}
             agent.routable = False
             agent.counted_logged_in = False
             agent.counted_staffed = False
             for qname in acfg.queues:
                 queue = queues[qname]
                 queue.members.append(agent)
+                agent.top_step[qname] = -1
                 for step, scfg in zip(queue.steps, queue.cfg.steps, strict=True):
                     if scfg.parsed.evaluate(acfg.skills):
                         agent.steps.append(step)
                         agent.scores[step] = sum(acfg.skills.get(n, 0) for n in named[step])
+                        agent.top_step[qname] = step.index
             agents[acfg.id] = agent
         self._agents = agents
         self._agent_list = list(agents.values())
+        self._by_occupancy = [
+            a
+            for a in self._agent_list
+            if any(step.queue.cfg.policy is Policy.LEAST_OCCUPIED for step in a.steps)
+        ]
         self._queues = queues
         self._config = config
 
@@ -460,6 +500,8 @@ class Engine:
             entity: tuple[int, ...] = (ref.index,)
         elif isinstance(ref, LiveCall):
             entity = (ref.seq,)
+        elif ref is None:  # the engine's own (occupancy bucket)
+            entity = ()
         else:  # (call, advisor) of a no-answer cooldown
             entity = (ref[0].seq, ref[1].index)
         heap = self._timer_heap
@@ -512,6 +554,12 @@ class Engine:
             agent.load.start_staffed(self._now)
         elif staffed < 0:
             agent.load.end_staffed(self._now)
+        if (old is Activity.BREATHER) is not (new is Activity.BREATHER) and agent.counted_staffed:
+            d = 1 if new is Activity.BREATHER else -1
+            for step in agent.steps:
+                step.breathing += d
+                if d > 0 and step.live_calls:
+                    self._flag_breather_hold(step)
         agent.activity = new
         agent.reason = reason
         agent.since = self._now
@@ -590,9 +638,7 @@ class Engine:
             self._present(own, agent)
             return
         if self._draining:
-            agent.routable = True
-            agent.occupancy_at_free = agent.load.occupancy(self._now)
-            push_agent(agent, self._agent_list)
+            self._pool(agent)
             self._freed.append(agent)
             return
         call = best_call_for(agent, self._by_seq, self._now)
@@ -600,9 +646,35 @@ class Engine:
             # Routable only for an instant: presented at once, never enters the pools.
             self._present(call, agent)
             return
+        self._pool(agent)
+
+    def _pool(self, agent: LiveAgent) -> None:
+        """Enter the advisor in their steps' heaps of routable advisors."""
         agent.routable = True
         agent.occupancy_at_free = agent.load.occupancy(self._now)
         push_agent(agent, self._agent_list)
+        if self._bucket_timer is None and self._by_occupancy:
+            self._arm_bucket()
+
+    def _arm_bucket(self) -> None:
+        size = self._config.workload.bucket_s
+        boundary = (math.floor(self._now / size) + 1) * size
+        self._bucket_timer = self._timer(TimerKind.BUCKET, None, "occupancy", boundary)
+
+    def _bucket_over(self, _: None) -> None:
+        """least_occupied ranks available advisors by their occupancy at the last bucket
+        boundary: re-key each one (an idle advisor's occupancy falls while they wait)."""
+        self._bucket_timer = None
+        pooled = False
+        for agent in self._by_occupancy:
+            if agent.routable:
+                drop_agent(agent)  # a new epoch: their old heap entries go stale
+                agent.routable = True
+                agent.occupancy_at_free = agent.load.occupancy(self._now)
+                push_agent(agent, self._agent_list)
+                pooled = True
+        if pooled:
+            self._arm_bucket()
 
     def _refresh_staffing(self, agent: LiveAgent) -> None:
         logged_in = agent.presence is Presence.LOGGED_IN
@@ -617,25 +689,68 @@ class Engine:
             return
         agent.counted_logged_in = logged_in
         agent.counted_staffed = staffed
+        unstaffed: list[LiveStep] = []
+        breathing = d_st if agent.activity is Activity.BREATHER else 0
+        for step in agent.steps:
+            step.logged_in += d_in
+            step.staffed += d_st
+            step.breathing += breathing
+            if d_st < 0 and step.staffed == 0 and step.queue.cfg.skip_unstaffed_steps:
+                unstaffed.append(step)
         emptied: list[LiveQueue] = []
         for qname in agent.cfg.queues:
             queue = self._queues[qname]
             queue.logged_in += d_in
             queue.staffed += d_st
-            if (d_in < 0 or d_st < 0) and queue.waiting and self._is_empty(queue, join=False):
+            reach_in, reach_st = queue.reach_logged_in, queue.reach_staffed
+            for k in range(agent.top_step[qname] + 1):
+                reach_in[k] += d_in
+                reach_st[k] += d_st
+            # Reach only shrinks along the steps: if callers at the last step still have
+            # someone, everyone does.
+            if (
+                (d_in < 0 or d_st < 0)
+                and queue.waiting
+                and self._is_empty(queue, join=False, step=len(queue.steps) - 1)
+            ):
                 emptied.append(queue)
         for queue in emptied:
             for call in list(queue.waiting.values()):
                 if call.state is CallState.WAITING and call.purpose is None:
                     self._leave(call, "leave_empty")
+            self._leave_if_empty(queue)
+        for step in unstaffed:
+            # skip_unstaffed_steps: callers at a step that just lost its last staffed advisor
+            # move on at once.
+            for call in list(step.queue.waiting.values()):
+                if (
+                    call.state is CallState.WAITING
+                    and call.queue is step.queue
+                    and call.step == step.index
+                    and self._skip_unstaffed(call)
+                ):
+                    self._step_moved(call)
 
-    def _is_empty(self, queue: LiveQueue, *, join: bool) -> bool:
+    def _is_empty(self, queue: LiveQueue, *, join: bool, step: int) -> bool:
+        """Whether, for a caller at ``step``, the queue is empty under its join (or leave) rule:
+        nobody logged in (or staffed) satisfies ``step`` or a later step (skills count)."""
         policy = queue.cfg.join_when_empty if join else queue.cfg.leave_when_empty
         if policy is EmptyPolicy.NEVER:
             return False
         if policy is EmptyPolicy.NO_LOGGED_IN:
-            return queue.logged_in == 0
-        return queue.staffed == 0
+            return queue.reach_logged_in[step] == 0
+        return queue.reach_staffed[step] == 0
+
+    def _leave_if_empty(self, queue: LiveQueue) -> None:
+        """Waiting callers for whom the queue became empty leave it (leave-when-empty)."""
+        for call in list(queue.waiting.values()):
+            if (
+                call.state is CallState.WAITING
+                and call.purpose is None  # a reservation waits for an advisor only
+                and call.queue is queue  # not one that overflowed here from this very loop
+                and self._is_empty(queue, join=False, step=call.step)
+            ):
+                self._leave(call, "leave_empty")
 
     # ------------------------------------------------------------------ matching
 
@@ -650,6 +765,58 @@ class Engine:
             self._present(call, agent)
             return
         line_up(call, self._by_seq)
+        if not call.breather_hold and views.held_by_breathers(call.queue.steps[call.step]):
+            self._breather_hold(call)
+
+    def _flag_breather_hold(self, step: LiveStep) -> None:
+        """The step's last staffed advisor not in a breather started one: its callers now wait
+        only because of breathers (recorded once per caller)."""
+        if not views.held_by_breathers(step):
+            return
+        for call in list(step.queue.waiting.values()):
+            if call.in_step is step and not call.breather_hold:
+                self._breather_hold(call)
+
+    def _breather_hold(self, call: LiveCall) -> None:
+        call.breather_hold = True
+        step = call.queue.steps[call.step]
+        self._record(call, "breather_hold", None, step=call.step, advisors=step.breathing)
+
+    def _yield_breather(self, call: LiveCall) -> None:
+        """The caller waited ``breather_yield_after_s``: an eligible advisor in a breather (the
+        least occupied) ends it and takes the best caller they can (this one, or a better one)."""
+        call.yield_timer = None
+        if call.state is not CallState.WAITING or call.in_step is None:
+            return
+        step = call.in_step
+        candidates = [
+            a
+            for a in call.queue.members
+            if a.activity is Activity.BREATHER
+            and step in a.steps
+            and a.presence is Presence.LOGGED_IN
+            and a.phone is PhoneState.IDLE
+        ]
+        if not candidates:
+            return
+        agent = min(candidates, key=lambda a: (a.load.occupancy(self._now), a.index))
+        self._record(call, "breather_yielded", agent, waited_s=self._now - call.offered_at)
+        self._cancel(agent.timer)
+        agent.timer = None
+        self._set_activity(agent, Trigger.READY, "breather_yielded")
+        self._refresh(agent)
+
+    def _yields_breather(self, agent: LiveAgent) -> bool:
+        """Whether the caller this advisor would take has waited long enough for a breather to
+        yield (``breather_yield_after_s`` of the caller's queue)."""
+        call = best_call_for(agent, self._by_seq, self._now)
+        if call is None:
+            return False
+        after = call.queue.cfg.breather_yield_after_s
+        if after is None or self._now - call.offered_at < after:
+            return False
+        self._record(call, "breather_yielded", agent, waited_s=self._now - call.offered_at)
+        return True
 
     def _present(self, call: LiveCall, agent: LiveAgent) -> None:
         self._release_hold(call)
@@ -707,9 +874,10 @@ class Engine:
             caller_number=call.caller_number,
             caller_name=call.caller_name,
         )
-        if self._is_empty(queue, join=True):
+        if self._is_empty(queue, join=True, step=0):
             self._leave(call, "join_empty")
             return
+        self._skip_unstaffed(call)
         self._arm_call_timers(call)
         if not self._offer_to_preferred(call):
             self._route(call)
@@ -764,8 +932,44 @@ class Engine:
         if call.state is CallState.WAITING:
             self._route(call)
 
+    def _set_age(self, call: LiveCall) -> None:
+        """Effective priority = base + VIP bonus + one level per ``priority_ageing_s`` since the
+        first arrival, within [PRIORITY_MIN, PRIORITY_MAX]; arm the next level's timer. The call
+        must not be lined up (its key changes)."""
+        # Reservations (callbacks) keep the priority they were given.
+        ageing = call.queue.cfg.priority_ageing_s if call.purpose is None else 0.0
+        own = call.base_priority + call.vip_bonus
+        if ageing > 0:
+            levels = int((self._now - call.offered_at) // ageing)
+            # Float rounding may leave the next level due already: it would fire forever.
+            while call.offered_at + (levels + 1) * ageing <= self._now:
+                levels += 1
+            call.aged = max(0, min(levels, PRIORITY_MAX - own))
+        else:
+            call.aged = 0
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, own + call.aged))
+        call.priority = priority
+        call.key = (-priority, call.fifo_at, call.seq)
+        self._cancel(call.age_timer)
+        call.age_timer = None
+        if ageing > 0 and priority < PRIORITY_MAX:
+            next_at = call.offered_at + (call.aged + 1) * ageing
+            call.age_timer = self._timer(TimerKind.AGE, call, call.id, max(self._now, next_at))
+
+    def _age(self, call: LiveCall) -> None:
+        """One more ageing level: the caller moves up among the waiting callers (no record: a
+        call's effective priority is in its view; a level a minute would flood its story)."""
+        call.age_timer = None
+        lined_up = call.in_step is not None
+        if lined_up:
+            unline(call)
+        self._set_age(call)
+        if lined_up:
+            line_up(call, self._by_seq)
+
     def _arm_call_timers(self, call: LiveCall) -> None:
         cfg = call.queue.cfg
+        self._set_age(call)
         expiry = cfg.steps[call.step].expires_after_s
         if expiry is not None:
             call.relax_timer = self._timer(
@@ -777,6 +981,13 @@ class Engine:
         if offer_after is not None and not call.callback_offered:
             call.offer_timer = self._timer(
                 TimerKind.OFFER, call, call.id, max(self._now, call.queue_entered_at + offer_after)
+            )
+        if cfg.breather_yield_after_s is not None and self._config.workload.enabled:
+            call.yield_timer = self._timer(
+                TimerKind.YIELD,
+                call,
+                call.id,
+                max(self._now, call.offered_at + cfg.breather_yield_after_s),
             )
         if cfg.max_wait_s is not None:
             call.max_wait_timer = self._timer(
@@ -792,6 +1003,9 @@ class Engine:
 
     def _cancel_call_timers(self, call: LiveCall) -> None:
         self._release_hold(call)
+        self._cancel(call.age_timer)
+        self._cancel(call.yield_timer)
+        call.age_timer = call.yield_timer = None
         self._cancel(call.relax_timer)
         self._cancel(call.max_wait_timer)
         self._cancel(call.announce_timer)
@@ -810,7 +1024,11 @@ class Engine:
         unline(call)
         self._cancel_call_timers(call)
         del queue.waiting[call.id]
+        if reason == "join_empty":
+            queue.rejected += 1
         if target is not None and target.kind is TargetKind.QUEUE:
+            queue.overflowed_out += 1
+            self._queues[target.value].overflowed_in += 1
             self._set_call_state(call, Trigger.REQUEUE)
             self._record(call, "overflowed", None, reason=reason, target=str(target))
             if call.prompting:
@@ -921,11 +1139,15 @@ class Engine:
             within_sl = call.answered_at is not None and (
                 call.answered_at - call.due_at <= self._config.callbacks.service_level_s
             )
+        within_sl = call.answered_at is not None and (
+            call.answered_at - call.offered_at <= queue.cfg.service_level_s
+        )
         return cmd.CallCompleted(
             call_id=call.id,
             queue=queue.cfg.name,
             first_queue=call.first_queue,
-            priority=call.priority,
+            # The call's own priority (base + VIP), not what ageing made of it.
+            priority=max(PRIORITY_MIN, min(PRIORITY_MAX, call.base_priority + call.vip_bonus)),
             caller_number=call.caller_number,
             caller_name=call.caller_name,
             linked_id=call.linked_id,
@@ -1016,7 +1238,7 @@ class Engine:
         """AVAILABLE (and take a call at once), or a breather while over the occupancy cap."""
         self._cancel(agent.timer)
         agent.timer = None
-        if self._over_cap(agent):
+        if self._over_cap(agent) and not self._yields_breather(agent):
             self._breathe(agent)
         else:
             self._set_activity(agent, trigger)
@@ -1077,7 +1299,11 @@ class Engine:
         agent.calls_since_login = 0
         agent.missed = 0
         self._set_activity(agent, trigger, e.paused_reason)
-        if agent.activity is Activity.AVAILABLE and self._over_cap(agent):
+        if (
+            agent.activity is Activity.AVAILABLE
+            and self._over_cap(agent)
+            and not self._yields_breather(agent)
+        ):
             self._breathe(agent)  # back within the window of a heavy stint: rest first
         self._refresh(agent)
 
@@ -1243,18 +1469,20 @@ class Engine:
                 related_id=None,
                 detail="call id in use",
             )
-        priority = queue.cfg.priority if e.priority is None else e.priority
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise CoreError(f"call {e.call_id!r}: priority must be an integer, got {priority!r}")
-        # A VIP's priority is the call's own plus their level's bonus, within the bounds.
+        base = queue.cfg.priority if e.priority is None else e.priority
+        if isinstance(base, bool) or not isinstance(base, int):
+            raise CoreError(f"call {e.call_id!r}: priority must be an integer, got {base!r}")
+        # A VIP's priority is the call's own plus their level's bonus, within the bounds (and
+        # ageing adds to it while the caller waits: _set_age).
         vip_bonus = self._config.customers.vip_bonus(e.data)
-        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, priority + vip_bonus))
+        priority = max(PRIORITY_MIN, min(PRIORITY_MAX, base + vip_bonus))
         self._seq += 1
         call = LiveCall(
             id=e.call_id,
             queue=queue,
             first_queue=queue.cfg.name,
             priority=priority,
+            base_priority=base,
             vip_bonus=vip_bonus,
             data=e.data,
             seq=self._seq,
@@ -1280,17 +1508,14 @@ class Engine:
         call.data = {**call.data, **e.data}
         bonus = routing.vip_bonus(call.data)
         if bonus != call.vip_bonus:
-            base = call.priority - call.vip_bonus
-            priority = max(PRIORITY_MIN, min(PRIORITY_MAX, base + bonus))
             lined_up = call.in_step is not None
             if lined_up:
                 unline(call)
-            call.priority = priority
             call.vip_bonus = bonus
-            call.key = (-priority, call.fifo_at, call.seq)
+            self._set_age(call)  # base + the new bonus + the ageing levels earned
             if lined_up:
                 line_up(call, self._by_seq)
-            self._record(call, "identified", None, priority=priority)
+            self._record(call, "identified", None, priority=call.priority)
         named = routing.preferred_agent(call.data)
         if named is None or named == named_before or call.purpose is not None:
             return
@@ -1350,6 +1575,7 @@ class Engine:
             queue=queue,
             first_queue=queue.cfg.name,
             priority=priority,
+            base_priority=priority,
             seq=seq,
             fifo_at=place,
             offered_at=place,
@@ -1647,6 +1873,8 @@ class Engine:
         if lined_up:
             unline(call)
         call.priority = priority
+        # Set as asked; ageing carries on from there.
+        call.base_priority = priority - call.vip_bonus - call.aged
         call.key = (-priority, call.fifo_at, call.seq)
         self._record(call, "reprioritised", None, priority=priority)
         self._record_callback(call, "pending")
@@ -1698,6 +1926,8 @@ class Engine:
         if lined_up:
             unline(call)
         call.priority = priority
+        # Set as asked; ageing carries on from there.
+        call.base_priority = priority - call.vip_bonus - call.aged
         call.key = (-priority, call.fifo_at, call.seq)
         self._record(call, "reprioritised", None, priority=priority, actor=e.actor)
         if lined_up:
@@ -1809,7 +2039,8 @@ class Engine:
         threshold = call.queue.cfg.callback_offer_wait_s
         if threshold is None or call.callback_offered or call.purpose is not None:
             return False
-        return views.expected_wait(call.queue, views.position(call)) > threshold
+        wait = views.expected_wait(call.queue, views.position(call), call.step)
+        return wait is None or wait > threshold  # None: nobody staffed can serve them
 
     def _offer_due(self, call: LiveCall) -> None:
         call.offer_timer = None
@@ -1823,7 +2054,8 @@ class Engine:
         self._cancel(call.offer_timer)
         call.offer_timer = None
         position = views.position(call)
-        wait = math.ceil(views.expected_wait(call.queue, position))
+        expected = views.expected_wait(call.queue, position, call.step)
+        wait = 0 if expected is None else math.ceil(expected)  # 0: the prompt names no wait
         call.prompting = True
         self._record(call, "callback_offered", None, position=position, expected_wait_s=wait)
         self._out.append(cmd.PlayPrompt(call.id, "callback_offer", position, wait))
@@ -1857,7 +2089,9 @@ class Engine:
         queue = call.queue
         if call.purpose is None:
             queue.answered += 1
-            if e.at - call.queue_entered_at <= queue.cfg.service_level_s:
+            # The wait counts from the first arrival (an overflow does not restart the clock),
+            # judged against the target of the queue that answers.
+            if e.at - call.offered_at <= queue.cfg.service_level_s:
                 queue.answered_within_sl += 1
         else:
             self._cancel(call.give_up_timer)
@@ -1922,7 +2156,7 @@ class Engine:
                 self._present(call, other)
             else:
                 self._leave(call, "max_wait")
-        elif call.purpose is None and self._is_empty(queue, join=False):
+        elif call.purpose is None and self._is_empty(queue, join=False, step=call.step):
             self._leave(call, "leave_empty")
         else:
             self._record(call, "requeued", None, step=call.step)
@@ -2087,16 +2321,47 @@ class Engine:
 
     def _relax(self, call: LiveCall) -> None:
         call.relax_timer = None
-        steps = call.queue.cfg.steps
         call.step += 1
         call.step_entered_at = self._now
+        steps = call.queue.cfg.steps
         self._record(call, "relaxed", None, step=call.step, expression=steps[call.step].expression)
-        expiry = steps[call.step].expires_after_s
+        self._skip_unstaffed(call)
+        self._step_moved(call)
+
+    def _skip_unstaffed(self, call: LiveCall) -> bool:
+        """With ``skip_unstaffed_steps``, move the caller past steps that no staffed advisor
+        satisfies (never past the last); whether it moved."""
+        queue = call.queue
+        if not queue.cfg.skip_unstaffed_steps:
+            return False
+        steps = queue.steps
+        moved = False
+        while call.step < len(steps) - 1 and steps[call.step].staffed == 0:
+            call.step += 1
+            call.step_entered_at = self._now
+            expression = steps[call.step].expression
+            self._record(
+                call, "relaxed", None, step=call.step, expression=expression, reason="unstaffed"
+            )
+            moved = True
+        return moved
+
+    def _step_moved(self, call: LiveCall) -> None:
+        """The caller's routing step changed: its relaxation timer, then route it again (or it
+        leaves, if nobody can serve the steps still ahead: leave-when-empty)."""
+        self._cancel(call.relax_timer)
+        call.relax_timer = None
+        expiry = call.queue.cfg.steps[call.step].expires_after_s
         if expiry is not None:
-            call.relax_timer = self._timer(TimerKind.RELAX, call, call.id, self._now + expiry)
+            call.relax_timer = self._timer(
+                TimerKind.RELAX, call, call.id, call.step_entered_at + expiry
+            )
         if call.state is CallState.WAITING and call.held_for is None:
             unline(call)
-            self._route(call)
+            if self._is_empty(call.queue, join=False, step=call.step):
+                self._leave(call, "leave_empty")
+            else:
+                self._route(call)
 
     def _announce(self, call: LiveCall) -> None:
         interval = call.queue.cfg.announce_interval_s
@@ -2108,10 +2373,13 @@ class Engine:
             self._offer_callback(call)
             return
         position = views.position(call)
-        wait = views.expected_wait(call.queue, position)
+        wait = views.expected_wait(call.queue, position, call.step)
+        # No staffed advisor can serve the steps ahead: an expected wait would be invented, and
+        # 0 makes the prompt say nothing of it.
+        seconds = 0 if wait is None else math.ceil(wait)
         call.prompting = True
-        self._out.append(cmd.PlayPrompt(call.id, "position", position, math.ceil(wait)))
-        self._record(call, "prompted", None, position=position, expected_wait_s=math.ceil(wait))
+        self._out.append(cmd.PlayPrompt(call.id, "position", position, seconds))
+        self._record(call, "prompted", None, position=position, expected_wait_s=seconds)
 
     def _on_config(self, e: ev.ConfigChanged) -> None:
         config = e.config
@@ -2181,10 +2449,8 @@ class Engine:
                 self._breathe(agent)  # a lower cap or a shorter window applies at once
             self._refresh(agent)
         for queue in self._queues.values():
-            if queue.waiting and self._is_empty(queue, join=False):
-                for call in list(queue.waiting.values()):
-                    if call.state is CallState.WAITING and call.purpose is None:
-                        self._leave(call, "leave_empty")
+            if queue.waiting:
+                self._leave_if_empty(queue)
 
     def _on_hours_changed(self, e: ev.QueueHoursChanged) -> None:
         queue = self._queues.get(e.queue)
@@ -2231,5 +2497,8 @@ class Engine:
             queue.callbacks_completed = 0
             queue.callbacks_within_sl = 0
             queue.callbacks_failed = 0
+            queue.rejected = 0
+            queue.overflowed_out = 0
+            queue.overflowed_in = 0
             queue.counters_since = e.at
         self._callbacks_by_number = {}

@@ -36,6 +36,10 @@ class LiveStep:
     agents: list[tuple[Any, ...]] = field(default_factory=list)
     live_calls: int = 0
     live_agents: int = 0
+    # Members who satisfy this step: logged in, and staffed (logged in, reachable, not paused).
+    logged_in: int = 0
+    staffed: int = 0
+    breathing: int = 0  # of the staffed ones, those in a breather
 
 
 @dataclass(slots=True, eq=False)
@@ -50,6 +54,10 @@ class LiveQueue:
     order: list[ServiceKey] = field(default_factory=list)  # keys of WAITING, sorted
     logged_in: int = 0
     staffed: int = 0
+    # reach_*[k]: members who satisfy step k or a later one (a step a caller at step k can still
+    # reach): the join/leave-when-empty checks and the expected wait count only those.
+    reach_logged_in: list[int] = field(default_factory=list)
+    reach_staffed: list[int] = field(default_factory=list)
     rr_counter: int = 0
     rr_last: dict[str, int] = field(default_factory=dict)
     aht: float = 0.0
@@ -65,6 +73,9 @@ class LiveQueue:
     callbacks_completed: int = 0  # connected to the customer
     callbacks_within_sl: int = 0  # connected within callback_sl_s of their due time
     callbacks_failed: int = 0  # gave up after their attempts
+    rejected: int = 0  # refused at join (join_when_empty): out of the service-level denominator
+    overflowed_out: int = 0  # moved on to another queue (max wait, leave-when-empty, at close)
+    overflowed_in: int = 0  # came in from another queue (also counted in ``offered``)
     hours: Opening = ALWAYS_OPEN  # the last QueueHoursChanged; open until the runtime says
 
 
@@ -82,6 +93,9 @@ class TimerKind(Enum):
     OFFER = "offer"  # a waiting caller is offered a callback
     DUE = "due"  # a scheduled callback (or one between attempts) enters the line
     GIVE_UP = "give_up"  # a callback reached its give-up time
+    AGE = "age"  # a waiting call's effective priority rises one level (priority ageing)
+    YIELD = "yield"  # a caller waited breather_yield_after_s: an eligible breather yields
+    BUCKET = "bucket"  # an occupancy bucket ends: least_occupied re-keys the available advisors
 
 
 # Order in which timers due at the same instant fire: advisors' releases first (so an advisor
@@ -92,8 +106,11 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.WRAP_UP: 0,
     TimerKind.BREATHER: 0,
     TimerKind.RECOVERY: 0,
+    TimerKind.YIELD: 0,  # releases an advisor from a breather for a long-waiting caller
+    TimerKind.BUCKET: 0,  # re-keys available advisors; routes nobody by itself
     TimerKind.RETRY: 1,
     TimerKind.HOLD: 1,  # a preferred-advisor hold ends like a cooldown
+    TimerKind.AGE: 2,  # re-keys a caller; routes nobody by itself
     TimerKind.RELAX: 2,
     TimerKind.DUE: 2,  # a callback entering the line is matched in the drain's routing pass
     TimerKind.MAX_WAIT: 3,
@@ -127,6 +144,8 @@ class LiveAgent:
     counted_staffed: bool = False
     occupancy_at_free: float = 0.0
     steps: list[LiveStep] = field(default_factory=list)
+    # Per queue served, the index of the last routing step the advisor satisfies (-1: none).
+    top_step: dict[str, int] = field(default_factory=dict)
     scores: dict[LiveStep, int] = field(default_factory=dict)  # best_skill score per step
     calls_since_login: int = 0
     busy_from: float | None = None  # start of the busy period not yet added to ``load``
@@ -151,6 +170,14 @@ class LiveCall:
     linked_id: str
     queue_entered_at: float
     key: ServiceKey = (0, 0.0, 0)  # (-priority, fifo_at, seq): service order
+    # ``priority`` is the effective priority: base (the call's own, else its queue's) + the VIP
+    # bonus + one level per ``priority_ageing_s`` since first arrival, within the bounds.
+    base_priority: int = 0
+    aged: int = 0  # ageing levels earned so far
+    age_timer: str | None = None
+    yield_timer: str | None = None
+    # Recorded once: the caller waits only because every eligible staffed advisor is in a breather.
+    breather_hold: bool = False
     data: Mapping[str, str] = field(default_factory=dict)  # CallArrived.data (customer profile)
     # Held for the customer's preferred advisor (not lined up) until ``hold_timer`` fires.
     held_for: LiveAgent | None = None

@@ -88,7 +88,9 @@ class QueueView:
     abandoned: int
     answered_within_sl: int
     short_abandons: int
-    service_level: float | None  # answered within threshold / (offered - short abandons)
+    # answered within threshold / (offered - short abandons - rejected); the wait counts from the
+    # first arrival, also after an overflow from another queue
+    service_level: float | None
     average_handle_s: float  # smoothed estimate for expected waits: not a daily figure
     counters_since: float  # start of the counters' day: the last DayRolledOver, or engine start
     closed_callers: int = 0  # callers who rang while the queue was closed, today
@@ -102,6 +104,12 @@ class QueueView:
     callbacks_pending: int = 0
     callbacks_oldest_requested_at: float | None = None
     callbacks_next_due_at: float | None = None
+    # Callers waiting only because every staffed advisor able to take them is in a breather (the
+    # occupancy cap's trade-off, made visible: wallboard, MQTT, metric).
+    breather_hold: int = 0
+    rejected: int = 0  # refused by join_when_empty today (not in the service-level denominator)
+    overflowed_out: int = 0  # moved on to another queue today
+    overflowed_in: int = 0  # came in from another queue today
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from acd.core.live import LiveAgent, LiveCall, LiveQueue, agent_id_of, call_id_of
+from acd.core.live import LiveAgent, LiveCall, LiveQueue, LiveStep, agent_id_of, call_id_of
 from acd.core.snapshots import AgentView, CallbackView, CallView, FairnessView, QueueView, Spread
 from acd.core.states import TERMINAL_CALL_STATES, Activity, CallState, Presence
 
@@ -26,9 +26,18 @@ def positions(queue: LiveQueue) -> dict[str, int]:
     return {c.id: i for i, c in enumerate(waiting, start=1)}
 
 
-def expected_wait(queue: LiveQueue, rank: int) -> float:
-    """Position times average handle time, shared among the advisors staffing the queue."""
-    return rank * queue.aht / max(1, queue.staffed)
+def held_by_breathers(step: LiveStep) -> bool:
+    """Every staffed advisor who satisfies the step is in a breather (and there is one)."""
+    return 0 < step.staffed == step.breathing
+
+
+def expected_wait(queue: LiveQueue, rank: int, step: int) -> float | None:
+    """Position times average handle time, shared among the staffed advisors who satisfy the
+    caller's step or a later one; None when there is none (no estimate to give)."""
+    staffed = queue.reach_staffed[step]
+    if staffed == 0:
+        return None
+    return rank * queue.aht / staffed
 
 
 def call_view(call: LiveCall, at: float, rank: int | None) -> CallView:
@@ -42,7 +51,7 @@ def call_view(call: LiveCall, at: float, rank: int | None) -> CallView:
         step=call.step,
         step_expression=queue.cfg.steps[call.step].expression,
         position=rank,
-        expected_wait_s=expected_wait(queue, rank) if rank is not None else None,
+        expected_wait_s=expected_wait(queue, rank, call.step) if rank is not None else None,
         waited_s=at - call.offered_at,
         offered_at=call.offered_at,
         agent_id=agent_id_of(call),
@@ -64,7 +73,6 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         ),
         default=0.0,
     )
-    denominator = queue.offered - queue.short_abandons
     book = [
         c
         for c in queue.waiting.values()
@@ -72,6 +80,8 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         and c.state is not CallState.CONNECTED
         and c.state not in TERMINAL_CALL_STATES
     ]
+    # Callers refused at join never waited: they do not count for or against the service level.
+    denominator = queue.offered - queue.short_abandons - queue.rejected
     return QueueView(
         name=queue.cfg.name,
         waiting=waiting,
@@ -98,6 +108,14 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         callbacks_oldest_requested_at=min((c.requested_at for c in book), default=None),
         callbacks_next_due_at=min(
             (c.due_at for c in book if c.state is CallState.SCHEDULED), default=None
+        ),
+        rejected=queue.rejected,
+        overflowed_out=queue.overflowed_out,
+        overflowed_in=queue.overflowed_in,
+        breather_hold=sum(
+            1
+            for c in queue.waiting.values()
+            if c.state is CallState.WAITING and held_by_breathers(queue.steps[c.step])
         ),
     )
 

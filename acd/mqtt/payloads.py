@@ -50,6 +50,10 @@ def queue_stats(view: QueueView, at: float) -> dict[str, Any]:
         "short_abandons": view.short_abandons,
         "answered_within_sl": view.answered_within_sl,
         "service_level": view.service_level,
+        "rejected": view.rejected,
+        "overflowed_in": view.overflowed_in,
+        "overflowed_out": view.overflowed_out,
+        "breather_hold": view.breather_hold,
         "hours": queue_hours(view),
     }
 

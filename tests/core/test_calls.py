@@ -362,6 +362,8 @@ def test_prompt_not_repeated_while_playing() -> None:
 def test_position_and_expected_wait_in_views() -> None:
     """Waiting calls show position by priority then arrival, and an expected wait."""
     h = _harness("a1", expected_handle_s=100)
+    h.login("a1")
+    h.at(0).arrive("first")  # a1 takes it: the others wait for a staffed, busy advisor
     h.at(0).arrive("c1")
     h.at(1).arrive("c2")
     h.at(2).arrive("vip", priority=5)

@@ -242,14 +242,24 @@ class Oracle:
             for a in self.config.agents:
                 if self.routable(a.id) and not engine.in_cooldown(a.id, v.call_id):
                     assert not self.qualifies(a.id, v.queue, v.step), (a.id, v)
-        # First come, first served within a queue and priority, for whoever was eligible.
-        for r in (c for c in out if isinstance(c, cmd.RingAgent)):
+        # First come, first served within a queue and (effective) priority, for whoever was
+        # eligible — among the callers already in that queue when the ring was decided (a caller
+        # past max wait overflows into it after the routing pass of the same instant).
+        for i, r in enumerate(out):
+            if not isinstance(r, cmd.RingAgent):
+                continue
             view = next((v for v in calls if v.call_id == r.call_id), None)
             if view is None:
                 continue
+            came_later = {
+                c.call_id
+                for c in out[i:]
+                if isinstance(c, cmd.RecordCallEvent) and c.kind == "offered"
+            }
             for w in waiting:
                 if (
-                    w.queue == view.queue
+                    w.call_id not in came_later
+                    and w.queue == view.queue
                     and w.priority == view.priority
                     and w.offered_at < view.offered_at
                     and self.qualifies(r.agent_id, w.queue, w.step)
