@@ -1132,16 +1132,14 @@ class Engine:
         talk = (ended_at - call.answered_at) if call.answered_at is not None else 0.0
         wrap = (now - ended_at) if call.answered_at is not None else 0.0
         if call.purpose is None:
+            # From the first arrival: an overflow does not restart the clock.
             within_sl = call.answered_at is not None and (
-                call.answered_at - call.queue_entered_at <= queue.cfg.service_level_s
+                call.answered_at - call.offered_at <= queue.cfg.service_level_s
             )
         else:
             within_sl = call.answered_at is not None and (
                 call.answered_at - call.due_at <= self._config.callbacks.service_level_s
             )
-        within_sl = call.answered_at is not None and (
-            call.answered_at - call.offered_at <= queue.cfg.service_level_s
-        )
         return cmd.CallCompleted(
             call_id=call.id,
             queue=queue.cfg.name,
