@@ -936,8 +936,9 @@ class Engine:
         """Effective priority = base + VIP bonus + one level per ``priority_ageing_s`` since the
         first arrival, within [PRIORITY_MIN, PRIORITY_MAX]; arm the next level's timer. The call
         must not be lined up (its key changes)."""
-        # Reservations (callbacks) keep the priority they were given.
-        ageing = call.queue.cfg.priority_ageing_s if call.purpose is None else 0.0
+        # A reservation (callback) ages from the place it keeps (its caller's first arrival),
+        # so it keeps that place among callers who age too.
+        ageing = call.queue.cfg.priority_ageing_s
         own = call.base_priority + call.vip_bonus
         if ageing > 0:
             levels = int((self._now - call.offered_at) // ageing)
@@ -1587,6 +1588,7 @@ class Engine:
             due_at=self._now,
         )
         call.key = (-priority, place, seq)
+        self._set_age(call)  # a reservation ages from the place it keeps, like its caller did
         call.step_entered_at = self._now
         self._calls[call_id] = call
         self._by_seq[seq] = call
