@@ -313,6 +313,16 @@ class Daemon:
             else None
         )
         self.customers = CustomerDirectory(self.customer_store, settings.centre.country)
+        # Callbacks asked for by a caller in line, the HTTP API or MQTT: one set of rules.
+        store = self.customer_store
+        self.callback_desk = CallbackDesk(
+            self.dispatcher,
+            store.oppositions if store is not None else None,
+            policy=lambda: self.config.callbacks,
+            callbacks_today=self.engine.callbacks_today,
+            opening_of=self._opening_of,
+            queues=lambda: self.settings.queues,
+        )
         # Progressive campaigns: with records in a database and campaigns configured.
         self.campaign_store: CampaignStore | None = (
             CampaignStore(db.url.get_secret_value()) if persist and settings.campaigns else None
@@ -420,15 +430,12 @@ class Daemon:
             mount_customer_api(
                 http_app, self.customers, self, now=self.clock.now, pops=self.screen_pops
             )
-            store = self.customer_store
             mount_callbacks_api(
                 http_app,
                 self.feed,
                 self,
                 callbacks=self.engine.callbacks,
-                callbacks_today=self.engine.callbacks_today,
-                oppositions=store.oppositions if store is not None else None,
-                opening_of=self._opening_of,
+                booking=self.callback_desk,
             )
             if self.dialer is not None:
                 mount_campaign_api(http_app, self.dialer, self)
@@ -494,10 +501,7 @@ class Daemon:
                 ),
             ),
         )
-        store = self.customer_store
-        self.dispatcher.callback_choices = CallbackDesk(
-            self.dispatcher, store.oppositions if store is not None else None
-        )
+        self.dispatcher.callback_choices = self.callback_desk
         agi = settings.fastagi
         self.fastagi = FastAgiServer(
             FastAgiServerSettings(

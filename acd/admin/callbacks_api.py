@@ -10,8 +10,7 @@ each queue's pending count, oldest and next due, without numbers.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Final
 
 import structlog
@@ -24,27 +23,20 @@ from acd.admin.live import LiveFeed
 from acd.admin.models import ErrorBody
 from acd.admin.roles import Permission, Principal
 from acd.admin.settings_port import SettingsHolder
-from acd.core.calendar import Opening
-from acd.core.callbacks import NumberVerdict, check_number
-from acd.core.customers import Opposition, contact_permission
-from acd.core.customers import Permission as ContactPermission
 from acd.core.errors import CoreError
 from acd.core.events import (
     CallbackCancelled,
     CallbackReprioritised,
-    CallbackRequested,
     Event,
 )
 from acd.core.snapshots import CallbackView
-from acd.runtime.ports import InboxFullError
+from acd.runtime.ports import BookingRefusedError, CallbackBooking, InboxFullError
 
 log = structlog.get_logger("acd.admin")
 
 API: Final = "/api/v1"
 QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")]
 CallbackId = Annotated[str, Path(min_length=1, max_length=160, pattern=r"^[\w.@:#-]+$")]
-# How far ahead a callback may be booked.
-MAX_AHEAD_S: Final = 60 * 86_400.0
 
 
 class CallbackIn(BaseModel):
@@ -128,6 +120,19 @@ def book_summary(views: Iterable[CallbackView], queues: Iterable[str]) -> list[Q
     return out
 
 
+def refusal(exc: BookingRefusedError) -> ApiError:
+    """The HTTP error of a refused booking (the same codes over MQTT)."""
+    if exc.code == "invalid_number":
+        return ApiError(
+            "invalid_number", exc.message, fields=[{"field": "number", "problem": exc.problem}]
+        )
+    if exc.code == "invalid_input":
+        return ApiError("invalid_input", exc.message, fields=[{"field": "at", "problem": "range"}])
+    if exc.code == "closed":
+        return ApiError("closed", exc.message, opens_at=exc.opens_at)
+    return ApiError(exc.code, exc.message)
+
+
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody} for code in codes}
 
@@ -138,9 +143,7 @@ def mount_callbacks_api(
     holder: SettingsHolder,
     *,
     callbacks: Callable[[], tuple[CallbackView, ...]],
-    callbacks_today: Callable[[str], int],
-    oppositions: Callable[[Iterable[str]], Awaitable[list[Opposition]]] | None = None,
-    opening_of: Callable[[str, float], Opening] | None = None,
+    booking: CallbackBooking,
 ) -> None:
     """Add the callback endpoints to ``app``."""
     manager = Depends(access(holder, Permission.MANAGE_CALLBACKS))
@@ -164,30 +167,6 @@ def mount_callbacks_api(
                     raise ApiError("forbidden", "not a callback of your queues")
                 return view
         raise ApiError("unknown_callback", f"no pending callback {callback_id!r}")
-
-    def due_time(queue: str, at: float | None) -> float:
-        """When the callback may be attempted: inside the queue's opening hours."""
-        now = feed.now()
-        when = now if at is None else at
-        if at is not None and not now - 60 <= at <= now + MAX_AHEAD_S:
-            raise ApiError(
-                "invalid_input",
-                "at must be within the next 60 days",
-                fields=[{"field": "at", "problem": "out of range"}],
-            )
-        if opening_of is None:
-            return max(now, when)
-        opening = opening_of(queue, when)
-        if opening.in_hours:
-            return max(now, when)
-        if at is None and opening.next_open and opening.next_change is not None:
-            return opening.next_change  # as soon as possible: when the queue opens
-        raise ApiError(
-            "closed",
-            "the queue is closed at that time",
-            queue=queue,
-            opens_at=opening.next_change if opening.next_open else None,
-        )
 
     @app.get(
         f"{API}/callbacks/summary",
@@ -225,36 +204,21 @@ def mount_callbacks_api(
         daily limit or the do-not-call list (409), a closed time (409 ``closed``)."""
         if name not in holder.settings.queues:
             raise ApiError("unknown_queue", f"unknown queue {name!r}", queue=name)
-        policy = feed.engine.config.callbacks
-        verdict, full = check_number(body.number, policy)
-        if verdict is not NumberVerdict.ACCEPTED or full is None:
-            raise ApiError(
-                "invalid_number",
-                f"this number cannot be called back ({verdict.value})",
-                fields=[{"field": "number", "problem": verdict.value}],
-            )
-        if callbacks_today(full) >= policy.daily_limit_per_number:
-            raise ApiError("callback_limit", "too many callbacks asked for this number today")
-        opposed = await oppositions([full]) if oppositions is not None else []
-        permission = contact_permission(
-            full, "callback", feed.now(), customer=None, oppositions=opposed, consent_required=False
-        )
-        if permission is not ContactPermission.ALLOWED:
-            raise ApiError("do_not_call", "this number must not be called")
-        due = due_time(name, body.at)
-        callback_id = f"api-{uuid.uuid4().hex[:16]}"
-        await submit(
-            CallbackRequested(
-                at=feed.now(),
-                call_id=callback_id,
-                queue=name,
-                number=full,
+        try:
+            callback_id = await booking.book(
+                name,
+                body.number,
                 name=body.name,
+                at=body.at,
                 priority=body.priority,
-                due_at=due,
                 data=dict(body.data),
             )
-        )
+        except BookingRefusedError as exc:
+            raise refusal(exc) from None
+        except CoreError as exc:
+            raise from_core_error(exc) from None
+        except InboxFullError:
+            raise ApiError("overloaded", "the engine is overloaded; try again") from None
         log.info("callback_booked", callback_id=callback_id, queue=name, actor=actor_of(who))
         return callback_out(known(callback_id, who))
 

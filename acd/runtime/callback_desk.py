@@ -1,29 +1,38 @@
-"""Where a caller's accepted callback is checked against the do-not-call list, off the call path.
+"""Where callbacks are asked for from outside the queue, and checked against the do-not-call list.
 
-The engine already applied the number rules and the daily limit (``acd.core.callbacks``); the
-oppositions live in the database, so this desk asks for them (bounded, never blocking routing)
-and posts ``CallbackRequested`` (the callback takes the caller's place) or ``CallbackRefused``.
-A database that does not answer in time refuses nothing: the caller asked to be called back on
-their own number, and the delivery checks again before dialing.
+A waiting caller's choice: the engine already applied the number rules and the daily limit
+(``acd.core.callbacks``); the oppositions live in the database, so this desk asks for them
+(bounded, never blocking routing) and posts ``CallbackRequested`` (the callback takes the
+caller's place) or ``CallbackRefused``. A database that does not answer in time refuses nothing
+there: the caller asked to be called back on their own number.
+
+A booking (HTTP API, MQTT command): ``book`` applies the same rules (number, daily limit,
+do-not-call list) and the queue's opening hours, then submits ``CallbackRequested``; a refusal
+is a ``BookingRefusedError`` with a stable code, the same over every interface.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import structlog
 
+from acd.core.calendar import Opening
+from acd.core.callbacks import CallbackPolicy, NumberVerdict, check_number
 from acd.core.commands import CallbackChosen
 from acd.core.customers import Opposition, Permission, contact_permission
 from acd.core.events import CallbackRefused, CallbackRequested
-from acd.runtime.ports import EventInbox
+from acd.runtime.ports import BookingRefusedError, EventInbox
 
 log = structlog.get_logger("acd.runtime")
 
 # The purpose a callback is called for (oppositions name purposes; '' opposes them all).
 CALLBACK_PURPOSE = "callback"
 LOOKUP_TIMEOUT_S = 1.0
+# How far ahead a callback may be booked.
+MAX_AHEAD_S = 60 * 86_400.0
 
 
 class CallbackDesk:
@@ -33,10 +42,98 @@ class CallbackDesk:
         self,
         inbox: EventInbox,
         oppositions: Callable[[Iterable[str]], Awaitable[list[Opposition]]] | None,
+        *,
+        policy: Callable[[], CallbackPolicy] = CallbackPolicy,
+        callbacks_today: Callable[[str], int] = lambda number: 0,
+        opening_of: Callable[[str, float], Opening] | None = None,
+        queues: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self._inbox = inbox
         self._oppositions = oppositions
+        self._policy = policy
+        self._callbacks_today = callbacks_today
+        self._opening_of = opening_of
+        self._queues = queues
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def book(
+        self,
+        queue: str,
+        number: str,
+        *,
+        name: str = "",
+        at: float | None = None,
+        priority: int | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> str:
+        """Book a callback (as soon as possible, or at ``at``) inside the queue's opening hours;
+        its id. ``BookingRefusedError`` when a rule refuses it; the engine's ``CoreError`` when
+        it does."""
+        if queue not in set(self._queues()):
+            raise BookingRefusedError("unknown_queue", f"unknown queue {queue!r}")
+        policy = self._policy()
+        verdict, full = check_number(number, policy)
+        if verdict is not NumberVerdict.ACCEPTED or full is None:
+            raise BookingRefusedError(
+                "invalid_number",
+                f"this number cannot be called back ({verdict.value})",
+                verdict.value,
+            )
+        if self._callbacks_today(full) >= policy.daily_limit_per_number:
+            raise BookingRefusedError(
+                "callback_limit", "too many callbacks asked for this number today"
+            )
+        if await self._opposed(full):
+            raise BookingRefusedError("do_not_call", "this number must not be called")
+        due = self._due_time(queue, at)
+        callback_id = f"api-{uuid.uuid4().hex[:16]}"
+        await self._inbox.submit(
+            CallbackRequested(
+                at=self._inbox.now(),
+                call_id=callback_id,
+                queue=queue,
+                number=full,
+                name=name,
+                priority=priority,
+                due_at=due,
+                data=dict(data or {}),
+            )
+        )
+        return callback_id
+
+    async def _opposed(self, number: str) -> bool:
+        if self._oppositions is None:
+            return False
+        async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+            opposed = await self._oppositions([number])
+        permission = contact_permission(
+            number,
+            CALLBACK_PURPOSE,
+            self._inbox.now(),
+            customer=None,
+            oppositions=opposed,
+            consent_required=False,
+        )
+        return permission is not Permission.ALLOWED
+
+    def _due_time(self, queue: str, at: float | None) -> float:
+        """When the callback may be attempted: inside the queue's opening hours."""
+        now = self._inbox.now()
+        when = now if at is None else at
+        if at is not None and not now - 60 <= at <= now + MAX_AHEAD_S:
+            raise BookingRefusedError(
+                "invalid_input", "at must be within the next 60 days", "out of range"
+            )
+        if self._opening_of is None:
+            return max(now, when)
+        opening = self._opening_of(queue, when)
+        if opening.in_hours:
+            return max(now, when)
+        if at is None and opening.next_open and opening.next_change is not None:
+            return opening.next_change  # as soon as possible: when the queue opens
+        refused = BookingRefusedError("closed", "the queue is closed at that time")
+        refused.opens_at = opening.next_change if opening.next_open else None
+        raise refused
 
     def callback_chosen(self, command: CallbackChosen) -> None:
         task = asyncio.get_running_loop().create_task(self._check(command))

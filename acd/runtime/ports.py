@@ -10,7 +10,7 @@ task and must not block: an adapter that has I/O to do queues it and returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -85,6 +85,33 @@ class CallbackChoices(Protocol):
     list), then posts ``CallbackRequested`` or ``CallbackRefused``; never blocks."""
 
     def callback_chosen(self, command: CallbackChosen) -> None: ...
+
+
+class BookingRefusedError(Exception):
+    """A callback booking was refused; ``code`` is stable (the HTTP API's error codes)."""
+
+    def __init__(self, code: str, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.problem = problem  # for invalid_number: withheld, invalid, premium, foreign
+        self.opens_at: float | None = None
+
+
+class CallbackBooking(Protocol):
+    """Books a callback from outside the queue (HTTP API, MQTT) under the same rules
+    (``acd.runtime.callback_desk.CallbackDesk``); ``BookingRefusedError`` when refused."""
+
+    async def book(
+        self,
+        queue: str,
+        number: str,
+        *,
+        name: str = "",
+        at: float | None = None,
+        priority: int | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> str: ...
 
 
 class CallRecords(Protocol):

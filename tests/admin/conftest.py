@@ -106,7 +106,7 @@ async def api() -> AsyncIterator[Api]:
         feed,
         daemon,
         callbacks=daemon.engine.callbacks,
-        callbacks_today=daemon.engine.callbacks_today,
+        booking=daemon.callback_desk,
     )
     server = HttpServer(app, host="127.0.0.1", port=0)
     running = asyncio.create_task(dispatcher.run())
