@@ -130,9 +130,6 @@ AMI_EVENT_CLASSES = "call,agent,dtmf"
 # before opening FastAGI anyway: callers are routed within seconds whatever the others do.
 START_DATABASE_WAIT_S = 2.0
 START_AMI_WAIT_S = 2.0
-# How often calls that outlived the previous run are looked for in Asterisk (their end is known
-# to within this).
-FOLLOW_S = 5.0
 
 # The health check probes the database at most this often, each probe bounded.
 HEALTH_PROBE_S = 5.0
@@ -573,6 +570,8 @@ class Daemon:
         self._asterisk_calls: AsteriskCalls | None = None
         self._gap_accounted = False
         self._asterisk_read = asyncio.Event()  # set once the start has asked Asterisk
+        # Calls followed in Asterisk until they end (see ``_follow_survivors``).
+        self._following: set[str] = set()
         self._dispatcher_task: asyncio.Task[None] | None = None
         self._db_probe: asyncio.Future[bool] | None = None
         self._db_probed_at = 0.0
@@ -784,6 +783,7 @@ class Daemon:
         if self.config.queue(event.queue) is None:
             return
         channel = event.channel
+        self._following.add(channel.uniqueid)
         self.recorder.record_fallback(
             FallbackRecord(
                 call_id=channel.uniqueid,
@@ -796,40 +796,43 @@ class Daemon:
             )
         )
 
-    async def _follow_survivors(self, recorder: Recorder) -> None:
-        """Calls that outlived the previous run (conversations, callers in the fallback queue)
-        are followed to their end: every ``FOLLOW_S`` Asterisk is asked which are still there;
-        a restart's row of a call gone gets that instant as its end (talk up to it)."""
-        await self._asterisk_read.wait()
-        seen = self._asterisk_calls
-        if seen is None:
+    async def _follow_survivors(self, recorder: Recorder, at: float, since: float) -> None:
+        """Calls a restart or the fallback queue's event recorded while Asterisk still had them
+        (conversations that outlived the previous run, callers in the fallback queue) are
+        followed: the row of one still there ends ``at`` for now (alive at least until then,
+        the instant of this heartbeat's count), the row of one gone ends between the previous
+        look (``since``) and now, before the count."""
+        if not self._following:
             return
-        following = set(seen.caller_ids)
-        while following:
-            await asyncio.sleep(FOLLOW_S)
-            try:
-                async with asyncio.timeout(FOLLOW_S):
-                    live = await live_channel_ids(self.ami)
-            except (AmiError, TimeoutError):
-                continue  # AMI away: ask again next time
-            gone = following - live
-            if not gone:
-                continue
-            at = self.dispatcher.now()
-            try:
-                async with asyncio.timeout(FOLLOW_S), recorder.engine.begin() as conn:
-                    changed = await calls_over(conn, dict.fromkeys(gone, at))
-            except Exception as exc:  # the database may be away: try again next time
-                log.warning("survivors_not_closed", error=type(exc).__name__, detail=str(exc))
-                continue
-            following -= gone
-            if changed:
-                log.info("survivors_ended", calls=changed, still_followed=len(following))
+        try:
+            async with asyncio.timeout(HEARTBEAT_S / 2):
+                live = await live_channel_ids(self.ami)
+        except (AmiError, TimeoutError):
+            return  # AMI away: look again next time
+        gone = self._following - live
+        ends = dict.fromkeys(self._following & live, at)
+        ends.update(dict.fromkeys(gone, (since + at) / 2))
+        try:
+            async with asyncio.timeout(HEARTBEAT_S / 2), recorder.engine.begin() as conn:
+                await calls_over(conn, ends)
+        except Exception as exc:  # the database may be away: look again next time
+            log.warning("survivors_not_updated", error=type(exc).__name__, detail=str(exc))
+            return
+        self._following -= gone
+        if gone:
+            log.info("survivors_ended", calls=len(gone), still_followed=len(self._following))
 
     async def _heartbeat(self, recorder: Recorder) -> None:
-        """Say every ``HEARTBEAT_S`` that this run is alive, with the fallback queues' count."""
+        """Say every ``HEARTBEAT_S`` that this run is alive, with the fallback queues' count;
+        the calls followed in Asterisk are looked at in the same beat, so that the next start
+        can tell which of them the count already holds (``fallback_counted_at``)."""
+        await self._asterisk_read.wait()
+        if self._asterisk_calls is not None:
+            self._following |= self._asterisk_calls.caller_ids
         queues = [queue.name for queue in self.config.queues]
+        since = self.dispatcher.now()
         while True:
+            at = self.dispatcher.now()
             count: int | None = None
             if self.ami.connected:
                 try:
@@ -837,7 +840,9 @@ class Daemon:
                         count = await fallback_left(self.ami, queues)
                 except (AmiError, TimeoutError):
                     count = None
-            recorder.record_alive(self._started_at, self.dispatcher.now(), count)
+                await self._follow_survivors(recorder, at, since)
+            since = at
+            recorder.record_alive(self._started_at, at, count)
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _restore_later(self, recorder: Recorder) -> None:
@@ -1463,11 +1468,6 @@ class Daemon:
                 if self.recorder is not None
                 else None
             )
-            survivors = (
-                tasks.create_task(self._follow_survivors(self.recorder), name="survivors")
-                if self.recorder is not None
-                else None
-            )
             if self._auto_login:
                 for agent in self.config.agents:
                     # Sessions restored from the database are already logged in.
@@ -1511,11 +1511,10 @@ class Daemon:
                     await self.dispatcher.drain(within_s=5.0)
                 self._record_cut_wrap_ups()
                 self._record_handed_back()
-                for task in (heartbeat, survivors):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                if heartbeat is not None:
+                    heartbeat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await heartbeat
                 if self.recorder is not None:
                     # The stop is this run's last instant alive.
                     self.recorder.record_alive(self._started_at, self.dispatcher.now(), None)

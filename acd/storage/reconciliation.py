@@ -286,9 +286,10 @@ async def fell_back_between(
     return sum(1 for (call_id,) in result if call_id not in live)
 
 
-# Rows a restart wrote (closed from the event log, or recorded from Asterisk): the only ones a
-# restart may later correct; an engine summary is never touched.
-RECORDED_AT_RESTART = (RESTART_REASON, RINGING_REASON, "acd_down")
+# Rows a restart wrote (closed from the event log, or recorded from Asterisk) or the fallback
+# queue's event did: the only ones following a call in Asterisk may correct; an engine summary
+# is never touched.
+RECORDED_AT_RESTART = (RESTART_REASON, RINGING_REASON, "acd_down", "fallback_queue")
 
 
 async def calls_over(conn: AsyncConnection, ended: Mapping[str, float]) -> int:

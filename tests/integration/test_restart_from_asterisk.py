@@ -193,7 +193,7 @@ async def test_a_conversation_that_outlives_a_killed_daemon_is_followed_to_its_e
     """SIGKILL during a conversation: the restart records it answered, then follows it in
     Asterisk, and when the caller hangs up the row ends then (talk up to the real end), not at
     the restart."""
-    monkeypatch.setattr("acd.app.FOLLOW_S", 0.2)
+    monkeypatch.setattr("acd.app.HEARTBEAT_S", 0.2)
     db_path = tmp_path / "acd.sqlite3"
     url = f"sqlite+aiosqlite:///{db_path}"
     await upgrade_schema(url)

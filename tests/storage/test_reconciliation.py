@@ -14,13 +14,16 @@ from acd.storage.reconciliation import (
     CallEventRow,
     account_gap,
     answered_after_all,
+    calls_over,
     calls_seen,
     closing_rows,
+    fell_back_between,
     gap_counts,
 )
 from acd.storage.recorder import Recorder
 from acd.storage.report_formats import ReportFormat, render
 from acd.storage.reports import build_report
+from acd.storage.rows import CallFellBack
 from acd.storage.schema import upgrade_schema
 from acd.storage.sessions import restore_events
 from acd.storage.tables import agent_sessions, calls, service_gaps
@@ -328,3 +331,30 @@ def test_a_call_ringing_at_the_crash_is_closed_as_unknown_ringing() -> None:
     rows = {row["call_id"]: row for row in closing_rows(events, START + 10)}
     assert (rows["r1"]["outcome"], rows["r1"]["reason"]) == ("fallback", "acd_restarted_ringing")
     assert (rows["w1"]["outcome"], rows["w1"]["reason"]) == ("fallback", "acd_restarted")
+
+
+async def test_fallback_rows_gone_since_the_last_count_are_the_ones_the_count_lacks(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Of the calls recorded as fallback, those followed until the previous run's last count
+    (row ending at that instant) and gone now left the fallback queue after the count: they are
+    the recovered part of the difference; one that ended before the count, one still in
+    Asterisk and one closed while ringing are not."""
+    await upgrade_schema(sqlite_url)
+    counted_at = START + 100
+    async with Recorder(sqlite_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for call_id, ended_at, reason in (
+            ("alive-at-count", counted_at, "acd_down"),
+            ("ended-before", counted_at - 3, "acd_down"),
+            ("still-there", counted_at, "fallback_queue"),
+            ("ringing", counted_at + 1, "acd_restarted_ringing"),
+        ):
+            recorder.record_fallback(
+                CallFellBack(call_id=call_id, at=ended_at, queue="sales", reason=reason)
+            )
+        assert await recorder.drain(10)
+        async with recorder.engine.begin() as conn:
+            gone = await fell_back_between(conn, counted_at, START + 200, {"still-there"})
+            changed = await calls_over(conn, {"still-there": START + 150, "ended-before": 1.0})
+    assert gone == 1
+    assert changed == 1  # an end earlier than the row's is not taken
