@@ -716,6 +716,9 @@ class Daemon:
                 )
             )
         self._asterisk_calls = seen
+        # This run's first heartbeat: the count read with the channels, at the instant the rows
+        # above end for now, so a next start knows the count lacks those that leave afterwards.
+        self.recorder.record_alive(self._started_at, seen.at, seen.fallback_left)
         log.info(
             "asterisk_calls_read",
             channels=len(seen.live_ids),
@@ -813,6 +816,7 @@ class Daemon:
         ends = dict.fromkeys(self._following & live, at)
         ends.update(dict.fromkeys(gone, (since + at) / 2))
         try:
+            await recorder.flush()  # the rows recorded since the last look are written first
             async with asyncio.timeout(HEARTBEAT_S / 2), recorder.engine.begin() as conn:
                 await calls_over(conn, ends)
         except Exception as exc:  # the database may be away: look again next time
@@ -831,6 +835,10 @@ class Daemon:
             self._following |= self._asterisk_calls.caller_ids
         queues = [queue.name for queue in self.config.queues]
         since = self.dispatcher.now()
+        if self._asterisk_calls is not None:
+            # The start's look at Asterisk was the first beat.
+            since = self._asterisk_calls.at
+            await asyncio.sleep(HEARTBEAT_S)
         while True:
             at = self.dispatcher.now()
             count: int | None = None
