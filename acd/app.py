@@ -449,6 +449,7 @@ class Daemon:
                 settings.mqtt, self.engine, self.dispatcher, outbox_size=settings.mqtt.outbox_size
             )
             self.mqtt = bridge
+            bridge.booking = self.callback_desk
             self.screen_pops.sinks.append(bridge)
             self.dispatcher.live_views.append(bridge)
             self.metrics.watch_mqtt(

@@ -35,11 +35,12 @@ from acd.mqtt.commands import (
     AdvisorCommand,
     InvalidCommandError,
     error_code,
+    parse_callback_booking,
     parse_command,
     request_id_of,
 )
 from acd.mqtt.topics import TopicError, Topics
-from acd.runtime.ports import EventInbox, InboxFullError
+from acd.runtime.ports import BookingRefusedError, CallbackBooking, EventInbox, InboxFullError
 
 log = structlog.get_logger("acd.mqtt")
 
@@ -111,6 +112,10 @@ class MqttBridge:
         self.topics = Topics(settings.prefix)
         self.engine = engine
         self.submitter = submitter
+        # Callback bookings over MQTT (with commands on): the daemon's CallbackDesk.
+        self.booking: CallbackBooking | None = None
+        # Set once the command topics are subscribed on the current connection.
+        self.subscribed = asyncio.Event()
         self.outbox: deque[RecordCallEvent | CallCompleted] = deque(maxlen=outbox_size)
         # Screen pops: useful only while the phone rings, so a short queue, oldest dropped.
         self.offers: deque[tuple[str, bytes]] = deque(maxlen=100)
@@ -241,6 +246,7 @@ class MqttBridge:
                 await asyncio.sleep(delay)
         finally:
             self.connected.clear()
+            self.subscribed.clear()
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         self.connections += 1
@@ -376,9 +382,20 @@ class MqttBridge:
         if self.settings.commands:
             await client.subscribe(self.topics.agent_commands, qos=1, timeout=PUBLISH_TIMEOUT_S)
             _raise_if_cancelled()
+            if self.booking is not None:
+                await client.subscribe(
+                    self.topics.callback_commands, qos=1, timeout=PUBLISH_TIMEOUT_S
+                )
+                _raise_if_cancelled()
+        self.subscribed.set()
         # Iterating also notices a lost connection when commands are off (nothing subscribed).
         async for message in client.messages:
             topic = str(message.topic)
+            queue = self.topics.callback_queue(topic)
+            if queue is not None and self.settings.commands and self.booking is not None:
+                payload = message.payload if isinstance(message.payload, bytes) else b""
+                await self._book(client, queue, payload)
+                continue
             agent_id = self.topics.commanded_agent(topic)
             if agent_id is None or not self.settings.commands:
                 continue
@@ -396,6 +413,43 @@ class MqttBridge:
             result = await self._execute(command)
         try:
             topic = self.topics.agent_results(agent_id)
+        except TopicError:
+            return
+        await self._publish(client, topic, payloads.encode(result), retain=False)
+
+    async def _book(self, client: aiomqtt.Client, queue: str, payload: bytes) -> None:
+        """A callback booking: the same rules as the HTTP API; the result on .../results."""
+        assert self.booking is not None
+        result: dict[str, Any]
+        try:
+            booking = parse_callback_booking(queue, payload)
+        except InvalidCommandError as exc:
+            result = _refusal(request_id_of(payload), "book", "invalid_command", str(exc))
+        else:
+            try:
+                callback_id = await self.booking.book(
+                    queue,
+                    booking.number,
+                    name=booking.name,
+                    at=booking.at,
+                    priority=booking.priority,
+                )
+            except BookingRefusedError as exc:
+                result = _refusal(booking.request_id, "book", exc.code, exc.message)
+            except CoreError as exc:
+                result = _refusal(booking.request_id, "book", error_code(exc), str(exc))
+            except InboxFullError:
+                result = _refusal(booking.request_id, "book", "overloaded", "engine overloaded")
+            else:
+                log.info("mqtt_callback_booked", queue=queue, callback_id=callback_id)
+                result = {
+                    "request_id": booking.request_id,
+                    "action": "book",
+                    "ok": True,
+                    "callback_id": callback_id,
+                }
+        try:
+            topic = self.topics.callback_results(queue)
         except TopicError:
             return
         await self._publish(client, topic, payloads.encode(result), retain=False)

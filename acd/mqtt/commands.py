@@ -90,6 +90,53 @@ def parse_command(agent_id: str, payload: bytes) -> AdvisorCommand:
     return AdvisorCommand(agent_id, action, reason, request_id)
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackBookingCommand:
+    """A validated callback booking: ``{"number", "name"?, "at"?, "priority"?, "request_id"?}``
+    on ``{prefix}/queues/{queue}/callbacks/commands``."""
+
+    queue: str
+    number: str
+    name: str = ""
+    at: float | None = None
+    priority: int | None = None
+    request_id: str | None = None
+
+
+def parse_callback_booking(queue: str, payload: bytes) -> CallbackBookingCommand:
+    """Validate one booking message; ``InvalidCommandError`` says what is wrong."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise InvalidCommandError(f"payload over {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        body: Any = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCommandError("payload is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidCommandError("payload must be a JSON object")
+    unknown = set(body) - {"number", "name", "at", "priority", "request_id"}
+    if unknown:
+        raise InvalidCommandError(f"unknown fields: {', '.join(sorted(unknown))}")
+    number, name, at, priority = (body.get(k) for k in ("number", "name", "at", "priority"))
+    if not (isinstance(number, str) and 1 <= len(number) <= 32):
+        raise InvalidCommandError("number: 1-32 characters")
+    if name is not None and not (isinstance(name, str) and len(name) <= 128):
+        raise InvalidCommandError("name: at most 128 characters")
+    if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
+        raise InvalidCommandError("at: epoch seconds, or absent for as soon as possible")
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1_000_000
+    ):
+        raise InvalidCommandError("priority: an integer")
+    request_id = body.get("request_id")
+    if request_id is not None and not (
+        isinstance(request_id, str) and _REQUEST_ID.match(request_id)
+    ):
+        raise InvalidCommandError("request_id: 1-64 letters, digits or ._:-")
+    return CallbackBookingCommand(
+        queue, number, name or "", float(at) if at is not None else None, priority, request_id
+    )
+
+
 def error_code(exc: CoreError) -> str:
     """The stable code of an engine refusal (the same codes as the HTTP API)."""
     if isinstance(exc, UnknownAgentError):

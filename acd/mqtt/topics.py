@@ -59,6 +59,23 @@ class Topics:
     def agent_command(self, agent_id: str) -> str:
         return f"{self.prefix}/agents/{check_level(agent_id, 'advisor id')}/{COMMANDS_LEVEL}"
 
+    @property
+    def callback_commands(self) -> str:
+        """The subscription for every queue's callback bookings (a CRM, a web form)."""
+        return f"{self.prefix}/queues/+/callbacks/{COMMANDS_LEVEL}"
+
+    def callback_results(self, queue: str) -> str:
+        return f"{self.prefix}/queues/{check_level(queue, 'queue name')}/callbacks/results"
+
+    def callback_queue(self, topic: str) -> str | None:
+        """The queue of a callback command topic, or None if ``topic`` is not one."""
+        head = f"{self.prefix}/queues/"
+        tail = f"/callbacks/{COMMANDS_LEVEL}"
+        if not (topic.startswith(head) and topic.endswith(tail)):
+            return None
+        queue = topic[len(head) : -len(tail)]
+        return queue if _LEVEL.match(queue) else None
+
     def queue_stats(self, queue: str) -> str:
         return f"{self.prefix}/queues/{check_level(queue, 'queue name')}/stats"
 

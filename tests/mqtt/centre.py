@@ -126,6 +126,7 @@ async def running_centre(
                 settings.mqtt, daemon.engine, dispatcher, backoff_initial_s=0.1, backoff_max_s=0.5
             )
             dispatcher.live_views.append(bridge)
+            bridge.booking = daemon.callback_desk
         server = None
         serving: asyncio.Task[None] | None = None
         bridging: asyncio.Task[None] | None = None

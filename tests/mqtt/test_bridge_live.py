@@ -193,3 +193,38 @@ async def test_the_screen_pop_goes_out_on_the_ringing_advisors_offer_topic(mqtt_
         assert offer["caller_number"] == "0612345678"
         assert offer["customer"] is None
         assert not retained
+
+
+async def test_a_crm_books_a_callback_over_mqtt(mqtt_url: str) -> None:
+    """A booking on queues/support/callbacks/commands enters the book; a premium-rate number is
+    refused with the HTTP API's code; each gets its result on .../callbacks/results."""
+    prefix = unique_prefix()
+    mqtt = {"enabled": True, "url": mqtt_url, "prefix": prefix, "commands": True}
+    async with subscriber(mqtt_url, prefix) as seen, running_centre(mqtt=mqtt) as centre:
+        assert centre.bridge is not None
+        await asyncio.wait_for(centre.bridge.connected.wait(), 5)
+        results = f"{prefix}/queues/support/callbacks/results"
+        commands = f"{prefix}/queues/support/callbacks/commands"
+
+        async def send(body: dict[str, object]) -> dict[str, object]:
+            before = len(seen.on(results))
+            await publish(mqtt_url, commands, json.dumps(body).encode())
+            return await seen.wait_for(
+                lambda: len(seen.on(results)) > before and seen.on(results)[-1]
+            )
+
+        await asyncio.wait_for(centre.bridge.subscribed.wait(), 5)
+        at = centre.daemon.dispatcher.now() + 3600
+        booked = await send({"number": "06 12 34 56 78", "at": at, "request_id": "b1"})
+        assert (booked["ok"], booked["request_id"]) == (True, "b1")
+        (book,) = centre.daemon.engine.callbacks()
+        assert (book.call_id, book.number, book.due_at) == (
+            booked["callback_id"],
+            "+33612345678",
+            at,
+        )
+        refused = await send({"number": "0899123456"})
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "invalid_number"
+        bad = await send({"number": 612345678})
+        assert bad["error"]["code"] == "invalid_command"
