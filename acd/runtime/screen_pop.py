@@ -23,7 +23,7 @@ from urllib.parse import quote
 import structlog
 
 from acd.core import customers as model
-from acd.core.commands import CallCompleted, Command, RingAgent
+from acd.core.commands import CallCompleted, Command, ReserveAgent, RingAgent
 from acd.core.customers import CustomerCall
 from acd.core.errors import CoreError
 from acd.core.events import CallerIdentified, Event
@@ -101,6 +101,10 @@ class _Offered:
     caller_name: str
 
 
+# The reservation reason of callbacks (acd.core.engine.CALLBACK).
+CALLBACK_REASON: Final = "callback"
+
+
 class ScreenPops:
     """Builds offers for ringing advisors, refreshes them when a late CRM answer changes the
     caller's profile, and stores the advisors' notes."""
@@ -130,17 +134,22 @@ class ScreenPops:
         self._tasks: set[asyncio.Task[None]] = set()
         # Calls offered to an advisor, from the ring until the call's story is over.
         self._offered: dict[str, _Offered] = {}
+        self._callbacks: set[str] = set()  # offers that are callbacks (ReserveAgent)
 
     # ------------------------------------------------------------------ live view
 
     def observe(self, event: Event, commands: Sequence[Command]) -> None:
         for command in commands:
-            if isinstance(command, RingAgent):
+            # An advisor reserved for a callback sees whom they call back, like a ringing one.
+            if isinstance(command, RingAgent) or (
+                isinstance(command, ReserveAgent) and command.reason == CALLBACK_REASON
+            ):
                 self._remember(command)
                 if self.sinks:
                     self._spawn(self._push(command.call_id, command.agent_id))
             elif isinstance(command, CallCompleted):
                 self._offered.pop(command.call_id, None)
+                self._callbacks.discard(command.call_id)
         if isinstance(event, CallerIdentified) and self.sinks:
             # A CRM answer after the offer went out (the profile is already updated): the
             # advisor ringing, talking or in wrap-up gets the offer again, as it is now.
@@ -152,11 +161,13 @@ class ScreenPops:
         """How many times the call's profile changed since arrival (the page re-reads on it)."""
         return self.profiles.revision(call_id)
 
-    def _remember(self, ring: RingAgent) -> None:
+    def _remember(self, ring: RingAgent | ReserveAgent) -> None:
         try:
             view = self.engine.call_view(ring.call_id)
         except CoreError:
             return
+        if isinstance(ring, ReserveAgent):
+            self._callbacks.add(ring.call_id)
         self._offered[ring.call_id] = _Offered(
             ring.agent_id, view.queue, view.caller_number, view.caller_name
         )
@@ -246,6 +257,7 @@ class ScreenPops:
             "caller_number": caller_number,
             "caller_name": caller_name,
             "reason": data.get("reason", ""),
+            "callback": call_id in self._callbacks,
             "customer": customer,
             "recent_calls": [_call_out(c) for c in calls if c.call_id != call_id],
             "notes": {"max_chars": self.notes_max_chars, "reminder": NOTE_REMINDER},

@@ -146,13 +146,24 @@ async def test_callback_reaches_the_customer_from_the_advisors_leg() -> None:
     async with centre() as (pbx, witness), daemon_on(pbx) as daemon:
         log = EventLog()
         daemon.dispatcher.live_views.append(log)
+        pops: list[tuple[str, Any]] = []
+
+        class Sink:
+            def offer_ready(self, agent_id: str, offer: Any) -> None:
+                pops.append((agent_id, offer))
+
+        daemon.screen_pops.sinks.append(Sink())
         ask_callback(daemon)
         await until(lambda: log.completed("cb1") is not None, within=10, what="callback done")
+        # The reserved advisor's screen pop says whom they call back.
+        (agent_id, pop) = pops[0]
+        assert (pop["call_id"], pop["caller_number"], pop["callback"]) == ("cb1", NUMBER, True)
         summary = log.completed("cb1")
         assert summary is not None
         assert (summary.outcome, summary.reason) == (Outcome.COMPLETED, "callback")
         reserve = next(c for c in log.commands if isinstance(c, ReserveAgent))
         assert reserve.reason == "callback"
+        assert agent_id == reserve.agent_id
         (originate,) = witness.originates
         assert (originate["Response"], originate["Reason"], originate["Application"]) == (
             "Success",
