@@ -10,9 +10,9 @@ zone):
 - *callback requested*: offered, then the caller chose a callback (neither answered nor
   abandoned); the callbacks themselves (legs that held an advisor) are not inbound calls and are
   left out of these figures;
-- *service level* = answered within the queue's threshold / (offered - short abandons); whether a
-  call was answered within the threshold is decided by the engine with the queue's own threshold
-  and stored with the call;
+- *service level* = answered within the queue's threshold / (offered - short abandons -
+  rejected); whether a call was answered within the threshold is decided by the engine (the wait
+  from the call's first arrival, against the answering queue's threshold) and stored with the call;
 - *ASA* = mean wait of answered calls; *AHT* = mean talk + wrap-up of answered calls; *longest
   wait* over every call; *transfers*; *overflows* (moved on to another queue, or sent out of the
   engine).
@@ -205,7 +205,8 @@ class _Sums:
         self, queue: str, start: datetime, end: datetime, open_s: float | None = None
     ) -> QueueFigures:
         offered = self.in_queue - self.closed_callers + self.moved_on
-        base = offered - self.short_abandons
+        # Callers refused at join (join_when_empty) never waited: out of the denominator.
+        base = offered - self.short_abandons - self.rejected
         return QueueFigures(
             queue=queue,
             start=start,

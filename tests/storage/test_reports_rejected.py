@@ -1,0 +1,64 @@
+"""Callers refused by join_when_empty are shown as rejected and left out of the service level."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from acd.core import events as ev
+from acd.core.config import AcdConfig, AgentConfig, EmptyPolicy, QueueConfig, WorkloadPolicy
+from acd.storage.database import create_engine
+from acd.storage.recorder import Recorder
+from acd.storage.reports import Interval, build_report, parse_period
+from acd.storage.schema import upgrade_schema
+from tests.storage.engine_driver import EngineDriver
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local(hh: int, mm: int) -> float:
+    return datetime(2026, 12, 1, hh, mm, tzinfo=PARIS).timestamp()
+
+
+def refused_then_served() -> EngineDriver:
+    """Nobody logged in at 09:00 (the caller is refused), a1 answers a caller at once at 09:10."""
+    config = AcdConfig(
+        queues=(
+            QueueConfig(
+                "sales", join_when_empty=EmptyPolicy.NO_LOGGED_IN, announce_interval_s=None
+            ),
+        ),
+        agents=(AgentConfig("a1", queues=("sales",)),),
+        workload=WorkloadPolicy(enabled=False, min_wrap_up_s=0),
+    )
+    d = EngineDriver(config, local(8, 0))
+    d.at(local(9, 0), ev.CallArrived, call_id="refused", queue="sales")
+    d.at(local(9, 5), ev.AgentLoggedIn, agent_id="a1")
+    d.at(local(9, 10), ev.CallArrived, call_id="served", queue="sales")
+    d.at(local(9, 10), ev.AgentAnswered, call_id="served", agent_id="a1")
+    d.at(local(9, 12), ev.CallEnded, call_id="served")
+    d.advance(local(10, 0))
+    return d
+
+
+async def test_rejected_callers_are_shown_and_out_of_the_denominator(
+    db_url: str, tmp_path: Path
+) -> None:
+    """One refused and one answered within target: rejected 1, service level 100 % (not 50 %)."""
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
+        for record in refused_then_served().records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    start, end = parse_period("2026-12-01", "2026-12-01", "Europe/Paris")
+    engine = create_engine(db_url)
+    try:
+        report = await build_report(
+            engine, start=start, end=end, timezone="Europe/Paris", interval=Interval.DAY
+        )
+    finally:
+        await engine.dispose()
+    day = next(r for r in report.totals if r.queue == "sales")
+    assert (day.offered, day.rejected, day.answered_within_sl) == (2, 1, 1)
+    assert day.service_level == 1.0
