@@ -784,7 +784,7 @@ class Engine:
 
     def _yield_breather(self, call: LiveCall) -> None:
         """The caller waited ``breather_yield_after_s``: an eligible advisor in a breather (the
-        least occupied) ends it and takes the best caller they can (this one, or a better one)."""
+        least occupied) ends it and is rung for this caller."""
         call.yield_timer = None
         if call.state is not CallState.WAITING or call.in_step is None:
             return
@@ -804,19 +804,23 @@ class Engine:
         self._cancel(agent.timer)
         agent.timer = None
         self._set_activity(agent, Trigger.READY, "breather_yielded")
+        # Straight to this caller: never left available over the cap.
+        self._present(call, agent)
         self._refresh(agent)
 
-    def _yields_breather(self, agent: LiveAgent) -> bool:
-        """Whether the caller this advisor would take has waited long enough for a breather to
-        yield (``breather_yield_after_s`` of the caller's queue)."""
+    def _yields_breather(self, agent: LiveAgent) -> LiveCall | None:
+        """The caller this advisor would take, if they have waited long enough for a breather to
+        yield (``breather_yield_after_s`` of the caller's queue) and the advisor can be rung."""
+        if agent.presence is not Presence.LOGGED_IN or agent.phone is not PhoneState.IDLE:
+            return None
         call = best_call_for(agent, self._by_seq, self._now)
         if call is None:
-            return False
+            return None
         after = call.queue.cfg.breather_yield_after_s
         if after is None or self._now - call.offered_at < after:
-            return False
+            return None
         self._record(call, "breather_yielded", agent, waited_s=self._now - call.offered_at)
-        return True
+        return call
 
     def _present(self, call: LiveCall, agent: LiveAgent) -> None:
         self._release_hold(call)
@@ -1232,15 +1236,23 @@ class Engine:
             self._set_activity(agent, Trigger.PAUSE, reason)
         else:
             self._set_activity(agent, Trigger.RELEASE)
+            if self._over_cap(agent):
+                # Rung over the cap (a breather yielded to a long wait) and not answered: the
+                # breather resumes rather than another call.
+                self._breathe(agent)
 
     def _make_available(self, agent: LiveAgent, trigger: Trigger) -> None:
         """AVAILABLE (and take a call at once), or a breather while over the occupancy cap."""
         self._cancel(agent.timer)
         agent.timer = None
-        if self._over_cap(agent) and not self._yields_breather(agent):
-            self._breathe(agent)
-        else:
+        if not self._over_cap(agent):
             self._set_activity(agent, trigger)
+        elif (call := self._yields_breather(agent)) is not None:
+            # Straight to the long-waiting caller: never left available over the cap.
+            self._set_activity(agent, trigger, "breather_yielded")
+            self._present(call, agent)
+        else:
+            self._breathe(agent)
         self._refresh(agent)
 
     def _breathe(self, agent: LiveAgent) -> None:
@@ -1298,11 +1310,7 @@ class Engine:
         agent.calls_since_login = 0
         agent.missed = 0
         self._set_activity(agent, trigger, e.paused_reason)
-        if (
-            agent.activity is Activity.AVAILABLE
-            and self._over_cap(agent)
-            and not self._yields_breather(agent)
-        ):
+        if agent.activity is Activity.AVAILABLE and self._over_cap(agent):
             self._breathe(agent)  # back within the window of a heavy stint: rest first
         self._refresh(agent)
 

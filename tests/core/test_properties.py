@@ -8,8 +8,10 @@ every event, against an oracle built only from the configuration and the recorde
   step, and was routable (logged in, phone idle, available, under the cap: not reserved);
 * every ``RecordAgentState`` starts from the state the previous records left (no silent jump);
 * equal-priority calls of one queue are taken first-come first-served by an eligible advisor;
-* no routable advisor is ever left idle while a waiting call it is eligible for exists, so with
-  a last step of ``any`` no call starves;
+* no routable advisor is ever left idle while a waiting call it is eligible for exists (the
+  routing invariant; its holds: a no-answer cooldown, a breather — the advisor is not routable),
+  so with a last step of ``any`` no call starves — with priority ageing, skipped unstaffed steps
+  and yielding breathers drawn per queue;
 * a refused event changes nothing;
 * occupancy never exceeds 1, and each queue's daily counters stay consistent (answered +
   abandoned <= offered, service level <= 1) across day rollovers;
@@ -46,7 +48,9 @@ EXPRESSIONS = ("fr>=4 and bill>=3", "fr>=2", "tech>=3 or bill>=4", "fr>=3 and no
 
 @st.composite
 def configs(draw: st.DrawFn) -> AcdConfig:
-    """2-3 queues with relaxing steps ending in `any`, 3-6 advisors; advisor 0 can do it all."""
+    """2-3 queues with relaxing steps ending in `any`, 3-6 advisors; advisor 0 can do it all.
+
+    Priority ageing, skipped unstaffed steps and yielding breathers vary per queue."""
     n_queues = draw(st.integers(2, 3))
     names = [f"q{i}" for i in range(n_queues)]
     queues = []
@@ -77,6 +81,9 @@ def configs(draw: st.DrawFn) -> AcdConfig:
                 announce_interval_s=draw(st.sampled_from([None, 15.0])),
                 wrap_up_s=draw(st.sampled_from([0.0, 5.0, 20.0])),
                 ring_timeout_s=10.0,
+                priority_ageing_s=draw(st.sampled_from([0.0, 20.0, 60.0])),
+                skip_unstaffed_steps=draw(st.booleans()),
+                breather_yield_after_s=draw(st.sampled_from([None, 30.0])),
             )
         )
     n_agents = draw(st.integers(3, 6))
@@ -220,7 +227,14 @@ class Oracle:
                 assert c.call_id in presented
                 assert self.activity[c.agent_id] == "reserved"
         cap = self.config.workload
-        for agent_id in {c.agent_id for c in out if isinstance(c, cmd.RingAgent)}:
+        # A breather that yields to a long-waiting caller (breather_yield_after_s) lets its
+        # advisor take a call over the cap: the documented bound on the protection.
+        yielded = {
+            c.agent_id
+            for c in out
+            if isinstance(c, cmd.RecordCallEvent) and c.kind == "breather_yielded"
+        }
+        for agent_id in {c.agent_id for c in out if isinstance(c, cmd.RingAgent)} - yielded:
             if cap.enabled:
                 assert engine.occupancy(agent_id) <= cap.occupancy_cap
         snapshot = engine.snapshot()
