@@ -398,6 +398,25 @@ def _mount_storage_commands() -> None:
 
     use_retention_loader(retention_days)
 
+    from acd.storage.commands import use_openings_loader
+
+    def openings(path: Path, start: float, end: float) -> dict[str, list[tuple[float, float]]]:
+        from acd.core.calendar import open_spans
+
+        settings = _settings_or_exit(path)
+        core = settings.to_core()
+        first = dt.datetime.fromtimestamp(start, dt.UTC).year
+        last = dt.datetime.fromtimestamp(end, dt.UTC).year
+        centre = settings.centre_calendar(range(first - 1, last + 2))
+        spans: dict[str, list[tuple[float, float]]] = {}
+        for q in core.queues:
+            schedule = core.schedule(q.schedule)
+            if schedule is not None:  # a queue without hours is always open: no marks
+                spans[q.name] = open_spans(schedule, centre, start, end)
+        return spans
+
+    use_openings_loader(openings)
+
     app.add_typer(
         customers_app, name="customers", help="Customers: import, export, forget, oppose."
     )

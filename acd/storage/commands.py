@@ -89,6 +89,18 @@ RetentionLoader = Callable[[Path], Mapping[str, float | None]]
 _retention_loader: RetentionLoader | None = None
 
 
+# For ``acd report --config FILE``: each queue's opening periods (epoch pairs) within
+# [start, end), from the file's [schedules] and holidays (queues without a schedule: omitted).
+OpeningsLoader = Callable[[Path, float, float], Mapping[str, list[tuple[float, float]]]]
+_openings_loader: OpeningsLoader | None = None
+
+
+def use_openings_loader(loader: OpeningsLoader) -> None:
+    """Let ``acd report --config FILE`` show the intervals a queue was closed by its hours."""
+    global _openings_loader  # noqa: PLW0603 -- set once by the CLI at start-up
+    _openings_loader = loader
+
+
 def use_retention_loader(loader: RetentionLoader) -> None:
     """Let ``acd db purge --config FILE`` read the file's ``[retention]`` days."""
     global _retention_loader  # noqa: PLW0603 -- set once by the CLI at start-up
@@ -251,6 +263,14 @@ def report_command(
         ),
     ] = 5.0,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="acd.toml: intervals a queue was closed by its schedule show as closed.",
+        ),
+    ] = None,
 ) -> None:
     """Call-centre figures per queue and interval, per advisor, and fairness."""
     try:
@@ -273,10 +293,17 @@ def report_command(
                 interval=interval,
                 queues=tuple(queue) if queue else None,
                 short_abandon_s=short_abandon_s,
+                openings=openings,
             )
         finally:
             await engine.dispose()
         return render(report, fmt)
+
+    openings = None
+    if config is not None:
+        if _openings_loader is None:
+            raise _fail("--config: opening hours are not available in this build")
+        openings = _openings_loader(config, start.timestamp(), end.timestamp())
 
     try:
         text = asyncio.run(build())
