@@ -17,11 +17,8 @@ def _report(tmp_path: Path, day: str) -> dict[str, object]:
     runner = CliRunner()
     upgraded = runner.invoke(app, ["db", "upgrade", "--database-url", url])
     assert upgraded.exit_code == 0, upgraded.output
-    result = runner.invoke(
-        app,
-        ["report", "--from", day, "--to", day, "--queue", "support", "--format", "json"]
-        + ["--database-url", url, "-c", str(EXAMPLE)],
-    )
+    args = ["report", "--from", day, "--to", day, "--queue", "support", "--format", "json"]
+    result = runner.invoke(app, [*args, "--database-url", url, "-c", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     data: dict[str, object] = json.loads(result.output)
     return data
