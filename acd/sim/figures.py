@@ -33,11 +33,14 @@ class QueueFigures:
     wait_answered_s: float
     handle_s: float
     closed: int = 0  # rang while the queue was closed (opening hours): not offered
+    rejected: int = 0  # refused at join (join_when_empty): out of the service-level denominator
+    longest_wait_s: float = 0.0  # longest wait of an offered call, from its first arrival
 
     @property
     def service_level(self) -> float | None:
-        """Answered within threshold over (offered − short abandons); None without calls."""
-        denominator = self.offered - self.short_abandons
+        """Answered within threshold over (offered − short abandons − rejected); None without
+        calls."""
+        denominator = self.offered - self.short_abandons - self.rejected
         return self.answered_within_sl / denominator if denominator > 0 else None
 
     @property
@@ -58,8 +61,8 @@ class QueueFigures:
 
 def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> QueueFigures:
     """Figures for exactly these calls."""
-    offered = answered = abandoned = short = left = within = closed = 0
-    wait = handle = 0.0
+    offered = answered = abandoned = short = left = within = closed = rejected = 0
+    wait = handle = longest = 0.0
     for c in calls:
         outcome = c.outcome
         if outcome is Outcome.CLOSED and c.reason == "closed":
@@ -68,6 +71,7 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
         if outcome in RESERVATION_OUTCOMES:
             continue  # a callback's own leg: not an inbound call (callback_figures counts it)
         offered += 1
+        longest = max(longest, c.wait_s)
         if outcome is Outcome.ANSWERED:
             answered += 1
             wait += c.wait_s
@@ -78,7 +82,10 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
             short += c.wait_s < short_abandon_s
         else:
             left += 1
-    return QueueFigures(offered, answered, abandoned, short, left, within, wait, handle, closed)
+            rejected += outcome is Outcome.REJECTED
+    return QueueFigures(
+        offered, answered, abandoned, short, left, within, wait, handle, closed, rejected, longest
+    )
 
 
 # Outcomes of the legs that held an advisor with ReserveAgent (callbacks, outbound).
@@ -136,6 +143,8 @@ class DayFigures:
     occupancy_spread: Spread  # fairness: spread of occupancy across advisors
     unfinished: int
     callbacks: CallbackFigures = CallbackFigures(0, 0, 0, None)
+    # Callers recorded waiting only because every able advisor was in a breather (the alerts).
+    breather_holds: int = 0
 
 
 def spread(values: list[float]) -> Spread:
@@ -187,4 +196,5 @@ def day_figures(result: SimulationResult) -> DayFigures:
         occupancy_spread=spread([a.occupancy for a in agents if a.occupancy is not None]),
         unfinished=result.unfinished,
         callbacks=callback_figures(calls),
+        breather_holds=result.breather_holds,
     )

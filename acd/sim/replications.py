@@ -94,11 +94,13 @@ QUEUE_METRICS: tuple[tuple[str, Callable[[QueueFigures], float | None]], ...] = 
     ("abandon_rate", lambda f: f.abandon_rate),
     ("aht_s", lambda f: f.aht_s),
     ("closed", lambda f: float(f.closed)),
+    ("longest_wait_s", lambda f: f.longest_wait_s),
 )
 
 DAY_METRICS: tuple[tuple[str, Callable[[DayFigures], float | None]], ...] = (
     ("occupancy", lambda d: d.occupancy),
     ("breathers", lambda d: float(d.breathers)),
+    ("breather_holds", lambda d: float(d.breather_holds)),
     ("calls_per_advisor", lambda d: d.calls_per_advisor.mean),
     ("calls_spread_sd", lambda d: d.calls_per_advisor.stdev),
     ("occupancy_spread_sd", lambda d: d.occupancy_spread.stdev),

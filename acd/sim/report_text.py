@@ -70,10 +70,12 @@ QUEUE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("abandon_rate", "abandon rate", format_percent),
     ("aht_s", "average handle time", format_seconds),
     ("closed", "callers while closed", format_count),
+    ("longest_wait_s", "longest wait", format_seconds),
 )
 DAY_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("occupancy", "occupancy (all advisors)", format_percent),
     ("breathers", "breathers (workload cap)", format_count),
+    ("breather_holds", "breather alerts (callers held)", format_count),
     ("calls_per_advisor", "calls per advisor", format_count),
     ("calls_spread_sd", "fairness: sd of calls", format_count),
     ("occupancy_spread_sd", "fairness: sd of occupancy", format_ratio),

@@ -62,6 +62,7 @@ class SimulationResult:
     service_level_s: dict[str, float]  # each queue's threshold, from the configuration
     short_abandon_s: float
     warmup_s: float
+    breather_holds: int = 0  # breather_hold records: callers held only by breathers (alerts)
 
     def interval_starts(self) -> list[float]:
         """Start of each reporting interval."""

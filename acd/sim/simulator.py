@@ -144,6 +144,7 @@ class DaySimulation:
         self._completed: list[cmd.CallCompleted] = []
         self._advisors = {a.id: _Advisor(a.id, since=scenario.open_s) for a in config.agents}
         self._events = 0
+        self._breather_holds = 0
         self._no_queue = 0
         self._queue_names = frozenset(q.name for q in config.queues)
         starts = scenario.intervals()
@@ -165,6 +166,9 @@ class DaySimulation:
         except CoreError as exc:
             raise SimulationError(f"engine refused {event!r} at {self._now:.3f}: {exc}") from exc
         self._events += 1
+        for c in commands:
+            if isinstance(c, cmd.RecordCallEvent) and c.kind == "breather_hold":
+                self._breather_holds += 1
         if self.on_decision is not None:
             self.on_decision(self._now, event, commands)
         self._execute(commands)
@@ -296,6 +300,7 @@ class DaySimulation:
             service_level_s={q.name: q.service_level_s for q in self.config.queues},
             short_abandon_s=self.config.short_abandon_s,
             warmup_s=scenario.warmup_s,
+            breather_holds=self._breather_holds,
         )
 
     def _arrive(self, caller: Caller, number: int) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from acd.core.commands import CallCompleted
 from acd.core.states import Outcome
 from acd.sim.figures import day_figures, queue_figures
 from acd.sim.replications import estimate, replicate, summarize, t_quantile
+from acd.sim.simulator import DaySimulation
 from tests.sim.builders import small_centre, small_day
 
 
@@ -109,3 +112,24 @@ def test_summary_intervals_narrow_with_more_replications() -> None:
     assert hw_many is not None
     assert hw_many < hw_few
     assert many.calls_simulated > few.calls_simulated
+
+
+def test_queue_figures_show_the_longest_wait_and_leave_rejections_out() -> None:
+    """The longest wait of any offered call; a caller refused at join is out of the SL."""
+    calls = [
+        _call(Outcome.ANSWERED, 5.0, talk=100.0, within=True),
+        _call(Outcome.ABANDONED, 300.0),
+        _call(Outcome.REJECTED, 0.0),
+    ]
+    f = queue_figures(calls, short_abandon_s=5.0)
+    assert (f.offered, f.rejected, f.longest_wait_s) == (3, 1, 300.0)
+    assert f.service_level == pytest.approx(1 / 2)
+
+
+def test_a_capped_day_counts_the_breather_alerts() -> None:
+    """With a tight occupancy cap, callers held only by breathers are counted for the day."""
+    config = small_centre()
+    tight = replace(config, workload=replace(config.workload, occupancy_cap=0.5, min_basis_s=60.0))
+    figures = day_figures(DaySimulation(tight, small_day(), seed=3).run())
+    assert figures.breathers > 0
+    assert figures.breather_holds > 0
