@@ -187,7 +187,13 @@ class _EngineCollector(Collector):
             "Advisors who could take a call of the queue now.",
             labels=["queue"],
         )
+        held = GaugeMetricFamily(
+            "acd_breather_held_calls",
+            "Callers waiting only because every advisor able to take them is in a breather.",
+            labels=["queue"],
+        )
         for queue in snapshot.queues:
+            held.add_metric([queue.name], queue.breather_hold)
             count = sum(1 for call in queue.waiting if call.position is not None)
             waiting.add_metric([queue.name], count)
             longest.add_metric([queue.name], queue.longest_wait_s)
@@ -200,7 +206,7 @@ class _EngineCollector(Collector):
             by_activity[agent.activity] += 1
         for activity, count in by_activity.items():
             agents.add_metric([activity.value], count)
-        yield from (waiting, longest, routable, agents)
+        yield from (waiting, longest, routable, held, agents)
         for watched in list(metrics._watched.values()):
             value = float(watched.read())
             if watched.counter:

@@ -93,6 +93,7 @@ async def test_metrics_expose_queues_advisors_and_events(api: Api) -> None:
     }
     assert samples[("acd_waiting_calls", (("queue", "sales"),))] == 1
     assert samples[("acd_waiting_calls", (("queue", "support"),))] == 0
+    assert samples[("acd_breather_held_calls", (("queue", "sales"),))] == 0  # nobody in a breather
     assert samples[("acd_agents", (("activity", "offline"),))] == 3
     assert samples[("acd_events_total", (("event", "CallArrived"),))] == 1
     assert ("acd_dispatcher_inbox_events", ()) in samples
