@@ -33,6 +33,7 @@ advisors who were logged in.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import time
 from collections import defaultdict
@@ -88,6 +89,14 @@ class QueueFigures:
     callback_requested: int = 0
     # Seconds the queue was open in the interval (from its schedule); None when not known.
     open_s: float | None = None
+    # Wait percentiles (nearest rank, seconds, from first arrival) of answered and of abandoned
+    # calls: on the period's totals only (None on intervals, and without such calls).
+    answered_wait_p50_s: float | None = None
+    answered_wait_p90_s: float | None = None
+    answered_wait_p99_s: float | None = None
+    abandoned_wait_p50_s: float | None = None
+    abandoned_wait_p90_s: float | None = None
+    abandoned_wait_p99_s: float | None = None
 
     @property
     def closed(self) -> bool:
@@ -457,6 +466,30 @@ def spread(values: list[float]) -> Spread:
     return Spread(min(values), max(values), mean, stdev)
 
 
+def percentile(ordered: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted values (the smallest value with at least p % of the
+    values at or below it); None without values."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+async def _waits(
+    conn: AsyncConnection, base: float, stop: float, queues: tuple[str, ...] | None
+) -> list[tuple[str, str, float]]:
+    """(queue, outcome, wait) of the answered and abandoned calls first offered in the period."""
+    c = calls.c
+    query = sa.select(c.queue, c.outcome, c.wait_s).where(
+        c.offered_at >= base,
+        c.offered_at < stop,
+        c.outcome.in_(("answered", "abandoned")),
+    )
+    if queues:
+        query = query.where(c.queue.in_(queues))
+    return [(str(q), str(o), float(w)) for q, o, w in await conn.execute(query)]
+
+
 def _open_s(
     spans: Sequence[tuple[float, float]] | None, start: datetime, end: datetime
 ) -> float | None:
@@ -502,6 +535,7 @@ async def build_report(
         handled = await _calls_handled(conn, base, stop)
         segments = await _activity_segments(conn, base, stop)
         gaps = await service_gaps_between(conn, base, stop)
+        waits = await _waits(conn, base, stop, queues)
         unattended = await unattended_spans(conn, stop, clock_now)
 
     names = sorted(set(queues or ()) | {q for q, _ in buckets})
@@ -519,8 +553,19 @@ async def build_report(
             sums = per_interval.get((queue, i), _Sums())
             total.add(sums)
             rows.append(sums.figures(queue, s, e, _open_s(spans, s, e)))
+        figures = total.figures(queue, starts[0], ends[-1], _open_s(spans, starts[0], ends[-1]))
+        answered = sorted(w for q, o, w in waits if o == "answered" and queue in (q, ALL_QUEUES))
+        abandoned = sorted(w for q, o, w in waits if o == "abandoned" and queue in (q, ALL_QUEUES))
         totals.append(
-            total.figures(queue, starts[0], ends[-1], _open_s(spans, starts[0], ends[-1]))
+            dataclasses.replace(
+                figures,
+                answered_wait_p50_s=percentile(answered, 50),
+                answered_wait_p90_s=percentile(answered, 90),
+                answered_wait_p99_s=percentile(answered, 99),
+                abandoned_wait_p50_s=percentile(abandoned, 50),
+                abandoned_wait_p90_s=percentile(abandoned, 90),
+                abandoned_wait_p99_s=percentile(abandoned, 99),
+            )
         )
 
     advisor_stop = min(stop, max(base, clock_now))

@@ -62,3 +62,49 @@ async def test_rejected_callers_are_shown_and_out_of_the_denominator(
     day = next(r for r in report.totals if r.queue == "sales")
     assert (day.offered, day.rejected, day.answered_within_sl) == (2, 1, 1)
     assert day.service_level == 1.0
+
+
+def answered_after(waits: tuple[float, ...], abandoned_after: float) -> EngineDriver:
+    """One advisor; callers answered after ``waits`` seconds, one hangs up after waiting."""
+    config = AcdConfig(
+        queues=(QueueConfig("sales", announce_interval_s=None, priority_ageing_s=0),),
+        agents=(AgentConfig("a1", queues=("sales",)),),
+        workload=WorkloadPolicy(enabled=False, min_wrap_up_s=0),
+    )
+    d = EngineDriver(config, local(8, 0))
+    d.at(local(8, 0), ev.AgentLoggedIn, agent_id="a1")
+    d.at(local(8, 1), ev.AgentPaused, agent_id="a1", reason="brief")
+    d.at(local(9, 0), ev.CallArrived, call_id="gone", queue="sales")
+    d.at(local(9, 0) + abandoned_after, ev.CallerHungUp, call_id="gone")
+    for i, wait in enumerate(waits):
+        start = local(10 + i, 0)
+        d.at(start, ev.CallArrived, call_id=f"c{i}", queue="sales")
+        d.at(start + wait, ev.AgentReady, agent_id="a1")
+        d.at(start + wait, ev.AgentAnswered, call_id=f"c{i}", agent_id="a1")
+        d.at(start + wait + 60, ev.CallEnded, call_id=f"c{i}")
+        d.advance(start + wait + 600)
+        d.at(start + wait + 600, ev.AgentPaused, agent_id="a1", reason="brief")
+    return d
+
+
+async def test_wait_percentiles_of_answered_and_abandoned_calls(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Nearest-rank p50/p90/p99 of answered waits (10, 20, 30, 40 s) and of abandoned ones."""
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
+        for record in answered_after((10.0, 20.0, 30.0, 40.0), 50.0).records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    start, end = parse_period("2026-12-01", "2026-12-01", "Europe/Paris")
+    engine = create_engine(db_url)
+    try:
+        report = await build_report(
+            engine, start=start, end=end, timezone="Europe/Paris", interval=Interval.DAY
+        )
+    finally:
+        await engine.dispose()
+    day = next(r for r in report.totals if r.queue == "sales")
+    answered = (day.answered_wait_p50_s, day.answered_wait_p90_s, day.answered_wait_p99_s)
+    assert answered == (20.0, 40.0, 40.0)
+    assert (day.abandoned_wait_p50_s, day.abandoned_wait_p99_s) == (50.0, 50.0)
