@@ -213,7 +213,11 @@ class _Sums:
     def figures(
         self, queue: str, start: datetime, end: datetime, open_s: float | None = None
     ) -> QueueFigures:
-        offered = self.in_queue - self.closed_callers + self.moved_on
+        # The centre counts each call once (its one calls row): a move between its queues is
+        # neither a second offer nor an overflow out of the centre.
+        centre = queue == ALL_QUEUES
+        moved_on = 0 if centre else self.moved_on
+        offered = self.in_queue - self.closed_callers + moved_on
         # Callers refused at join (join_when_empty) never waited: out of the denominator.
         base = offered - self.short_abandons - self.rejected
         return QueueFigures(
@@ -229,7 +233,7 @@ class _Sums:
             rejected=self.rejected,
             fallbacks=self.fallbacks,
             transfers=self.transfers,
-            overflows=self.moved_on + self.overflowed_out,
+            overflows=moved_on + self.overflowed_out,
             service_level=self.within_sl / base if base > 0 else None,
             asa_s=self.wait_answered_s / self.answered if self.answered else None,
             aht_s=self.handle_s / self.answered if self.answered else None,
