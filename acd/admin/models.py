@@ -94,6 +94,12 @@ class QueueOut(BaseModel):
     callbacks_requested: int = 0  # today
     callbacks_completed: int = 0  # today, connected to the customer
     callbacks_failed: int = 0  # today, gave up
+    rejected: int = 0  # refused by join_when_empty today: out of the service level
+    overflowed_in: int = 0  # came in from another queue today
+    overflowed_out: int = 0  # moved on to another queue today
+    # Callers waiting only because every advisor able to take them is in a breather (the
+    # occupancy cap's alert).
+    breather_hold: int = 0
 
 
 class CallOut(BaseModel):
@@ -343,6 +349,10 @@ def queue_out(view: QueueView) -> QueueOut:
         callbacks_next_due_at=view.callbacks_next_due_at,
         callbacks_requested=view.callbacks_requested,
         callbacks_completed=view.callbacks_completed,
+        rejected=view.rejected,
+        overflowed_in=view.overflowed_in,
+        overflowed_out=view.overflowed_out,
+        breather_hold=view.breather_hold,
         callbacks_failed=view.callbacks_failed,
     )
 

@@ -145,8 +145,9 @@
       const free = inside.filter((a) => a.activity === "available" && a.routable);
       if (inside.length === 0) {
         level = "bad"; hint = W.phrases.hint_nobody;
-      } else if (q.routable_agents === 0 && notBusy.length > 0
-                 && notBusy.every((a) => a.activity === "breather")) {
+      } else if (q.breather_hold > 0 || (q.routable_agents === 0 && notBusy.length > 0
+                 && notBusy.every((a) => a.activity === "breather"))) {
+        // breather_hold: the engine's count of callers held only by breathers (skills counted).
         level = "bad"; hint = W.phrases.hint_breather;
       } else if (free.length > 0 && longest >= 5) {
         hint = W.phrases.hint_skill;
