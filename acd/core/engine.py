@@ -129,6 +129,8 @@ class Engine:
         # While timers due at one instant are drained, routing waits for one pass at the end:
         # the advisors made routable, the calls put in line and callers past their deadline.
         self._draining = False
+        # While a reload logs out removed advisors: staffing changes move no caller yet.
+        self._rebuilding = False
         self._freed: list[LiveAgent] = []
         self._lined: list[LiveCall] = []
         self._deadlines: list[LiveCall] = []
@@ -714,11 +716,13 @@ class Engine:
                 and self._is_empty(queue, join=False, step=len(queue.steps) - 1)
             ):
                 emptied.append(queue)
-        for queue in emptied:
+        for queue in emptied if not self._rebuilding else ():
             for call in list(queue.waiting.values()):
                 if call.state is CallState.WAITING and call.purpose is None:
                     self._leave(call, "leave_empty")
             self._leave_if_empty(queue)
+        if self._rebuilding:
+            return  # a reload lines every caller up again in the new configuration
         for step in unstaffed:
             # skip_unstaffed_steps: callers at a step that just lost its last staffed advisor
             # move on at once.
@@ -2414,10 +2418,16 @@ class Engine:
         # Accepted: holds end (their advisor may be rebuilt or gone); the calls are lined up below.
         for call in self._calls.values():
             self._release_hold(call)
-        # Log out removed advisors, then rebuild every index.
-        for agent in list(self._agents.values()):
-            if agent.cfg.id not in new_agents and agent.presence is Presence.LOGGED_IN:
-                self._log_out(agent)
+        # Log out removed advisors, then rebuild every index. Until the callers are lined up
+        # in the new configuration, a staffing change moves nobody: a caller relaxed or sent
+        # away now would be judged by steps the reload is replacing.
+        self._rebuilding = True
+        try:
+            for agent in list(self._agents.values()):
+                if agent.cfg.id not in new_agents and agent.presence is Presence.LOGGED_IN:
+                    self._log_out(agent)
+        finally:
+            self._rebuilding = False
         old_queues = self._queues
         self._build(config, old_queues)
         for agent in self._agents.values():
@@ -2447,6 +2457,8 @@ class Engine:
                 step += 1
             call.step = step
             call.step_entered_at = start
+            if call.state is CallState.WAITING:
+                self._skip_unstaffed(call)
             self._arm_call_timers(call)
         # Waiting callers keep their place: same keys, new steps; then match anew.
         for call in list(self._calls.values()):
