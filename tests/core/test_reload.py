@@ -118,3 +118,30 @@ def test_connected_call_survives_reload() -> None:
     )
     h.at(30).send(ev.CallEnded, call_id="c1")
     assert h.due(h.timer("wrap_up:a1:")) == 35  # new wrap-up 3 s, raised to the 5 s minimum
+
+
+def test_reload_removing_a_steps_last_advisor_judges_callers_by_the_new_steps() -> None:
+    """A reload that removes the only advisor of a caller's step (skip_unstaffed_steps) presents
+    the caller by the new configuration's steps, never by a step the reload removed."""
+    wrap = 30.0
+    old = config(
+        [queue("sales", ("fr>=4", 60.0), ("fr>=2", 60.0), "any", skip_unstaffed_steps=True)],
+        [agent("a1", skills={"fr": 5}), agent("a2", skills={"fr": 1})],
+        workload=NO_WORKLOAD,
+    )
+    h = Harness.of(old)
+    h.login("a1")
+    h.at(1).arrive("c1")
+    h.answer_and_end("c1", "a1", talk=10)  # a1 in wrap-up: still staffs step 0, not free
+    h.login("a2")
+    h.at(12).arrive("c2")  # waits at step 0: only a1 satisfies it
+    assert h.engine.call_view("c2").step == 0
+    new = config(
+        [queue("sales", "any", wrap_up_s=wrap)],
+        [agent("a2", skills={"fr": 1})],
+        workload=NO_WORKLOAD,
+    )
+    out = h.at(13).send(ev.ConfigChanged, config=new)
+    presented = [c for c in out if isinstance(c, cmd.RecordCallEvent) and c.kind == "presented"]
+    assert [(c.call_id, c.agent_id, c.data["step"]) for c in presented] == [("c2", "a2", 0)]
+    assert not [c for c in out if isinstance(c, cmd.RecordCallEvent) and c.kind == "relaxed"]
