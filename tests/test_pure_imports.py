@@ -41,7 +41,14 @@ AGI_CODEC_STDLIB = PURE_STDLIB | {"urllib.parse"}
 
 CALL_LEG_MODULES = [
     ACD / "asterisk" / name
-    for name in ("call_leg.py", "callback_leg.py", "prompts.py", "agi_codec.py", "errors.py")
+    for name in (
+        "call_leg.py",
+        "callback_leg.py",
+        "outbound_leg.py",
+        "prompts.py",
+        "agi_codec.py",
+        "errors.py",
+    )
 ] + [ACD / "asterisk" / "pin_locks.py"]  # the feature codes' wrong-PIN counts: pure as well
 
 

@@ -154,6 +154,27 @@ class SessionLost:
     reason: str
 
 
+# Inputs of the legs that start from an AMI Originate (callback_leg, outbound_leg): one
+# definition each, fed by the one shell both use (originated_calls).
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """AMI ``OriginateResponse`` ``Failure`` for this attempt (its ``Reason``)."""
+
+    reason: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """The originated channel answered and its FastAGI session for this attempt opened."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartyAnswered:
+    """AMI ``DialEnd`` ``ANSWER`` on the originated channel: the party it dialed picked up."""
+
+
 @dataclass(frozen=True, slots=True)
 class DialAnswered:
     """AMI ``DialEnd`` with ``ANSWER`` for this caller: ``agent_id`` picked up."""

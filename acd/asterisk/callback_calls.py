@@ -10,49 +10,15 @@ the caller ID the advisor's phone shows, ``ACD_CALLBACK_ID`` as a channel variab
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import OrderedDict
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Final
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
-import structlog
-
 from acd.asterisk.ami_client import AmiClient
-from acd.asterisk.ami_events import AmiEvent, DialEnd, DialStatus, OriginateResponse
-from acd.asterisk.call_leg import (
-    AgiReplied,
-    ChannelHungUp,
-    CloseSession,
-    LegMisuseError,
-    LegNote,
-    PostEvent,
-    SendAgi,
-    SessionLost,
-)
-from acd.asterisk.callback_leg import (
-    CallbackInput,
-    CallbackLeg,
-    CallbackOutput,
-    CallbackPhase,
-    CallbackSpec,
-    CustomerAnswered,
-    OriginateFailed,
-    SessionOpened,
-)
-from acd.asterisk.errors import AgiError, AmiError
-from acd.asterisk.fastagi import AgiSession
+from acd.asterisk.callback_leg import CallbackLeg, CallbackPhase, CallbackSpec
+from acd.asterisk.originated_calls import OriginatedCalls
 from acd.core.commands import ReserveAgent
-from acd.core.events import Event, ReservationReleased
 from acd.runtime.ports import EventInbox
-
-log = structlog.get_logger("acd.asterisk")
-
-# OriginateResponses read before the Originate's own response was handled (same read): kept
-# this many, for the action that is about to claim them.
-_EARLY_MAX: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +41,12 @@ class CallbackTarget:
     name: str = ""
 
 
-@dataclass(slots=True, eq=False)
-class _Attempt:
-    leg: CallbackLeg
-    endpoint: str
-    session: AgiSession | None = None
-    uniqueid: str | None = None
-    work: asyncio.Queue[SendAgi | None] = field(default_factory=asyncio.Queue)
-
-
-class CallbackCalls:
+class CallbackCalls(OriginatedCalls[CallbackLeg]):
     """``ReservedLegs`` for callbacks; ``handle_session`` serves FastAGI ``callback``."""
+
+    kind = "callback"
+    originating = CallbackPhase.ORIGINATING
+    ended = CallbackPhase.ENDED
 
     def __init__(
         self,
@@ -94,33 +55,15 @@ class CallbackCalls:
         target_of: Callable[[str], CallbackTarget | None],
         ami: AmiClient | None = None,
     ) -> None:
-        self._inbox = inbox
+        super().__init__(inbox, ami)
         self.delivery = delivery
         self._target_of = target_of
-        self.ami = ami
-        self._attempts: dict[str, _Attempt] = {}
-        self._by_action: dict[str, _Attempt] = {}
-        self._by_uniqueid: dict[str, _Attempt] = {}
-        self._early: OrderedDict[str, OriginateResponse] = OrderedDict()
-        self._background: set[asyncio.Task[None]] = set()
-        self.originated = 0
-
-    @property
-    def active(self) -> int:
-        """Callback attempts under way."""
-        return len(self._attempts)
-
-    # ReservedLegs port --------------------------------------------------------------------
 
     def reserve_agent(self, command: ReserveAgent) -> None:
         """The engine reserved an advisor for a callback: originate the advisor's leg."""
         target = self._target_of(command.call_id)
         if target is None or command.call_id in self._attempts:
-            # Never two legs for one callback at once; an unknown one frees the advisor.
-            log.error("callback_not_originated", call_id=command.call_id, known=target is not None)
-            self._post(
-                ReservationReleased(at=self._inbox.now(), call_id=command.call_id, reason="unknown")
-            )
+            self._refuse(command.call_id, known=target is not None)
             return
         d = self.delivery
         leg = CallbackLeg(
@@ -133,16 +76,10 @@ class CallbackCalls:
                 ring_timeout_s=d.ring_timeout_s,
             )
         )
-        attempt = _Attempt(leg, command.endpoint)
-        self._attempts[command.call_id] = attempt
-        self._spawn(self._originate(attempt, target))
-
-    async def _originate(self, attempt: _Attempt, target: CallbackTarget) -> None:
-        call_id = attempt.leg.spec.call_id
-        d = self.delivery
+        call_id = command.call_id
         shown = (target.name or target.number).replace('"', "")
         fields = {
-            "Channel": attempt.endpoint,
+            "Channel": command.endpoint,
             "Application": "AGI",
             "Data": f"{d.agi_base}/callback?id={quote(call_id, safe='')}",
             # The advisor's phone shows whom they call back.
@@ -151,136 +88,4 @@ class CallbackCalls:
             "Variable": [f"ACD_CALLBACK_ID={call_id}"],
             "Async": "true",
         }
-        try:
-            if self.ami is None:
-                raise AmiError("no AMI connection")
-            response = await self.ami.send_action("Originate", fields)
-        except (AmiError, TimeoutError) as exc:
-            log.error("callback_originate_failed", call_id=call_id, error=str(exc))
-            self._end(attempt, "originate_refused")
-            return
-        if not response.ok:
-            log.error("callback_originate_refused", call_id=call_id, message=response.message)
-            self._end(attempt, "originate_refused")
-            return
-        self.originated += 1
-        action_id = response.get("ActionID") or ""
-        log.info("callback_originated", call_id=call_id, endpoint=attempt.endpoint)
-        early = self._early.pop(action_id, None)
-        if early is not None:
-            self._originate_response(attempt, early)
-        else:
-            self._by_action[action_id] = attempt
-
-    def _end(self, attempt: _Attempt, reason: str) -> None:
-        """The attempt never reached Asterisk: the advisor is released at once."""
-        call_id = attempt.leg.spec.call_id
-        self._forget(attempt)
-        self._post(ReservationReleased(at=self._inbox.now(), call_id=call_id, reason=reason))
-
-    def _forget(self, attempt: _Attempt) -> None:
-        call_id = attempt.leg.spec.call_id
-        if self._attempts.get(call_id) is attempt:
-            del self._attempts[call_id]
-        if attempt.uniqueid is not None and self._by_uniqueid.get(attempt.uniqueid) is attempt:
-            del self._by_uniqueid[attempt.uniqueid]
-
-    # AMI side -----------------------------------------------------------------------------
-
-    def on_ami_event(self, event: AmiEvent) -> None:
-        """OriginateResponse of our Originates, DialEnd ANSWER of the customers we dial."""
-        match event:
-            case OriginateResponse(action_id=action_id) if action_id:
-                attempt = self._by_action.pop(action_id, None)
-                if attempt is None:
-                    self._early[action_id] = event
-                    while len(self._early) > _EARLY_MAX:
-                        self._early.popitem(last=False)
-                    return
-                self._originate_response(attempt, event)
-            case DialEnd(channel=caller, status=DialStatus.ANSWER) if caller is not None:
-                attempt = self._by_uniqueid.get(caller.uniqueid)
-                if attempt is not None:
-                    self._feed(attempt, CustomerAnswered())
-            case _:
-                pass
-
-    def _originate_response(self, attempt: _Attempt, event: OriginateResponse) -> None:
-        if event.response.lower() == "success":
-            attempt.uniqueid = event.uniqueid
-            self._by_uniqueid[event.uniqueid] = attempt
-            return
-        self._feed(attempt, OriginateFailed(event.reason))
-
-    # FastAGI side -------------------------------------------------------------------------
-
-    async def handle_session(self, session: AgiSession) -> None:
-        """The advisor answered an originated leg: brief them, dial the customer."""
-        try:
-            call_id = session.script.params.get("id", "")
-            attempt = self._attempts.get(call_id)
-            if attempt is None or attempt.leg.phase is not CallbackPhase.ORIGINATING:
-                # Not ours (or already over): hang up cleanly, never dial anyone.
-                log.warning("callback_session_unknown", call_id=call_id[:80])
-                with contextlib.suppress(AgiError, TimeoutError):
-                    await session.hangup()
-                return
-            attempt.session = session
-            attempt.uniqueid = session.uniqueid
-            self._by_uniqueid[session.uniqueid] = attempt
-            session.on_hangup(lambda: self._feed(attempt, ChannelHungUp()))
-            self._feed(attempt, SessionOpened())
-            await self._drive(attempt, session)
-        finally:
-            await session.close()
-
-    async def _drive(self, attempt: _Attempt, session: AgiSession) -> None:
-        while True:
-            line = await attempt.work.get()
-            if line is None:
-                return
-            if line.announce is not None:
-                self._note(attempt, line.announce)
-            try:
-                reply = await session.send_line(line.line, reply_within=line.reply_within_s)
-            except (AgiError, TimeoutError) as exc:
-                self._feed(attempt, SessionLost(str(exc)))
-                continue
-            self._feed(attempt, AgiReplied(reply))
-
-    def _feed(self, attempt: _Attempt, item: CallbackInput) -> None:
-        try:
-            outputs = attempt.leg.handle(item, self._inbox.now())
-        except LegMisuseError:
-            log.exception("callback_leg_misused", call_id=attempt.leg.spec.call_id)
-            return
-        self._apply(attempt, outputs)
-
-    def _apply(self, attempt: _Attempt, outputs: list[CallbackOutput]) -> None:
-        for output in outputs:
-            match output:
-                case SendAgi():
-                    attempt.work.put_nowait(output)
-                case PostEvent(event=event):
-                    self._post(event)
-                case CloseSession():
-                    attempt.work.put_nowait(None)
-                case LegNote():
-                    self._note(attempt, output)
-        if attempt.leg.phase is CallbackPhase.ENDED:
-            self._forget(attempt)
-
-    def _note(self, attempt: _Attempt, note: LegNote) -> None:
-        emit = log.warning if note.peer_fault else log.info
-        emit(note.event, call_id=attempt.leg.spec.call_id, detail=note.detail)
-
-    def _post(self, event: Event) -> None:
-        try:
-            self._inbox.post(event)
-        except Exception:
-            log.exception("event_not_posted", event_type=type(event).__name__)
-
-    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._start(leg, fields, endpoint=command.endpoint)

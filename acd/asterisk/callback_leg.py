@@ -37,9 +37,12 @@ from acd.asterisk.call_leg import (
     CloseSession,
     LegMisuseError,
     LegNote,
+    OriginateFailed,
+    PartyAnswered,
     PostEvent,
     SendAgi,
     SessionLost,
+    SessionOpened,
 )
 from acd.core.events import (
     AgentAnswered,
@@ -97,21 +100,7 @@ class CallbackSpec:
     dial_margin_s: float = 4 * 3600.0  # a Dial lasts the whole conversation
 
 
-@dataclass(frozen=True, slots=True)
-class OriginateFailed:
-    """AMI ``OriginateResponse`` ``Failure`` for this attempt (its ``Reason``)."""
-
-    reason: int
-
-
-@dataclass(frozen=True, slots=True)
-class SessionOpened:
-    """The advisor answered and the FastAGI ``callback`` session for this attempt opened."""
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerAnswered:
-    """AMI ``DialEnd`` ``ANSWER`` on the advisor's channel: the customer picked up."""
+CustomerAnswered = PartyAnswered  # on the originated channel: the customer picked up
 
 
 CallbackInput = (

@@ -39,9 +39,12 @@ from acd.asterisk.call_leg import (
     CloseSession,
     LegMisuseError,
     LegNote,
+    OriginateFailed,
+    PartyAnswered,
     PostEvent,
     SendAgi,
     SessionLost,
+    SessionOpened,
 )
 from acd.core.events import AgentAnswered, CallEnded, Event, ReservationReleased
 
@@ -85,21 +88,7 @@ class OutboundSpec:
     dial_margin_s: float = 4 * 3600.0  # a Dial lasts the whole conversation
 
 
-@dataclass(frozen=True, slots=True)
-class OriginateFailed:
-    """AMI ``OriginateResponse`` ``Failure`` for this attempt (its ``Reason``)."""
-
-    reason: int
-
-
-@dataclass(frozen=True, slots=True)
-class SessionOpened:
-    """The contact answered and the FastAGI ``outbound`` session for this attempt opened."""
-
-
-@dataclass(frozen=True, slots=True)
-class AdvisorAnswered:
-    """AMI ``DialEnd`` ``ANSWER`` on the contact's channel: the advisor is connected."""
+AdvisorAnswered = PartyAnswered  # on the originated channel: the advisor is connected
 
 
 @dataclass(frozen=True, slots=True)
