@@ -85,6 +85,8 @@ class Channel:
     # Set when an AMI Bridge pulled the channel out of its application: once the bridge ends,
     # the channel continues in the dialplan after that application (bridge after-goto).
     pulled_out: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when app_dial tells this (calling) channel its callee rings.
+    alerted: asyncio.Event = field(default_factory=asyncio.Event)
     # Set on leaving a bridge, cleared on entering one.
     left_bridge: asyncio.Event = field(default_factory=asyncio.Event)
 

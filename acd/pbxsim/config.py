@@ -158,6 +158,9 @@ class PbxConfig:
     max_ami_backlog: int = 20000
     # Where MixMonitor writes a relative file name (Asterisk: astspooldir/monitor).
     monitor_dir: str = "/var/spool/asterisk/monitor"
+    # asterisk.conf's systemname: prefixes every Uniqueid (``pbx-a-1733400000.12``), as each box
+    # of a multi-PBX centre must have its own.
+    systemname: str = ""
     # queues.conf [general] shared_lastcall (yes in the lab): a member's CallsTaken and
     # LastCall count the calls of every queue it belongs to.
     shared_lastcall: bool = True

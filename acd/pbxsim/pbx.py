@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from acd.pbxsim.channels import CAUSE_TEXT, DOWN, RING, RINGING, UP, Bridge, Channel, Headers
@@ -47,6 +47,11 @@ class Counters:
     transfers: int = 0
     channels_created: int = 0
     channels_destroyed: int = 0
+    # Inter-PBX trunk (acd/pbxsim/trunk.py): Dials sent over it, calls it brought in, and those
+    # answered by a phone of this box.
+    trunk_calls_out: int = 0
+    trunk_calls_in: int = 0
+    answered_over_trunk: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -65,6 +70,9 @@ _RECEIVED = (("Direction", "Received"),)
 
 DeviceListener = Callable[[str, str], None]
 EventListener = Callable[[AmiEvent], None]
+# How a Dial reaches another box over an inter-PBX trunk (acd/pbxsim/trunk.py): the caller's
+# channel, the trunk's endpoint, the user dialled on the far box, the ring timeout, music.
+TrunkDial = Callable[[Channel, str, str, float | None, bool], Awaitable["DialResult"]]
 
 
 @dataclass
@@ -83,6 +91,11 @@ class Pbx:
     # Told of every channel as it is destroyed (a MixMonitor ends with its channel).
     destroy_listeners: list[Callable[[Channel], None]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
+    # Inter-PBX trunks by their endpoint on this box: ``Dial(PJSIP/<user>@<endpoint>)`` rings
+    # ``<user>`` on the box at the other end.
+    trunks: dict[str, TrunkDial] = field(default_factory=dict)
+    # False while the box is stopped: a trunk from another box finds nobody to answer.
+    in_service: bool = True
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)
@@ -119,7 +132,9 @@ class Pbx:
         return f"{next(self._local_suffix):08x}"
 
     def next_uniqueid(self) -> str:
-        return f"{int(time.time())}.{next(self._sequence)}"
+        # asterisk.conf's systemname prefixes every Uniqueid (two boxes never share one).
+        prefix = f"{self.config.systemname}-" if self.config.systemname else ""
+        return f"{prefix}{int(time.time())}.{next(self._sequence)}"
 
     def new_channel(
         self,
@@ -182,6 +197,7 @@ class Pbx:
     def indicate_ringing(self, channel: Channel) -> None:
         """app_dial tells its caller the callee rings; a Local ``;2`` half passes it on to
         ``;1``, which then takes the identity ``;2`` is connected to (S13 e)."""
+        channel.alerted.set()  # a SIP 180 goes back to whoever called (a trunk's far end)
         peer = channel.local_peer
         if peer is None or not channel.name.endswith(";2") or peer.state in (RINGING, UP):
             return
@@ -402,6 +418,10 @@ class Pbx:
             caller.variables[name] = ""
         caller.variables["DIALEDPEERNAME"] = ""
         caller.variables["DIALEDPEERNUMBER"] = ""
+        technology, _, resource = target.partition("/")
+        user, at, endpoint = resource.partition("@")
+        if at and technology.upper() == "PJSIP" and endpoint in self.trunks:
+            return await self.trunks[endpoint](caller, endpoint, user, ring_timeout, music)
         phone = self.phone_for(target)
         if phone is None or not phone.has_contact or not phone.reachable:
             # No contact: chan_pjsip refuses the request, app_dial never creates a channel.

@@ -18,6 +18,7 @@ from acd.pbxsim.pbx import AmiEvent, Pbx, wait_for_hangup
 from acd.pbxsim.phones import Phone
 from acd.pbxsim.registration import Registrar
 from acd.pbxsim.routines import Routines
+from acd.pbxsim.trunk import link
 
 
 class PbxSim:
@@ -49,10 +50,15 @@ class PbxSim:
         await self.stop()
 
     async def start(self) -> None:
-        self.ami_port = await self.ami.start(self.config.ami_host, self.config.ami_port)
+        """Listen on AMI; a box started again after ``stop`` takes its former port back."""
+        self.ami_port = await self.ami.start(
+            self.config.ami_host, self.ami_port or self.config.ami_port
+        )
+        self.pbx.in_service = True
 
     async def stop(self, *, shutdown_event: bool = True) -> None:
         """``core stop now``: Shutdown event to AMI clients, calls torn down, sockets closed."""
+        self.pbx.in_service = False
         # Every live call is hung up first so its channels end with a Hangup, like a core stop.
         for channel in list(self.pbx.channels.values()):
             self.pbx.remote_hangup(channel)
@@ -71,6 +77,12 @@ class PbxSim:
         await self.ami.stop()
 
     # -- users' API -----------------------------------------------------------------------------
+
+    def link(self, other: PbxSim, *, here: str, there: str) -> None:
+        """An inter-PBX trunk to ``other`` (acd/pbxsim/trunk.py): on this box
+        ``Dial(PJSIP/<user>@<here>)`` rings ``PJSIP/<user>`` on ``other``, whose endpoint
+        ``there`` points back."""
+        link(self.pbx, other.pbx, a_to_b=here, b_to_a=there)
 
     def drop_ami(self) -> int:
         """Fault: reset every AMI connection now; the PBX and its calls carry on."""
