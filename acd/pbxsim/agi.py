@@ -330,12 +330,17 @@ class AgiSession:
             if ch.dead:
                 return DEAD
             return await self._stream_file(args[2], args[3])
-        if words[:2] in (["SAY", "NUMBER"], ["SAY", "DATETIME"]):
-            if len(args) < 4:
+        if words[:2] in (["SAY", "NUMBER"], ["SAY", "DIGITS"], ["SAY", "DATETIME"]):
+            # res_agi.c: SAY DIGITS takes exactly 4 words and SAY NUMBER 4 or 5 (a gender),
+            # both a number first (sscanf %d), or it prints its usage. acd sends SAY DATETIME
+            # with no escape digits.
+            if len(args) < 4 or (words[1] == "DIGITS" and len(args) != 4):
+                return "520 Invalid command syntax.  Proper usage not available."
+            if words[1] != "DATETIME" and not re.match(r"[-+]?[0-9]", args[2]):
                 return "520 Invalid command syntax.  Proper usage not available."
             if ch.dead:
                 return DEAD
-            return await self._say()
+            return await self._say("" if words[1] == "DATETIME" else args[3])
         if words[:3] == ["CONTROL", "STREAM", "FILE"]:
             if len(args) < 5:
                 return "520 Invalid command syntax.  Proper usage not available."
@@ -439,13 +444,30 @@ class AgiSession:
             return f"200 result=0 endpos={played}"
         return f"200 result=0 endpos={samples}"
 
-    async def _say(self) -> str | None:
-        """SAY NUMBER / SAY DATETIME: say.c streams its digit files like STREAM FILE (MOH stops),
-        stops on a new command line without a reply (res_agi.c handle_saynumber, res == 1), and
-        replies ``200 result=0`` (no endpos) when done, ``-1`` on hang-up. Modelled as one
-        unknown-length prompt."""
+    async def _say(self, escape: str) -> str | None:
+        """SAY NUMBER / SAY DIGITS / SAY DATETIME: say.c streams one file per word (digit)
+        like STREAM FILE (MOH stops), so keys behave as in S14's STREAM FILE: an escape digit
+        ends it with ``200 result=<ASCII>`` (res_agi prints no endpos for SAY), other keys are
+        ignored; a new command line stops it without a reply (res_agi.c handle_saynumber /
+        handle_saydigits, ``res == 1``); ``200 result=0`` when done, ``-1`` on hang-up. No
+        recording has SAY: the whole of it is modelled as one unknown-length prompt."""
         ch = self.channel
-        woke, _, _ = await self._play("say", (ch.soft_hangup, self._input))
+        scale = self.pbx.config.timings.time_scale
+        self.pbx.stop_moh(ch)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + samples_of("say") / SAMPLE_RATE * scale
+        ch.listen_for_keys()
+        try:
+            while True:
+                woke = await wait_any((ch.soft_hangup, self._input, ch.key_pressed), until)
+                if woke is ch.key_pressed:
+                    key = ch.take_key(escape)
+                    if key is None:
+                        continue
+                    return f"200 result={ord(key)}"
+                break
+        finally:
+            ch.stop_listening()
         if woke is self._input:
             return None
         if woke is ch.soft_hangup:
@@ -463,11 +485,12 @@ class AgiSession:
         ch.variables["CPLAYBACKOFFSET"] = str(played * 1000 // SAMPLE_RATE)
         return f"200 result=0 endpos={played if stopped else samples}"
 
-    async def _get_data(self, args: list[str]) -> str:
+    async def _get_data(self, args: list[str]) -> str | None:
         """``GET DATA file [timeout_ms [maxdigits]]``: the prompt, then the digits keyed.
 
         res_agi answers ``200 result=<digits>``, with `` (timeout)`` when the caller stopped
-        keying before ``maxdigits`` or ``#``; it refuses a dead channel (511).
+        keying before ``maxdigits`` or ``#``; it refuses a dead channel (511). A new command
+        line stops it without a reply (res_agi.c handle_getdata: ``res == 2``).
         """
         ch = self.channel
         if len(args) < 3:
@@ -484,7 +507,11 @@ class AgiSession:
         loop = asyncio.get_running_loop()
         ch.listen_for_keys()
         try:
-            woke = await wait_any((ch.soft_hangup, ch.key_pressed), loop.time() + prompt_s)
+            woke = await wait_any(
+                (ch.soft_hangup, self._input, ch.key_pressed), loop.time() + prompt_s
+            )
+            if woke is self._input:
+                return None
             if woke is ch.soft_hangup:
                 return "200 result=-1"
             if woke is None and ch.dtmf:
@@ -499,7 +526,9 @@ class AgiSession:
                     if len(digits) >= max_digits:
                         return f"200 result={digits}"
                     deadline = loop.time() + timeout * timings.time_scale
-                woke = await wait_any((ch.soft_hangup, ch.key_pressed), deadline)
+                woke = await wait_any((ch.soft_hangup, self._input, ch.key_pressed), deadline)
+                if woke is self._input:
+                    return None
                 if woke is ch.soft_hangup:
                     return "200 result=-1"
                 if woke is None:
