@@ -787,8 +787,9 @@ class Engine:
         self._record(call, "breather_hold", None, step=call.step, advisors=step.breathing)
 
     def _yield_breather(self, call: LiveCall) -> None:
-        """The caller waited ``breather_yield_after_s``: an eligible advisor in a breather (the
-        least occupied) ends it and is rung for this caller."""
+        """The caller waited ``breather_yield_after_s``: eligible advisors in a breather (the least
+        occupied first) end it, each for the caller they would take among those who waited long
+        enough — this one, or an older caller ahead of it (first come, first served)."""
         call.yield_timer = None
         if call.state is not CallState.WAITING or call.in_step is None:
             return
@@ -801,29 +802,39 @@ class Engine:
             and a.presence is Presence.LOGGED_IN
             and a.phone is PhoneState.IDLE
         ]
-        if not candidates:
-            return
-        agent = min(candidates, key=lambda a: (a.load.occupancy(self._now), a.index))
-        self._record(call, "breather_yielded", agent, waited_s=self._now - call.offered_at)
-        self._cancel(agent.timer)
-        agent.timer = None
-        self._set_activity(agent, Trigger.READY, "breather_yielded")
-        # Straight to this caller: never left available over the cap.
-        self._present(call, agent)
-        self._refresh(agent)
+        candidates.sort(key=lambda a: (a.load.occupancy(self._now), a.index))
+        for agent in candidates:
+            if call.state is not CallState.WAITING:
+                break
+            chosen = self._yields_breather(agent)
+            if chosen is None:
+                continue
+            self._cancel(agent.timer)
+            agent.timer = None
+            self._set_activity(agent, Trigger.READY, "breather_yielded")
+            # Straight to that caller: never left available over the cap.
+            self._present(chosen, agent)
+            self._refresh(agent)
 
     def _yields_breather(self, agent: LiveAgent) -> LiveCall | None:
-        """The caller this advisor would take, if they have waited long enough for a breather to
-        yield (``breather_yield_after_s`` of the caller's queue) and the advisor can be rung."""
+        """The caller this advisor would take among those who have waited long enough for a
+        breather to yield (``breather_yield_after_s`` of their queue), if the advisor can be rung.
+
+        Only the head of each of the advisor's steps is considered, so a yield never takes a
+        caller ahead of an older one of the same queue and priority; a step whose head has not
+        waited long enough (a newer caller of higher priority) yields nothing."""
         if agent.presence is not Presence.LOGGED_IN or agent.phone is not PhoneState.IDLE:
             return None
-        call = best_call_for(agent, self._by_seq, self._now)
+        now = self._now
+
+        def waited_enough(call: LiveCall) -> bool:
+            after = call.queue.cfg.breather_yield_after_s
+            return after is not None and now - call.offered_at >= after
+
+        call = best_call_for(agent, self._by_seq, now, waited_enough)
         if call is None:
             return None
-        after = call.queue.cfg.breather_yield_after_s
-        if after is None or self._now - call.offered_at < after:
-            return None
-        self._record(call, "breather_yielded", agent, waited_s=self._now - call.offered_at)
+        self._record(call, "breather_yielded", agent, waited_s=now - call.offered_at)
         return call
 
     def _present(self, call: LiveCall, agent: LiveAgent) -> None:

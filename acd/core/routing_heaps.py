@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from typing import Any
 
 from acd.core.config import Policy
@@ -83,8 +84,16 @@ def best_agent_for(call: LiveCall, everyone: list[LiveAgent], now: float) -> Liv
     return found
 
 
-def best_call_for(agent: LiveAgent, by_seq: dict[int, LiveCall], now: float) -> LiveCall | None:
-    """Highest priority, then longest weighted wait, across the heads of the agent's steps."""
+def best_call_for(
+    agent: LiveAgent,
+    by_seq: dict[int, LiveCall],
+    now: float,
+    only: Callable[[LiveCall], bool] | None = None,
+) -> LiveCall | None:
+    """Highest priority, then longest weighted wait, across the heads of the agent's steps.
+
+    With ``only``, a step whose head fails it offers nothing: a call behind the head is never
+    taken before it (first come, first served within a step)."""
     best: LiveCall | None = None
     best_key: tuple[int, float, int] = (0, 0.0, 0)
     for step in agent.steps:
@@ -108,7 +117,7 @@ def best_call_for(agent: LiveAgent, by_seq: dict[int, LiveCall], now: float) -> 
         if cooling is not None:
             for entry in cooling:
                 heapq.heappush(heap, entry)
-        if head is None:
+        if head is None or (only is not None and not only(head)):
             continue
         call = head
         key = (call.priority, (now - call.fifo_at) * step.queue.cfg.weight, -call.seq)

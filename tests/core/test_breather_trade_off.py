@@ -64,3 +64,41 @@ def test_a_running_breather_yields_when_the_caller_reaches_the_yield_time() -> N
     assert (h.t, rings(out)) == (160.0, [("c2", "a1")])
     assert call_kinds(out, "c2") == ["breather_yielded", "presented"]
     assert not [t for t in h.engine.pending_timers() if t.startswith("breather:")]
+
+
+def test_a_breather_yields_to_the_queues_oldest_caller_past_the_yield_time() -> None:
+    """a1 frees up over the cap at 39 s: c2 (billing, waited 34 s of a 30 s yield) is rung,
+    though a1's top caller overall is an older one of a queue without yields (Hypothesis found
+    the breather started instead, then yielded at 60 s to c3, skipping c2)."""
+    billing = queue("billing", wrap_up_s=5, breather_yield_after_s=30.0)
+    other = queue("other", announce_interval_s=None)
+    h = Harness.of(config([billing, other], [agent("a1", ("billing", "other"))], workload=CAP))
+    h.login("a1")
+    h.arrive("c1", "billing")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    h.at(2).arrive("c0", "other")
+    h.at(5).arrive("c2", "billing")
+    h.at(30).arrive("c3", "billing")
+    h.at(34).send(ev.CallEnded, call_id="c1")
+    assert rings(h.fire("yield:c2:")) == []  # a1 is wrapping up, not in a breather
+    out = h.fire("wrap_up:a1:")
+    assert (h.t, rings(out)) == (39.0, [("c2", "a1")])
+    assert "breather_yielded" in call_kinds(out, "c2")
+
+
+def test_a_yield_timer_rings_the_older_caller_ahead_once_its_cooldown_is_over() -> None:
+    """c3's yield timer fires at 130 s while a1 breathes and c2 (older, same queue) is past its
+    no-answer cooldown for a1: the breather yields to c2, first come first served."""
+    sales = queue("sales", wrap_up_s=5, breather_yield_after_s=30.0, retry_s=5.0)
+    h = Harness.of(config([sales], [agent("a1")], workload=CAP))
+    h.login("a1")
+    h.arrive("c1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    h.at(5).arrive("c2")
+    h.at(100).arrive("c3")
+    h.send(ev.CallEnded, call_id="c1")
+    assert rings(h.fire("wrap_up:a1:")) == [("c2", "a1")]
+    h.at(115).send(ev.AgentDidNotAnswer, call_id="c2", agent_id="a1")
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
+    out = h.fire("yield:c3:")
+    assert (h.t, rings(out)) == (130.0, [("c2", "a1")])
