@@ -45,7 +45,7 @@ from acd.asterisk.fastagi import AgiSession, FastAgiServer
 from acd.asterisk.fastagi import FastAgiSettings as FastAgiServerSettings
 from acd.asterisk.outbound_calls import OutboundCalls, OutboundDelivery
 from acd.asterisk.pin_locks import PinLimits
-from acd.campaign_dialer import OUTBOUND, CampaignDialer
+from acd.campaign_dialer import OUTBOUND, AdvisorCounts, CampaignDialer
 from acd.core.calendar import Opening, opening_at
 from acd.core.callbacks import NumberVerdict, check_number, dial_form
 from acd.core.commands import CallCompleted, Command
@@ -61,7 +61,7 @@ from acd.core.events import (
     Event,
 )
 from acd.core.snapshots import CallbackView
-from acd.core.states import CallState, Presence
+from acd.core.states import Activity, CallState, Presence
 from acd.mqtt import MqttBridge
 from acd.runtime.calendar import HoursTimers, post_day_rollovers
 from acd.runtime.callback_desk import CallbackDesk
@@ -333,8 +333,11 @@ class Daemon:
                 outbound_delivery(settings, settings.fastagi.port),
                 self.dialer.target_of,
                 self.dialer.on_attempt,
+                on_progress=self.dialer.on_progress,
             )
             self.dispatcher.reserved_legs[OUTBOUND] = self.outbound
+            self.dialer.legs = self.outbound
+            self.dialer.advisors = self._advisor_counts
         self._customer_reload: asyncio.Task[None] | None = None
         self.crm = crm_lookup(settings)
         self.profiles = CallerProfiles(on_completed=self._customer_called)
@@ -957,6 +960,29 @@ class Daemon:
 
     def _pending_callbacks(self) -> list[CallbackView]:
         return [cb for cb in self.engine.callbacks() if cb.state is not CallState.CONNECTED]
+
+    def _advisor_counts(self, queue: str) -> AdvisorCounts:
+        """The queue's advisors as predictive pacing counts them (free; on a call, reserved or
+        in wrap-up under the workload cap: the others take a breather before their next)."""
+        workload = self.config.workload
+        free = busy = wrapping = 0
+        for agent_id, agent in self.settings.agents.items():
+            if queue not in agent.queues:
+                continue
+            try:
+                view = self.engine.agent_view(agent_id)
+            except CoreError:
+                continue
+            if view.routable:
+                free += 1
+                continue
+            if workload.enabled and view.occupancy > workload.occupancy_cap:
+                continue
+            if view.activity in (Activity.ON_CALL, Activity.RESERVED):
+                busy += 1
+            elif view.activity is Activity.WRAP_UP:
+                wrapping += 1
+        return AdvisorCounts(free, busy, wrapping)
 
     def _opening_of(self, queue: str, at: float) -> Opening:
         """Whether ``queue`` is in its opening hours at ``at`` (a booked callback's time)."""

@@ -1,4 +1,4 @@
-"""The campaign dialer of the daemon: progressive campaigns, one contact per reserved advisor.
+"""The campaign dialer of the daemon: progressive, predictive and preview campaigns.
 
 Every ``[outbound] dial_tick_s`` it reads which campaigns are running (``acd campaign start``),
 takes each progressive campaign's due contacts in list order and asks the compliance rules
@@ -11,10 +11,19 @@ holds an advisor (``ReserveAgent``) ``OutboundCalls`` originates the contact and
 attempt ended (``on_attempt``): the attempt is recorded and the contact rescheduled per the
 campaign's ``retry_minutes``, or done.
 
+Predictive campaigns dial first: every tick the campaign's ``Pacer`` (``acd.core.pacing``, the
+one ``acd campaign simulate`` runs) says how many contacts to dial from the advisors of the
+queue (free, busy, in wrap-up under the workload cap), the dials ringing and the answered
+contacts waiting; the rules are asked for each, then ``OutboundCalls.dial`` originates them.
+An answered contact waits in the engine's line like a caller (below inbound callers) for at most
+``[outbound] no_advisor_s``; the pacer hears each answer, connection and abandon.
+
+Preview campaigns never dial by themselves: the advisor asks for their next contact
+(``preview``: the rules are asked, the contact held for them and shown), then clicks to call
+(``call_previewed``): a reservation for that very advisor, and the contact is originated.
+
 One attempt per person at a time; at most as many reservations waiting per campaign as the
 queue has advisors. Pausing or stopping a campaign releases its reservations not yet dialed.
-Preview and predictive campaigns are not dialed by the daemon yet (``acd campaign simulate``
-runs their pacing).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -31,12 +40,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import structlog
 
-from acd.asterisk.outbound_calls import OutboundTarget
-from acd.asterisk.outbound_leg import AttemptOver
+from acd.asterisk.outbound_calls import OutboundCalls, OutboundTarget
+from acd.asterisk.outbound_leg import AttemptOver, OutboundPhase
 from acd.core.calendar import CentreCalendar
+from acd.core.commands import ReserveAgent
 from acd.core.customers import Customer, Opposition
+from acd.core.errors import CoreError
 from acd.core.events import ReservationReleased, ReservationRequested
 from acd.core.outbound_rules import AttemptOutcome, OutboundRules, may_dial
+from acd.core.pacing import DialMode, Pacer, PacingInputs, PacingPolicy
 from acd.runtime.ports import EventInbox
 from acd.settings import CampaignSettings, Settings
 from acd.storage.campaigns import BLOCKED, AttemptRecord, CampaignStore
@@ -55,6 +67,34 @@ class _Pending:
     customer: Customer | None
     dialed_at: float | None = None
     agent_id: str | None = None
+    predictive: bool = False
+    resolved: bool = False  # the pacer heard whether the dial was answered
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisorCounts:
+    """A queue's advisors as pacing counts them: free (routable), on a call or reserved, in
+    wrap-up, the last two only when under the workload cap (the others take a breather)."""
+
+    free: int
+    busy: int
+    wrapping: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """The contact held for an advisor of a preview campaign until they call or skip."""
+
+    campaign: str
+    number: str
+    customer_id: str
+    name: str
+    company: str
+    offer: str
+    held_at: float
+
+
+ANSWER_DELAY_S: Final = 12.0  # the mean dial-to-answer delay before one is measured
 
 
 # The outcomes an advisor sets after a conversation, and what follows for the contact.
@@ -111,6 +151,12 @@ class CampaignDialer:
         self._records: dict[str, asyncio.Task[None]] = {}
         self.conversations: dict[str, Conversation] = {}  # advisor -> their latest one
         self.states: dict[str, str] = {}
+        # Predictive pacing: the legs' phases and the queue's advisors (set by the daemon).
+        self.legs: OutboundCalls | None = None
+        self.advisors: Callable[[str], AdvisorCounts] | None = None
+        self.pacers: dict[str, Pacer] = {}
+        self._answer_delays: dict[str, tuple[float, int]] = {}  # campaign -> (sum, count)
+        self.previews: dict[str, tuple[str, Preview]] = {}  # advisor -> (attempt id, contact)
 
     # -------------------------------------------------------------- the loop
 
@@ -132,9 +178,10 @@ class CampaignDialer:
             if state != "running":
                 self._release_waiting(name, state)
                 continue
-            if campaign.mode != "progressive":
-                continue
-            await self._fill(name, campaign)
+            if campaign.mode == "progressive":
+                await self._fill(name, campaign)
+            elif campaign.mode == "predictive":
+                await self._pace(name, campaign)
 
     def _release_waiting(self, campaign: str, state: str) -> None:
         for call_id, pending in list(self._pending.items()):
@@ -148,6 +195,72 @@ class CampaignDialer:
                         campaign, pending.number, status="pending", next_at=0.0, last_outcome=""
                     )
                 )
+
+    def pacer(self, name: str) -> Pacer:
+        """The campaign's pacing state (created on first use, from its settings)."""
+        pacer = self.pacers.get(name)
+        if pacer is None:
+            campaign = self.settings.campaigns[name]
+            pacer = Pacer(
+                PacingPolicy(
+                    mode=DialMode(campaign.mode),
+                    abandon_cap=campaign.abandon_cap,
+                    no_advisor_s=self.settings.outbound.no_advisor_s,
+                )
+            )
+            self.pacers[name] = pacer
+        return pacer
+
+    def pacing_inputs(self, name: str, campaign: CampaignSettings) -> PacingInputs | None:
+        """What the pacer weighs now; None while the daemon gives no advisor counts or legs."""
+        if self.advisors is None or self.legs is None:
+            return None
+        counts = self.advisors(campaign.queue)
+        phases = self.legs.phases()
+        in_flight = waiting = 0
+        for call_id, pending in self._pending.items():
+            if pending.campaign != name or not pending.predictive:
+                continue
+            phase = phases.get(call_id)
+            if phase is OutboundPhase.ORIGINATING:
+                in_flight += 1
+            elif phase is OutboundPhase.WAITING:
+                waiting += 1
+        queue = self.settings.queues.get(campaign.queue)
+        total, count = self._answer_delays.get(name, (0.0, 0))
+        return PacingInputs(
+            free_advisors=counts.free,
+            busy_advisors=counts.busy,
+            wrapping_advisors=counts.wrapping,
+            in_flight=in_flight,
+            waiting=waiting,
+            mean_handle_s=queue.expected_handle_s if queue is not None else 180.0,
+            wrap_up_s=queue.wrap_up_s if queue is not None else 10.0,
+            answer_delay_s=total / count if count >= 10 else ANSWER_DELAY_S,
+        )
+
+    async def _pace(self, name: str, campaign: CampaignSettings) -> None:
+        """Predictive: dial as many contacts as the pacer says, each one the rules allow."""
+        inputs = self.pacing_inputs(name, campaign)
+        if inputs is None or self.legs is None:
+            return
+        now = self.inbox.now()
+        wanted = self.pacer(name).dials_now(now, inputs)
+        if wanted <= 0:
+            return
+        for number, customer in await self.store.due_contacts(name, now, wanted * 3):
+            if wanted <= 0:
+                break
+            person = customer.customer_id if customer is not None else number
+            if person in self._busy_people:
+                continue
+            if await self._allowed(name, campaign, number, customer, now):
+                call_id, line = self._hold(name, campaign, number, customer)
+                pending = self._pending[call_id]
+                pending.predictive = True
+                pending.dialed_at = now
+                self.legs.dial(call_id, self._target(pending), line)
+                wanted -= 1
 
     async def _fill(self, name: str, campaign: CampaignSettings) -> None:
         advisors = sum(1 for a in self.settings.agents.values() if campaign.queue in a.queues)
@@ -238,6 +351,19 @@ class CampaignDialer:
     def _reserve(
         self, name: str, campaign: CampaignSettings, number: str, customer: Customer | None
     ) -> None:
+        _, line = self._hold(name, campaign, number, customer)
+        self.inbox.post(line)
+
+    def _hold(
+        self,
+        name: str,
+        campaign: CampaignSettings,
+        number: str,
+        customer: Customer | None,
+        agent_id: str | None = None,
+    ) -> tuple[str, ReservationRequested]:
+        """A new attempt for the contact (one per person at a time) and the reservation it
+        asks the engine for (``agent_id``: that very advisor, for a preview)."""
         call_id = f"out-{self._run_id}-{next(self._ids)}"
         self._pending[call_id] = _Pending(name, number, customer)
         self._busy_people.add(customer.customer_id if customer is not None else number)
@@ -248,17 +374,16 @@ class CampaignDialer:
                 name, number, status="dialing", next_at=self.inbox.now(), last_outcome=""
             )
         )
-        self.inbox.post(
-            ReservationRequested(
-                at=self.inbox.now(),
-                call_id=call_id,
-                queue=campaign.queue,
-                reason=OUTBOUND,
-                priority=self.settings.outbound.priority,
-                caller_number=number,
-                caller_name=customer.name if customer is not None else "",
-                data=data,
-            )
+        return call_id, ReservationRequested(
+            at=self.inbox.now(),
+            call_id=call_id,
+            queue=campaign.queue,
+            reason=OUTBOUND,
+            priority=self.settings.outbound.priority,
+            caller_number=number,
+            caller_name=customer.name if customer is not None else "",
+            data=data,
+            agent_id=agent_id,
         )
 
     # -------------------------------------------------------------- OutboundCalls' callbacks
@@ -268,11 +393,13 @@ class CampaignDialer:
         pending = self._pending.get(call_id)
         if pending is None:
             return None
-        pending.dialed_at = self.inbox.now()
+        if pending.dialed_at is None:
+            pending.dialed_at = self.inbox.now()
         pending.agent_id = agent_id
         campaign = self.settings.campaigns[pending.campaign]
         customer = pending.customer
-        # The advisor's page shows whom they call, with the script, from the dial on.
+        # The advisor's page shows whom they call, with the script, from the dial on (a
+        # predictive contact: from the reservation on, the contact already on the line).
         self.conversations[agent_id] = Conversation(
             call_id=call_id,
             campaign=pending.campaign,
@@ -282,6 +409,10 @@ class CampaignDialer:
             company=campaign.company,
             offer=campaign.offer,
         )
+        return self._target(pending)
+
+    def _target(self, pending: _Pending) -> OutboundTarget:
+        campaign = self.settings.campaigns[pending.campaign]
         shown = campaign.company.replace('"', "")[:40]
         return OutboundTarget(
             number=pending.number,
@@ -291,11 +422,34 @@ class CampaignDialer:
             amd=campaign.amd,
         )
 
+    def on_progress(self, call_id: str, stage: str) -> None:
+        """A predictive contact answered (entered the line) or reached an advisor: the pacer's
+        answer rate, answer delay and abandon meter."""
+        pending = self._pending.get(call_id)
+        if pending is None or not pending.predictive:
+            return
+        pacer = self.pacer(pending.campaign)
+        now = self.inbox.now()
+        if stage == "answered" and not pending.resolved:
+            pending.resolved = True
+            pacer.resolved(answered=True)
+            if pending.dialed_at is not None:
+                total, count = self._answer_delays.get(pending.campaign, (0.0, 0))
+                self._answer_delays[pending.campaign] = (total + now - pending.dialed_at, count + 1)
+        elif stage == "connected":
+            pacer.connected(now)
+
     def on_attempt(self, call_id: str, over: AttemptOver) -> None:
         """An attempt ended: record it and reschedule the contact."""
         pending = self._forget(call_id)
         if pending is None:
             return
+        if pending.predictive and over.outcome != "not_dialed":
+            pacer = self.pacer(pending.campaign)
+            if not pending.resolved:
+                pacer.resolved(answered=False)
+            if over.outcome == AttemptOutcome.ABANDONED.value:
+                pacer.abandoned(self.inbox.now())
         talk = self.conversations.get(pending.agent_id or "")
         if talk is not None and talk.call_id == call_id:
             # "answered" with a detail: the contact hung up before the advisor was connected.
@@ -418,6 +572,99 @@ class CampaignDialer:
         self.conversations[agent_id] = dataclasses.replace(talk, outcome=outcome.value)
         log.info("outbound_outcome_set", campaign=talk.campaign, agent_id=agent_id, outcome=outcome)
         return talk.call_id
+
+    # -------------------------------------------------------------- preview campaigns
+
+    async def preview(self, agent_id: str) -> Preview:
+        """The contact held for the advisor in a running preview campaign of their queues
+        (the next one the rules allow now, held until they call or skip it).
+
+        Raises ``OutcomeRefusedError`` (``no_contact``) when there is none to show.
+        """
+        held = self.previews.get(agent_id)
+        if held is not None:
+            return held[1]
+        agent = self.settings.agents.get(agent_id)
+        if agent is None:
+            raise OutcomeRefusedError("not_found", f"no advisor {agent_id!r}")
+        self.states = await self.store.states()
+        now = self.inbox.now()
+        for name, campaign in self.settings.campaigns.items():
+            if (
+                campaign.mode != "preview"
+                or campaign.queue not in agent.queues
+                or self.states.get(name) != "running"
+            ):
+                continue
+            for number, customer in await self.store.due_contacts(name, now, 10):
+                person = customer.customer_id if customer is not None else number
+                if person in self._busy_people:
+                    continue
+                if not await self._allowed(name, campaign, number, customer, now):
+                    continue
+                self._busy_people.add(person)
+                self._spawn(
+                    self.store.reschedule(
+                        name, number, status="dialing", next_at=now, last_outcome=""
+                    )
+                )
+                shown = Preview(
+                    campaign=name,
+                    number=number,
+                    customer_id=customer.customer_id if customer is not None else "",
+                    name=customer.name if customer is not None else "",
+                    company=campaign.company,
+                    offer=campaign.offer,
+                    held_at=now,
+                )
+                self.previews[agent_id] = (person, shown)
+                log.info("outbound_preview_held", campaign=name, agent_id=agent_id)
+                return shown
+        raise OutcomeRefusedError("no_contact", f"no contact to preview for {agent_id}")
+
+    async def call_previewed(self, agent_id: str) -> str:
+        """The advisor clicks to call the contact they preview: the rules are asked again (time
+        passed since the preview), the advisor reserved (they must be free now), the contact
+        originated. The attempt's id; ``OutcomeRefusedError`` when it cannot be placed."""
+        held = self.previews.get(agent_id)
+        if held is None:
+            raise OutcomeRefusedError("no_contact", f"{agent_id} previews no contact")
+        person, shown = held
+        campaign = self.settings.campaigns[shown.campaign]
+        customer = await self.store.customers.get(shown.customer_id) if shown.customer_id else None
+        now = self.inbox.now()
+        if self.states.get(shown.campaign) != "running" or not await self._allowed(
+            shown.campaign, campaign, shown.number, customer, now
+        ):
+            self.previews.pop(agent_id, None)
+            self._busy_people.discard(person)
+            raise OutcomeRefusedError("refused", f"{shown.number} may not be called now")
+        self._busy_people.discard(person)  # _hold takes the person again, for the attempt
+        call_id, line = self._hold(
+            shown.campaign, campaign, shown.number, customer, agent_id=agent_id
+        )
+        try:
+            commands = await self.inbox.submit(line)
+        except CoreError as exc:
+            self._forget(call_id)
+            self._busy_people.add(person)  # still previewed: the advisor may call when free
+            raise OutcomeRefusedError("refused", str(exc)) from None
+        self.previews.pop(agent_id, None)
+        if not any(isinstance(c, ReserveAgent) and c.call_id == call_id for c in commands):
+            log.error("outbound_preview_not_reserved", call_id=call_id, agent_id=agent_id)
+        log.info("outbound_preview_called", campaign=shown.campaign, agent_id=agent_id)
+        return call_id
+
+    async def skip_preview(self, agent_id: str) -> None:
+        """The advisor does not call the contact shown: it goes back to the list as it was."""
+        held = self.previews.pop(agent_id, None)
+        if held is None:
+            raise OutcomeRefusedError("no_contact", f"{agent_id} previews no contact")
+        person, shown = held
+        self._busy_people.discard(person)
+        await self.store.reschedule(
+            shown.campaign, shown.number, status="pending", next_at=0.0, last_outcome=""
+        )
 
     def call_of(self, agent_id: str) -> Conversation | None:
         """The advisor's latest outbound call (dialing, talking, or ended and to qualify)."""

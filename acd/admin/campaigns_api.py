@@ -9,6 +9,10 @@
   the commercial purpose, Code de la consommation L. 221-16).
 * ``POST /api/v1/agents/{agent_id}/campaign-outcome``: the advisor's outcome (sale, call back
   later, refused, wrong number, do-not-call, consent withdrawn: one click each).
+* Preview campaigns: ``POST /api/v1/agents/{agent_id}/campaign-preview`` holds the advisor's
+  next contact (the rules asked) and shows it with the script; ``…/campaign-preview/call`` is
+  the click to call (the rules asked again, the advisor reserved, the contact originated);
+  ``…/campaign-preview/skip`` puts the contact back. The advisor's own token.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ class CampaignCall(Protocol):
     def outcome(self) -> str: ...
 
 
+class PreviewedContact(Protocol):
+    """The contact an advisor previews (``acd.campaign_dialer.Preview``)."""
+
+    @property
+    def campaign(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def company(self) -> str: ...
+    @property
+    def offer(self) -> str: ...
+
+
 class CampaignDesk(Protocol):
     """What the API needs of the dialer (``acd.campaign_dialer.CampaignDialer``)."""
 
@@ -70,6 +91,16 @@ class CampaignDesk(Protocol):
     async def qualify(self, agent_id: str, outcome: str) -> str:
         """Set the outcome; the call's id. Raises ``LookupError`` without a call to qualify."""
         ...
+
+    async def preview(self, agent_id: str) -> PreviewedContact:
+        """Hold and show the next contact; ``LookupError`` (with ``code``) when none."""
+        ...
+
+    async def call_previewed(self, agent_id: str) -> str:
+        """Call the previewed contact; the attempt's id; ``LookupError`` when refused."""
+        ...
+
+    async def skip_preview(self, agent_id: str) -> None: ...
 
 
 class OutcomeIn(BaseModel):
@@ -139,5 +170,43 @@ def mount_campaign_api(app: FastAPI, desk: CampaignDesk, holder: SettingsHolder)
             raise ApiError("no_current_call", str(exc)) from None
         log.info("campaign_outcome_set", agent_id=agent_id, outcome=body.outcome)
         return {"call_id": call_id, "outcome": body.outcome}
+
+    def refusal(exc: LookupError) -> ApiError:
+        code = getattr(exc, "code", "refused")
+        return ApiError("no_current_call" if code == "no_contact" else "refused", str(exc))
+
+    @router.post("/agents/{agent_id}/campaign-preview", dependencies=[Depends(advisor)])
+    async def campaign_preview(agent_id: str) -> dict[str, Any]:
+        """Hold the advisor's next contact of a preview campaign and show it with the script."""
+        try:
+            shown = await desk.preview(agent_id)
+        except LookupError as exc:
+            raise refusal(exc) from None
+        return {
+            "campaign": shown.campaign,
+            "number": shown.number,
+            "customer_id": shown.customer_id,
+            "name": shown.name,
+            "script": {"company": shown.company, "offer": shown.offer},
+        }
+
+    @router.post("/agents/{agent_id}/campaign-preview/call", dependencies=[Depends(advisor)])
+    async def campaign_preview_call(agent_id: str) -> dict[str, str]:
+        """The click to call: the previewed contact is dialed for this advisor."""
+        try:
+            call_id = await desk.call_previewed(agent_id)
+        except LookupError as exc:
+            raise refusal(exc) from None
+        log.info("campaign_preview_called", agent_id=agent_id, call_id=call_id)
+        return {"call_id": call_id}
+
+    @router.post("/agents/{agent_id}/campaign-preview/skip", dependencies=[Depends(advisor)])
+    async def campaign_preview_skip(agent_id: str) -> dict[str, str]:
+        """The advisor does not call the previewed contact: back to the list."""
+        try:
+            await desk.skip_preview(agent_id)
+        except LookupError as exc:
+            raise refusal(exc) from None
+        return {"skipped": agent_id}
 
     app.include_router(router)

@@ -1,8 +1,11 @@
-"""The progressive campaigns' contact legs: AMI Originate out, FastAGI ``outbound`` in. Decides
-nothing.
+"""The campaigns' contact legs: AMI Originate out, FastAGI ``outbound`` in. Decides nothing.
 
-``OutboundCalls`` is the runtime's ``ReservedLegs`` for the reason ``outbound``: for each
-``ReserveAgent`` it builds a pure ``OutboundLeg`` and originates the contact through the trunk
+``OutboundCalls`` is the runtime's ``ReservedLegs`` for the reason ``outbound``. Progressive and
+preview campaigns: for each ``ReserveAgent`` it builds a pure ``OutboundLeg`` and originates the
+contact. Predictive campaigns: the dialer asks ``dial`` to originate a contact with no advisor
+yet; the answered contact's leg asks the engine for one, and the ``ReserveAgent`` that answers
+is fed to that leg (``AdvisorReserved``); the leg's ``WaitFor`` is a timer here. Either way the
+contact is originated through the trunk
 (``Async: true``, ``Application: AGI``, ``agi://<acd>/outbound?id=<attempt>``, the campaign's
 caller ID, ``ACD_OUTBOUND_ID`` and ``ACD_CAMPAIGN`` as channel variables). The AMI
 ``OriginateResponse`` (matched by ActionID), the FastAGI session of the answered contact and AMI
@@ -12,14 +15,25 @@ attempt's end is handed to ``on_attempt`` (the dialer records it).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.originated_calls import Attempt, OriginatedCalls
-from acd.asterisk.outbound_leg import AttemptOver, OutboundLeg, OutboundPhase, OutboundSpec
+from acd.asterisk.outbound_leg import (
+    AdvisorReserved,
+    AttemptOver,
+    ContactProgress,
+    OutboundLeg,
+    OutboundPhase,
+    OutboundSpec,
+    WaitExpired,
+    WaitFor,
+)
 from acd.core.commands import ReserveAgent
+from acd.core.events import ReservationRequested
 from acd.runtime.ports import EventInbox
 
 
@@ -47,6 +61,9 @@ class OutboundTarget:
 AttemptSink = Callable[[str, AttemptOver], None]
 """``(attempt id, how it ended)``: the dialer records it and frees the contact."""
 
+ProgressSink = Callable[[str, str], None]
+"""``(attempt id, stage)``: a predictive contact answered, or reached an advisor (pacing)."""
+
 
 class OutboundCalls(OriginatedCalls[OutboundLeg]):
     """``ReservedLegs`` for progressive campaigns; ``handle_session`` serves FastAGI
@@ -63,14 +80,40 @@ class OutboundCalls(OriginatedCalls[OutboundLeg]):
         target_of: Callable[[str, str], OutboundTarget | None],
         on_attempt: AttemptSink,
         ami: AmiClient | None = None,
+        *,
+        on_progress: ProgressSink | None = None,
     ) -> None:
         super().__init__(inbox, ami)
         self.delivery = delivery
         self._target_of = target_of
         self._on_attempt = on_attempt
+        self._on_progress = on_progress
+
+    def phases(self) -> dict[str, OutboundPhase]:
+        """Each attempt under way and where it stands (the dialer's pacing reads it)."""
+        return {call_id: a.leg.phase for call_id, a in self._attempts.items()}
+
+    def dial(self, call_id: str, target: OutboundTarget, line: ReservationRequested) -> None:
+        """Predictive: originate a contact with no advisor yet; once answered they wait in
+        ``line`` (the reservation they ask the engine for)."""
+        leg = OutboundLeg(
+            OutboundSpec(
+                call_id=call_id,
+                no_advisor_s=self.delivery.no_advisor_s,
+                amd=target.amd,
+                line=line,
+            )
+        )
+        self._start(leg, self._fields(call_id, target), campaign=target.campaign)
 
     def reserve_agent(self, command: ReserveAgent) -> None:
-        """The engine reserved an advisor for a contact: originate the contact."""
+        """The engine reserved an advisor: for a waiting predictive contact, dial the advisor;
+        otherwise (progressive, preview) originate the contact."""
+        attempt = self._attempts.get(command.call_id)
+        if attempt is not None and attempt.leg.spec.line is not None:
+            self._target_of(command.call_id, command.agent_id)  # the advisor's page shows whom
+            self._feed(attempt, AdvisorReserved(command.agent_id, command.endpoint))
+            return
         target = self._target_of(command.call_id, command.agent_id)
         if target is None or command.call_id in self._attempts:
             self._refuse(command.call_id, known=target is not None)
@@ -86,9 +129,11 @@ class OutboundCalls(OriginatedCalls[OutboundLeg]):
                 amd=target.amd,
             )
         )
-        call_id = command.call_id
+        self._start(leg, self._fields(command.call_id, target), campaign=target.campaign)
+
+    def _fields(self, call_id: str, target: OutboundTarget) -> dict[str, str | list[str]]:
         d = self.delivery
-        fields = {
+        return {
             "Channel": d.trunk.replace("{number}", target.dial_number),
             "Application": "AGI",
             "Data": f"{d.agi_base}/outbound?id={quote(call_id, safe='')}",
@@ -97,14 +142,21 @@ class OutboundCalls(OriginatedCalls[OutboundLeg]):
             "Variable": [f"ACD_OUTBOUND_ID={call_id}", f"ACD_CAMPAIGN={target.campaign}"],
             "Async": "true",
         }
-        self._start(leg, fields, campaign=target.campaign)
 
     def _not_dialed(self, call_id: str, reason: str) -> None:
         """The dialer records an attempt that dialed nobody."""
         self._on_attempt(call_id, AttemptOver("not_dialed", reason))
 
     def _other_output(self, attempt: Attempt[OutboundLeg], output: object) -> None:
-        if isinstance(output, AttemptOver):
-            self._on_attempt(attempt.leg.spec.call_id, output)
-            return
-        super()._other_output(attempt, output)
+        call_id = attempt.leg.spec.call_id
+        match output:
+            case AttemptOver():
+                self._on_attempt(call_id, output)
+            case WaitFor(seconds=seconds):
+                loop = asyncio.get_running_loop()
+                loop.call_later(seconds, self._feed, attempt, WaitExpired())
+            case ContactProgress(stage=stage):
+                if self._on_progress is not None:
+                    self._on_progress(call_id, stage)
+            case _:
+                super()._other_output(attempt, output)

@@ -1,9 +1,14 @@
-"""One progressive-campaign contact's leg as a pure transition table: everything that changes it.
+"""One campaign contact's leg as a pure transition table: everything that changes it.
 
-The engine reserved an advisor for a campaign contact (``ReserveAgent``, reason ``outbound``);
-the shell (``outbound_calls.py``) originated the contact through the trunk (AMI ``Originate``,
-``Async``, ``Application: AGI``, ``agi://…/outbound?id=<attempt>``, the campaign's caller ID).
-From there this leg decides, in the style of ``call_leg.py`` (inputs in, outputs out, no I/O):
+Progressive (and preview) campaigns: the engine reserved an advisor for a campaign contact
+(``ReserveAgent``, reason ``outbound``) and then the shell (``outbound_calls.py``) originated the
+contact through the trunk (AMI ``Originate``, ``Async``, ``Application: AGI``,
+``agi://…/outbound?id=<attempt>``, the campaign's caller ID). Predictive campaigns originate
+first: the answered contact waits in the engine's line like a caller (``ReservationRequested``,
+``OutboundSpec.line``) for at most ``no_advisor_s`` (2 s); the advisor the engine reserves
+(``AdvisorReserved``) is dialed at once, and a contact still waiting when the shell's timer says
+so (``WaitExpired``) hears the short message. From there this leg decides, in the style of
+``call_leg.py`` (inputs in, outputs out, no I/O):
 
 * the Originate failed (S13: ``Reason`` 0 busy or unreachable, 3 no answer): nobody was
   reached, the advisor is released at once (``ReservationReleased``) and the attempt ends
@@ -28,6 +33,7 @@ acd writes ``ACD_STATE=done`` and hangs up when it ends the leg itself.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -46,7 +52,13 @@ from acd.asterisk.call_leg import (
     SessionLost,
     SessionOpened,
 )
-from acd.core.events import AgentAnswered, CallEnded, Event, ReservationReleased
+from acd.core.events import (
+    AgentAnswered,
+    CallEnded,
+    Event,
+    ReservationReleased,
+    ReservationRequested,
+)
 
 ABANDONED_PROMPT: Final = "acd-outbound-abandoned"
 # S13: OriginateResponse Reason 3 = no answer within Timeout; 0 = busy or no contact.
@@ -58,6 +70,7 @@ class OutboundPhase(StrEnum):
 
     ORIGINATING = "originating"  # the contact's phone rings
     CONNECTING = "connecting"  # the contact answered: the reserved advisor is dialed
+    WAITING = "waiting"  # predictive: the answered contact waits in line for an advisor
     CONNECTED = "connected"  # the advisor answered: the conversation
     ABANDONING = "abandoning"  # no advisor in time: the short message
     ENDED = "ended"
@@ -66,7 +79,15 @@ class OutboundPhase(StrEnum):
 TRANSITIONS: Final[dict[OutboundPhase, frozenset[OutboundPhase]]] = {
     OutboundPhase.ORIGINATING: frozenset({OutboundPhase.CONNECTING, OutboundPhase.ENDED}),
     OutboundPhase.CONNECTING: frozenset(
-        {OutboundPhase.CONNECTED, OutboundPhase.ABANDONING, OutboundPhase.ENDED}
+        {
+            OutboundPhase.WAITING,
+            OutboundPhase.CONNECTED,
+            OutboundPhase.ABANDONING,
+            OutboundPhase.ENDED,
+        }
+    ),
+    OutboundPhase.WAITING: frozenset(
+        {OutboundPhase.CONNECTING, OutboundPhase.ABANDONING, OutboundPhase.ENDED}
     ),
     OutboundPhase.CONNECTED: frozenset({OutboundPhase.ENDED}),
     OutboundPhase.ABANDONING: frozenset({OutboundPhase.ENDED}),
@@ -76,11 +97,16 @@ TRANSITIONS: Final[dict[OutboundPhase, frozenset[OutboundPhase]]] = {
 
 @dataclass(frozen=True, slots=True)
 class OutboundSpec:
-    """One attempt: which reservation, which advisor, within what delay."""
+    """One attempt: which reservation, which advisor, within what delay.
+
+    ``line`` (predictive) is the reservation the answered contact asks for; the advisor is then
+    not known when the leg starts (``agent_id`` and ``advisor_endpoint`` empty).
+    """
 
     call_id: str  # the reservation's id in the engine (one per attempt)
-    agent_id: str
-    advisor_endpoint: str  # ``PJSIP/1001``
+    agent_id: str = ""
+    advisor_endpoint: str = ""  # ``PJSIP/1001``
+    line: ReservationRequested | None = None
     no_advisor_s: float = 2.0
     amd: bool = False  # Asterisk's AMD() on the contact first: a machine is hung up on
     amd_s: float = 10.0  # AMD listens at most this long (its own total analysis time is 5 s)
@@ -92,6 +118,34 @@ AdvisorAnswered = PartyAnswered  # on the originated channel: the advisor is con
 
 
 @dataclass(frozen=True, slots=True)
+class AdvisorReserved:
+    """Predictive: the engine reserved this advisor for the waiting contact (``ReserveAgent``)."""
+
+    agent_id: str
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitExpired:
+    """Predictive: the shell's timer of ``WaitFor`` ran out."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitFor:
+    """Predictive: the contact entered the line; feed ``WaitExpired`` after ``seconds``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContactProgress:
+    """Predictive pacing's witnesses: ``answered`` (a live contact entered the line),
+    ``connected`` (an advisor answered them)."""
+
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptOver:
     """How the attempt ended, for the attempt log (``AttemptOutcome`` values) and why."""
 
@@ -100,9 +154,18 @@ class AttemptOver:
 
 
 OutboundInput = (
-    OriginateFailed | SessionOpened | AdvisorAnswered | AgiReplied | ChannelHungUp | SessionLost
+    OriginateFailed
+    | SessionOpened
+    | AdvisorAnswered
+    | AgiReplied
+    | ChannelHungUp
+    | SessionLost
+    | AdvisorReserved
+    | WaitExpired
 )
-OutboundOutput = SendAgi | PostEvent | CloseSession | LegNote | AttemptOver
+OutboundOutput = (
+    SendAgi | PostEvent | CloseSession | LegNote | AttemptOver | WaitFor | ContactProgress
+)
 
 
 class _Step(StrEnum):
@@ -126,6 +189,10 @@ class OutboundLeg:
         self._answered = False
         self._told = False  # the engine heard how this attempt ended
         self._hung_up = False
+        self._in_line = False  # predictive: the engine holds our reservation
+        self._waiting_since = 0.0
+        self.agent_id = spec.agent_id
+        self.advisor_endpoint = spec.advisor_endpoint
         self._out: list[OutboundOutput] = []
 
     def handle(self, item: OutboundInput, at: float) -> list[OutboundOutput]:
@@ -135,12 +202,17 @@ class OutboundLeg:
             case OriginateFailed(reason=reason):
                 self._originate_failed(reason, at)
             case SessionOpened():
-                self._opened()
+                self._opened(at)
             case AdvisorAnswered():
                 if self.phase is OutboundPhase.CONNECTING and not self._answered:
                     self._connect(at)
             case AgiReplied(reply=reply):
                 self._replied(reply, at)
+            case AdvisorReserved(agent_id=agent_id, endpoint=endpoint):
+                self._reserved(agent_id, endpoint, at)
+            case WaitExpired():
+                if self.phase is OutboundPhase.WAITING:
+                    self._abandon("no advisor in line", at)
             case ChannelHungUp():
                 self._hung_up = True
                 if self._in_flight is None:
@@ -163,7 +235,9 @@ class OutboundLeg:
 
     def _release(self, reason: str, at: float) -> None:
         self._told = True
-        self._post(ReservationReleased(at=at, call_id=self.spec.call_id, reason=reason))
+        if self.spec.line is None or self._in_line:
+            # A predictive contact not yet in line has no reservation to release.
+            self._post(ReservationReleased(at=at, call_id=self.spec.call_id, reason=reason))
 
     def _originate_failed(self, reason: int, at: float) -> None:
         if self.phase is not OutboundPhase.ORIGINATING:
@@ -174,10 +248,9 @@ class OutboundLeg:
         self._release(outcome, at)
         self._out.append(AttemptOver(outcome, f"originate reason {reason}"))
 
-    def _opened(self) -> None:
+    def _opened(self, at: float) -> None:
         self._move(OutboundPhase.CONNECTING)
         spec = self.spec
-        dial = f"{spec.advisor_endpoint},{spec.no_advisor_s:g}"
         self._steps = []
         if spec.amd:
             self._steps = [
@@ -187,23 +260,58 @@ class OutboundLeg:
                     self._cmd(command_line("GET VARIABLE", variable_name("AMDSTATUS"))),
                 ),
             ]
-        self._steps += [
+        if spec.line is None:
+            self._steps += self._dial_steps(spec.no_advisor_s)
+            self._next()
+        elif self._steps:
+            self._next()  # AMD first; the line after it
+        else:
+            self._enter_line(at)
+
+    def _dial_steps(self, within_s: float) -> list[tuple[_Step, SendAgi]]:
+        dial = f"{self.advisor_endpoint},{within_s:g}"
+        return [
             (
                 _Step.DIAL,
                 SendAgi(
                     command_line("EXEC", "Dial", quoted(dial)),
-                    spec.no_advisor_s + spec.dial_margin_s,
-                    announce=LegNote("outbound_advisor_dialed", spec.advisor_endpoint),
+                    within_s + self.spec.dial_margin_s,
+                    announce=LegNote("outbound_advisor_dialed", self.advisor_endpoint),
                 ),
             ),
             (_Step.STATUS, self._cmd(command_line("GET VARIABLE", variable_name("DIALSTATUS")))),
         ]
+
+    def _enter_line(self, at: float) -> None:
+        """Predictive: the live contact waits for an advisor like a caller, at most
+        ``no_advisor_s`` in all (the wait, then the advisor's auto-answered Dial)."""
+        line = self.spec.line
+        assert line is not None
+        self._move(OutboundPhase.WAITING)
+        self._in_line = True
+        self._waiting_since = at
+        self._post(dataclasses.replace(line, at=at, arrived_at=at))
+        self._out.append(ContactProgress("answered"))
+        self._out.append(WaitFor(self.spec.no_advisor_s))
+
+    def _reserved(self, agent_id: str, endpoint: str, at: float) -> None:
+        if self.phase is not OutboundPhase.WAITING:
+            # Too late (the message plays, or the contact left): the release is on its way.
+            self._out.append(LegNote("outbound_reservation_late", agent_id))
+            return
+        self.agent_id, self.advisor_endpoint = agent_id, endpoint
+        self._move(OutboundPhase.CONNECTING)
+        # What is left of the contact's 2 s, and never less than a ring's worth for auto-answer.
+        left = max(0.5, self.spec.no_advisor_s - (at - self._waiting_since))
+        self._steps = self._dial_steps(round(left, 1))
         self._next()
 
     def _connect(self, at: float) -> None:
         self._move(OutboundPhase.CONNECTED)
         self._answered = True
-        self._post(AgentAnswered(at=at, call_id=self.spec.call_id, agent_id=self.spec.agent_id))
+        self._post(AgentAnswered(at=at, call_id=self.spec.call_id, agent_id=self.agent_id))
+        if self.spec.line is not None:
+            self._out.append(ContactProgress("connected"))
 
     def _replied(self, reply: AgiReply, at: float) -> None:
         step = self._in_flight
@@ -225,6 +333,9 @@ class OutboundLeg:
         if self._hung_up:
             self._gone("contact_hung_up", at)
             return
+        if step is _Step.AMD_STATUS and self.spec.line is not None:
+            self._enter_line(at)
+            return
         self._next()
 
     def _dial_over(self, status: str, at: float) -> None:
@@ -240,10 +351,13 @@ class OutboundLeg:
         if self._hung_up:
             self._gone("contact_hung_up", at)
             return
-        # Nobody within the delay: the short message, then goodbye.
+        self._abandon(f"advisor dial {status or 'failed'}", at)
+
+    def _abandon(self, detail: str, at: float) -> None:
+        """Nobody within the delay: the short message naming the centre, then goodbye."""
         self._move(OutboundPhase.ABANDONING)
         self._release("outbound_abandoned", at)
-        self._out.append(AttemptOver("outbound_abandoned", f"advisor dial {status or 'failed'}"))
+        self._out.append(AttemptOver("outbound_abandoned", detail))
         self._in_flight = _Step.MESSAGE
         self._out.append(self._cmd(command_line("STREAM FILE", word(ABANDONED_PROMPT), '""')))
 

@@ -1624,6 +1624,7 @@ class Engine:
         queue, priority, place = self._reservation_call(
             e.call_id, e.queue, e.priority, e.arrived_at, e.reason
         )
+        named = self._named_advisor(e.agent_id, queue, e.call_id)
         call = self._new_reservation(
             e.call_id,
             queue=queue,
@@ -1635,8 +1636,31 @@ class Engine:
             data=e.data,
         )
         self._record(call, "reservation_requested", None, reason=e.reason, priority=priority)
+        if named is not None:
+            self._present(call, named)  # routable and eligible: checked before anything changed
+            return
         self._arm_call_timers(call)
         self._route(call)
+
+    def _named_advisor(self, agent_id: object, queue: LiveQueue, call_id: str) -> LiveAgent | None:
+        """The advisor a reservation names (a preview's click to call), if it names one: they
+        must be routable now and fit the queue's first step, else nothing changes."""
+        if agent_id is None:
+            return None
+        if not isinstance(agent_id, str):
+            raise CoreError("ReservationRequested.agent_id must be an advisor id")
+        agent = self._agent(agent_id)
+        if not agent.routable or queue.steps[0] not in agent.steps:
+            raise IllegalTransitionError(
+                "agent",
+                agent_id,
+                "activity",
+                agent.activity.value,
+                "reserve",
+                related_id=call_id,
+                detail="not routable" if not agent.routable else "not eligible for the queue",
+            )
+        return agent
 
     def _on_reservation_released(self, e: ev.ReservationReleased) -> None:
         call = self._live_call(e.call_id)

@@ -118,6 +118,9 @@ class ReservationRequested:
     ``arrived_at`` (None = ``at``), without announcements, max wait or inbound figures. When an
     eligible advisor is routable the engine answers ``ReserveAgent(agent, reason, call_id)``.
     ``reason`` names the leg's kind (``"outbound"``); callbacks use ``CallbackRequested``.
+    ``agent_id`` asks for that very advisor, now (a preview campaign's click to call): reserved
+    at once if routable and eligible, else the engine refuses (``IllegalTransitionError`` on the
+    advisor) and changes nothing.
     """
 
     at: float
@@ -129,6 +132,7 @@ class ReservationRequested:
     caller_number: str = ""
     caller_name: str = ""
     data: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    agent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,12 +28,38 @@ class Call:
     outcome: str = "answered"
 
 
+class NoContactError(LookupError):
+    code = "no_contact"
+
+
 @dataclass
 class Desk:
-    """The dialer's side in memory: states, and each advisor's latest call."""
+    """The dialer's side in memory: states, each advisor's latest call, previewed contacts."""
 
     states: dict[str, str] = field(default_factory=lambda: {"winter": "draft"})
     calls: dict[str, Call] = field(default_factory=lambda: {"alice": Call()})
+    previews: dict[str, Call] = field(default_factory=dict)
+    contacts: list[Call] = field(default_factory=lambda: [Call(call_id="out-2")])
+
+    async def preview(self, agent_id: str) -> Call:
+        if agent_id not in self.previews:
+            if not self.contacts:
+                raise NoContactError("nothing to preview")
+            self.previews[agent_id] = self.contacts.pop()
+        return self.previews[agent_id]
+
+    async def call_previewed(self, agent_id: str) -> str:
+        call = self.previews.pop(agent_id, None)
+        if call is None:
+            raise NoContactError(f"{agent_id} previews no contact")
+        self.calls[agent_id] = replace(call, outcome="dialing")
+        return call.call_id
+
+    async def skip_preview(self, agent_id: str) -> None:
+        call = self.previews.pop(agent_id, None)
+        if call is None:
+            raise NoContactError(f"{agent_id} previews no contact")
+        self.contacts.append(call)
 
     async def progress(self) -> list[dict[str, object]]:
         return [{"campaign": name, "state": state} for name, state in self.states.items()]
@@ -173,3 +199,29 @@ async def test_pages_carry_the_campaign_panels_in_french_and_english(
     en = await served.client.get(path, params={"lang": "en"})
     assert french in fr.text
     assert english in en.text
+
+
+async def test_preview_shows_the_contact_then_the_click_calls_it(served: Served) -> None:
+    """Preview: the advisor's own token holds and shows the next contact with the script; the
+    click to call dials it; another advisor's token may not; nothing left is a 409."""
+    base = "/api/v1/agents/alice/campaign-preview"
+    other = await served.client.post(base, headers=bearer(AGENT_TOKENS["bob"]))
+    assert other.status_code == 403
+    shown = await served.client.post(base, headers=bearer(AGENT_TOKENS["alice"]))
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["number"] == "+33199000001"
+    assert body["script"] == {
+        "company": "Exemple SA",
+        "offer": "notre offre d'assurance habitation",
+    }
+    skipped = await served.client.post(f"{base}/skip", headers=bearer(AGENT_TOKENS["alice"]))
+    assert skipped.status_code == 200
+    await served.client.post(base, headers=bearer(AGENT_TOKENS["alice"]))
+    called = await served.client.post(f"{base}/call", headers=bearer(AGENT_TOKENS["alice"]))
+    assert called.json() == {"call_id": "out-2"}
+    assert served.desk.calls["alice"].outcome == "dialing"
+    again = await served.client.post(f"{base}/call", headers=bearer(AGENT_TOKENS["alice"]))
+    assert again.status_code == 409
+    empty = await served.client.post(base, headers=bearer(AGENT_TOKENS["alice"]))
+    assert empty.status_code == 409

@@ -17,13 +17,17 @@ from acd.asterisk.call_leg import (
 from acd.asterisk.outbound_leg import (
     TRANSITIONS,
     AdvisorAnswered,
+    AdvisorReserved,
     AttemptOver,
+    ContactProgress,
     OriginateFailed,
     OutboundLeg,
     OutboundOutput,
     OutboundPhase,
     OutboundSpec,
     SessionOpened,
+    WaitExpired,
+    WaitFor,
 )
 from acd.core import events as ev
 
@@ -155,3 +159,86 @@ def test_amd_lets_a_person_through_to_the_advisor() -> None:
     reply(leg)
     assert lines(reply(leg, "200 result=1 (HUMAN)")) == ['EXEC Dial "PJSIP/1001,2"']
     assert leg.phase is OutboundPhase.CONNECTING
+
+
+LINE = ev.ReservationRequested(
+    at=0.0, call_id="out3", queue="sales", reason="outbound", priority=-1000, caller_number="+33"
+)
+PREDICTIVE = OutboundSpec(call_id="out3", line=LINE)
+
+
+def waiting_in_line(spec: OutboundSpec = PREDICTIVE) -> OutboundLeg:
+    """A predictive contact who answered at 1.0 and waits in the engine's line."""
+    leg = OutboundLeg(spec)
+    out = leg.handle(SessionOpened(), 1.0)
+    assert events(out) == [
+        ev.ReservationRequested(**{**_fields(LINE), "at": 1.0, "arrived_at": 1.0})
+    ]
+    assert ContactProgress("answered") in out
+    assert WaitFor(2.0) in out
+    assert lines(out) == []  # nothing in flight: the advisor's Dial goes at once
+    assert leg.phase is OutboundPhase.WAITING
+    return leg
+
+
+def _fields(line: ev.ReservationRequested) -> dict[str, object]:
+    return {name: getattr(line, name) for name in line.__dataclass_fields__}
+
+
+def test_predictive_contact_waits_in_line_then_reaches_the_reserved_advisor() -> None:
+    """Predictive: the answered contact asks for an advisor; the one reserved 0.5 s later is
+    dialed for what is left of the 2 s, and their answer is the pacer's connection."""
+    leg = waiting_in_line()
+    out = leg.handle(AdvisorReserved("a2", "PJSIP/1002"), 1.5)
+    assert lines(out) == ['EXEC Dial "PJSIP/1002,1.5"']
+    out = leg.handle(AdvisorAnswered(), 1.7)
+    assert events(out) == [ev.AgentAnswered(at=1.7, call_id="out3", agent_id="a2")]
+    assert ContactProgress("connected") in out
+    assert leg.handle(WaitExpired(), 3.0) == []  # the timer of the wait no longer matters
+
+
+def test_predictive_contact_with_no_advisor_in_2_s_hears_the_message() -> None:
+    """Predictive: still in line when the wait expires: the reservation released, the short
+    message naming the centre, recorded outbound_abandoned; a late reservation dials nobody."""
+    leg = waiting_in_line()
+    out = leg.handle(WaitExpired(), 3.0)
+    assert events(out) == [
+        ev.ReservationReleased(at=3.0, call_id="out3", reason="outbound_abandoned")
+    ]
+    assert [o.outcome for o in over(out)] == ["outbound_abandoned"]
+    assert lines(out) == ['STREAM FILE acd-outbound-abandoned ""']
+    assert lines(leg.handle(AdvisorReserved("a2", "PJSIP/1002"), 3.1)) == []
+    assert lines(reply(leg)) == ['SET VARIABLE ACD_STATE "done"']
+
+
+def test_predictive_contact_hanging_up_in_line_leaves_it() -> None:
+    """Predictive: the contact hangs up while waiting: their reservation is released."""
+    leg = waiting_in_line()
+    out = leg.handle(ChannelHungUp(), 1.5)
+    assert events(out) == [ev.ReservationReleased(at=1.5, call_id="out3", reason="contact_hung_up")]
+    assert leg.phase is OutboundPhase.ENDED
+
+
+def test_predictive_unanswered_dial_releases_nothing_it_never_asked_for() -> None:
+    """Predictive: a dial nobody answered never entered the line: no release to post."""
+    leg = OutboundLeg(PREDICTIVE)
+    out = leg.handle(OriginateFailed(3), 1.0)
+    assert events(out) == []
+    assert [o.outcome for o in over(out)] == ["no_answer"]
+
+
+def test_predictive_machine_screened_by_amd_never_enters_the_line() -> None:
+    """Predictive with AMD: a machine is hung up on before asking for an advisor; a person
+    enters the line once AMD says so."""
+    leg = OutboundLeg(OutboundSpec(call_id="out3", line=LINE, amd=True))
+    assert lines(leg.handle(SessionOpened(), 1.0)) == ['EXEC AMD ""']
+    reply(leg)
+    out = reply(leg, "200 result=1 (MACHINE)")
+    assert events(out) == []
+    assert [o.outcome for o in over(out)] == ["machine"]
+    person = OutboundLeg(OutboundSpec(call_id="out3", line=LINE, amd=True))
+    person.handle(SessionOpened(), 1.0)
+    reply(person)
+    out = reply(person, "200 result=1 (HUMAN)")
+    assert [type(e).__name__ for e in events(out)] == ["ReservationRequested"]
+    assert person.phase is OutboundPhase.WAITING

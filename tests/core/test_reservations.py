@@ -132,3 +132,30 @@ def test_connected_reservation_cannot_be_released() -> None:
         h.send(ev.ReservationReleased, call_id="o1", reason="busy")
     assert h.engine.agent_view("a1").activity is Activity.ON_CALL
     h.engine.check_indexes()
+
+
+def test_reservation_naming_an_advisor_takes_that_advisor() -> None:
+    """A preview's click to call names the advisor: reserved even when another has idled longer."""
+    cfg = config([queue("sales")], [agent("a1"), agent("a2")], workload=NO_WORKLOAD)
+    h = Harness.of(cfg)
+    h.login("a1", "a2")
+    out = h.at(5).send(
+        ev.ReservationRequested, call_id="o1", queue="sales", reason="outbound", agent_id="a2"
+    )
+    assert reserves(out) == [("o1", "a2", "outbound")]
+
+
+@pytest.mark.parametrize(("busy", "who"), [(True, "a1"), (False, "a2")])
+def test_reservation_naming_an_unavailable_advisor_changes_nothing(busy: bool, who: str) -> None:
+    """The named advisor busy (or not eligible for the queue): refused, nothing changed."""
+    h = harness()
+    h.login("a1", "a2")
+    if busy:
+        h.send(ev.ReservationRequested, call_id="o0", queue="sales", reason="outbound")
+    with pytest.raises(IllegalTransitionError):
+        h.send(
+            ev.ReservationRequested, call_id="o1", queue="sales", reason="outbound", agent_id=who
+        )
+    assert "o1" not in {c.call_id for c in h.engine.live_calls()}
+    out = h.send(ev.ReservationRequested, call_id="o1", queue="sales", reason="outbound")
+    assert [r[0] for r in reserves(out)] in ([], ["o1"])
