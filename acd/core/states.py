@@ -44,6 +44,10 @@ class Activity(StrEnum):
     RECOVERY = "recovery"  # taken by the advisor after a difficult call, with its own limits
 
 
+# Activities that count as handle time, occupancy's numerator (see acd.core.workload.occupancy):
+# talking and wrapping up. Ringing is not handle time (the advisor has not picked up yet).
+BUSY_ACTIVITIES: Final = frozenset({Activity.ON_CALL, Activity.WRAP_UP})
+
 # Activities that count as staffed time, occupancy's denominator (see WorkloadPolicy): the
 # advisor is at the ACD's disposal or working a call. Pauses and recovery pauses are the
 # advisor's own time; offline is logged out.

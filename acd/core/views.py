@@ -12,6 +12,7 @@ from bisect import bisect_left
 from acd.core.live import LiveAgent, LiveCall, LiveQueue, LiveStep, agent_id_of, call_id_of
 from acd.core.snapshots import AgentView, CallbackView, CallView, FairnessView, QueueView, Spread
 from acd.core.states import TERMINAL_CALL_STATES, Activity, CallState, Presence
+from acd.core.workload import occupancy
 
 
 def position(call: LiveCall) -> int:
@@ -169,7 +170,7 @@ def agent_view(agent: LiveAgent, at: float) -> AgentView:
         call_id=call_id_of(agent),
         pending_pause=agent.pending_pause,
         missed_in_row=agent.missed,
-        occupancy=min(1.0, busy / max(staffed, load.min_basis_s)),
+        occupancy=min(1.0, occupancy(busy, staffed, load.min_basis_s) or 0.0),
         staffed_s_in_window=staffed,
         calls_in_window=calls,
         talk_s_in_window=talk,

@@ -10,6 +10,32 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Mapping
+
+from acd.core.states import BUSY_ACTIVITIES, STAFFED_ACTIVITIES
+
+
+def occupancy(busy_s: float, staffed_s: float, min_basis_s: float = 0.0) -> float | None:
+    """Occupancy, the one definition: handle time over staffed time.
+
+    ``busy_s`` is time on a call or in wrap-up (``BUSY_ACTIVITIES``); ``staffed_s`` is time
+    available, ringing, on a call, in wrap-up or in a breather (``STAFFED_ACTIVITIES``: pauses,
+    recovery pauses and logged-out time are the advisor's own), both over one stretch of time; the
+    denominator is floored at ``min_basis_s``. None when the denominator is 0 (never staffed).
+
+    Every figure uses it: the engine's rolling window (the cap, ``least_occupied``, the wallboard,
+    the API, the demo's closing summary), the reports over a period and the simulator's day. They
+    differ only in the stretch of time they look at, and the floor is the cap's alone.
+    """
+    basis = staffed_s if staffed_s > min_basis_s else min_basis_s
+    return busy_s / basis if basis > 0 else None
+
+
+def occupancy_of(seconds: Mapping[str, float]) -> float | None:
+    """:func:`occupancy` of seconds per activity (``Activity`` values as keys), no floor."""
+    busy = sum(seconds.get(a, 0.0) for a in BUSY_ACTIVITIES)
+    staffed = sum(seconds.get(a, 0.0) for a in STAFFED_ACTIVITIES)
+    return occupancy(busy, staffed)
 
 
 class RollingLoad:
@@ -168,7 +194,7 @@ class RollingLoad:
         return busy, talk, int(calls), staffed
 
     def occupancy(self, now: float) -> float:
-        """Busy ÷ max(staffed, ``min_basis_s``) in the window (bucket granularity).
+        """:func:`occupancy` over the window (bucket granularity), floored at ``min_basis_s``.
 
         Busy periods in progress are not counted (they are added when they end); the staffed
         period in progress is.
@@ -182,8 +208,7 @@ class RollingLoad:
         if start is not None and start < now:
             since = low * size
             staffed += now - (start if start > since else since)
-        basis = self.min_basis_s
-        return self._busy_sum / (staffed if staffed > basis else basis)
+        return occupancy(self._busy_sum, staffed, self.min_basis_s) or 0.0
 
 
 _NEVER = -(2**62)

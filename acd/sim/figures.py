@@ -17,6 +17,7 @@ from typing import Final
 from acd.core.commands import CallCompleted
 from acd.core.snapshots import Spread
 from acd.core.states import Outcome
+from acd.core.workload import occupancy
 from acd.sim.results import SimulationResult
 
 
@@ -135,7 +136,7 @@ class DayFigures:
     queues: dict[str, QueueFigures]
     intervals: dict[str, list[QueueFigures]]  # per queue, one per reporting interval
     interval_starts: list[float]
-    interval_occupancy: list[float | None]  # all advisors, busy over busy plus available
+    interval_occupancy: list[float | None]  # all advisors, handle time over staffed time
     occupancy: float | None  # all advisors over the opening hours
     agents: list[AgentFigures]  # advisors who logged in
     breathers: int
@@ -179,17 +180,16 @@ def day_figures(result: SimulationResult) -> DayFigures:
         if a.logged_in_s > 0
     ]
     busy = sum(result.interval_busy_s)
-    ready = busy + sum(result.interval_available_s)
     return DayFigures(
         total=queue_figures(calls, sab),
         queues={q: queue_figures(cs, sab) for q, cs in by_queue.items()},
         intervals={q: [queue_figures(cs, sab) for cs in lists] for q, lists in by_interval.items()},
         interval_starts=starts,
         interval_occupancy=[
-            b / (b + a) if b + a > 0 else None
-            for b, a in zip(result.interval_busy_s, result.interval_available_s, strict=True)
+            occupancy(b, s)
+            for b, s in zip(result.interval_busy_s, result.interval_staffed_s, strict=True)
         ],
-        occupancy=busy / ready if ready > 0 else None,
+        occupancy=occupancy(busy, sum(result.interval_staffed_s)),
         agents=agents,
         breathers=sum(a.breathers for a in agents),
         calls_per_advisor=spread([float(a.calls) for a in agents]),

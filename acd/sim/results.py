@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acd.core.commands import CallCompleted
-
-# Activities counted as busy for occupancy: the advisor is tied to a call (ringing included).
-BUSY_ACTIVITIES = ("reserved", "on_call", "wrap_up")
+from acd.core.states import BUSY_ACTIVITIES
+from acd.core.workload import occupancy_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +30,13 @@ class AgentDay:
 
     @property
     def busy_s(self) -> float:
-        """Seconds ringing, talking or in wrap-up."""
+        """Seconds talking or in wrap-up (handle time)."""
         return sum(self.seconds.get(a, 0.0) for a in BUSY_ACTIVITIES)
 
     @property
     def occupancy(self) -> float | None:
-        """Busy over busy plus available (pauses and breathers excluded); None if never either."""
-        ready = self.busy_s + self.seconds.get("available", 0.0)
-        return self.busy_s / ready if ready > 0 else None
+        """Handle time over staffed time (`acd.core.workload.occupancy`); None if never staffed."""
+        return occupancy_of(self.seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +52,10 @@ class SimulationResult:
     unfinished: int  # callers still in the engine when the run stopped (after max_drain_s)
     without_queue: int  # callers of a queue the configuration does not define (not offered)
     agents: tuple[AgentDay, ...]
-    # Per reporting interval (opening to closing), all advisors together: seconds busy and
-    # seconds available, for the centre's occupancy over the day.
+    # Per reporting interval (opening to closing), all advisors together: seconds busy (talk and
+    # wrap-up) and seconds staffed, for the centre's occupancy over the day.
     interval_busy_s: tuple[float, ...]
-    interval_available_s: tuple[float, ...]
+    interval_staffed_s: tuple[float, ...]
     events: int  # events handled by the engine
     service_level_s: dict[str, float]  # each queue's threshold, from the configuration
     short_abandon_s: float

@@ -41,8 +41,8 @@ from acd.core.config import AcdConfig
 from acd.core.customers import DATA_CUSTOMER_ID, DATA_LAST_AGENT
 from acd.core.engine import Engine
 from acd.core.errors import CoreError
-from acd.core.states import Activity, PhoneState
-from acd.sim.results import BUSY_ACTIVITIES, AgentDay, SimulationResult
+from acd.core.states import BUSY_ACTIVITIES, STAFFED_ACTIVITIES, Activity, PhoneState
+from acd.sim.results import AgentDay, SimulationResult
 from acd.sim.scenario import Caller, Scenario, draw_callers
 
 DecisionCallback = Callable[[float, ev.Event, list[cmd.Command]], None]
@@ -76,11 +76,11 @@ CUSTOMER_RING_S: Final = 20.0
 _ACTIVITIES: Final = tuple(a.value for a in Activity)
 # Activity values as plain strings: compared on every event, cheaper than enum attribute lookups.
 _OFFLINE: Final = Activity.OFFLINE.value
-_AVAILABLE: Final = Activity.AVAILABLE.value
 _PAUSED: Final = Activity.PAUSED.value
 _WRAP_UP: Final = Activity.WRAP_UP.value
 _BREATHER: Final = Activity.BREATHER.value
-_BUSY: Final = frozenset(BUSY_ACTIVITIES)
+_BUSY: Final = frozenset(a.value for a in BUSY_ACTIVITIES)
+_STAFFED: Final = frozenset(a.value for a in STAFFED_ACTIVITIES)
 
 
 class SimulationError(RuntimeError):
@@ -149,7 +149,7 @@ class DaySimulation:
         self._queue_names = frozenset(q.name for q in config.queues)
         starts = scenario.intervals()
         self._busy = [0.0] * len(starts)
-        self._available = [0.0] * len(starts)
+        self._staffed = [0.0] * len(starts)
         self._ran = False
 
     # ------------------------------------------------------------------ scheduling
@@ -295,7 +295,7 @@ class DaySimulation:
                 for a in self._advisors.values()
             ),
             interval_busy_s=tuple(self._busy),
-            interval_available_s=tuple(self._available),
+            interval_staffed_s=tuple(self._staffed),
             events=self._events,
             service_level_s={q.name: q.service_level_s for q in self.config.queues},
             short_abandon_s=self.config.short_abandon_s,
@@ -539,8 +539,8 @@ class DaySimulation:
         advisor.seconds[activity] += span
         if activity in _BUSY:
             self._spread(self._busy, start, until)
-        elif activity == _AVAILABLE:
-            self._spread(self._available, start, until)
+        if activity in _STAFFED:
+            self._spread(self._staffed, start, until)
 
     def _spread(self, buckets: list[float], start: float, end: float) -> None:
         """Add ``[start, end)``, clipped to opening hours, to the reporting intervals it covers."""

@@ -25,7 +25,8 @@ a daylight-saving change has 92 or 100 quarter-hours and 23 or 25 hours.
 
 Per advisor, from the activity log clipped to the period: logged-in time, talk (on call), wrap-up,
 ringing, available, pause time by reason, recovery and breather time, calls handled (answered in the
-period), and *occupancy* = (talk + wrap-up) / (logged-in - paused - recovery). *Fairness* is the
+period), and *occupancy* = (talk + wrap-up) / staffed time (logged-in - paused - recovery), the
+one definition of ``acd.core.workload.occupancy`` over the period. *Fairness* is the
 spread (min, max, mean, standard deviation) of calls handled, talk time and occupancy across the
 advisors who were logged in.
 """
@@ -48,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.core.snapshots import Spread
+from acd.core.workload import occupancy_of
 from acd.storage.reconciliation import service_gaps_between, unattended_spans
 from acd.storage.tables import agent_states, call_events, calls
 
@@ -443,8 +445,6 @@ def _advisor_figures(
         if activity == "paused":
             by_reason[reason or "unspecified"] += seconds
     logged_in = sum(v for k, v in time_in.items() if k != "offline")
-    busy = time_in["on_call"] + time_in["wrap_up"]
-    staffed = logged_in - time_in["paused"] - time_in["recovery"]
     return AdvisorFigures(
         agent_id=agent_id,
         calls_handled=handled,
@@ -457,7 +457,7 @@ def _advisor_figures(
         pause_by_reason=dict(sorted(by_reason.items())),
         recovery_s=time_in["recovery"],
         breather_s=time_in["breather"],
-        occupancy=busy / staffed if staffed > 0 else None,
+        occupancy=occupancy_of(time_in),
     )
 
 

@@ -56,7 +56,7 @@ def local(hh: int, mm: int, ss: int = 0, day: int = 29, month: int = 3) -> float
     return datetime(2026, month, day, hh, mm, ss, tzinfo=PARIS).timestamp()
 
 
-def fixture_day() -> EngineDriver:
+def fixture_day(workload: WorkloadPolicy | None = None) -> EngineDriver:
     config = AcdConfig(
         queues=(
             QueueConfig(
@@ -80,7 +80,7 @@ def fixture_day() -> EngineDriver:
             AgentConfig(id="a1", queues=("sales", "support")),
             AgentConfig(id="a2", queues=("support",)),
         ),
-        workload=WorkloadPolicy(enabled=False, min_wrap_up_s=0),
+        workload=workload or WorkloadPolicy(enabled=False, min_wrap_up_s=0),
         short_abandon_s=5,
     )
     d = EngineDriver(config, local(0, 0))
