@@ -91,6 +91,15 @@ FINISHED_MEMORY: Final = 100_000
 # Weight of the newest handle time in a queue's running average (expected wait estimates).
 AHT_SMOOTHING: Final = 0.1
 NO_ANSWER_REASON: Final = "no_answer"
+# A ring that could not reach the advisor's phone (Dial's CHANUNAVAIL: no contact, the endpoint
+# refused; CONGESTION: the network or the PBX) is no miss of the advisor's: the phone is marked
+# unreachable and tried again after a back-off, doubled for each such ring in a row up to the
+# maximum, or as soon as the PBX reports the device unavailable and then back (a registration).
+# Without the back-off an unreachable phone the PBX still shows idle would be rung again at once,
+# for every caller, in a loop.
+UNREACHABLE_RETRY_S: Final = 15.0
+UNREACHABLE_RETRY_MAX_S: Final = 300.0
+_UNREACHED: Final = frozenset({ev.DialStatus.CHANUNAVAIL, ev.DialStatus.CONGESTION})
 # The reservation reason of callbacks (ReserveAgent.reason, the advisor's activity reason).
 CALLBACK: Final = "callback"
 # Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
@@ -195,6 +204,7 @@ class Engine:
             TimerKind.AGE: self._age,
             TimerKind.BUCKET: self._bucket_over,
             TimerKind.YIELD: self._yield_breather,
+            TimerKind.PHONE: self._phone_retry,
         }
         # least_occupied: advisors with a step in such a queue, re-keyed at each bucket boundary.
         self._by_occupancy: list[LiveAgent] = []
@@ -1451,20 +1461,59 @@ class Engine:
         agent = self._agent(e.agent_id)
         if not isinstance(e.phone, PhoneState):
             raise CoreError(f"advisor {agent.cfg.id!r}: not a phone state: {e.phone!r}")
-        old = agent.phone
-        if old is e.phone:
+        agent.reported_phone = e.phone
+        if agent.phone_timer is not None:
+            # Marked unreachable by a ring. A device state alone does not prove the phone
+            # reachable (a CONGESTION ring leaves the device idle; S11d: a phone without contact
+            # fails at once with no device event): kept for when the back-off ends. Only the PBX
+            # seeing the device go (UNAVAILABLE) and come back (a registration) lifts it earlier.
+            if e.phone is PhoneState.UNREACHABLE:
+                self._cancel(agent.phone_timer)
+                agent.phone_timer = None  # the PBX confirms, and will report the return
+            return
+        if agent.phone is e.phone:
             return  # repeated device state: documented no-op
+        self._set_phone(agent, e.phone, None)
+        self._refresh(agent)
+
+    def _set_phone(self, agent: LiveAgent, phone: PhoneState, reason: str | None) -> None:
+        old = agent.phone
         agent.phone = transition(
             PHONE_TABLE,
             old,
-            PHONE_TRIGGER[e.phone],
+            PHONE_TRIGGER[phone],
             entity="agent",
             entity_id=agent.cfg.id,
             dimension="phone",
         )
         self._out.append(
-            cmd.RecordAgentState(agent.cfg.id, "phone", old.value, e.phone.value, None, e.at)
+            cmd.RecordAgentState(agent.cfg.id, "phone", old.value, phone.value, reason, self._now)
         )
+
+    def _phone_unreached(self, agent: LiveAgent, status: ev.DialStatus) -> None:
+        """A ring could not reach the advisor's phone: unreachable until the PBX reports it back
+        or the back-off ends, so nobody rings it again meanwhile (no miss counted)."""
+        agent.unreached += 1
+        if agent.phone is PhoneState.UNREACHABLE:
+            return  # the PBX said so already (during the ring): it will report the return
+        backoff = UNREACHABLE_RETRY_S * 2 ** min(agent.unreached - 1, 16)
+        self._set_phone(agent, PhoneState.UNREACHABLE, f"dial_{status.value.lower()}")
+        self._cancel(agent.phone_timer)
+        agent.phone_timer = self._timer(
+            TimerKind.PHONE,
+            agent,
+            agent.cfg.id,
+            self._now + min(backoff, UNREACHABLE_RETRY_MAX_S),
+        )
+
+    def _phone_retry(self, agent: LiveAgent) -> None:
+        """The back-off of a phone a ring could not reach is over: it takes the state the PBX
+        last reported for it (idle, unless it said otherwise meanwhile) and may be rung again."""
+        agent.phone_timer = None
+        if self._agents.get(agent.cfg.id) is not agent:
+            return  # removed by a reload
+        if agent.phone is not agent.reported_phone:
+            self._set_phone(agent, agent.reported_phone, "retry")
         self._refresh(agent)
 
     # ------------------------------------------------------------------ event handlers: calls
@@ -2148,6 +2197,7 @@ class Engine:
                 if e.at - call.due_at <= self._config.callbacks.service_level_s:
                     queue.callbacks_within_sl += 1
         agent.missed = 0
+        agent.unreached = 0
         agent.calls_since_login += 1
         agent.load.add_call(e.at)
         self._set_activity(agent, Trigger.ANSWER)
@@ -2183,10 +2233,24 @@ class Engine:
         self._set_call_state(call, Trigger.NOT_ANSWERED)
         call.agent = None
         agent.call = None
-        agent.missed += 1
-        self._record(call, "not_answered", agent, dial_status=str(status), missed=agent.missed)
+        # A miss (the count behind max_missed) is only a ring-out, busy or a decline: the phone
+        # was reached. A phone that was not is marked unreachable below, and no miss is counted.
+        unreached = status in _UNREACHED
+        if unreached:
+            self._record(
+                call,
+                "not_answered",
+                agent,
+                dial_status=str(status),
+                missed=agent.missed,
+                phone=PhoneState.UNREACHABLE.value,
+            )
+        else:
+            agent.missed += 1
+            agent.unreached = 0
+            self._record(call, "not_answered", agent, dial_status=str(status), missed=agent.missed)
         queue = call.queue
-        paused = agent.missed >= agent.cfg.max_missed
+        paused = not unreached and agent.missed >= agent.cfg.max_missed
         if paused:
             agent.pending_pause = None
             self._set_activity(agent, Trigger.MISS_LIMIT, NO_ANSWER_REASON)
@@ -2199,7 +2263,8 @@ class Engine:
             other = best_agent_for(call, self._agent_list, self._now)
             if other is not None:
                 self._record(call, "requeued", None, step=call.step)
-                self._start_cooldown(call, agent)
+                if not unreached:
+                    self._start_cooldown(call, agent)
                 self._present(call, other)
             else:
                 self._leave(call, "max_wait")
@@ -2207,10 +2272,14 @@ class Engine:
             self._leave(call, "leave_empty")
         else:
             self._record(call, "requeued", None, step=call.step)
-            self._start_cooldown(call, agent)
+            if not unreached:
+                # An unreachable phone needs no cooldown: nobody rings it until it is back.
+                self._start_cooldown(call, agent)
             self._route(call)
         if not paused:
             self._release(agent)
+        if unreached:
+            self._phone_unreached(agent, status)
         self._refresh(agent)
 
     def _start_cooldown(self, call: LiveCall, agent: LiveAgent) -> None:

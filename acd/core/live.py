@@ -96,6 +96,7 @@ class TimerKind(Enum):
     AGE = "age"  # a waiting call's effective priority rises one level (priority ageing)
     YIELD = "yield"  # a caller waited breather_yield_after_s: an eligible breather yields
     BUCKET = "bucket"  # an occupancy bucket ends: least_occupied re-keys the available advisors
+    PHONE = "phone"  # a phone a ring could not reach is tried again (its back-off is over)
 
 
 # Order in which timers due at the same instant fire: advisors' releases first (so an advisor
@@ -108,6 +109,7 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.RECOVERY: 0,
     TimerKind.YIELD: 0,  # releases an advisor from a breather for a long-waiting caller
     TimerKind.BUCKET: 0,  # re-keys available advisors; routes nobody by itself
+    TimerKind.PHONE: 0,  # an advisor's phone is tried again: a release like a breather's end
     TimerKind.RETRY: 1,
     TimerKind.HOLD: 1,  # a preferred-advisor hold ends like a cooldown
     TimerKind.AGE: 2,  # re-keys a caller; routes nobody by itself
@@ -136,6 +138,13 @@ class LiveAgent:
     call: LiveCall | None = None
     held: dict[str, LiveCall] | None = None  # calls waiting for this advisor in particular
     missed: int = 0
+    # A phone the engine marked unreachable because a ring could not reach it (CHANUNAVAIL,
+    # CONGESTION): the timer that tries it again; ``reported_phone`` is what the PBX last said
+    # (restored when that timer fires); ``unreached`` counts such rings in a row (the back-off
+    # doubles with each).
+    phone_timer: str | None = None
+    reported_phone: PhoneState = PhoneState.IDLE
+    unreached: int = 0
     pending_pause: str | None = None
     timer: str | None = None
     epoch: int = 0
