@@ -622,6 +622,24 @@ class CampaignDialer:
                 return shown
         raise OutcomeRefusedError("no_contact", f"no contact to preview for {agent_id}")
 
+    def preview_campaigns(self, agent_id: str) -> list[str]:
+        """The running preview campaigns of the advisor's queues (as of the last tick)."""
+        agent = self.settings.agents.get(agent_id)
+        if agent is None:
+            return []
+        return [
+            name
+            for name, campaign in self.settings.campaigns.items()
+            if campaign.mode == "preview"
+            and campaign.queue in agent.queues
+            and self.states.get(name) == "running"
+        ]
+
+    def previewed(self, agent_id: str) -> Preview | None:
+        """The contact held for the advisor, if any."""
+        held = self.previews.get(agent_id)
+        return held[1] if held is not None else None
+
     async def call_previewed(self, agent_id: str) -> str:
         """The advisor clicks to call the contact they preview: the rules are asked again (time
         passed since the preview), the advisor reserved (they must be free now), the contact

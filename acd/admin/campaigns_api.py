@@ -9,7 +9,9 @@
   the commercial purpose, Code de la consommation L. 221-16).
 * ``POST /api/v1/agents/{agent_id}/campaign-outcome``: the advisor's outcome (sale, call back
   later, refused, wrong number, do-not-call, consent withdrawn: one click each).
-* Preview campaigns: ``POST /api/v1/agents/{agent_id}/campaign-preview`` holds the advisor's
+* Preview campaigns: ``GET /api/v1/agents/{agent_id}/campaign-preview`` says which running
+  preview campaigns the advisor serves and the contact held for them (nothing taken);
+  ``POST /api/v1/agents/{agent_id}/campaign-preview`` holds the advisor's
   next contact (the rules asked) and shows it with the script; ``…/campaign-preview/call`` is
   the click to call (the rules asked again, the advisor reserved, the contact originated);
   ``…/campaign-preview/skip`` puts the contact back. The advisor's own token.
@@ -102,6 +104,14 @@ class CampaignDesk(Protocol):
 
     async def skip_preview(self, agent_id: str) -> None: ...
 
+    def preview_campaigns(self, agent_id: str) -> list[str]:
+        """The running preview campaigns of the advisor's queues."""
+        ...
+
+    def previewed(self, agent_id: str) -> PreviewedContact | None:
+        """The contact held for the advisor, if any (nothing is taken)."""
+        ...
+
 
 class OutcomeIn(BaseModel):
     """The advisor's outcome of the outbound call that just ended."""
@@ -175,13 +185,7 @@ def mount_campaign_api(app: FastAPI, desk: CampaignDesk, holder: SettingsHolder)
         code = getattr(exc, "code", "refused")
         return ApiError("no_current_call" if code == "no_contact" else "refused", str(exc))
 
-    @router.post("/agents/{agent_id}/campaign-preview", dependencies=[Depends(advisor)])
-    async def campaign_preview(agent_id: str) -> dict[str, Any]:
-        """Hold the advisor's next contact of a preview campaign and show it with the script."""
-        try:
-            shown = await desk.preview(agent_id)
-        except LookupError as exc:
-            raise refusal(exc) from None
+    def contact(shown: PreviewedContact) -> dict[str, Any]:
         return {
             "campaign": shown.campaign,
             "number": shown.number,
@@ -189,6 +193,24 @@ def mount_campaign_api(app: FastAPI, desk: CampaignDesk, holder: SettingsHolder)
             "name": shown.name,
             "script": {"company": shown.company, "offer": shown.offer},
         }
+
+    @router.get("/agents/{agent_id}/campaign-preview", dependencies=[Depends(advisor_page)])
+    async def campaign_preview_state(agent_id: str) -> dict[str, Any]:
+        """The advisor's running preview campaigns and the contact held for them, if any."""
+        shown = desk.previewed(agent_id)
+        return {
+            "campaigns": desk.preview_campaigns(agent_id),
+            "contact": contact(shown) if shown is not None else None,
+        }
+
+    @router.post("/agents/{agent_id}/campaign-preview", dependencies=[Depends(advisor)])
+    async def campaign_preview(agent_id: str) -> dict[str, Any]:
+        """Hold the advisor's next contact of a preview campaign and show it with the script."""
+        try:
+            shown = await desk.preview(agent_id)
+        except LookupError as exc:
+            raise refusal(exc) from None
+        return contact(shown)
 
     @router.post("/agents/{agent_id}/campaign-preview/call", dependencies=[Depends(advisor)])
     async def campaign_preview_call(agent_id: str) -> dict[str, str]:

@@ -55,6 +55,12 @@ class Desk:
         self.calls[agent_id] = replace(call, outcome="dialing")
         return call.call_id
 
+    def preview_campaigns(self, agent_id: str) -> list[str]:
+        return ["winter"] if agent_id == "alice" else []
+
+    def previewed(self, agent_id: str) -> Call | None:
+        return self.previews.get(agent_id)
+
     async def skip_preview(self, agent_id: str) -> None:
         call = self.previews.pop(agent_id, None)
         if call is None:
@@ -207,9 +213,13 @@ async def test_preview_shows_the_contact_then_the_click_calls_it(served: Served)
     base = "/api/v1/agents/alice/campaign-preview"
     other = await served.client.post(base, headers=bearer(AGENT_TOKENS["bob"]))
     assert other.status_code == 403
+    before = await served.client.get(base, headers=bearer(AGENT_TOKENS["alice"]))
+    assert before.json() == {"campaigns": ["winter"], "contact": None}
     shown = await served.client.post(base, headers=bearer(AGENT_TOKENS["alice"]))
     assert shown.status_code == 200
     body = shown.json()
+    held = await served.client.get(base, headers=bearer(AGENT_TOKENS["alice"]))
+    assert held.json()["contact"] == body
     assert body["number"] == "+33199000001"
     assert body["script"] == {
         "company": "Exemple SA",

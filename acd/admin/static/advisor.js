@@ -63,6 +63,30 @@
       ? fill(campaignWord("qualified"), {outcome: outcome.textContent})
       : campaignWord(call.state === "dialing" ? "dialing" : "answered");
   }
+  // A preview campaign: the advisor asks for their next contact, reads it, then clicks to call
+  // (the rules are asked again then) or skips it.
+  async function loadPreview() {
+    const result = await A.call("GET", base + "/campaign-preview", token);
+    const state = result.ok ? result.data : null;
+    $("preview").hidden = !state || !state.campaigns.length;
+    if (!state) return;
+    const held = state.contact;
+    $("pv-campaign").textContent = held ? held.campaign : state.campaigns.join(", ");
+    $("pv-contact").hidden = !held;
+    $("b-pv-next").hidden = Boolean(held);
+    $("b-pv-call").hidden = $("b-pv-skip").hidden = !held;
+    if (!held) return;
+    $("pv-number").textContent = held.number;
+    $("pv-name").textContent = held.name;
+    $("pv-script").textContent = fill(campaignWord("script"), held.script);
+  }
+  $("b-pv-next").onclick = async () => { await post("/campaign-preview"); loadPreview(); };
+  $("b-pv-call").onclick = async () => {
+    await post("/campaign-preview/call");
+    loadPreview();
+    loadCampaign();
+  };
+  $("b-pv-skip").onclick = async () => { await post("/campaign-preview/skip"); loadPreview(); };
   for (const b of $("cp-outcomes").querySelectorAll("button")) {
     b.onclick = async () => {
       await post("/campaign-outcome", {outcome: b.dataset.outcome});
@@ -139,6 +163,7 @@
     if (campaignNow !== campaignKey) {
       campaignKey = campaignNow;
       loadCampaign();
+      loadPreview();
     }
     // What a supervisor last did to this advisor, and why (docs/supervision.md).
     const notice = session.supervisor_notice;
