@@ -70,6 +70,7 @@ from acd.runtime.crm import CrmLookup, CrmOptions
 from acd.runtime.customer_directory import ArrivalDesk, CallerProfiles, CustomerDirectory
 from acd.runtime.dispatcher import Dispatcher
 from acd.runtime.health import Part, PartState
+from acd.runtime.leadership import Leadership, Role
 from acd.runtime.limits import (
     BASELINE_DESCRIPTORS,
     descriptors_needed,
@@ -577,6 +578,19 @@ class Daemon:
         # Calls followed in Asterisk until they end (see ``_follow_survivors``).
         self._following: set[str] = set()
         self._dispatcher_task: asyncio.Task[None] | None = None
+        self._ami_task: asyncio.Task[None] | None = None
+        # Active/standby (acd.failover): the lease this process leads by; None on a single node.
+        self.leadership: Leadership | None = None
+        self.metrics.watch_gauge(
+            "acd_leader",
+            "1 when this process routes calls (the leader, or the only process), 0 on a standby.",
+            lambda: float(self.role in (Role.SINGLE.value, Role.LEADER.value)),
+        )
+        self.metrics.watch_gauge(
+            "acd_leadership_term",
+            "The leader's term (one more at each takeover); 0 on a single node.",
+            lambda: float(self.leadership.term) if self.leadership is not None else 0.0,
+        )
         self._db_probe: asyncio.Future[bool] | None = None
         self._db_probed_at = 0.0
 
@@ -588,6 +602,19 @@ class Daemon:
     def stop(self) -> None:
         """Ask ``run`` to return (signal handlers call this)."""
         self._stop.set()
+
+    @property
+    def role(self) -> str:
+        """``single``, or this process's role in an active/standby pair."""
+        return Role.SINGLE.value if self.leadership is None else self.leadership.role.value
+
+    async def fence(self) -> None:
+        """Stop routing now (the lease is lost): FastAGI closes, handing waiting callers to the
+        dialplan's fallback, and AMI is dropped, before anything else of the stop."""
+        self._stop.set()
+        await self.fastagi.close()
+        if self._ami_task is not None:
+            self._ami_task.cancel()
 
     async def reload(self, settings: Settings) -> None:
         """Apply new queues, advisors and rules live: waiting callers keep their place.
@@ -925,6 +952,16 @@ class Daemon:
             ),
             Part("dispatcher", up_or(dispatcher_alive), routes_calls=True),
         ]
+        if self.leadership is not None:
+            lead = self.leadership
+            parts.append(
+                Part(
+                    "leadership",
+                    PartState.UP if lead.role is Role.LEADER else PartState.DOWN,
+                    routes_calls=True,
+                    detail=f"{lead.node}: {lead.role.value}, term {lead.term}",
+                )
+            )
         recorder = self.recorder
         if recorder is None:
             parts.append(Part("database", PartState.DISABLED, False, "records kept in memory"))
@@ -1484,6 +1521,7 @@ class Daemon:
             # Phones first: an advisor restored while still on a call from before the restart
             # must read busy before the first caller arrives. Bounded: AMI may be down too.
             ami = tasks.create_task(self.ami.run(), name="ami")
+            self._ami_task = ami
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(START_AMI_WAIT_S):
                     await self._resynced.wait()

@@ -222,6 +222,9 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
 
     assert isinstance(settings, Settings)
     log = structlog.get_logger("acd.cli")
+    if settings.leadership.enabled:
+        await _run_node(settings, config)
+        return
     daemon = Daemon(settings, persist=True, live_interfaces=True)
     loop = asyncio.get_running_loop()
 
@@ -252,6 +255,41 @@ async def _run_daemon(settings: object, config: Path | None) -> None:
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, reload)
     await daemon.run()
+
+
+async def _run_node(settings: object, config: Path | None) -> None:
+    """Active/standby (``[leadership] enabled``): standby until this process leads."""
+    import structlog
+
+    from acd.app import Daemon
+    from acd.failover import Node
+    from acd.settings import Settings, SettingsError, load_settings
+
+    assert isinstance(settings, Settings)
+    log = structlog.get_logger("acd.cli")
+    node = Node(settings, lambda s: Daemon(s, persist=True, live_interfaces=True))
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        try:
+            fresh = load_settings(config)
+        except SettingsError as exc:
+            log.error("config_reload_refused", problems=[f"{w}: {m}" for w, m in exc.problems])
+            return
+        if node.daemon is None:
+            # A standby leads with the configuration read last.
+            node.settings = fresh
+            return
+        task = loop.create_task(node.daemon.reload(fresh))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, node.stop)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    code = await node.run()
+    if code:
+        raise SystemExit(code)
 
 
 @app.command()

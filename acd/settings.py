@@ -157,6 +157,22 @@ class DaemonSettings(_Section):
     auto_login: bool = False  # log every advisor in at start (demo, tests); normally they log in
 
 
+class LeadershipSettings(_Section):
+    """Active/standby: several acd processes on one PostgreSQL, one of them routing calls
+    (docs/scaling.md). Off: this process is the only one (the single-node mode, and SQLite's)."""
+
+    enabled: bool = False
+    # The processes of one centre share a cluster name (it keys the PostgreSQL advisory lock).
+    cluster: str = Field(default="acd", min_length=1, max_length=64)
+    # This process in the lease row, logs and health: the host name and process id when empty.
+    node: str = Field(default="", max_length=128)
+    # A leader that has not renewed its lease for this long stops routing; a standby takes over
+    # once the lease is half as long again past its end (a dead leader's session ends at once).
+    lease_s: float = Field(default=3.0, ge=0.5, le=60.0, allow_inf_nan=False)
+    # How often a standby tries the lock.
+    poll_s: float = Field(default=0.25, gt=0, le=10.0, allow_inf_nan=False)
+
+
 class AmiSettings(_Section):
     """How the daemon reaches Asterisk's manager interface."""
 
@@ -614,6 +630,7 @@ class Settings(BaseSettings):
 
     centre: CentreSettings = Field(default_factory=CentreSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    leadership: LeadershipSettings = Field(default_factory=LeadershipSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
     fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -644,6 +661,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment wins over the file; the file (passed as init data) wins over defaults.
         return (env_settings, init_settings, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _leadership_on_postgresql(self) -> Settings:
+        # A standby takes over a database it shares with the leader: a SQLite file is one
+        # machine's, so SQLite is the single-node mode.
+        url = self.database.url.get_secret_value()
+        if self.leadership.enabled and not url.startswith(("postgresql", "postgres")):
+            raise ValueError(
+                "leadership.enabled: active/standby needs PostgreSQL (database.url "
+                "postgresql://...); with SQLite acd runs as a single node"
+            )
+        return self
 
     @model_validator(mode="after")
     def _supervised_queues_exist(self) -> Settings:

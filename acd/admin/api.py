@@ -113,6 +113,11 @@ class HealthSource(Protocol):
 
     async def health(self) -> Sequence[Part]: ...
 
+    @property
+    def role(self) -> str:
+        """``single``, or ``leader`` in an active/standby pair (docs/scaling.md)."""
+        ...
+
 
 class PinLockControl(Protocol):
     """Feature-code PIN locks (``acd.app.Daemon`` is one)."""
@@ -251,6 +256,7 @@ def build_http_app(
         body = HealthOut(
             status=overall.value,
             version=__version__,
+            role=health_source.role if health_source is not None else "single",
             parts={
                 p.name: PartOut(state=p.state.value, routes_calls=p.routes_calls, detail=p.detail)
                 for p in parts

@@ -461,6 +461,8 @@ class PartOut(BaseModel):
 class HealthOut(BaseModel):
     """Whether the daemon serves: ``down`` (HTTP 503) when calls cannot be routed."""
 
-    status: str  # ok, degraded, down
+    status: str  # ok, degraded, down; standby on a process waiting to lead
     version: str
+    # single (the only process), leader or standby (active/standby, docs/scaling.md)
+    role: str = "single"
     parts: dict[str, PartOut] = {}

@@ -303,6 +303,21 @@ daemon_runs = sa.Table(
     sa.Index(None, "last_seen_at"),
 )
 
+# Active/standby (docs/scaling.md): one row per cluster, written by the process that holds the
+# cluster's PostgreSQL advisory lock. ``term`` grows by one at each takeover; ``lease_until`` is the
+# database's clock (epoch seconds) the leader's lease ends at unless renewed; ``backend_pid`` is the
+# leader's session, which a standby ends once the lease is well past (a hung leader).
+leadership = sa.Table(
+    "leadership",
+    metadata,
+    sa.Column("cluster", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("term", sa.BigInteger, nullable=False),
+    sa.Column("backend_pid", sa.Integer),
+    sa.Column("acquired_at", sa.Double, nullable=False),
+    sa.Column("lease_until", sa.Double, nullable=False),
+)
+
 # The supervisor's desk: every use of listen/whisper/barge (who listened to whom, when, how long,
 # in which modes), kept for the advisor to see on their page.
 listenings = sa.Table(
