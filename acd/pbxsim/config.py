@@ -82,6 +82,9 @@ class DialplanConfig:
     # False models a plain ``Answer(), Queue()`` extension (the lab's 100): no AGI step at all.
     run_agi: bool = True
     done_values: tuple[str, ...] = ("done",)
+    # Other acd addresses (``host:port``) AGI() is tried on, in turn, when a connection is
+    # refused (AGISTATUS FAILURE, nothing reached): the shipped dialplan's active/standby pair.
+    agi_alternates: tuple[str, ...] = ()
     # Extensions of the advisors' context that a transfer (REFER) can reach, e.g.
     # ``{"7002": "Dial(PJSIP/agent2,20)", "7400": "AGI(agi://127.0.0.1:4573/transfer)"}``.
     agent_extensions: dict[str, str] = field(default_factory=dict)

@@ -56,6 +56,13 @@ class CallRecord:
     sends_audio: bool | None = None
 
 
+def other_host(url: str, address: str) -> str:
+    """``agi://host:port/path?query`` with its ``host:port`` replaced by ``address``."""
+    scheme, _, rest = url.partition("://")
+    _, slash, path = rest.partition("/")
+    return f"{scheme}://{address}{slash}{path}"
+
+
 class InboundDialplan:
     """Runs inbound calls through AGI and the contract; counts every path taken."""
 
@@ -249,8 +256,15 @@ class InboundDialplan:
         caller.priority = config.priority("agi")
         if config.run_agi:
             # The URL may carry what the dialplan found before AGI() (the recording notice).
-            session = AgiSession(pbx, caller, substitute(record.agi_url, caller))
+            url = substitute(record.agi_url, caller)
+            session = AgiSession(pbx, caller, url)
             status = await self._run_agi(session, caller)
+            for address in config.agi_alternates:
+                # The next acd of the pair: only after a refused connection.
+                if status != "FAILURE" or session.reached or caller.dead:
+                    break
+                session = AgiSession(pbx, caller, other_host(url, address))
+                status = await self._run_agi(session, caller)
             record.agi_status = status
             record.reached_daemon = session.reached
             if status:

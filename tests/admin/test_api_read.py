@@ -15,10 +15,16 @@ async def arrive(api: Api, call_id: str, queue: str = "support", **caller: str) 
 
 
 async def test_health_answers(api: Api) -> None:
-    """GET /api/v1/health answers without a token, with the version (no parts: no daemon)."""
+    """GET /api/v1/health answers without a token, with the version and the role (no parts: no
+    daemon, a single node)."""
     response = await api.client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": __version__, "parts": {}}
+    assert response.json() == {
+        "status": "ok",
+        "version": __version__,
+        "role": "single",
+        "parts": {},
+    }
 
 
 async def test_agents_lists_every_configured_advisor(api: Api) -> None:

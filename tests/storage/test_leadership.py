@@ -79,9 +79,7 @@ async def test_a_leader_cut_off_by_a_proxy_stops_before_the_standby_leads(pg_url
     server = make_url(pg_url)
     proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
     await proxy.restore()
-    via_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False
-    )
+    via_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     timings = LeaseTimings(lease_s=2.0, poll_s=0.05)
     a = Leadership(PgLeaseStore(via_proxy, "c1"), "a", timings)
     b = Leadership(PgLeaseStore(pg_url, "c1"), "b", timings)
