@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import os
 import random
@@ -31,6 +32,7 @@ from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_client import AmiSettings as AmiClientSettings
 from acd.asterisk.ami_events import AmiEvent, QueueCallerJoin
 from acd.asterisk.ami_translate import AMI_EVENTS, AMI_EVENTS_USED
+from acd.asterisk.boxes import Box, Boxes
 from acd.asterisk.call_leg import QueueAudio, endpoint_of_channel
 from acd.asterisk.callback_calls import CallbackCalls, CallbackDelivery, CallbackTarget
 from acd.asterisk.chanspy import SpyDesk
@@ -91,7 +93,7 @@ from acd.runtime.ports import (
 from acd.runtime.screen_pop import ScreenPops
 from acd.runtime.watchdog import LoopWatchdog, sd_notify
 from acd.runtime.webhook import OfferWebhook
-from acd.settings import Settings
+from acd.settings import PbxSettings, Settings
 from acd.storage import (
     CallFellBack,
     DatabaseUnavailableError,
@@ -246,6 +248,37 @@ def http_limits(settings: Settings) -> HttpLimits:
         max_body_bytes=http.max_body_bytes,
         token_failures=http.token_failures,
         token_window_s=http.token_window_s,
+    )
+
+
+def boxes_of(settings: Settings) -> Boxes:
+    """The centre's Asterisk boxes and the box of each advisor's endpoint, for the FastAGI side."""
+    boxes = settings.boxes()
+    return Boxes(
+        {name: Box.of(name, tuple(box.agi_hosts), box.trunk) for name, box in boxes.items()},
+        {
+            agent.endpoint: settings.pbx_of(agent_id)
+            for agent_id, agent in settings.agents.items()
+            if agent.endpoint
+        },
+    )
+
+
+def ami_client_settings(ami: PbxSettings) -> AmiClientSettings:
+    """The AMI client's settings for one box."""
+    return AmiClientSettings(
+        host=ami.host,
+        port=ami.port,
+        username=ami.username,
+        auth_type=ami.auth,
+        secret=ami.resolved_secret().get_secret_value(),
+        events=AMI_EVENT_CLASSES,
+        event_names=AMI_EVENTS_USED,
+        server_filters=AMI_EVENTS,
+        action_timeout=ami.action_timeout_s,
+        ping_interval=ami.ping_interval_s,
+        ping_timeout=ami.ping_timeout_s,
+        backoff_max=ami.reconnect_max_s,
     )
 
 
@@ -468,6 +501,7 @@ class Daemon:
             pins=advisor_pins(settings),
             caller_language=self._caller_language,
             pin_limits=pin_limits(settings),
+            boxes=boxes_of(settings),
         )
         self.dispatcher.call_control = self.calls
         self.arrivals.on_language = self._crm_language
@@ -505,41 +539,42 @@ class Daemon:
         )
         self.dispatcher.callback_choices = self.callback_desk
         agi = settings.fastagi
+        # One FastAGI server for every box: it accepts each box's addresses.
+        allowed = list(agi.allowed_hosts)
+        for box in settings.boxes().values():
+            allowed += [host for host in box.agi_hosts if host not in allowed]
         self.fastagi = FastAgiServer(
             FastAgiServerSettings(
                 host=agi.bind,
                 port=agi.port,
-                allowed_peers=tuple(agi.allowed_hosts),
+                allowed_peers=tuple(allowed),
                 max_sessions=agi.max_sessions,
             ),
             self._serve_agi,
         )
-        ami = settings.ami
-        self.ami = AmiClient(
-            AmiClientSettings(
-                host=ami.host,
-                port=ami.port,
-                username=ami.username,
-                auth_type=ami.auth,
-                secret=ami.resolved_secret().get_secret_value(),
-                events=AMI_EVENT_CLASSES,
-                event_names=AMI_EVENTS_USED,
-                server_filters=AMI_EVENTS,
-                action_timeout=ami.action_timeout_s,
-                ping_interval=ami.ping_interval_s,
-                ping_timeout=ami.ping_timeout_s,
-                backoff_max=ami.reconnect_max_s,
-            ),
-            on_event=self._ami_event,
-            on_connected=self._resync,
-            rng=rng,
-        )
+        # One AMI client per box; the first box's also serves what is not yet per box
+        # (callbacks, campaigns, the supervisor's desk, recordings, the restart's look).
+        self.amis: dict[str, AmiClient] = {
+            name: AmiClient(
+                ami_client_settings(box),
+                on_event=functools.partial(self._ami_event, box=name),
+                on_connected=functools.partial(self._resync, box=name),
+                # With one box, an AMI outage changes no routing (callers wait, phones keep
+                # their states until the resync); with several, that box is set aside.
+                on_disconnected=functools.partial(self._box_lost, name)
+                if len(settings.boxes()) > 1
+                else None,
+                rng=rng,
+            )
+            for name, box in settings.boxes().items()
+        }
+        self.ami = next(iter(self.amis.values()))
+        self._home_box = next(iter(self.amis))
         # Feature codes ask AMI whether a claimed channel is really the advisor's own.
         self.calls.features.ami = self.ami
         self.callbacks.ami = self.ami
         if self.outbound is not None:
             self.outbound.ami = self.ami
-        ami_client = self.ami
         # The supervisor's desk: listen, whisper, barge (AMI), every use kept.
         self.spies = SpyDesk(self.ami, self.clock.now, self._listening_changed)
         self.listenings: deque[Listening] = deque(maxlen=LISTENINGS_KEPT)
@@ -554,8 +589,47 @@ class Daemon:
         # when the records are not persisted.
         self.caller_channels: dict[str, str] = {}
         self.actions_kept: deque[SupervisorAction] = deque(maxlen=LISTENINGS_KEPT)
-        self.metrics.watch_ami_reconnects(lambda: float(ami_client.reconnects))
-        self.metrics.watch_ami_connected(lambda: float(ami_client.connected))
+        amis = self.amis
+        self.metrics.watch_ami_reconnects(
+            lambda: float(sum(client.reconnects for client in amis.values()))
+        )
+        self.metrics.watch_ami_connected(
+            lambda: float(all(client.connected for client in amis.values()))
+        )
+        self.metrics.watch_by_label(
+            "acd_pbx_ami_connected",
+            "1 while logged in to this PBX's AMI.",
+            "pbx",
+            lambda: {name: float(client.connected) for name, client in amis.items()},
+        )
+        self.metrics.watch_by_label(
+            "acd_pbx_ami_reconnects",
+            "AMI connections to this PBX re-established.",
+            "pbx",
+            lambda: {name: float(client.reconnects) for name, client in amis.items()},
+            counter=True,
+        )
+        calls = self.calls
+        self.metrics.watch_by_label(
+            "acd_pbx_calls",
+            "Inbound callers held in a FastAGI session from this PBX now.",
+            "pbx",
+            lambda: {name: float(calls.calls_on(name)) for name in amis},
+        )
+        self.metrics.watch_by_label(
+            "acd_pbx_calls_offered",
+            "Inbound callers offered from this PBX since the start.",
+            "pbx",
+            lambda: {name: float(calls.offered.get(name, 0)) for name in amis},
+            counter=True,
+        )
+        self.metrics.watch_by_label(
+            "acd_pbx_trunk_rings",
+            "Advisors of another PBX rung over the inter-PBX trunk for a caller of this PBX.",
+            "pbx",
+            lambda: {name: float(calls.trunk_rings.get(name, 0)) for name in amis},
+            counter=True,
+        )
         fastagi = self.fastagi
         self.metrics.watch_fastagi(
             listening=lambda: float(fastagi.listening),
@@ -578,7 +652,7 @@ class Daemon:
         # Calls followed in Asterisk until they end (see ``_follow_survivors``).
         self._following: set[str] = set()
         self._dispatcher_task: asyncio.Task[None] | None = None
-        self._ami_task: asyncio.Task[None] | None = None
+        self._ami_tasks: list[asyncio.Task[None]] = []
         # Active/standby (acd.failover): the lease this process leads by; None on a single node.
         self.leadership: Leadership | None = None
         self.metrics.watch_gauge(
@@ -613,8 +687,8 @@ class Daemon:
         dialplan's fallback, and AMI is dropped, before anything else of the stop."""
         self._stop.set()
         await self.fastagi.close()
-        if self._ami_task is not None:
-            self._ami_task.cancel()
+        for ami in self._ami_tasks:
+            ami.cancel()
 
     async def reload(self, settings: Settings) -> None:
         """Apply new queues, advisors and rules live: waiting callers keep their place.
@@ -625,8 +699,18 @@ class Daemon:
         config = settings.to_core()
         await self.dispatcher.submit(ConfigChanged(at=self.dispatcher.now(), config=config))
         self.hours.reconfigure(config)
+        if list(settings.boxes()) != list(self.amis):
+            # The AMI clients are built at start: a box added or removed needs a restart.
+            log.warning(
+                "pbx_change_needs_restart",
+                running=list(self.amis),
+                configured=list(settings.boxes()),
+            )
         self.calls.reconfigure(
-            queue_audio(settings), agents_by_endpoint(config), advisor_pins(settings)
+            queue_audio(settings),
+            agents_by_endpoint(config),
+            advisor_pins(settings),
+            boxes=boxes_of(settings),
         )
         self.arrivals.segment_queues = dict(settings.customers.segment_queues)
         if self.customer_store is not None:
@@ -942,16 +1026,40 @@ class Daemon:
             return PartState.UP if up else otherwise
 
         dispatcher_alive = self._dispatcher_task is not None and not self._dispatcher_task.done()
-        parts = [
-            Part("fastagi", up_or(self.fastagi.listening), routes_calls=True),
-            Part(
-                "ami",
-                up_or(self.ami.connected, PartState.DOWN),
-                routes_calls=True,
-                detail="" if self.ami.connected else "not logged in to Asterisk's manager",
-            ),
-            Part("dispatcher", up_or(dispatcher_alive), routes_calls=True),
-        ]
+        parts = [Part("fastagi", up_or(self.fastagi.listening), routes_calls=True)]
+        if len(self.amis) == 1:
+            parts.append(
+                Part(
+                    "ami",
+                    up_or(self.ami.connected, PartState.DOWN),
+                    routes_calls=True,
+                    detail="" if self.ami.connected else "not logged in to Asterisk's manager",
+                )
+            )
+        else:
+            # Several boxes: one down degrades the centre, the others go on routing; calls
+            # cannot be routed only when none is reachable.
+            reachable = [name for name, client in self.amis.items() if client.connected]
+            parts.append(
+                Part(
+                    "ami",
+                    up_or(bool(reachable), PartState.DOWN),
+                    routes_calls=True,
+                    detail=f"{len(reachable)} of {len(self.amis)} PBXs logged in",
+                )
+            )
+            for name, client in self.amis.items():
+                parts.append(
+                    Part(
+                        f"pbx:{name}",
+                        up_or(client.connected, PartState.DOWN),
+                        routes_calls=False,
+                        detail=f"{self.calls.calls_on(name)} callers"
+                        if client.connected
+                        else "not logged in to this PBX's manager",
+                    )
+                )
+        parts.append(Part("dispatcher", up_or(dispatcher_alive), routes_calls=True))
         if self.leadership is not None:
             lead = self.leadership
             parts.append(
@@ -1118,10 +1226,12 @@ class Daemon:
                     )
                 )
 
-    def _ami_event(self, event: AmiEvent) -> None:
+    def _ami_event(self, event: AmiEvent, box: str | None = None) -> None:
+        self.calls.on_ami_event(event, box)
+        if box is not None and box != self._home_box:
+            return  # the rest is driven through the first box's AMI
         if isinstance(event, QueueCallerJoin):
             self._fallback_joined(event)
-        self.calls.on_ami_event(event)
         self.spies.on_ami_event(event)
         self.callbacks.on_ami_event(event)
         if self.outbound is not None:
@@ -1457,16 +1567,24 @@ class Daemon:
             self.fastagi.cap_sessions(limit.soft - http - BASELINE_DESCRIPTORS)
             log.warning("fastagi_sessions_capped", max_sessions=self.fastagi.max_sessions)
 
-    async def _resync(self, client: AmiClient) -> None:
+    async def _resync(self, client: AmiClient, box: str | None = None) -> None:
         # AMI replays nothing after a reconnect: read the phones' current states instead.
         try:
             states = await client.device_state_list()
         except Exception as exc:
-            log.warning("resync_failed", error=type(exc).__name__, detail=str(exc))
+            log.warning("resync_failed", error=type(exc).__name__, detail=str(exc), pbx=box)
             return
-        self.calls.device_states({item.device: item.state for item in states})
-        self._resynced.set()
-        log.info("phones_resynced", devices=len(states))
+        self.calls.device_states({item.device: item.state for item in states}, box)
+        if box is None or box == self._home_box:
+            self._resynced.set()
+        log.info("phones_resynced", devices=len(states), pbx=box)
+
+    def _box_lost(self, box: str) -> None:
+        """A box's AMI connection is lost: its advisors are unreachable until the resync of its
+        next login, and its callers not yet talking go to its dialplan's fallback. The other
+        boxes go on."""
+        handed_back = self.calls.box_lost(box)
+        log.warning("pbx_lost", pbx=box, callers_handed_back=handed_back)
 
     async def run(self) -> None:
         """Serve until ``stop``; then hand waiting callers back to the dialplan and exit.
@@ -1520,8 +1638,11 @@ class Daemon:
             hours = tasks.create_task(self.hours.run(), name="hours")
             # Phones first: an advisor restored while still on a call from before the restart
             # must read busy before the first caller arrives. Bounded: AMI may be down too.
-            ami = tasks.create_task(self.ami.run(), name="ami")
-            self._ami_task = ami
+            ami_tasks = [
+                tasks.create_task(client.run(), name=f"ami-{name}")
+                for name, client in self.amis.items()
+            ]
+            self._ami_tasks = ami_tasks
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(START_AMI_WAIT_S):
                     await self._resynced.wait()
@@ -1553,7 +1674,9 @@ class Daemon:
             log.info(
                 "daemon_started",
                 fastagi=f"{self.settings.fastagi.bind}:{self.fastagi.port}",
-                ami=f"{self.settings.ami.host}:{self.settings.ami.port}",
+                ami=", ".join(
+                    f"{name}={box.host}:{box.port}" for name, box in self.settings.boxes().items()
+                ),
                 queues=len(self.config.queues),
                 agents=len(self.config.agents),
             )
@@ -1577,9 +1700,11 @@ class Daemon:
                 if self._background:
                     # The listenings' and recordings' last rows, written before the exit.
                     await asyncio.wait(set(self._background), timeout=2.0)
-                ami.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ami
+                for ami in ami_tasks:
+                    ami.cancel()
+                for ami in ami_tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ami
                 with contextlib.suppress(TimeoutError):
                     await self.dispatcher.drain(within_s=5.0)
                 self._record_cut_wrap_ups()

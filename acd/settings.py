@@ -200,6 +200,36 @@ class AmiSettings(_Section):
         return SecretStr("")
 
 
+# The PBX a single-PBX configuration's ``[ami]`` section describes.
+DEFAULT_PBX = "default"
+PbxName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class PbxSettings(AmiSettings):
+    """One Asterisk box of the centre, under ``[pbx.NAME]``: its AMI, like ``[ami]``, plus
+    where its FastAGI sessions come from and the inter-PBX trunk that reaches it.
+
+    ``agi_hosts``: the addresses this box's FastAGI sessions come from (empty: those of
+    ``[fastagi] allowed_hosts``); when several boxes share an address (one host, containers
+    behind one NAT), the dialplan names its box in the AGI URL (``pbx=NAME``).
+    ``trunk``: the PJSIP endpoint, on every other box, that reaches this one: a caller on
+    another box is put through to an advisor of this box with ``Dial(PJSIP/<advisor>@<trunk>)``.
+    """
+
+    agi_hosts: list[str] = Field(default_factory=list)
+    trunk: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+    @field_validator("agi_hosts")
+    @classmethod
+    def _agi_networks(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            try:
+                ipaddress.ip_network(host, strict=False)
+            except ValueError:
+                raise ValueError(f"{host!r} is not an IP address or network") from None
+        return hosts
+
+
 class FastAgiSettings(_Section):
     """Where the FastAGI server listens and whom it accepts."""
 
@@ -515,6 +545,8 @@ class AgentSettings(_Section):
     wrap_up_s: Seconds | None = _engine_default(AgentConfig, "wrap_up_s")
     max_missed: int = Field(default=_engine_default(AgentConfig, "max_missed"), ge=1, le=1000)
     language: Language | None = None  # the advisor page's language; else the browser's
+    # The [pbx.NAME] the advisor's phone is registered on (needed with several boxes).
+    pbx: str | None = None
 
     @field_validator("pin")
     @classmethod
@@ -632,6 +664,7 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     leadership: LeadershipSettings = Field(default_factory=LeadershipSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
+    pbx: dict[PbxName, PbxSettings] = Field(default_factory=dict)
     fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
@@ -683,6 +716,54 @@ class Settings(BaseSettings):
                         f"supervisors.{supervisor_id}.queues: no queue named {queue!r}"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _boxes_consistent(self) -> Settings:
+        if self.pbx and "ami" in self.model_fields_set:
+            raise ValueError(
+                "ami: [ami] describes a single PBX; with [pbx.NAME] sections, give each its AMI"
+            )
+        boxes = self.boxes()
+        for agent_id, agent in self.agents.items():
+            if agent.pbx is not None and agent.pbx not in boxes:
+                raise ValueError(f"agents.{agent_id}.pbx: no [pbx.{agent.pbx}] section")
+            if agent.pbx is None and len(boxes) > 1:
+                raise ValueError(
+                    f"agents.{agent_id}.pbx: with several PBXs, say which one the phone is on"
+                )
+        if len(boxes) > 1:
+            trunks: dict[str, str] = {}
+            for name, box in boxes.items():
+                if box.trunk is None:
+                    raise ValueError(
+                        f"pbx.{name}.trunk: with several PBXs, name the endpoint that reaches it"
+                    )
+                if box.trunk in trunks:
+                    raise ValueError(
+                        f"pbx.{name}.trunk: {box.trunk!r} already reaches pbx {trunks[box.trunk]}"
+                    )
+                trunks[box.trunk] = name
+            for agent_id, agent in self.agents.items():
+                if agent.endpoint and not agent.endpoint.startswith("PJSIP/"):
+                    raise ValueError(
+                        f"agents.{agent_id}.endpoint: across PBXs, a PJSIP/ endpoint "
+                        "(the trunk is Dial(PJSIP/<advisor>@<trunk>))"
+                    )
+        return self
+
+    def boxes(self) -> dict[str, PbxSettings]:
+        """The centre's Asterisk boxes by name: the ``[pbx.NAME]`` sections, or one named
+        ``default`` from ``[ami]`` (the single-PBX shorthand)."""
+        if self.pbx:
+            return dict(self.pbx)
+        return {DEFAULT_PBX: PbxSettings(**self.ami.model_dump())}
+
+    def pbx_of(self, agent_id: str) -> str:
+        """The box an advisor's phone is on (the only one when there is one)."""
+        agent = self.agents.get(agent_id)
+        if agent is not None and agent.pbx is not None:
+            return agent.pbx
+        return next(iter(self.boxes()))
 
     def to_core(self) -> AcdConfig:
         """The engine's configuration; raises ``ConfigError`` with the field path on a bad value."""
@@ -1056,15 +1137,19 @@ def _campaign_problems(settings: Settings) -> list[tuple[str, str]]:
 def runtime_problems(settings: Settings) -> list[tuple[str, str]]:
     """What ``acd run`` would die on that the schema cannot see: files, directories, secrets."""
     problems: list[tuple[str, str]] = []
-    ami = settings.ami
-    if ami.secret is None and ami.secret_file is None:
-        problems.append(("ami.secret", "no AMI secret: set ami.secret_file or ACD_AMI_SECRET"))
-    elif ami.secret is None and ami.secret_file is not None:
-        try:
-            ami.secret_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(("ami.secret_file", f"{ami.secret_file}: {reason}"))
+    for name, ami in settings.boxes().items():
+        where = f"pbx.{name}" if settings.pbx else "ami"
+        variable = f"{where}.secret" if settings.pbx else "ACD_AMI_SECRET"
+        if ami.secret is None and ami.secret_file is None:
+            problems.append(
+                (f"{where}.secret", f"no AMI secret: set {where}.secret_file or {variable}")
+            )
+        elif ami.secret is None and ami.secret_file is not None:
+            try:
+                ami.secret_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                problems.append((f"{where}.secret_file", f"{ami.secret_file}: {reason}"))
     pid_file = settings.daemon.pid_file
     if pid_file is not None and not pid_file.parent.is_dir():
         problems.append(("daemon.pid_file", f"directory {pid_file.parent} does not exist"))
@@ -1099,9 +1184,11 @@ def load_settings(path: Path | str | None) -> Settings:
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
+    "DEFAULT_PBX",
     "AgentSettings",
     "AmiSettings",
     "ExceptionSettings",
+    "PbxSettings",
     "QueueSettings",
     "ScheduleSettings",
     "Settings",

@@ -8,7 +8,7 @@ them, and a figure nobody wired is simply absent rather than a made-up zero.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -57,6 +57,15 @@ class _Watched:
     counter: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _WatchedByLabel:
+    name: str
+    documentation: str
+    label: str
+    read: Callable[[], Mapping[str, float]]
+    counter: bool
+
+
 class AcdMetrics:
     """The daemon's metrics, on a registry of their own (never the process-global one)."""
 
@@ -65,6 +74,7 @@ class AcdMetrics:
         self._engine = engine
         self._now = now
         self._watched: dict[str, _Watched] = {}
+        self._by_label: dict[str, _WatchedByLabel] = {}
         self.calls = Counter(
             "acd_calls",
             "Finished calls, by the queue they ended in and their outcome.",
@@ -110,6 +120,18 @@ class AcdMetrics:
     def watch_counter(self, name: str, documentation: str, read: Reading) -> None:
         """Export ``read()`` (a running total kept elsewhere) as a counter at each scrape."""
         self._watched[name] = _Watched(name, documentation, read, counter=True)
+
+    def watch_by_label(
+        self,
+        name: str,
+        documentation: str,
+        label: str,
+        read: Callable[[], Mapping[str, float]],
+        *,
+        counter: bool = False,
+    ) -> None:
+        """Export ``read()`` (label value → number) as one labelled family at each scrape."""
+        self._by_label[name] = _WatchedByLabel(name, documentation, label, read, counter)
 
     def watch_ami_reconnects(self, read: Reading) -> None:
         self.watch_counter("acd_ami_reconnects", "AMI connections re-established.", read)
@@ -216,3 +238,9 @@ class _EngineCollector(Collector):
             else:
                 family = GaugeMetricFamily(watched.name, watched.documentation, value=value)
             yield family
+        for by_label in list(metrics._by_label.values()):
+            kind = CounterMetricFamily if by_label.counter else GaugeMetricFamily
+            labelled = kind(by_label.name, by_label.documentation, labels=[by_label.label])
+            for key, number in by_label.read().items():
+                labelled.add_metric([key], float(number))
+            yield labelled

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from acd.asterisk.ami_events import AmiEvent, DeviceState
+from acd.asterisk.ami_events import AmiEvent, DeviceState, DeviceStateChange, DialEnd, DialStatus
 from acd.asterisk.ami_translate import ForLeg, PhoneChanged, phone_changed, translate
+from acd.asterisk.boxes import Box, Boxes, SessionBoxError
 from acd.asterisk.call_leg import (
     AgiReplied,
     CallerLanguage,
@@ -26,6 +27,7 @@ from acd.asterisk.call_leg import (
     CallTimings,
     ChannelHungUp,
     CloseSession,
+    DialAnswered,
     InterruptAgi,
     LegInput,
     LegMisuseError,
@@ -43,7 +45,8 @@ from acd.asterisk.feature_codes import FeatureCodes
 from acd.asterisk.inbound_request import InboundRequestRefusedError, checked_inbound
 from acd.asterisk.pin_locks import PinLimits
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
-from acd.core.events import Event
+from acd.core.events import Event, PhoneStateChanged
+from acd.core.states import PhoneState
 from acd.runtime.ports import EventInbox
 
 log = structlog.get_logger("acd.asterisk.calls")
@@ -69,12 +72,14 @@ class InboundCall:
     channel: str
     params: Mapping[str, str]
     caller_number: str
+    pbx: str = ""
 
 
 @dataclass(slots=True, eq=False)
 class _Call:
     leg: CallLeg
     session: AgiSession
+    box: str
     # Lines to send, in order; None closes the session. A waiting caller costs one pending get()
     # and no task: a thousand callers wait at once.
     work: asyncio.Queue[SendAgi | None] = field(default_factory=asyncio.Queue)
@@ -100,8 +105,16 @@ class AgiCalls:
         pins: Mapping[str, str] | None = None,
         caller_language: Callable[[str], str | None] | None = None,
         pin_limits: PinLimits | None = None,
+        boxes: Boxes | None = None,
     ) -> None:
         self._inbox = inbox
+        # Which box each caller and each advisor's phone is on; one box unless configured.
+        self.boxes = boxes or Boxes({"default": Box("default")})
+        # (endpoint, reporting box) pairs already logged as a mismatch: logged once each.
+        self._mismatches: set[tuple[str, str]] = set()
+        # Per box: callers offered from it, and rings sent from it over a trunk to another box.
+        self.offered: dict[str, int] = {}
+        self.trunk_rings: dict[str, int] = {}
         # The customer directory's preferred language of a caller (None: the queue's own).
         self._caller_language = caller_language
         self._queues = dict(queues)
@@ -128,8 +141,12 @@ class AgiCalls:
         queues: Mapping[str, QueueAudio],
         agents_by_endpoint: Mapping[str, str],
         pins: Mapping[str, str] | None = None,
+        boxes: Boxes | None = None,
     ) -> None:
         """Hot reload: calls in progress keep their session and their queue's audio."""
+        if boxes is not None:
+            self.boxes = boxes
+            self._mismatches.clear()
         self._queues = dict(queues)
         self._agents_by_endpoint = dict(agents_by_endpoint)
         self.features.reconfigure(agents_by_endpoint, pins or {})
@@ -159,7 +176,17 @@ class AgiCalls:
         finally:
             await session.close()
 
+    def calls_on(self, box: str) -> int:
+        """Inbound callers whose FastAGI session comes from ``box``."""
+        return sum(1 for call in self._calls.values() if call.box == box)
+
     async def _serve_inbound(self, session: AgiSession, params: Mapping[str, str]) -> None:
+        try:
+            box = self.boxes.session_box(session.peer, params.get("pbx"))
+        except SessionBoxError as exc:
+            # ACD_STATE stays unset: the dialplan's fallback takes the caller.
+            log.error("inbound_pbx_unknown", uniqueid=session.uniqueid[:40], detail=str(exc))
+            return
         queue = params.get("queue", "")
         audio = self._queues.get(queue)
         if audio is None:
@@ -200,13 +227,14 @@ class AgiCalls:
                 timings=self._timings,
             )
         )
-        call = _Call(leg, session)
+        call = _Call(leg, session, box)
+        self.offered[box] = self.offered.get(box, 0) + 1
         self._calls[call_id] = call
         self._by_uniqueid[session.uniqueid] = call
-        log.info("call_offered", call_id=call_id, queue=queue, channel=session.channel)
+        log.info("call_offered", call_id=call_id, queue=queue, channel=session.channel, pbx=box)
         if self.on_inbound is not None:
             self.on_inbound(
-                InboundCall(call_id, queue, session.channel, params, request.caller_number)
+                InboundCall(call_id, queue, session.channel, params, request.caller_number, box)
             )
         session.on_hangup(lambda: self._on_session_end(call))
         try:
@@ -288,6 +316,13 @@ class AgiCalls:
     # CallControl port -----------------------------------------------------------------------
 
     def ring_agent(self, command: RingAgent) -> None:
+        call = self._calls.get(command.call_id)
+        if call is not None and self.boxes.several:
+            # An advisor on another box is rung over the trunk that reaches it.
+            target = self.boxes.dial_target(command.endpoint, call.box)
+            if target != command.endpoint:
+                self.trunk_rings[call.box] = self.trunk_rings.get(call.box, 0) + 1
+                command = dataclasses.replace(command, endpoint=target)
         self._command(command.call_id, command)
 
     def play_prompt(self, command: PlayPrompt) -> None:
@@ -320,21 +355,82 @@ class AgiCalls:
 
     # AMI side -------------------------------------------------------------------------------
 
-    def on_ami_event(self, event: AmiEvent) -> None:
-        """Route the AMI events routing cares about; everything else is ignored."""
+    def on_ami_event(self, event: AmiEvent, box: str | None = None) -> None:
+        """Route the AMI events routing cares about (from ``box``'s AMI; None: the only box);
+        everything else is ignored."""
+        box = box or self.boxes.default
+        if isinstance(event, DeviceStateChange) and self._mismatch(event.device, box):
+            return
         match translate(event, self._agents_by_endpoint):
             case PhoneChanged() as changed:
                 self._post(changed.event(self._inbox.now()))
             case ForLeg(uniqueid=uniqueid, input=item):
                 call = self._by_uniqueid.get(uniqueid)
-                if call is not None:
+                if call is not None and call.box == box:
                     self._feed(call, item)
             case None:
-                pass
+                self._trunk_answer(event, box)
 
-    def device_states(self, states: Mapping[str, DeviceState]) -> None:
-        """Resync after an AMI (re)connect: post every advisor's current phone state."""
+    def _trunk_answer(self, event: AmiEvent, box: str) -> None:
+        """A caller's Dial over the trunk was answered: the advisor is the one it rings (the far
+        box's phone shows on this box only as the trunk's channel)."""
+        if not (
+            self.boxes.several
+            and isinstance(event, DialEnd)
+            and event.status is DialStatus.ANSWER
+            and event.channel is not None
+            and self.boxes.trunk_box(event.dest.channel) not in (None, box)
+        ):
+            return
+        call = self._by_uniqueid.get(event.channel.uniqueid)
+        if call is None or call.box != box:
+            return
+        agent_id = call.leg.ringing_agent
+        if agent_id is not None:
+            self._feed(call, DialAnswered(agent_id))
+
+    def _mismatch(self, endpoint: str, box: str) -> bool:
+        """An advisor's phone reported by another box than the configuration's: logged once per
+        (phone, box), and ignored (the configuration wins)."""
+        owner = self.boxes.foreign(endpoint, box)
+        if owner is None:
+            return False
+        if (endpoint, box) not in self._mismatches:
+            self._mismatches.add((endpoint, box))
+            log.warning(
+                "advisor_pbx_mismatch",
+                endpoint=endpoint,
+                agent_id=self._agents_by_endpoint.get(endpoint),
+                configured_pbx=owner,
+                reported_by=box,
+            )
+        return True
+
+    def device_states(self, states: Mapping[str, DeviceState], box: str | None = None) -> None:
+        """Resync after an AMI (re)connect of ``box``: post each of its advisors' phone state."""
+        box = box or self.boxes.default
         for device, state in states.items():
+            if self._mismatch(device, box):
+                continue
             changed = phone_changed(device, state, self._agents_by_endpoint)
             if changed is not None:
                 self._post(changed.event(self._inbox.now()))
+
+    def box_lost(self, box: str) -> int:
+        """``box``'s AMI is gone: its advisors are unreachable until it is back, and its callers
+        not yet talking are handed back to its dialplan (the fallback ``Queue()``, on that box).
+        Returns how many callers were handed back."""
+        now = self._inbox.now()
+        for endpoint, agent_id in self._agents_by_endpoint.items():
+            if (self.boxes.owner(endpoint) or self.boxes.default) == box:
+                self._post(
+                    PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.UNREACHABLE)
+                )
+        handed_back = 0
+        for call in list(self._calls.values()):
+            if call.box == box and not call.leg.talking:
+                handed_back += 1
+                task = asyncio.create_task(call.session.close())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        return handed_back

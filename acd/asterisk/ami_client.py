@@ -234,11 +234,14 @@ class AmiClient:
         *,
         on_event: EventCallback,
         on_connected: ConnectedHook | None = None,
+        on_disconnected: Callable[[], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._on_event = on_event
         self._on_connected = on_connected
+        # Told (from the loop, not awaited) when a logged-in connection is lost, not at a stop.
+        self._on_disconnected = on_disconnected
         self._backoff = ReconnectBackoff(
             settings.backoff_initial, settings.backoff_max, rng or random.Random()
         )
@@ -458,6 +461,11 @@ class AmiClient:
             # Cancelled means the daemon is stopping: closing is then expected, not a fault.
             current = asyncio.current_task()
             stopping = current is not None and current.cancelling() > 0
+            if logged_in and not stopping and self._on_disconnected is not None:
+                try:
+                    self._on_disconnected()
+                except Exception:
+                    log.exception("ami_on_disconnected_failed", connection=number)
             # A connection that never logged in is reported by run() (why it failed): its close
             # is no news.
             (log.info if stopping or not logged_in else log.warning)(

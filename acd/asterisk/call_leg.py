@@ -455,6 +455,11 @@ class CallLeg:
         return self._ringing_agent
 
     @property
+    def talking(self) -> bool:
+        """An advisor answered this caller: the conversation goes on inside Asterisk."""
+        return self._answered_posted
+
+    @property
     def busy(self) -> bool:
         """A command is in flight."""
         return self._in_flight is not None

@@ -12,6 +12,7 @@ from acd.settings import (
     AgentSettings,
     CampaignSettings,
     ExceptionSettings,
+    PbxSettings,
     QueueSettings,
     ScheduleSettings,
     Settings,
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def all_keys() -> list[str]:
     keys: list[str] = []
     for section, field in Settings.model_fields.items():
-        if section in ("queues", "agents", "schedules", "supervisors", "campaigns"):
+        if section in ("queues", "agents", "schedules", "supervisors", "campaigns", "pbx"):
             continue
         model = field.annotation
         assert isinstance(model, type)
@@ -35,6 +36,7 @@ def all_keys() -> list[str]:
     keys += [f"queues.NAME.{key}" for key in QueueSettings.model_fields]
     keys += [f"queues.NAME.steps.{key}" for key in StepSettings.model_fields]
     keys += [f"agents.ID.{key}" for key in AgentSettings.model_fields]
+    keys += [f"pbx.NAME.{key}" for key in PbxSettings.model_fields if key in ("agi_hosts", "trunk")]
     keys += [f"schedules.NAME.{key}" for key in ScheduleSettings.model_fields]
     keys += [f"schedules.NAME.exceptions.{key}" for key in ExceptionSettings.model_fields]
     keys += [f"supervisors.ID.{key}" for key in SupervisorSettings.model_fields]
