@@ -28,7 +28,7 @@ from acd.runtime.phone_numbers import NumberError, to_e164
 from acd.settings import CampaignSettings, Settings, SettingsError, load_settings
 from acd.sim.campaign import CampaignDay, Contact, run_campaign_day
 from acd.storage.campaign_csv import parse_contacts_csv
-from acd.storage.campaigns import CampaignProgress, CampaignStore, ImportResult
+from acd.storage.campaigns import CampaignFigures, CampaignProgress, CampaignStore, ImportResult
 from acd.storage.customer_csv import CustomerFileError
 from acd.storage.database import masked_url
 from acd.storage.errors import StorageError
@@ -305,15 +305,25 @@ def status_command(
     campaign = _campaign(settings, name)
     assert campaign is not None
 
-    async def read() -> CampaignProgress:
+    zone = ZoneInfo(settings.centre.timezone)
+    now = time.time()
+    midnight = dt.datetime.fromtimestamp(now, zone).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+    async def read() -> tuple[CampaignProgress, CampaignFigures]:
         store = await _store(settings)
         try:
-            return await store.progress(name, now=time.time(), machines_answered=not campaign.amd)
+            progress = await store.progress(name, now=now, machines_answered=not campaign.amd)
+            today = await store.figures(
+                name, start=midnight.timestamp(), stop=now, machines_answered=not campaign.amd
+            )
         finally:
             await store.close()
+        return progress, today
 
     try:
-        progress = asyncio.run(read())
+        progress, today = asyncio.run(read())
     except StorageError as exc:
         raise _fail(str(exc)) from None
     record = {
@@ -330,6 +340,7 @@ def status_command(
         "abandon_rate_24h": round(progress.abandon_rate_24h, 4),
         "abandon_cap": campaign.abandon_cap,
         "outcomes": progress.outcomes,
+        "today": today.as_dict(),
     }
     if as_json:
         typer.echo(json.dumps(record, ensure_ascii=False))
@@ -341,8 +352,73 @@ def status_command(
         f"abandon rate {progress.abandon_rate_15min:.1%} (15 min), "
         f"{progress.abandon_rate_24h:.1%} (24 h), cap {campaign.abandon_cap:.0%}"
     )
+    typer.echo(f"today: {_figures_line(today)}")
     for outcome, count in sorted(progress.outcomes.items()):
         typer.echo(f"  {outcome}: {count}")
+
+
+def _figures_line(f: CampaignFigures) -> str:
+    busy = f.outbound_occupancy
+    return (
+        f"{f.dials} dials, {f.reached} reached, {f.contacts_per_hour:.1f} contacts/hour "
+        f"({f.dialing_hours} hours dialing), {f.contacts_per_advisor_hour:.1f} per advisor hour, "
+        f"outbound occupancy {'–' if busy is None else f'{busy:.0%}'} "
+        f"({f.advisors} advisors), abandon rate {f.abandon_rate:.1%}"
+    )
+
+
+@campaign_app.command("report")
+def report_command(
+    name: Annotated[str, typer.Argument(help="the [campaigns.NAME]")],
+    from_text: Annotated[
+        str, typer.Option("--from", help="first day or instant, in the centre's zone")
+    ],
+    to_text: Annotated[
+        str | None,
+        typer.Option("--to", help="last day (included) or instant (excluded); default: now"),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """A campaign's figures over a period, from the records: dials, contacts per hour and per
+    advisor hour, outbound occupancy of the advisors who took its calls, abandon rate."""
+    settings = _settings(config)
+    campaign = _campaign(settings, name)
+    assert campaign is not None
+    zone = ZoneInfo(settings.centre.timezone)
+
+    def instant(text: str, *, is_end: bool) -> float:
+        try:
+            if len(text) == 10:
+                day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if is_end else 0)
+                return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _fail(f"not an ISO date or date-time: {text!r} (e.g. 2026-12-01)") from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
+
+    start = instant(from_text, is_end=False)
+    stop = instant(to_text, is_end=True) if to_text else time.time()
+    if stop <= start:
+        raise _fail("--to must come after --from")
+
+    async def read() -> CampaignFigures:
+        store = await _store(settings)
+        try:
+            return await store.figures(
+                name, start=start, stop=stop, machines_answered=not campaign.amd
+            )
+        finally:
+            await store.close()
+
+    try:
+        figures = asyncio.run(read())
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps({"campaign": name, **figures.as_dict()}, ensure_ascii=False))
+        return
+    typer.echo(f"campaign {name}: {_figures_line(figures)}")
 
 
 def _clock(day: dt.date, text: str, zone: ZoneInfo) -> float:

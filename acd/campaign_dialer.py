@@ -699,9 +699,16 @@ class CampaignDialer:
     async def progress(self) -> list[dict[str, object]]:
         """Every configured campaign's live progress (the API, the supervisor page)."""
         now = self.inbox.now()
+        zone = ZoneInfo(self.settings.centre.timezone)
+        midnight = dt.datetime.fromtimestamp(now, zone).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         found = []
         for name, campaign in self.settings.campaigns.items():
             p = await self.store.progress(name, now=now, machines_answered=not campaign.amd)
+            today = await self.store.figures(
+                name, start=midnight.timestamp(), stop=now, machines_answered=not campaign.amd
+            )
             found.append(
                 {
                     "campaign": name,
@@ -718,6 +725,7 @@ class CampaignDialer:
                     "abandon_rate_24h": round(p.abandon_rate_24h, 4),
                     "abandon_cap": campaign.abandon_cap,
                     "outcomes": p.outcomes,
+                    "today": today.as_dict(),
                 }
             )
         return found

@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.core.customers import Customer
 from acd.core.outbound_rules import Attempt, AttemptOutcome
+from acd.core.states import STAFFED_ACTIVITIES
+from acd.core.workload import occupancy
 from acd.storage.campaign_csv import ContactRow
 from acd.storage.customers import CustomerStore, register_forget_step, register_retention_step
 from acd.storage.database import create_engine
-from acd.storage.tables import campaign_contacts, campaigns, outbound_attempts
+from acd.storage.tables import agent_states, calls, campaign_contacts, campaigns, outbound_attempts
 
 log = structlog.get_logger("acd.storage")
 
@@ -104,6 +106,85 @@ class CampaignProgress:
     def contact_rate(self) -> float:
         """Conversations over dials."""
         return self.reached / self.dials if self.dials else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFigures:
+    """A campaign's figures over ``[start, stop)``, from the records alone (the attempt log, the
+    calls table, the advisors' activity log): what survives a restart.
+
+    ``reached``: conversations with an advisor; ``dialing_hours``: clock hours (UTC) with at least
+    one dial; ``outbound_handle_s``: talk and wrap-up of the campaign's calls; ``advisors``: who
+    took them, and ``advisor_staffed_s`` their staffed time in the period (available, ringing,
+    on a call, wrap-up, breather: the occupancy's denominator, inbound work included).
+    """
+
+    campaign: str
+    start: float
+    stop: float
+    dials: int
+    reached: int
+    answered: int  # answered contacts, the abandon rate's denominator
+    abandoned: int
+    dialing_hours: int
+    outbound_handle_s: float
+    advisors: int
+    advisor_staffed_s: float
+
+    @property
+    def contact_rate(self) -> float:
+        return self.reached / self.dials if self.dials else 0.0
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.answered if self.answered else 0.0
+
+    @property
+    def contacts_per_hour(self) -> float:
+        """Conversations per hour the campaign dialed."""
+        return self.reached / self.dialing_hours if self.dialing_hours else 0.0
+
+    @property
+    def contacts_per_advisor_hour(self) -> float:
+        """Conversations per staffed hour of the advisors who took the campaign's calls."""
+        hours = self.advisor_staffed_s / 3600
+        return self.reached / hours if hours else 0.0
+
+    @property
+    def outbound_occupancy(self) -> float | None:
+        """The share of those advisors' staffed time spent on this campaign's calls (the
+        occupancy of ``acd.core.workload``, its busy time being the campaign's calls only)."""
+        return occupancy(self.outbound_handle_s, self.advisor_staffed_s)
+
+    def as_dict(self) -> dict[str, object]:
+        """The figures, rounded, for JSON (the CLI, the API)."""
+        busy = self.outbound_occupancy
+        return {
+            "from": self.start,
+            "to": self.stop,
+            "dials": self.dials,
+            "reached": self.reached,
+            "contact_rate": round(self.contact_rate, 4),
+            "abandon_rate": round(self.abandon_rate, 4),
+            "dialing_hours": self.dialing_hours,
+            "contacts_per_hour": round(self.contacts_per_hour, 3),
+            "advisors": self.advisors,
+            "outbound_handle_s": round(self.outbound_handle_s, 1),
+            "advisor_staffed_s": round(self.advisor_staffed_s, 1),
+            "contacts_per_advisor_hour": round(self.contacts_per_advisor_hour, 3),
+            "outbound_occupancy": None if busy is None else round(busy, 4),
+        }
+
+
+def _staffed_s(changes: Sequence[tuple[float, str]], start: float, stop: float) -> float:
+    """Staffed seconds in ``[start, stop)`` from one advisor's activity changes (in order, the
+    first one at or before ``start``)."""
+    total = 0.0
+    for i, (at, activity) in enumerate(changes):
+        until = changes[i + 1][0] if i + 1 < len(changes) else stop
+        if activity in STAFFED_ACTIVITIES:
+            total += max(0.0, min(until, stop) - max(at, start))
+    return total
 
 
 def _abandon_rate(outcomes: Sequence[str], machines_answered: bool = True) -> float:
@@ -372,6 +453,52 @@ class CampaignStore:
             abandon_rate_24h=_abandon_rate(day, machines_answered),
         )
 
+    async def figures(
+        self, campaign: str, *, start: float, stop: float, machines_answered: bool = True
+    ) -> CampaignFigures:
+        """The campaign's figures over ``[start, stop)`` (see ``CampaignFigures``)."""
+        a = outbound_attempts.c
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(a.outcome, a.at, a.call_id).where(
+                        a.campaign == campaign, a.at >= start, a.at < stop, a.outcome != BLOCKED
+                    )
+                )
+            ).all()
+            call_ids = sorted({r.call_id for r in rows if r.call_id})
+            handled: list[tuple[str, float]] = []
+            for first in range(0, len(call_ids), IMPORT_BATCH):
+                chunk = call_ids[first : first + IMPORT_BATCH]
+                handled += [
+                    (str(r.agent_id), float(r.talk_s) + float(r.wrap_up_s))
+                    for r in await conn.execute(
+                        sa.select(calls.c.agent_id, calls.c.talk_s, calls.c.wrap_up_s).where(
+                            calls.c.call_id.in_(chunk), calls.c.agent_id.is_not(None)
+                        )
+                    )
+                ]
+            advisors = sorted({agent for agent, _ in handled})
+            staffed = 0.0
+            for agent in advisors:
+                staffed += _staffed_s(await _activities(conn, agent, start, stop), start, stop)
+        outcomes = [r.outcome for r in rows]
+        counted = ANSWERED_OUTCOMES if machines_answered else ANSWERED_OUTCOMES - {"machine"}
+        live = ANSWERED_OUTCOMES - {AttemptOutcome.ABANDONED, AttemptOutcome.MACHINE}
+        return CampaignFigures(
+            campaign=campaign,
+            start=start,
+            stop=stop,
+            dials=len(rows),
+            reached=sum(1 for o in outcomes if o in live),
+            answered=sum(1 for o in outcomes if o in counted),
+            abandoned=sum(1 for o in outcomes if o == AttemptOutcome.ABANDONED),
+            dialing_hours=len({int(r.at // 3600) for r in rows}),
+            outbound_handle_s=sum(seconds for _, seconds in handled),
+            advisors=len(advisors),
+            advisor_staffed_s=staffed,
+        )
+
     async def contact_count(self, campaign: str) -> int:
         async with self.engine.connect() as conn:
             count = await conn.scalar(
@@ -446,6 +573,25 @@ class CampaignStore:
             return False
         await self.customers.save(replace(customer, consents=consents), at=at)
         return True
+
+
+async def _activities(
+    conn: AsyncConnection, agent_id: str, start: float, stop: float
+) -> list[tuple[float, str]]:
+    """One advisor's activity changes in ``[start, stop)``, from the last one before ``start``."""
+    s = agent_states.c
+    last_before = await conn.scalar(
+        sa.select(sa.func.max(s.at)).where(
+            s.agent_id == agent_id, s.dimension == "activity", s.at < start
+        )
+    )
+    since = start if last_before is None else float(last_before)
+    rows = await conn.execute(
+        sa.select(s.at, s.new)
+        .where(s.agent_id == agent_id, s.dimension == "activity", s.at >= since, s.at < stop)
+        .order_by(s.at, s.ordinal)
+    )
+    return [(float(at), str(new)) for at, new in rows]
 
 
 async def _forget_campaign_contacts(

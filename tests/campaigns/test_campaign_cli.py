@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -289,3 +290,40 @@ def test_simulate_runs_the_campaign_pacing_on_its_contact_list(database: str) ->
     assert figures["refused_by_rules"]["no_legal_basis"] >= 1  # +33199000002, never dialed
     assert figures["dials"] >= 1
     assert figures["abandon_rate"] <= 0.03
+
+
+def test_report_counts_contacts_per_hour_over_the_period(database: str) -> None:
+    """`acd campaign report` reads the attempt log over the period: dials, conversations, the
+    clock hours it dialed in, contacts per hour; a day outside --from/--to is left out."""
+    paris = "+01:00"
+
+    def at(text: str) -> float:
+        return dt.datetime.fromisoformat(text + paris).timestamp()
+
+    async def record() -> None:
+        store = CampaignStore(database)
+        try:
+            await store.record_attempts(
+                [
+                    AttemptRecord("demo", "x", "+33199000001", at("2026-12-01T11:00"), "sale"),
+                    AttemptRecord("demo", "y", "+33199000003", at("2026-12-01T11:20"), "busy"),
+                    AttemptRecord("demo", "z", "+33199000004", at("2026-12-01T14:10"), "refused"),
+                    AttemptRecord("demo", "w", "+33199000005", at("2026-12-02T11:00"), "sale"),
+                ]
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(record())
+    period = ["--from", "2026-12-01", "--to", "2026-12-01"]
+    result = CliRunner().invoke(
+        app, ["campaign", "report", "demo", *period, "-c", CONFIG, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert (figures["dials"], figures["reached"], figures["dialing_hours"]) == (3, 2, 2)
+    assert figures["contacts_per_hour"] == 1.0
+    assert figures["outbound_occupancy"] is None  # no call rows: nobody's time to weigh
+    period = ["--from", "2026-12-01", "--to", "2026-12-02"]
+    text = CliRunner().invoke(app, ["campaign", "report", "demo", *period, "-c", CONFIG])
+    assert "4 dials, 3 reached, 1.0 contacts/hour (3 hours dialing)" in text.stdout

@@ -213,6 +213,21 @@ async def test_predictive_contact_waits_behind_an_inbound_caller_then_hears_the_
     assert recorded[second] == ["answered"]
     assert NO_CONSENT not in recorded
     assert all(not d.endswith(NO_CONSENT[1:]) for d in witness.dialed)
+    store = CampaignStore(f"sqlite:///{database}")
+    try:
+        figures = await store.figures("demo", start=0.0, stop=4e9)
+    finally:
+        await store.close()
+    # From the records alone: 2 dials, 1 conversation, 1 abandoned of 2 answered; the advisor's
+    # time on that conversation over their staffed time (the inbound call's included).
+    assert (figures.dials, figures.reached, figures.abandoned, figures.answered) == (2, 1, 1, 2)
+    assert figures.advisors == 1
+    assert figures.dialing_hours in {1, 2}
+    assert figures.contacts_per_hour == 1 / figures.dialing_hours
+    assert figures.outbound_handle_s > 0
+    assert figures.outbound_occupancy is not None
+    assert 0 < figures.outbound_occupancy < 1
+    assert figures.contacts_per_advisor_hour > 0
 
 
 async def test_preview_dials_only_when_the_advisor_clicks(tmp_path: Path) -> None:

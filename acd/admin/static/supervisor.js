@@ -317,6 +317,8 @@
         el("td", "", A.number.format(c.attempted_contacts)),
         el("td", "", A.number.format(c.reached)),
         el("td", over ? "bad" : "", rates),
+        el("td", "", c.today ? A.number.format(c.today.contacts_per_hour) : "–"),
+        el("td", "", c.today && c.today.outbound_occupancy !== null ? A.pct(c.today.outbound_occupancy) : "–"),
       );
       const actions = el("td", "", "");
       for (const action of ["start", "pause", "stop"]) {
