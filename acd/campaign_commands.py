@@ -426,6 +426,64 @@ def _clock(day: dt.date, text: str, zone: ZoneInfo) -> float:
     return dt.datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone).timestamp()
 
 
+def campaign_day(
+    settings: Settings, name: str, day: dt.date, advisors: int | None = None
+) -> CampaignDay:
+    """The campaign's day for the simulator: its imported list with its consent, oppositions and
+    attempt history from the database, its mode, cap and retries, the advisors of its queue
+    (or ``advisors``), 10:00-13:00 and 14:00-20:00 in the centre's zone.
+
+    Raises ``LookupError`` (no advisor, no contact) and ``StorageError``.
+    """
+    campaign = settings.campaigns[name]
+    zone = ZoneInfo(settings.centre.timezone)
+    staff = advisors or sum(1 for a in settings.agents.values() if campaign.queue in a.queues)
+    if staff == 0:
+        raise LookupError(f"no advisor serves queue {campaign.queue}: give --advisors")
+    rules = settings.outbound_rules()
+
+    async def read() -> tuple[list[Contact], dict[str, list[Attempt]], list[Opposition]]:
+        store = await _store(settings)
+        try:
+            listed = await store.contacts(name)
+            people = [c.customer_id for _, c in listed if c is not None]
+            history = await store.attempts_by_person(people)
+            numbers = [n for number, c in listed for n in (c.numbers if c else (number,))]
+            oppositions = []
+            for start in range(0, len(numbers), 500):  # within PostgreSQL's parameter limit
+                oppositions += await store.customers.oppositions(numbers[start : start + 500])
+        finally:
+            await store.close()
+        return [Contact(n, c) for n, c in listed], history, oppositions
+
+    contacts, history, oppositions = asyncio.run(read())
+    if not contacts:
+        raise LookupError(
+            f"campaign {name} has no contacts: acd campaign import FILE --campaign {name}"
+        )
+    retry = {AttemptOutcome(k): minutes * 60.0 for k, minutes in campaign.retry_minutes.items()}
+    queue = settings.queues[campaign.queue]
+    return CampaignDay(
+        start=_clock(day, "10:00", zone),
+        end=_clock(day, "20:00", zone),
+        advisors=staff,
+        contacts=contacts,
+        rules=rules,
+        calendars=settings.zone_calendars(rules, range(day.year - 1, day.year + 2)),
+        pacing=PacingPolicy(
+            mode=DialMode(campaign.mode),
+            abandon_cap=campaign.abandon_cap,
+            no_advisor_s=settings.outbound.no_advisor_s,
+        ),
+        history=history,
+        oppositions=oppositions,
+        wrap_up_s=queue.wrap_up_s,
+        retry_s=retry,
+        pauses=((_clock(day, "13:00", zone), _clock(day, "14:00", zone)),),
+        campaign=name,
+    )
+
+
 @campaign_app.command("simulate")
 def simulate_command(  # noqa: PLR0917 -- typer maps each keyword parameter to an option
     name: Annotated[str, typer.Argument(help="the [campaigns.NAME]")],
@@ -443,7 +501,9 @@ def simulate_command(  # noqa: PLR0917 -- typer maps each keyword parameter to a
     """Run the campaign's pacing on its real contact list in the simulator, before dialing anyone.
 
     The day runs 10:00-13:00 and 14:00-20:00 in the centre's zone through the production engine;
-    contacts behave as ``acd.sim.campaign.ContactModel`` (25 % answered by a person).
+    contacts behave as ``acd.sim.campaign.ContactModel`` (25 % answered by a person). To see it
+    with the inbound callers of a scenario on the same advisors: ``acd simulate SCENARIO -c
+    acd.toml --campaign NAME``.
     """
     settings = _settings(config)
     campaign = _campaign(settings, name)
@@ -453,51 +513,15 @@ def simulate_command(  # noqa: PLR0917 -- typer maps each keyword parameter to a
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(zone).date()
     except ValueError:
         raise _fail(f"--date: not an ISO date: {date!r} (e.g. 2026-12-01)") from None
-    staff = advisors or sum(1 for a in settings.agents.values() if campaign.queue in a.queues)
-    if staff == 0:
-        raise _fail(f"no advisor serves queue {campaign.queue}: give --advisors")
-    rules = settings.outbound_rules()
-
-    async def read() -> tuple[list[Contact], dict[str, list[Attempt]], list[Opposition]]:
-        store = await _store(settings)
-        try:
-            listed = await store.contacts(name)
-            people = [c.customer_id for _, c in listed if c is not None]
-            history = await store.attempts_by_person(people)
-            numbers = [n for number, c in listed for n in (c.numbers if c else (number,))]
-            oppositions = []
-            for start in range(0, len(numbers), 500):  # within PostgreSQL's parameter limit
-                oppositions += await store.customers.oppositions(numbers[start : start + 500])
-        finally:
-            await store.close()
-        return [Contact(n, c) for n, c in listed], history, oppositions
-
     try:
-        contacts, history, oppositions = asyncio.run(read())
+        simulated = campaign_day(settings, name, day, advisors)
     except StorageError as exc:
         raise _fail(str(exc)) from None
-    if not contacts:
-        raise _fail(f"campaign {name} has no contacts: acd campaign import FILE --campaign {name}")
-    retry = {AttemptOutcome(k): minutes * 60.0 for k, minutes in campaign.retry_minutes.items()}
-    queue = settings.queues[campaign.queue]
-    result = run_campaign_day(
-        CampaignDay(
-            start=_clock(day, "10:00", zone),
-            end=_clock(day, "20:00", zone),
-            advisors=staff,
-            contacts=contacts,
-            rules=rules,
-            calendars=settings.zone_calendars(rules, range(day.year - 1, day.year + 2)),
-            pacing=PacingPolicy(mode=DialMode(campaign.mode), abandon_cap=campaign.abandon_cap),
-            history=history,
-            oppositions=oppositions,
-            wrap_up_s=queue.wrap_up_s,
-            retry_s=retry,
-            pauses=((_clock(day, "13:00", zone), _clock(day, "14:00", zone)),),
-            campaign=name,
-        ),
-        seed=seed,
-    )
+    except LookupError as exc:
+        raise _fail(str(exc.args[0])) from None
+    staff = simulated.advisors
+    contacts = simulated.contacts
+    result = run_campaign_day(simulated, seed=seed)
     figures = {
         "campaign": name,
         "date": day.isoformat(),

@@ -15,6 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from acd.settings import Settings
+    from acd.sim.campaign import CampaignDay
     from acd.sim.scenario import PastCall, ScenarioHours
 
 app = typer.Typer(
@@ -533,12 +534,25 @@ def _sim_hours(config: Path, day: dt.date) -> ScenarioHours:
     )
 
 
+def _sim_campaign(config: Path, name: str, day: dt.date) -> tuple[CampaignDay, str]:
+    """A configuration's campaign on ``day`` for ``acd simulate --campaign``, and its queue."""
+    from acd.campaign_commands import campaign_day
+    from acd.settings import load_settings
+
+    settings = load_settings(config)
+    if name not in settings.campaigns:
+        raise LookupError(f"no [campaigns.{name}] in {config}")
+    return campaign_day(settings, name, day), settings.campaigns[name].queue
+
+
 def _mount_simulate_command() -> None:
     from acd.settings import load_settings
     from acd.sim.command import build_simulate_cli
 
     app.command("simulate")(
-        build_simulate_cli(lambda path: load_settings(path).to_core(), _past_calls, _sim_hours)
+        build_simulate_cli(
+            lambda path: load_settings(path).to_core(), _past_calls, _sim_hours, _sim_campaign
+        )
     )
 
 

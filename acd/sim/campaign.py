@@ -31,6 +31,7 @@ from acd.core.engine import Engine
 from acd.core.outbound_rules import Attempt, AttemptOutcome, OutboundRules, may_dial
 from acd.core.pacing import DialMode, Pacer, PacingInputs, PacingPolicy, rate
 from acd.core.states import Activity, Outcome, PhoneState
+from acd.sim.distributions import Distribution
 
 CAMPAIGN_QUEUE: Final = "campaign"
 INBOUND_QUEUE: Final = "inbound"
@@ -133,6 +134,12 @@ class CampaignDay:
     inbound_per_hour: float = 0.0
     inbound_handle_s: float = 240.0
     inbound_patience_s: float = 90.0
+    # A scenario's inbound demand (``acd simulate --campaign``): ``(epoch, calls per hour)``
+    # from each instant on, replacing ``inbound_per_hour``; its handle and patience laws.
+    inbound_profile: tuple[tuple[float, float], ...] = ()
+    inbound_handle: Distribution | None = None
+    inbound_patience: Distribution | None = None
+    inbound_service_level_s: float = 20.0
     tick_s: float = 1.0
     campaign: str = "bench"
 
@@ -153,6 +160,12 @@ class CampaignResult:
     inbound_answered: int
     hours: float
     advisors: int
+    inbound_answered_in_time: int = 0  # within ``inbound_service_level_s``
+
+    @property
+    def inbound_service_level(self) -> float:
+        """Inbound callers answered within the threshold over those offered."""
+        return self.inbound_answered_in_time / self.inbound_offered if self.inbound_offered else 0.0
 
     @property
     def abandon_rate(self) -> float:
@@ -196,7 +209,7 @@ class CampaignSimulation:
             )
         ]
         served = [CAMPAIGN_QUEUE]
-        if day.inbound_per_hour > 0:
+        if day.inbound_per_hour > 0 or day.inbound_profile:
             queues.append(QueueConfig(INBOUND_QUEUE, priority=10, announce_interval_s=None))
             served.append(INBOUND_QUEUE)
         config = AcdConfig(
@@ -233,6 +246,8 @@ class CampaignSimulation:
         self._inbound_offered = 0
         self._inbound_answered = 0
         self._inbound_waiting: set[str] = set()
+        self._inbound_arrived: dict[str, float] = {}
+        self._inbound_in_time = 0
         self._handle_sum = 0.0
         self._handle_n = 0
 
@@ -289,8 +304,8 @@ class CampaignSimulation:
         for pause_start, pause_end in day.pauses:
             self._push(pause_start, _PAUSE)
             self._push(pause_end, _RESUME)
-        if day.inbound_per_hour > 0:
-            self._push(day.start + self.rng.expovariate(day.inbound_per_hour / 3600), _INBOUND)
+        if day.inbound_per_hour > 0 or day.inbound_profile:
+            self._next_inbound(day.start)
         while self._heap:
             at, _, kind, ref = heapq.heappop(self._heap)
             if at > day.end and kind in {_TICK, _INBOUND}:
@@ -313,6 +328,7 @@ class CampaignSimulation:
             inbound_answered=self._inbound_answered,
             hours=(day.end - day.start) / 3600,
             advisors=day.advisors,
+            inbound_answered_in_time=self._inbound_in_time,
         )
 
     def _dispatch(self, kind: int, ref: Any) -> None:
@@ -351,14 +367,50 @@ class CampaignSimulation:
 
     # ------------------------------------------------------------------ inbound (blending)
 
+    def _inbound_rate(self, at: float) -> float:
+        """Inbound calls per hour in force at ``at``."""
+        day = self.day
+        if not day.inbound_profile:
+            return day.inbound_per_hour
+        rate = 0.0
+        for since, per_hour in day.inbound_profile:
+            if since > at:
+                break
+            rate = per_hour
+        return rate
+
+    def _next_inbound(self, after: float) -> None:
+        """Poisson arrivals at the rate in force, the piecewise profile's steps included."""
+        at = after
+        while at < self.day.end:
+            rate = self._inbound_rate(at)
+            nxt = min(
+                (since for since, _ in self.day.inbound_profile if since > at), default=math.inf
+            )
+            if rate > 0:
+                arrival = at + self.rng.expovariate(rate / 3600)
+                if arrival < nxt:
+                    self._push(arrival, _INBOUND)
+                    return
+            if nxt == math.inf:
+                return
+            at = nxt
+
     def _inbound_arrives(self) -> None:
         day = self.day
         self._inbound_offered += 1
         call_id = f"in{self._inbound_offered:06d}"
         self._inbound_waiting.add(call_id)
+        self._inbound_arrived[call_id] = self._now
         self._handle(ev.CallArrived(at=self._now, call_id=call_id, queue=INBOUND_QUEUE))
-        self._push(self._now + day.inbound_patience_s, _INBOUND_HANGUP, call_id)
-        self._push(self._now + self.rng.expovariate(day.inbound_per_hour / 3600), _INBOUND)
+        patience = (
+            day.inbound_patience.draw(self.rng)
+            if day.inbound_patience is not None
+            else day.inbound_patience_s
+        )
+        if math.isfinite(patience):
+            self._push(self._now + patience, _INBOUND_HANGUP, call_id)
+        self._next_inbound(self._now)
 
     # ------------------------------------------------------------------ pacing and dialing
 
@@ -496,9 +548,17 @@ class CampaignSimulation:
                 return
             self._inbound_waiting.discard(call_id)
             self._inbound_answered += 1
+            arrived = self._inbound_arrived.pop(call_id, now)
+            if now - arrived <= self.day.inbound_service_level_s:
+                self._inbound_in_time += 1
             self._handle(ev.AgentAnswered(at=now, call_id=call_id, agent_id=agent_id))
             self._handle(ev.PhoneStateChanged(at=now, agent_id=agent_id, phone=PhoneState.IN_USE))
-            talk = self.rng.expovariate(1 / self.day.inbound_handle_s)
+            handle = self.day.inbound_handle
+            talk = (
+                handle.draw(self.rng)
+                if handle is not None
+                else self.rng.expovariate(1 / self.day.inbound_handle_s)
+            )
             self._push(now + talk, _TALK_END, (call_id, agent_id))
             return
         dial = self._dials.get(call_id)

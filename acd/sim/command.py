@@ -7,6 +7,11 @@ loader of a past day's calls for ``--from-db`` (it needs ``acd.storage``). The C
     from acd.sim.command import build_simulate_cli
 
     app.command("simulate")(build_simulate_cli(lambda p: load_settings(p).to_core()))
+
+``--campaign NAME`` also runs that outbound campaign's day (its pacing, its list and rules, read
+by the injected ``CampaignLoader``) on its queue's advisors, blended with the scenario's callers
+of that queue, under each configuration: the campaign's figures and what it costs the inbound
+service level, before anyone is dialed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from acd.core.config import AcdConfig
+from acd.sim.campaign import CampaignDay, CampaignResult, run_campaign_day
 from acd.sim.comparison import Comparison, compare
 from acd.sim.decision_log import DecisionLog
 from acd.sim.report_html import render_html
@@ -43,6 +49,8 @@ ConfigLoader = Callable[[Path], AcdConfig]
 HistoryLoader = Callable[[dt.date, Sequence[Path]], Sequence[PastCall]]
 # The centre's zone and holidays for the simulated date, from the first configuration.
 HoursLoader = Callable[[Path, dt.date], ScenarioHours]
+# A configuration's campaign on a date: its simulated day and the queue its advisors serve.
+CampaignLoader = Callable[[Path, str, dt.date], tuple[CampaignDay, str]]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -73,6 +81,9 @@ def simulate_command(
     hours: ScenarioHours | None = None,
     offer_callbacks_after: float | None = None,
     callback_acceptance: float = 0.3,
+    campaign: str | None = None,
+    load_campaign: CampaignLoader | None = None,
+    campaign_date: dt.date | None = None,
 ) -> int:
     """Run the what-if and print the side-by-side report; return the exit code.
 
@@ -130,6 +141,20 @@ def simulate_command(
     for label, config in loaded:
         for note in mismatches(config, day):
             print(f"warning: {label}: {note}", file=err)
+    outbound: list[tuple[str, CampaignDay, CampaignDay, str]] = []
+    if campaign is not None:
+        if load_campaign is None:
+            print("error: --campaign needs the configuration's database", file=err)
+            return EXIT_BAD_INPUT
+        when = campaign_date or dt.date.today()
+        for label, path in zip(_labels(configs), configs, strict=True):
+            try:
+                simulated, queue = load_campaign(path, campaign, when)
+            except Exception as exc:  # the loader is injected: its errors are the file's
+                print(f"error: configuration {path}: campaign {campaign}: {exc}", file=err)
+                return EXIT_BAD_INPUT
+            blended = _with_callers(simulated, day, queue, loaded, label)
+            outbound.append((label, blended, dataclasses.replace(blended, contacts=()), queue))
     comparison = _run(
         loaded=loaded,
         day=day,
@@ -140,6 +165,17 @@ def simulate_command(
         err=err,
     )
     out.write(render_text(comparison))
+    if outbound:
+        seed_used = comparison.seed
+        runs = [
+            (
+                label,
+                run_campaign_day(with_it, seed=seed_used),
+                run_campaign_day(alone, seed=seed_used),
+            )
+            for label, with_it, alone, _ in outbound
+        ]
+        out.write(_campaign_text(campaign or "", outbound[0][3], seed_used, runs))
     if decisions > 0:
         label, config = loaded[0]
         log = DecisionLog(limit=decisions)
@@ -150,6 +186,75 @@ def simulate_command(
         html.write_text(render_html(comparison), encoding="utf-8")
         print(f"HTML report written to {html}", file=err)
     return EXIT_OK
+
+
+def _with_callers(
+    simulated: CampaignDay,
+    day: Scenario,
+    queue: str,
+    loaded: Sequence[tuple[str, AcdConfig]],
+    label: str,
+) -> CampaignDay:
+    """The campaign's day with the scenario's callers of ``queue`` on the same advisors (their
+    arrival profile from the day's local midnight, their handle and patience laws, the queue's
+    service-level threshold under that configuration), over the campaign's day (10:00-20:00)."""
+    demand = next((q for q in day.queues if q.queue == queue), None)
+    if demand is None or day.hours is None:
+        return simulated
+    config = dict(loaded).get(label)
+    queue_cfg = config.queue(queue) if config is not None else None
+    midnight = day.hours.day_start
+    return dataclasses.replace(
+        simulated,
+        pauses=(),  # the legal lunch stops the dialing (the rules), not the inbound service
+        inbound_profile=tuple((midnight + since, rate) for since, rate in demand.profile),
+        inbound_handle=demand.handle_s,
+        inbound_patience=demand.patience_s,
+        inbound_service_level_s=(
+            queue_cfg.service_level_s
+            if queue_cfg is not None
+            else simulated.inbound_service_level_s
+        ),
+    )
+
+
+CAMPAIGN_ROWS: tuple[tuple[str, Callable[[CampaignResult], str]], ...] = (
+    ("dials", lambda r: str(len(r.attempts))),
+    ("conversations", lambda r: str(r.connected)),
+    ("abandon rate (day)", lambda r: f"{r.abandon_rate:.2%}"),
+    ("worst 15-min abandon rate", lambda r: f"{r.worst_window_rate:.2%}"),
+    ("advisor occupancy", lambda r: f"{r.occupancy:.1%}"),
+    ("contacts per advisor hour", lambda r: f"{r.contacts_per_advisor_hour:.2f}"),
+    ("inbound offered", lambda r: str(r.inbound_offered)),
+    ("inbound answered", lambda r: str(r.inbound_answered)),
+    ("inbound service level", lambda r: f"{r.inbound_service_level:.1%}"),
+)
+
+
+def _campaign_text(
+    campaign: str,
+    queue: str,
+    seed: int,
+    runs: Sequence[tuple[str, CampaignResult, CampaignResult]],
+) -> str:
+    """The blended days side by side: each configuration with the campaign, then without it
+    (the same callers and advisors, nobody dialed)."""
+    columns = [f"{label} + {campaign}" for label, _, _ in runs] + [
+        f"{label} alone" for label, _, _ in runs
+    ]
+    results = [r for _, r, _ in runs] + [r for _, _, r in runs]
+    width = max(len(name) for name, _ in CAMPAIGN_ROWS) + 2
+    widths = [max(len(c), 10) + 2 for c in columns]
+    lines = [
+        "",
+        f"Outbound campaign {campaign} on the advisors of {queue}, with the scenario's "
+        f"{queue} callers (seed {seed}):",
+        " " * width + "".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)),
+    ]
+    for name, show in CAMPAIGN_ROWS:
+        cells = "".join(show(r).rjust(w) for r, w in zip(results, widths, strict=True))
+        lines.append(name.ljust(width) + cells)
+    return "\n".join(lines) + "\n"
 
 
 def offering(config: AcdConfig, after_s: float) -> AcdConfig:
@@ -187,6 +292,7 @@ def build_simulate_cli(
     load_config: ConfigLoader,
     load_history: HistoryLoader | None = None,
     load_hours: HoursLoader | None = None,
+    load_campaign: CampaignLoader | None = None,
 ) -> Callable[..., None]:
     """The ``acd simulate`` typer command, bound to the given loaders."""
 
@@ -251,6 +357,15 @@ def build_simulate_cli(
                 "the --from-db day, else today).",
             ),
         ] = None,
+        campaign: Annotated[
+            str | None,
+            typer.Option(
+                "--campaign",
+                metavar="NAME",
+                help="Also run this outbound campaign's day, blended with the scenario's "
+                "callers of its queue (its list, rules and pacing from each -c).",
+            ),
+        ] = None,
     ) -> None:
         """What-if: acd's own routing engine over simulated days, configurations side by side."""
         history = None
@@ -265,18 +380,18 @@ def build_simulate_cli(
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             history = load_history(day, list(config or []))
         hours = None
+        try:
+            when = (
+                dt.date.fromisoformat(date)
+                if date is not None
+                else dt.date.fromisoformat(from_db)
+                if from_db is not None
+                else dt.date.today()
+            )
+        except ValueError:
+            typer.echo(f"error: --date expects YYYY-MM-DD, got {date!r}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         if load_hours is not None and config:
-            try:
-                when = (
-                    dt.date.fromisoformat(date)
-                    if date is not None
-                    else dt.date.fromisoformat(from_db)
-                    if from_db is not None
-                    else dt.date.today()
-                )
-            except ValueError:
-                typer.echo(f"error: --date expects YYYY-MM-DD, got {date!r}", err=True)
-                raise typer.Exit(EXIT_BAD_INPUT) from None
             try:
                 hours = load_hours(config[0], when)
             except Exception as exc:  # the loader is injected: its errors are the file's
@@ -295,6 +410,9 @@ def build_simulate_cli(
             hours=hours,
             offer_callbacks_after=offer_callbacks_after,
             callback_acceptance=callback_acceptance,
+            campaign=campaign,
+            load_campaign=load_campaign,
+            campaign_date=when,
         )
         raise typer.Exit(code)
 

@@ -327,3 +327,28 @@ def test_report_counts_contacts_per_hour_over_the_period(database: str) -> None:
     period = ["--from", "2026-12-01", "--to", "2026-12-02"]
     text = CliRunner().invoke(app, ["campaign", "report", "demo", *period, "-c", CONFIG])
     assert "4 dials, 3 reached, 1.0 contacts/hour (3 hours dialing)" in text.stdout
+
+
+def test_acd_simulate_runs_the_campaign_blended_with_the_scenarios_callers(
+    database: str,
+) -> None:
+    """`acd simulate SCENARIO -c acd.toml --campaign demo`: besides the inbound what-if, the
+    campaign's day on its queue's advisors with the scenario's support callers, side by side
+    with the same day without the campaign."""
+    scenario = str(EXAMPLES / "scenarios" / "weekday.toml")
+    options = ["-c", CONFIG, "--campaign", "demo", "--date", "2026-12-01", "-n", "1"]
+    result = CliRunner().invoke(app, ["simulate", scenario, *options])
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("Outbound campaign demo on the advisors of support")[1]
+    rows = {
+        line[:30].strip(): line[30:].split() for line in section.splitlines()[2:] if line.strip()
+    }
+    with_it, alone = (int(n) for n in rows["dials"])
+    assert with_it >= 1
+    assert alone == 0
+    assert all(int(n) > 0 for n in rows["inbound offered"])
+    unknown = CliRunner().invoke(
+        app, ["simulate", scenario, "-c", CONFIG, "--campaign", "nope", "-n", "1"]
+    )
+    assert unknown.exit_code == 2
+    assert "no [campaigns.nope]" in unknown.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from acd.core.customers import Consent, Customer, Opposition
 from acd.core.outbound_rules import OutboundRules, may_dial
 from acd.core.pacing import DialMode, PacingPolicy
 from acd.sim.campaign import CampaignDay, CampaignResult, Contact, run_campaign_day
+from acd.sim.distributions import Constant, Never
 
 PARIS = ZoneInfo("Europe/Paris")
 RULES = OutboundRules()
@@ -136,3 +138,21 @@ def test_same_seed_same_day() -> None:
     first = run_campaign_day(day(DialMode.PREDICTIVE, end=paris(10, 20)), seed=9)
     again = run_campaign_day(day(DialMode.PREDICTIVE, end=paris(10, 20)), seed=9)
     assert first == again
+
+
+def test_inbound_profile_brings_callers_only_from_its_step() -> None:
+    """A scenario's inbound profile (none before 10:30, 240/h after) on the campaign's advisors:
+    callers arrive only after the step, with the scenario's handle law; the service level
+    counts those answered within the threshold."""
+    blended = dataclasses.replace(
+        day(DialMode.PREDICTIVE, end=paris(11)),
+        inbound_profile=((paris(10), 0.0), (paris(10, 30), 240.0)),
+        inbound_handle=Constant(60.0),
+        inbound_patience=Never(),
+    )
+    result = run_campaign_day(blended, seed=4)
+    assert 80 <= result.inbound_offered <= 170  # 120 expected in the half hour
+    assert result.inbound_answered == result.inbound_offered  # patient callers, served first
+    assert 0 < result.inbound_service_level <= 1
+    assert result.inbound_answered_in_time <= result.inbound_answered
+    assert result.connected > 0
