@@ -48,10 +48,10 @@ from acd.core.customers import Customer, Opposition
 from acd.core.errors import CoreError
 from acd.core.events import ReservationReleased, ReservationRequested
 from acd.core.outbound_rules import AttemptOutcome, OutboundRules, may_dial
-from acd.core.pacing import DialMode, Pacer, PacingInputs, PacingPolicy
+from acd.core.pacing import DAY_S, DialMode, Pacer, PacingInputs, PacingPolicy
 from acd.runtime.ports import EventInbox
 from acd.settings import CampaignSettings, Settings
-from acd.storage.campaigns import BLOCKED, AttemptRecord, CampaignStore
+from acd.storage.campaigns import ANSWERED_OUTCOMES, BLOCKED, AttemptRecord, CampaignStore
 
 log = structlog.get_logger("acd.campaigns")
 
@@ -155,6 +155,7 @@ class CampaignDialer:
         self.legs: OutboundCalls | None = None
         self.advisors: Callable[[str], AdvisorCounts] | None = None
         self.pacers: dict[str, Pacer] = {}
+        self._restored: set[str] = set()
         self._answer_delays: dict[str, tuple[float, int]] = {}  # campaign -> (sum, count)
         self.previews: dict[str, tuple[str, Preview]] = {}  # advisor -> (attempt id, contact)
 
@@ -239,11 +240,28 @@ class CampaignDialer:
             answer_delay_s=total / count if count >= 10 else ANSWER_DELAY_S,
         )
 
+    async def restore_pacer(self, name: str, campaign: CampaignSettings) -> None:
+        """A new pacer starts from the attempt log of the last 24 h: the abandon meter (so a
+        restart never forgets abandons the cap counts) and the measured answer rate."""
+        now = self.inbox.now()
+        pacer = self.pacer(name)
+        counted = {o.value for o in ANSWERED_OUTCOMES}
+        if campaign.amd:
+            counted.discard(AttemptOutcome.MACHINE.value)
+        for at, outcome in await self.store.recent_outcomes(name, now - DAY_S):
+            answered = outcome in counted
+            pacer.resolved(answered=answered)
+            if answered:
+                pacer.meter.record(at, abandoned=outcome == AttemptOutcome.ABANDONED.value)
+        self._restored.add(name)
+
     async def _pace(self, name: str, campaign: CampaignSettings) -> None:
         """Predictive: dial as many contacts as the pacer says, each one the rules allow."""
         inputs = self.pacing_inputs(name, campaign)
         if inputs is None or self.legs is None:
             return
+        if name not in self._restored:
+            await self.restore_pacer(name, campaign)
         now = self.inbox.now()
         wanted = self.pacer(name).dials_now(now, inputs)
         if wanted <= 0:

@@ -499,6 +499,18 @@ class CampaignStore:
             advisor_staffed_s=staffed,
         )
 
+    async def recent_outcomes(self, campaign: str, since: float) -> list[tuple[float, str]]:
+        """``(at, outcome)`` of the campaign's dials since ``since``, oldest first (a restarted
+        dialer's pacer starts from them)."""
+        a = outbound_attempts.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(a.at, a.outcome)
+                .where(a.campaign == campaign, a.at >= since, a.outcome != BLOCKED)
+                .order_by(a.at)
+            )
+            return [(float(at), str(outcome)) for at, outcome in rows]
+
     async def contact_count(self, campaign: str) -> int:
         async with self.engine.connect() as conn:
             count = await conn.scalar(

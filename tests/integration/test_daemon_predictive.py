@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from acd.app import Daemon
-from acd.campaign_dialer import OutcomeRefusedError
+from acd.campaign_dialer import CampaignDialer, OutcomeRefusedError
 from acd.core.commands import CallCompleted, ReserveAgent, RingAgent
 from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
 from acd.pbxsim.contacts import ContactPopulation, add_contacts
@@ -72,6 +73,19 @@ def settings(ami_port: int, database: Path, mode: str) -> Any:
             },
         }
     )
+
+
+class Clock:
+    """Just the inbox's clock: the restored pacer reads the time, dials nobody."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def post(self, event: Any) -> None:
+        raise AssertionError(f"nothing is posted here: {event!r}")
+
+    async def submit(self, event: Any) -> list[Any]:
+        raise AssertionError(f"nothing is submitted here: {event!r}")
 
 
 class CommandLog:
@@ -228,6 +242,17 @@ async def test_predictive_contact_waits_behind_an_inbound_caller_then_hears_the_
     assert figures.outbound_occupancy is not None
     assert 0 < figures.outbound_occupancy < 1
     assert figures.contacts_per_advisor_hour > 0
+    # A restarted daemon's pacer starts from the attempt log: the abandon the cap counts is
+    # not forgotten, nor the answers measured.
+    store = CampaignStore(f"sqlite:///{database}")
+    try:
+        restarted = CampaignDialer(settings(0, database, "predictive"), Clock(), store)
+        await restarted.restore_pacer("demo", restarted.settings.campaigns["demo"])
+    finally:
+        await store.close()
+    pacer = restarted.pacer("demo")
+    assert pacer.meter.day(time.time()) == (1, 2)
+    assert (pacer.results, pacer.answers) == (2, 2)
 
 
 async def test_preview_dials_only_when_the_advisor_clicks(tmp_path: Path) -> None:
