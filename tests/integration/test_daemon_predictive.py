@@ -134,14 +134,14 @@ async def centre(database: Path, mode: str) -> AsyncIterator[tuple[PbxSim, Daemo
     await prepared_database(database)
     async with PbxSim(pbx_config()) as pbx:
         pbx.phone(AGENT).behaviour = PhoneBehaviour(answer_delay=0.05)
-        # Each person picks up after 1 s (time enough for an inbound caller to come first)
-        # and hangs up 4 s after picking up (pbxsim counts the talk from the contact's answer:
-        # longer than the 2 s wait, so the short message is heard).
+        # Each person picks up after 2.5 s (time enough, even on a loaded box, for an inbound
+        # caller to come first) and hangs up 4 s after picking up (pbxsim counts the talk from
+        # the contact's answer: longer than the 2 s wait, so the short message is heard).
         people = ContactPopulation(
             human=1.0,
             machine=0.0,
             busy=0.0,
-            answer_mean_s=1.0,
+            answer_mean_s=2.5,
             answer_sd_s=0.0,
             min_answer_s=0.0,
             talk_mean_s=4.0,
@@ -188,7 +188,7 @@ async def test_predictive_contact_waits_behind_an_inbound_caller_then_hears_the_
         # No advisor was held for it: predictive dials first.
         assert not any(isinstance(c, ReserveAgent) for c in log.commands)
         caller = pbx.place_call(
-            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", talk_time=5.0
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", talk_time=8.0
         )
         await until(
             lambda: any(isinstance(c, RingAgent) for c in log.commands),
@@ -197,14 +197,14 @@ async def test_predictive_contact_waits_behind_an_inbound_caller_then_hears_the_
         )
         await until(
             lambda: any("acd-outbound-abandoned" in line for line in witness.agi),
-            within=10,
+            within=20,
             what="the short message to the contact nobody took",
         )
         await until(
             lambda: any(
                 c.reason == "outbound" and c.outcome.value == "completed" for c in log.completed()
             ),
-            within=20,
+            within=40,
             what="a contact's conversation",
         )
         await until(caller.done.is_set, within=10, what="the inbound call's end")
@@ -283,7 +283,7 @@ async def test_preview_dials_only_when_the_advisor_clicks(tmp_path: Path) -> Non
         assert refused.value.code == "no_contact"
         await until(
             lambda: call_id not in dialer._pending,  # the attempt is over
-            within=10,
+            within=30,
             what="the previewed call's end",
         )
     recorded = await outcomes(database)
