@@ -1,5 +1,5 @@
-"""``acd demo --campaign``: a small progressive campaign dialed during the demo, blended with
-the inbound callers.
+"""``acd demo --campaign``: a small outbound campaign dialed during the demo (progressive, or
+predictive with ``--campaign-mode predictive``), blended with the inbound callers.
 
 Thirty contacts in ARCEP's fiction range (01 99 00 1x xx), consumers with recorded consent and
 their express agreement to be called at any time (so the demo dials whatever the day and hour;
@@ -43,7 +43,7 @@ POPULATION: Final = ContactPopulation(
 )
 
 
-def campaign_settings() -> dict[str, Any]:
+def campaign_settings(mode: str = "progressive") -> dict[str, Any]:
     """The ``[outbound]`` and ``[campaigns.demo]`` tables of the demo centre."""
     return {
         "outbound": {
@@ -54,7 +54,7 @@ def campaign_settings() -> dict[str, Any]:
         "campaigns": {
             DEMO_CAMPAIGN: {
                 "queue": "support",
-                "mode": "progressive",
+                "mode": mode,
                 "caller_id": "+33162000001",
                 "company": "acd démo",
                 "offer": "vous présenter notre nouvelle offre",

@@ -325,8 +325,14 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
     config: ConfigOption = None,
     log_format: Annotated[str, typer.Option(help="console or json")] = "console",
     campaign: Annotated[
-        bool, typer.Option("--campaign", help="also dial a small progressive campaign")
+        bool, typer.Option("--campaign", help="also dial a small outbound campaign")
     ] = False,
+    campaign_mode: Annotated[
+        str,
+        typer.Option(
+            "--campaign-mode", help="the demo campaign's dialing: progressive or predictive"
+        ),
+    ] = "progressive",
 ) -> None:
     """The daemon against the virtual Asterisk with simulated callers and advisors; no setup."""
     from acd.demo import DemoOptions, format_summary, run_demo
@@ -341,7 +347,11 @@ def demo(  # noqa: PLR0917 -- typer maps each keyword parameter to a command-lin
         http_port=http_port or None,
         config=config,
         campaign=campaign,
+        campaign_mode=campaign_mode,
     )
+    if campaign_mode not in {"progressive", "predictive"}:
+        typer.echo("--campaign-mode: progressive or predictive", err=True)
+        raise typer.Exit(2)
     try:
         result = asyncio.run(run_demo(options))
     except SettingsError as exc:

@@ -177,12 +177,18 @@ def _fresh_demo_database() -> None:
     shutil.rmtree(DEMO_DIR / "spool", ignore_errors=True)
 
 
-def demo_settings(ami_port: int, http_port: int | None, *, campaign: bool = False) -> Settings:
+def demo_settings(
+    ami_port: int,
+    http_port: int | None,
+    *,
+    campaign: bool = False,
+    campaign_mode: str = "progressive",
+) -> Settings:
     """The built-in centre: French support with relaxing skill steps, English sales; with
-    ``campaign``, a small progressive campaign on the support advisors too."""
+    ``campaign``, a small outbound campaign (``campaign_mode``) on the support advisors too."""
     return parse_settings(
         {
-            **(campaign_settings() if campaign else {}),
+            **(campaign_settings(campaign_mode) if campaign else {}),
             # Advisors see live when a supervisor listens (docs/supervision.md).
             "centre": {"name": "acd demo", "listening_indicator": True},
             "database": demo_database(),
@@ -305,7 +311,8 @@ class DemoOptions:
     seed: int = 7
     http_port: int | None = None
     config: Path | None = None
-    campaign: bool = False  # a progressive campaign blended with the inbound calls
+    campaign: bool = False  # an outbound campaign blended with the inbound calls
+    campaign_mode: str = "progressive"  # or predictive
 
 
 class CallOutcomes:
@@ -433,7 +440,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
     planned = (
         own_settings(options.config, 0, options.http_port)
         if options.config
-        else demo_settings(0, options.http_port, campaign=options.campaign)
+        else demo_settings(
+            0, options.http_port, campaign=options.campaign, campaign_mode=options.campaign_mode
+        )
     )
     async with PbxSim(demo_pbx_config(planned)) as pbx:
         settings = planned.model_copy(

@@ -11,13 +11,16 @@ from acd.demo import DemoOptions, format_summary, run_demo
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
 async def test_demo_dials_its_campaign_blended_with_inbound_callers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     """Contacts are dialed and some reached, never one without consent; inbound calls go on."""
     monkeypatch.chdir(tmp_path)
     result = await run_demo(
-        DemoOptions(duration_s=15.0, calls_per_minute=30.0, seed=3, campaign=True)
+        DemoOptions(
+            duration_s=15.0, calls_per_minute=30.0, seed=3, campaign=True, campaign_mode=mode
+        )
     )
     campaign = result["campaign"]
     assert campaign["dials"] >= 3
