@@ -713,6 +713,9 @@ class Daemon:
             boxes=boxes_of(settings),
         )
         self.arrivals.segment_queues = dict(settings.customers.segment_queues)
+        if self.dialer is not None and self.outbound is not None:
+            self.dialer.reconfigure(settings)
+            self.outbound.delivery = outbound_delivery(settings, self.fastagi.port)
         if self.customer_store is not None:
             # Picks up `acd customers import` and `forget` run while the daemon serves.
             self._customer_reload = asyncio.get_running_loop().create_task(

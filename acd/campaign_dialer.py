@@ -65,6 +65,7 @@ class _Pending:
     campaign: str
     number: str
     customer: Customer | None
+    settings: CampaignSettings  # as when dialed: a reload may change or remove the campaign
     dialed_at: float | None = None
     agent_id: str | None = None
     predictive: bool = False
@@ -158,6 +159,24 @@ class CampaignDialer:
         self._restored: set[str] = set()
         self._answer_delays: dict[str, tuple[float, int]] = {}  # campaign -> (sum, count)
         self.previews: dict[str, tuple[str, Preview]] = {}  # advisor -> (attempt id, contact)
+
+    def reconfigure(self, settings: Settings) -> None:
+        """A reload: the new rules and campaigns from the next tick; a campaign whose mode or
+        cap changed gets a new pacer (restored from the attempt log). Attempts under way end
+        with the settings they were dialed with."""
+        for name, pacer in list(self.pacers.items()):
+            campaign = settings.campaigns.get(name)
+            if (
+                campaign is None
+                or campaign.mode != pacer.policy.mode.value
+                or campaign.abandon_cap != pacer.policy.abandon_cap
+                or settings.outbound.no_advisor_s != pacer.policy.no_advisor_s
+            ):
+                del self.pacers[name]
+                self._restored.discard(name)
+        self.settings = settings
+        self.rules = settings.outbound_rules()
+        self._calendar_year = 0
 
     # -------------------------------------------------------------- the loop
 
@@ -383,7 +402,7 @@ class CampaignDialer:
         """A new attempt for the contact (one per person at a time) and the reservation it
         asks the engine for (``agent_id``: that very advisor, for a preview)."""
         call_id = f"out-{self._run_id}-{next(self._ids)}"
-        self._pending[call_id] = _Pending(name, number, customer)
+        self._pending[call_id] = _Pending(name, number, customer, campaign)
         self._busy_people.add(customer.customer_id if customer is not None else number)
         data = dict(customer.call_data()) if customer is not None else {}
         data["campaign"] = name
@@ -414,7 +433,7 @@ class CampaignDialer:
         if pending.dialed_at is None:
             pending.dialed_at = self.inbox.now()
         pending.agent_id = agent_id
-        campaign = self.settings.campaigns[pending.campaign]
+        campaign = pending.settings
         customer = pending.customer
         # The advisor's page shows whom they call, with the script, from the dial on (a
         # predictive contact: from the reservation on, the contact already on the line).
@@ -430,7 +449,7 @@ class CampaignDialer:
         return self._target(pending)
 
     def _target(self, pending: _Pending) -> OutboundTarget:
-        campaign = self.settings.campaigns[pending.campaign]
+        campaign = pending.settings
         shown = campaign.company.replace('"', "")[:40]
         return OutboundTarget(
             number=pending.number,
@@ -444,9 +463,9 @@ class CampaignDialer:
         """A predictive contact answered (entered the line) or reached an advisor: the pacer's
         answer rate, answer delay and abandon meter."""
         pending = self._pending.get(call_id)
-        if pending is None or not pending.predictive:
+        pacer = self.pacers.get(pending.campaign) if pending is not None else None
+        if pending is None or not pending.predictive or pacer is None:
             return
-        pacer = self.pacer(pending.campaign)
         now = self.inbox.now()
         if stage == "answered" and not pending.resolved:
             pending.resolved = True
@@ -462,8 +481,8 @@ class CampaignDialer:
         pending = self._forget(call_id)
         if pending is None:
             return
-        if pending.predictive and over.outcome != "not_dialed":
-            pacer = self.pacer(pending.campaign)
+        pacer = self.pacers.get(pending.campaign)
+        if pending.predictive and over.outcome != "not_dialed" and pacer is not None:
             if not pending.resolved:
                 pacer.resolved(answered=False)
             if over.outcome == AttemptOutcome.ABANDONED.value:
@@ -480,7 +499,7 @@ class CampaignDialer:
 
     async def _record(self, call_id: str, pending: _Pending, over: AttemptOver) -> None:
         now = self.inbox.now()
-        campaign = self.settings.campaigns[pending.campaign]
+        campaign = pending.settings
         try:
             if over.outcome == "not_dialed":
                 await self.store.reschedule(
@@ -666,7 +685,11 @@ class CampaignDialer:
         if held is None:
             raise OutcomeRefusedError("no_contact", f"{agent_id} previews no contact")
         person, shown = held
-        campaign = self.settings.campaigns[shown.campaign]
+        campaign = self.settings.campaigns.get(shown.campaign)
+        if campaign is None:  # removed by a reload since the preview
+            self.previews.pop(agent_id, None)
+            self._busy_people.discard(person)
+            raise OutcomeRefusedError("refused", f"no campaign {shown.campaign!r} any longer")
         customer = await self.store.customers.get(shown.customer_id) if shown.customer_id else None
         now = self.inbox.now()
         if self.states.get(shown.campaign) != "running" or not await self._allowed(

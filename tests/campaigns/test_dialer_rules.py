@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from acd.asterisk.outbound_calls import OutboundTarget
-from acd.asterisk.outbound_leg import OutboundPhase
+from acd.asterisk.outbound_leg import AttemptOver, OutboundPhase
 from acd.campaign_dialer import AdvisorCounts, CampaignDialer, OutcomeRefusedError
 from acd.core.commands import ReserveAgent
 from acd.core.events import ReservationRequested
@@ -55,13 +55,34 @@ class Legs:
 
     def __init__(self) -> None:
         self.dialed: list[OutboundTarget] = []
+        self.call_ids: list[str] = []
 
     def phases(self) -> dict[str, OutboundPhase]:
         return {}
 
     def dial(self, call_id: str, target: OutboundTarget, line: ReservationRequested) -> None:
-        del call_id, line
+        del line
         self.dialed.append(target)
+        self.call_ids.append(call_id)
+
+
+def centre(url: str, mode: str | None) -> Any:
+    """Settings with campaign demo dialing in ``mode`` (None: no campaign any longer)."""
+    campaign = {
+        "queue": "support",
+        "mode": mode,
+        "caller_id": "+33162000001",
+        "company": "Exemple SA",
+        "offer": "une offre",
+    }
+    return parse_settings(
+        {
+            "database": {"url": url},
+            "queues": {"support": {}},
+            "agents": {"a1": {"endpoint": "PJSIP/a1", "queues": ["support"]}},
+            "campaigns": {"demo": campaign} if mode is not None else {},
+        }
+    )
 
 
 async def dialer(tmp_path: Path, mode: str) -> tuple[CampaignDialer, Inbox, Legs]:
@@ -71,22 +92,7 @@ async def dialer(tmp_path: Path, mode: str) -> tuple[CampaignDialer, Inbox, Legs
     parsed = parse_contacts_csv(CONTACTS.encode(), "FR", "Europe/Paris")
     await store.import_contacts("demo", parsed.contacts, at=1.0)
     await store.set_state("demo", "running", at=1.0)
-    settings = parse_settings(
-        {
-            "database": {"url": url},
-            "queues": {"support": {}},
-            "agents": {"a1": {"endpoint": "PJSIP/a1", "queues": ["support"]}},
-            "campaigns": {
-                "demo": {
-                    "queue": "support",
-                    "mode": mode,
-                    "caller_id": "+33162000001",
-                    "company": "Exemple SA",
-                    "offer": "une offre",
-                }
-            },
-        }
-    )
+    settings = centre(url, mode)
     inbox, legs = Inbox(), Legs()
     made = CampaignDialer(settings, inbox, store)  # type: ignore[arg-type]
     made.legs = legs  # type: ignore[assignment]
@@ -165,4 +171,24 @@ async def test_preview_click_at_13_00_00_is_refused_though_shown_at_12_59_59(
         assert (asked.call_id, asked.agent_id) == (call_id, "a1")
     finally:
         await made.close()
+        await made.store.close()
+
+
+async def test_reload_renews_the_pacer_and_lets_attempts_under_way_end(tmp_path: Path) -> None:
+    """A reload changing the mode drops the pacer; one removing the campaign lets the dial under
+    way be recorded with the settings it was dialed with."""
+    made, inbox, legs = await dialer(tmp_path, "predictive")
+    url = f"sqlite:///{tmp_path / 'acd.sqlite3'}"
+    try:
+        inbox.at = paris("2026-12-01T11:00:00")
+        await made.tick()
+        assert "demo" in made.pacers
+        made.reconfigure(centre(url, "progressive"))
+        assert "demo" not in made.pacers
+        made.reconfigure(centre(url, None))
+        made.on_attempt(legs.call_ids[0], AttemptOver("busy", "originate reason 0"))
+        await made.close()
+        attempts = await made.store.person_attempts(None, [PERSON])
+        assert [a.outcome.value for a in attempts] == ["busy"]
+    finally:
         await made.store.close()
