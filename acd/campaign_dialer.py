@@ -242,7 +242,10 @@ class CampaignDialer:
             if pending.campaign != name or not pending.predictive:
                 continue
             phase = phases.get(call_id)
-            if phase is OutboundPhase.ORIGINATING:
+            if phase is OutboundPhase.ORIGINATING or (
+                # Answered, AMD still listening: not yet known to want an advisor.
+                phase is OutboundPhase.CONNECTING and pending.agent_id is None
+            ):
                 in_flight += 1
             elif phase is OutboundPhase.WAITING:
                 waiting += 1
@@ -562,7 +565,17 @@ class CampaignDialer:
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
-        """Wait for the records being written."""
+        """Record the dials still under way (the daemon stops), then wait for the records being
+        written: a person dialed is an attempt the law counts, whatever became of the call."""
+        phases = self.legs.phases() if self.legs is not None else {}
+        for call_id, pending in list(self._pending.items()):
+            if pending.dialed_at is None or call_id not in phases:
+                continue  # never dialed: nobody was called
+            talking = phases[call_id] is OutboundPhase.CONNECTED
+            self.on_attempt(
+                call_id,
+                AttemptOver("answered" if talking else "failed", "daemon_stopped"),
+            )
         waiting = self._background | set(self._records.values())
         if waiting:
             await asyncio.wait(waiting, timeout=5.0)

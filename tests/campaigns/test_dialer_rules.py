@@ -58,7 +58,7 @@ class Legs:
         self.call_ids: list[str] = []
 
     def phases(self) -> dict[str, OutboundPhase]:
-        return {}
+        return dict.fromkeys(self.call_ids, OutboundPhase.ORIGINATING)
 
     def dial(self, call_id: str, target: OutboundTarget, line: ReservationRequested) -> None:
         del line
@@ -190,5 +190,23 @@ async def test_reload_renews_the_pacer_and_lets_attempts_under_way_end(tmp_path:
         await made.close()
         attempts = await made.store.person_attempts(None, [PERSON])
         assert [a.outcome.value for a in attempts] == ["busy"]
+    finally:
+        await made.store.close()
+
+
+async def test_a_dial_under_way_when_the_daemon_stops_is_an_attempt(tmp_path: Path) -> None:
+    """The daemon stops while a contact's phone rings: the dial is recorded all the same (the
+    law counts attempts, answered or not), failed with detail daemon_stopped."""
+    made, inbox, legs = await dialer(tmp_path, "predictive")
+    try:
+        inbox.at = paris("2026-12-01T11:00:00")
+        await made.tick()
+        assert len(legs.call_ids) == 1
+        await made.close()
+        attempts = await made.store.person_attempts(None, [PERSON])
+        assert [a.outcome.value for a in attempts] == ["failed"]
+        async with made.store.engine.connect() as conn:
+            details = [r.detail for r in await conn.execute(outbound_attempts.select())]
+        assert details == ["daemon_stopped"]
     finally:
         await made.store.close()
