@@ -157,8 +157,10 @@ class CampaignDialer:
         self.advisors: Callable[[str], AdvisorCounts] | None = None
         self.pacers: dict[str, Pacer] = {}
         self._restored: set[str] = set()
+        # Campaigns whose contacts a previous run left "dialing" were taken back.
+        self._recovered: set[str] = set()
         self._answer_delays: dict[str, tuple[float, int]] = {}  # campaign -> (sum, count)
-        self.previews: dict[str, tuple[str, Preview]] = {}  # advisor -> (attempt id, contact)
+        self.previews: dict[str, tuple[str, Preview]] = {}  # advisor -> (person, contact)
 
     def reconfigure(self, settings: Settings) -> None:
         """A reload: the new rules and campaigns from the next tick; a campaign whose mode or
@@ -190,9 +192,28 @@ class CampaignDialer:
                 log.error("campaign_dialer_failed", error=type(exc).__name__, detail=str(exc))
             await asyncio.sleep(every)
 
+    async def _recover(self, name: str) -> None:
+        """Contacts a previous run left ``dialing`` (it crashed): each may have been dialed, so
+        each is recorded as a failed attempt (the law's count errs on the safe side), and goes
+        back to the list."""
+        now = self.inbox.now()
+        left = await self.store.release_dialing(name, now)
+        if left:
+            await self.store.record_attempts(
+                [
+                    AttemptRecord(name, customer_id, number, now, "failed", detail="run_stopped")
+                    for number, customer_id in left
+                ]
+            )
+            log.warning("outbound_dials_recovered", campaign=name, contacts=len(left))
+        self._recovered.add(name)
+
     async def tick(self) -> None:
         """One look at every campaign."""
         self.states = await self.store.states()
+        for name in self.settings.campaigns:
+            if name not in self._recovered:
+                await self._recover(name)
         for name, campaign in self.settings.campaigns.items():
             state = self.states.get(name, "draft")
             if state != "running":
@@ -570,12 +591,25 @@ class CampaignDialer:
         phases = self.legs.phases() if self.legs is not None else {}
         for call_id, pending in list(self._pending.items()):
             if pending.dialed_at is None or call_id not in phases:
-                continue  # never dialed: nobody was called
+                # Never dialed (waiting for an advisor): back to the list, nobody was called.
+                self._forget(call_id)
+                self._spawn(
+                    self.store.reschedule(
+                        pending.campaign,
+                        pending.number,
+                        status="pending",
+                        next_at=0.0,
+                        last_outcome="",
+                    )
+                )
+                continue
             talking = phases[call_id] is OutboundPhase.CONNECTED
             self.on_attempt(
                 call_id,
                 AttemptOver("answered" if talking else "failed", "daemon_stopped"),
             )
+        for agent_id in list(self.previews):
+            self._spawn(self.skip_preview(agent_id))
         waiting = self._background | set(self._records.values())
         if waiting:
             await asyncio.wait(waiting, timeout=5.0)

@@ -499,6 +499,21 @@ class CampaignStore:
             advisor_staffed_s=staffed,
         )
 
+    async def release_dialing(self, campaign: str, next_at: float) -> list[tuple[str, str]]:
+        """Contacts a previous run left ``dialing`` (it stopped without recording them): back
+        to ``pending`` at ``next_at``; their ``(number, customer_id)``."""
+        c = campaign_contacts.c
+        where = sa.and_(c.campaign == campaign, c.status == "dialing")
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(sa.select(c.number, c.customer_id).where(where))).all()
+            if rows:
+                await conn.execute(
+                    sa.update(campaign_contacts)
+                    .where(where)
+                    .values(status="pending", next_at=next_at)
+                )
+        return [(str(r.number), str(r.customer_id or "")) for r in rows]
+
     async def recent_outcomes(self, campaign: str, since: float) -> list[tuple[float, str]]:
         """``(at, outcome)`` of the campaign's dials since ``since``, oldest first (a restarted
         dialer's pacer starts from them)."""

@@ -210,3 +210,42 @@ async def test_a_dial_under_way_when_the_daemon_stops_is_an_attempt(tmp_path: Pa
         assert details == ["daemon_stopped"]
     finally:
         await made.store.close()
+
+
+async def test_a_contact_a_crashed_run_left_dialing_counts_and_comes_back(tmp_path: Path) -> None:
+    """A run that crashed left the contact "dialing" (maybe dialed, never recorded): the next
+    run records a failed attempt (run_stopped: the law's count errs on the safe side) and dials
+    the contact again when the rules allow."""
+    made, inbox, legs = await dialer(tmp_path, "predictive")
+    try:
+        inbox.at = paris("2026-12-01T11:00:00")
+        await made.store.reschedule(
+            "demo", PERSON, status="dialing", next_at=inbox.at - 60, last_outcome=""
+        )
+        await made.tick()
+        attempts = await made.store.person_attempts(None, [PERSON])
+        assert [(a.outcome.value, a.at) for a in attempts] == [("failed", inbox.at)]
+        assert [t.number for t in legs.dialed] == [PERSON]
+    finally:
+        await made.close()
+        await made.store.close()
+
+
+async def test_a_clean_stop_puts_undialed_contacts_back(tmp_path: Path) -> None:
+    """A previewed contact (held, never dialed) goes back to the list at a clean stop: the next
+    run neither records an attempt for it nor loses it."""
+    made, inbox, _legs = await dialer(tmp_path, "preview")
+    url = f"sqlite:///{tmp_path / 'acd.sqlite3'}"
+    inbox.at = paris("2026-12-01T11:00:00")
+    await made.tick()
+    assert (await made.preview("a1")).number == PERSON
+    await made.close()
+    await made.store.close()
+    store = CampaignStore(url)
+    try:
+        again = CampaignDialer(centre(url, "preview"), inbox, store)  # type: ignore[arg-type]
+        await again.tick()
+        assert (await again.preview("a1")).number == PERSON
+        assert await store.person_attempts(None, [PERSON]) == []
+    finally:
+        await store.close()
