@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 
 from acd.core.customers import CustomerKind
 from acd.core.outbound_rules import AttemptOutcome
 from acd.storage.campaign_csv import parse_contacts_csv
 from acd.storage.campaigns import BLOCKED, AttemptRecord, CampaignStore
+from acd.storage.tables import agent_states, calls
 from tests.customers.conftest import db_url
 
 __all__ = ["db_url"]
@@ -111,3 +113,66 @@ async def test_abandon_rate_leaves_machines_out_when_amd_is_on(store: CampaignSt
     assert (await store.progress("c", now=200.0)).abandon_rate_15min == 0.25
     amd = await store.progress("c", now=200.0, machines_answered=False)
     assert amd.abandon_rate_15min == 0.5
+
+
+async def test_figures_weigh_the_campaigns_calls_against_its_advisors_staffed_time(
+    store: CampaignStore,
+) -> None:
+    """Figures from the records: the campaign's call rows (talk + wrap-up) over the staffed time
+    of the advisor who took them (activity log, the stretch before the period included)."""
+    parsed = parse_contacts_csv(CSV, "FR", "Europe/Paris")
+    await store.import_contacts("demo", parsed.contacts, at=1_000.0)
+    await store.record_attempts(
+        [
+            AttemptRecord("demo", "", "+33199000001", 10_000.0, "sale", call_id="out-1"),
+            AttemptRecord("demo", "", "+33199000003", 10_100.0, "outbound_abandoned"),
+            AttemptRecord("demo", "", "+33199000003", 10_200.0, "busy"),
+            AttemptRecord("demo", "", "+33199000003", 10_300.0, BLOCKED, rule="calling_hours"),
+        ]
+    )
+    row = {
+        "call_id": "out-1", "queue": "support", "first_queue": "support", "priority": -1000,
+        "offered_at": 10_000.0, "ended_at": 10_300.0, "agent_id": "a1", "outcome": "completed",
+        "reason": "outbound", "wait_s": 0.0, "talk_s": 240.0, "wrap_up_s": 60.0,
+        "answered_within_sl": True,
+    }  # fmt: skip
+    states = [
+        # available from before the period, a pause inside it (not staffed), back.
+        ("a1", "activity", 5_000.0, 0, "offline", "available"),
+        ("a1", "activity", 10_800.0, 1, "available", "paused"),
+        ("a1", "activity", 11_400.0, 2, "paused", "available"),
+    ]
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.insert(calls).values(**row))
+        await conn.execute(
+            sa.insert(agent_states),
+            [
+                dict(zip(("agent_id", "dimension", "at", "ordinal", "old", "new"), s, strict=True))
+                for s in states
+            ],
+        )
+    figures = await store.figures("demo", start=9_000.0, stop=12_600.0)
+    assert (figures.dials, figures.reached, figures.answered, figures.abandoned) == (3, 1, 2, 1)
+    assert figures.advisors == 1
+    assert figures.advisor_staffed_s == 3_600.0 - 600.0
+    assert figures.outbound_handle_s == 300.0
+    assert figures.outbound_occupancy == 300.0 / 3_000.0
+    assert figures.dialing_hours == 1  # 10,000-10,200 s: one clock hour
+    assert figures.contacts_per_hour == 1.0
+    assert [o for _, o in await store.recent_outcomes("demo", 10_050.0)] == [
+        "outbound_abandoned",
+        "busy",
+    ]
+
+
+async def test_release_dialing_takes_back_what_a_stopped_run_left(store: CampaignStore) -> None:
+    """Contacts left dialing go back to pending, due at the given instant; others stay."""
+    parsed = parse_contacts_csv(CSV, "FR", "Europe/Paris")
+    await store.import_contacts("demo", parsed.contacts, at=1_000.0)
+    await store.reschedule("demo", "+33199000001", status="dialing", next_at=0.0, last_outcome="")
+    await store.reschedule("demo", "+33199000003", status="done", next_at=0.0, last_outcome="")
+    left = await store.release_dialing("demo", 5_000.0)
+    assert [number for number, _ in left] == ["+33199000001"]
+    assert await store.release_dialing("demo", 5_000.0) == []
+    due = await store.due_contacts("demo", 5_000.0, 10)
+    assert [number for number, _ in due] == ["+33199000001"]
