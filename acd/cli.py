@@ -72,9 +72,13 @@ def check_config(
     if file is None:
         typer.echo("acd check-config: give the file: acd check-config -c acd.toml", err=True)
         raise typer.Exit(2)
+    from acd.settings import campaign_warnings
+
     settings = _settings_or_exit(file, runtime=True)
     config = settings.to_core()
     for where, what in settings.calendar_warnings(dt.datetime.now(dt.UTC).date()):
+        typer.echo(f"{file}: warning: {where}: {what}", err=True)
+    for where, what in campaign_warnings(settings):
         typer.echo(f"{file}: warning: {where}: {what}", err=True)
     if sounds is not None:
         languages = sorted({queue.language for queue in settings.queues.values()})

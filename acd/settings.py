@@ -876,6 +876,25 @@ class Settings(BaseSettings):
         return warnings
 
 
+def campaign_warnings(settings: Settings) -> list[tuple[str, str]]:
+    """Campaign settings ``acd check-config`` points out that do not stop the daemon."""
+    warnings = []
+    wait = settings.outbound.no_advisor_s
+    dialers = [n for n, c in settings.campaigns.items() if c.mode != "preview"]
+    if wait > 2 and dialers:
+        warnings.append(
+            (
+                "outbound.no_advisor_s",
+                f"answered contacts of {', '.join(dialers)} may wait {wait:g} s for an advisor: "
+                "more than the 2 s after which an answered contact counts as abandoned",
+            )
+        )
+    for name, campaign in settings.campaigns.items():
+        if not any(campaign.queue in a.queues for a in settings.agents.values()):
+            warnings.append((f"campaigns.{name}.queue", f"no advisor serves {campaign.queue}"))
+    return warnings
+
+
 def holiday_dates(
     country: str, subdivision: str | None, years: Iterable[int]
 ) -> dict[dt.date, str]:

@@ -352,3 +352,33 @@ def test_acd_simulate_runs_the_campaign_blended_with_the_scenarios_callers(
     )
     assert unknown.exit_code == 2
     assert "no [campaigns.nope]" in unknown.stderr
+
+
+def test_check_config_warns_of_a_wait_longer_than_2_s(tmp_path: Path) -> None:
+    """An answered contact allowed to wait more than 2 s for an advisor: check-config says so
+    (a warning: the configuration still runs)."""
+    config = tmp_path / "acd.toml"
+    config.write_text(
+        f"""
+[database]
+url = "sqlite:///{tmp_path / "acd.sqlite3"}"
+[outbound]
+no_advisor_s = 3
+[queues.support]
+[agents.a1]
+endpoint = "PJSIP/a1"
+queues = ["support"]
+[campaigns.demo]
+queue = "support"
+mode = "predictive"
+caller_id = "+33162000001"
+company = "Exemple SA"
+offer = "une offre"
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["check-config", str(config)], env={"ACD_AMI_SECRET": "s3cret"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: outbound.no_advisor_s: answered contacts of demo may wait 3 s" in result.stderr
