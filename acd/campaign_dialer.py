@@ -814,9 +814,25 @@ class CampaignDialer:
                     "abandon_cap": campaign.abandon_cap,
                     "outcomes": p.outcomes,
                     "today": today.as_dict(),
+                    "pacing": self._pacing_state(name, now),
                 }
             )
         return found
+
+    def _pacing_state(self, name: str, now: float) -> dict[str, object] | None:
+        """A predictive campaign's pacer as it stands (None before its first dial): the answer
+        rate it uses, its gain, whether it still dials progressively (answers not yet measured,
+        or braking at a window's share of the cap)."""
+        pacer = self.pacers.get(name)
+        if pacer is None:
+            return None
+        policy = pacer.policy
+        return {
+            "answer_rate": round(pacer.answer_rate, 4),
+            "gain": round(pacer.gain, 4),
+            "measuring": pacer.results < policy.prior_weight,
+            "braking": pacer.over_cap(now),
+        }
 
     async def set_state(self, name: str, state: str, *, by: str) -> str:
         """Start (``running``), pause or stop a campaign; the state it was in."""

@@ -214,6 +214,13 @@ async def test_predictive_contact_waits_behind_an_inbound_caller_then_hears_the_
         assert daemon.dialer is not None
         pacer = daemon.dialer.pacer("demo")
         assert pacer.answers >= 2
+        (progress,) = await daemon.dialer.progress()
+        assert progress["pacing"] == {
+            "answer_rate": round(pacer.answer_rate, 4),
+            "gain": 0.25,
+            "measuring": True,  # 50 dials with a result before it overdials
+            "braking": True,  # 1 abandoned of 2 answered: far over the brake
+        }
         assert pacer.meter.window(daemon.dispatcher.now())[0] == 1  # one abandoned
         await until(
             lambda: daemon.engine.agent_view(AGENT).routable, within=5, what="the advisor free"
