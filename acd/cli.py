@@ -395,6 +395,19 @@ def _write_generated(text: str, output: Path | None) -> None:
     partial.replace(output)
 
 
+PbxOption = Annotated[
+    str | None,
+    typer.Option("--pbx", help="only the advisors of this [pbx.NAME] (one box of several)"),
+]
+
+
+def _check_pbx(settings: Settings, pbx: str | None) -> None:
+    from acd.settings import SettingsError
+
+    if pbx is not None and pbx not in settings.boxes():
+        raise SettingsError("--pbx", [("", f"no [pbx.{pbx}] section")])
+
+
 @app.command("pjsip-endpoints")
 def pjsip_endpoints(
     passwords: Annotated[
@@ -402,6 +415,7 @@ def pjsip_endpoints(
     ],
     config: ConfigOption = None,
     output: OutputOption = None,
+    pbx: PbxOption = None,
 ) -> None:
     """PJSIP endpoint, AOR and digest auth of every advisor in acd.toml (for pjsip.conf)."""
     from acd.pjsip_endpoints import EndpointError, parse_passwords, render_pjsip_endpoints
@@ -410,7 +424,10 @@ def pjsip_endpoints(
     try:
         settings = load_settings(config)
         secrets = parse_passwords(passwords.read_text(encoding="utf-8"), str(passwords))
-        text = render_pjsip_endpoints(settings, secrets, source=str(config or "<defaults>"))
+        _check_pbx(settings, pbx)
+        text = render_pjsip_endpoints(
+            settings, secrets, source=str(config or "<defaults>"), pbx=pbx
+        )
     except (SettingsError, EndpointError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -418,13 +435,17 @@ def pjsip_endpoints(
 
 
 @app.command("fallback-queues")
-def fallback_queues(config: ConfigOption = None, output: OutputOption = None) -> None:
+def fallback_queues(
+    config: ConfigOption = None, output: OutputOption = None, pbx: PbxOption = None
+) -> None:
     """app_queue queues with the same advisors as acd's queues (the dialplan's fallback)."""
     from acd.pjsip_endpoints import EndpointError, render_fallback_queues
     from acd.settings import SettingsError, load_settings
 
     try:
-        text = render_fallback_queues(load_settings(config), source=str(config or "<defaults>"))
+        settings = load_settings(config)
+        _check_pbx(settings, pbx)
+        text = render_fallback_queues(settings, source=str(config or "<defaults>"), pbx=pbx)
     except (SettingsError, EndpointError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -61,8 +61,9 @@ class Advisor:
     queues: tuple[str, ...]
 
 
-def advisors(settings: Settings) -> tuple[list[Advisor], list[str]]:
-    """The advisors with a ``PJSIP/<name>`` endpoint, and notes on those left out.
+def advisors(settings: Settings, pbx: str | None = None) -> tuple[list[Advisor], list[str]]:
+    """The advisors with a ``PJSIP/<name>`` endpoint (on box ``pbx`` only, when given: each box
+    of a multi-PBX centre registers its own advisors' phones), and notes on those left out.
 
     Raises ``EndpointError`` for an invalid endpoint name or one shared by two advisors.
     """
@@ -71,6 +72,8 @@ def advisors(settings: Settings) -> tuple[list[Advisor], list[str]]:
     problems: list[tuple[str, str]] = []
     owners: dict[str, str] = {}
     for agent_id, agent in sorted(settings.agents.items()):
+        if pbx is not None and settings.pbx_of(agent_id) != pbx:
+            continue
         technology, _, name = agent.endpoint.partition("/")
         if not agent.endpoint:
             notes.append(f"{agent_id}: no endpoint")
@@ -127,14 +130,17 @@ def _check_password(password: str | None) -> str | None:
 
 
 def render_pjsip_endpoints(
-    settings: Settings, passwords: Mapping[str, str], source: str = "acd.toml"
+    settings: Settings,
+    passwords: Mapping[str, str],
+    source: str = "acd.toml",
+    pbx: str | None = None,
 ) -> str:
     """pjsip.conf text: endpoint, AOR and auth for every advisor with a PJSIP endpoint.
 
     ``passwords`` maps advisor ids to their SIP digest password. Raises ``EndpointError`` listing
     every advisor whose password is missing or unusable.
     """
-    found, notes = advisors(settings)
+    found, notes = advisors(settings, pbx)
     problems = []
     for advisor in found:
         problem = _check_password(passwords.get(advisor.agent_id))
@@ -161,8 +167,11 @@ def render_pjsip_endpoints(
     return "\n".join(lines) + "\n"
 
 
-def render_fallback_queues(settings: Settings, source: str = "acd.toml") -> str:
-    """queues.conf text: each acd queue as an app_queue queue with its advisors as members."""
+def render_fallback_queues(
+    settings: Settings, source: str = "acd.toml", pbx: str | None = None
+) -> str:
+    """queues.conf text: each acd queue as an app_queue queue with its advisors as members (those
+    of box ``pbx`` only, when given: a box's fallback rings its own phones)."""
     problems = [
         (f"queues.{name}", "queue name must be letters, digits, '_' or '-'")
         for name in settings.queues
@@ -170,7 +179,7 @@ def render_fallback_queues(settings: Settings, source: str = "acd.toml") -> str:
     ]
     if problems:
         raise EndpointError(problems)
-    found, _ = advisors(settings)
+    found, _ = advisors(settings, pbx)
     lines = [_HEADER.format(source=source, command="fallback-queues").rstrip("\n")]
     for queue_name, queue in sorted(settings.queues.items()):
         lines += [

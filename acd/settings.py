@@ -206,8 +206,9 @@ PbxName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
 class PbxSettings(AmiSettings):
-    """One Asterisk box of the centre, under ``[pbx.NAME]``: its AMI, like ``[ami]``, plus
-    where its FastAGI sessions come from and the inter-PBX trunk that reaches it.
+    """One Asterisk box of the centre, under ``[pbx.NAME]``: its AMI, like ``[ami]`` (whose
+    values it takes for the keys it leaves out), plus where its FastAGI sessions come from and
+    the inter-PBX trunk that reaches it.
 
     ``agi_hosts``: the addresses this box's FastAGI sessions come from (empty: those of
     ``[fastagi] allowed_hosts``); when several boxes share an address (one host, containers
@@ -719,10 +720,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _boxes_consistent(self) -> Settings:
-        if self.pbx and "ami" in self.model_fields_set:
-            raise ValueError(
-                "ami: [ami] describes a single PBX; with [pbx.NAME] sections, give each its AMI"
-            )
         boxes = self.boxes()
         for agent_id, agent in self.agents.items():
             if agent.pbx is not None and agent.pbx not in boxes:
@@ -752,10 +749,15 @@ class Settings(BaseSettings):
         return self
 
     def boxes(self) -> dict[str, PbxSettings]:
-        """The centre's Asterisk boxes by name: the ``[pbx.NAME]`` sections, or one named
-        ``default`` from ``[ami]`` (the single-PBX shorthand)."""
+        """The centre's Asterisk boxes by name: the ``[pbx.NAME]`` sections, each taking what it
+        leaves out from ``[ami]`` (a common user and secret: ``ACD_AMI_SECRET``), or one box
+        named ``default`` from ``[ami]`` (the single-PBX shorthand)."""
+        common = self.ami.model_dump(exclude_unset=True)
         if self.pbx:
-            return dict(self.pbx)
+            return {
+                name: PbxSettings(**{**common, **box.model_dump(exclude_unset=True)})
+                for name, box in self.pbx.items()
+            }
         return {DEFAULT_PBX: PbxSettings(**self.ami.model_dump())}
 
     def pbx_of(self, agent_id: str) -> str:
@@ -1158,7 +1160,7 @@ def runtime_problems(settings: Settings) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for name, ami in settings.boxes().items():
         where = f"pbx.{name}" if settings.pbx else "ami"
-        variable = f"{where}.secret" if settings.pbx else "ACD_AMI_SECRET"
+        variable = "ACD_AMI_SECRET"
         if ami.secret is None and ami.secret_file is None:
             problems.append(
                 (f"{where}.secret", f"no AMI secret: set {where}.secret_file or {variable}")

@@ -76,7 +76,8 @@ class Boxes:
 
     def session_box(self, peer: str | None, named: str | None) -> str:
         """The box a FastAGI session belongs to: the one its URL names (``pbx=NAME``), if that
-        box may send from ``peer``; else the only box that may. Raises ``SessionBoxError``."""
+        box may send from ``peer``; else the only box that may, or the first box among those
+        that may. Raises ``SessionBoxError``."""
         if named:
             box = self.boxes.get(named)
             if box is None:
@@ -87,6 +88,9 @@ class Boxes:
         if not self.several:
             return self.default
         candidates = [box.name for box in self.boxes.values() if box.sends_from(peer)]
+        if len(candidates) > 1 and self.default in candidates:
+            # The first box's dialplan needs no pbx=: only the others name themselves.
+            return self.default
         if len(candidates) != 1:
             raise SessionBoxError(
                 f"{len(candidates)} PBXs may send from {peer}: the AGI URL must say pbx=NAME"

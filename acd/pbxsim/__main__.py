@@ -18,6 +18,7 @@ from acd.pbxsim.config import AmiUser, DialplanConfig, PbxConfig, QueueConfig, T
 from acd.pbxsim.people import AdvisorMix, CallerStream, Crowd, RateStep, advisor_phones, apply_mix
 from acd.pbxsim.scenario import ScenarioError, load_scenario, play
 from acd.pbxsim.sim import PbxSim
+from acd.pbxsim.trunk import link
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +63,20 @@ def parser() -> argparse.ArgumentParser:
         default=0.0003,
         help="seconds each AGI command's round trip costs (default: the recorded median)",
     )
+    p.add_argument(
+        "--boxes",
+        type=int,
+        default=1,
+        help="several boxes in this process (b1..bN, AMI on --ami-port and the next ports, "
+        "phones b1agent1..., pbx=bK in each box's AGI URL), joined two by two by inter-PBX "
+        "trunks (on box J, endpoint pbx-bK reaches box K); --advisors and --rate are per box",
+    )
+    p.add_argument(
+        "--ramp",
+        default="",
+        help="arrival steps 'SECONDS:RATE,...' (per queue and box) replacing --rate, e.g. "
+        "'0:5,30:10,60:20'",
+    )
     p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
@@ -73,15 +88,22 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_config(args: argparse.Namespace) -> PbxConfig:
-    phones = advisor_phones(args.advisors)
+def build_config(args: argparse.Namespace, box: str = "") -> PbxConfig:
+    """The box's configuration (``box``: one of ``--boxes``, its name prefixes its phones)."""
+    phones = advisor_phones(args.advisors, prefix=f"{box}agent")
     members = tuple(phone.name for phone in phones)
     fallback = args.fallback_queue or None
     queues = (QueueConfig(name=fallback, members=members),) if fallback else ()
+    agi_url = args.agi_url
+    ami_port = args.ami_port
+    if box:
+        agi_url += f"{'&' if '?' in agi_url else '?'}pbx={box}"
+        ami_port = ami_port + int(box[1:]) - 1 if ami_port else 0
     return PbxConfig(
         ami_host=args.ami_host,
-        ami_port=args.ami_port,
-        agi_url=args.agi_url,
+        ami_port=ami_port,
+        agi_url=agi_url,
+        systemname=f"pbx-{box}" if box else "",
         ami_users=(
             AmiUser(
                 args.ami_user,
@@ -132,22 +154,63 @@ async def run_scenario(args: argparse.Namespace) -> dict[str, int]:
     return sim.counters
 
 
+def arrival_profile(args: argparse.Namespace) -> tuple[RateStep, ...]:
+    """``--ramp`` as rate steps, else ``--rate`` from the start."""
+    if not args.ramp:
+        return (RateStep(0.0, args.rate),)
+    steps = []
+    for part in args.ramp.split(","):
+        start, _, rate = part.partition(":")
+        steps.append(RateStep(float(start), float(rate)))
+    return tuple(steps)
+
+
 async def run(args: argparse.Namespace) -> dict[str, int]:
     if args.scenario:
         return await run_scenario(args)
-    sim = PbxSim(build_config(args))
-    apply_mix(
-        sim,
-        AdvisorMix(
-            answer_delay=args.answer_delay,
-            mean_talk_time=args.talk_time,
-            talk_distribution=args.talk_distribution,
-            never_answer=args.never_answer,
-            busy=args.busy,
-            unregistered=args.unregistered,
-        ),
-        seed=args.seed,
-    )
+    names = [f"b{k}" for k in range(1, args.boxes + 1)] if args.boxes > 1 else [""]
+    sims = [PbxSim(build_config(args, name)) for name in names]
+    for j, a in enumerate(sims):
+        for b in sims[j + 1 :]:
+            link(
+                a.pbx,
+                b.pbx,
+                a_to_b=f"pbx-{b.config.systemname[4:]}",
+                b_to_a=f"pbx-{a.config.systemname[4:]}",
+            )
+    for index, sim in enumerate(sims):
+        apply_mix(
+            sim,
+            AdvisorMix(
+                answer_delay=args.answer_delay,
+                mean_talk_time=args.talk_time,
+                talk_distribution=args.talk_distribution,
+                never_answer=args.never_answer,
+                busy=args.busy,
+                unregistered=args.unregistered,
+            ),
+            seed=args.seed + index,
+        )
+    if len(sims) == 1:
+        return await run_box(args, sims[0])
+    async with contextlib.AsyncExitStack() as stack:
+        for sim in sims:
+            await stack.enter_async_context(sim)
+        ports = {name: sim.ami_port for name, sim in zip(names, sims, strict=True)}
+        print(
+            json.dumps({"event": "pbxsim_started", "ami_ports": ports}),
+            file=sys.stderr,
+            flush=True,
+        )
+        await serve(args, sims)
+    totals: dict[str, int] = {}
+    for sim in sims:
+        for key, value in sim.counters.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+async def run_box(args: argparse.Namespace, sim: PbxSim) -> dict[str, int]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -165,28 +228,44 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
             file=sys.stderr,
             flush=True,
         )
-        crowd_task = None
-        if args.rate > 0 and args.duration > 0:
+        await serve(args, [sim], stop)
+    return sim.counters
+
+
+async def serve(
+    args: argparse.Namespace, sims: list[PbxSim], stop: asyncio.Event | None = None
+) -> None:
+    """Place each box's callers until ``--run-for`` or a signal."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        gc.freeze()
+        gc.set_threshold(700, 10, 100)
+    crowd_tasks = []
+    if (args.rate > 0 or args.ramp) and args.duration > 0:
+        for index, sim in enumerate(sims):
             streams = tuple(
                 CallerStream(
                     queue=queue,
-                    profile=(RateStep(0.0, args.rate),),
+                    profile=arrival_profile(args),
                     mean_patience=args.patience or None,
                     mean_talk_time=args.caller_talk_time or None,
                 )
                 for queue in args.queue or ["support"]
             )
-            crowd = Crowd(sim, streams, duration=args.duration, seed=args.seed)
-            crowd_task = asyncio.create_task(crowd.run())
-        waiter = asyncio.create_task(stop.wait())
-        timeout = args.run_for or None
-        await asyncio.wait({waiter}, timeout=timeout)
-        waiter.cancel()
-        if crowd_task is not None:
-            crowd_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await crowd_task
-    return sim.counters
+            crowd = Crowd(sim, streams, duration=args.duration, seed=args.seed + index)
+            crowd_tasks.append(asyncio.create_task(crowd.run()))
+    waiter = asyncio.create_task(stop.wait())
+    timeout = args.run_for or None
+    await asyncio.wait({waiter}, timeout=timeout)
+    waiter.cancel()
+    for task in crowd_tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def main(argv: list[str] | None = None) -> int:

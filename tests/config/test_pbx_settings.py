@@ -49,13 +49,12 @@ def test_pbx_sections_name_the_boxes_and_each_advisors_box() -> None:
     [
         (two_boxes(), "agents.1001.pbx: with several PBXs"),
         (two_boxes(pbx="c"), "agents.1001.pbx: no [pbx.c] section"),
-        ({**two_boxes(pbx="a"), "ami": {"port": 5038}}, "ami: [ami] describes a single PBX"),
         (two_boxes(pbx="a", endpoint="SIP/1001"), "agents.1001.endpoint: across PBXs"),
     ],
 )
 def test_inconsistent_boxes_are_refused(data: dict[str, Any], message: str) -> None:
-    """Advisors without a box among several, an unknown box, [ami] beside [pbx.*], and an
-    endpoint the trunk cannot dial are refused with the field named."""
+    """Advisors without a box among several, an unknown box and an endpoint the trunk cannot
+    dial are refused with the field named."""
     with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace(".", r"\.")):
         parse_settings(data)
 
@@ -77,3 +76,16 @@ def test_a_box_without_secret_is_named_by_the_runtime_check() -> None:
     del data["pbx"]["b"]["secret"]
     problems = runtime_problems(parse_settings(data))
     assert [where for where, _ in problems] == ["pbx.b.secret"]
+
+
+def test_ami_section_gives_every_box_what_it_leaves_out() -> None:
+    """Beside [pbx.NAME] sections, [ami] holds what the boxes share (user, secret, timeouts);
+    a box's own keys win."""
+    data = two_boxes(pbx="a")
+    del data["pbx"]["b"]["secret"]
+    data["ami"] = {"username": "acd-centre", "secret": "shared", "ping_interval_s": 3}
+    boxes = parse_settings(data).boxes()
+    assert boxes["b"].resolved_secret().get_secret_value() == "shared"
+    assert boxes["a"].resolved_secret().get_secret_value() == "s1"
+    assert {box.username for box in boxes.values()} == {"acd-centre"}
+    assert (boxes["b"].host, boxes["b"].ping_interval_s) == ("10.0.2.10", 3)

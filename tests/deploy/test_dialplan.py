@@ -396,3 +396,23 @@ def test_every_application_and_function_comes_from_a_required_module(plan: Dialp
             assert APP_MODULES[step.app] in required, step.app
         for function in re.findall(r"\$\{([A-Z_]+)\(", step.args):
             assert FUNCTION_MODULES[function] in required, f"{step.where}: {function}"
+
+
+def test_a_box_of_several_names_itself_in_the_agi_url(plan: Dialplan) -> None:
+    """With ACD_PBX set (a second box sharing an address), inbound and transfer URLs say pbx=."""
+    assert plan.globals["ACD_PBX"] == ""
+    box_b = {"ACD_PBX": "b"}
+    run = Channel(plan, daemon("done", None, "SUCCESS", None), box_b).start(
+        "acd-inbound", "0142000009"
+    )
+    assert run.apps("AGI") == ["agi://127.0.0.1:4573/inbound?queue=support&priority=5&pbx=b"]
+    run = Channel(plan, daemon("done", None, "SUCCESS", None), box_b, endpoint="1001").start(
+        "acd-advisors", "8001"
+    )
+    assert run.apps("AGI") == ["agi://127.0.0.1:4573/transfer?queue=support&pbx=b"]
+
+
+def test_a_call_over_the_inter_pbx_trunk_rings_the_advisors_phone(plan: Dialplan) -> None:
+    """A call from another box's trunk, for an advisor's endpoint, is put through to the phone."""
+    run = Channel(plan, World()).start("from-pbx", "1001")
+    assert run.apps("Dial") == ["PJSIP/1001"]
