@@ -16,7 +16,7 @@ from tests.deploy.dialplan import CONFIG_DIR, ROOT, load_dialplan
 
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "compose.yaml"
-ONE_SHOT = {"asterisk-config", "migrate"}
+ONE_SHOT = {"asterisk-config", "asterisk-b-config", "migrate"}
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +213,27 @@ def test_example_settings_are_valid() -> None:
 
     settings = load_settings(DOCKER / "acd.toml")
     assert set(settings.queues) == {"support", "billing", "support_en"}
+
+
+def test_two_pbx_profile_matches_its_settings(compose: dict[str, Any]) -> None:
+    """Profile two-pbx: box b runs beside box a with its own ports and name, its generator
+    writes only its advisors, and docker/acd-two-pbx.toml drives both boxes."""
+    from acd.settings import load_settings
+
+    svc = services(compose)
+    for name in ("asterisk-b-config", "asterisk-b"):
+        assert svc[name]["profiles"] == ["two-pbx"]
+    assert "asterisk-b" not in svc["acd"]["depends_on"]
+    generator = svc["asterisk-b-config"]["environment"]
+    settings = load_settings(DOCKER / "acd-two-pbx.toml")
+    boxes = settings.boxes()
+    assert list(boxes) == ["a", "b"]
+    assert generator["ASTERISK_PBX"] == "b"
+    assert generator["ASTERISK_TRUNKS"] == f"{boxes['a'].trunk}=127.0.0.1:5060"
+    entrypoint = (DOCKER / "pbx-b-entrypoint.sh").read_text(encoding="utf-8")
+    assert f"s/^port = 5038$/port = {boxes['b'].port}/" in entrypoint
+    assert "s/^ACD_PBX=$/ACD_PBX=b/" in entrypoint
+    assert "systemname = pbx-b" in entrypoint
+    assert {settings.pbx_of(agent) for agent in settings.agents} == {"a", "b"}
+    example = (DOCKER / ".env.example").read_text(encoding="utf-8")
+    assert f"# ASTERISK_TRUNKS={boxes['b'].trunk}=127.0.0.1:5070" in example

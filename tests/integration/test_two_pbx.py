@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from prometheus_client import generate_latest
 
 from acd.app import Daemon
 from acd.core.events import AgentAnswered, AgentPaused, CallEnded, PhoneStateChanged
@@ -116,6 +117,10 @@ async def test_caller_on_box_a_answered_by_an_advisor_on_box_b_through_the_trunk
     assert centre.a.counters["trunk_calls_out"] == 1
     assert centre.b.counters["answered_over_trunk"] == 1
     assert centre.daemon.calls.trunk_rings == {"a": 1}
+    scraped = generate_latest(centre.daemon.metrics.registry).decode()
+    assert 'acd_pbx_trunk_rings_total{pbx="a"} 1.0' in scraped
+    assert 'acd_pbx_calls_offered_total{pbx="a"} 1.0' in scraped
+    assert 'acd_pbx_ami_connected{pbx="b"}' in scraped
     # Bruno's phone states came from box B's AMI only.
     assert any(
         isinstance(e, PhoneStateChanged) and e.agent_id == "bruno" and e.phone is PhoneState.IN_USE
