@@ -264,9 +264,10 @@ def boxes_of(settings: Settings) -> Boxes:
     )
 
 
-def ami_client_settings(ami: PbxSettings) -> AmiClientSettings:
-    """The AMI client's settings for one box."""
+def ami_client_settings(ami: PbxSettings, action_prefix: str = "acd") -> AmiClientSettings:
+    """The AMI client's settings for one box (its own ActionID prefix among several)."""
     return AmiClientSettings(
+        action_prefix=action_prefix,
         host=ami.host,
         port=ami.port,
         username=ami.username,
@@ -556,7 +557,7 @@ class Daemon:
         # (callbacks, campaigns, the supervisor's desk, recordings, the restart's look).
         self.amis: dict[str, AmiClient] = {
             name: AmiClient(
-                ami_client_settings(box),
+                ami_client_settings(box, f"acd-{name}" if len(settings.boxes()) > 1 else "acd"),
                 on_event=functools.partial(self._ami_event, box=name),
                 on_connected=functools.partial(self._resync, box=name),
                 # With one box, an AMI outage changes no routing (callers wait, phones keep
@@ -570,6 +571,9 @@ class Daemon:
         }
         self.ami = next(iter(self.amis.values()))
         self._home_box = next(iter(self.amis))
+        if len(self.amis) > 1:
+            # A callback's advisor is originated on their own box.
+            self.callbacks.ami_for = self._ami_of_endpoint
         # Feature codes ask AMI whether a claimed channel is really the advisor's own.
         self.calls.features.ami = self.ami
         self.callbacks.ami = self.ami
@@ -588,6 +592,7 @@ class Daemon:
         # Each live call's caller channel (to hang up a stuck call), and live control's record
         # when the records are not persisted.
         self.caller_channels: dict[str, str] = {}
+        self.caller_boxes: dict[str, str] = {}  # with several PBXs: each live call's box
         self.actions_kept: deque[SupervisorAction] = deque(maxlen=LISTENINGS_KEPT)
         amis = self.amis
         self.metrics.watch_ami_reconnects(
@@ -1229,14 +1234,22 @@ class Daemon:
                     )
                 )
 
+    def _caller_ami(self, call_id: str) -> AmiClient:
+        """The AMI client of the box a live call's caller is on."""
+        return self.amis.get(self.caller_boxes.get(call_id, self._home_box), self.ami)
+
+    def _ami_of_endpoint(self, endpoint: str) -> AmiClient:
+        """The AMI client of the box an advisor's endpoint is on (the first box by default)."""
+        return self.amis[self.calls.boxes.owner(endpoint) or self._home_box]
+
     def _ami_event(self, event: AmiEvent, box: str | None = None) -> None:
         self.calls.on_ami_event(event, box)
+        self.callbacks.on_ami_event(event)
         if box is not None and box != self._home_box:
             return  # the rest is driven through the first box's AMI
         if isinstance(event, QueueCallerJoin):
             self._fallback_joined(event)
         self.spies.on_ami_event(event)
-        self.callbacks.on_ami_event(event)
         if self.outbound is not None:
             self.outbound.on_ami_event(event)
 
@@ -1359,6 +1372,8 @@ class Daemon:
     def _inbound_call(self, call: InboundCall) -> None:
         """A caller offered: what the dialplan's notice did (``recording`` in the AGI URL)."""
         self.caller_channels[call.call_id] = call.channel
+        if call.pbx:
+            self.caller_boxes[call.call_id] = call.pbx
         queue = self.settings.queues.get(call.queue)
         if queue is None or queue.record == "none":
             return
@@ -1389,6 +1404,7 @@ class Daemon:
 
     def _recording_completed(self, completed: CallCompleted) -> None:
         self.caller_channels.pop(completed.call_id, None)
+        self.caller_boxes.pop(completed.call_id, None)
         found = self.live_recordings.pop(completed.call_id, None)
         if found is None:
             return
@@ -1425,7 +1441,7 @@ class Daemon:
         recording, channel = self._advisors_recording(agent_id)
         if recording.status is not RecordingStatus.RECORDED:
             raise ListeningRefusedError("not_recorded", "the advisor's call is not recorded")
-        await mixmonitor.mute(self.ami, channel, muted)
+        await mixmonitor.mute(self._caller_ami(recording.call_id), channel, muted)
         recording.muted = muted
         self.feed.touch()
         self._desk_changed()
@@ -1439,7 +1455,7 @@ class Daemon:
             raise ListeningRefusedError("caller_objected", "the caller refused to be recorded")
         if recording.status is RecordingStatus.RECORDED:
             return recording
-        await mixmonitor.start(self.ami, channel, recording.call_id)
+        await mixmonitor.start(self._caller_ami(recording.call_id), channel, recording.call_id)
         recording.status = RecordingStatus.RECORDED
         recording.path = str(
             self.settings.ami.recordings_dir / mixmonitor.file_name(recording.call_id)
@@ -1513,7 +1529,7 @@ class Daemon:
         if channel is None:
             return False
         try:
-            response = await self.ami.hangup(channel)
+            response = await self._caller_ami(call_id).hangup(channel)
         except AmiError as exc:
             log.warning("stuck_call_hangup_failed", call_id=call_id, error=str(exc))
             return False

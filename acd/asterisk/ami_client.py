@@ -84,6 +84,9 @@ class AmiSettings:
     # Event names (exact case) to ask Asterisk for with the Filter action after each login, so
     # that it does not even send the others; empty: no filter, every event of `events` comes.
     server_filters: tuple[str, ...] = ()
+    # ActionIDs are <prefix>-<connection>-<n>: one prefix per client keeps them apart when
+    # several clients (one per PBX) feed one consumer of OriginateResponse events.
+    action_prefix: str = "acd"
 
     def __post_init__(self) -> None:
         # "md5": Challenge/Key login (S6 prelogin), the secret never crosses the wire.
@@ -184,8 +187,10 @@ class _Connection:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         event_names: frozenset[str],
+        action_prefix: str = "acd",
     ) -> None:
         self.number = number
+        self.action_prefix = action_prefix
         self.reader = reader
         self.writer = writer
         self.parser = AmiFrameParser(events=event_names)
@@ -196,7 +201,7 @@ class _Connection:
         self.lost = False
 
     def next_action_id(self) -> str:
-        return f"acd-{self.number}-{next(self._ids)}"
+        return f"{self.action_prefix}-{self.number}-{next(self._ids)}"
 
     def fail_pending(self, reason: str) -> int:
         self.lost = True
@@ -407,7 +412,9 @@ class AmiClient:
         settings = self._settings
         async with asyncio.timeout(settings.connect_timeout):
             reader, writer = await asyncio.open_connection(settings.host, settings.port)
-        connection = _Connection(number, reader, writer, self._settings.event_names)
+        connection = _Connection(
+            number, reader, writer, self._settings.event_names, self._settings.action_prefix
+        )
         log.info("ami_connected", connection=number, host=settings.host, port=settings.port)
         reader_task = asyncio.create_task(self._read_loop(connection))
         logged_in = False

@@ -58,6 +58,9 @@ class CallbackCalls(OriginatedCalls[CallbackLeg]):
         super().__init__(inbox, ami)
         self.delivery = delivery
         self._target_of = target_of
+        # With several PBXs: the AMI of the box an advisor's endpoint is on (their phone is
+        # originated there); None: the shell's own AMI.
+        self.ami_for: Callable[[str], AmiClient | None] | None = None
 
     def reserve_agent(self, command: ReserveAgent) -> None:
         """The engine reserved an advisor for a callback: originate the advisor's leg."""
@@ -88,4 +91,5 @@ class CallbackCalls(OriginatedCalls[CallbackLeg]):
             "Variable": [f"ACD_CALLBACK_ID={call_id}"],
             "Async": "true",
         }
-        self._start(leg, fields, endpoint=command.endpoint)
+        via = self.ami_for(command.endpoint) if self.ami_for is not None else None
+        self._start(leg, fields, via=via, endpoint=command.endpoint)

@@ -77,6 +77,8 @@ class Attempt(Generic[LegT]):
     session: AgiSession | None = None
     uniqueid: str | None = None
     work: asyncio.Queue[SendAgi | None] = field(default_factory=asyncio.Queue)
+    # The AMI the Originate goes through (the advisor's box); None: the shell's own.
+    via: AmiClient | None = None
 
 
 class OriginatedCalls(Generic[LegT]):
@@ -107,9 +109,17 @@ class OriginatedCalls(Generic[LegT]):
         log.error(f"{self.kind}_not_originated", call_id=call_id, known=known)
         self._post(ReservationReleased(at=self._inbox.now(), call_id=call_id, reason="unknown"))
 
-    def _start(self, leg: LegT, fields: Mapping[str, FieldValue], **context: str) -> Attempt[LegT]:
-        """Track the leg and send its Originate in the background."""
-        attempt = Attempt(leg)
+    def _start(
+        self,
+        leg: LegT,
+        fields: Mapping[str, FieldValue],
+        *,
+        via: AmiClient | None = None,
+        **context: str,
+    ) -> Attempt[LegT]:
+        """Track the leg and send its Originate in the background (through ``via``, the AMI of
+        the box the originated channel is on; None: the shell's own)."""
+        attempt = Attempt(leg, via=via)
         self._attempts[leg.spec.call_id] = attempt
         self._spawn(self._originate(attempt, fields, context))
         return attempt
@@ -119,9 +129,10 @@ class OriginatedCalls(Generic[LegT]):
     ) -> None:
         call_id = attempt.leg.spec.call_id
         try:
-            if self.ami is None:
+            ami = attempt.via or self.ami
+            if ami is None:
                 raise AmiError("no AMI connection")
-            response = await self.ami.send_action("Originate", fields)
+            response = await ami.send_action("Originate", fields)
         except (AmiError, TimeoutError) as exc:
             log.error(f"{self.kind}_originate_failed", call_id=call_id, error=str(exc))
             self._end(attempt, "originate_refused")

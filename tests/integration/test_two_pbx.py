@@ -13,8 +13,15 @@ import structlog
 from prometheus_client import generate_latest
 
 from acd.app import Daemon
-from acd.core.events import AgentAnswered, AgentPaused, CallEnded, PhoneStateChanged
-from acd.core.states import Activity, PhoneState
+from acd.core.commands import CallCompleted
+from acd.core.events import (
+    AgentAnswered,
+    AgentPaused,
+    CallbackRequested,
+    CallEnded,
+    PhoneStateChanged,
+)
+from acd.core.states import Activity, Outcome, PhoneState
 from acd.pbxsim import DialplanConfig, PbxConfig, PbxSim, PhoneBehaviour, PhoneConfig, Timings
 from acd.pbxsim import QueueConfig as FallbackQueue
 from acd.runtime.health import PartState, Verdict, verdict
@@ -25,10 +32,14 @@ from tests.integration.test_daemon_calls import EventLog
 FAST = Timings(answer=0.01, login_failure_delay=0.01)
 
 
+CUSTOMER = "0612345678"  # a phone of box B standing for a customer behind its operator trunk
+
+
 def box(name: str, phones: tuple[str, ...]) -> PbxConfig:
+    customer = (PhoneConfig(CUSTOMER, CUSTOMER, "Zoé Martin"),) if name == "b" else ()
     return PbxConfig(
         systemname=f"pbx-{name}",
-        phones=tuple(PhoneConfig(p, f"10{i}", p.title()) for i, p in enumerate(phones)),
+        phones=tuple(PhoneConfig(p, f"10{i}", p.title()) for i, p in enumerate(phones)) + customer,
         queues=(FallbackQueue("support", members=phones, member_ring_timeout=1.0),),
         dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=3.0),
         timings=FAST,
@@ -63,6 +74,12 @@ def settings(a: PbxSim, b: PbxSim, bruno_queues: list[str]) -> Any:
             },
             "fastagi": {"port": 0},
             "workload": {"min_wrap_up_s": 0},
+            "callbacks": {
+                "trunk": "PJSIP/{number}",
+                "caller_id": '"Centre" <0140000000>',
+                "originate_timeout_s": 2,
+                "ring_timeout_s": 2,
+            },
             "queues": {
                 name: {"announce_interval_s": None, "wrap_up_s": 0.2, "ring_timeout_s": 2}
                 for name in ("support", "sales")
@@ -186,3 +203,43 @@ async def test_waiting_callers_of_a_box_whose_ami_is_lost_go_to_its_fallback() -
         await centre.b.wait_calls_done(30)
     assert on_a.path == "fallback"
     assert on_b.path != "fallback"
+
+
+async def test_a_callback_originates_the_advisors_phone_on_the_advisors_box() -> None:
+    """A callback whose advisor is on box B is originated through box B's AMI: the advisor's
+    phone rings there, and the customer is dialled from there."""
+    async with two_boxes(bruno_queues=["support"]) as centre:
+        await until(lambda: centre.activity("bruno") is Activity.AVAILABLE, 10, "bruno in")
+        # Bruno stays on while briefed; the customer answers and ends the call.
+        centre.b.phone("bruno").behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=None)
+        centre.b.phone(CUSTOMER).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
+        originates: dict[str, list[str]] = {"a": [], "b": []}
+        for name, sim in (("a", centre.a), ("b", centre.b)):
+            sim.subscribe(
+                lambda event, name=name: (
+                    originates[name].append(dict(event.headers)["Channel"])
+                    if event.name == "OriginateResponse"
+                    else None
+                )
+            )
+        daemon = centre.daemon
+        daemon.dispatcher.post(
+            CallbackRequested(
+                at=daemon.dispatcher.now(), call_id="cb1", queue="support", number="+33612345678"
+            )
+        )
+
+        def completed() -> CallCompleted | None:
+            done = [
+                c
+                for c in centre.log.commands
+                if isinstance(c, CallCompleted) and c.call_id == "cb1"
+            ]
+            return done[-1] if done else None
+
+        await until(lambda: completed() is not None, 15, "callback done")
+    summary = completed()
+    assert summary is not None
+    assert summary.outcome is Outcome.COMPLETED
+    assert originates["a"] == []
+    assert [channel.split("-")[0] for channel in originates["b"]] == ["PJSIP/bruno"]
