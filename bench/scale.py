@@ -80,9 +80,11 @@ def daemon_settings(args: argparse.Namespace) -> Any:
         }
         for index, name in enumerate(box_names(args.boxes))
     }
+    # pbxsim names a box's phones after it (b2agent7), except when it runs a single box.
+    prefix = (lambda name: name) if args.boxes > 1 else (lambda name: "")
     agents = {
-        f"{name}agent{i}": {
-            "endpoint": f"PJSIP/{name}agent{i}",
+        f"{prefix(name)}agent{i}": {
+            "endpoint": f"PJSIP/{prefix(name)}agent{i}",
             "queues": ["support"],
             "skills": {"french": 1 + i % 5},
             "pbx": name,
