@@ -39,6 +39,7 @@ from acd.asterisk.chanspy import SpyDesk
 from acd.asterisk.errors import AmiError
 from acd.asterisk.fallback_calls import (
     AsteriskCalls,
+    centre_calls,
     fallback_left,
     live_channel_ids,
     read_asterisk_calls,
@@ -815,16 +816,23 @@ class Daemon:
     async def _read_asterisk(self) -> None:
         """At start, before FastAGI opens: record the callers the dialplan's fallback holds (they
         came while acd was down, or were waiting when it stopped), one ``fallback`` row each."""
-        if self.recorder is None or not self.ami.connected:
+        connected = [client for client in self.amis.values() if client.connected]
+        if self.recorder is None or not connected:
             return
+        queues = [queue.name for queue in self.config.queues]
         try:
+            # Every box that is logged in (several PBXs: the centre's callers are on all).
             async with asyncio.timeout(START_AMI_WAIT_S):
-                seen = await read_asterisk_calls(
-                    self.ami, self.dispatcher.now(), [queue.name for queue in self.config.queues]
+                answers = await asyncio.gather(
+                    *(
+                        read_asterisk_calls(client, self.dispatcher.now(), queues)
+                        for client in connected
+                    )
                 )
         except (AmiError, TimeoutError) as exc:
             log.warning("asterisk_calls_not_read", error=type(exc).__name__, detail=str(exc))
             return
+        seen = centre_calls(answers, complete=len(connected) == len(self.amis))
         for caller in seen.fallback:
             self.recorder.record_fallback(
                 FallbackRecord(
@@ -930,11 +938,16 @@ class Daemon:
         look (``since``) and now, before the count."""
         if not self._following:
             return
+        if not all(client.connected for client in self.amis.values()):
+            return  # a box away: look again next time
         try:
             async with asyncio.timeout(HEARTBEAT_S / 2):
-                live = await live_channel_ids(self.ami)
+                answers = await asyncio.gather(
+                    *(live_channel_ids(client) for client in self.amis.values())
+                )
         except (AmiError, TimeoutError):
             return  # AMI away: look again next time
+        live = frozenset().union(*answers)
         gone = self._following - live
         ends = dict.fromkeys(self._following & live, at)
         ends.update(dict.fromkeys(gone, (since + at) / 2))
@@ -965,10 +978,14 @@ class Daemon:
         while True:
             at = self.dispatcher.now()
             count: int | None = None
-            if self.ami.connected:
+            # The fallback queues' count of the whole centre: unknown while a box is away.
+            if all(client.connected for client in self.amis.values()):
                 try:
                     async with asyncio.timeout(HEARTBEAT_S / 2):
-                        count = await fallback_left(self.ami, queues)
+                        counts = await asyncio.gather(
+                            *(fallback_left(client, queues) for client in self.amis.values())
+                        )
+                    count = sum(counts)
                 except (AmiError, TimeoutError):
                     count = None
                 await self._follow_survivors(recorder, at, since)
@@ -1245,10 +1262,10 @@ class Daemon:
     def _ami_event(self, event: AmiEvent, box: str | None = None) -> None:
         self.calls.on_ami_event(event, box)
         self.callbacks.on_ami_event(event)
+        if isinstance(event, QueueCallerJoin):
+            self._fallback_joined(event)  # a box's fallback took one of its callers
         if box is not None and box != self._home_box:
             return  # the rest is driven through the first box's AMI
-        if isinstance(event, QueueCallerJoin):
-            self._fallback_joined(event)
         self.spies.on_ami_event(event)
         if self.outbound is not None:
             self.outbound.on_ami_event(event)

@@ -15,7 +15,7 @@ the same call has the caller's Linkedid and its own Uniqueid.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from acd.asterisk.ami_client import AmiClient
@@ -115,6 +115,25 @@ async def fallback_left(client: AmiClient, queues: Collection[str]) -> int:
 async def live_channel_ids(client: AmiClient) -> frozenset[str]:
     """The Uniqueid of every channel Asterisk has now (one Status, no variables)."""
     return frozenset(s.channel.uniqueid for s in await client.channel_statuses(()))
+
+
+def centre_calls(answers: Sequence[AsteriskCalls], complete: bool) -> AsteriskCalls:
+    """Several boxes' answers as the centre's one: channels and callers together, the fallback
+    queues' counts summed. ``complete``: every box answered; otherwise the count is unknown
+    (None), the missing box's callers being neither counted nor recorded."""
+    if len(answers) == 1 and complete:
+        return answers[0]
+    counts = [answer.fallback_left for answer in answers]
+    return AsteriskCalls(
+        at=max((answer.at for answer in answers), default=0.0),
+        live_ids=frozenset().union(*(answer.live_ids for answer in answers)),
+        fallback=tuple(caller for answer in answers for caller in answer.fallback),
+        fallback_left=sum(c for c in counts if c is not None)
+        if complete and answers and None not in counts
+        else None,
+        bridged=tuple(talk for answer in answers for talk in answer.bridged),
+        caller_ids=frozenset().union(*(answer.caller_ids for answer in answers)),
+    )
 
 
 async def read_asterisk_calls(

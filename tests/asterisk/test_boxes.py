@@ -102,3 +102,22 @@ def test_a_lost_box_sets_its_advisors_aside() -> None:
     assert inbox.posted == [
         PhoneStateChanged(at=100.0, agent_id="anna", phone=PhoneState.UNREACHABLE)
     ]
+
+
+def test_the_centres_calls_are_every_boxs_and_the_count_needs_them_all() -> None:
+    """Two boxes' answers at a restart: channels and callers together, counts summed; with a box
+    that did not answer the count is unknown."""
+    from acd.asterisk.fallback_calls import AsteriskCalls, FallbackCaller, centre_calls
+
+    def caller(call_id: str) -> FallbackCaller:
+        return FallbackCaller(call_id, call_id, "support", "0612345678", "", 3.0)
+
+    a = AsteriskCalls(10.0, frozenset({"pbx-a-1.1"}), (caller("pbx-a-1.1"),), 4)
+    b = AsteriskCalls(10.5, frozenset({"pbx-b-1.1", "pbx-b-1.2"}), (caller("pbx-b-1.2"),), 2)
+    both = centre_calls([a, b], complete=True)
+    assert both.at == 10.5
+    assert both.live_ids == {"pbx-a-1.1", "pbx-b-1.1", "pbx-b-1.2"}
+    assert [c.call_id for c in both.fallback] == ["pbx-a-1.1", "pbx-b-1.2"]
+    assert both.fallback_left == 6
+    assert centre_calls([a], complete=False).fallback_left is None
+    assert centre_calls([a], complete=True) is a
