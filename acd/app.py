@@ -1306,18 +1306,22 @@ class Daemon:
         return self.spies.live()
 
     async def history(self, agent_id: str, limit: int) -> list[Listening]:
-        """An advisor's listenings, newest first: live ones, then the record."""
+        """An advisor's listenings, newest first: live ones, the ones ended in this run, then
+        the record. The ended ones come from memory first: their row is written in the
+        background, and the advisor's page asks as soon as the listening ends."""
         live = [x for x in reversed(self.spies.live()) if x.agent_id == agent_id]
+        ended = [x for x in reversed(self.listenings) if x.agent_id == agent_id]
+        stored: list[Listening] = []
         if self.recorder is not None:
             try:
                 stored = await listenings_of(self.recorder.engine, agent_id, limit)
             except Exception as exc:
                 log.error("listenings_not_read", agent_id=agent_id, error=type(exc).__name__)
-                stored = []
-        else:
-            stored = [x for x in reversed(self.listenings) if x.agent_id == agent_id]
-        seen = {x.listening_id for x in live}
-        return [*live, *(x for x in stored if x.listening_id not in seen)][:limit]
+        newest: dict[str, Listening] = {}
+        for x in (*live, *ended, *stored):
+            newest.setdefault(x.listening_id, x)
+        by_time = sorted(newest.values(), key=lambda x: x.requested_at, reverse=True)
+        return by_time[:limit]
 
     def _listening_changed(self, listening: Listening) -> None:
         """Keep the record (each change, so a stop mid-listening still leaves it) and tell the

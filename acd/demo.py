@@ -146,6 +146,9 @@ async def seed_demo_directory(url: str) -> int:
 
 # What each advisor's phone (or the advisor) does in the demo, by position in the roster.
 SLOW_ANSWER, NO_ANSWER, BUSY_SOMETIMES, TAKES_A_BREAK, LEAVES_EARLY = 1, 2, 4, 6, 9
+# Chloé Lambert (1006) takes the complicated cases: conversations of a minute or so, the calls a
+# supervisor listens to (and the browser test's listening outlasts the clicks of a slow machine).
+LONG_CALLS = 5
 
 
 DEMO_DIR = Path("var/demo")
@@ -374,6 +377,10 @@ def _phones(pbx: PbxSim, settings: Settings, rng: random.Random) -> None:
         )
         if i == SLOW_ANSWER:
             behaviour = PhoneBehaviour(answer_delay=4.0, talk_time=8, talk_distribution="lognormal")
+        elif i == LONG_CALLS:
+            behaviour = PhoneBehaviour(
+                answer_delay=0.8, talk_time=60, talk_distribution="lognormal"
+            )
         elif i == NO_ANSWER:
             # This phone rings out: the caller goes to the next advisor at once, and after three
             # misses in a row the advisor is paused with reason no_answer.

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +21,10 @@ from acd.pbxsim.config import PhoneConfig
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.pbxsim.supervision import Spy
-from acd.runtime.ports import ListeningMode, ListeningRefusedError, ListeningState
+from acd.runtime.ports import Listening, ListeningMode, ListeningRefusedError, ListeningState
 from acd.settings import parse_settings
+from acd.storage import upgrade_schema
+from acd.storage.listenings import save_listening
 from tests.deadlines import until
 from tests.integration.test_daemon_calls import AGENTS, PIN, pbx_config
 from tests.mqtt.centre import subscriber, unique_prefix
@@ -55,9 +58,12 @@ class Desk:
         return found
 
 
-def settings(ami_port: int, listening_indicator: bool = False) -> Any:
+def settings(
+    ami_port: int, listening_indicator: bool = False, database: dict[str, str] | None = None
+) -> Any:
     return parse_settings(
         {
+            **({"database": database} if database else {}),
             "centre": {"listening_indicator": listening_indicator},
             "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
             "fastagi": {"port": 0},
@@ -84,7 +90,9 @@ def settings(ami_port: int, listening_indicator: bool = False) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def running_desk(listening_indicator: bool = False) -> AsyncIterator[Desk]:
+async def running_desk(
+    listening_indicator: bool = False, database: dict[str, str] | None = None
+) -> AsyncIterator[Desk]:
     config = pbx_config()
     config = replace(config, phones=(*config.phones, SUPERVISOR_PHONE))
     async with PbxSim(config) as pbx:
@@ -92,7 +100,11 @@ async def running_desk(listening_indicator: bool = False) -> AsyncIterator[Desk]
             # The advisors talk until the test ends the call.
             pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=None)
         pbx.phone("supervisor1").behaviour = PhoneBehaviour(answer_delay=0.05)
-        daemon = Daemon(settings(pbx.ami_port, listening_indicator), auto_login=True)
+        daemon = Daemon(
+            settings(pbx.ami_port, listening_indicator, database),
+            auto_login=True,
+            persist=database is not None,
+        )
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.started.wait(), 5)
         await daemon.ami.wait_connected(5)
@@ -151,6 +163,34 @@ async def test_each_mode_attaches_the_supervisor_in_that_mode(
         call_id,
         [mode],
     )
+
+
+async def test_an_ended_listening_is_in_the_history_before_its_row_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The advisor's page asks for the history as soon as a listening ends: it is there, ended,
+    while its row is still being written in the background."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'acd.sqlite3'}"
+    await upgrade_schema(url)
+    release = asyncio.Event()
+
+    async def slow_end(db: Any, listening: Listening) -> None:
+        if listening.state is ListeningState.ENDED:
+            await release.wait()
+        await save_listening(db, listening)
+
+    monkeypatch.setattr("acd.app.save_listening", slow_end)
+    database = {"url": url, "spool_dir": str(tmp_path / "spool")}
+    async with running_desk(database=database) as desk:
+        listening_id, _, agent_id = await start(desk, ListeningMode.LISTEN)
+        await desk.daemon.leave(listening_id)
+        [record] = await desk.daemon.history(agent_id, 10)
+        assert (record.listening_id, record.state, record.outcome) == (
+            listening_id,
+            ListeningState.ENDED,
+            "left",
+        )
+        release.set()
 
 
 async def test_the_page_switches_the_mode_with_the_phones_keys(desk: Desk) -> None:

@@ -137,94 +137,144 @@
     }
     for (const stale of rows.values()) stale.remove();
   }
+  // Calls are kept by id like the advisors' rows: rebuilt every second, a button pressed during
+  // a render would lose its click and an open "move to" list its choice. A row is made again
+  // only when its actions change (waiting -> connected).
+  const latestCalls = new Map();
+  function otherQueues(c) { return board.queues.map((q) => q.name).filter((n) => n !== c.queue && mine(n)); }
+  function callShape(c) { return c.state + "|" + (c.state === "waiting" ? otherQueues(c).join(",") : ""); }
+  function callRow(c) {
+    const row = el("tr");
+    row.dataset.call = c.call_id;
+    row.dataset.shape = callShape(c);
+    row.append(el("td"), el("td"), el("td", "num"), el("td", "caller-name"), el("td", "num"));
+    const cell = el("td"), actions = el("div", "row-actions");
+    cell.append(actions);
+    // Listening is offered on calls an advisor is talking on.
+    if (c.state === "connected") {
+      for (const mode of MODES) {
+        const button = el("button", "", W.phrases[mode + "_action"]);
+        button.dataset.listen = mode;
+        button.onclick = () => listen(c.call_id, mode);
+        actions.append(button);
+      }
+    }
+    row.append(cell);
+    const control = el("td"), tools = el("div", "row-actions");
+    control.append(tools);
+    // Live control (docs/supervision.md): a waiting caller moves or goes first; any stuck
+    // call (waiting, or connected) can be ended.
+    if (c.state === "waiting") {
+      const others = otherQueues(c);
+      if (others.length) {
+        const select = el("select");
+        for (const name of others) { const o = el("option", "", name); o.value = name; select.append(o); }
+        const move = el("button", "", W.phrases.move_action);
+        move.dataset.move = c.call_id;
+        move.onclick = () => control(c.call_id, "/move", {queue: select.value});
+        tools.append(move, select);
+      }
+      const first = el("button", "go", W.phrases.raise_action);
+      first.dataset.raise = c.call_id;
+      first.onclick = () => {
+        const now = latestCalls.get(c.call_id) || c;
+        control(c.call_id, "/priority", {priority: Math.min(now.priority + 10, 100)});
+      };
+      tools.append(first);
+    }
+    if (c.state === "waiting" || c.state === "connected") {
+      const end = el("button", "stop", W.phrases.end_action);
+      end.dataset.end = c.call_id;
+      end.onclick = () => { if (confirm(W.phrases.confirm_end)) control(c.call_id, "/end", {}); };
+      tools.append(end);
+    }
+    row.append(control);
+    return row;
+  }
   function renderCalls() {
     const list = calls.filter((c) => mine(c.queue));
-    if (!list.length) return $("calls").replaceChildren(el("p", "dim", W.phrases.no_waiting));
-    const table = el("table", "calls-table");
-    const head = el("tr");
-    for (const column of ["queue", "state", "number", "name", "for", "listen", "control"]) {
-      head.append(el("th", "", W.phrases["column_" + column]));
+    const holder = $("calls");
+    latestCalls.clear();
+    if (!list.length) {
+      if (!holder.querySelector("p.none")) holder.replaceChildren(el("p", "dim none", W.phrases.no_waiting));
+      return;
     }
-    const thead = el("thead");
-    thead.append(head);
-    table.append(thead);
-    for (const c of list) {
-      const row = el("tr");
-      const state = el("td", "", label(W.call_states, c.state));
+    let table = holder.querySelector("table.calls-table");
+    if (!table) {
+      table = el("table", "calls-table");
+      const head = el("tr");
+      for (const column of ["queue", "state", "number", "name", "for", "listen", "control"]) {
+        head.append(el("th", "", W.phrases["column_" + column]));
+      }
+      const thead = el("thead");
+      thead.append(head);
+      table.append(thead, el("tbody"));
+      const wrap = el("div", "table-wrap");
+      wrap.append(table);
+      holder.replaceChildren(wrap);
+    }
+    const body = table.tBodies[0];
+    const rows = new Map([...body.rows].map((r) => [r.dataset.call, r]));
+    list.forEach((c, i) => {
+      latestCalls.set(c.call_id, c);
+      let row = rows.get(c.call_id);
+      rows.delete(c.call_id);
+      if (row && row.dataset.shape !== callShape(c)) { row.remove(); row = undefined; }
+      if (!row) row = callRow(c);
+      if (body.rows[i] !== row) body.insertBefore(row, body.rows[i] || null);
+      const [queue, state, number, name, waited] = row.cells;
+      row.dataset.agent = c.agent_id || "";
+      queue.textContent = c.queue;
+      state.replaceChildren(label(W.call_states, c.state));
       // The supervisor's desk: the call's recording, and whether someone listens to it.
       if (c.recording) state.append(" ", el("span", "pill dim", label(W.listening, c.recording)));
       if (c.listened) state.append(" ", el("span", "pill warn", label(W.listening, "listening")));
-      row.append(el("td", "", c.queue), state,
-        el("td", "num", c.caller_number || W.phrases.unknown_number),
-        el("td", "caller-name", c.caller_name), el("td", "num", clock(c.waited_s)));
-      const cell = el("td"), actions = el("div", "row-actions");
-      cell.append(actions);
-      // Listening is offered on calls an advisor is talking on.
-      if (c.state === "connected") {
-        for (const mode of MODES) {
-          const button = el("button", "", W.phrases[mode + "_action"]);
-          button.dataset.listen = mode;
-          button.onclick = () => listen(c.call_id, mode);
-          actions.append(button);
-        }
-      }
-      row.append(cell);
-      const control = el("td"), tools = el("div", "row-actions");
-      control.append(tools);
-      // Live control (docs/supervision.md): a waiting caller moves or goes first; any stuck
-      // call (waiting, or connected) can be ended.
-      if (c.state === "waiting") {
-        const others = board.queues.map((q) => q.name).filter((n) => n !== c.queue && mine(n));
-        if (others.length) {
-          const select = el("select");
-          for (const name of others) { const o = el("option", "", name); o.value = name; select.append(o); }
-          const move = el("button", "", W.phrases.move_action);
-          move.dataset.move = c.call_id;
-          move.onclick = () => control(c.call_id, "/move", {queue: select.value});
-          tools.append(move, select);
-        }
-        const first = el("button", "go", W.phrases.raise_action);
-        first.dataset.raise = c.call_id;
-        first.onclick = () => control(c.call_id, "/priority", {priority: Math.min(c.priority + 10, 100)});
-        tools.append(first);
-      }
-      if (c.state === "waiting" || c.state === "connected") {
-        const end = el("button", "stop", W.phrases.end_action);
-        end.dataset.end = c.call_id;
-        end.onclick = () => { if (confirm(W.phrases.confirm_end)) control(c.call_id, "/end", {}); };
-        tools.append(end);
-      }
-      row.append(control);
-      table.append(row);
-    }
-    const wrap = el("div", "table-wrap");
-    wrap.append(table);
-    $("calls").replaceChildren(wrap);
+      number.textContent = c.caller_number || W.phrases.unknown_number;
+      name.textContent = c.caller_name;
+      waited.textContent = clock(c.waited_s);
+    });
+    for (const stale of rows.values()) stale.remove();
   }
   function renderListenings() {
-    if (!listenings.length) return $("listenings").replaceChildren(el("p", "dim", W.phrases.no_listening));
-    const rows = listenings.map((x) => {
-      const row = el("div", "listening");
-      row.dataset.listening = x.listening_id;
-      row.dataset.agent = x.agent_id;
-      const agent = board.agents.find((a) => a.agent_id === x.agent_id);
-      row.append(el("span", "", fill(W.phrases.listening_to, {
-        name: agent ? agent.name : x.agent_id, mode: label(W.listening, x.mode), state: label(W.listening, x.state),
-      })));
-      for (const mode of MODES) {
-        const button = el("button", mode === x.mode ? "mode-on" : "", W.phrases[mode + "_action"]);
-        button.dataset.mode = mode;
-        button.disabled = x.state !== "listening" || mode === x.mode;
-        button.onclick = () => listeningAction(x.listening_id, "/mode", {mode});
-        row.append(button);
+    const holder = $("listenings");
+    if (!listenings.length) {
+      if (!holder.querySelector("p.none")) holder.replaceChildren(el("p", "dim none", W.phrases.no_listening));
+      return;
+    }
+    holder.querySelector("p.none")?.remove();
+    // Rows are kept (not rebuilt) on every update: a button replaced between the press and the
+    // release of a click would lose the click (the page renders every second and on each event).
+    const rows = new Map([...holder.querySelectorAll(".listening")].map((r) => [r.dataset.listening, r]));
+    for (const x of listenings) {
+      let row = rows.get(x.listening_id);
+      if (!row) {
+        row = el("div", "listening");
+        row.dataset.listening = x.listening_id;
+        row.dataset.agent = x.agent_id;
+        row.append(el("span"));
+        for (const mode of MODES) {
+          const button = el("button", "", W.phrases[mode + "_action"]);
+          button.dataset.mode = mode;
+          button.onclick = () => listeningAction(x.listening_id, "/mode", {mode});
+          row.append(button);
+        }
+        const leave = el("button", "stop", W.phrases.leave_action);
+        leave.dataset.leave = x.listening_id;
+        leave.onclick = () => listeningAction(x.listening_id, "/leave");
+        row.append(leave);
+        holder.append(row);
       }
-      const leave = el("button", "stop", W.phrases.leave_action);
-      leave.dataset.leave = x.listening_id;
-      leave.onclick = () => listeningAction(x.listening_id, "/leave");
-      row.append(leave);
-      return row;
-    });
-    $("listenings").replaceChildren(...rows);
+      rows.delete(x.listening_id);
+      const agent = board.agents.find((a) => a.agent_id === x.agent_id);
+      row.firstElementChild.textContent = fill(W.phrases.listening_to, {
+        name: agent ? agent.name : x.agent_id, mode: label(W.listening, x.mode), state: label(W.listening, x.state),
+      });
+      for (const button of row.querySelectorAll("[data-mode]")) {
+        button.className = button.dataset.mode === x.mode ? "mode-on" : "";
+        button.disabled = x.state !== "listening" || button.dataset.mode === x.mode;
+      }
+    }
+    for (const stale of rows.values()) stale.remove();
   }
   function renderRecordings() {
     // Rebuilt only when the list changes: a player in use must not be replaced.
