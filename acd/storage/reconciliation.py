@@ -10,7 +10,12 @@ run's first event, ``reconcile_previous_run`` (one transaction, idempotent):
   fallback queue took the caller when the AGI session died; reason ``acd_restarted``;
 * closes the sessions left open at that last event, so logged-in time stops when acd stopped
   knowing (the restart logs the advisors back in with a new session);
-* writes a ``service_gaps`` row "down from <last event> to <this start>" for reports.
+* writes a ``service_gaps`` row "down from <last event> to <this start>" for reports;
+* closes the supervisor's desk rows left open (``close_desk_rows``): a listening ends at that
+  last event with outcome ``acd_restarted`` (whether the supervisor's phone stayed in ChanSpy
+  after is unknown), a recording at its file's last write (Asterisk went on recording without
+  acd) or, without a file, at that last event, with an ``acd_restarted`` line in its log and the
+  file's size; the file is made private (0600) as at a call's normal end.
 
 "The last event" is the latest of the previous run's call events, advisor states and heartbeats
 (``daemon_runs``, every few seconds): a quiet centre's run ends where it was last known alive,
@@ -29,6 +34,7 @@ failover) can use the same rules.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +49,9 @@ from acd.storage.tables import (
     call_events,
     calls,
     daemon_runs,
+    listenings,
+    recording_log,
+    recordings,
     service_gaps,
 )
 from acd.storage.writer import write_rows
@@ -71,6 +80,8 @@ class Reconciliation:
     fallback_call_ids: frozenset[str] = frozenset()
     fallback_calls_before: int | None = None
     fallback_counted_at: float | None = None
+    listenings_closed: int = 0
+    recordings_closed: int = 0
 
 
 def gap_counts(
@@ -203,11 +214,7 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
     closed = await conn.execute(
         sa.update(agent_sessions)
         .where(agent_sessions.c.logout_at.is_(None), agent_sessions.c.login_at < started_at)
-        .values(
-            logout_at=sa.func.max(agent_sessions.c.login_at, last_seen)
-            if conn.dialect.name == "sqlite"
-            else sa.func.greatest(agent_sessions.c.login_at, last_seen)
-        )
+        .values(logout_at=_later(conn, agent_sessions.c.login_at, last_seen))
     )
     gap_exists = await conn.scalar(
         sa.select(sa.func.count())
@@ -224,6 +231,7 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
                 detail=f"acd down; {len(rows)} calls left open closed from the event log",
             )
         )
+    listenings_closed, recordings_closed = await close_desk_rows(conn, started_at, last_seen)
     return Reconciliation(
         last_seen,
         len(rows),
@@ -231,7 +239,65 @@ async def reconcile_previous_run(conn: AsyncConnection, started_at: float) -> Re
         frozenset(row["call_id"] for row in rows if row["outcome"] == "fallback"),
         fallback_before,
         counted_at,
+        listenings_closed,
+        recordings_closed,
     )
+
+
+def _later(conn: AsyncConnection, column: Any, at: float) -> Any:
+    """The later of ``column`` and ``at`` in SQL (SQLite's two-argument max, else greatest)."""
+    if conn.dialect.name == "sqlite":
+        return sa.func.max(column, at)
+    return sa.func.greatest(column, at)
+
+
+def _file_end(path: str) -> tuple[float, int] | None:
+    """A recording file's last write and size, made private; None when it cannot be read."""
+    try:
+        seen = os.stat(path)
+        os.chmod(path, 0o600)
+    except OSError:
+        return None
+    return seen.st_mtime, seen.st_size
+
+
+async def close_desk_rows(
+    conn: AsyncConnection, started_at: float, last_seen: float
+) -> tuple[int, int]:
+    """Close the listenings and recordings a run before ``started_at`` left open (a stop writes
+    their last rows; a crash does not). Returns how many of each."""
+    c = listenings.c
+    closed = await conn.execute(
+        sa.update(listenings)
+        .where(c.ended_at.is_(None), c.requested_at < started_at)
+        .values(
+            ended_at=_later(conn, sa.func.coalesce(c.started_at, c.requested_at), last_seen),
+            outcome=RESTART_REASON,
+        )
+    )
+    listenings_closed = int(closed.rowcount or 0)
+    rc = recordings.c
+    open_recordings = await conn.execute(
+        sa.select(rc.call_id, rc.path, rc.started_at).where(
+            rc.ended_at.is_(None), rc.started_at < started_at
+        )
+    )
+    recordings_closed = 0
+    for call_id, path, began in open_recordings.all():
+        found = _file_end(path) if path else None
+        ended_at = max(float(began), found[0] if found else last_seen)
+        await conn.execute(
+            sa.update(recordings)
+            .where(rc.call_id == call_id)
+            .values(ended_at=ended_at, size_bytes=found[1] if found else None)
+        )
+        await conn.execute(
+            sa.insert(recording_log).values(
+                call_id=call_id, at=ended_at, actor="acd", action=RESTART_REASON
+            )
+        )
+        recordings_closed += 1
+    return listenings_closed, recordings_closed
 
 
 async def answered_after_all(

@@ -395,6 +395,8 @@ class Recorder:
                 down_s=round(started_at - closed.last_seen, 3),
                 calls_closed=closed.calls_closed,
                 sessions_closed=closed.sessions_closed,
+                listenings_closed=closed.listenings_closed,
+                recordings_closed=closed.recordings_closed,
             )
         return advisors, closed
 

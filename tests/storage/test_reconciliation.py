@@ -3,13 +3,22 @@ sessions closed at the last event seen, and the time acd was down written as a g
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from acd.core import events as ev
+from acd.runtime.ports import (
+    Listening,
+    ListeningMode,
+    ListeningState,
+    Recording,
+    RecordingStatus,
+)
 from acd.storage.database import create_engine
+from acd.storage.listenings import listenings_of, save_listening
 from acd.storage.reconciliation import (
     CallEventRow,
     account_gap,
@@ -21,6 +30,7 @@ from acd.storage.reconciliation import (
     gap_counts,
 )
 from acd.storage.recorder import Recorder
+from acd.storage.recordings import recording_of, save_recording
 from acd.storage.report_formats import ReportFormat, render
 from acd.storage.reports import build_report
 from acd.storage.rows import CallFellBack
@@ -358,3 +368,69 @@ async def test_fallback_rows_gone_since_the_last_count_are_the_ones_the_count_la
             changed = await calls_over(conn, {"still-there": START + 150, "ended-before": 1.0})
     assert gone == 1
     assert changed == 1  # an end earlier than the row's is not taken
+
+
+async def test_a_restart_closes_the_listenings_and_recordings_a_crash_left_open(
+    db_url: str, tmp_path: Path
+) -> None:
+    """After a kill -9 mid-listening and mid-recording, the restart ends the listening at the
+    last event seen (outcome ``acd_restarted``) and the recording at its file's last write (size
+    read, file made private, ``acd_restarted`` in its log) or, without a file, at the last event;
+    rows already closed stay as they are, and a second restart changes nothing."""
+    await upgrade_schema(db_url)
+    day = crashed_mid_day()
+    async with Recorder(db_url, tmp_path / "spool", flush_ms=10) as recorder:
+        for record in day.records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    engine = create_engine(db_url)
+    attached = Listening(
+        "L1", "supervisor:nadia", "a1", "c1", "sales", "", START + 43, [ListeningMode.WHISPER]
+    )
+    attached.state, attached.started_at = ListeningState.LISTENING, START + 44
+    ringing = Listening("L2", "supervisor:marc", "a1", "c1", "sales", "", START + 45)
+    done = Listening("L0", "supervisor:nadia", "a1", "c3", "sales", "", START + 13)
+    done.started_at, done.ended_at, done.outcome = START + 14, START + 16, "left"
+    audio = tmp_path / "c1.wav"
+    audio.write_bytes(b"RIFF" + bytes(4096))
+    audio.chmod(0o644)
+    os.utime(audio, (START + 70, START + 70))  # Asterisk went on recording after the crash
+    open_file = Recording("c1", "sales", RecordingStatus.RECORDED, START + 41, path=str(audio))
+    open_gone = Recording("c2", "sales", RecordingStatus.RECORDED, START + 50, path="/nowhere.wav")
+    closed = Recording("c3", "sales", RecordingStatus.RECORDED, START + 11, ended_at=START + 20)
+    try:
+        for listening in (attached, ringing, done):
+            await save_listening(engine, listening)
+        for recording in (open_file, open_gone, closed):
+            await save_recording(engine, recording)
+        async with Recorder(db_url, tmp_path / "spool") as recorder:
+            _, reconciled = await recorder.restart_state(START + 300)
+            assert (reconciled.listenings_closed, reconciled.recordings_closed) == (2, 2)
+            _, again = await recorder.restart_state(START + 300)
+            assert (again.listenings_closed, again.recordings_closed) == (0, 0)
+        kept = {x.listening_id: x for x in await listenings_of(engine, "a1", 10)}
+        assert (kept["L1"].ended_at, kept["L1"].outcome, kept["L1"].listened_s) == (
+            START + 50,
+            "acd_restarted",
+            6.0,
+        )
+        assert (kept["L2"].ended_at, kept["L2"].outcome, kept["L2"].listened_s) == (
+            START + 50,
+            "acd_restarted",
+            0.0,
+        )
+        assert (kept["L0"].ended_at, kept["L0"].outcome) == (START + 16, "left")
+        file_row = await recording_of(engine, "c1")
+        assert file_row is not None
+        recording, log = file_row
+        assert (recording.ended_at, recording.size_bytes) == (START + 70, 4100)
+        assert [(a.actor, a.action, a.at) for a in log] == [("acd", "acd_restarted", START + 70)]
+        assert audio.stat().st_mode & 0o777 == 0o600
+        gone_row = await recording_of(engine, "c2")
+        assert gone_row is not None
+        assert (gone_row[0].ended_at, gone_row[0].size_bytes) == (START + 50, None)
+        closed_row = await recording_of(engine, "c3")
+        assert closed_row is not None
+        assert (closed_row[0].ended_at, closed_row[1]) == (START + 20, [])
+    finally:
+        await engine.dispose()
