@@ -1115,6 +1115,10 @@ class Daemon:
         """Whether the advisor's feature-code PIN is locked by wrong tries."""
         return self.calls.features.pin_locks.locked(agent_id)
 
+    def locked_pins(self) -> frozenset[str]:
+        """The advisors whose feature-code PIN is locked."""
+        return self.calls.features.pin_locks.locked_advisors
+
     def unlock_pin(self, agent_id: str) -> bool:
         """A supervisor unlocks the advisor's PIN; False when it was not locked."""
         return self.calls.features.pin_locks.unlock(agent_id)

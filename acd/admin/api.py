@@ -124,6 +124,8 @@ class PinLockControl(Protocol):
 
     def pin_locked(self, agent_id: str) -> bool: ...
 
+    def locked_pins(self) -> frozenset[str]: ...
+
     def unlock_pin(self, agent_id: str) -> bool: ...
 
 
@@ -612,6 +614,21 @@ def build_http_app(
             """Whether the advisor's feature-code PIN is locked (too many wrong PINs)."""
             known_agent(agent_id)
             return PinLockOut(agent_id=agent_id, locked=locks.pin_locked(agent_id))
+
+        @app.get(
+            f"{API}/supervisor/pins",
+            tags=["supervisor actions"],
+            responses=_errors(401, 403),
+        )
+        async def locked_pins(who: Principal = supervisor) -> list[PinLockOut]:
+            """The advisors whose feature-code PIN is locked (a supervisor: those serving one of
+            their queues), for the supervisor page's unlock button."""
+            agents = holder.settings.agents
+            return [
+                PinLockOut(agent_id=agent_id, locked=True)
+                for agent_id in sorted(locks.locked_pins())
+                if agent_id in agents and any(who.oversees(q) for q in agents[agent_id].queues)
+            ]
 
         @app.post(
             f"{API}/supervisor/agents/{{agent_id}}/pin/unlock",

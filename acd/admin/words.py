@@ -126,6 +126,9 @@ PHRASES: Final = {
     "column_name": N_("Name"),
     "column_for": N_("For"),
     "logout_action": N_("Log off"),  # a supervisor logging an advisor out
+    "pin_locked": N_("PIN locked"),  # too many wrong PINs on the feature codes
+    "unlock_pin_action": N_("Unlock PIN"),
+    "pin_unlocked": N_("{name}: PIN unlocked."),
     "hours_closed": N_("Closed ({reason}) — opens {when}"),
     "hours_closed_open_end": N_("Closed ({reason}) until reopened"),
     "hours_closing": N_("Open — closes {when}"),

@@ -84,8 +84,9 @@ class Api:
         return {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def serving_api() -> AsyncIterator[Api]:
+    """The centre's daemon (no PBX) and its HTTP server on a free port, until the block ends."""
     daemon = Daemon(centre_settings())
     dispatcher = daemon.dispatcher
     feed = LiveFeed(daemon.engine, dispatcher, timezone="Europe/Paris", min_interval_s=0.05)
@@ -100,6 +101,7 @@ async def api() -> AsyncIterator[Api]:
         listening=daemon,
         recordings=daemon,
         record=daemon,
+        pin_locks=daemon,
     )
     mount_callbacks_api(
         app,
@@ -123,3 +125,9 @@ async def api() -> AsyncIterator[Api]:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[Api]:
+    async with serving_api() as serving:
+        yield serving

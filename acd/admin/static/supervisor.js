@@ -8,6 +8,7 @@
   const key = "acd-token-supervisor";
   const template = $("queue-card");
   let me = null, board = null, calls = [], listenings = [], recordings = [], tuning = {};
+  let lockedPins = new Set();
   let recordingsShown = "";
   const MODES = ["listen", "whisper", "barge"];
 
@@ -114,7 +115,11 @@
           const reason = window.prompt(W.phrases.ask_reason) || "";
           act(a.agent_id, "ready", reason ? {reason} : {});
         };
-        actions.append(select, pause, logout, ready);
+        // Shown only while the advisor's PIN is locked by wrong tries (docs/operations.md).
+        const unlock = el("button", "go", W.phrases.unlock_pin_action);
+        unlock.dataset.unlockPin = a.agent_id;
+        unlock.onclick = () => unlockPin(a.agent_id, row.dataset.name);
+        actions.append(select, pause, logout, ready, unlock);
         row.append(name, state, since, queues, cell);
         body.append(row);
       }
@@ -125,6 +130,9 @@
       name.textContent = a.name;
       state.replaceChildren(el("span", "pill a-" + a.activity, A.activity(a)));
       if (a.phone === "unreachable") state.append(" ", el("span", "bad", W.phones.unreachable));
+      const locked = lockedPins.has(a.agent_id);
+      if (locked) state.append(" ", el("span", "bad", W.phrases.pin_locked));
+      actions.children[4].hidden = !locked;
       if (a.pending_pause) {
         state.append(" ", el("span", "dim", fill(W.phrases.pause_after_call, {reason: A.reason(a.pending_pause)})));
       }
@@ -346,6 +354,18 @@
       "/api/v1/supervisor/agents/" + encodeURIComponent(agentId) + "/" + action, body || {});
     say(result.ok ? W.phrases.done : result.data.error.message, !result.ok);
   }
+  // PINs locked by wrong tries on the feature codes: read every 5 s (they are not in the stream).
+  async function refreshPins() {
+    const result = await request("GET", "/api/v1/supervisor/pins");
+    lockedPins = new Set(result.ok ? result.data.map((p) => p.agent_id) : []);
+  }
+  async function unlockPin(agentId, name) {
+    const result = await request("POST",
+      "/api/v1/supervisor/agents/" + encodeURIComponent(agentId) + "/pin/unlock", {});
+    say(result.ok ? fill(W.phrases.pin_unlocked, {name}) : result.data.error.message, !result.ok);
+    await refreshPins();
+    render();
+  }
   // Outbound campaigns of the supervisor's queues: progress, abandon rate against its cap,
   // start/pause/stop (docs/campaigns.md). Read every 5 s: attempts are in the database.
   function campaignWord(name) {
@@ -420,6 +440,9 @@
     setInterval(recordingsEvery, 10000);
     refreshCampaigns();
     setInterval(refreshCampaigns, 5000);
+    const pinsEvery = async () => { await refreshPins(); render(); };
+    pinsEvery();
+    setInterval(pinsEvery, 5000);
     source.onerror = () => A.status("reconnecting");
     setInterval(render, 1000);
   }
