@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from tests.deadlines import until
 
 Behaviour = Literal["route", "crash_while_queued", "crash_while_ringing", "overflow", "done"]
 
@@ -28,6 +32,8 @@ class StandInDaemon:
     sessions: int = 0
     open_sessions: int = 0
     answered: int = 0
+    # crash_while_ringing: whether the advisor's phone rings (the crash waits for it, 5 s at most).
+    ringing: Callable[[str], bool] = lambda advisor: True
     _next: itertools.cycle[str] = field(init=False)
     _server: asyncio.Server | None = None
 
@@ -82,7 +88,8 @@ class StandInDaemon:
                 if self.behaviour == "crash_while_ringing":
                     writer.write(f"EXEC Dial PJSIP/{advisor},{self.ring_timeout},m\n".encode())
                     await writer.drain()
-                    await asyncio.sleep(0.05)  # fixed-sleep: the crash comes mid-ring, as scripted
+                    rung = functools.partial(self.ringing, advisor)
+                    await until(rung, within=5, what="the ring")
                     writer.transport.abort()
                     return
                 reply = await command(f"EXEC Dial PJSIP/{advisor},{self.ring_timeout},m")

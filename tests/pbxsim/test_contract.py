@@ -24,6 +24,10 @@ async def run_one(behaviour: Behaviour, phone: PhoneBehaviour | None = None) -> 
     daemon = StandInDaemon(["agent1", "agent2"], behaviour=behaviour)
     await daemon.start()
     sim = PbxSim(config(daemon.url))
+    # A crash "while ringing" comes once the advisor's channel exists (the Dial rings it).
+    daemon.ringing = lambda advisor: any(
+        name.startswith(f"PJSIP/{advisor}-") for name in sim.live_channels()
+    )
     sim.phone("agent1").behaviour = phone or PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
     sim.phone("agent2").behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
     async with sim:

@@ -37,7 +37,8 @@ async def test_control_playback_stops_a_prompt_at_once() -> None:
         await client.login()
         sim.place_call(queue=None, patience=10.0)
         name = await asyncio.wait_for(channel_name, TIMEOUT)
-        await asyncio.sleep(0.2)  # fixed-sleep: the prompt plays a while before it is stopped
+        # The prompt is playing once its AGIExecStart is out (the stop must find it playing).
+        await client.wait_for("Command: CONTROL STREAM FILE")
         stopped_at = time.monotonic()
         await client.action(
             "ControlPlayback", ("ActionID", "stop"), ("Channel", name), ("Control", "stop")
