@@ -114,6 +114,8 @@ class AgiCalls:
         self._mismatches: set[tuple[str, str]] = set()
         # Per box: callers offered from it, and rings sent from it over a trunk to another box.
         self.offered: dict[str, int] = {}
+        # Boxes whose AMI is lost: their new callers go straight to their own fallback.
+        self.boxes_away: set[str] = set()
         self.trunk_rings: dict[str, int] = {}
         # The customer directory's preferred language of a caller (None: the queue's own).
         self._caller_language = caller_language
@@ -186,6 +188,11 @@ class AgiCalls:
         except SessionBoxError as exc:
             # ACD_STATE stays unset: the dialplan's fallback takes the caller.
             log.error("inbound_pbx_unknown", uniqueid=session.uniqueid[:40], detail=str(exc))
+            return
+        if box in self.boxes_away:
+            # Nobody would see this caller's Dial answered nor the box's phones: the box's own
+            # fallback serves them until its AMI is back (ACD_STATE stays unset).
+            log.warning("inbound_pbx_away", uniqueid=session.uniqueid[:40], pbx=box)
             return
         queue = params.get("queue", "")
         audio = self._queues.get(queue)
@@ -407,8 +414,10 @@ class AgiCalls:
         return True
 
     def device_states(self, states: Mapping[str, DeviceState], box: str | None = None) -> None:
-        """Resync after an AMI (re)connect of ``box``: post each of its advisors' phone state."""
+        """Resync after an AMI (re)connect of ``box``: post each of its advisors' phone state;
+        the box's new callers are served again."""
         box = box or self.boxes.default
+        self.boxes_away.discard(box)
         for device, state in states.items():
             if self._mismatch(device, box):
                 continue
@@ -420,6 +429,7 @@ class AgiCalls:
         """``box``'s AMI is gone: its advisors are unreachable until it is back, and its callers
         not yet talking are handed back to its dialplan (the fallback ``Queue()``, on that box).
         Returns how many callers were handed back."""
+        self.boxes_away.add(box)
         now = self._inbox.now()
         for endpoint, agent_id in self._agents_by_endpoint.items():
             if (self.boxes.owner(endpoint) or self.boxes.default) == box:

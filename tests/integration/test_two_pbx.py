@@ -65,7 +65,12 @@ class TwoBoxes:
 
 
 def settings(a: PbxSim, b: PbxSim, bruno_queues: list[str]) -> Any:
-    common = {"secret": "acdsecret", "ping_interval_s": 5, "reconnect_max_s": 0.5}
+    common = {
+        "secret": "acdsecret",
+        "ping_interval_s": 1,
+        "ping_timeout_s": 2,
+        "reconnect_max_s": 0.5,
+    }
     return parse_settings(
         {
             "pbx": {
@@ -243,3 +248,23 @@ async def test_a_callback_originates_the_advisors_phone_on_the_advisors_box() ->
     assert summary.outcome is Outcome.COMPLETED
     assert originates["a"] == []
     assert [channel.split("-")[0] for channel in originates["b"]] == ["PJSIP/bruno"]
+
+
+async def test_new_callers_of_a_box_whose_ami_is_away_take_its_fallback_at_once() -> None:
+    """While box A's AMI link is silent its new callers go to A's own fallback without waiting
+    in acd; once the link is back they are served by acd again."""
+    async with two_boxes(bruno_queues=["support"]) as centre:
+        daemon = centre.daemon
+        await until(lambda: centre.activity("bruno") is Activity.AVAILABLE, 10, "bruno in")
+        centre.a.stall_ami()
+        await until(lambda: not daemon.amis["a"].connected, 20, "box A's AMI seen silent")
+        away = centre.call(centre.a, "a", queue="support", patience=20)
+        await until(lambda: away.path == "fallback", 10, "A's caller in A's fallback")
+        assert not away.reached_daemon
+        centre.a.resume_ami()
+        await until(lambda: daemon.amis["a"].connected, 20, "box A's AMI back")
+        await until(lambda: "a" not in daemon.calls.boxes_away, 10, "box A resynced")
+        back = centre.call(centre.a, "a", queue="support", patience=20)
+        await until(lambda: back.dial_status == "ANSWER", 20, "A's caller served by bruno")
+        await centre.a.wait_calls_done(30)
+    assert daemon.calls.offered == {"a": 1}
