@@ -26,6 +26,7 @@ NAMED = {
     "number-nan.toml": "queues.support.wrap_up_s",
     "pid-file-directory-missing.toml": "daemon.pid_file",
     "secret-file-missing.toml": "ami.secret_file",
+    "secret-file-unreadable.toml": "ami.secret_file",
     "spool-unwritable.toml": "database.spool_dir",
     "timezone-invalid.toml": "centre.timezone",
 }
