@@ -100,3 +100,30 @@ def test_running_the_shipped_example_names_what_is_missing_without_a_traceback(
     assert 1 <= len(lines) <= 5, lines
     assert all(line.startswith(f"{example}: ") for line in lines), lines
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["check-config", "run", "reload", "demo", "simulate"])
+def test_every_command_reading_a_configuration_takes_dash_c(command: str) -> None:
+    """check-config, run, reload, demo and simulate all take ``-c FILE`` (check-config took only
+    a positional file)."""
+    from typer.testing import CliRunner
+
+    from acd.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(r"-c\b", result.output), result.output
+    assert "--config" in result.output
+
+
+def test_the_host_install_path_creates_the_configuration_database_and_tokens() -> None:
+    """docs/real-asterisk.md's host path installs /etc/acd/acd.toml, runs acd db upgrade and
+    check-config -c, and says how to set the HTTP tokens."""
+    text = (ROOT / "docs" / "real-asterisk.md").read_text(encoding="utf-8")
+    for needed in (
+        "/etc/acd/acd.toml",
+        "acd db upgrade",
+        "check-config -c /etc/acd/acd.toml",
+        "token",
+    ):
+        assert needed in text, needed
