@@ -649,6 +649,9 @@ class Daemon:
         # Records before this instant are the previous run's (closed at restart).
         self._started_at = self.clock.now()
         self._resynced = asyncio.Event()  # the phones' states were read once from AMI
+        # With several boxes: those whose phones were read once, and when all of them were.
+        self._resynced_boxes: set[str] = set()
+        self._all_resynced = asyncio.Event()
         self._restart_rng = rng or random.Random()
         # Restart reconciliation: the database's part and Asterisk's, in whichever order they come.
         self._reconciliation: Reconciliation | None = None
@@ -1621,6 +1624,9 @@ class Daemon:
         self.calls.device_states({item.device: item.state for item in states}, box)
         if box is None or box == self._home_box:
             self._resynced.set()
+        self._resynced_boxes.add(box or self._home_box)
+        if len(self._resynced_boxes) == len(self.amis):
+            self._all_resynced.set()
         log.info("phones_resynced", devices=len(states), pbx=box)
 
     def _box_lost(self, box: str) -> None:
@@ -1690,6 +1696,14 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(START_AMI_WAIT_S):
                     await self._resynced.wait()
+                    if len(self.amis) > 1:
+                        await self._all_resynced.wait()
+            if len(self.amis) > 1:
+                # A box not read by now is away: its advisors are not offered callers (they
+                # would be rung over a trunk to nowhere) until its AMI logs in.
+                for name in self.amis:
+                    if name not in self._resynced_boxes:
+                        self._box_lost(name)
             await self._read_asterisk()
             self._asterisk_read.set()
             await self.fastagi.start()

@@ -268,3 +268,33 @@ async def test_new_callers_of_a_box_whose_ami_is_away_take_its_fallback_at_once(
         await until(lambda: back.dial_status == "ANSWER", 20, "A's caller served by bruno")
         await centre.a.wait_calls_done(30)
     assert daemon.calls.offered == {"a": 1}
+
+
+async def test_a_box_down_at_start_has_its_advisors_set_aside_until_it_comes() -> None:
+    """The daemon starts while box B is down: B's advisor is not offered callers (box A's caller
+    is served by A's advisor); once B is up its phone is read and the advisor is back."""
+    async with PbxSim(box("a", ("anna",))) as a, PbxSim(box("b", ("bruno",))) as b:
+        a.link(b, here="pbx-b", there="pbx-a")
+        await b.stop()
+        daemon = Daemon(settings(a, b, ["support", "sales"]), auto_login=True)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 15)
+            await daemon.dispatcher.drain()
+            assert daemon.engine.agent_view("bruno").phone is PhoneState.UNREACHABLE
+            assert "b" in daemon.calls.boxes_away
+            a.phone("anna").behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.3)
+            record = a.place_call(
+                agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", queue="sales"
+            )
+            await a.wait_calls_done(20)
+            assert record.dial_status == "ANSWER"
+            assert a.counters["trunk_calls_out"] == 0
+            await b.start()
+            await daemon.amis["b"].wait_connected(15)
+            await until(
+                lambda: daemon.engine.agent_view("bruno").phone is PhoneState.IDLE, 10, "bruno"
+            )
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 15)
