@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import random
 import shutil
 import signal
@@ -36,6 +37,7 @@ from acd.core.customers import Customer, CustomerKind
 from acd.core.errors import CoreError
 from acd.core.events import AgentPaused, AgentReady, Event
 from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfig, Timings
+from acd.pbxsim.pbx import AmiEvent
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import Settings, load_settings, parse_settings
@@ -341,6 +343,7 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
     rate = options.calls_per_minute / 60.0
     queues = sorted(daemon.settings.queues)
     weights = [0.65 if q == "support" else 0.35 for q in queues]
+    pbx.subscribe(functools.partial(_confirm_callback_number, pbx))
     while True:
         await asyncio.sleep(rng.expovariate(rate))
         queue = rng.choices(queues, weights)[0]
@@ -365,6 +368,17 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
             patience=patience,
             keys=keys,
         )
+
+
+def _confirm_callback_number(pbx: PbxSim, event: AmiEvent) -> None:
+    """A caller who chose a callback hears their number read back and presses 1 to confirm."""
+    if event.name != "AGIExecStart":
+        return
+    headers = dict(event.headers)
+    command = headers.get("Command", "")
+    confirming = command.startswith("SAY DIGITS") and command.endswith('"12"')
+    if confirming and headers.get("CallerIDNum") in CALLBACK_PHONES:
+        asyncio.get_running_loop().call_later(0.5, pbx.press_key, headers["Channel"], "1")
 
 
 def _phones(pbx: PbxSim, settings: Settings, rng: random.Random) -> None:

@@ -30,12 +30,22 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from acd.asterisk.agi_codec import AgiReply, command_line, quoted, variable_name, word
-from acd.asterisk.prompts import closed_lines, prompt_lines
+from acd.asterisk.prompts import (
+    ACCEPT_KEY,
+    RETYPE_KEY,
+    TYPING_MAX_DIGITS,
+    TYPING_TIMEOUT_MS,
+    closed_lines,
+    confirm_lines,
+    prompt_lines,
+    typing_line,
+)
 from acd.core.commands import EndCall, OverflowCall, PlayPrompt, RingAgent, StopPrompt
 from acd.core.events import (
     AgentAnswered,
     AgentDidNotAnswer,
     CallArrived,
+    CallbackNumberConfirmed,
     CallEnded,
     CallerHungUp,
     CallerKeyPressed,
@@ -59,6 +69,10 @@ DTMF_DIGITS = "0123456789*#ABCD"
 # How long after a key the AGI reply reported its AMI DTMFEnd may still come (the two sockets
 # are not ordered; S14 recorded DTMFEnd ≤1 ms before the reply): that DTMFEnd is the same key.
 KEY_TWIN_WINDOW_S = 1.0
+
+# The callback number's confirmation asks at most this many times (a read-back, or "type the
+# number"); unanswered, it gives up and the caller keeps waiting (they may press the key again).
+CONFIRM_QUESTIONS = 4
 
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
 
@@ -319,6 +333,17 @@ class _Pending:
     language: str | None = None
 
 
+@dataclass(slots=True)
+class _Confirmation:
+    """The callback number's confirmation dialog (``PlayPrompt`` ``callback_confirm``): the
+    number read back, then 1 (accept) or 2 (type another, ``GET DATA``, read back again)."""
+
+    number: str
+    typed: bool = False
+    typing: bool = False  # the part in flight is the GET DATA: its result is the digits
+    questions: int = 1
+
+
 def _set(name: str, value: str, timings: CallTimings) -> SendAgi:
     return SendAgi(
         command_line("SET VARIABLE", variable_name(name), quoted(value)), timings.command_s
@@ -359,6 +384,9 @@ class CallLeg:
         self._prompt: deque[str] | None = None
         self._next_prompt: list[str] | None = None
         self._prompt_stopping = False
+        # The callback number's confirmation, while its parts play (and one asked for).
+        self._confirm: _Confirmation | None = None
+        self._next_confirm: _Confirmation | None = None
         # The key rule's memory (``_key``): a key the AGI reply reported, whose DTMFEnd has not
         # come yet; a key DTMFEnd reported during a prompt part it may end.
         self._agi_key: tuple[str, float] | None = None
@@ -538,12 +566,15 @@ class CallLeg:
             return
         if self._prompt is None and self._next_prompt is not None:
             self._prompt, self._next_prompt = deque(self._next_prompt), None
+            self._confirm, self._next_confirm = self._next_confirm, None
             self._prompt_stopping = False
         if self._prompt:
             self._in_flight = Step.PROMPT_PART
-            self._out.append(
-                SendAgi(self._prompt.popleft(), self._timings.prompt_part_s, interruptible=True)
-            )
+            line = self._prompt.popleft()
+            within = self._timings.prompt_part_s
+            if self._confirm is not None and self._confirm.typing:
+                within += TYPING_MAX_DIGITS * TYPING_TIMEOUT_MS / 1000  # a digit at a time
+            self._out.append(SendAgi(line, within, interruptible=True))
 
     # ------------------------------------------------------------------ prompts
 
@@ -551,9 +582,20 @@ class CallLeg:
         if self.phase not in (LegPhase.SETTING_UP, LegPhase.WAITING):
             return
         audio = self._audio
-        lines = prompt_lines(
-            command.kind, command.position, command.expected_wait_s, audio.language, audio.keys
-        )
+        confirm: _Confirmation | None = None
+        if command.kind == "callback_confirm":
+            digits = command.digits
+            lines = confirm_lines(digits) if digits.isdigit() else []
+            confirm = _Confirmation(digits) if lines else None
+        elif self._confirm is not None or self._next_confirm is not None:
+            # The caller is confirming a callback number: an announcement would cut the
+            # dialog short, so it is skipped (a refusal comes only once the dialog is over).
+            self._post(PromptEnded(at=self._at, call_id=self.call_id))
+            return
+        else:
+            lines = prompt_lines(
+                command.kind, command.position, command.expected_wait_s, audio.language, audio.keys
+            )
         if not lines:
             self._post(PromptEnded(at=self._at, call_id=self.call_id))
             return
@@ -561,10 +603,12 @@ class CallLeg:
             # A new announcement replaces the one playing: stop it; it ends first (PromptEnded).
             self._stop_prompt()
         self._next_prompt = lines
+        self._next_confirm = confirm
         self._send_next()
 
     def _stop_prompt(self) -> None:
         self._next_prompt = None
+        self._next_confirm = None
         if self._prompt is None:
             return
         self._prompt.clear()
@@ -576,6 +620,9 @@ class CallLeg:
 
     def _prompt_part_ended(self, reply: AgiReply) -> None:
         assert self._prompt is not None
+        if self._confirm is not None:
+            self._confirm_part_ended(self._confirm, reply)
+            return
         # STREAM FILE ends with `200 result=0 endpos=N`, SAY NUMBER with `200 result=0`; a digit
         # is result>0 (its ASCII code), a hang-up -1, a dead channel 511.
         self._key_from_agi(reply)
@@ -586,6 +633,7 @@ class CallLeg:
     def _prompt_over(self, *, stopped: bool) -> None:
         interrupted = self._prompt_stopping
         self._prompt = None
+        self._confirm = None
         self._prompt_stopping = False
         if not self.hung_up and not interrupted and self._ring is None:
             # STREAM FILE stops music on hold for good (S9): put it back. Not when we stopped
@@ -594,6 +642,65 @@ class CallLeg:
             self._queue(Step.SET_UP, _music(self._audio, self._timings))
         self._post(PromptEnded(at=self._at, call_id=self.call_id))
         self._note("prompt_ended", "stopped" if stopped else "finished")
+
+    # ------------------------------------------------------------------ callback number
+
+    # The confirmation rule: the number is read back (SAY DIGITS) and the caller answers with
+    # 1 (accept: CallbackNumberConfirmed) or 2 (GET DATA: they type another, ending with #, and
+    # it is read back in turn). Its keys come in the parts' AGI replies (escape digits "12"),
+    # so they are not posted as CallerKeyPressed; their DTMFEnd twins are dropped.
+
+    def _confirm_part_ended(self, confirm: _Confirmation, reply: AgiReply) -> None:
+        assert self._prompt is not None
+        self._ami_key_in_part = None
+        result = reply.result or ""
+        if self._prompt_stopping or not reply.ok or result == "-1":
+            self._prompt_over(stopped=True)  # a ring, the caller leaving, or a hang-up
+            return
+        if confirm.typing:
+            confirm.typing = False
+            # `200 result=<digits>`, with ` (timeout)` when no '#' came: what was typed counts.
+            if result and all(ch in DTMF_DIGITS for ch in result):
+                confirm.number, confirm.typed = result, True
+                self._ask(confirm, confirm_lines(result))
+            else:
+                self._ask(confirm, [typing_line()], typing=True)
+            return
+        code = int(result) if result.isdigit() else 0
+        digit = chr(code) if 0 < code < 128 else ""
+        if digit:
+            self._agi_key = (digit, self._at)  # its DTMFEnd, if it comes after, is this key
+        if digit == ACCEPT_KEY:
+            self._prompt.clear()
+            self._prompt_over(stopped=False)  # music back, PromptEnded first
+            self._note("callback_number_confirmed", "typed" if confirm.typed else "caller id")
+            self._post(
+                CallbackNumberConfirmed(
+                    at=self._at, call_id=self.call_id, number=confirm.number, typed=confirm.typed
+                )
+            )
+            return
+        if digit == RETYPE_KEY:
+            self._ask(confirm, [typing_line()], typing=True)
+            return
+        if digit:
+            self._note("agi_digit_unexpected", reply.text, peer_fault=True)
+        if not self._prompt:
+            # The question went unanswered (the silence after it ran out): ask again.
+            self._ask(confirm, confirm_lines(confirm.number))
+
+    def _ask(self, confirm: _Confirmation, lines: list[str], *, typing: bool = False) -> None:
+        """The dialog's next question, unless it was asked often enough: then it ends and the
+        caller keeps waiting (music back)."""
+        assert self._prompt is not None
+        confirm.questions += 1
+        if confirm.questions > CONFIRM_QUESTIONS:
+            self._note("callback_number_unconfirmed", confirm.number)
+            self._prompt.clear()
+            self._prompt_over(stopped=False)
+            return
+        confirm.typing = typing
+        self._prompt = deque(lines)
 
     # ------------------------------------------------------------------ keys
 
@@ -620,6 +727,8 @@ class CallLeg:
         if len(digit) != 1 or digit not in DTMF_DIGITS:
             self._note("ami_digit_unexpected", repr(digit[:8]), peer_fault=True)
             return
+        if self._confirm is not None:
+            return  # the dialog's parts take its keys (their AGI replies carry them)
         twin, self._agi_key = self._agi_key, None
         if twin is not None and twin[0] == digit and self._at - twin[1] <= KEY_TWIN_WINDOW_S:
             return  # the AGI reply already posted this key

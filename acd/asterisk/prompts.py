@@ -20,6 +20,18 @@ OWN_PROMPTS: dict[str, dict[str, str]] = {
         "fr": "Pour être rappelé sans perdre votre place, appuyez sur 1.",
         "en": "To be called back without losing your place, press 1.",
     },
+    "acd-callback-number": {
+        "fr": "Nous vous rappellerons au",
+        "en": "We will call you back on",
+    },
+    "acd-callback-confirm": {
+        "fr": "Pour confirmer ce numéro, appuyez sur 1. Pour en donner un autre, appuyez sur 2.",
+        "en": "To confirm this number, press 1. To give another number, press 2.",
+    },
+    "acd-callback-enter-number": {
+        "fr": "Composez le numéro où vous rappeler, puis la touche dièse.",
+        "en": "Dial the number to call you back on, then the hash key.",
+    },
     "acd-callback-confirmed": {
         "fr": "C'est noté : un conseiller vous rappellera.",
         "en": "Thank you: an advisor will call you back.",
@@ -134,6 +146,40 @@ def prompt_lines(
             minutes = round(expected_wait_s / 60)
             lines += [say_number(minutes, gender, keys), stream_file("queue-minutes", keys)]
     return lines
+
+
+# The callback number's confirmation: 1 accepts the number read back, 2 types another.
+ACCEPT_KEY = "1"
+RETYPE_KEY = "2"
+CONFIRM_KEYS = ACCEPT_KEY + RETYPE_KEY
+# How long the caller has to choose once the question is asked (a stream of silence: it ends
+# on a key and stops for a new command line, like every other part, S14).
+CHOICE_WAIT = "silence/5"
+# GET DATA: how long Asterisk waits for the first and each next digit (ms), and the most
+# digits taken ('#' ends the number before).
+TYPING_TIMEOUT_MS = 6000
+TYPING_MAX_DIGITS = 20
+
+
+def confirm_lines(digits: str) -> list[str]:
+    """The number a callback would call, read back (``SAY DIGITS``, Asterisk's digit sounds in
+    the channel's language), then the question; every part ends on 1 or 2."""
+    return [
+        stream_file("acd-callback-number", CONFIRM_KEYS),
+        command_line("SAY DIGITS", word(digits), quoted(CONFIRM_KEYS)),
+        stream_file("acd-callback-confirm", CONFIRM_KEYS),
+        stream_file(CHOICE_WAIT, CONFIRM_KEYS),
+    ]
+
+
+def typing_line() -> str:
+    """``GET DATA``: "dial the number, then #"; the reply is the digits typed."""
+    return command_line(
+        "GET DATA",
+        word("acd-callback-enter-number"),
+        str(TYPING_TIMEOUT_MS),
+        str(TYPING_MAX_DIGITS),
+    )
 
 
 # How SAY DATETIME says a reopening, per language (Asterisk's say.c format letters: A weekday,

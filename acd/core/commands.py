@@ -47,12 +47,17 @@ class ReserveAgent:
 
 @dataclass(slots=True)
 class PlayPrompt:
-    """Play an announcement to a waiting caller (position 1 = next to be served)."""
+    """Play an announcement to a waiting caller (position 1 = next to be served).
+
+    ``callback_confirm`` is a short dialog rather than an announcement: ``digits`` (the number a
+    callback would call, national form) is read back, 1 accepts it, 2 lets the caller type
+    another; the leg posts ``CallbackNumberConfirmed`` when one is accepted."""
 
     call_id: str
     kind: str
     position: int
     expected_wait_s: int
+    digits: str = ""
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core import views
 from acd.core.calendar import Opening
-from acd.core.callbacks import NumberVerdict, check_number
+from acd.core.callbacks import NumberVerdict, check_number, dial_form
 from acd.core.config import (
     PRIORITY_MAX,
     PRIORITY_MIN,
@@ -173,6 +173,7 @@ class Engine:
             ev.CallbackRequested: self._on_callback_requested,
             ev.CallbackCancelled: self._on_callback_cancelled,
             ev.CallbackRefused: self._on_callback_refused,
+            ev.CallbackNumberConfirmed: self._on_callback_number_confirmed,
             ev.CallbackReprioritised: self._on_callback_reprioritised,
             ev.CallMoved: self._on_call_moved,
             ev.CallPrioritySet: self._on_call_priority_set,
@@ -2088,21 +2089,46 @@ class Engine:
     def _on_key_pressed(self, e: ev.CallerKeyPressed) -> None:
         """A key matters only to a callback offered to this waiting caller: its key accepts it.
 
-        The caller's number must pass the number rules and the daily limit (else they hear why
-        and keep waiting); then ``CallbackChosen`` asks the runtime to check the do-not-call list.
+        A withheld, invalid, premium-rate or foreign caller ID is refused at once (they hear
+        why and keep waiting); any other is read back to the caller to confirm, or to replace
+        with one they type (``PlayPrompt`` ``callback_confirm``, answered by
+        ``CallbackNumberConfirmed``).
         """
-        call = self._calls.get(e.call_id)
+        call = self._offered_call(e.call_id)
+        if call is None or e.digit != call.queue.cfg.callback_key:
+            return
+        policy = self._config.callbacks
+        verdict, full = check_number(call.caller_number, policy)
+        if verdict is not NumberVerdict.ACCEPTED or full is None:
+            self._refuse_callback(call, verdict.value)
+            return
+        digits = dial_form(full, policy)
+        call.prompting = True
+        self._record(call, "callback_number_read_back", None, number=full)
+        self._out.append(cmd.PlayPrompt(call.id, "callback_confirm", 0, 0, digits=digits))
+
+    def _offered_call(self, call_id: str) -> LiveCall | None:
+        """The waiting caller offered a callback who has not chosen it yet, else None."""
+        call = self._calls.get(call_id)
         if (
             call is None
             or call.state is not CallState.WAITING
             or call.purpose is not None
             or not call.callback_offered
             or call.callback_chosen
-            or e.digit != call.queue.cfg.callback_key
         ):
+            return None
+        return call
+
+    def _on_callback_number_confirmed(self, e: ev.CallbackNumberConfirmed) -> None:
+        """The caller confirmed the number: the number rules and the daily limit apply (else
+        they hear why and keep waiting); then ``CallbackChosen`` asks the runtime to check it
+        against the do-not-call list."""
+        call = self._offered_call(e.call_id)
+        if call is None:
             return
         policy = self._config.callbacks
-        verdict, full = check_number(call.caller_number, policy)
+        verdict, full = check_number(e.number, policy)
         if verdict is not NumberVerdict.ACCEPTED or full is None:
             self._refuse_callback(call, verdict.value)
             return
@@ -2111,7 +2137,7 @@ class Engine:
             return
         call.callback_chosen = True
         callback_id = f"{call.id}-cb"
-        self._record(call, "callback_chosen", None, callback_id=callback_id)
+        self._record(call, "callback_chosen", None, callback_id=callback_id, typed=e.typed)
         self._out.append(
             cmd.CallbackChosen(call.id, callback_id, call.queue.cfg.name, full, call.caller_name)
         )

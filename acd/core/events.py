@@ -185,6 +185,18 @@ class CallbackRefused:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackNumberConfirmed:
+    """A caller who accepted the callback offer confirmed the number to call (read back to
+    them, 1 pressed): their own, or one they typed (``typed``). The engine checks it as it
+    checks any number before the callback is taken."""
+
+    at: float
+    call_id: str
+    number: str
+    typed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallbackCancelled:
     """A supervisor (or the customer) cancels a callback; a reserved advisor is released."""
 
@@ -369,6 +381,7 @@ Event = (
     | ReservationReleased
     | CallbackRequested
     | CallbackRefused
+    | CallbackNumberConfirmed
     | CallbackCancelled
     | CallbackReprioritised
     | CallMoved

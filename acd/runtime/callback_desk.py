@@ -1,9 +1,10 @@
 """Where callbacks are asked for from outside the queue, and checked against the do-not-call list.
 
-A waiting caller's choice: the engine already applied the number rules and the daily limit
-(``acd.core.callbacks``); the oppositions live in the database, so this desk asks for them
-(bounded, never blocking routing) and posts ``CallbackRequested`` (the callback takes the
-caller's place) or ``CallbackRefused``. A database that does not answer in time refuses nothing
+A waiting caller's choice: the engine already applied the centre's number rules and the daily
+limit (``acd.core.callbacks``); this desk checks the number against the numbering plan
+(``phonenumbers``: a valid number, not premium rate or shared cost) and the oppositions, which
+live in the database (asked for bounded, never blocking routing), then posts
+``CallbackRequested`` (the callback takes the caller's place) or ``CallbackRefused``. A database that does not answer in time refuses nothing
 there: the caller asked to be called back on their own number.
 
 A booking (HTTP API, MQTT command): ``book`` applies the same rules (number, daily limit,
@@ -24,6 +25,7 @@ from acd.core.callbacks import CallbackPolicy, NumberVerdict, check_number
 from acd.core.commands import CallbackChosen
 from acd.core.customers import Opposition, Permission, contact_permission
 from acd.core.events import CallbackRefused, CallbackRequested
+from acd.runtime.phone_numbers import callback_refusal
 from acd.runtime.ports import BookingRefusedError, EventInbox
 
 log = structlog.get_logger("acd.runtime")
@@ -78,6 +80,11 @@ class CallbackDesk:
                 "invalid_number",
                 f"this number cannot be called back ({verdict.value})",
                 verdict.value,
+            )
+        refusal = callback_refusal(full)
+        if refusal is not None:
+            raise BookingRefusedError(
+                "invalid_number", f"this number cannot be called back ({refusal})", refusal
             )
         if self._callbacks_today(full) >= policy.daily_limit_per_number:
             raise BookingRefusedError(
@@ -141,6 +148,15 @@ class CallbackDesk:
         task.add_done_callback(self._tasks.discard)
 
     async def _check(self, command: CallbackChosen) -> None:
+        refusal = callback_refusal(command.number)
+        if refusal is not None:
+            # The numbering plan says no (a typed number of the wrong length, an unallocated
+            # range, a shared-cost number): the caller hears why and keeps their place.
+            log.info("callback_refused", call_id=command.call_id, reason=refusal)
+            self._inbox.post(
+                CallbackRefused(at=self._inbox.now(), call_id=command.call_id, reason=refusal)
+            )
+            return
         opposed: list[Opposition] = []
         if self._oppositions is not None:
             try:

@@ -39,3 +39,24 @@ def e164_or_none(text: str, country: str) -> str | None:
         return to_e164(text, country)
     except NumberError:
         return None
+
+
+# Numbers a callback never calls, by type: the centre would pay the caller's premium rate.
+_PAID_BY_THE_CALLER = frozenset(
+    {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
+)
+
+
+def callback_refusal(e164: str) -> str | None:
+    """Why a callback must not call ``e164`` by the numbering plan: ``invalid`` (no such number:
+    wrong length, unallocated range) or ``premium`` (premium rate or shared cost); None when it
+    may. The centre's own rules (country, prefixes, limits) are ``acd.core.callbacks``'."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(parsed):
+        return "invalid"
+    if phonenumbers.number_type(parsed) in _PAID_BY_THE_CALLER:
+        return "premium"
+    return None

@@ -17,7 +17,8 @@ What is simulated around the engine:
 * the roster: log in, breaks (a pause, taken after the current call), end of shift (a pause,
   then log out), and advisors paused for missed calls come back after ``no_answer_pause_s``;
 * callbacks: a caller offered one (``PlayPrompt`` ``callback_offer``) accepts it with
-  ``callback_acceptance`` (the key a second later); the choice is taken at once
+  ``callback_acceptance`` (the key a second later) and confirms the number read back (1 as
+  the read-back ends, ``prompt_s`` later); the choice is taken at once
   (``CallbackRequested``: no do-not-call list here); ``ReserveAgent`` for it: the advisor's leg
   is answered after a ring delay, the customer answers with ``callback_reach`` (talk as the
   caller's handle time) or the attempt fails after ``CUSTOMER_RING_S`` (``ReservationReleased``).
@@ -70,6 +71,7 @@ _KEY: Final = 13
 _CHOSEN: Final = 14
 _CALLBACK_ANSWER: Final = 15
 _CALLBACK_MISSED: Final = 16
+_NUMBER_CONFIRMED: Final = 17
 # How long a simulated customer's phone rings before a callback attempt counts as failed.
 CUSTOMER_RING_S: Final = 20.0
 
@@ -96,6 +98,7 @@ class _Call:
     ring: int = 0  # token of the presentation in progress; stale ring outcomes are dropped
     prompt: int = 0  # token of the prompt in progress
     agent: str | None = None
+    confirming: str = ""  # the callback number read back to the caller, who will confirm it
 
 
 @dataclass(slots=True, eq=False)
@@ -414,6 +417,14 @@ class DaySimulation:
                 queue = self.config.queue(call.caller.queue)
                 digit = queue.callback_key if queue is not None else "1"
                 self._handle(ev.CallerKeyPressed(at=now, call_id=call.id, digit=digit))
+        elif kind == _NUMBER_CONFIRMED:
+            call = ref
+            if call.prompt == token and not call.done and not call.answered:
+                call.prompt += 1
+                self._handle(ev.PromptEnded(at=now, call_id=call.id))
+                self._handle(
+                    ev.CallbackNumberConfirmed(at=now, call_id=call.id, number=call.confirming)
+                )
         elif kind == _CHOSEN:
             chosen: cmd.CallbackChosen = ref
             origin = self._calls.get(chosen.call_id)
@@ -488,6 +499,11 @@ class DaySimulation:
             elif isinstance(c, cmd.PlayPrompt):
                 call = self._calls[c.call_id]
                 call.prompt += 1
+                if c.kind == "callback_confirm":
+                    # The number read back: the caller presses 1 as it ends.
+                    call.confirming = c.digits
+                    self._push(now + self.scenario.prompt_s, _NUMBER_CONFIRMED, call, call.prompt)
+                    continue
                 self._push(now + self.scenario.prompt_s, _PROMPT_END, call, call.prompt)
                 if (
                     c.kind == "callback_offer"

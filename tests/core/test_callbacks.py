@@ -268,17 +268,35 @@ def test_callback_is_offered_at_once_when_the_expected_wait_is_long() -> None:
     assert prompts(out) == [("c1", "callback_offer")]
 
 
-def test_key_after_the_offer_chooses_the_callback_and_ends_the_call() -> None:
-    """The offer's key asks the runtime to check the number; CallbackRequested then ends the
-    call (EndCall callback_requested: the leg confirms and says goodbye)."""
+def test_key_after_the_offer_reads_the_number_back_before_choosing() -> None:
+    """The offer's key asks the leg to read the caller's number back (national form); nothing
+    is chosen until the caller confirms it."""
     h = offering(callback_offer_after_s=10.0)
-    h.arrive("c1", caller_number="06 12 34 56 78", caller_name="Zoé")
+    h.arrive("c1", caller_number="+33 6 12 34 56 78", caller_name="Zoé")
     h.fire("offer:c1:")
     assert h.at(12).send(ev.CallerKeyPressed, call_id="c1", digit="2") == []
     out = h.at(13).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    (confirm,) = of_type(out, cmd.PlayPrompt)
+    assert (confirm.call_id, confirm.kind, confirm.digits) == (
+        "c1",
+        "callback_confirm",
+        "0612345678",
+    )
+    assert of_type(out, cmd.CallbackChosen) == []
+    assert h.engine.call_view("c1").state is CallState.WAITING
+
+
+def test_confirmed_number_chooses_the_callback_and_ends_the_call() -> None:
+    """The confirmed number asks the runtime to check it; CallbackRequested then ends the call
+    (EndCall callback_requested: the leg confirms and says goodbye)."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number="06 12 34 56 78", caller_name="Zoé")
+    h.fire("offer:c1:")
+    h.at(13).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    out = h.at(18).send(ev.CallbackNumberConfirmed, call_id="c1", number="0612345678")
     (chosen,) = of_type(out, cmd.CallbackChosen)
     assert (chosen.callback_id, chosen.number, chosen.name) == ("c1-cb", "+33612345678", "Zoé")
-    out = h.at(14).send(
+    out = h.at(19).send(
         ev.CallbackRequested,
         call_id="c1-cb",
         queue="sales",
@@ -288,6 +306,43 @@ def test_key_after_the_offer_chooses_the_callback_and_ends_the_call() -> None:
     assert [(c.call_id, c.reason) for c in of_type(out, cmd.EndCall)] == [
         ("c1", "callback_requested")
     ]
+
+
+def test_typed_number_is_called_back_instead_of_the_caller_id() -> None:
+    """A number the caller typed (and confirmed) is the one the callback calls."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number="0612345678")
+    h.fire("offer:c1:")
+    h.at(13).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    out = h.at(25).send(ev.CallbackNumberConfirmed, call_id="c1", number="0145678901", typed=True)
+    (chosen,) = of_type(out, cmd.CallbackChosen)
+    assert chosen.number == "+33145678901"
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [("0899123456", "premium"), ("0044201234567", "foreign"), ("12", "invalid")],
+)
+def test_typed_numbers_are_checked_like_caller_ids(typed: str, reason: str) -> None:
+    """A typed premium-rate, foreign or short number is refused with its message; the caller
+    keeps their place and may try again."""
+    h = offering(callback_offer_after_s=10.0)
+    h.arrive("c1", caller_number="0612345678")
+    h.fire("offer:c1:")
+    h.at(13).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    out = h.at(25).send(ev.CallbackNumberConfirmed, call_id="c1", number=typed, typed=True)
+    assert prompts(out) == [("c1", f"callback_refused_{reason}")]
+    assert of_type(out, cmd.CallbackChosen) == []
+    assert h.engine.call_view("c1").state is CallState.WAITING
+    out = h.at(30).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    assert prompts(out) == [("c1", "callback_confirm")]
+
+
+def test_confirmation_without_an_offer_does_nothing() -> None:
+    """A confirmation for a caller never offered a callback (or already served) is ignored."""
+    h = offering(callback_offer_after_s=60.0)
+    h.arrive("c1", caller_number="0612345678")
+    assert h.at(5).send(ev.CallbackNumberConfirmed, call_id="c1", number="0612345678") == []
 
 
 def test_key_without_an_offer_does_nothing() -> None:
@@ -319,7 +374,8 @@ def test_daily_limit_per_number_refuses_the_next_request() -> None:
         request(h, f"cb{i}")
     h.arrive("c1", caller_number="0612345678")
     h.fire("offer:c1:")
-    out = h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
+    out = h.at(15).send(ev.CallbackNumberConfirmed, call_id="c1", number="0612345678")
     assert prompts(out) == [("c1", "callback_refused_limit")]
 
 
@@ -329,6 +385,7 @@ def test_number_on_the_do_not_call_list_is_refused() -> None:
     h.arrive("c1", caller_number="0612345678")
     h.fire("offer:c1:")
     h.at(11).send(ev.CallerKeyPressed, call_id="c1", digit="1")
-    out = h.at(12).send(ev.CallbackRefused, call_id="c1", reason="opposed")
+    h.at(15).send(ev.CallbackNumberConfirmed, call_id="c1", number="0612345678")
+    out = h.at(16).send(ev.CallbackRefused, call_id="c1", reason="opposed")
     assert prompts(out) == [("c1", "callback_refused_opposed")]
     assert h.engine.call_view("c1").state is CallState.WAITING

@@ -132,6 +132,24 @@ async def centre() -> AsyncIterator[tuple[PbxSim, Witness]]:
         yield pbx, witness
 
 
+def answer_read_backs(pbx: PbxSim, answers: str) -> list[str]:
+    """The caller answers each read-back of their callback number (SAY DIGITS "12") with the
+    next key of ``answers``, pressed as it starts; returns the numbers read back."""
+    heard: list[str] = []
+    keys = list(answers)
+
+    def on_event(event: AmiEvent) -> None:
+        headers = dict(event.headers)
+        command = headers.get("Command", "")
+        read_back = command.startswith("SAY DIGITS") and command.endswith('"12"')
+        if event.name == "AGIExecStart" and read_back and keys:
+            heard.append(command.split()[2])
+            pbx.press_key(headers["Channel"], keys.pop(0))
+
+    pbx.subscribe(on_event)
+    return heard
+
+
 def ask_callback(daemon: Daemon, call_id: str = "cb1") -> None:
     daemon.dispatcher.post(
         CallbackRequested(
@@ -275,8 +293,8 @@ async def test_callback_survives_a_restart_between_attempts(tmp_path: Path) -> N
 )
 async def test_waiting_caller_presses_1_and_is_called_back(prompt_keys: str, key_at: float) -> None:
     """Offered a callback while every advisor is paused, the caller presses 1 (ending the offer,
-    or during music: AMI DTMFEnd only); the call ends callback_requested and, once an advisor is
-    ready, acd calls the caller's number back."""
+    or during music: AMI DTMFEnd only), hears their number read back and presses 1 again; the
+    call ends callback_requested and, once an advisor is ready, acd calls the number back."""
     from acd.core.events import AgentPaused, AgentReady
 
     async with (
@@ -289,12 +307,14 @@ async def test_waiting_caller_presses_1_and_is_called_back(prompt_keys: str, key
             await daemon.dispatcher.submit(
                 AgentPaused(at=daemon.dispatcher.now(), agent_id=name, reason="lunch")
             )
+        heard = answer_read_backs(pbx, "1")
         record = pbx.place_call(
             agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
             caller_num=CUSTOMER,
             keys=((key_at, "1"),),
         )
-        await asyncio.wait_for(record.done.wait(), 10)
+        await asyncio.wait_for(record.done.wait(), 20)
+        assert heard == [CUSTOMER]  # their number was read back, and they confirmed it
         await until(lambda: log.completed(record.uniqueid) is not None, within=5)
         inbound = log.completed(record.uniqueid)
         assert inbound is not None
@@ -309,3 +329,82 @@ async def test_waiting_caller_presses_1_and_is_called_back(prompt_keys: str, key
         assert witness.customer_dials == 1
         queue = daemon.engine.queue_view("support")
         assert (queue.offered, queue.answered, queue.abandoned) == (1, 0, 0)
+
+
+async def test_caller_types_another_number_and_is_called_back_on_it() -> None:
+    """Calling from an office line, the caller presses 1, then 2 at the read-back, types the
+    mobile's number ending with #, hears it read back and confirms: acd calls the mobile."""
+    from acd.core.events import AgentPaused, AgentReady
+
+    async with (
+        centre() as (pbx, witness),
+        daemon_on(pbx, callback_offer_after_s=0.3, prompt_keys="1") as daemon,
+    ):
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        for name in AGENTS:
+            await daemon.dispatcher.submit(
+                AgentPaused(at=daemon.dispatcher.now(), agent_id=name, reason="lunch")
+            )
+        heard = answer_read_backs(pbx, "21")
+        record = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
+            caller_num="0145678901",
+            keys=((0.8, "1"),),
+            dtmf=f"{CUSTOMER}#",  # what the caller types when asked (GET DATA)
+        )
+        await asyncio.wait_for(record.done.wait(), 20)
+        assert heard == ["0145678901", CUSTOMER]
+        await until(lambda: log.completed(record.uniqueid) is not None, within=5)
+        inbound = log.completed(record.uniqueid)
+        assert inbound is not None
+        assert inbound.outcome is Outcome.CALLBACK_REQUESTED
+        (pending,) = daemon.engine.callbacks()
+        assert pending.number == NUMBER
+        await daemon.dispatcher.submit(AgentReady(at=daemon.dispatcher.now(), agent_id="agent1"))
+        await until(lambda: log.completed(pending.call_id) is not None, within=10)
+        assert witness.customer_dials == 1
+
+
+async def test_a_typed_number_that_does_not_exist_is_refused_and_the_caller_keeps_waiting() -> None:
+    """A typed number too short for the French plan: the caller hears the refusal and keeps
+    their place; an advisor then answers them."""
+    async with (
+        centre() as (pbx, witness),
+        daemon_on(pbx, callback_offer_after_s=0.3, prompt_keys="1") as daemon,
+    ):
+        from acd.core.events import AgentPaused, AgentReady
+
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        for name in AGENTS:
+            await daemon.dispatcher.submit(
+                AgentPaused(at=daemon.dispatcher.now(), agent_id=name, reason="lunch")
+            )
+        refusals: list[str] = []
+        pbx.subscribe(
+            lambda e: (
+                refusals.append(dict(e.headers)["Command"])
+                if e.name == "AGIExecStart"
+                and "acd-callback-refused" in dict(e.headers).get("Command", "")
+                else None
+            )
+        )
+        heard = answer_read_backs(pbx, "21")
+        record = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
+            caller_num="0145678901",
+            keys=((0.8, "1"),),
+            dtmf="0612#",
+            talk_time=0.3,
+        )
+        await until(lambda: refusals, within=20, what="the refusal")
+        assert heard == ["0145678901", "0612"]
+        assert refusals[0].startswith("STREAM FILE acd-callback-refused-invalid")
+        assert not daemon.engine.callbacks()
+        await daemon.dispatcher.submit(AgentReady(at=daemon.dispatcher.now(), agent_id="agent1"))
+        await until(lambda: log.completed(record.uniqueid) is not None, within=10)
+        inbound = log.completed(record.uniqueid)
+        assert inbound is not None
+        assert inbound.outcome is Outcome.ANSWERED
+        assert witness.customer_dials == 0
