@@ -4,8 +4,9 @@ A waiting caller's choice: the engine already applied the centre's number rules 
 limit (``acd.core.callbacks``); this desk checks the number against the numbering plan
 (``phonenumbers``: a valid number, not premium rate or shared cost) and the oppositions, which
 live in the database (asked for bounded, never blocking routing), then posts
-``CallbackRequested`` (the callback takes the caller's place) or ``CallbackRefused``. A database that does not answer in time refuses nothing
-there: the caller asked to be called back on their own number.
+``CallbackRequested`` (the callback takes the caller's place) or ``CallbackRefused``. A
+database that does not answer in time refuses nothing there: the caller asked to be called back
+on a number they confirmed.
 
 A booking (HTTP API, MQTT command): ``book`` applies the same rules (number, daily limit,
 do-not-call list) and the queue's opening hours, then submits ``CallbackRequested``; a refusal
