@@ -39,6 +39,7 @@ from acd.asterisk.chanspy import SpyDesk
 from acd.asterisk.errors import AmiError
 from acd.asterisk.fallback_calls import (
     AsteriskCalls,
+    BridgedCaller,
     centre_calls,
     fallback_left,
     live_channel_ids,
@@ -110,18 +111,21 @@ from acd.storage.customers import CustomerStore
 from acd.storage.listenings import listenings_of, save_listening
 from acd.storage.reconciliation import (
     HEARTBEAT_S,
+    CallEventRow,
     Reconciliation,
     account_gap,
     answered_after_all,
     calls_over,
     calls_seen,
+    closing_rows,
     fell_back_between,
     gap_counts,
 )
 from acd.storage.recordings import log_action, recent_recordings, recording_of, save_recording
 from acd.storage.rows import CallFellBack as FallbackRecord
-from acd.storage.rows import normalise_number
+from acd.storage.rows import Row, normalise_number
 from acd.storage.supervisor_actions import recent_actions, save_action
+from acd.storage.writer import write_rows
 
 log = structlog.get_logger("acd.app")
 
@@ -282,6 +286,25 @@ def ami_client_settings(ami: PbxSettings, action_prefix: str = "acd") -> AmiClie
         ping_timeout=ami.ping_timeout_s,
         backoff_max=ami.reconnect_max_s,
     )
+
+
+def talks_from_asterisk(
+    talks: Sequence[BridgedCaller], agents: Mapping[str, str], at: float
+) -> list[Row]:
+    """The rows of conversations Asterisk has and the records lack: offered when the caller's
+    channel was created, answered when the advisor's was, by the restart's rules
+    (``closing_rows``: ``answered``, reason ``acd_restarted``)."""
+    events = []
+    for talk in talks:
+        offered_at = at - talk.caller_s
+        answered_at = max(offered_at, at - talk.peer_s)
+        data = {"caller_number": talk.caller_number, "caller_name": talk.caller_name}
+        agent_id = agents.get(endpoint_of_channel(talk.peer_channel))
+        events += [
+            CallEventRow(talk.call_id, 0, "offered", offered_at, talk.queue, None, data),
+            CallEventRow(talk.call_id, 1, "answered", answered_at, talk.queue, agent_id, {}),
+        ]
+    return closing_rows(events, at)
 
 
 def agents_by_endpoint(config: AcdConfig) -> dict[str, str]:
@@ -893,6 +916,17 @@ class Daemon:
                         await answered_after_all(
                             conn, talk.call_id, agent_id, seen.at - talk.peer_s, seen.at
                         )
+                # A conversation of one of acd's queues no run has any record of: answered in
+                # the dead run's last instants, its events still in that process's memory (a
+                # takeover after kill -9). Recorded from Asterisk, then followed to its end.
+                talks = [t for t in seen.bridged if self.config.queue(t.queue) is not None]
+                known_talks = await calls_seen(
+                    conn, [t.call_id for t in talks], before=self._started_at
+                )
+                unknown = [t for t in talks if t.call_id not in known_talks]
+                if unknown:
+                    await write_rows(conn, talks_from_asterisk(unknown, agents, seen.at))
+                    log.warning("conversations_recorded_from_asterisk", calls=len(unknown))
         except Exception as exc:  # the gap row keeps "unknown": never a reason to stop
             log.warning("service_gap_not_counted", error=type(exc).__name__, detail=str(exc))
             return

@@ -46,6 +46,12 @@ class BridgedCaller:
     call_id: str
     peer_channel: str
     peer_s: float
+    # The caller's own channel: its queue (``ACD_QUEUE``, set by the DID for every call acd is
+    # handed; '' for a call that never was acd's), number, name and age.
+    queue: str = ""
+    caller_number: str = ""
+    caller_name: str = ""
+    caller_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +103,15 @@ def bridged_callers(statuses: Collection[ChannelStatus]) -> tuple[BridgedCaller,
         peers = [p for p in by_bridge.get(status.bridge_id, ()) if p is not status]
         if status.bridge_id and peers:
             found.append(
-                BridgedCaller(channel.uniqueid, peers[0].channel.channel, float(peers[0].seconds))
+                BridgedCaller(
+                    channel.uniqueid,
+                    peers[0].channel.channel,
+                    float(peers[0].seconds),
+                    queue=status.variable(QUEUE_VARIABLE),
+                    caller_number=channel.caller_id_num,
+                    caller_name=channel.caller_id_name,
+                    caller_s=float(max(0, status.seconds)),
+                )
             )
     return tuple(found)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 from acd.pbxsim.agi import AgiSession
 from acd.pbxsim.app_queue import AppQueue
@@ -245,6 +246,11 @@ class InboundDialplan:
             record.path = "extension"
             await self._run_extension(caller, config.extensions[record.number])
             return
+        # As the shipped DIDs (dialplan/acd-inbound.conf) do: the queue is a channel variable
+        # too, which a restarted or new leader reads with Status.
+        queue = parse_qs(urlsplit(record.agi_url).query).get("queue", [""])[0]
+        if queue:
+            caller.variables.setdefault("ACD_QUEUE", queue)
         if config.answer_before_agi:
             caller.priority = config.priority("answer")
             await pbx.answer(caller)
