@@ -550,7 +550,8 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
 
 
 async def _settled(daemon: Daemon, outcomes: CallOutcomes) -> None:
-    while len(outcomes.completed) < sum(q.offered for q in daemon.engine.snapshot().queues):
+    # The centre's offered calls: a call moved between queues is offered to each of them.
+    while len(outcomes.completed) < daemon.engine.snapshot().centre.offered:
         outcomes.changed.clear()
         await outcomes.changed.wait()
 

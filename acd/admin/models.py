@@ -137,14 +137,20 @@ class FairnessOut(BaseModel):
 
 
 class StatsOut(BaseModel):
-    """Centre-wide figures."""
+    """Centre-wide figures: each call once, however many queues it went through."""
 
     at: float
     offered: int
     answered: int
     abandoned: int
     waiting: int
-    service_level: float | None
+    service_level: float | None = Field(
+        description="Answered within the target of the queue that answered (the wait from first "
+        "arrival) / (offered - short abandons - rejected), each call counted once."
+    )
+    short_abandons: int = 0
+    rejected: int = 0
+    answered_within_sl: int = 0
     agents_by_activity: dict[str, int]
     queues: list[QueueOut]
     fairness: FairnessOut
@@ -386,21 +392,22 @@ def fairness_out(view: FairnessView) -> FairnessOut:
 
 
 def stats_out(snapshot: EngineSnapshot) -> StatsOut:
-    offered = sum(q.offered for q in snapshot.queues)
-    answered = sum(q.answered for q in snapshot.queues)
-    within = sum(q.answered_within_sl for q in snapshot.queues)
-    short = sum(q.short_abandons for q in snapshot.queues)
+    # The centre's own counters, not the queues' summed: a call moved from one queue to another
+    # is offered to both queues but to the centre once.
+    centre = snapshot.centre
     by_activity = {activity.value: 0 for activity in Activity}
     for agent in snapshot.agents:
         by_activity[agent.activity.value] += 1
-    base = offered - short
     return StatsOut(
         at=snapshot.at,
-        offered=offered,
-        answered=answered,
-        abandoned=sum(q.abandoned for q in snapshot.queues),
+        offered=centre.offered,
+        answered=centre.answered,
+        abandoned=centre.abandoned,
         waiting=sum(1 for q in snapshot.queues for c in q.waiting if c.position is not None),
-        service_level=within / base if base > 0 else None,
+        service_level=centre.service_level,
+        short_abandons=centre.short_abandons,
+        rejected=centre.rejected,
+        answered_within_sl=centre.answered_within_sl,
         agents_by_activity=by_activity,
         queues=[queue_out(q) for q in snapshot.queues],
         fairness=fairness_out(snapshot.fairness),

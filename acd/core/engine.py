@@ -48,6 +48,7 @@ from acd.core.errors import (
 )
 from acd.core.live import (
     TIMER_ORDER,
+    CentreCounters,
     LiveAgent,
     LiveCall,
     LiveQueue,
@@ -141,6 +142,12 @@ class Engine:
         # While a reload logs out removed advisors: staffing changes move no caller yet.
         self._rebuilding = False
         self._freed: list[LiveAgent] = []
+        # Whether a breather yields is decided after the drain's routing pass, once every timer
+        # of the instant has fired (an ageing caller may have overtaken another, a freed advisor
+        # may have taken the caller): advisors freed over the cap, and callers whose yield timer
+        # fired.
+        self._freed_over_cap: list[tuple[LiveAgent, Trigger]] = []
+        self._yields_due: list[LiveCall] = []
         self._lined: list[LiveCall] = []
         self._deadlines: list[LiveCall] = []
         self._calls: dict[str, LiveCall] = {}
@@ -153,6 +160,7 @@ class Engine:
         self._agent_list: list[LiveAgent] = []
         self._by_seq: dict[int, LiveCall] = {}
         self._queues: dict[str, LiveQueue] = {}
+        self._centre = CentreCounters(counters_since=start_at)
         self._config = config
         # Callback requests accepted today, per number (the per-number daily limit).
         self._callbacks_by_number: dict[str, int] = {}
@@ -306,7 +314,9 @@ class Engine:
         t = self._now if at is None else at
         agents = tuple(views.agent_view(a, t) for a in self._agents.values())
         queues = tuple(views.queue_view(q, t) for q in self._queues.values())
-        return EngineSnapshot(t, agents, queues, views.fairness(agents))
+        return EngineSnapshot(
+            t, agents, queues, views.fairness(agents), views.centre_view(self._centre)
+        )
 
     def is_routable(self, agent_id: str) -> bool:
         """Logged in, phone idle, available (and so under the occupancy cap)."""
@@ -802,6 +812,9 @@ class Engine:
         occupied first) end it, each for the caller they would take among those who waited long
         enough — this one, or an older caller ahead of it (first come, first served)."""
         call.yield_timer = None
+        if self._draining:
+            self._yields_due.append(call)
+            return
         if call.state is not CallState.WAITING or call.in_step is None:
             return
         step = call.in_step
@@ -896,6 +909,9 @@ class Engine:
             return
         queue.waiting[call.id] = call
         queue.offered += 1
+        if not call.in_centre:
+            call.in_centre = True
+            self._centre.offered += 1
         self._record(
             call,
             "offered",
@@ -1146,10 +1162,17 @@ class Engine:
         if len(self._finished_order) > FINISHED_MEMORY:
             del self._finished[self._finished_order.popleft()]
         queue = call.queue
+        centre = self._centre
         if outcome is Outcome.ABANDONED:
             queue.abandoned += 1
-            if self._now - call.queue_entered_at < self._config.short_abandon_s:
+            centre.abandoned += 1
+            # Short by the wait since first arrival, as the reports count it: a caller who
+            # hangs up just after an overflow has waited the whole time before it.
+            if self._now - call.offered_at < self._config.short_abandon_s:
                 queue.short_abandons += 1
+                centre.short_abandons += 1
+        elif outcome is Outcome.REJECTED:
+            centre.rejected += 1
         self._out.append(self._summary(call, outcome, reason, self._now))
 
     def _summary(
@@ -1273,6 +1296,9 @@ class Engine:
         agent.timer = None
         if not self._over_cap(agent):
             self._set_activity(agent, trigger)
+        elif self._draining:
+            self._freed_over_cap.append((agent, trigger))  # a breather or a yield: after the pass
+            return
         elif (call := self._yields_breather(agent)) is not None:
             # Straight to the long-waiting caller: never left available over the cap.
             self._set_activity(agent, trigger, "breather_yielded")
@@ -2211,10 +2237,12 @@ class Engine:
         queue = call.queue
         if call.purpose is None:
             queue.answered += 1
+            self._centre.answered += 1
             # The wait counts from the first arrival (an overflow does not restart the clock),
             # judged against the target of the queue that answers.
             if e.at - call.offered_at <= queue.cfg.service_level_s:
                 queue.answered_within_sl += 1
+                self._centre.answered_within_sl += 1
         else:
             self._cancel(call.give_up_timer)
             call.give_up_timer = None
@@ -2408,6 +2436,12 @@ class Engine:
         finally:
             self._draining = False
         self._routing_pass()
+        freed, self._freed_over_cap = self._freed_over_cap, []
+        for agent, trigger in freed:
+            self._make_available(agent, trigger)
+        yields, self._yields_due = self._yields_due, []
+        for call in yields:
+            self._yield_breather(call)
 
     def _routing_pass(self) -> None:
         """Match what the drain freed: the best call first (priority, weighted wait, arrival)
@@ -2651,4 +2685,8 @@ class Engine:
             queue.overflowed_out = 0
             queue.overflowed_in = 0
             queue.counters_since = e.at
+        # Each of those calls waits in one queue: offered to the centre's new day once.
+        self._centre = CentreCounters(
+            counters_since=e.at, offered=sum(q.offered for q in self._queues.values())
+        )
         self._callbacks_by_number = {}

@@ -43,6 +43,21 @@ class LiveStep:
 
 
 @dataclass(slots=True, eq=False)
+class CentreCounters:
+    """The centre's daily counters: each inbound call once, however many queues it went through
+    (DayRolledOver starts them again at ``counters_since``)."""
+
+    counters_since: float = 0.0
+    offered: int = 0  # offered to a first queue (a caller of a closed queue is not)
+    answered: int = 0
+    # Answered within the target of the queue that answered, the wait since first arrival.
+    answered_within_sl: int = 0
+    abandoned: int = 0
+    short_abandons: int = 0  # abandoned less than short_abandon_s after first arrival
+    rejected: int = 0  # ended by join_when_empty (not moved on to another queue)
+
+
+@dataclass(slots=True, eq=False)
 class LiveQueue:
     """A queue: its steps, members, live calls, staffing counts and daily counters."""
 
@@ -207,6 +222,7 @@ class LiveCall:
     max_wait_timer: str | None = None
     announce_timer: str | None = None
     max_wait_reached: bool = False
+    in_centre: bool = False  # counted in the centre's offered calls (once, at its first offer)
     record_seq: int = 0
     disposition: str | None = None
     transferred_to: str | None = None

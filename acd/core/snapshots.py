@@ -113,6 +113,24 @@ class QueueView:
 
 
 @dataclass(frozen=True, slots=True)
+class CentreView:
+    """The centre's counters today: each inbound call once, where the queues' counters count a
+    call moved from one queue to another in both."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandons: int
+    rejected: int
+    # Answered within the target of the queue that answered, the wait counted from first arrival
+    # (each call against its own queue's target, never the first queue's).
+    answered_within_sl: int
+    # answered_within_sl / (offered - short abandons - rejected)
+    service_level: float | None
+    counters_since: float
+
+
+@dataclass(frozen=True, slots=True)
 class Spread:
     """Distribution of one figure across logged-in advisors."""
 
@@ -140,3 +158,4 @@ class EngineSnapshot:
     agents: tuple[AgentView, ...]
     queues: tuple[QueueView, ...]
     fairness: FairnessView
+    centre: CentreView

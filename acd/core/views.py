@@ -9,8 +9,24 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from acd.core.live import LiveAgent, LiveCall, LiveQueue, LiveStep, agent_id_of, call_id_of
-from acd.core.snapshots import AgentView, CallbackView, CallView, FairnessView, QueueView, Spread
+from acd.core.live import (
+    CentreCounters,
+    LiveAgent,
+    LiveCall,
+    LiveQueue,
+    LiveStep,
+    agent_id_of,
+    call_id_of,
+)
+from acd.core.snapshots import (
+    AgentView,
+    CallbackView,
+    CallView,
+    CentreView,
+    FairnessView,
+    QueueView,
+    Spread,
+)
 from acd.core.states import TERMINAL_CALL_STATES, Activity, CallState, Presence
 from acd.core.workload import occupancy
 
@@ -197,3 +213,18 @@ def spread(values: list[float]) -> Spread:
     mean = sum(values) / len(values)
     var = sum((v - mean) ** 2 for v in values) / len(values)
     return Spread(min(values), max(values), mean, math.sqrt(var))
+
+
+def centre_view(centre: CentreCounters) -> CentreView:
+    """The centre's counters: each call once, its service level against its own queue's target."""
+    denominator = centre.offered - centre.short_abandons - centre.rejected
+    return CentreView(
+        offered=centre.offered,
+        answered=centre.answered,
+        abandoned=centre.abandoned,
+        short_abandons=centre.short_abandons,
+        rejected=centre.rejected,
+        answered_within_sl=centre.answered_within_sl,
+        service_level=centre.answered_within_sl / denominator if denominator > 0 else None,
+        counters_since=centre.counters_since,
+    )

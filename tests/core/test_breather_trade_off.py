@@ -102,3 +102,21 @@ def test_a_yield_timer_rings_the_older_caller_ahead_once_its_cooldown_is_over() 
     assert h.engine.agent_view("a1").activity is Activity.BREATHER
     out = h.fire("yield:c3:")
     assert (h.t, rings(out)) == (130.0, [("c2", "a1")])
+
+
+def test_a_yield_at_the_instant_a_caller_ages_takes_the_caller_first_in_line_after_ageing() -> None:
+    """At 41 s c2 (arrived 1 s, priority 0) ages to 2 as c12 (11 s, priority 1, aged to 2 at
+    31 s) reaches the yield time: the breather yields to c2, older at the same priority, not to
+    c12 (Hypothesis found the yield decided before the ageing timer of the same instant)."""
+    sales = queue("sales", wrap_up_s=5, breather_yield_after_s=30.0, priority_ageing_s=20.0)
+    h = Harness.of(config([sales], [agent("a1")], workload=CAP))
+    h.login("a1")
+    h.arrive("c1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="a1")
+    h.at(1).arrive("c2", priority=0)
+    h.at(11).arrive("c12", priority=1)
+    h.at(32).send(ev.CallEnded, call_id="c1")
+    assert rings(h.fire("wrap_up:a1:")) == []  # c12 heads the line but has waited only 26 s
+    assert h.engine.agent_view("a1").activity is Activity.BREATHER
+    out = h.fire("yield:c12:")
+    assert (h.t, rings(out)) == (41.0, [("c2", "a1")])

@@ -34,7 +34,9 @@ def _counters(h: Harness, name: str = "sales") -> tuple[int, ...]:
 def _without_counters(snap: EngineSnapshot) -> EngineSnapshot:
     reset = dict.fromkeys(COUNTERS, 0) | {"service_level": None, "counters_since": 0.0}
     return dataclasses.replace(
-        snap, queues=tuple(dataclasses.replace(q, **reset) for q in snap.queues)
+        snap,
+        queues=tuple(dataclasses.replace(q, **reset) for q in snap.queues),
+        centre=None,
     )
 
 
@@ -104,6 +106,8 @@ def test_a_call_waiting_at_midnight_counts_in_the_new_day() -> None:
     view = h.engine.queue_view("sales")
     assert _counters(h) == (1, 1, 0, 0, 0)  # answered after 90 s: outside the 20 s threshold
     assert view.service_level == 0
+    centre = h.engine.snapshot().centre  # the centre's new day counts it the same way
+    assert (centre.offered, centre.answered, centre.service_level) == (1, 1, 0)
 
 
 def test_a_call_ringing_at_midnight_counts_in_the_new_day() -> None:

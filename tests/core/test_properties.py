@@ -14,7 +14,8 @@ every event, against an oracle built only from the configuration and the recorde
   and yielding breathers drawn per queue;
 * a refused event changes nothing;
 * occupancy never exceeds 1, and each queue's daily counters stay consistent (answered +
-  abandoned <= offered, service level <= 1) across day rollovers;
+  abandoned <= offered, service level <= 1) across day rollovers, as do the centre's (each call
+  once, never fewer answers or abandons than the queues count);
 * the same sequence always yields the same commands.
 """
 
@@ -179,6 +180,7 @@ class Oracle:
     presence: dict[str, str] = field(default_factory=dict)
     phone: dict[str, str] = field(default_factory=dict)
     activity: dict[str, str] = field(default_factory=dict)
+    reloaded: bool = False
 
     def __post_init__(self) -> None:
         for a in self.config.agents:
@@ -188,6 +190,7 @@ class Oracle:
 
     def reload(self, config: AcdConfig) -> None:
         self.config = config
+        self.reloaded = True
         for a in config.agents:
             self.presence.setdefault(a.id, "logged_out")
             self.phone.setdefault(a.id, "idle")
@@ -246,6 +249,16 @@ class Oracle:
             assert q.answered_within_sl <= q.answered, q
             assert q.short_abandons <= q.abandoned, q
             assert q.service_level is None or q.service_level <= 1, q
+        # The centre counts each call once: never more answered than offered, and no answer or
+        # abandon that no queue counted (a reload may drop a queue and its counters).
+        centre = snapshot.centre
+        assert centre.answered + centre.abandoned <= centre.offered, centre
+        assert centre.answered_within_sl <= centre.answered, centre
+        assert centre.short_abandons <= centre.abandoned, centre
+        assert centre.service_level is None or centre.service_level <= 1, centre
+        assert sum(q.answered for q in snapshot.queues) <= centre.answered, centre
+        assert sum(q.abandoned for q in snapshot.queues) <= centre.abandoned, centre
+        assert centre.offered <= sum(q.offered for q in snapshot.queues) or self.reloaded, centre
         # The engine's own view of routability agrees with the records.
         for a in self.config.agents:
             assert engine.is_routable(a.id) == self.routable(a.id), a.id

@@ -71,3 +71,57 @@ def test_callers_refused_at_join_are_out_of_the_service_level_denominator() -> N
     view = h.engine.queue_view("sales")
     assert (view.offered, view.rejected, view.answered_within_sl) == (2, 1, 1)
     assert view.service_level == 1.0
+
+
+def test_the_centre_counts_an_overflowed_caller_once_against_the_answering_queues_target() -> None:
+    """Offered to both queues but to the centre once; answered 100 s after first arriving,
+    within the second queue's 120 s target (the first queue's 20 s does not judge it)."""
+    h = _overflowing_centre()
+    h.at(0).arrive("c1", "first")
+    h.fire("max_wait:c1:")
+    h.at(100).login("b1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="b1")
+    centre = h.engine.snapshot().centre
+    assert (centre.offered, centre.answered, centre.answered_within_sl) == (1, 1, 1)
+    assert centre.service_level == 1.0
+    assert sum(q.offered for q in h.engine.snapshot().queues) == 2
+
+
+def test_a_caller_who_hangs_up_just_after_an_overflow_is_not_a_short_abandon() -> None:
+    """60 s in the first queue, 2 s in the second: a 62 s wait, in the denominators."""
+    h = _overflowing_centre()
+    h.at(0).arrive("c1", "first")
+    h.fire("max_wait:c1:")
+    h.at(62).send(ev.CallerHungUp, call_id="c1")
+    second = h.engine.queue_view("second")
+    centre = h.engine.snapshot().centre
+    assert (second.abandoned, second.short_abandons, second.service_level) == (1, 0, 0.0)
+    assert (centre.abandoned, centre.short_abandons, centre.service_level) == (1, 0, 0.0)
+
+
+def test_the_centre_leaves_out_callers_refused_at_join_but_not_those_moved_on() -> None:
+    """Refused by the first queue and moved on to the second, a caller is offered to the centre;
+    refused with nowhere to go, they are out of its denominator; counters restart each day."""
+    first = queue(
+        "first",
+        join_when_empty=EmptyPolicy.NO_LOGGED_IN,
+        overflow=OverflowTarget.parse("queue:second"),
+        announce_interval_s=None,
+    )
+    second = queue("second", join_when_empty=EmptyPolicy.NO_LOGGED_IN, announce_interval_s=None)
+    agents = [agent("a1", ("first",)), agent("b1", ("second",))]
+    h = Harness.of(config([first, second], agents, workload=NO_WORKLOAD))
+    h.login("b1")
+    h.at(0).arrive("moved", "first")  # nobody in the first queue: moved on, answered at once
+    h.send(ev.AgentAnswered, call_id="moved", agent_id="b1")
+    assert h.engine.queue_view("first").rejected == 1
+    centre = h.engine.snapshot().centre
+    assert (centre.offered, centre.rejected, centre.service_level) == (1, 0, 1.0)
+
+    alone = Harness.of(config([second], [agent("b1", ("second",))], workload=NO_WORKLOAD))
+    alone.at(0).arrive("refused", "second")  # nobody logged in, nowhere to go
+    centre = alone.engine.snapshot().centre
+    assert (centre.offered, centre.rejected, centre.service_level) == (1, 1, None)
+    alone.at(86_400).send(ev.DayRolledOver)
+    centre = alone.engine.snapshot().centre
+    assert (centre.offered, centre.rejected, centre.counters_since) == (0, 0, 86_400)
