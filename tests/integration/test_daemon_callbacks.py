@@ -45,6 +45,13 @@ def pbx_config() -> PbxConfig:
 def settings(
     ami_port: int, database: Path | None, retry_spacing_s: float = 0.3, **queue: Any
 ) -> Any:
+    return parse_settings(raw_settings(ami_port, database, retry_spacing_s, **queue))
+
+
+def raw_settings(
+    ami_port: int, database: Path | None, retry_spacing_s: float = 0.3, **queue: Any
+) -> dict[str, Any]:
+    """The daemon's settings as the TOML file would hold them."""
     raw: dict[str, Any] = {
         "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
         "fastagi": {"port": 0},
@@ -66,7 +73,7 @@ def settings(
             "spool_dir": str(database.parent / "spool"),
             "flush_ms": 10,
         }
-    return parse_settings(raw)
+    return raw
 
 
 @dataclass
@@ -75,6 +82,10 @@ class Witness:
 
     originates: list[dict[str, str]] = field(default_factory=list)
     customer_dials: int = 0
+    # The customer's channels alive at once, and the most ever: a callback dialed twice at once
+    # would make it 2.
+    customer_channels: set[str] = field(default_factory=set)
+    most_at_once: int = 0
 
     def __call__(self, event: AmiEvent) -> None:
         headers = dict(event.headers)
@@ -84,6 +95,13 @@ class Witness:
             f"PJSIP/{CUSTOMER}-"
         ):
             self.customer_dials += 1
+        channel = headers.get("Channel", "")
+        if channel.startswith(f"PJSIP/{CUSTOMER}-"):
+            if event.name == "Newchannel":
+                self.customer_channels.add(channel)
+                self.most_at_once = max(self.most_at_once, len(self.customer_channels))
+            elif event.name == "Hangup":
+                self.customer_channels.discard(channel)
 
 
 class EventLog:
