@@ -167,6 +167,8 @@ DEMO_SUPERVISORS: dict[str, dict[str, Any]] = {
     },
 }
 DEMO_DATABASE = DEMO_DIR / "acd-demo.sqlite3"
+# Where pbxsim's MixMonitor writes the recorded calls and acd reads them.
+DEMO_RECORDINGS = DEMO_DIR / "recordings"
 
 
 def demo_database() -> dict[str, str]:
@@ -180,6 +182,8 @@ def _fresh_demo_database() -> None:
         leftover = DEMO_DATABASE.with_name(DEMO_DATABASE.name + suffix)
         leftover.unlink(missing_ok=True)
     shutil.rmtree(DEMO_DIR / "spool", ignore_errors=True)
+    shutil.rmtree(DEMO_RECORDINGS, ignore_errors=True)
+    DEMO_RECORDINGS.mkdir(parents=True)
 
 
 def demo_settings(
@@ -197,7 +201,11 @@ def demo_settings(
             # Advisors see live when a supervisor listens (docs/supervision.md).
             "centre": {"name": "acd demo", "listening_indicator": True},
             "database": demo_database(),
-            "ami": {"port": ami_port, "secret": "acdsecret"},
+            "ami": {
+                "port": ami_port,
+                "secret": "acdsecret",
+                "recordings_dir": str(DEMO_RECORDINGS.resolve()),
+            },
             "fastagi": {"port": 0},
             "http": {
                 "enabled": http_port is not None,
@@ -249,6 +257,9 @@ def demo_settings(
                     "wrap_up_s": 2,
                     "ring_timeout_s": 6,
                     "expected_handle_s": 10,
+                    # Every sales call is recorded after the notice (key 9 objects): the
+                    # supervisor page lists them and plays them.
+                    "record": "all",
                 },
             },
             "agents": {
@@ -267,7 +278,12 @@ def own_settings(path: Path, ami_port: int, http_port: int | None) -> Settings:
     return settings.model_copy(
         update={
             "ami": settings.ami.model_copy(
-                update={"host": "127.0.0.1", "port": ami_port, "secret": SecretStr("acdsecret")}
+                update={
+                    "host": "127.0.0.1",
+                    "port": ami_port,
+                    "secret": SecretStr("acdsecret"),
+                    "recordings_dir": DEMO_RECORDINGS.resolve(),
+                }
             ),
             "fastagi": settings.fastagi.model_copy(update={"bind": "127.0.0.1", "port": 0}),
             "http": settings.http.model_copy(
@@ -302,8 +318,36 @@ def demo_pbx_config(settings: Settings) -> PbxConfig:
     return PbxConfig(
         phones=tuple(phones),
         queues=(QueueConfig(name="support", members=members),),
-        dialplan=DialplanConfig(fallback_queue="support", fallback_timeout=60),
+        dialplan=DialplanConfig(
+            fallback_queue="support", fallback_timeout=60, before_agi=_recording_notice(settings)
+        ),
+        monitor_dir=str(DEMO_RECORDINGS.resolve()),
         timings=Timings(answer=0.05),
+    )
+
+
+def queue_numbers(settings: Settings) -> dict[str, str]:
+    """Each queue's inbound number (DID) in pbxsim: 400, 401... in the queues' order."""
+    return {name: str(400 + i) for i, name in enumerate(sorted(settings.queues))}
+
+
+def _recording_notice(settings: Settings) -> tuple[str, ...]:
+    """The shipped dialplan's recording notice (dialplan/acd-call.conf) as pbxsim runs it: the
+    number called sets ACD_RECORD as its queue's ``record`` says; the outcome rides in the AGI
+    URL (``recording=``)."""
+    numbers = queue_numbers(settings)
+    recorded = [(numbers[n], q.record) for n, q in settings.queues.items() if q.record != "none"]
+    if not recorded:
+        return ()
+    notice = "Read(ACD_OBJECTION,acd-recording-notice,1,,1,1)"
+    return (
+        "Set(ACD_RECORDING=)",
+        *(f'ExecIf($["${{EXTEN}}" = "{did}"]?Set(ACD_RECORD={mode}))' for did, mode in recorded),
+        f'ExecIf($["${{ACD_RECORD}}" != ""]?{notice})',
+        'ExecIf($["${ACD_RECORD}" != ""]?Set(ACD_RECORDING=allowed))',
+        'ExecIf($["${ACD_RECORD}" = "all"]?Set(ACD_RECORDING=recorded))',
+        'ExecIf($["${ACD_OBJECTION}" = "9"]?Set(ACD_RECORDING=objected))',
+        'ExecIf($["${ACD_RECORDING}" = "recorded"]?MixMonitor(acd-${UNIQUEID}.wav,i(ACD_MIXID)))',
     )
 
 
@@ -342,6 +386,7 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
     url = f"agi://127.0.0.1:{daemon.fastagi_port}/inbound"
     rate = options.calls_per_minute / 60.0
     queues = sorted(daemon.settings.queues)
+    numbers = queue_numbers(daemon.settings)
     weights = [0.65 if q == "support" else 0.35 for q in queues]
     pbx.subscribe(functools.partial(_confirm_callback_number, pbx))
     while True:
@@ -361,8 +406,10 @@ async def _callers(pbx: PbxSim, daemon: Daemon, options: DemoOptions, rng: rando
             number, patience = choices.choice(CALLBACK_PHONES), 120.0
             keys = ((choices.uniform(6.5, 8), "1"),)
         pbx.place_call(
+            number=numbers[queue],
             queue=queue,
-            agi_url=f"{url}?priority={priority}",
+            # The recording notice's outcome, as the shipped dialplan adds it (empty: no notice).
+            agi_url=f"{url}?priority={priority}&recording=${{ACD_RECORDING}}",
             caller_num=number,
             caller_name=name,
             patience=patience,

@@ -38,9 +38,12 @@ from acd.admin.i18n import (
 from acd.admin.words import page_words
 
 PAGE_HEADERS: Final = {
+    # media-src: the supervisor page's recording player (without it the browser refuses the
+    # audio: "Media load rejected by URL safety check").
     "content-security-policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
     ),
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",

@@ -333,6 +333,42 @@ def test_a_supervisor_listens_whispers_and_leaves(
     assert advisor.errors == []
 
 
+def test_a_supervisor_plays_a_recorded_call(demo: Demo, browser: Any) -> None:
+    """The demo records every sales call (MixMonitor after the notice): Nadia's page lists the
+    recordings, plays a finished one in the page's player (audio served by byte ranges) that
+    stays while newer calls are listed, and the recording's log says she listened."""
+    page = open_page(browser, f"{demo.base}/supervisor#token=demo-nadia", locale="en-GB")
+    live(page, "live")
+    play = page.locator("#recordings [data-play]").first
+    # A sales call over: the list is read every 10 s.
+    expect(play).to_have_text("Play", timeout=120_000)
+    call_id = play.get_attribute("data-play")
+    assert call_id
+    play.click()
+    player = f'#recordings .recording[data-call="{call_id}"] audio'
+    expect(page.locator(player)).to_have_count(1)
+    page.wait_for_function(
+        "(s) => { const a = document.querySelector(s);"
+        " return a !== null && a.readyState >= 1 && a.duration > 0; }",
+        arg=player,
+        timeout=WAIT_MS,
+    )
+    request = urllib.request.Request(
+        f"{demo.base}/api/v1/recordings/{call_id}",
+        headers={"Authorization": "Bearer demo-nadia"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        log = json.load(answer)["log"]
+    assert ("supervisor:nadia", "listened") in {(x["actor"], x["action"]) for x in log}
+    # Newer recordings come in every few seconds; the open player is not replaced.
+    marked = page.evaluate(f"document.querySelector({json.dumps(player)}).dataset.kept = 'yes'")
+    assert marked == "yes"
+    first = page.locator("#recordings .recording").first
+    expect(first).not_to_have_attribute("data-call", call_id, timeout=120_000)
+    assert page.evaluate(f"document.querySelector({json.dumps(player)}).dataset.kept") == "yes"
+    assert page.errors == []
+
+
 @pytest.mark.parametrize(
     ("path", "visible"),
     [

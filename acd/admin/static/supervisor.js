@@ -284,36 +284,53 @@
     }
     for (const stale of rows.values()) stale.remove();
   }
+  function recordingRow(r) {
+    const row = el("div", "recording");
+    row.dataset.call = r.call_id;
+    row.dataset.shape = r.status + "|" + r.in_progress;
+    const agent = board.agents.find((a) => a.agent_id === r.agent_id);
+    row.append(el("span", "", fill(W.phrases.recording_line, {
+      when: new Date(r.started_at * 1000).toLocaleString(document.documentElement.lang),
+      queue: r.queue, name: agent ? agent.name : (r.agent_id || "–"), status: label(W.listening, r.status),
+    })));
+    if (r.status === "recorded" && !r.in_progress) {
+      const play = el("button", "", W.phrases.play_action);
+      play.dataset.play = r.call_id;
+      play.onclick = async () => {
+        const result = await request("POST", "/api/v1/recordings/" + encodeURIComponent(r.call_id) + "/listen");
+        if (!result.ok) return say(result.data.error.message, true);
+        const player = el("audio");
+        player.controls = true;
+        player.src = result.data.url;
+        play.replaceWith(player);
+        player.play().catch(() => {});
+      };
+      row.append(" ", play);
+    }
+    return row;
+  }
   function renderRecordings() {
-    // Rebuilt only when the list changes: a player in use must not be replaced.
+    // Rows are kept by call: a new recording every few seconds must not replace a player in use.
     const key = JSON.stringify(recordings.map((r) => [r.call_id, r.status, r.in_progress]));
     if (key === recordingsShown) return;
     recordingsShown = key;
-    if (!recordings.length) return $("recordings").replaceChildren(el("p", "dim", W.phrases.no_recording));
-    $("recordings").replaceChildren(...recordings.map((r) => {
-      const row = el("div", "recording");
-      row.dataset.call = r.call_id;
-      const agent = board.agents.find((a) => a.agent_id === r.agent_id);
-      row.append(el("span", "", fill(W.phrases.recording_line, {
-        when: new Date(r.started_at * 1000).toLocaleString(document.documentElement.lang),
-        queue: r.queue, name: agent ? agent.name : (r.agent_id || "–"), status: label(W.listening, r.status),
-      })));
-      if (r.status === "recorded" && !r.in_progress) {
-        const play = el("button", "", W.phrases.play_action);
-        play.dataset.play = r.call_id;
-        play.onclick = async () => {
-          const result = await request("POST", "/api/v1/recordings/" + encodeURIComponent(r.call_id) + "/listen");
-          if (!result.ok) return say(result.data.error.message, true);
-          const player = el("audio");
-          player.controls = true;
-          player.src = result.data.url;
-          play.replaceWith(player);
-          player.play().catch(() => {});
-        };
-        row.append(" ", play);
+    const holder = $("recordings");
+    if (!recordings.length) return holder.replaceChildren(el("p", "dim", W.phrases.no_recording));
+    holder.querySelector("p.dim")?.remove();
+    const rows = new Map([...holder.querySelectorAll(".recording")].map((x) => [x.dataset.call, x]));
+    recordings.forEach((r, i) => {
+      let row = rows.get(r.call_id);
+      rows.delete(r.call_id);
+      const playing = row && row.querySelector("audio");
+      if (row && !playing && row.dataset.shape !== r.status + "|" + r.in_progress) {
+        row.remove();
+        row = undefined;
       }
-      return row;
-    }));
+      if (!row) row = recordingRow(r);
+      if (holder.children[i] !== row) holder.insertBefore(row, holder.children[i] || null);
+    });
+    // A row whose player was opened stays, even when it left the list: it may be playing.
+    for (const stale of rows.values()) if (!stale.querySelector("audio")) stale.remove();
   }
   async function refreshRecordings() {
     const result = await request("GET", "/api/v1/recordings?limit=20");
