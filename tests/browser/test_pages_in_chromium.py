@@ -462,8 +462,9 @@ def _agent(agent_id: str, activity: str, queues: list[str], **extra: Any) -> dic
 
 def test_trouble_is_red_and_hints_say_why(demo: Demo, browser: Any) -> None:
     """The wallboard's own rules, run in the browser on made-up queues: red for callers held up
-    only by breathers, for nobody logged in, for a minute's wait; amber for a missing skill; an
-    unreachable phone makes a red tile that says so; on call is not red."""
+    only by breathers (as the engine counts them too), for nobody logged in, for a minute's
+    wait; amber for a missing skill; an unreachable phone makes a red tile that says so; on
+    call is not red."""
     page = open_page(browser, f"{demo.base}/wallboard", locale="en-GB")
     live(page, "live")
     now = page.evaluate("window.acd.serverNow()")
@@ -472,6 +473,14 @@ def test_trouble_is_red_and_hints_say_why(demo: Demo, browser: Any) -> None:
     free_but_unskilled = [_agent("a", "available", ["q"])]
     cases = [
         (queue, breathing, "bad", "every advisor of this queue is taking a breather"),
+        # The engine's breather_hold (skills counted): a free advisor without the skill does
+        # not hide the alert.
+        (
+            {**queue, "routable_agents": 1, "breather_hold": 1},
+            [*free_but_unskilled, _agent("b", "breather", ["q"])],
+            "bad",
+            "every advisor of this queue is taking a breather",
+        ),
         (queue, [_agent("a", "offline", ["q"])], "bad", "no advisor of this queue is logged in"),
         ({**queue, "routable_agents": 1}, free_but_unskilled, "warn", "a skill that no free"),
         ({**queue, "oldest_offered_at": now - 75}, [_agent("a", "on_call", ["q"])], "bad", ""),
