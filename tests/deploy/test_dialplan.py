@@ -90,8 +90,11 @@ def acd_scripts(plan: Dialplan) -> list[tuple[str, str, int, str]]:
     for ctx, exten, step in plan.steps():
         if step.app == "AGI":
             url = step.args.split(",")[0]
-            assert url.startswith("agi://${ACD_FASTAGI}/"), f"{step.where}: AGI to {url}"
-            path = urlsplit(url.replace("${ACD_FASTAGI}", "acd")).path.lstrip("/")
+            assert url.startswith(("agi://${ACD_FASTAGI}/", "agi://${ACD_FASTAGI_STANDBY}/")), (
+                f"{step.where}: AGI to {url}"
+            )
+            host = url.split("/")[2]
+            path = urlsplit(url.replace(host, "acd")).path.lstrip("/")
             index = ctx.extensions[exten].index(step)
             found.append((ctx.name, exten, index, path))
     return found
@@ -246,6 +249,41 @@ def test_every_acd_call_follows_the_handled_call_contract(plan: Dialplan, entry:
                 assert VALID_OVERFLOW[overflow] in run.names()
             checked += 1
     assert checked == len(sites) * 7 * 7 * 3 * 7
+
+
+@pytest.mark.parametrize("entry", ["0142000001", "transfer"])
+def test_a_refused_acd_hands_the_call_to_the_standby_address(plan: Dialplan, entry: str) -> None:
+    """With ACD_FASTAGI_STANDBY set, a call the first acd refuses (AGISTATUS FAILURE, nothing
+    set) goes to the other acd with the same script and arguments, and the contract then
+    follows what that one left; without it the refusal goes to the fallback."""
+    tried: list[str] = []
+
+    def agi(url: str, variables: dict[str, str]) -> None:
+        tried.append(url)
+        if url.startswith("agi://127.0.0.1:4573/"):
+            variables["AGISTATUS"] = "FAILURE"
+            return
+        variables["AGISTATUS"] = "SUCCESS"
+        variables["ACD_STATE"] = "done"
+
+    context = "acd-inbound" if entry[0].isdigit() else "acd-call"
+    stale = {"ACD_QUEUE": "support"}
+    plan.globals["ACD_FASTAGI_STANDBY"] = "10.0.0.2:4573"
+    try:
+        run = Channel(plan, World(agi=agi), stale).start(context, entry)
+    finally:
+        plan.globals["ACD_FASTAGI_STANDBY"] = ""
+    assert len(tried) == 2
+    first, second = (urlsplit(u) for u in tried)
+    assert (second.netloc, second.path, second.query) == ("10.0.0.2:4573", first.path, first.query)
+    # The standby's session ended the call (done): hung up, no fallback.
+    assert run.names()[-2:] == ["AGI", "Hangup"]
+    assert "Queue" not in run.names()
+    # One acd only: the refusal goes straight to the fallback.
+    tried.clear()
+    run = Channel(plan, World(agi=agi), stale).start(context, entry)
+    assert len(tried) == 1
+    assert outcome_of(run, "support") == "fallback"
 
 
 def test_fallback_ends_in_a_message_when_voicemail_fails(plan: Dialplan) -> None:
