@@ -52,6 +52,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from acd.settings import load_settings
 from tests.deadlines import until
 from tests.sipp.harness import (
     Sipp,
@@ -774,3 +775,29 @@ def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
         acd.stop()
     assert any(e.kind == "answer" for e in customer.events()), "the customer answered"
     assert acd.rows("select outcome, reason from calls") == [("completed", "callback")]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"http_port": 8123, "supervisor_phone": "PJSIP/1004"},
+        {"callbacks_trunk": "PJSIP/{number}@lab-trunk", "policy": "best_skill"},
+    ],
+)
+def test_the_acd_toml_these_tests_write_is_one_acd_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    """Without an Asterisk too: the acd.toml each real-Asterisk test starts acd with (the
+    supervisor's desk, callbacks) loads as acd run would load it: these tests have not run on a
+    real Asterisk yet, and a refused file would fail them before the first call."""
+    monkeypatch.setenv("ACD_AMI_SECRET", "e2e-secret")
+    pbx = Pbx("127.0.0.1", 5038, "e2e-secret", "127.0.0.1:5060", {}, 4573)
+    acd = Acd(pbx, tmp_path, {"a1001": "PJSIP/1001", "a1002": "PJSIP/1002"}, **options)
+    config = tmp_path / "acd.toml"
+    config.write_text(acd.config(), encoding="utf-8")
+    settings = load_settings(config)
+    assert sorted(settings.agents) == ["a1001", "a1002"]
+    assert settings.http.enabled is ("http_port" in options)
+    if "supervisor_phone" in options:
+        assert settings.supervisors["sup"].phone == "PJSIP/1004"
