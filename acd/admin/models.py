@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from acd.admin.live import AdvisorDay
 from acd.core.config import MAX_DURATION_S, MAX_WEIGHT, PRIORITY_MAX, PRIORITY_MIN
+from acd.core.percentiles import WaitPercentiles
 from acd.core.snapshots import AgentView, CallView, EngineSnapshot, FairnessView, QueueView
 from acd.core.states import Activity
 
@@ -100,6 +101,16 @@ class QueueOut(BaseModel):
     # Callers waiting only because every advisor able to take them is in a breather (the
     # occupancy cap's alert).
     breather_hold: int = 0
+    # Today's wait percentiles of the calls answered, and abandoned, here (nearest rank, seconds
+    # from first arrival; null without calls), named as in the reports.
+    answered_wait_p50_s: float | None = None
+    answered_wait_p90_s: float | None = None
+    answered_wait_p95_s: float | None = None
+    answered_wait_p99_s: float | None = None
+    abandoned_wait_p50_s: float | None = None
+    abandoned_wait_p90_s: float | None = None
+    abandoned_wait_p95_s: float | None = None
+    abandoned_wait_p99_s: float | None = None
 
 
 class CallOut(BaseModel):
@@ -151,6 +162,16 @@ class StatsOut(BaseModel):
     short_abandons: int = 0
     rejected: int = 0
     answered_within_sl: int = 0
+    # Today's wait percentiles (nearest rank, seconds from first arrival; null without calls), named
+    # as in the reports.
+    answered_wait_p50_s: float | None = None
+    answered_wait_p90_s: float | None = None
+    answered_wait_p95_s: float | None = None
+    answered_wait_p99_s: float | None = None
+    abandoned_wait_p50_s: float | None = None
+    abandoned_wait_p90_s: float | None = None
+    abandoned_wait_p95_s: float | None = None
+    abandoned_wait_p99_s: float | None = None
     agents_by_activity: dict[str, int]
     queues: list[QueueOut]
     fairness: FairnessOut
@@ -323,6 +344,20 @@ def agent_out(view: AgentView) -> AgentOut:
     )
 
 
+def wait_fields(answered: WaitPercentiles, abandoned: WaitPercentiles) -> dict[str, float | None]:
+    """The ``*_wait_p*_s`` fields of the API (the reports' names)."""
+    return {
+        f"{kind}_wait_{name}_s": None if value is None else round(value, 3)
+        for kind, waits in (("answered", answered), ("abandoned", abandoned))
+        for name, value in (
+            ("p50", waits.p50),
+            ("p90", waits.p90),
+            ("p95", waits.p95),
+            ("p99", waits.p99),
+        )
+    }
+
+
 def queue_out(view: QueueView) -> QueueOut:
     waiting = [c for c in view.waiting if c.position is not None]
     oldest = min((c.offered_at for c in view.waiting), default=None)
@@ -358,6 +393,7 @@ def queue_out(view: QueueView) -> QueueOut:
         rejected=view.rejected,
         overflowed_in=view.overflowed_in,
         overflowed_out=view.overflowed_out,
+        **wait_fields(view.answered_waits, view.abandoned_waits),
         breather_hold=view.breather_hold,
         callbacks_failed=view.callbacks_failed,
     )
@@ -408,6 +444,7 @@ def stats_out(snapshot: EngineSnapshot) -> StatsOut:
         short_abandons=centre.short_abandons,
         rejected=centre.rejected,
         answered_within_sl=centre.answered_within_sl,
+        **wait_fields(centre.answered_waits, centre.abandoned_waits),
         agents_by_activity=by_activity,
         queues=[queue_out(q) for q in snapshot.queues],
         fairness=fairness_out(snapshot.fairness),

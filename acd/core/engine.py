@@ -58,6 +58,7 @@ from acd.core.live import (
     call_id_of,
     cooling_for,
 )
+from acd.core.percentiles import add_wait
 from acd.core.routing_heaps import (
     best_agent_for,
     best_call_for,
@@ -442,6 +443,8 @@ class Engine:
                 queue.rejected = old.rejected
                 queue.overflowed_out = old.overflowed_out
                 queue.overflowed_in = old.overflowed_in
+                queue.answered_waits = old.answered_waits
+                queue.abandoned_waits = old.abandoned_waits
                 queue.hours = old.hours
             queue.steps = [
                 LiveStep(queue, i, s.expression, s.expires_after_s)
@@ -1166,6 +1169,8 @@ class Engine:
         if outcome is Outcome.ABANDONED:
             queue.abandoned += 1
             centre.abandoned += 1
+            add_wait(queue.abandoned_waits, self._now - call.offered_at)
+            add_wait(centre.abandoned_waits, self._now - call.offered_at)
             # Short by the wait since first arrival, as the reports count it: a caller who
             # hangs up just after an overflow has waited the whole time before it.
             if self._now - call.offered_at < self._config.short_abandon_s:
@@ -2238,6 +2243,8 @@ class Engine:
         if call.purpose is None:
             queue.answered += 1
             self._centre.answered += 1
+            add_wait(queue.answered_waits, e.at - call.offered_at)
+            add_wait(self._centre.answered_waits, e.at - call.offered_at)
             # The wait counts from the first arrival (an overflow does not restart the clock),
             # judged against the target of the queue that answers.
             if e.at - call.offered_at <= queue.cfg.service_level_s:
@@ -2684,6 +2691,8 @@ class Engine:
             queue.rejected = 0
             queue.overflowed_out = 0
             queue.overflowed_in = 0
+            queue.answered_waits = []
+            queue.abandoned_waits = []
             queue.counters_since = e.at
         # Each of those calls waits in one queue: offered to the centre's new day once.
         self._centre = CentreCounters(

@@ -55,6 +55,9 @@ class CentreCounters:
     abandoned: int = 0
     short_abandons: int = 0  # abandoned less than short_abandon_s after first arrival
     rejected: int = 0  # ended by join_when_empty (not moved on to another queue)
+    # Today's waits (from first arrival) of answered and of abandoned calls, sorted.
+    answered_waits: list[float] = field(default_factory=list)
+    abandoned_waits: list[float] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -84,6 +87,9 @@ class LiveQueue:
     answered_within_sl: int = 0
     short_abandons: int = 0
     closed_callers: int = 0  # rang while the queue was closed (not offered)
+    # Waits (from first arrival) of the calls answered and abandoned here today, sorted.
+    answered_waits: list[float] = field(default_factory=list)
+    abandoned_waits: list[float] = field(default_factory=list)
     callbacks_requested: int = 0
     callbacks_completed: int = 0  # connected to the customer
     callbacks_within_sl: int = 0  # connected within callback_sl_s of their due time

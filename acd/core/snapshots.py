@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acd.core.calendar import ALWAYS_OPEN, Opening
+from acd.core.percentiles import NO_WAITS, WaitPercentiles
 from acd.core.states import Activity, CallState, PhoneState, Presence
 
 
@@ -110,6 +111,9 @@ class QueueView:
     rejected: int = 0  # refused by join_when_empty today (not in the service-level denominator)
     overflowed_out: int = 0  # moved on to another queue today
     overflowed_in: int = 0  # came in from another queue today
+    # Waits (from first arrival) of the calls answered here, and abandoned here, today.
+    answered_waits: WaitPercentiles = NO_WAITS
+    abandoned_waits: WaitPercentiles = NO_WAITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,8 @@ class CentreView:
     # answered_within_sl / (offered - short abandons - rejected)
     service_level: float | None
     counters_since: float
+    answered_waits: WaitPercentiles = NO_WAITS  # waits from first arrival, today
+    abandoned_waits: WaitPercentiles = NO_WAITS
 
 
 @dataclass(frozen=True, slots=True)

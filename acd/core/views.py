@@ -18,6 +18,7 @@ from acd.core.live import (
     agent_id_of,
     call_id_of,
 )
+from acd.core.percentiles import WaitPercentiles
 from acd.core.snapshots import (
     AgentView,
     CallbackView,
@@ -129,6 +130,8 @@ def queue_view(queue: LiveQueue, at: float) -> QueueView:
         rejected=queue.rejected,
         overflowed_out=queue.overflowed_out,
         overflowed_in=queue.overflowed_in,
+        answered_waits=WaitPercentiles.of(queue.answered_waits),
+        abandoned_waits=WaitPercentiles.of(queue.abandoned_waits),
         breather_hold=sum(
             1
             for c in queue.waiting.values()
@@ -227,4 +230,6 @@ def centre_view(centre: CentreCounters) -> CentreView:
         answered_within_sl=centre.answered_within_sl,
         service_level=centre.answered_within_sl / denominator if denominator > 0 else None,
         counters_since=centre.counters_since,
+        answered_waits=WaitPercentiles.of(centre.answered_waits),
+        abandoned_waits=WaitPercentiles.of(centre.abandoned_waits),
     )

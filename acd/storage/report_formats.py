@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from acd.core.percentiles import WAIT_PERCENTILES
 from acd.storage.reports import ALL_QUEUES, AdvisorFigures, QueueFigures, Report, ServiceGap
 
 
@@ -50,6 +51,10 @@ QUEUE_COLUMNS = (
     "rejected",
     "closed_callers",
     "callback_requested",
+)
+# Wait percentiles (nearest rank, seconds from first arrival): on the period's totals only.
+WAIT_COLUMNS = tuple(
+    f"{kind}_wait_p{p}_s" for kind in ("answered", "abandoned") for p in WAIT_PERCENTILES
 )
 ADVISOR_COLUMNS = (
     "agent_id",
@@ -134,6 +139,9 @@ def render_table(report: Report) -> str:
         "Queues, whole period",
         _text_table(columns, _queue_rows(report.totals, columns)),
         "",
+        "Wait percentiles, whole period (seconds from first arrival; nearest rank)",
+        _text_table(["queue", *WAIT_COLUMNS], _queue_rows(report.totals, ["queue", *WAIT_COLUMNS])),
+        "",
         f"Queues per {report.interval} (intervals with calls)",
         _text_table(
             columns,
@@ -201,15 +209,16 @@ def _plain(name: str, value: Any) -> Any:
 
 def render_csv(report: Report) -> str:
     """CSV blocks separated by a blank line: queue rows (intervals, then ``total`` rows with
-    ``start`` = period start), then advisor rows (pause time by reason as a JSON object), then,
-    when acd was down during the period, one row per gap (``GAP_COLUMNS``; an unknown count is
-    empty)."""
+    ``start`` = period start; the wait percentiles, ``WAIT_COLUMNS``, on total rows only), then
+    advisor rows (pause time by reason as a JSON object), then, when acd was down during the
+    period, one row per gap (``GAP_COLUMNS``; an unknown count is empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", *QUEUE_COLUMNS])
+    columns = (*QUEUE_COLUMNS, *WAIT_COLUMNS)  # wait percentiles: empty on interval rows
+    writer.writerow(["kind", *columns])
     for kind, rows in (("interval", report.intervals), ("total", report.totals)):
         for f in rows:
-            writer.writerow([kind, *(_plain(c, getattr(f, c)) for c in QUEUE_COLUMNS)])
+            writer.writerow([kind, *(_plain(c, getattr(f, c)) for c in columns)])
     out.write("\n")
     writer.writerow(ADVISOR_COLUMNS)
     for a in report.advisors:
@@ -445,6 +454,8 @@ def render_html(report: Report) -> str:
         fairness,
         "<h2>Queues, whole period</h2>",
         _html_table(columns, _queue_rows(report.totals, columns)),
+        "<h2>Wait percentiles, whole period (seconds from first arrival)</h2>",
+        _html_table(["queue", *WAIT_COLUMNS], _queue_rows(report.totals, ["queue", *WAIT_COLUMNS])),
         f"<h2>Queues per {report.interval}</h2>",
         _html_table(
             columns,

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from acd.core.percentiles import percentile
 from acd.core.snapshots import Spread
 from acd.core.workload import occupancy_of
 from acd.storage.reconciliation import service_gaps_between, unattended_spans
@@ -95,9 +96,11 @@ class QueueFigures:
     # calls: on the period's totals only (None on intervals, and without such calls).
     answered_wait_p50_s: float | None = None
     answered_wait_p90_s: float | None = None
+    answered_wait_p95_s: float | None = None
     answered_wait_p99_s: float | None = None
     abandoned_wait_p50_s: float | None = None
     abandoned_wait_p90_s: float | None = None
+    abandoned_wait_p95_s: float | None = None
     abandoned_wait_p99_s: float | None = None
 
     @property
@@ -470,15 +473,6 @@ def spread(values: list[float]) -> Spread:
     return Spread(min(values), max(values), mean, stdev)
 
 
-def percentile(ordered: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile of sorted values (the smallest value with at least p % of the
-    values at or below it); None without values."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 async def _waits(
     conn: AsyncConnection, base: float, stop: float, queues: tuple[str, ...] | None
 ) -> list[tuple[str, str, float]]:
@@ -565,9 +559,11 @@ async def build_report(
                 figures,
                 answered_wait_p50_s=percentile(answered, 50),
                 answered_wait_p90_s=percentile(answered, 90),
+                answered_wait_p95_s=percentile(answered, 95),
                 answered_wait_p99_s=percentile(answered, 99),
                 abandoned_wait_p50_s=percentile(abandoned, 50),
                 abandoned_wait_p90_s=percentile(abandoned, 90),
+                abandoned_wait_p95_s=percentile(abandoned, 95),
                 abandoned_wait_p99_s=percentile(abandoned, 99),
             )
         )

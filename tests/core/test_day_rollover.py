@@ -32,7 +32,12 @@ def _counters(h: Harness, name: str = "sales") -> tuple[int, ...]:
 
 
 def _without_counters(snap: EngineSnapshot) -> EngineSnapshot:
-    reset = dict.fromkeys(COUNTERS, 0) | {"service_level": None, "counters_since": 0.0}
+    reset = dict.fromkeys(COUNTERS, 0) | {
+        "service_level": None,
+        "counters_since": 0.0,
+        "answered_waits": None,
+        "abandoned_waits": None,
+    }
     return dataclasses.replace(
         snap,
         queues=tuple(dataclasses.replace(q, **reset) for q in snap.queues),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from acd.core import commands as cmd
 from acd.core import events as ev
 from acd.core.config import EmptyPolicy, OverflowTarget
+from acd.core.percentiles import WaitPercentiles
 
 from .helpers import NO_WORKLOAD, Harness, agent, config, of_type, queue
 
@@ -125,3 +126,24 @@ def test_the_centre_leaves_out_callers_refused_at_join_but_not_those_moved_on() 
     alone.at(86_400).send(ev.DayRolledOver)
     centre = alone.engine.snapshot().centre
     assert (centre.offered, centre.rejected, centre.counters_since) == (0, 0, 86_400)
+
+
+def test_todays_wait_percentiles_count_from_first_arrival_where_the_call_ended() -> None:
+    """The overflowed caller answered 100 s after arriving counts 100 s in the second queue and
+    the centre (nothing in the first); the percentiles start again with the day."""
+    h = _overflowing_centre()
+    h.at(0).arrive("c1", "first")
+    h.fire("max_wait:c1:")
+    h.at(100).login("b1")
+    h.send(ev.AgentAnswered, call_id="c1", agent_id="b1")
+    h.at(110).arrive("gone", "second")
+    h.at(150).send(ev.CallerHungUp, call_id="gone")
+    snapshot = h.engine.snapshot()
+    first, second = snapshot.queues
+    assert first.answered_waits == WaitPercentiles()
+    assert second.answered_waits == WaitPercentiles(100.0, 100.0, 100.0, 100.0)
+    assert snapshot.centre.answered_waits == second.answered_waits
+    assert snapshot.centre.abandoned_waits.p99 == second.abandoned_waits.p50 == 40.0
+    h.at(86_400).send(ev.DayRolledOver)
+    snapshot = h.engine.snapshot()
+    assert snapshot.queues[1].answered_waits == snapshot.centre.answered_waits == WaitPercentiles()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from acd.admin.models import queue_out, stats_out
 from acd.core import events as ev
 from acd.core.config import AcdConfig, AgentConfig, EmptyPolicy, QueueConfig, WorkloadPolicy
+from acd.core.percentiles import WaitPercentiles
 from acd.storage.database import create_engine
 from acd.storage.recorder import Recorder
+from acd.storage.report_formats import WAIT_COLUMNS, render_csv, render_table
 from acd.storage.reports import Interval, build_report, parse_period
 from acd.storage.schema import upgrade_schema
 from tests.storage.engine_driver import EngineDriver
@@ -90,10 +95,12 @@ def answered_after(waits: tuple[float, ...], abandoned_after: float) -> EngineDr
 async def test_wait_percentiles_of_answered_and_abandoned_calls(
     db_url: str, tmp_path: Path
 ) -> None:
-    """Nearest-rank p50/p90/p99 of answered waits (10, 20, 30, 40 s) and of abandoned ones."""
+    """Nearest-rank p50/p90/p95/p99 of answered waits (10, 20, 30, 40 s) and of abandoned ones:
+    the same in the report (JSON, CSV, table), the engine's view of the day and the HTTP API."""
     await upgrade_schema(db_url)
+    day_driver = answered_after((10.0, 20.0, 30.0, 40.0), 50.0)
     async with Recorder(db_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
-        for record in answered_after((10.0, 20.0, 30.0, 40.0), 50.0).records:
+        for record in day_driver.records:
             recorder.record(record)
         assert await recorder.drain(10)
     start, end = parse_period("2026-12-01", "2026-12-01", "Europe/Paris")
@@ -105,6 +112,29 @@ async def test_wait_percentiles_of_answered_and_abandoned_calls(
     finally:
         await engine.dispose()
     day = next(r for r in report.totals if r.queue == "sales")
-    answered = (day.answered_wait_p50_s, day.answered_wait_p90_s, day.answered_wait_p99_s)
-    assert answered == (20.0, 40.0, 40.0)
+    answered = (
+        day.answered_wait_p50_s,
+        day.answered_wait_p90_s,
+        day.answered_wait_p95_s,
+        day.answered_wait_p99_s,
+    )
+    assert answered == (20.0, 40.0, 40.0, 40.0)
     assert (day.abandoned_wait_p50_s, day.abandoned_wait_p99_s) == (50.0, 50.0)
+    rows = list(csv.DictReader(io.StringIO(render_csv(report).split("\n\n")[0])))
+    total = next(r for r in rows if r["kind"] == "total" and r["queue"] == "sales")
+    assert [total[c] for c in WAIT_COLUMNS] == ["20.0", "40.0", "40.0", "40.0", *["50.0"] * 4]
+    assert all(r[WAIT_COLUMNS[0]] == "" for r in rows if r["kind"] == "interval")
+    table = render_table(report)
+    assert "answered_wait_p95_s" in table
+    block = table.split("Wait percentiles")[1].splitlines()
+    sales_row = next(line.split() for line in block if line.startswith("sales"))
+    assert sales_row == ["sales", "20.0", "40.0", "40.0", "40.0", *["50.0"] * 4]
+    # The live figures of the same day: the engine's queue and centre views, and the API's.
+    view = day_driver.engine.queue_view("sales")
+    assert view.answered_waits == WaitPercentiles(20.0, 40.0, 40.0, 40.0)
+    assert view.abandoned_waits == WaitPercentiles(50.0, 50.0, 50.0, 50.0)
+    api_queue = queue_out(view)
+    api_centre = stats_out(day_driver.engine.snapshot())
+    for figures in (api_queue, api_centre):
+        assert (figures.answered_wait_p50_s, figures.answered_wait_p95_s) == (20.0, 40.0)
+        assert figures.abandoned_wait_p90_s == 50.0
