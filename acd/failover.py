@@ -142,6 +142,7 @@ class Node:
         if holding.done():
             # Lost the lease: stop routing first, then the rest of the stop, bounded.
             await daemon.fence()
+            log.warning("routing_stopped", node=self.leadership.node, reason=holding.result())
             try:
                 async with asyncio.timeout(FENCED_STOP_S):
                     await running

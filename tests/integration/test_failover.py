@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from acd.storage import upgrade_schema
 from tests.deadlines import until
 from tests.integration.test_day_in_miniature import free_port, quiet_logs
 from tests.storage.conftest import fresh_postgres_database
+from tests.storage.tcp_proxy import TcpProxy
 
 __all__ = ["quiet_logs"]  # the autouse fixture applies here too
 
@@ -82,10 +84,31 @@ class Node:
         self.http = f"http://127.0.0.1:{data['http']['port']}"
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, logs: bool = False) -> None:
+        """Spawn the node; ``logs``: keep its log lines (``self.lines``) instead of showing them."""
+        self.lines: list[str] = []
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", NODE_PROCESS, json.dumps(self.data)
+            sys.executable,
+            "-c",
+            NODE_PROCESS,
+            json.dumps(self.data),
+            stderr=asyncio.subprocess.PIPE if logs else None,
         )
+        if logs:
+            self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.lines.append(line.decode(errors="replace"))
+
+    def logged_at(self, event: str) -> float:
+        """When the node logged ``event`` (its ISO timestamp, as epoch seconds)."""
+        found = [x for x in self.lines if f" {event} " in x]
+        assert found, f"{self.name} never logged {event}"
+        line = found[0]
+        return datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp()
 
     async def health(self) -> tuple[int, dict[str, Any]]:
         """The health check's status code and body; (0, {}) while nothing answers."""
@@ -261,3 +284,69 @@ async def test_a_killed_leader_is_replaced_by_the_standby_and_calls_stay_recorde
     runs = await rows(url, "SELECT started_at FROM daemon_runs ORDER BY started_at")
     assert len(runs) == 2
     print(f"takeover after SIGKILL: {took_over_s:.2f} s")
+
+
+@pytest.mark.slow
+async def test_a_leader_cut_off_from_postgresql_stops_routing_before_the_standby_leads(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Node a reaches PostgreSQL through a proxy, node b directly. The proxy is cut: a stops
+    routing (FastAGI closed) and exits with status 75, and it had stopped before b took the
+    lead (their logs' instants); b then routes and records calls."""
+    agi_a, agi_b = free_port(), free_port()
+    config = PbxConfig(
+        phones=tuple(
+            PhoneConfig(name=name, number=f"100{i}", display_name=f"Advisor {i}")
+            for i, name in enumerate(ADVISORS, start=1)
+        ),
+        queues=(QueueConfig(name="support"),),
+        dialplan=DialplanConfig(
+            fallback_queue="support", fallback_timeout=60.0, agi_alternates=(f"127.0.0.1:{agi_b}",)
+        ),
+        timings=Timings(answer=0.01, login_failure_delay=0.01),
+    )
+    server = make_url(pg_database)
+    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.restore()
+    via_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    async with PbxSim(config) as pbx:
+        for name in ADVISORS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        data_a = node_settings(
+            "a", pbx.ami_port, agi_a, http_port=free_port(), url=via_proxy, spool=tmp_path / "a"
+        )
+        data_b = node_settings(
+            "b", pbx.ami_port, agi_b, http_port=free_port(), url=pg_database, spool=tmp_path / "b"
+        )
+        a, b = Node("a", data_a), Node("b", data_b)
+        agi_url = f"agi://127.0.0.1:{agi_a}/inbound"
+        try:
+            await a.start(logs=True)
+            await until_role(a, "leader", 30)
+            await b.start(logs=True)
+            await until_role(b, "standby", 30)
+            first = pbx.place_call(agi_url=agi_url, caller_num="0611000001")
+            await asyncio.wait_for(first.done.wait(), 30)
+            assert first.path == "handled"
+
+            await proxy.cut()
+            assert a.process is not None
+            assert await asyncio.wait_for(a.process.wait(), 30) == 75
+            await until_role(b, "leader", 30)
+            with pytest.raises(ConnectionRefusedError):
+                await asyncio.open_connection("127.0.0.1", agi_a)
+            assert a.logged_at("routing_stopped") < b.logged_at("leadership_acquired")
+
+            later = pbx.place_call(agi_url=agi_url, caller_num="0611000002")
+            await asyncio.wait_for(later.done.wait(), 30)
+            assert later.path == "handled"
+            deadline = time.monotonic() + 20
+            while not await rows(
+                pg_database, f"SELECT 1 FROM calls WHERE call_id = '{later.uniqueid}'"
+            ):
+                assert time.monotonic() < deadline, "the call after the takeover is recorded"
+                await asyncio.sleep(0.1)
+        finally:
+            await a.stop()
+            await b.stop()
+            await proxy.cut()
