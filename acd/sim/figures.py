@@ -10,6 +10,7 @@ offered in; calls offered during the warm-up are left out.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -36,6 +37,9 @@ class QueueFigures:
     closed: int = 0  # rang while the queue was closed (opening hours): not offered
     rejected: int = 0  # refused at join (join_when_empty): out of the service-level denominator
     longest_wait_s: float = 0.0  # longest wait of an offered call, from its first arrival
+    # Moved on to another queue of the engine (in ``offered``, never answered here). Always 0 for
+    # the centre, which counts each call once.
+    moved_on: int = 0
 
     @property
     def service_level(self) -> float | None:
@@ -60,8 +64,11 @@ class QueueFigures:
         return self.handle_s / self.answered if self.answered else None
 
 
-def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> QueueFigures:
-    """Figures for exactly these calls."""
+def queue_figures(
+    calls: Iterable[CallCompleted], short_abandon_s: float, moved_on: int = 0
+) -> QueueFigures:
+    """Figures for exactly these calls, plus ``moved_on`` calls that moved on from the queue to
+    another one of the engine (offered here, never answered here)."""
     offered = answered = abandoned = short = left = within = closed = rejected = 0
     wait = handle = longest = 0.0
     for c in calls:
@@ -85,7 +92,18 @@ def queue_figures(calls: Iterable[CallCompleted], short_abandon_s: float) -> Que
             left += 1
             rejected += outcome is Outcome.REJECTED
     return QueueFigures(
-        offered, answered, abandoned, short, left, within, wait, handle, closed, rejected, longest
+        offered + moved_on,
+        answered,
+        abandoned,
+        short,
+        left,
+        within,
+        wait,
+        handle,
+        closed,
+        rejected,
+        longest,
+        moved_on,
     )
 
 
@@ -171,6 +189,21 @@ def day_figures(result: SimulationResult) -> DayFigures:
         idx = int((c.offered_at - result.open_s) // result.interval_s)
         if 0 <= idx < len(starts):
             by_interval.setdefault(c.queue, [[] for _ in starts])[idx].append(c)
+    # A call that moved on from a queue counts there too, as offered (the engine's and the
+    # reports' rule), in the interval it was first offered in; the centre counts it once.
+    offered_at = {c.call_id: c.offered_at for c in calls}
+    moved: dict[str, int] = defaultdict(int)
+    moved_by_interval: dict[tuple[str, int], int] = defaultdict(int)
+    for call_id, left in result.moved_on:
+        at = offered_at.get(call_id)
+        if at is None:
+            continue  # offered during the warm-up, or not over when the run stopped
+        moved[left] += 1
+        by_queue.setdefault(left, [])
+        idx = int((at - result.open_s) // result.interval_s)
+        if 0 <= idx < len(starts):
+            moved_by_interval[(left, idx)] += 1
+            by_interval.setdefault(left, [[] for _ in starts])
     sab = result.short_abandon_s
     agents = [
         AgentFigures(
@@ -182,8 +215,11 @@ def day_figures(result: SimulationResult) -> DayFigures:
     busy = sum(result.interval_busy_s)
     return DayFigures(
         total=queue_figures(calls, sab),
-        queues={q: queue_figures(cs, sab) for q, cs in by_queue.items()},
-        intervals={q: [queue_figures(cs, sab) for cs in lists] for q, lists in by_interval.items()},
+        queues={q: queue_figures(cs, sab, moved[q]) for q, cs in by_queue.items()},
+        intervals={
+            q: [queue_figures(cs, sab, moved_by_interval[(q, i)]) for i, cs in enumerate(lists)]
+            for q, lists in by_interval.items()
+        },
         interval_starts=starts,
         interval_occupancy=[
             occupancy(b, s)

@@ -61,6 +61,8 @@ class SimulationResult:
     short_abandon_s: float
     warmup_s: float
     breather_holds: int = 0  # breather_hold records: callers held only by breathers (alerts)
+    # (call id, queue it left) for each move on to another queue of the engine (an overflow).
+    moved_on: tuple[tuple[str, str], ...] = ()
 
     def interval_starts(self) -> list[float]:
         """Start of each reporting interval."""

@@ -148,6 +148,7 @@ class DaySimulation:
         self._advisors = {a.id: _Advisor(a.id, since=scenario.open_s) for a in config.agents}
         self._events = 0
         self._breather_holds = 0
+        self._moved_on: list[tuple[str, str]] = []
         self._no_queue = 0
         self._queue_names = frozenset(q.name for q in config.queues)
         starts = scenario.intervals()
@@ -170,8 +171,13 @@ class DaySimulation:
             raise SimulationError(f"engine refused {event!r} at {self._now:.3f}: {exc}") from exc
         self._events += 1
         for c in commands:
-            if isinstance(c, cmd.RecordCallEvent) and c.kind == "breather_hold":
-                self._breather_holds += 1
+            if isinstance(c, cmd.RecordCallEvent):
+                if c.kind == "breather_hold":
+                    self._breather_holds += 1
+                elif c.kind == "overflowed" and str(c.data.get("target", "")).startswith("queue:"):
+                    # Moved on to another queue of the engine: offered to (and overflowed out
+                    # of) the queue it leaves, as the engine's and the reports' figures count it.
+                    self._moved_on.append((c.call_id, c.queue))
         if self.on_decision is not None:
             self.on_decision(self._now, event, commands)
         self._execute(commands)
@@ -304,6 +310,7 @@ class DaySimulation:
             short_abandon_s=self.config.short_abandon_s,
             warmup_s=scenario.warmup_s,
             breather_holds=self._breather_holds,
+            moved_on=tuple(self._moved_on),
         )
 
     def _arrive(self, caller: Caller, number: int) -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from acd.core.commands import CallCompleted
+from acd.core.config import OverflowTarget
 from acd.core.states import Outcome
 from acd.sim.figures import day_figures, queue_figures
 from acd.sim.replications import estimate, replicate, summarize, t_quantile
@@ -133,3 +134,21 @@ def test_a_capped_day_counts_the_breather_alerts() -> None:
     figures = day_figures(DaySimulation(tight, small_day(), seed=3).run())
     assert figures.breathers > 0
     assert figures.breather_holds > 0
+
+
+def test_a_queue_counts_the_callers_who_moved_on_from_it_and_the_centre_counts_them_once() -> None:
+    """Sales callers overflow to support after 30 s: sales counts them offered and moved on
+    (never answered there), as the engine and the reports do; the day's total counts each once."""
+    centre = small_centre()
+    sales, support = centre.queues
+    overflowing = replace(sales, max_wait_s=30.0, overflow=OverflowTarget.parse("queue:support"))
+    result = replicate(replace(centre, queues=(overflowing, support)), small_day(), 1, seed=5)[0]
+    assert result.moved_on
+    day = day_figures(result)
+    moved = day.queues["sales"].moved_on
+    assert moved > 0
+    ended_in_sales = sum(1 for c in result.calls if c.queue == "sales")
+    assert day.queues["sales"].offered == ended_in_sales + moved
+    assert sum(f.moved_on for f in day.intervals["sales"]) == moved
+    assert day.total.offered == len(result.calls)
+    assert day.total.moved_on == 0
