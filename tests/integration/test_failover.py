@@ -350,3 +350,72 @@ async def test_a_leader_cut_off_from_postgresql_stops_routing_before_the_standby
             await a.stop()
             await b.stop()
             await proxy.cut()
+
+
+@pytest.mark.slow
+async def test_a_hung_leader_loses_its_lease_to_the_standby(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Node a is stopped (SIGSTOP: its session and lock stay, it renews nothing): b ends a's
+    session once the lease and the grace are past and leads; a, continued, hears it, stops
+    and exits with status 75; calls go to b."""
+    agi_a, agi_b = free_port(), free_port()
+    config = PbxConfig(
+        phones=tuple(
+            PhoneConfig(name=name, number=f"100{i}", display_name=f"Advisor {i}")
+            for i, name in enumerate(ADVISORS, start=1)
+        ),
+        queues=(QueueConfig(name="support"),),
+        dialplan=DialplanConfig(
+            fallback_queue="support", fallback_timeout=60.0, agi_alternates=(f"127.0.0.1:{agi_b}",)
+        ),
+        timings=Timings(answer=0.01, login_failure_delay=0.01),
+    )
+    async with PbxSim(config) as pbx:
+        for name in ADVISORS:
+            pbx.phone(name).behaviour = PhoneBehaviour(answer_delay=0.05, talk_time=0.2)
+        a = Node(
+            "a",
+            node_settings(
+                "a",
+                pbx.ami_port,
+                agi_a,
+                http_port=free_port(),
+                url=pg_database,
+                spool=tmp_path / "a",
+            ),
+        )
+        b = Node(
+            "b",
+            node_settings(
+                "b",
+                pbx.ami_port,
+                agi_b,
+                http_port=free_port(),
+                url=pg_database,
+                spool=tmp_path / "b",
+            ),
+        )
+        try:
+            await a.start()
+            await until_role(a, "leader", 30)
+            await b.start()
+            await until_role(b, "standby", 30)
+            assert a.process is not None
+            stopped_at = time.monotonic()
+            a.process.send_signal(signal.SIGSTOP)
+            await until_role(b, "leader", 30)
+            # lease_s 2 + grace 1 after a's last renewal (at most a quarter lease before the stop).
+            assert time.monotonic() - stopped_at >= 2.0 + 1.0 - 0.5 - 0.1
+            a.process.send_signal(signal.SIGCONT)
+            assert await asyncio.wait_for(a.process.wait(), 30) == 75
+            call = pbx.place_call(agi_url=f"agi://127.0.0.1:{agi_a}/inbound", caller_num="0611")
+            await asyncio.wait_for(call.done.wait(), 30)
+            assert call.path == "handled"
+            (lease,) = await rows(pg_database, "SELECT holder, term FROM leadership")
+            assert (lease["holder"], lease["term"]) == ("b", 2)
+        finally:
+            if a.process is not None and a.process.returncode is None:
+                a.process.send_signal(signal.SIGCONT)
+            await a.stop()
+            await b.stop()
