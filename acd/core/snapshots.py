@@ -25,8 +25,9 @@ class AgentView:
     call_id: str | None
     pending_pause: str | None
     missed_in_row: int
-    # Busy ÷ max(staffed, min basis) in the rolling window, busy and staffed time in progress
-    # included (see WorkloadPolicy).
+    # Busy ÷ staffed in the rolling window, busy and staffed time in progress included: the
+    # reports' figure (acd.core.workload.occupancy). The cap's own figure (Engine.occupancy)
+    # floors staffed time at min_basis_s.
     occupancy: float
     staffed_s_in_window: float  # available, ringing, on a call, wrap-up or breather
     calls_in_window: int

@@ -189,7 +189,9 @@ def agent_view(agent: LiveAgent, at: float) -> AgentView:
         call_id=call_id_of(agent),
         pending_pause=agent.pending_pause,
         missed_in_row=agent.missed,
-        occupancy=min(1.0, occupancy(busy, staffed, load.min_basis_s) or 0.0),
+        # The figure people read, as the reports compute it: no floor (the floor only keeps the
+        # cap from sending an advisor to a breather after the first call of a shift).
+        occupancy=min(1.0, occupancy(busy, staffed) or 0.0),
         staffed_s_in_window=staffed,
         calls_in_window=calls,
         talk_s_in_window=talk,

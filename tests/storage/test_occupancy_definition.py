@@ -8,6 +8,7 @@ accounting of the same activity changes.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,16 @@ async def test_engine_snapshot_report_and_simulator_agree_on_occupancy(
         seconds = _seconds_per_activity(day, view.agent_id, end)
         simulated = AgentDay(view.agent_id, seconds, calls=0, talk_s=0, breathers=0, missed=0)
         assert simulated.occupancy == pytest.approx(expected)
+
+
+async def test_the_caps_floor_changes_only_the_caps_figure(sqlite_url: str, tmp_path: Path) -> None:
+    """With a one-hour floor, a1 (2,700 s staffed) is at 440/3,600 for the cap, but the snapshot
+    (wallboard, API, demo summary) shows the report's 440/2,700."""
+    await recorded_fixture_day(sqlite_url, tmp_path / "spool")
+    report = await report_for(sqlite_url, Interval.DAY)
+    a1 = next(a for a in report.advisors if a.agent_id == "a1")
+    floored = dataclasses.replace(DAY_WINDOW, min_basis_s=3600)
+    day = fixture_day(workload=floored)
+    end = local(10, 0)
+    assert day.engine.occupancy("a1", end) == pytest.approx(440 / 3600)
+    assert day.engine.agent_view("a1", end).occupancy == pytest.approx(a1.occupancy)
