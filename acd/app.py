@@ -669,6 +669,8 @@ class Daemon:
         self.watchdog = LoopWatchdog(stall_s=stall, beat_s=min(1.0, stall / 4)) if stall else None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
+        # A callback restored due at once waits for the daemon to take its AGI session.
+        self.callbacks.ready = self.started
         # Records before this instant are the previous run's (closed at restart).
         self._started_at = self.clock.now()
         self._resynced = asyncio.Event()  # the phones' states were read once from AMI

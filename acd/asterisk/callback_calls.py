@@ -10,11 +10,12 @@ the caller ID the advisor's phone shows, ``ACD_CALLBACK_ID`` as a channel variab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from acd.asterisk.ami_client import AmiClient
+from acd.asterisk.ami_codec import FieldValue
 from acd.asterisk.callback_leg import CallbackLeg, CallbackPhase, CallbackSpec
 from acd.asterisk.originated_calls import OriginatedCalls
 from acd.core.commands import ReserveAgent
@@ -61,6 +62,15 @@ class CallbackCalls(OriginatedCalls[CallbackLeg]):
         # With several PBXs: the AMI of the box an advisor's endpoint is on (their phone is
         # originated there); None: the shell's own AMI.
         self.ami_for: Callable[[str], AmiClient | None] | None = None
+
+    def _at_send(self, fields: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
+        # The FastAGI port is known once its server listens: a callback reserved at start (read
+        # back from the database) was built with the configured one, possibly 0.
+        data = str(fields.get("Data", ""))
+        path = data[data.find("/callback?") :] if "/callback?" in data else ""
+        if not path:
+            return fields
+        return {**fields, "Data": f"{self.delivery.agi_base}{path}"}
 
     def reserve_agent(self, command: ReserveAgent) -> None:
         """The engine reserved an advisor for a callback: originate the advisor's leg."""

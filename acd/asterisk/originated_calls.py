@@ -44,6 +44,10 @@ from acd.runtime.ports import EventInbox
 
 log = structlog.get_logger("acd.asterisk")
 
+# How long an Originate waits for the daemon to be started and the AMI logged in (at start, or
+# during an AMI reconnect) before it counts as failed.
+STARTUP_WAIT_S = 10.0
+
 # OriginateResponses read before the Originate's own response was handled (same read): kept
 # this many, for the action that is about to claim them.
 _EARLY_MAX: Final = 256
@@ -98,6 +102,9 @@ class OriginatedCalls(Generic[LegT]):
         self._early: OrderedDict[str, OriginateResponse] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
         self.originated = 0
+        # Set once the daemon can take the originated channel (FastAGI listening): a leg due
+        # at start (a callback read back from the database) waits for it, None: never waits.
+        self.ready: asyncio.Event | None = None
 
     @property
     def active(self) -> int:
@@ -132,7 +139,14 @@ class OriginatedCalls(Generic[LegT]):
             ami = attempt.via or self.ami
             if ami is None:
                 raise AmiError("no AMI connection")
-            response = await ami.send_action("Originate", fields)
+            # A leg due at start (a callback read back from the database) comes before the AMI
+            # login and the FastAGI server: an Originate then would fail, or answer into no
+            # AGI, and count as an attempt the customer never got.
+            async with asyncio.timeout(STARTUP_WAIT_S):
+                if self.ready is not None:
+                    await self.ready.wait()
+                await ami.wait_connected(STARTUP_WAIT_S)
+            response = await ami.send_action("Originate", self._at_send(fields))
         except (AmiError, TimeoutError) as exc:
             log.error(f"{self.kind}_originate_failed", call_id=call_id, error=str(exc))
             self._end(attempt, "originate_refused")
@@ -149,6 +163,10 @@ class OriginatedCalls(Generic[LegT]):
             self._originate_response(attempt, early)
         else:
             self._by_action[action_id] = attempt
+
+    def _at_send(self, fields: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
+        """The Originate's fields as sent, once the daemon is ready (a kind may update them)."""
+        return fields
 
     def _end(self, attempt: Attempt[LegT], reason: str) -> None:
         """The attempt never reached Asterisk: the advisor is released at once."""

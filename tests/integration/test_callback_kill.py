@@ -167,5 +167,13 @@ async def test_a_callback_survives_acd_killed_while_the_customer_rings(tmp_path:
             summary = log.completed("cb1")
             assert summary is not None
             assert summary.outcome is Outcome.COMPLETED
+            # Two attempts: the killed one and this one. Restored due at once, before the AMI
+            # login and the FastAGI server, its Originate waited for both (it failed, or rang
+            # the advisor into agi://…:0, and counted an attempt the customer never got).
+            await until(
+                lambda: (callback_row(database) or ("", 0))[:2] == ("completed", 2),
+                within=10,
+                what="two attempts stored",
+            )
         assert witness.customer_dials == 2
         assert witness.most_at_once == 1
