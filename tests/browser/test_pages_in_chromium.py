@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from acd.demo import DEMO_ADMIN_TOKEN, DEMO_CUSTOMERS, demo_customer_number
+
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev dependency)")
 expect = playwright_api.expect
 
@@ -33,10 +35,14 @@ if CHROMIUM is None:
         raise RuntimeError("CI needs chromium for tests/browser (.ci/run installs it)")
     pytest.skip("no chromium on this machine (apt-get install chromium)", allow_module_level=True)
 
-pytestmark = pytest.mark.slow
 WAIT_MS = 30_000  # a loaded machine: the demo and Chromium share two cores with everything else
 # expect() has its own default (5 s), which page.set_default_timeout does not change.
 expect.set_options(timeout=WAIT_MS)
+STARTUP_S = 120  # acd demo up and serving HTTP
+# Above pyproject's 120 s: the first test also starts the demo and Chromium, the restart test
+# starts the demo again; each wait inside has its own, shorter deadline that says what it
+# waited for, and this bound stays for a hang.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(STARTUP_S + 240)]
 
 
 def _free_port() -> int:
@@ -64,17 +70,21 @@ class Demo:
             self.process = subprocess.Popen(
                 command, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, (
-                self.workdir / f"demo-{self.starts}.log"
-            ).read_text()
-            health = f"{self.base}/api/v1/health"
+        # A loaded two-core box has taken over 60 s to bring the demo up (imports, schema,
+        # pbxsim, the daemon): wait long, and say why when it does not come.
+        deadline = time.monotonic() + STARTUP_S
+        health = f"{self.base}/api/v1/health"
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_tail()
             with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as answer:
                 if answer.status == 200:
                     return
-            assert time.monotonic() < deadline, "acd demo did not serve HTTP within 60 s"
             time.sleep(0.2)
+        self.kill()
+        raise AssertionError(f"acd demo did not serve HTTP within {STARTUP_S} s\n{self.log_tail()}")
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
 
     def kill(self) -> None:
         """Stop at once, as a crash would (the demo's own shutdown drains calls for a minute)."""
@@ -189,12 +199,58 @@ def test_an_advisor_signs_in_with_the_link_and_acts(demo: Demo, browser: Any) ->
     assert page.errors == []
 
 
+# The demo's directory by number, as pbxsim presents its callers (01 99 00 00 01...).
+DIRECTORY = {demo_customer_number(i): c[1] for i, c in enumerate(DEMO_CUSTOMERS, start=1)}
+
+
+def admin_get(demo: Demo, path: str) -> Any:
+    request = urllib.request.Request(
+        f"{demo.base}{path}", headers={"authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def customer_on_the_line(demo: Demo, deadline: float) -> tuple[str, str]:
+    """An advisor a directory customer rings or talks to now, and that customer's name.
+
+    Which advisor gets a customer is the demo's chance: one given advisor waits minutes for one
+    (measured: Lucas Petit, 1009, was rung 3 times in 140 s, half of them not customers), so the
+    test follows a customer's call to whichever advisor it reaches.
+    """
+    while time.monotonic() < deadline:
+        calls = [
+            c
+            for c in admin_get(demo, "/api/v1/calls")
+            if c["agent_id"] and c["caller_number"] in DIRECTORY
+        ]
+        if calls:
+            # The one just ringing first: it has the most of its call left.
+            call = max(calls, key=lambda c: (c["state"] == "presented", c["offered_at"]))
+            return call["agent_id"], DIRECTORY[call["caller_number"]]
+        time.sleep(0.3)
+    raise AssertionError("no directory customer reached an advisor (GET /api/v1/calls)")
+
+
 def test_the_advisor_page_pops_up_the_customer_who_calls(demo: Demo, browser: Any) -> None:
-    """A directory customer rings the advisor: name, recent calls and the note box appear."""
-    page = open_page(browser, f"{demo.base}/agent/1009#token=demo-1009")
-    live(page, "en direct")
-    # Half the demo's callers are customers: wait for one to reach this advisor.
-    expect(page.locator("#cu-name")).not_to_be_empty(timeout=180_000)
+    """Opened while a directory customer rings or talks to the advisor, the page shows that
+    customer's name, recent calls and the note box."""
+    # A failure says what it waited for, well inside the module's pytest timeout.
+    deadline = time.monotonic() + 90
+    while True:
+        agent_id, name = customer_on_the_line(demo, deadline)
+        # In French whatever the advisor's own language (Emma Girard's is English).
+        page = open_page(browser, f"{demo.base}/agent/{agent_id}?lang=fr#token=demo-{agent_id}")
+        live(page, "en direct")
+        try:
+            expect(page.locator("#cu-name")).to_have_text(name, timeout=15_000)
+            break
+        except AssertionError:
+            # The call ended before the page was live (a demo call lasts seconds on a loaded
+            # machine): follow another customer's call.
+            page.context.close()
+            if time.monotonic() > deadline:
+                raise
     expect(page.locator("#customer h3")).to_have_text("Derniers appels")
     expect(page.locator("#note-row")).to_contain_text("données personnelles")
     assert page.errors == []
