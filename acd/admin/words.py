@@ -134,6 +134,8 @@ PHRASES: Final = {
     "hours_closing": N_("Open — closes {when}"),
     "callbacks_pending": N_("Callbacks: {count} pending"),
     "callbacks_next": N_("Callbacks: {count} pending, next at {when}"),
+    # Callers refused by join_when_empty today (out of the service level, so shown here).
+    "rejected_today": N_("{count} turned away today: nobody to take them"),
     "close_queue": N_("Close now"),
     "reopen_queue": N_("Reopen"),
     "closure_reason": N_("Why close this queue now?"),

@@ -203,6 +203,13 @@
                  {count, when: dayAndTime.format(new Date(q.callbacks_next_due_at * 1000))});
       book.hidden = !book.textContent;
     }
+    // Callers refused at join (join_when_empty): out of the service level, so shown here.
+    const rejected = card.querySelector(".q-rejected");
+    if (rejected) {
+      rejected.textContent = !q.rejected ? ""
+        : fill(W.phrases.rejected_today, {count: number.format(q.rejected)});
+      rejected.hidden = !rejected.textContent;
+    }
     const hint = card.querySelector(".hint");
     hint.textContent = state.hint;
     hint.hidden = !state.hint;
