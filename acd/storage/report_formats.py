@@ -434,8 +434,9 @@ def render_html(report: Report) -> str:
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f'<div class="sub">interval {report.interval}; short abandon under '
-        f"{report.short_abandon_s:g} s; service level = answered within the queue's threshold "
-        "/ (offered - short abandons)</div>",
+        f"{report.short_abandon_s:g} s; service level = answered within the threshold of the "
+        "queue that answered (wait from first arrival) / (offered - short abandons - rejected)"
+        "</div>",
         '<div class="cards">'
         + "".join(
             f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards
