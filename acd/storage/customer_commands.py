@@ -8,10 +8,12 @@ Exports hold personal data: the file is written with mode 0600.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 import typer
@@ -62,16 +64,37 @@ async def _ready_store(url: str) -> CustomerStore:
     return CustomerStore(url)
 
 
-async def import_customers(url: str, data: bytes, country: str) -> ParsedFile:
-    """Parse and write a customer file; returns what went in and what was rejected."""
-    numbers = [n for _, c in parse_customers_csv(data, country).customers for n in c.numbers]
+async def import_customers(
+    url: str, data: bytes, country: str, *, timezone: str = "Europe/Paris"
+) -> ParsedFile:
+    """Parse and write a customer file; returns what went in and what was rejected.
+
+    A customer already in the database keeps its consent records (proof the centre must keep):
+    the row's consent act is added to them, never in their place.
+    """
+    at = time.time()
+    first = parse_customers_csv(data, country, timezone=timezone, now=at)
+    numbers = [n for _, c in first.customers for n in c.numbers]
     store = await _ready_store(url)
     try:
-        parsed = parse_customers_csv(data, country, owners=await store.owners(numbers))
-        at = time.time()
+        parsed = parse_customers_csv(
+            data, country, owners=await store.owners(numbers), timezone=timezone, now=at
+        )
         batch: list[Customer] = [customer for _, customer in parsed.customers]
         for start in range(0, len(batch), BATCH):
-            await store.save_many(batch[start : start + BATCH], at=at)
+            chunk = batch[start : start + BATCH]
+            kept = {
+                c.customer_id: c.consents
+                for c in await store.get_many(c.customer_id for c in chunk)
+            }
+            merged = []
+            for customer in chunk:
+                consents = kept.get(customer.customer_id, ())
+                act = parsed.consents.get(customer.customer_id)
+                if act is not None:
+                    consents = act.applied_to(consents)
+                merged.append(dataclasses.replace(customer, consents=consents))
+            await store.save_many(merged, at=at)
     finally:
         await store.close()
     return parsed
@@ -82,14 +105,26 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV file: name, numbers, and optional columns")],
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
     country: Country = "FR",
+    timezone: Annotated[
+        str,
+        typer.Option(
+            "--timezone",
+            envvar="ACD_CENTRE_TIMEZONE",
+            help="Zone of consent dates written without an offset (IANA name).",
+        ),
+    ] = "Europe/Paris",
 ) -> None:
-    """Import customers; rejected rows are listed with their line and reason."""
+    """Import customers and their consent; rejected rows are listed with line and reason."""
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise _fail(f"{file}: {exc.strerror or exc}") from None
     try:
-        parsed = asyncio.run(import_customers(database_url, data, country))
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f"unknown time zone {timezone!r} (IANA name: Europe/Paris)") from None
+    try:
+        parsed = asyncio.run(import_customers(database_url, data, country, timezone=timezone))
     except CustomerFileError as exc:
         raise _fail(f"{file}: refused, nothing imported: {exc}") from None
     except StorageError as exc:
