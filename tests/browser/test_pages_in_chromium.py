@@ -104,13 +104,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium; the pages a test opened are closed after it: each live page
+    re-renders every second on SSE, and a module's worth of them slowed the loaded box."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 def open_page(browser: Any, url: str, *, locale: str = "fr-FR", width: int = 1400) -> Any:

@@ -25,6 +25,8 @@ if CHROMIUM is None:
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000  # a loaded machine: Chromium shares two cores with everything else
+# expect() has its own default (5 s), which page.set_default_timeout does not change.
+expect.set_options(timeout=WAIT_MS)
 
 
 class ServedApi:
