@@ -12,10 +12,16 @@
   let lastListenedKey = null;
 
   // The screen pop: who is calling and their last calls, fetched when the call comes and again
-  // when its profile changes (a CRM that answered after the phone rang).
-  async function loadOffer(callId) {
-    const result = await A.call("GET", base + "/offer", token);
+  // when its profile changes (a CRM that answered after the phone rang). A failed fetch (acd
+  // restarting, overloaded) is tried again while the call is on the page: else the advisor
+  // would talk to the whole call without seeing who it is.
+  async function loadOffer(callId, tries = 0) {
+    const result = await A.call("GET", base + "/offer", token).catch(() => ({ok: false, status: 0}));
     if (offerFor !== callId) return;
+    if (!result.ok && (result.status === 0 || result.status >= 500) && tries < 10) {
+      setTimeout(() => { if (offerFor === callId) loadOffer(callId, tries + 1); }, 1000);
+      return;
+    }
     const offer = result.ok ? result.data.offer : null;
     const customer = offer && offer.customer;
     $("customer").hidden = !offer || (!customer && !offer.recent_calls.length && !offer.reason);
