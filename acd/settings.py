@@ -498,7 +498,9 @@ class QueueSettings(_Section):
     schedule: str | None = None  # a [schedules.NAME]; none: always open
     last_entry_before_close_s: Seconds = 0.0
     at_close: AtClose = AtClose.SERVE
-    closed: str = "message"  # or queue:OTHER, extension:EXTEN@CONTEXT (voicemail), hangup
+    # or queue:OTHER, extension:EXTEN@CONTEXT (voicemail), hangup, callback (say when it opens,
+    # then offer a callback at the opening)
+    closed: str = "message"
     # Offer waiting callers a callback after this long, or once the expected wait exceeds
     # callback_offer_wait_s (0: not offered that way); callback_key accepts it.
     callback_offer_after_s: Seconds = 0.0

@@ -54,6 +54,8 @@ CALL_STATES: Final = {
     "abandoned": N_("Caller hung up"),
     "overflowed": N_("Sent elsewhere"),
     "ended": N_("Ended"),
+    "scheduled": N_("Callback scheduled"),
+    "closed_offer": N_("Closed: callback offered"),
 }
 
 OUTCOMES: Final = {

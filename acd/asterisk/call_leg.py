@@ -36,6 +36,7 @@ from acd.asterisk.prompts import (
     TYPING_MAX_DIGITS,
     TYPING_TIMEOUT_MS,
     closed_lines,
+    closed_offer_lines,
     confirm_lines,
     prompt_lines,
     typing_line,
@@ -587,6 +588,10 @@ class CallLeg:
             digits = command.digits
             lines = confirm_lines(digits) if digits.isdigit() else []
             confirm = _Confirmation(digits) if lines else None
+        elif command.kind == "callback_offer_closed" and self._confirm is None:
+            lines = closed_offer_lines(
+                audio.language, audio.timezone, command.reopens_at, audio.keys
+            )
         elif self._confirm is not None or self._next_confirm is not None:
             # The caller is confirming a callback number: an announcement would cut the
             # dialog short, so it is skipped (a refusal comes only once the dialog is over).

@@ -20,6 +20,10 @@ OWN_PROMPTS: dict[str, dict[str, str]] = {
         "fr": "Pour être rappelé sans perdre votre place, appuyez sur 1.",
         "en": "To be called back without losing your place, press 1.",
     },
+    "acd-callback-offer-closed": {
+        "fr": "Pour être rappelé dès notre réouverture, appuyez sur 1.",
+        "en": "To be called back as soon as we open, press 1.",
+    },
     "acd-callback-number": {
         "fr": "Nous vous rappellerons au",
         "en": "We will call you back on",
@@ -190,15 +194,31 @@ SAY_DATETIME_FORMATS = {
 }
 
 
-def closed_lines(language: str, timezone: str, reopens_at: float | None) -> list[str]:
+def closed_lines(
+    language: str, timezone: str, reopens_at: float | None, keys: str = ""
+) -> list[str]:
     """ "We are closed" and, when known, "we open again on" + the date and time said by Asterisk
     (SAY DATETIME, in the channel's language and the centre's zone). ``acd-closed`` and
-    ``acd-reopens`` are the centre's own recordings (docs/hours.md)."""
+    ``acd-reopens`` are the centre's own recordings (docs/hours.md). ``keys`` end each part
+    (a closed queue's callback offer: the caller need not wait for the question)."""
     if reopens_at is None:
-        return [stream_file("acd-closed")]
+        return [stream_file("acd-closed", keys)]
     fmt = SAY_DATETIME_FORMATS.get(language, SAY_DATETIME_FORMATS["en"])
     return [
-        stream_file("acd-closed"),
-        stream_file("acd-reopens"),
-        command_line("SAY DATETIME", str(int(reopens_at)), quoted(""), quoted(fmt), word(timezone)),
+        stream_file("acd-closed", keys),
+        stream_file("acd-reopens", keys),
+        command_line(
+            "SAY DATETIME", str(int(reopens_at)), quoted(keys), quoted(fmt), word(timezone)
+        ),
+    ]
+
+
+def closed_offer_lines(
+    language: str, timezone: str, reopens_at: float | None, keys: str = ""
+) -> list[str]:
+    """A closed queue's callback offer (``closed = "callback"``): closed, when it opens, then
+    "to be called back as soon as we open, press 1"."""
+    return [
+        *closed_lines(language, timezone, reopens_at, keys),
+        stream_file("acd-callback-offer-closed", keys),
     ]

@@ -40,7 +40,7 @@ class CallbackPolicy:
     """How callbacks are attempted, and which numbers they may call.
 
     A failed attempt (busy, no answer, unreachable) is retried ``retry_spacing_s`` later, at
-    most ``max_attempts`` attempts in all and never after ``give_up_after_s`` from the request
+    most ``max_attempts`` attempts in all and never after ``give_up_after_s`` from when it is due
     (None: no time limit). ``service_level_s`` (``callback_sl_s``): a callback counts within
     its service level when connected within this long of its due time (its place in line, or
     its scheduled time). ``daily_limit_per_number``: requests accepted per number per day.

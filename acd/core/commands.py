@@ -51,13 +51,17 @@ class PlayPrompt:
 
     ``callback_confirm`` is a short dialog rather than an announcement: ``digits`` (the number a
     callback would call, national form) is read back, 1 accepts it, 2 lets the caller type
-    another; the leg posts ``CallbackNumberConfirmed`` when one is accepted."""
+    another; the leg posts ``CallbackNumberConfirmed`` when one is accepted.
+    ``callback_offer_closed``: the queue is closed; the caller hears when it opens again
+    (``reopens_at``) and is offered a callback then, accepted like ``callback_offer``."""
 
     call_id: str
     kind: str
     position: int
     expected_wait_s: int
     digits: str = ""
+    # ``callback_offer_closed``: when the closed queue opens again (epoch), said before the offer.
+    reopens_at: float | None = None
 
 
 @dataclass(slots=True)

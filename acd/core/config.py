@@ -76,6 +76,8 @@ class TargetKind(StrEnum):
     QUEUE = "queue"  # another queue of this engine: the caller stays in the same session
     EXTENSION = "extension"  # a dialplan target (``context,exten,priority`` or ``exten@context``)
     HANGUP = "hangup"  # say goodbye and hang up
+    # Closed queues only: say when it opens and offer a callback then (else goodbye).
+    CALLBACK = "callback"
 
 
 def _check_id(field_name: str, value: str) -> None:
@@ -112,26 +114,32 @@ class OverflowTarget:
     def __post_init__(self) -> None:
         if not isinstance(self.kind, TargetKind):
             raise ConfigError("target.kind", f"must be one of {[k.value for k in TargetKind]}")
-        if self.kind is TargetKind.HANGUP:
+        if self.kind is TargetKind.HANGUP or self.kind is TargetKind.CALLBACK:
             if self.value:
-                raise ConfigError("target.value", "hangup takes no value")
+                raise ConfigError("target.value", f"{self.kind.value} takes no value")
         elif not self.value or any(c.isspace() for c in self.value):
             raise ConfigError("target.value", f"{self.kind.value} needs a value without spaces")
 
     @classmethod
     def parse(cls, text: str) -> OverflowTarget:
-        """``queue:billing`` | ``extension:voicemail@support`` | ``hangup``."""
+        """``queue:billing`` | ``extension:voicemail@support`` | ``hangup`` | ``callback`` (a
+        closed queue's callback offer)."""
         if text == "hangup":
             return cls(TargetKind.HANGUP)
+        if text == "callback":
+            return cls(TargetKind.CALLBACK)
         kind, sep, value = text.partition(":")
         if not sep or kind not in {k.value for k in TargetKind}:
             raise ConfigError(
-                "target", f"expected queue:NAME, extension:TARGET or hangup: {text!r}"
+                "target",
+                f"expected queue:NAME, extension:TARGET, hangup or callback: {text!r}",
             )
         return cls(TargetKind(kind), value)
 
     def __str__(self) -> str:
-        return self.kind.value if self.kind is TargetKind.HANGUP else f"{self.kind}:{self.value}"
+        if self.kind is TargetKind.HANGUP or self.kind is TargetKind.CALLBACK:
+            return self.kind.value
+        return f"{self.kind}:{self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +248,8 @@ class QueueConfig:
             _check_duration(f"{f}.max_wait_s", self.max_wait_s, allow_zero=False)
         if self.overflow is not None and not isinstance(self.overflow, OverflowTarget):
             raise ConfigError(f"{f}.overflow", "must be an OverflowTarget")
+        if self.overflow is not None and self.overflow.kind is TargetKind.CALLBACK:
+            raise ConfigError(f"{f}.overflow", "callback is a closed action only (closed)")
         if (
             self.overflow is not None
             and self.overflow.kind is TargetKind.QUEUE

@@ -104,6 +104,11 @@ UNREACHABLE_RETRY_MAX_S: Final = 300.0
 _UNREACHED: Final = frozenset({ev.DialStatus.CHANUNAVAIL, ev.DialStatus.CONGESTION})
 # The reservation reason of callbacks (ReserveAgent.reason, the advisor's activity reason).
 CALLBACK: Final = "callback"
+# A closed queue's callback offer (closed = "callback"): after the offer is heard, the caller
+# has this long to press the key before goodbye; the whole offer (the number's dialog
+# included) never holds the line longer than the longest.
+CLOSED_OFFER_KEY_S: Final = 6.0
+CLOSED_OFFER_LONGEST_S: Final = 120.0
 # Plain-dict copies of the tables for the hot path (same entries: states.py is the source).
 # An activity entry also says whether it starts (+1) or ends (-1) a staffed period, so the
 # change of activity pays for one lookup, not three.
@@ -210,6 +215,7 @@ class Engine:
             TimerKind.HOLD: self._hold_over,
             TimerKind.DUE: self._callback_due,
             TimerKind.OFFER: self._offer_due,
+            TimerKind.CLOSED_OFFER: self._closed_offer_over,
             TimerKind.GIVE_UP: self._callback_gives_up,
             TimerKind.AGE: self._age,
             TimerKind.BUCKET: self._bucket_over,
@@ -1124,6 +1130,15 @@ class Engine:
         """Send a caller of a closed queue where the queue says: a message, a target, a queue."""
         queue = call.queue
         target = queue.cfg.closed
+        if (
+            target is not None
+            and target.kind is TargetKind.CALLBACK
+            and reason == "closed"
+            and queue.hours.next_open
+            and queue.hours.next_change is not None
+        ):
+            self._offer_closed_callback(call)
+            return
         if target is not None and target.kind is TargetKind.QUEUE:
             self._set_call_state(call, Trigger.REQUEUE)
             self._enter_queue(call, self._queues[target.value])
@@ -1139,11 +1154,54 @@ class Engine:
                 cmd.EndCall(
                     call.id,
                     reason,
-                    closed_message=target is None,
+                    # A callback offer needs a known reopening: without one (an emergency
+                    # closure), the closed message.
+                    closed_message=target is None or target.kind is TargetKind.CALLBACK,
                     reopens_at=hours.next_change if hours.next_open else None,
                 )
             )
         self._finish(call, Outcome.CLOSED, reason)
+
+    def _offer_closed_callback(self, call: LiveCall) -> None:
+        """The caller hears when the queue opens and is offered a callback then (the queue's
+        ``closed = "callback"``); the callback keeps their arrival for its place at the opening.
+        Nobody answering the offer hears goodbye (``_closed_offer_over``)."""
+        reopens_at = call.queue.hours.next_change
+        assert reopens_at is not None
+        self._set_call_state(call, Trigger.OFFER_CLOSED)
+        call.callback_offered = True
+        call.prompting = True
+        call.offer_timer = self._timer(
+            TimerKind.CLOSED_OFFER, call, call.id, self._now + CLOSED_OFFER_LONGEST_S
+        )
+        self._record(call, "callback_offered", None, closed=True, reopens_at=reopens_at)
+        self._out.append(
+            cmd.PlayPrompt(call.id, "callback_offer_closed", 0, 0, reopens_at=reopens_at)
+        )
+
+    def _closed_offer_over(self, call: LiveCall) -> None:
+        """The offer's time ran out. A caller still in the number's dialog, or whose number is
+        being checked, gets a little longer (never past ``CLOSED_OFFER_LONGEST_S`` after the
+        call came in); anyone else hears goodbye: closed, not offered, not abandoned."""
+        call.offer_timer = None
+        if call.state is not CallState.CLOSED_OFFER:
+            return
+        busy = call.prompting or call.callback_chosen
+        if busy and self._now < call.queue_entered_at + CLOSED_OFFER_LONGEST_S:
+            call.offer_timer = self._timer(
+                TimerKind.CLOSED_OFFER,
+                call,
+                call.id,
+                min(self._now + CLOSED_OFFER_KEY_S, call.queue_entered_at + CLOSED_OFFER_LONGEST_S),
+            )
+            return
+        self._set_call_state(call, Trigger.END)
+        if call.prompting:
+            call.prompting = False
+            self._out.append(cmd.StopPrompt(call.id))
+        self._record(call, "ended", None, reason="closed")
+        self._out.append(cmd.EndCall(call.id, "closed"))
+        self._finish(call, Outcome.CLOSED, "closed")
 
     def _finish(self, call: LiveCall, outcome: Outcome, reason: str) -> None:
         """The call's story is over: summary, then forget it (keep it for duplicates)."""
@@ -1870,8 +1928,17 @@ class Engine:
         )
         policy = self._config.callbacks
         seq: int | None = None
+        due_at: float | None = e.due_at
+        closed = False
         if origin is not None:
-            # The caller leaves: offered, neither answered nor abandoned.
+            closed = origin.state is CallState.CLOSED_OFFER
+            if closed and e.due_at is None:
+                # Rang while closed: due when the queue opens again (now, if it already has).
+                hours = queue.hours
+                if not hours.open and hours.next_open and hours.next_change is not None:
+                    due_at = max(e.at, hours.next_change)
+            # The caller leaves: offered, neither answered nor abandoned (or, closed, never
+            # offered: counted with the callers who rang while closed).
             unline(origin)
             self._cancel_call_timers(origin)
             self._set_call_state(origin, Trigger.CALLBACK)
@@ -1881,7 +1948,11 @@ class Engine:
             self._record(origin, "callback_requested", None, callback_id=e.call_id)
             # The leg confirms to the caller, says goodbye and hangs up.
             self._out.append(cmd.EndCall(origin.id, "callback_requested"))
-            self._finish(origin, Outcome.CALLBACK_REQUESTED, "callback_requested")
+            self._finish(
+                origin,
+                Outcome.CLOSED if closed else Outcome.CALLBACK_REQUESTED,
+                "callback_requested",
+            )
             seq = origin.seq  # the very same place in the service order
         call = self._new_reservation(
             e.call_id,
@@ -1895,7 +1966,7 @@ class Engine:
             seq=seq,
         )
         call.requested_at = e.at if e.requested_at is None else float(e.requested_at)
-        call.due_at = max(e.at, place) if e.due_at is None else float(e.due_at)
+        call.due_at = max(e.at, place) if due_at is None else float(due_at)
         call.attempts = attempts
         call.from_call_id = e.from_call_id
         if origin is not None:
@@ -1904,11 +1975,16 @@ class Engine:
             call.step = origin.step
             call.step_entered_at = origin.step_entered_at
             call.queue_entered_at = origin.queue_entered_at
-        else:
+        if origin is None or closed:
             # Routing steps count from when it may first be attempted.
             call.step_entered_at = call.queue_entered_at = max(self._now, call.due_at)
         if policy.give_up_after_s is not None:
-            call.give_up_at = call.requested_at + policy.give_up_after_s
+            # From when it may first be attempted: a callback booked for tomorrow morning (or
+            # asked for while closed) is not given up overnight. One rebuilt after a failed
+            # attempt is due at its retry: its first due time is not stored, so the last
+            # attempt's (the retry less the spacing) stands for it; max_attempts still bounds it.
+            first_due = call.due_at if attempts == 0 else call.due_at - policy.retry_spacing_s
+            call.give_up_at = max(call.requested_at, first_due) + policy.give_up_after_s
             call.give_up_timer = self._timer(
                 TimerKind.GIVE_UP, call, call.id, max(self._now, call.give_up_at)
             )
@@ -2143,7 +2219,7 @@ class Engine:
         call = self._calls.get(call_id)
         if (
             call is None
-            or call.state is not CallState.WAITING
+            or (call.state is not CallState.WAITING and call.state is not CallState.CLOSED_OFFER)
             or call.purpose is not None
             or not call.callback_offered
             or call.callback_chosen
@@ -2181,7 +2257,11 @@ class Engine:
 
     def _on_callback_refused(self, e: ev.CallbackRefused) -> None:
         call = self._live_call(e.call_id)
-        if call is None or call.state is not CallState.WAITING or not call.callback_chosen:
+        if (
+            call is None
+            or (call.state is not CallState.WAITING and call.state is not CallState.CLOSED_OFFER)
+            or not call.callback_chosen
+        ):
             return
         call.callback_chosen = False
         reason = e.reason if isinstance(e.reason, str) and e.reason.isidentifier() else "refused"
@@ -2215,8 +2295,18 @@ class Engine:
 
     def _on_prompt_ended(self, e: ev.PromptEnded) -> None:
         call = self._live_call(e.call_id)
-        if call is not None:
-            call.prompting = False
+        if call is None:
+            return
+        call.prompting = False
+        if call.state is CallState.CLOSED_OFFER and not call.callback_chosen:
+            # The offer (or a refusal) was heard: a few seconds for the key, then goodbye.
+            self._cancel(call.offer_timer)
+            call.offer_timer = self._timer(
+                TimerKind.CLOSED_OFFER,
+                call,
+                call.id,
+                min(self._now + CLOSED_OFFER_KEY_S, call.queue_entered_at + CLOSED_OFFER_LONGEST_S),
+            )
 
     def _on_answered(self, e: ev.AgentAnswered) -> None:
         agent = self._agent(e.agent_id)
@@ -2376,6 +2466,14 @@ class Engine:
         if call.purpose is not None:
             # The reservation's leg hung up before connecting: a release, not an abandon.
             self._release_reservation(call, "hung_up")
+            return
+        if call.state is CallState.CLOSED_OFFER:
+            # Rang while closed and left during the offer: closed (never offered), not abandoned.
+            self._set_call_state(call, Trigger.HANG_UP)
+            self._cancel_call_timers(call)
+            call.prompting = False
+            self._record(call, "ended", None, reason="caller_hung_up")
+            self._finish(call, Outcome.CLOSED, "closed")
             return
         self._check_call(call, Trigger.HANG_UP)
         agent = call.agent
@@ -2608,6 +2706,8 @@ class Engine:
                 continue  # in wrap-up: its summary still counts in its old queue
             queue = self._queues[call.queue.cfg.name]
             call.queue = queue
+            if call.state is CallState.CLOSED_OFFER:
+                continue  # never in line: its offer runs on (its timer is kept)
             queue.waiting[call.id] = call
             call.in_step = None
             call.token += 1

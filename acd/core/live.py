@@ -112,6 +112,7 @@ class TimerKind(Enum):
     RETRY = "retry"  # an advisor's no-answer cooldown for one caller ends
     HOLD = "hold"  # a call held for its customer's preferred advisor goes to everyone
     OFFER = "offer"  # a waiting caller is offered a callback
+    CLOSED_OFFER = "closed_offer"  # a closed queue's callback offer runs out: goodbye
     DUE = "due"  # a scheduled callback (or one between attempts) enters the line
     GIVE_UP = "give_up"  # a callback reached its give-up time
     AGE = "age"  # a waiting call's effective priority rises one level (priority ageing)
@@ -140,6 +141,7 @@ TIMER_ORDER: dict[TimerKind, int] = {
     TimerKind.GIVE_UP: 3,  # like a caller's deadline
     TimerKind.ANNOUNCE: 4,
     TimerKind.OFFER: 4,  # like an announcement
+    TimerKind.CLOSED_OFFER: 4,
 }
 
 

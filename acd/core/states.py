@@ -74,6 +74,9 @@ class CallState(StrEnum):
     ENDED = "ended"  # join-empty rejection or leave-when-empty without an overflow target
     # A callback not in line yet: scheduled for later, or between two attempts (retry spacing).
     SCHEDULED = "scheduled"
+    # Rang while the queue is closed (closed = "callback"): told when it opens and offered a
+    # callback then; never in line, never offered to an advisor.
+    CLOSED_OFFER = "closed_offer"
 
 
 class Outcome(StrEnum):
@@ -137,6 +140,7 @@ class Trigger(StrEnum):
     DUE = "due"  # a scheduled callback reaches its time: into the line
     CANCEL = "cancel"  # a supervisor (or the customer) cancels a callback
     GIVE_UP = "give_up"  # a callback ran out of attempts or time
+    OFFER_CLOSED = "offer_closed"  # a caller of a closed queue is offered a callback
 
 
 # The trigger that moves a phone to each device state.
@@ -224,6 +228,12 @@ CALL_TABLE: Final[Mapping[tuple[CallState, Trigger], CallState]] = MappingProxyT
         (_C.SCHEDULED, Trigger.GIVE_UP): _C.ENDED,
         (_C.WAITING, Trigger.GIVE_UP): _C.ENDED,
         (_C.PRESENTED, Trigger.GIVE_UP): _C.ENDED,
+        # A caller of a closed queue offered a callback for its reopening: they take it, let
+        # the offer go by (goodbye) or hang up; none of it is an abandon.
+        (_C.WAITING, Trigger.OFFER_CLOSED): _C.CLOSED_OFFER,
+        (_C.CLOSED_OFFER, Trigger.CALLBACK): _C.ENDED,
+        (_C.CLOSED_OFFER, Trigger.END): _C.ENDED,
+        (_C.CLOSED_OFFER, Trigger.HANG_UP): _C.ENDED,
     }
 )
 del _C

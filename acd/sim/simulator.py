@@ -16,7 +16,8 @@ What is simulated around the engine:
 * ``PlayPrompt``: the announcement ends (``PromptEnded``) after ``prompt_s`` unless stopped;
 * the roster: log in, breaks (a pause, taken after the current call), end of shift (a pause,
   then log out), and advisors paused for missed calls come back after ``no_answer_pause_s``;
-* callbacks: a caller offered one (``PlayPrompt`` ``callback_offer``) accepts it with
+* callbacks: a caller offered one (``PlayPrompt`` ``callback_offer``, or ``callback_offer_closed``
+  to a caller of a closed queue) accepts it with
   ``callback_acceptance`` (the key a second later) and confirms the number read back (1 as
   the read-back ends, ``prompt_s`` later); the choice is taken at once
   (``CallbackRequested``: no do-not-call list here); ``ReserveAgent`` for it: the advisor's leg
@@ -513,7 +514,7 @@ class DaySimulation:
                     continue
                 self._push(now + self.scenario.prompt_s, _PROMPT_END, call, call.prompt)
                 if (
-                    c.kind == "callback_offer"
+                    c.kind in ("callback_offer", "callback_offer_closed")
                     and self._callback_rng.random() < self.scenario.callback_acceptance
                 ):
                     self._push(now + 1.0, _KEY, call)

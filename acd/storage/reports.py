@@ -290,6 +290,9 @@ def _bucket(conn: AsyncConnection, column: Any, base: float) -> Any:
 
 # Outcomes of the legs that held an advisor with ReserveAgent (acd.core.states.Outcome).
 RESERVATION_OUTCOMES: Final = ("completed", "released", "failed", "cancelled")
+# A caller who rang while the queue was closed: turned away, or offered a callback and took it
+# (the callback is counted in the callback book). "at_close": sent away at closing, not rung closed.
+CLOSED_REASONS: Final = ("closed", "callback_requested")
 
 
 def _count_if(condition: Any) -> Any:
@@ -324,7 +327,7 @@ async def _queue_buckets(
             _count_if(c.outcome == "fallback"),
             _count_if(c.transferred_to.is_not(None)),
             _count_if(c.outcome == "overflowed"),
-            _count_if(sa.and_(c.outcome == "closed", c.reason == "closed")),
+            _count_if(sa.and_(c.outcome == "closed", c.reason.in_(CLOSED_REASONS))),
             _sum_if(answered, c.wait_s),
             _sum_if(answered, c.talk_s + c.wrap_up_s),
             sa.func.max(c.wait_s),

@@ -152,3 +152,23 @@ def test_the_replies_are_parsed_as_recorded() -> None:
     assert parse_reply_line("200 result=34") == AgiReply(200, "34", text="200 result=34")
     timeout = parse_reply_line("200 result= (timeout)")
     assert (timeout.result, timeout.data) == ("", "timeout")
+
+
+def test_a_closed_queues_offer_says_the_reopening_then_offers_and_takes_the_key() -> None:
+    """``callback_offer_closed``: closed, the reopening (SAY DATETIME), the offer, each part
+    ended by the queue's keys; 1 during the reopening is posted for the engine."""
+    replay = keyed("1")
+    replay.posted.clear()
+    replay.feed(PlayPrompt("1.1", "callback_offer_closed", 0, 0, reopens_at=1796196600.0), 5.0)
+    assert replay.sent[-1] == 'STREAM FILE acd-closed "1"'
+    reply(replay, "200 result=0 endpos=9000", 6.0)
+    assert replay.sent[-1] == 'STREAM FILE acd-reopens "1"'
+    reply(replay, "200 result=0 endpos=9000", 7.0)
+    assert replay.sent[-1] == 'SAY DATETIME 1796196600 "1" "AdB \'digits/at\' kM" Europe/Paris'
+    reply(replay, "200 result=0", 8.0)
+    assert replay.sent[-1] == 'STREAM FILE acd-callback-offer-closed "1"'
+    reply(replay, "200 result=49 endpos=3000", 9.0)
+    replay.feed(KeyHeard("1"), 9.001)
+    assert [
+        (e.digit, e.during_prompt) for e in replay.posted if isinstance(e, CallerKeyPressed)
+    ] == [("1", True)]

@@ -426,3 +426,66 @@ async def test_a_typed_number_that_does_not_exist_is_refused_and_the_caller_keep
         assert inbound is not None
         assert inbound.outcome is Outcome.ANSWERED
         assert witness.customer_dials == 0
+
+
+async def test_caller_of_a_closed_queue_asks_to_be_called_back_at_the_opening() -> None:
+    """Closed (closed = "callback"): the caller hears when it opens and the offer, presses 1
+    during it, confirms their number; the call is recorded closed (not offered, not an
+    abandon) and one callback waits for the opening, in arrival order."""
+    from tests.integration.test_daemon_hours import CLOSED_NOW, REOPENS
+
+    async with centre() as (pbx, witness):
+        raw = raw_settings(
+            pbx.ami_port, None, schedule="bureau", closed="callback", prompt_keys="1"
+        )
+        raw["schedules"] = {"bureau": CLOSED_NOW}
+        daemon = Daemon(parse_settings(raw), auto_login=True)
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 5)
+            await daemon.ami.wait_connected(5)
+            await daemon.dispatcher.drain()
+            log = EventLog()
+            daemon.dispatcher.live_views.append(log)
+            spoken: list[str] = []
+            pbx.subscribe(
+                lambda event: spoken.extend(
+                    value
+                    for key, value in event.headers
+                    if event.name == "AGIExecStart" and key == "Command"
+                )
+            )
+            heard = answer_read_backs(pbx, "1")
+            record = pbx.place_call(
+                agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
+                caller_num=CUSTOMER,
+                keys=((0.5, "1"),),
+            )
+            await asyncio.wait_for(record.done.wait(), 20)
+            assert heard == [CUSTOMER]
+            assert 'STREAM FILE acd-closed "1"' in spoken
+            assert "STREAM FILE acd-callback-confirmed" in " ".join(spoken)
+            await until(lambda: log.completed(record.uniqueid) is not None, within=5)
+            inbound = log.completed(record.uniqueid)
+            assert inbound is not None
+            assert (inbound.outcome, inbound.reason) == (Outcome.CLOSED, "callback_requested")
+            (pending,) = daemon.engine.callbacks()
+            assert (pending.number, pending.due_at) == (NUMBER, REOPENS)
+            assert witness.customer_dials == 0  # nobody is called while the queue is closed
+            queue = daemon.engine.queue_view("support")
+            assert (queue.offered, queue.abandoned, queue.closed_callers) == (0, 0, 1)
+            assert queue.callbacks_requested == 1
+
+            # A caller who lets the offer go by hears goodbye; no second callback.
+            silent = pbx.place_call(
+                agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", caller_num="0698765432"
+            )
+            await asyncio.wait_for(silent.done.wait(), 30)
+            await until(lambda: log.completed(silent.uniqueid) is not None, within=5)
+            ended = log.completed(silent.uniqueid)
+            assert ended is not None
+            assert (ended.outcome, ended.reason) == (Outcome.CLOSED, "closed")
+            assert len(daemon.engine.callbacks()) == 1
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 10)

@@ -95,3 +95,59 @@ async def test_closed_callers_are_counted_apart_and_closed_hours_shown(
     table = render_table(report)
     eight_line = next(line for line in table.splitlines() if "T08:00" in line)
     assert "closed" in eight_line
+
+
+async def test_a_closed_caller_who_takes_a_callback_counts_as_closed(
+    db_url: str, tmp_path: Path
+) -> None:
+    """closed = "callback": the caller of 08:10 who took a callback is a closed caller in the
+    report, not offered and not among the offered callers who chose a callback."""
+    from acd.core.config import OverflowTarget
+
+    config = AcdConfig(
+        queues=(
+            QueueConfig(
+                "sales",
+                schedule="bureau",
+                announce_interval_s=None,
+                closed=OverflowTarget.parse("callback"),
+            ),
+        ),
+        agents=(AgentConfig("a1", queues=("sales",)),),
+        workload=WorkloadPolicy(enabled=False, min_wrap_up_s=0),
+        schedules=(OFFICE,),
+    )
+    d = EngineDriver(config, local(8, 0))
+    d.at(
+        local(8, 0),
+        ev.QueueHoursChanged,
+        queue="sales",
+        opening=opening_at(OFFICE, CENTRE, local(8, 0)),
+    )
+    d.at(local(8, 10), ev.CallArrived, call_id="c1", queue="sales", caller_number="0612345678")
+    d.at(local(8, 10), ev.CallerKeyPressed, call_id="c1", digit="1")
+    d.at(local(8, 10), ev.CallbackNumberConfirmed, call_id="c1", number="+33612345678")
+    d.at(
+        local(8, 10),
+        ev.CallbackRequested,
+        call_id="c1-cb",
+        queue="sales",
+        number="+33612345678",
+        from_call_id="c1",
+    )
+    d.advance(local(8, 30))
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
+        for record in d.records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    start, end = parse_period("2026-12-01", "2026-12-01", "Europe/Paris")
+    engine = create_engine(db_url)
+    try:
+        report = await build_report(
+            engine, start=start, end=end, timezone="Europe/Paris", now=local(23, 0)
+        )
+    finally:
+        await engine.dispose()
+    day = next(r for r in report.totals if r.queue == "sales")
+    assert (day.offered, day.closed_callers, day.callback_requested, day.abandoned) == (0, 1, 0, 0)
