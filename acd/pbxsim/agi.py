@@ -33,6 +33,11 @@ STREAM_FILE_USAGE = (
     "520 End of proper usage."
 )
 
+# app_amd.c's defaults (amd.conf): the longest greeting a person gives, the silence after a
+# greeting that says "a person". A person's "allô" lasts about half a second.
+AMD_GREETING_MS = 1500
+AMD_AFTER_GREETING_SILENCE_MS = 800
+HUMAN_GREETING_MS = 500
 RESULT_TEXT = {510: "Invalid or unknown command", 511: DEAD[4:], 520: "Usage"}
 
 
@@ -596,6 +601,8 @@ class AgiSession:
                 await wait_for_hangup(ch, duration * pbx.config.timings.time_scale)
             pbx.stop_moh(ch)
             return "200 result=-1" if ch.dead else "200 result=0"
+        if name == "amd":
+            return await self._amd(params)
         if name == "set":
             key, _, value = data.partition("=")
             ch.variables[key] = value
@@ -607,6 +614,34 @@ class AgiSession:
             ch.soft_hangup.set()
             return "200 result=-1"
         return "200 result=-2"
+
+    async def _amd(self, params: list[str]) -> str:
+        """Asterisk's AMD() (app_amd.c) on an answered channel, by its phone's nature: a person's
+        short greeting then silence is HUMAN once ``afterGreetingSilence`` (800 ms) has passed
+        after it; a machine's greeting longer than ``greeting`` (1500 ms) is MACHINE
+        (LONGGREETING); a hang-up while listening is HANGUP. AMDSTATUS and AMDCAUSE are set as
+        app_amd sets them; EXEC answers ``200 result=0`` (the app returns 0 either way)."""
+        ch = self.channel
+        pbx = self.pbx
+
+        def ms(index: int, default: int) -> int:
+            text = params[index].strip() if len(params) > index else ""
+            return int(text) if text.isdigit() else default
+
+        greeting = ms(1, AMD_GREETING_MS)
+        after_greeting = ms(2, AMD_AFTER_GREETING_SILENCE_MS)
+        phone = pbx.phones.get(ch.endpoint)
+        machine = phone is not None and phone.behaviour.machine
+        listen_ms = greeting if machine else HUMAN_GREETING_MS + after_greeting
+        if await wait_for_hangup(ch, listen_ms / 1000 * pbx.config.timings.time_scale):
+            ch.variables["AMDSTATUS"], ch.variables["AMDCAUSE"] = "HANGUP", ""
+            return "200 result=0"
+        if machine:
+            status, cause = "MACHINE", f"LONGGREETING-{greeting}-{greeting}"
+        else:
+            status, cause = "HUMAN", f"HUMAN-{after_greeting}-{after_greeting}"
+        ch.variables["AMDSTATUS"], ch.variables["AMDCAUSE"] = status, cause
+        return "200 result=0"
 
     def read_variable(self, name: str) -> str | None:
         ch = self.channel

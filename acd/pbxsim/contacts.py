@@ -61,6 +61,7 @@ class ContactPopulation:
                 mode="answer",
                 answer_delay=self._answer_delay(rng),
                 talk_time=self.machine_greeting_s,
+                machine=True,
             )
         if roll < self.human + self.machine + self.busy:
             return "busy", PhoneBehaviour(mode="busy")

@@ -18,6 +18,9 @@ class PhoneBehaviour:
     talk_time: float | None = None
     talk_distribution: TalkDistribution = "fixed"
     busy_when_in_call: bool = True
+    # An answering machine: Asterisk's AMD() hears its long greeting (AMDSTATUS=MACHINE); a
+    # person says a short "allô" then waits (HUMAN).
+    machine: bool = False
     # A blind transfer (REFER) to this extension of the advisors' context, ``transfer_after``
     # seconds into the conversation, instead of hanging up.
     blind_transfer_to: str | None = None

@@ -35,6 +35,7 @@ CONTACTS = (
     "+33199000003,,,,\n"
 )
 PERSON, BUSY, NO_CONSENT = "+33199000001", "+33199000002", "+33199000003"
+BUSY_LINE = ContactPopulation(human=0.0, machine=0.0, busy=1.0)
 
 
 def pbx_config() -> PbxConfig:
@@ -50,7 +51,7 @@ def pbx_config() -> PbxConfig:
     )
 
 
-def settings(ami_port: int, database: Path) -> Any:
+def settings(ami_port: int, database: Path, **campaign: Any) -> Any:
     return parse_settings(
         {
             "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
@@ -77,6 +78,7 @@ def settings(ami_port: int, database: Path) -> Any:
                     "caller_id": "+33162000001",
                     "company": "Exemple SA",
                     "offer": "une offre",
+                    **campaign,
                 }
             },
         }
@@ -123,8 +125,14 @@ async def prepared_database(path: Path, state: str) -> None:
 
 @contextlib.asynccontextmanager
 async def centre(
-    database: Path, state: str = "running"
+    database: Path,
+    state: str = "running",
+    second: ContactPopulation = BUSY_LINE,
+    person_talk_s: float = 1.0,
+    **campaign: Any,
 ) -> AsyncIterator[tuple[PbxSim, Daemon, list[dict[str, str]]]]:
+    """pbxsim with the advisors, the person and a second contact (a busy line by default),
+    and the daemon running campaign demo."""
     await prepared_database(database, state)
     async with PbxSim(pbx_config()) as pbx:
         for name in AGENTS:
@@ -136,11 +144,11 @@ async def centre(
             answer_mean_s=0.05,
             answer_sd_s=0.0,
             min_answer_s=0.0,
-            talk_mean_s=1.0,
+            talk_mean_s=person_talk_s,
             talk_distribution="fixed",
         )
         add_contacts(pbx.pbx, [PERSON], person)
-        add_contacts(pbx.pbx, [BUSY], ContactPopulation(human=0.0, machine=0.0, busy=1.0))
+        add_contacts(pbx.pbx, [BUSY], second)
         originates: list[dict[str, str]] = []
 
         def witness(event: AmiEvent) -> None:
@@ -148,7 +156,7 @@ async def centre(
                 originates.append(dict(event.headers))
 
         pbx.subscribe(witness)
-        daemon = Daemon(settings(pbx.ami_port, database), auto_login=True, persist=True)
+        daemon = Daemon(settings(pbx.ami_port, database, **campaign), auto_login=True, persist=True)
         task = asyncio.create_task(daemon.run())
         try:
             await asyncio.wait_for(daemon.started.wait(), 5)
@@ -264,3 +272,39 @@ async def test_inbound_callers_keep_priority_over_the_campaign(tmp_path: Path) -
             within=5,
             what="reservations released on pause",
         )
+
+
+async def test_amd_hangs_up_on_an_answering_machine_and_connects_the_person(
+    tmp_path: Path,
+) -> None:
+    """With amd on, Asterisk's AMD() (pbxsim: app_amd's defaults) hears the machine's long
+    greeting: the leg hangs up, its advisor is released, the attempt is recorded machine; the
+    person is heard as HUMAN and bridged to an advisor."""
+    database = tmp_path / "acd.sqlite3"
+    machine = ContactPopulation(
+        human=0.0, machine=1.0, busy=0.0, answer_mean_s=0.05, answer_sd_s=0.0, min_answer_s=0.0
+    )
+    # The person talks 3 s from the answer: AMD listens 1.3 s of it.
+    async with centre(database, second=machine, person_talk_s=3.0, amd=True) as (
+        _pbx,
+        daemon,
+        originates,
+    ):
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        await until(lambda: len(originates) >= 2, within=10, what="two originates")
+        await until(
+            lambda: any(c.reason == "outbound" for c in log.completed()),
+            within=10,
+            what="the conversation's record",
+        )
+        await until(
+            lambda: all(daemon.engine.agent_view(a).routable for a in AGENTS),
+            within=5,
+            what="advisors free again",
+        )
+    recorded = await attempts(database)
+    assert (BUSY, "demo", "machine") in recorded
+    assert (PERSON, "demo", "answered") in recorded
+    talked = [c for c in log.completed() if c.outcome is Outcome.COMPLETED]
+    assert len(talked) == 1
