@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from acd.demo import DEMO_ADMIN_TOKEN, DEMO_CUSTOMERS, demo_customer_number
+from tests.ports import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev dependency)")
 expect = playwright_api.expect
@@ -45,18 +45,12 @@ STARTUP_S = 120  # acd demo up and serving HTTP
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(STARTUP_S + 240)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Demo:
     """``acd demo`` in a subprocess on a fixed HTTP port, so it can be killed and started again."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0

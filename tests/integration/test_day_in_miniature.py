@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import math
 import random
-import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -48,6 +47,7 @@ from acd.pbxsim.pbx import AmiEvent
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import parse_settings
+from tests.ports import free_port
 
 ADVISORS = tuple(f"agent{i}" for i in range(1, 21))
 # pbxsim multiplies Dial timeouts and prompt lengths by this: a 20 s ring timeout rings 1 s.
@@ -113,13 +113,6 @@ def step_at(queue: str, waited_s: float) -> Step:
             return step
         elapsed += step.for_s
     raise AssertionError("the last step never expires")
-
-
-def free_port() -> int:
-    """A free loopback port, so pbxsim's transfer extension can name the daemon's FastAGI port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def day_settings(ami_port: int, agi_port: int) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from acd.pbxsim.config import DialplanConfig, PbxConfig, PhoneConfig, QueueConfi
 from acd.pbxsim.phones import PhoneBehaviour
 from acd.pbxsim.sim import PbxSim
 from acd.settings import parse_settings
+from tests.ports import free_port
 
 AGENTS = ("agent1", "agent2", "agent3")
 ADMIN_TOKEN = "wallboard-admin-token-42"
@@ -224,12 +224,6 @@ async def publish(url: str, topic: str, payload: bytes) -> None:
     parts = urlsplit(url)
     async with aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as client:
         await client.publish(topic, payload, qos=1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateMosquitto:
