@@ -362,6 +362,10 @@ class DemoOptions:
     config: Path | None = None
     campaign: bool = False  # an outbound campaign blended with the inbound calls
     campaign_mode: str = "progressive"  # or predictive
+    # After the duration, the calls in progress (and callbacks being attempted) get this long
+    # to finish their story; what is still going on then is handed back to the PBX as the
+    # daemon stops, and the summary shows it unfinished.
+    drain_s: float = 90.0
 
 
 class CallOutcomes:
@@ -572,15 +576,20 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
                 task.cancel()
             # Let the calls in progress finish their story before stopping the daemon.
             log.info("demo_draining", calls_in_progress=daemon.calls.active_calls)
+            drain_until = loop.time() + options.drain_s
+
+            def left(most: float) -> float:
+                return max(0.0, min(most, drain_until - loop.time()))
+
             with contextlib.suppress(TimeoutError):
-                await pbx.wait_calls_done(within=90)
+                await pbx.wait_calls_done(within=left(options.drain_s))
             await daemon.dispatcher.drain()
             # Wrap-ups end a few seconds after the last call: their summaries come then.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_settled(daemon, outcomes), 15)
+                await asyncio.wait_for(_settled(daemon, outcomes), left(15))
             # Callbacks being attempted finish their attempt (pending ones stay in the book).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_callbacks_settled(daemon, outcomes), 30)
+                await asyncio.wait_for(_callbacks_settled(daemon, outcomes), left(30))
             result = dict(summary(daemon))
             result["calls"] = outcomes.completed
             result["pbx"] = pbx.counters

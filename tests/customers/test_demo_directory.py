@@ -27,7 +27,7 @@ async def test_a_short_demo_has_customers_some_vips_and_repeat_callers(
 ) -> None:
     """After a busy run: the twelve customers, VIPs among them, and several calls each."""
     monkeypatch.chdir(tmp_path)
-    await run_demo(DemoOptions(duration_s=6.0, calls_per_minute=240.0, seed=3))
+    await run_demo(DemoOptions(duration_s=6.0, calls_per_minute=240.0, seed=3, drain_s=20.0))
     engine = create_engine(f"sqlite:///{tmp_path / 'var/demo/acd-demo.sqlite3'}")
     try:
         async with engine.connect() as conn:

@@ -16,7 +16,9 @@ async def test_demo_callers_choose_callbacks_and_some_complete(
 ) -> None:
     """A busy demo: callers still waiting press 1, acd calls them back, the summary says so."""
     monkeypatch.chdir(tmp_path)
-    result = await run_demo(DemoOptions(duration_s=12.0, calls_per_minute=180.0, seed=5))
+    result = await run_demo(
+        DemoOptions(duration_s=12.0, calls_per_minute=180.0, seed=5, drain_s=25.0)
+    )
     line = next(
         line for line in format_summary(result).splitlines() if line.startswith("callbacks:")
     )

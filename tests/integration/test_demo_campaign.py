@@ -19,7 +19,12 @@ async def test_demo_dials_its_campaign_blended_with_inbound_callers(
     monkeypatch.chdir(tmp_path)
     result = await run_demo(
         DemoOptions(
-            duration_s=15.0, calls_per_minute=30.0, seed=3, campaign=True, campaign_mode=mode
+            duration_s=15.0,
+            calls_per_minute=30.0,
+            seed=3,
+            campaign=True,
+            campaign_mode=mode,
+            drain_s=15.0,  # the dials happen during the 15 s; a long conversation is cut
         )
     )
     campaign = result["campaign"]
