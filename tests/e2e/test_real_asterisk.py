@@ -29,22 +29,26 @@ What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``uns
     deny = 0.0.0.0/0.0.0.0
     permit = 127.0.0.1/255.255.255.255
     read = system,call,agent,agi,dtmf
-    write = call
+    write = call,originate
 
   (the watcher logging in as ``acd`` would see only the filtered events: on 22.10.1, six tests
-  then waited in vain for ``AGIExecStart``, ``DialBegin``, ``Newchannel`` or ``OriginateResponse``).
+  then waited in vain for ``AGIExecStart``, ``DialBegin``, ``Newchannel`` or ``OriginateResponse``;
+  ``originate``: the recording test places its caller with an Originate);
 
 Variables: ``ACD_TEST_ASTERISK`` (AMI host:port), ``ACD_TEST_AMI_SECRET`` (users ``acd`` and the
 watcher's), ``ACD_TEST_AMI_WATCHER`` (the watcher's AMI user, default ``acd-watch``),
 ``ACD_TEST_SIP_PASSWORDS`` (the TOML file the endpoints were generated with),
 ``ACD_TEST_ASTERISK_SIP`` (SIP host:port, default the AMI host and 5060), ``ACD_TEST_FASTAGI_PORT``
-(default 4573, the port in ``ACD_FASTAGI``). acd, SIPp and this test must reach Asterisk on the
+(default 4573, the port in ``ACD_FASTAGI``), ``ACD_TEST_RECORDINGS_DIR`` (Asterisk's
+``astspooldir/monitor``, readable by the test; unset: the recording test is skipped). acd, SIPp
+and this test must reach Asterisk on the
 loopback: the dialplan calls FastAGI on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import signal
@@ -60,6 +64,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -164,6 +169,12 @@ class AmiWatch:
                         headers.setdefault(key, value)
                 with self._lock:
                     self.events.append((time.time(), headers))
+
+    def send(self, action: str, fields: list[tuple[str, str]]) -> None:
+        """Send one AMI action as the watcher (its reply arrives among the events)."""
+        assert self._sock is not None
+        lines = [f"Action: {action}", *(f"{key}: {value}" for key, value in fields)]
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
 
     def stop(self) -> None:
         """Hang up the test's channels still up (killed SIPp peers never send BYE), log off."""
@@ -331,6 +342,12 @@ class Acd:
     supervisor_phone: str | None = None
     # Callbacks: the customer's dial string (with {number}); None: the defaults.
     callbacks_trunk: str | None = None
+    # The queue's closed action (docs/hours.md) with a schedule closed all day today in the
+    # centre's zone (Europe/Paris) and open from midnight; None: no schedule, always open.
+    closed: str | None = None
+    # The queue's record setting and where Asterisk writes recordings ([ami] recordings_dir).
+    record: str | None = None
+    recordings_dir: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -347,6 +364,7 @@ class Acd:
             f'host = "{self.pbx.ami_host}"',
             f"port = {self.pbx.ami_port}",
             'username = "acd"',
+            *([f'recordings_dir = "{self.recordings_dir}"'] if self.recordings_dir else []),
             "[fastagi]",
             'bind = "127.0.0.1"',
             f"port = {self.pbx.fastagi_port}",
@@ -374,7 +392,20 @@ class Acd:
             "ring_timeout_s = 4",
             "wrap_up_s = 1",
             "announce_interval_s = 1",
+            *([f'record = "{self.record}"'] if self.record is not None else []),
         ]
+        if self.closed is not None:
+            today = datetime.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+            lines += [
+                'schedule = "e2e"',
+                f'closed = "{self.closed}"',
+                "[schedules.e2e]",
+                'weekdays = ["00:00-24:00"]',
+                'saturday = ["00:00-24:00"]',
+                'sunday = ["00:00-24:00"]',
+                'public_holidays = "open"',
+                f'exceptions = [{{ date = {today}, open = [], reason = "e2e" }}]',
+            ]
         if self.callbacks_trunk is not None:
             lines += [
                 "[callbacks]",
@@ -839,12 +870,124 @@ def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
     assert acd.rows("select outcome, reason from calls") == [("completed", "callback")]
 
 
+def test_a_recorded_queue_s_call_is_recorded_by_the_dialplan_and_kept_by_acd(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """S16 b on a real Asterisk: a caller whose DID sets ACD_RECORD=all (placed here by an
+    Originate into [acd-call] inbound with ACD_QUEUE and ACD_RECORD, the shipped dialplan has
+    no such DID) hears the notice, MixMonitor starts before AGI() (recording=recorded), 1001
+    answers and talks; acd stores the recording row and sets the file to 0600 at the end."""
+    monitor = os.environ.get("ACD_TEST_RECORDINGS_DIR")
+    if not monitor:
+        pytest.skip("ACD_TEST_RECORDINGS_DIR is not set: the PBX's recordings are out of reach")
+    talking = phone_scenario(tmp_path, 300, 3000, media=True)
+    advisor = phone(pbx, tmp_path, "1001", "answer", talking)
+    caller_port = free_udp_port()
+    caller = Sipp(
+        "recorded-caller",
+        [
+            "-sf",
+            phone_scenario(tmp_path, 200, 30000, media=True),
+            "-set",
+            "mode",
+            "answer",
+            "-set",
+            "transfer_to",
+            "8001",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(caller_port),
+            "-mp",
+            str(free_udp_port()),
+        ],
+        tmp_path,
+    )
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        caller.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"}, record="all", recordings_dir=monitor)
+        ami.send(
+            "Originate",
+            [
+                ("Channel", f"PJSIP/1002/sip:0611000099@127.0.0.1:{caller_port}"),
+                ("Context", "acd-call"),
+                ("Exten", "inbound"),
+                ("Priority", "1"),
+                ("CallerID", '"Recorded Caller" <0611000099>'),
+                ("Variable", "ACD_QUEUE=support"),
+                ("Variable", "ACD_RECORD=all"),
+                ("Async", "true"),
+            ],
+        )
+        (agi,) = ami.wait_for(event("AGIExecStart", Command="ANSWER"), 20)
+        channel = agi[1]["Channel"]
+        ami.wait_for(event("DialEnd", Channel=channel, DialStatus="ANSWER"), 20)
+        ami.wait_for(event("Hangup", Channel=channel), 20)
+        acd.wait_calls(1)
+        until_blocking(
+            lambda: acd.rows("select ended_at is not null from recordings") == [(1,)],
+            within=10,
+            what="the recording closed",
+        )
+        acd.stop()
+    ((status, path),) = acd.rows("select status, path from recordings")
+    assert status == "recorded"
+    recording = Path(str(path))
+    assert recording.name.startswith("acd-")
+    assert recording.parent == Path(monitor)
+    assert recording.read_bytes()[:4] == b"RIFF"
+    # Seconds of 8 kHz 16-bit audio (the size is read when served: the row leaves it empty).
+    assert recording.stat().st_size > 16000
+    assert recording.stat().st_mode & 0o777 == 0o600
+    assert acd.rows("select outcome, agent_id from calls") == [("answered", "a1001")]
+
+
+def test_a_caller_of_a_closed_queue_hears_when_it_opens_and_the_callback_offer(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """Issue 22 on a real Asterisk: the queue is closed today (closed = "callback"); the caller
+    hears acd-closed, acd-reopens and the reopening said by Asterisk (SAY DATETIME in the
+    centre's zone, answered 200), the closed queue's callback offer, no key, goodbye; the
+    dialplan hangs up (ACD_STATE=done) and the call is recorded closed, never offered."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 2000))
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"}, closed="callback")
+        caller.start()
+        assert caller.wait(60) == 0, caller.errors()
+        acd.wait_calls(1)
+        acd.stop()
+    commands = [h["Command"] for _, h in ami.matching(event("AGIExecStart"))]
+    spoken = [c for c in commands if c.startswith(("STREAM FILE", "SAY DATETIME"))]
+    assert [c.split()[2] if c.startswith("STREAM") else "SAY DATETIME" for c in spoken] == [
+        "acd-closed",
+        "acd-reopens",
+        "SAY DATETIME",
+        "acd-callback-offer-closed",
+        "vm-goodbye",
+    ]
+    (said,) = ami.matching(event("AGIExecEnd", Command="SAY DATETIME"))
+    assert (said[1]["ResultCode"], said[1]["Result"]) == ("200", "Success"), said[1]
+    assert "Europe/Paris" in said[1]["Command"]
+    assert not ami.matching(event("DialBegin", DestChannel="PJSIP/1001-"))
+    assert any(e.kind == "bye_received" for e in caller.events())  # the dialplan's Hangup()
+    assert acd.rows("select outcome from calls") == [("closed",)]
+
+
 @pytest.mark.parametrize(
     "options",
     [
         {},
         {"http_port": 8123, "supervisor_phone": "PJSIP/1004"},
         {"callbacks_trunk": "PJSIP/{number}@lab-trunk", "policy": "best_skill"},
+        {"closed": "callback"},
+        {"record": "all", "recordings_dir": "/var/spool/asterisk/monitor"},
     ],
 )
 def test_the_acd_toml_these_tests_write_is_one_acd_accepts(
