@@ -444,6 +444,7 @@ async def test_caller_of_a_closed_queue_asks_to_be_called_back_at_the_opening() 
         task = asyncio.create_task(daemon.run())
         try:
             await asyncio.wait_for(daemon.started.wait(), 5)
+            pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
             await daemon.ami.wait_connected(5)
             await daemon.dispatcher.drain()
             log = EventLog()
