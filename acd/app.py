@@ -171,19 +171,11 @@ class ListenedCalls:
                 self.completed(command)
 
 
-def callback_agi_base(settings: Settings, port: int) -> str:
-    """``agi://host:port`` Asterisk uses to hand an originated callback leg to acd."""
-    host = settings.callbacks.agi_host or settings.fastagi.bind
-    if ":" in host and not host.startswith("["):
-        return f"agi://{host}"
-    return f"agi://{host}:{port}"
-
-
 def callback_delivery(settings: Settings) -> CallbackDelivery:
-    """How callback legs reach the PBX (the AGI address is completed once FastAGI listens)."""
+    """How callback legs reach the PBX (they reach acd back through the dialplan's
+    ``[acd-originated]``, at its ``ACD_FASTAGI``)."""
     c = settings.callbacks
     return CallbackDelivery(
-        agi_base=callback_agi_base(settings, settings.fastagi.port),
         trunk=c.trunk,
         caller_id=c.caller_id,
         originate_timeout_s=c.originate_timeout_s,
@@ -191,13 +183,11 @@ def callback_delivery(settings: Settings) -> CallbackDelivery:
     )
 
 
-def outbound_delivery(settings: Settings, port: int) -> OutboundDelivery:
-    """How campaign contacts are reached (``[outbound]``; the AGI address once FastAGI listens)."""
+def outbound_delivery(settings: Settings) -> OutboundDelivery:
+    """How campaign contacts are reached (``[outbound]``; they reach acd back through the
+    dialplan's ``[acd-originated]``, at its ``ACD_FASTAGI``)."""
     o = settings.outbound
-    host = o.agi_host or settings.fastagi.bind
-    base = f"agi://{host}" if ":" in host and not host.startswith("[") else f"agi://{host}:{port}"
     return OutboundDelivery(
-        agi_base=base,
         trunk=o.trunk,
         originate_timeout_s=o.originate_timeout_s,
         no_advisor_s=o.no_advisor_s,
@@ -389,7 +379,7 @@ class Daemon:
             self.dialer = CampaignDialer(settings, self.dispatcher, self.campaign_store)
             self.outbound = OutboundCalls(
                 self.dispatcher,
-                outbound_delivery(settings, settings.fastagi.port),
+                outbound_delivery(settings),
                 self.dialer.target_of,
                 self.dialer.on_attempt,
                 on_progress=self.dialer.on_progress,
@@ -749,7 +739,7 @@ class Daemon:
         self.arrivals.segment_queues = dict(settings.customers.segment_queues)
         if self.dialer is not None and self.outbound is not None:
             self.dialer.reconfigure(settings)
-            self.outbound.delivery = outbound_delivery(settings, self.fastagi.port)
+            self.outbound.delivery = outbound_delivery(settings)
         if self.customer_store is not None:
             # Picks up `acd customers import` and `forget` run while the daemon serves.
             self._customer_reload = asyncio.get_running_loop().create_task(
@@ -1743,13 +1733,8 @@ class Daemon:
             await self._read_asterisk()
             self._asterisk_read.set()
             await self.fastagi.start()
-            self.callbacks.delivery = dataclasses.replace(
-                self.callbacks.delivery,
-                agi_base=callback_agi_base(self.settings, self.fastagi.port),
-            )
             dialer: asyncio.Task[None] | None = None
             if self.outbound is not None and self.dialer is not None:
-                self.outbound.delivery = outbound_delivery(self.settings, self.fastagi.port)
                 dialer = tasks.create_task(self.dialer.run(), name="campaign-dialer")
             heartbeat = (
                 tasks.create_task(self._heartbeat(self.recorder), name="heartbeat")

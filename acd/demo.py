@@ -539,6 +539,9 @@ async def run_demo(options: DemoOptions) -> dict[str, Any]:
                 loop.add_signal_handler(sig, stop.set)
         daemon_task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.started.wait(), 10)
+        # The dialplan's ACD_FASTAGI: where [acd-originated] hands callbacks and campaign
+        # contacts to acd once answered.
+        pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
         await daemon.ami.wait_connected(10)
         log.info(
             "demo_started",

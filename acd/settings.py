@@ -353,9 +353,10 @@ class CallbacksSettings(_Section):
 
     ``trunk`` is the dial string of the customer, ``{number}`` in national form
     (``0612345678``, or ``00…`` abroad): ``PJSIP/{number}@operator``. ``caller_id`` is the
-    centre's number presented to the customer (never withheld). ``agi_host`` is how Asterisk
-    reaches acd's FastAGI server for the originated legs (``host`` or ``host:port``; default the
-    FastAGI bind address and port).
+    centre's number presented to the customer (never withheld). ``agi_host`` is no longer used:
+    the answered leg reaches acd through the dialplan's ``[acd-originated]``, at its
+    ``ACD_FASTAGI`` (Asterisk refuses acd's user an Originate of Application AGI); it is still
+    accepted so older files load.
     """
 
     max_attempts: int = Field(
@@ -610,6 +611,8 @@ class OutboundSettings(_Section):
     # The dialer: how contacts are reached, how long they ring, how long an answered contact
     # may wait for the reserved advisor, and the reservations' priority against inbound callers.
     trunk: str = "PJSIP/{number}@trunk"
+    # No longer used (answered contacts reach acd at the dialplan's ACD_FASTAGI, through
+    # [acd-originated]); accepted so older files load.
     agi_host: str | None = None
     originate_timeout_s: Annotated[float, Field(gt=0, le=120)] = 30.0
     no_advisor_s: Annotated[float, Field(gt=0, le=10)] = 2.0

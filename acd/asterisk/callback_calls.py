@@ -2,22 +2,22 @@
 
 ``CallbackCalls`` is the runtime's ``ReservedLegs`` for the reason ``callback``: for each
 ``ReserveAgent`` it builds a pure ``CallbackLeg`` and originates the advisor's phone
-(``Async: true``, ``Application: AGI``, ``agi://<acd>/callback?id=<callback>``, the customer as
-the caller ID the advisor's phone shows, ``ACD_CALLBACK_ID`` as a channel variable). The AMI
+(``Async: true``, into the dialplan's ``[acd-originated]`` ``callback``, which runs
+``AGI(agi://${ACD_FASTAGI}/callback?${ACD_ARGS})`` with ``ACD_ARGS=id=<callback>``; the customer
+as the caller ID the advisor's phone shows, ``ACD_CALLBACK_ID`` as a channel variable). The AMI
 ``OriginateResponse`` (matched by ActionID), the FastAGI session of the answered leg and AMI
 ``DialEnd`` on that channel are fed to the leg; the leg's outputs are carried out here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from acd.asterisk.ami_client import AmiClient
 from acd.asterisk.ami_codec import FieldValue
 from acd.asterisk.callback_leg import CallbackLeg, CallbackPhase, CallbackSpec
-from acd.asterisk.originated_calls import OriginatedCalls
+from acd.asterisk.originated_calls import OriginatedCalls, into_dialplan
 from acd.core.commands import ReserveAgent
 from acd.runtime.ports import EventInbox
 
@@ -26,7 +26,6 @@ from acd.runtime.ports import EventInbox
 class CallbackDelivery:
     """How callback legs reach the PBX (from ``[callbacks]``)."""
 
-    agi_base: str  # agi://host:port
     trunk: str  # PJSIP/{number}@trunk
     caller_id: str  # the centre's, to the customer
     originate_timeout_s: float = 20.0
@@ -63,15 +62,6 @@ class CallbackCalls(OriginatedCalls[CallbackLeg]):
         # originated there); None: the shell's own AMI.
         self.ami_for: Callable[[str], AmiClient | None] | None = None
 
-    def _at_send(self, fields: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
-        # The FastAGI port is known once its server listens: a callback reserved at start (read
-        # back from the database) was built with the configured one, possibly 0.
-        data = str(fields.get("Data", ""))
-        path = data[data.find("/callback?") :] if "/callback?" in data else ""
-        if not path:
-            return fields
-        return {**fields, "Data": f"{self.delivery.agi_base}{path}"}
-
     def reserve_agent(self, command: ReserveAgent) -> None:
         """The engine reserved an advisor for a callback: originate the advisor's leg."""
         target = self._target_of(command.call_id)
@@ -91,14 +81,14 @@ class CallbackCalls(OriginatedCalls[CallbackLeg]):
         )
         call_id = command.call_id
         shown = (target.name or target.number).replace('"', "")
-        fields = {
+        target_fields = into_dialplan("callback", call_id)
+        fields: dict[str, FieldValue] = {
             "Channel": command.endpoint,
-            "Application": "AGI",
-            "Data": f"{d.agi_base}/callback?id={quote(call_id, safe='')}",
+            **target_fields,
             # The advisor's phone shows whom they call back.
             "CallerID": f'"{shown}" <{target.number}>',
             "Timeout": str(int(d.originate_timeout_s * 1000)),
-            "Variable": [f"ACD_CALLBACK_ID={call_id}"],
+            "Variable": [f"ACD_CALLBACK_ID={call_id}", *target_fields["Variable"]],
             "Async": "true",
         }
         via = self.ami_for(command.endpoint) if self.ami_for is not None else None

@@ -1,8 +1,9 @@
 """One callback's advisor leg as a pure transition table: everything that changes it is here.
 
 The engine reserved an advisor for a callback (``ReserveAgent``, reason ``callback``); the shell
-(``callback_calls.py``) originated the advisor's phone (AMI ``Originate``, ``Async``,
-``Application: AGI``, ``agi://…/callback?id=<callback>``). From there this leg decides, in the
+(``callback_calls.py``) originated the advisor's phone (AMI ``Originate``, ``Async``, into the
+dialplan's ``[acd-originated]`` ``callback``:
+``AGI(agi://${ACD_FASTAGI}/callback?id=<callback>)``). From there this leg decides, in the
 style of ``call_leg.py`` (inputs in, outputs out, no I/O, no clock):
 
 * the Originate failed (S13 b/c/d: ``Reason`` 0 busy or unreachable, 3 no answer): the advisor

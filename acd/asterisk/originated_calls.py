@@ -18,6 +18,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+from urllib.parse import quote
 
 import structlog
 
@@ -51,6 +52,26 @@ STARTUP_WAIT_S = 10.0
 # OriginateResponses read before the Originate's own response was handled (same read): kept
 # this many, for the action that is about to claim them.
 _EARLY_MAX: Final = 256
+
+# Where an answered originated leg runs its FastAGI session: the shipped dialplan's context
+# (dialplan/acd-callback.conf), whose extension ``callback`` (``outbound``) runs
+# ``AGI(agi://${ACD_FASTAGI}/callback?${ACD_ARGS})``, like every AGI of the dialplan, then the
+# standby's. Never ``Application: AGI``: Asterisk refuses it to an AMI user without the
+# ``system`` class ("Originate Access Forbidden: app or data blacklisted", manager.c
+# originate_app_permissions, seen on 22.10.1), and acd's user never has it; an Originate into a
+# context needs only ``originate``.
+ORIGINATED_CONTEXT: Final = "acd-originated"
+
+
+def into_dialplan(exten: str, call_id: str) -> dict[str, FieldValue]:
+    """The Originate fields that send the answered channel to ``[acd-originated]`` ``exten``,
+    with ``ACD_ARGS``, the AGI URL's query (``id=<call_id>``, quoted), among its Variables."""
+    return {
+        "Context": ORIGINATED_CONTEXT,
+        "Exten": exten,
+        "Priority": "1",
+        "Variable": [f"ACD_ARGS=id={quote(call_id, safe='')}"],
+    }
 
 
 class _Spec(Protocol):
@@ -146,7 +167,7 @@ class OriginatedCalls(Generic[LegT]):
                 if self.ready is not None:
                     await self.ready.wait()
                 await ami.wait_connected(STARTUP_WAIT_S)
-            response = await ami.send_action("Originate", self._at_send(fields))
+            response = await ami.send_action("Originate", fields)
         except (AmiError, TimeoutError) as exc:
             log.error(f"{self.kind}_originate_failed", call_id=call_id, error=str(exc))
             self._end(attempt, "originate_refused")
@@ -163,10 +184,6 @@ class OriginatedCalls(Generic[LegT]):
             self._originate_response(attempt, early)
         else:
             self._by_action[action_id] = attempt
-
-    def _at_send(self, fields: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
-        """The Originate's fields as sent, once the daemon is ready (a kind may update them)."""
-        return fields
 
     def _end(self, attempt: Attempt[LegT], reason: str) -> None:
         """The attempt never reached Asterisk: the advisor is released at once."""

@@ -6,8 +6,9 @@ contact. Predictive campaigns: the dialer asks ``dial`` to originate a contact w
 yet; the answered contact's leg asks the engine for one, and the ``ReserveAgent`` that answers
 is fed to that leg (``AdvisorReserved``); the leg's ``WaitFor`` is a timer here. Either way the
 contact is originated through the trunk
-(``Async: true``, ``Application: AGI``, ``agi://<acd>/outbound?id=<attempt>``, the campaign's
-caller ID, ``ACD_OUTBOUND_ID`` and ``ACD_CAMPAIGN`` as channel variables). The AMI
+(``Async: true``, into the dialplan's ``[acd-originated]`` ``outbound``, which runs
+``AGI(agi://${ACD_FASTAGI}/outbound?${ACD_ARGS})`` with ``ACD_ARGS=id=<attempt>``; the
+campaign's caller ID, ``ACD_OUTBOUND_ID`` and ``ACD_CAMPAIGN`` as channel variables). The AMI
 ``OriginateResponse`` (matched by ActionID), the FastAGI session of the answered contact and AMI
 ``DialEnd`` on that channel are fed to the leg; the leg's outputs are carried out here, and each
 attempt's end is handed to ``on_attempt`` (the dialer records it).
@@ -18,10 +19,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from acd.asterisk.ami_client import AmiClient
-from acd.asterisk.originated_calls import Attempt, OriginatedCalls
+from acd.asterisk.ami_codec import FieldValue
+from acd.asterisk.originated_calls import Attempt, OriginatedCalls, into_dialplan
 from acd.asterisk.outbound_leg import (
     AdvisorReserved,
     AttemptOver,
@@ -41,7 +42,6 @@ from acd.runtime.ports import EventInbox
 class OutboundDelivery:
     """How contact legs reach the PBX."""
 
-    agi_base: str  # agi://host:port
     trunk: str  # PJSIP/{number}@trunk
     originate_timeout_s: float = 30.0
     no_advisor_s: float = 2.0
@@ -131,15 +131,19 @@ class OutboundCalls(OriginatedCalls[OutboundLeg]):
         )
         self._start(leg, self._fields(command.call_id, target), campaign=target.campaign)
 
-    def _fields(self, call_id: str, target: OutboundTarget) -> dict[str, str | list[str]]:
+    def _fields(self, call_id: str, target: OutboundTarget) -> dict[str, FieldValue]:
         d = self.delivery
+        target_fields = into_dialplan("outbound", call_id)
         return {
             "Channel": d.trunk.replace("{number}", target.dial_number),
-            "Application": "AGI",
-            "Data": f"{d.agi_base}/outbound?id={quote(call_id, safe='')}",
+            **target_fields,
             "CallerID": target.caller_id,
             "Timeout": str(int(d.originate_timeout_s * 1000)),
-            "Variable": [f"ACD_OUTBOUND_ID={call_id}", f"ACD_CAMPAIGN={target.campaign}"],
+            "Variable": [
+                f"ACD_OUTBOUND_ID={call_id}",
+                f"ACD_CAMPAIGN={target.campaign}",
+                *target_fields["Variable"],
+            ],
             "Async": "true",
         }
 

@@ -2,8 +2,9 @@
 
 Progressive (and preview) campaigns: the engine reserved an advisor for a campaign contact
 (``ReserveAgent``, reason ``outbound``) and then the shell (``outbound_calls.py``) originated the
-contact through the trunk (AMI ``Originate``, ``Async``, ``Application: AGI``,
-``agi://…/outbound?id=<attempt>``, the campaign's caller ID). Predictive campaigns originate
+contact through the trunk (AMI ``Originate``, ``Async``, into the dialplan's ``[acd-originated]``
+``outbound``: ``AGI(agi://${ACD_FASTAGI}/outbound?id=<attempt>)``, the campaign's caller
+ID). Predictive campaigns originate
 first: the answered contact waits in the engine's line like a caller (``ReservationRequested``,
 ``OutboundSpec.line``) for at most ``no_advisor_s`` (2 s); the advisor the engine reserves
 (``AdvisorReserved``) is dialed at once, and a contact still waiting when the shell's timer says

@@ -22,6 +22,26 @@ from acd.pbxsim.originate import OriginateRequest, Originator
 from acd.pbxsim.pbx import Pbx
 from acd.pbxsim.routines import Routines
 
+# The applications an Originate may run only for a user with the system class (manager.c
+# originate_app_permissions, matched anywhere in the name, case-insensitive; Queue() is refused
+# only with its AGI argument, not modelled).
+_SYSTEM_APPLICATIONS = (
+    "agi",
+    "dbdeltree",
+    "exec",
+    "externalivr",
+    "mixmonitor",
+    "originate",
+    "reload",
+    "system",
+)
+
+
+def _has_system(session: AmiSession) -> bool:
+    """The session's user may write the system class (``all`` included)."""
+    return session.user is not None and bool({"system", "all"} & set(session.user.write))
+
+
 DEVICE_WORDS = {
     "NOT_INUSE": "Not in use",
     "INUSE": "In use",
@@ -95,6 +115,9 @@ class Actions:
     # -- recording (S16) ------------------------------------------------------------------------
 
     async def mix_monitor(self, session: AmiSession, message: Message) -> Reply:
+        # app_mixmonitor.c registers the action with the system class alone (22.10.1).
+        if not _has_system(session):
+            return error(message, "Permission denied")
         channel = self.pbx.find_channel(message.get("Channel") or "")
         if channel is None:
             return error(message, "No such channel")
@@ -194,6 +217,10 @@ class Actions:
         application = message.get("Application") or ""
         if not exten and not application:
             return error(message, "Exten not specified")
+        # manager.c originate_app_permissions: these applications need the system class.
+        lowered = application.lower()
+        if any(word in lowered for word in _SYSTEM_APPLICATIONS) and not _has_system(session):
+            return error(message, "Originate Access Forbidden: app or data blacklisted")
         timeout_ms = message.get("Timeout") or "30000"
         priority = message.get("Priority") or "1"
         if not timeout_ms.isdigit() or not priority.isdigit():

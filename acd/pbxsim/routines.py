@@ -24,11 +24,16 @@ def split_application(text: str) -> tuple[str, str]:
     return name.strip(), rest[:-1] if rest.endswith(")") else rest
 
 
-def substitute(text: str, channel: Channel) -> str:
+def substitute(text: str, channel: Channel, globals_: dict[str, str] | None = None) -> str:
     """The dialplan variables the configured extensions use: ${EXTEN}, ${UNIQUEID}, and any
-    channel variable (unset: empty, as in Asterisk)."""
+    channel variable, else global (unset: empty, as in Asterisk)."""
     text = text.replace("${EXTEN}", channel.exten).replace("${UNIQUEID}", channel.uniqueid)
-    return re.sub(r"\$\{(\w+)\}", lambda m: channel.variables.get(m.group(1), ""), text)
+    known = globals_ or {}
+    return re.sub(
+        r"\$\{(\w+)\}",
+        lambda m: channel.variables.get(m.group(1), known.get(m.group(1), "")),
+        text,
+    )
 
 
 def _truth(expression: str) -> bool:
@@ -50,12 +55,29 @@ def _truth(expression: str) -> bool:
     return bool(result)
 
 
+# The shipped dialplan's [acd-originated] (dialplan/acd-callback.conf): where acd's originated
+# legs run their FastAGI session, at the global ACD_FASTAGI (the standby's is not modelled),
+# with the query acd puts in ACD_ARGS.
+ORIGINATED_ROUTINES: dict[str, tuple[str, ...]] = {
+    f"acd-originated,{kind}": (
+        f"NoOp(acd {kind} leg)",
+        f"AGI(agi://${{ACD_FASTAGI}}/{kind}?${{ACD_ARGS}})",
+        "Hangup()",
+    )
+    for kind in ("callback", "outbound")
+}
+
+
 class Routines:
-    """Runs the configured extensions on a channel."""
+    """Runs the configured extensions (and the shipped ``[acd-originated]``) on a channel."""
 
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
-        self.table = pbx.config.dialplan.routines
+        self.table = {**ORIGINATED_ROUTINES, **pbx.config.dialplan.routines}
+        # The dialplan's globals ([globals] of extensions.conf): ACD_FASTAGI from the inbound
+        # AGI URL; a test whose acd listens elsewhere sets it (``PbxSim.routines.globals``).
+        address = pbx.config.agi_url.removeprefix("agi://").split("/", 1)[0]
+        self.globals: dict[str, str] = {"ACD_FASTAGI": address}
         self.chanspy = ChanSpy(pbx)
         self.mixmonitor = MixMonitor(pbx)
         pbx.destroy_listeners.append(self.mixmonitor.channel_gone)
@@ -71,7 +93,7 @@ class Routines:
         index = priority - 1
         while 0 <= index < len(steps) and not channel.dead:
             channel.priority = index + 1
-            name, data = split_application(substitute(steps[index], channel))
+            name, data = split_application(substitute(steps[index], channel, self.globals))
             if name.lower() == "goto":
                 parts = data.split(",")
                 target_context, target_exten = parts[0], parts[1] if len(parts) > 1 else "s"

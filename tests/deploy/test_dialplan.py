@@ -195,8 +195,15 @@ def test_every_variable_the_dialplan_reads_is_defined(plan: Dialplan) -> None:
     set_by_dialplan = {
         step.args.partition("=")[0] for _, _, step in plan.steps() if step.app == "Set"
     } | {"ACD_ARGS"}
-    # ACD_CALLBACK_ID: a Variable of the callback leg's Originate (dialplan/acd-callback.conf).
-    set_by_daemon = {"ACD_STATE", "ACD_OVERFLOW_TARGET", "ACD_CALLBACK_ID"}
+    # The Variables of the originated legs' Originate (dialplan/acd-callback.conf): ACD_ARGS,
+    # and ACD_CALLBACK_ID (callbacks) or ACD_OUTBOUND_ID and ACD_CAMPAIGN (campaign contacts).
+    set_by_daemon = {
+        "ACD_STATE",
+        "ACD_OVERFLOW_TARGET",
+        "ACD_CALLBACK_ID",
+        "ACD_OUTBOUND_ID",
+        "ACD_CAMPAIGN",
+    }
     optional = {"ACD_PRIORITY", "ACD_RECORD"}
     defined = set(plan.globals) | set_by_dialplan | set_by_daemon | optional
     read = set()
@@ -217,7 +224,7 @@ def test_acd_is_reached_through_the_configured_fastagi_address(plan: Dialplan) -
     """AGI calls use ${ACD_FASTAGI}, a global pointing at acd's FastAGI port, and known scripts."""
     assert plan.globals["ACD_FASTAGI"] == "127.0.0.1:4573"
     scripts = {path for _, _, _, path in acd_scripts(plan)}
-    assert scripts == {"inbound", "transfer", "agent"}
+    assert scripts == {"inbound", "transfer", "agent", "callback", "outbound"}
 
 
 @pytest.mark.parametrize("entry", ["inbound", "transfer"])
@@ -396,6 +403,25 @@ def test_callers_cannot_reach_feature_codes_or_transfer_targets(plan: Dialplan) 
     for exten in [*FEATURE_CODES, *TRANSFER_NUMBERS]:
         run = Channel(plan, daemon("done", None, "SUCCESS", None)).start("acd-inbound", exten)
         assert not any("/agent" in u or "/transfer" in u for u in run.apps("AGI")), exten
+
+
+@pytest.mark.parametrize("kind", ["callback", "outbound"])
+def test_an_originated_leg_runs_the_agi_session_acd_named_then_hangs_up(
+    plan: Dialplan, kind: str
+) -> None:
+    """[acd-originated]: an answered callback or campaign leg (AMI Originate into the context,
+    never Application AGI, which needs the system class) reaches acd's script at ACD_FASTAGI
+    with the query acd set in ACD_ARGS, then the standby's when refused, and is hung up."""
+    args = {"ACD_ARGS": "id=x-1%232"}
+    run = Channel(plan, daemon(None, None, "SUCCESS", None), args).start("acd-originated", kind)
+    assert run.apps("AGI") == [f"agi://127.0.0.1:4573/{kind}?id=x-1%232"]
+    assert run.names()[-2:] == ["AGI", "Hangup"]
+    standby = {**args, "ACD_FASTAGI_STANDBY": "10.0.0.2:4573"}
+    run = Channel(plan, daemon(None, None, "FAILURE", None), standby).start("acd-originated", kind)
+    assert run.apps("AGI") == [
+        f"agi://127.0.0.1:4573/{kind}?id=x-1%232",
+        f"agi://10.0.0.2:4573/{kind}?id=x-1%232",
+    ]
 
 
 @pytest.mark.parametrize(("number", "queue"), TRANSFER_NUMBERS.items())

@@ -20,20 +20,35 @@ What that Asterisk must run (a test PBX only; all on one host, e.g. inside ``uns
   ``[acd-after-agi]`` (hang up on ``done`` or ``DIALSTATUS=ANSWER``, else ``[acd-fallback]``:
   ``Playback(queue-thankyou)`` and ``Queue(support)``);
 * English core sounds (``queue-periodic-announce``, ``queue-youarenext``, ...) and music on hold.
-* in ``manager.conf``, ``read = system,call,agent,agi`` for the ``acd`` user: the test's own AMI
-  watcher logs in as ``acd`` and follows AGIExec and queue events (production keeps
-  ``system,call``; with it, three tests wait in vain for ``AGIExecStart``).
+* ``manager.conf`` as shipped (acd's user ``acd`` with its read classes and ``eventfilter``
+  lines, so acd runs as in production), plus a second user for the test's own AMI watcher, which
+  follows AGIExec, dial, channel and queue events that the ``acd`` user's filters keep out::
 
-Variables: ``ACD_TEST_ASTERISK`` (AMI host:port), ``ACD_TEST_AMI_SECRET`` (user ``acd``),
+    [acd-watch]
+    #include acd-generated/manager_secret.conf
+    deny = 0.0.0.0/0.0.0.0
+    permit = 127.0.0.1/255.255.255.255
+    read = system,call,agent,agi,dtmf
+    write = call,originate
+
+  (the watcher logging in as ``acd`` would see only the filtered events: on 22.10.1, six tests
+  then waited in vain for ``AGIExecStart``, ``DialBegin``, ``Newchannel`` or ``OriginateResponse``;
+  ``originate``: the recording test places its caller with an Originate);
+
+Variables: ``ACD_TEST_ASTERISK`` (AMI host:port), ``ACD_TEST_AMI_SECRET`` (users ``acd`` and the
+watcher's), ``ACD_TEST_AMI_WATCHER`` (the watcher's AMI user, default ``acd-watch``),
 ``ACD_TEST_SIP_PASSWORDS`` (the TOML file the endpoints were generated with),
 ``ACD_TEST_ASTERISK_SIP`` (SIP host:port, default the AMI host and 5060), ``ACD_TEST_FASTAGI_PORT``
-(default 4573, the port in ``ACD_FASTAGI``). acd, SIPp and this test must reach Asterisk on the
+(default 4573, the port in ``ACD_FASTAGI``), ``ACD_TEST_RECORDINGS_DIR`` (Asterisk's
+``astspooldir/monitor``, readable by the test; unset: the recording test is skipped). acd, SIPp
+and this test must reach Asterisk on the
 loopback: the dialplan calls FastAGI on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import signal
@@ -49,11 +64,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from acd.settings import load_settings
-from tests.deadlines import until
+from tests.deadlines import until, until_blocking
 from tests.sipp.harness import (
     Sipp,
     free_udp_port,
@@ -78,6 +94,8 @@ class Pbx:
     ami_port: int
     ami_secret: str
     sip: str
+    # The test's own AMI login (all events), not acd's filtered one.
+    watcher: str
     passwords: dict[str, str]
     fastagi_port: int
 
@@ -106,6 +124,7 @@ def pbx() -> Pbx:
         ami_port=int(port),
         ami_secret=secret,
         sip=os.environ.get("ACD_TEST_ASTERISK_SIP", f"{host}:5060"),
+        watcher=os.environ.get("ACD_TEST_AMI_WATCHER", "acd-watch"),
         passwords={str(k): str(v) for k, v in passwords.items()},
         fastagi_port=int(os.environ.get("ACD_TEST_FASTAGI_PORT", "4573")),
     )
@@ -113,7 +132,7 @@ def pbx() -> Pbx:
 
 @dataclass
 class AmiWatch:
-    """A second AMI login (user acd) that keeps every event with the time it arrived."""
+    """A second AMI login (the watcher's user) that keeps every event with the time it arrived."""
 
     pbx: Pbx
     events: list[tuple[float, Headers]] = field(default_factory=list)
@@ -123,8 +142,8 @@ class AmiWatch:
     def start(self) -> None:
         self._sock = socket.create_connection((self.pbx.ami_host, self.pbx.ami_port), timeout=5)
         self._sock.sendall(
-            f"Action: Login\r\nUsername: acd\r\nSecret: {self.pbx.ami_secret}\r\n"
-            "Events: system,call,agent,agi\r\n\r\n".encode()
+            f"Action: Login\r\nUsername: {self.pbx.watcher}\r\nSecret: {self.pbx.ami_secret}\r\n"
+            "Events: system,call,agent,agi,dtmf\r\n\r\n".encode()
         )
         self._sock.settimeout(None)
         threading.Thread(target=self._read, daemon=True).start()
@@ -150,6 +169,12 @@ class AmiWatch:
                         headers.setdefault(key, value)
                 with self._lock:
                     self.events.append((time.time(), headers))
+
+    def send(self, action: str, fields: list[tuple[str, str]]) -> None:
+        """Send one AMI action as the watcher (its reply arrives among the events)."""
+        assert self._sock is not None
+        lines = [f"Action: {action}", *(f"{key}: {value}" for key, value in fields)]
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
 
     def stop(self) -> None:
         """Hang up the test's channels still up (killed SIPp peers never send BYE), log off."""
@@ -195,17 +220,39 @@ def event(name: str, **wanted: str) -> Callable[[Headers], bool]:
     )
 
 
-def phone_scenario(workdir: Path, ring_ms: int, talk_ms: int) -> str:
+def silence_wav(workdir: Path) -> Path:
+    """One second of G.711 mu-law silence (0xFF) in a WAV file, for SIPp's ``rtp_stream``."""
+    path = workdir / "silence-pcmu.wav"
+    data = b"\xff" * 8000
+    fmt = (7).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+    fmt += (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    body = b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt
+    body += b"data" + len(data).to_bytes(4, "little") + data
+    path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
+    return path
+
+
+def phone_scenario(workdir: Path, ring_ms: int, talk_ms: int, *, media: bool = False) -> str:
     """advisor-phone.xml with its timers, each in-call request with a branch of its own.
 
     As an out-of-call scenario, SIPp gives every call the same ``[branch]``: on a real Asterisk
     the second BYE within 32 s matched the first BYE's finished transaction and was ignored, so
     the conversation lasted 32 s longer (seen on 22.10.1).
+
+    ``media``: once answered, the phone sends RTP (silence, PCMU) as a real phone does. Without
+    any media on the advisor's channel, ChanSpy never lets go of it: a spyer hung up waits in
+    ``ast_audiohook_detach`` for a frame on the spied-on channel that never comes (22.10.1).
     """
     path = Path(render("advisor-phone.xml", {"answer": ring_ms, "advisor_bye": talk_ms}, workdir))
     bye, refer = "branch=z9hG4bK-acd-[call_id]-bye", "branch=z9hG4bK-acd-[call_id]-refer"
     head, _, tail = path.read_text(encoding="utf-8").partition("branch=[branch]")
-    path.write_text(head + bye + tail.replace("branch=[branch]", refer), encoding="utf-8")
+    text = head + bye + tail.replace("branch=[branch]", refer)
+    if media:
+        answered = '<recv request="ACK" crlf="true"/>'
+        stream = f'<nop><action><exec rtp_stream="{silence_wav(workdir)},-1,0"/></action></nop>'
+        text = text.replace(answered, f"{answered}\n  {stream}", 1)
+        path = path.with_name(f"{path.stem}-rtp.xml")
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 
@@ -295,6 +342,12 @@ class Acd:
     supervisor_phone: str | None = None
     # Callbacks: the customer's dial string (with {number}); None: the defaults.
     callbacks_trunk: str | None = None
+    # The queue's closed action (docs/hours.md) with a schedule closed all day today in the
+    # centre's zone (Europe/Paris) and open from midnight; None: no schedule, always open.
+    closed: str | None = None
+    # The queue's record setting and where Asterisk writes recordings ([ami] recordings_dir).
+    record: str | None = None
+    recordings_dir: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -311,6 +364,7 @@ class Acd:
             f'host = "{self.pbx.ami_host}"',
             f"port = {self.pbx.ami_port}",
             'username = "acd"',
+            *([f'recordings_dir = "{self.recordings_dir}"'] if self.recordings_dir else []),
             "[fastagi]",
             'bind = "127.0.0.1"',
             f"port = {self.pbx.fastagi_port}",
@@ -338,7 +392,20 @@ class Acd:
             "ring_timeout_s = 4",
             "wrap_up_s = 1",
             "announce_interval_s = 1",
+            *([f'record = "{self.record}"'] if self.record is not None else []),
         ]
+        if self.closed is not None:
+            today = datetime.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+            lines += [
+                'schedule = "e2e"',
+                f'closed = "{self.closed}"',
+                "[schedules.e2e]",
+                'weekdays = ["00:00-24:00"]',
+                'saturday = ["00:00-24:00"]',
+                'sunday = ["00:00-24:00"]',
+                'public_holidays = "open"',
+                f'exceptions = [{{ date = {today}, open = [], reason = "e2e" }}]',
+            ]
         if self.callbacks_trunk is not None:
             lines += [
                 "[callbacks]",
@@ -643,7 +710,14 @@ def test_callers_waiting_when_acd_stops_go_to_the_fallback_queue(
         acd = start_acd({"a1001": "PJSIP/1001"})
         caller.start()
         (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER", Context="acd-call"), 15)
-        ami.wait_for(event("AGIExecStart", Command="SET MUSIC ON"), 10, count=2)
+        # The second caller waits with music (the first, rung at once, heard Dial's own m).
+        ami.wait_for(
+            lambda h: (
+                event("AGIExecStart", Command="SET MUSIC ON")(h)
+                and h["Channel"] != talking[1]["Channel"]
+            ),
+            10,
+        )
         stopped_at = time.time()
         acd.stop(stop)
         joined = ami.wait_for(event("QueueCallerJoin", Queue="support"), 10)
@@ -666,13 +740,17 @@ def api(acd: Acd, method: str, path: str, body: dict[str, object] | None = None)
         return json.load(answer)
 
 
-def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
+def test_a_supervisor_listens_to_a_sipp_call_then_whispers_barges_and_leaves(
     pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
 ) -> None:
     """S15 on a real Asterisk through acd: the supervisor's phone (1004) is originated into
-    ChanSpy on 1001's channel, switched to whisper from the API (PlayDTMF Receive on the
-    supervisor's channel), left; the conversation goes on and acd records the listening."""
-    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 15000))
+    ChanSpy on 1001's channel, switched to whisper then barge from the API (PlayDTMF Receive on
+    the supervisor's channel: ChanSpy's d option reads 5 and 6), left; the conversation goes on
+    and acd records the listening. 1001's phone sends RTP: ChanSpy only lets go of a channel
+    that has media (phone_scenario)."""
+    advisor = phone(
+        pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 15000, media=True)
+    )
     supervisor = phone(pbx, tmp_path, "1004", "answer", phone_scenario(tmp_path, 200, 30000))
     caller = callers(pbx, tmp_path, 1)
     with socket.socket() as spare:
@@ -685,7 +763,7 @@ def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
         acd = start_acd({"a1001": "PJSIP/1001"}, http_port=http_port, supervisor_phone="PJSIP/1004")
         caller.start()
         (talking,) = ami.wait_for(event("DialEnd", DialStatus="ANSWER", Context="acd-call"), 15)
-        until(
+        until_blocking(
             lambda: any(c["state"] == "connected" for c in api(acd, "GET", "/calls")),
             what="acd sees the call connected",
         )
@@ -698,7 +776,7 @@ def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
         (originated,) = ami.matching(event("Newchannel", Channel="PJSIP/1004-"))
         assert originated[1]["Channel"] == start[1]["SpyerChannel"]
         lid = listening["listening_id"]
-        until(
+        until_blocking(
             lambda: any(
                 x["state"] == "listening" for x in api(acd, "GET", "/supervisor/listenings")
             ),
@@ -706,6 +784,13 @@ def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
         )
         switched = api(acd, "POST", f"/supervisor/listenings/{lid}/mode", {"mode": "whisper"})
         assert switched["modes"] == ["listen", "whisper"]
+        switched = api(acd, "POST", f"/supervisor/listenings/{lid}/mode", {"mode": "barge"})
+        assert switched["modes"] == ["listen", "whisper", "barge"]
+        # ChanSpy read both keys on the supervisor's channel, as if pressed there.
+        keys = ami.wait_for(
+            event("DTMFEnd", Channel=start[1]["SpyerChannel"], Direction="Received"), 5, count=2
+        )
+        assert [h["Digit"] for _, h in keys] == ["5", "6"]
         left = api(acd, "POST", f"/supervisor/listenings/{lid}/leave")
         assert left["state"] == "ended"
         ami.wait_for(event("ChanSpyStop", SpyerChannel=start[1]["SpyerChannel"]), 10)
@@ -714,14 +799,16 @@ def test_a_supervisor_listens_to_a_sipp_call_then_whispers_and_leaves(
         caller.wait(40)
         acd.stop()
     rows = acd.rows("select agent_id, modes, outcome, started_at is not null from listenings")
-    assert rows == [("a1001", "listen,whisper", "left", 1)]
+    assert rows == [("a1001", "listen,whisper,barge", "left", 1)]
 
 
 def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
     pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
 ) -> None:
     """Issue 22 on a real Asterisk: a callback booked over the API reserves 1001, acd originates
-    1001 (Async, Application AGI .../callback?id=...), 1001 answers, acd dials the customer (a
+    1001 (Async, into [acd-originated] callback: AGI(agi://${ACD_FASTAGI}/callback?${ACD_ARGS});
+    Application AGI is
+    refused to acd's AMI user, which has no system class), 1001 answers, acd dials the customer (a
     SIPp UAS reached through endpoint 1002's transport at a URI) with the centre's caller ID,
     they talk, and the callback is stored completed."""
     advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 15000))
@@ -730,7 +817,8 @@ def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
         "customer",
         [
             "-sf",
-            phone_scenario(tmp_path, 500, 3000),
+            # Talks 8 s: past the greeting (Dial's U(), before the bridge), then hangs up.
+            phone_scenario(tmp_path, 500, 8000),
             "-set",
             "mode",
             "answer",
@@ -764,17 +852,132 @@ def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
         booked = api(acd, "POST", "/queues/support/callbacks", {"number": "+33612345678"})
         (originated,) = ami.wait_for(event("OriginateResponse", Channel="PJSIP/1001"), 20)
         assert (originated[1]["Response"], originated[1]["Reason"]) == ("Success", "4")
-        assert originated[1]["Data"].endswith(f"/callback?id={booked['callback_id']}")
+        assert (originated[1]["Context"], originated[1]["Exten"]) == ("acd-originated", "callback")
+        # The AGI session of the answered leg, at the callback's id (its first command).
+        ami.wait_for(event("AGIExecStart", Channel=originated[1]["Channel"]), 10)
+        assert acd.rows("select callback_id from callbacks") == [(booked["callback_id"],)]
         ami.wait_for(event("DialEnd", DialStatus="ANSWER", Channel=originated[1]["Channel"]), 20)
         assert customer.wait(30) == 0, customer.errors()
-        until(
+        until_blocking(
             lambda: acd.rows("select state from callbacks") == [("completed",)],
             within=20,
             what="the callback stored completed",
         )
         acd.stop()
     assert any(e.kind == "answer" for e in customer.events()), "the customer answered"
+    # They talked: the customer's channel was bridged with the advisor's after the greeting.
+    assert ami.matching(event("BridgeEnter", Channel="PJSIP/1002-"))
     assert acd.rows("select outcome, reason from calls") == [("completed", "callback")]
+
+
+def test_a_recorded_queue_s_call_is_recorded_by_the_dialplan_and_kept_by_acd(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """S16 b on a real Asterisk: a caller whose DID sets ACD_RECORD=all (placed here by an
+    Originate into [acd-call] inbound with ACD_QUEUE and ACD_RECORD, the shipped dialplan has
+    no such DID) hears the notice, MixMonitor starts before AGI() (recording=recorded), 1001
+    answers and talks; acd stores the recording row and sets the file to 0600 at the end."""
+    monitor = os.environ.get("ACD_TEST_RECORDINGS_DIR")
+    if not monitor:
+        pytest.skip("ACD_TEST_RECORDINGS_DIR is not set: the PBX's recordings are out of reach")
+    talking = phone_scenario(tmp_path, 300, 3000, media=True)
+    advisor = phone(pbx, tmp_path, "1001", "answer", talking)
+    caller_port = free_udp_port()
+    caller = Sipp(
+        "recorded-caller",
+        [
+            "-sf",
+            phone_scenario(tmp_path, 200, 30000, media=True),
+            "-set",
+            "mode",
+            "answer",
+            "-set",
+            "transfer_to",
+            "8001",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(caller_port),
+            "-mp",
+            str(free_udp_port()),
+        ],
+        tmp_path,
+    )
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        caller.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"}, record="all", recordings_dir=monitor)
+        ami.send(
+            "Originate",
+            [
+                ("Channel", f"PJSIP/1002/sip:0611000099@127.0.0.1:{caller_port}"),
+                ("Context", "acd-call"),
+                ("Exten", "inbound"),
+                ("Priority", "1"),
+                ("CallerID", '"Recorded Caller" <0611000099>'),
+                ("Variable", "ACD_QUEUE=support"),
+                ("Variable", "ACD_RECORD=all"),
+                ("Async", "true"),
+            ],
+        )
+        (agi,) = ami.wait_for(event("AGIExecStart", Command="ANSWER"), 20)
+        channel = agi[1]["Channel"]
+        ami.wait_for(event("DialEnd", Channel=channel, DialStatus="ANSWER"), 20)
+        ami.wait_for(event("Hangup", Channel=channel), 20)
+        acd.wait_calls(1)
+        until_blocking(
+            lambda: acd.rows("select ended_at is not null from recordings") == [(1,)],
+            within=10,
+            what="the recording closed",
+        )
+        acd.stop()
+    ((status, path),) = acd.rows("select status, path from recordings")
+    assert status == "recorded"
+    recording = Path(str(path))
+    assert recording.name.startswith("acd-")
+    assert recording.parent == Path(monitor)
+    assert recording.read_bytes()[:4] == b"RIFF"
+    # Seconds of 8 kHz 16-bit audio (the size is read when served: the row leaves it empty).
+    assert recording.stat().st_size > 16000
+    assert recording.stat().st_mode & 0o777 == 0o600
+    assert acd.rows("select outcome, agent_id from calls") == [("answered", "a1001")]
+
+
+def test_a_caller_of_a_closed_queue_hears_when_it_opens_and_the_callback_offer(
+    pbx: Pbx, ami: AmiWatch, start_acd: StartAcd, tmp_path: Path
+) -> None:
+    """Issue 22 on a real Asterisk: the queue is closed today (closed = "callback"); the caller
+    hears acd-closed, acd-reopens and the reopening said by Asterisk (SAY DATETIME in the
+    centre's zone, answered 200), the closed queue's callback offer, no key, goodbye; the
+    dialplan hangs up (ACD_STATE=done) and the call is recorded closed, never offered."""
+    advisor = phone(pbx, tmp_path, "1001", "answer", phone_scenario(tmp_path, 300, 2000))
+    caller = callers(pbx, tmp_path, 1)
+    with stopped_at_exit([advisor, caller]):
+        advisor.start()
+        wait_registered([advisor])
+        acd = start_acd({"a1001": "PJSIP/1001"}, closed="callback")
+        caller.start()
+        assert caller.wait(60) == 0, caller.errors()
+        acd.wait_calls(1)
+        acd.stop()
+    commands = [h["Command"] for _, h in ami.matching(event("AGIExecStart"))]
+    spoken = [c for c in commands if c.startswith(("STREAM FILE", "SAY DATETIME"))]
+    assert [c.split()[2] if c.startswith("STREAM") else "SAY DATETIME" for c in spoken] == [
+        "acd-closed",
+        "acd-reopens",
+        "SAY DATETIME",
+        "acd-callback-offer-closed",
+        "vm-goodbye",
+    ]
+    (said,) = ami.matching(event("AGIExecEnd", Command="SAY DATETIME"))
+    assert (said[1]["ResultCode"], said[1]["Result"]) == ("200", "Success"), said[1]
+    assert "Europe/Paris" in said[1]["Command"]
+    assert not ami.matching(event("DialBegin", DestChannel="PJSIP/1001-"))
+    assert any(e.kind == "bye_received" for e in caller.events())  # the dialplan's Hangup()
+    assert acd.rows("select outcome from calls") == [("closed",)]
 
 
 @pytest.mark.parametrize(
@@ -783,6 +986,8 @@ def test_a_booked_callback_reaches_a_sipp_customer_from_the_advisors_leg(
         {},
         {"http_port": 8123, "supervisor_phone": "PJSIP/1004"},
         {"callbacks_trunk": "PJSIP/{number}@lab-trunk", "policy": "best_skill"},
+        {"closed": "callback"},
+        {"record": "all", "recordings_dir": "/var/spool/asterisk/monitor"},
     ],
 )
 def test_the_acd_toml_these_tests_write_is_one_acd_accepts(
@@ -792,7 +997,7 @@ def test_the_acd_toml_these_tests_write_is_one_acd_accepts(
     supervisor's desk, callbacks) loads as acd run would load it: these tests have not run on a
     real Asterisk yet, and a refused file would fail them before the first call."""
     monkeypatch.setenv("ACD_AMI_SECRET", "e2e-secret")
-    pbx = Pbx("127.0.0.1", 5038, "e2e-secret", "127.0.0.1:5060", {}, 4573)
+    pbx = Pbx("127.0.0.1", 5038, "e2e-secret", "127.0.0.1:5060", "acd-watch", {}, 4573)
     acd = Acd(pbx, tmp_path, {"a1001": "PJSIP/1001", "a1002": "PJSIP/1002"}, **options)
     config = tmp_path / "acd.toml"
     config.write_text(acd.config(), encoding="utf-8")

@@ -77,6 +77,8 @@ async def test_a_callback_survives_acd_killed_between_attempts(tmp_path: Path) -
         pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(mode="busy")
         data = raw_settings(pbx.ami_port, database, retry_spacing_s=2.0)
         data["fastagi"]["port"] = free_port()
+        # The dialplan's ACD_FASTAGI: where [acd-originated] hands the callback legs to acd.
+        pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{data['fastagi']['port']}"
         data["http"] = {"enabled": False}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -130,6 +132,8 @@ async def test_a_callback_survives_acd_killed_while_the_customer_rings(tmp_path:
         pbx.phone(CUSTOMER).behaviour = PhoneBehaviour(answer_delay=60.0)
         data = raw_settings(pbx.ami_port, database, retry_spacing_s=2.0)
         data["fastagi"]["port"] = free_port()
+        # The dialplan's ACD_FASTAGI: where [acd-originated] hands the callback legs to acd.
+        pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{data['fastagi']['port']}"
         data["http"] = {"enabled": False}
         # Long enough to kill acd during the ring, short enough to wait for its end.
         data["callbacks"]["ring_timeout_s"] = 4

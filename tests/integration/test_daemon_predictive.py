@@ -154,6 +154,8 @@ async def centre(database: Path, mode: str) -> AsyncIterator[tuple[PbxSim, Daemo
         task = asyncio.create_task(daemon.run())
         try:
             await asyncio.wait_for(daemon.started.wait(), 5)
+            # The dialplan's ACD_FASTAGI: where [acd-originated] hands the contacts to acd.
+            pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
             await daemon.ami.wait_connected(5)
             yield pbx, daemon, witness
         finally:

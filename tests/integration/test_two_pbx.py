@@ -109,6 +109,9 @@ async def two_boxes(bruno_queues: list[str]) -> AsyncIterator[TwoBoxes]:
         daemon.dispatcher.live_views.append(log)
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.started.wait(), 10)
+        # The dialplans' ACD_FASTAGI: where [acd-originated] hands callback legs to acd.
+        for sim in (a, b):
+            sim.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
         for client in daemon.amis.values():
             await client.wait_connected(10)
         await daemon.dispatcher.drain()

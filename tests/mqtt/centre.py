@@ -141,6 +141,8 @@ async def running_centre(
             bridging = asyncio.create_task(bridge.run())
         try:
             await asyncio.wait_for(daemon.started.wait(), 5)
+            # The dialplan's ACD_FASTAGI: where [acd-originated] hands callback legs to acd.
+            pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
             await daemon.ami.wait_connected(5)
             await dispatcher.drain()
             if server is not None:
