@@ -1179,6 +1179,15 @@ class Engine:
             cmd.PlayPrompt(call.id, "callback_offer_closed", 0, 0, reopens_at=reopens_at)
         )
 
+    def _closed_offer_key_wait(self, call: LiveCall) -> None:
+        """The closed offer's next deadline: a few seconds from now, never past its longest."""
+        call.offer_timer = self._timer(
+            TimerKind.CLOSED_OFFER,
+            call,
+            call.id,
+            min(self._now + CLOSED_OFFER_KEY_S, call.queue_entered_at + CLOSED_OFFER_LONGEST_S),
+        )
+
     def _closed_offer_over(self, call: LiveCall) -> None:
         """The offer's time ran out. A caller still in the number's dialog, or whose number is
         being checked, gets a little longer (never past ``CLOSED_OFFER_LONGEST_S`` after the
@@ -1188,12 +1197,7 @@ class Engine:
             return
         busy = call.prompting or call.callback_chosen
         if busy and self._now < call.queue_entered_at + CLOSED_OFFER_LONGEST_S:
-            call.offer_timer = self._timer(
-                TimerKind.CLOSED_OFFER,
-                call,
-                call.id,
-                min(self._now + CLOSED_OFFER_KEY_S, call.queue_entered_at + CLOSED_OFFER_LONGEST_S),
-            )
+            self._closed_offer_key_wait(call)
             return
         self._set_call_state(call, Trigger.END)
         if call.prompting:
@@ -2301,12 +2305,7 @@ class Engine:
         if call.state is CallState.CLOSED_OFFER and not call.callback_chosen:
             # The offer (or a refusal) was heard: a few seconds for the key, then goodbye.
             self._cancel(call.offer_timer)
-            call.offer_timer = self._timer(
-                TimerKind.CLOSED_OFFER,
-                call,
-                call.id,
-                min(self._now + CLOSED_OFFER_KEY_S, call.queue_entered_at + CLOSED_OFFER_LONGEST_S),
-            )
+            self._closed_offer_key_wait(call)
 
     def _on_answered(self, e: ev.AgentAnswered) -> None:
         agent = self._agent(e.agent_id)

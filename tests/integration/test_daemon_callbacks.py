@@ -43,15 +43,27 @@ def pbx_config() -> PbxConfig:
 
 
 def settings(
-    ami_port: int, database: Path | None, retry_spacing_s: float = 0.3, **queue: Any
+    ami_port: int,
+    database: Path | None,
+    retry_spacing_s: float = 0.3,
+    *,
+    schedules: dict[str, Any] | None = None,
+    **queue: Any,
 ) -> Any:
-    return parse_settings(raw_settings(ami_port, database, retry_spacing_s, **queue))
+    return parse_settings(
+        raw_settings(ami_port, database, retry_spacing_s, schedules=schedules, **queue)
+    )
 
 
 def raw_settings(
-    ami_port: int, database: Path | None, retry_spacing_s: float = 0.3, **queue: Any
+    ami_port: int,
+    database: Path | None,
+    retry_spacing_s: float = 0.3,
+    *,
+    schedules: dict[str, Any] | None = None,
+    **queue: Any,
 ) -> dict[str, Any]:
-    """The daemon's settings as the TOML file would hold them."""
+    """The daemon's settings as the TOML file would hold them (``schedules``: [schedules])."""
     raw: dict[str, Any] = {
         "ami": {"port": ami_port, "secret": "acdsecret", "ping_interval_s": 5},
         "fastagi": {"port": 0},
@@ -67,6 +79,8 @@ def raw_settings(
         "queues": {"support": {"announce_interval_s": None, "wrap_up_s": 0.1, **queue}},
         "agents": {name: {"endpoint": f"PJSIP/{name}", "queues": ["support"]} for name in AGENTS},
     }
+    if schedules is not None:
+        raw["schedules"] = schedules
     if database is not None:
         raw["database"] = {
             "url": f"sqlite:///{database}",
@@ -121,10 +135,15 @@ class EventLog:
 
 @contextlib.asynccontextmanager
 async def daemon_on(
-    pbx: PbxSim, database: Path | None = None, retry_spacing_s: float = 0.3, **queue: Any
+    pbx: PbxSim,
+    database: Path | None = None,
+    retry_spacing_s: float = 0.3,
+    *,
+    schedules: dict[str, Any] | None = None,
+    **queue: Any,
 ) -> AsyncIterator[Daemon]:
     daemon = Daemon(
-        settings(pbx.ami_port, database, retry_spacing_s, **queue),
+        settings(pbx.ami_port, database, retry_spacing_s, schedules=schedules, **queue),
         auto_login=True,
         persist=database is not None,
     )
@@ -435,59 +454,54 @@ async def test_caller_of_a_closed_queue_asks_to_be_called_back_at_the_opening() 
     abandon) and one callback waits for the opening, in arrival order."""
     from tests.integration.test_daemon_hours import CLOSED_NOW, REOPENS
 
-    async with centre() as (pbx, witness):
-        raw = raw_settings(
-            pbx.ami_port, None, schedule="bureau", closed="callback", prompt_keys="1"
+    async with (
+        centre() as (pbx, witness),
+        daemon_on(
+            pbx,
+            schedules={"bureau": CLOSED_NOW},
+            schedule="bureau",
+            closed="callback",
+            prompt_keys="1",
+        ) as daemon,
+    ):
+        log = EventLog()
+        daemon.dispatcher.live_views.append(log)
+        spoken: list[str] = []
+        pbx.subscribe(
+            lambda event: spoken.extend(
+                value
+                for key, value in event.headers
+                if event.name == "AGIExecStart" and key == "Command"
+            )
         )
-        raw["schedules"] = {"bureau": CLOSED_NOW}
-        daemon = Daemon(parse_settings(raw), auto_login=True)
-        task = asyncio.create_task(daemon.run())
-        try:
-            await asyncio.wait_for(daemon.started.wait(), 5)
-            pbx.routines.globals["ACD_FASTAGI"] = f"127.0.0.1:{daemon.fastagi_port}"
-            await daemon.ami.wait_connected(5)
-            await daemon.dispatcher.drain()
-            log = EventLog()
-            daemon.dispatcher.live_views.append(log)
-            spoken: list[str] = []
-            pbx.subscribe(
-                lambda event: spoken.extend(
-                    value
-                    for key, value in event.headers
-                    if event.name == "AGIExecStart" and key == "Command"
-                )
-            )
-            heard = answer_read_backs(pbx, "1")
-            record = pbx.place_call(
-                agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
-                caller_num=CUSTOMER,
-                keys=((0.5, "1"),),
-            )
-            await asyncio.wait_for(record.done.wait(), 20)
-            assert heard == [CUSTOMER]
-            assert 'STREAM FILE acd-closed "1"' in spoken
-            assert "STREAM FILE acd-callback-confirmed" in " ".join(spoken)
-            await until(lambda: log.completed(record.uniqueid) is not None, within=5)
-            inbound = log.completed(record.uniqueid)
-            assert inbound is not None
-            assert (inbound.outcome, inbound.reason) == (Outcome.CLOSED, "callback_requested")
-            (pending,) = daemon.engine.callbacks()
-            assert (pending.number, pending.due_at) == (NUMBER, REOPENS)
-            assert witness.customer_dials == 0  # nobody is called while the queue is closed
-            queue = daemon.engine.queue_view("support")
-            assert (queue.offered, queue.abandoned, queue.closed_callers) == (0, 0, 1)
-            assert queue.callbacks_requested == 1
+        heard = answer_read_backs(pbx, "1")
+        record = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound",
+            caller_num=CUSTOMER,
+            keys=((0.5, "1"),),
+        )
+        await asyncio.wait_for(record.done.wait(), 20)
+        assert heard == [CUSTOMER]
+        assert 'STREAM FILE acd-closed "1"' in spoken
+        assert "STREAM FILE acd-callback-confirmed" in " ".join(spoken)
+        await until(lambda: log.completed(record.uniqueid) is not None, within=5)
+        inbound = log.completed(record.uniqueid)
+        assert inbound is not None
+        assert (inbound.outcome, inbound.reason) == (Outcome.CLOSED, "callback_requested")
+        (pending,) = daemon.engine.callbacks()
+        assert (pending.number, pending.due_at) == (NUMBER, REOPENS)
+        assert witness.customer_dials == 0  # nobody is called while the queue is closed
+        queue = daemon.engine.queue_view("support")
+        assert (queue.offered, queue.abandoned, queue.closed_callers) == (0, 0, 1)
+        assert queue.callbacks_requested == 1
 
-            # A caller who lets the offer go by hears goodbye; no second callback.
-            silent = pbx.place_call(
-                agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", caller_num="0698765432"
-            )
-            await asyncio.wait_for(silent.done.wait(), 30)
-            await until(lambda: log.completed(silent.uniqueid) is not None, within=5)
-            ended = log.completed(silent.uniqueid)
-            assert ended is not None
-            assert (ended.outcome, ended.reason) == (Outcome.CLOSED, "closed")
-            assert len(daemon.engine.callbacks()) == 1
-        finally:
-            daemon.stop()
-            await asyncio.wait_for(task, 10)
+        # A caller who lets the offer go by hears goodbye; no second callback.
+        silent = pbx.place_call(
+            agi_url=f"agi://127.0.0.1:{daemon.fastagi_port}/inbound", caller_num="0698765432"
+        )
+        await asyncio.wait_for(silent.done.wait(), 30)
+        await until(lambda: log.completed(silent.uniqueid) is not None, within=5)
+        ended = log.completed(silent.uniqueid)
+        assert ended is not None
+        assert (ended.outcome, ended.reason) == (Outcome.CLOSED, "closed")
+        assert len(daemon.engine.callbacks()) == 1

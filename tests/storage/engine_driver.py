@@ -7,7 +7,8 @@ the storage tests are the engine's own, not hand-written guesses.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from acd.core.commands import (
@@ -22,6 +23,10 @@ from acd.core.commands import (
 from acd.core.config import AcdConfig, AgentConfig, QueueConfig, WorkloadPolicy
 from acd.core.engine import Engine
 from acd.core.events import Event, TimerFired
+from acd.storage.database import create_engine
+from acd.storage.recorder import Recorder
+from acd.storage.reports import Report, build_report, parse_period
+from acd.storage.schema import upgrade_schema
 
 RecordCommand = RecordCallEvent | RecordAgentState | CallCompleted | RecordCallback
 
@@ -96,3 +101,21 @@ def small_config(
         workload=WorkloadPolicy(enabled=workload, min_wrap_up_s=0.0),
         short_abandon_s=5.0,
     )
+
+
+async def report_of_day(
+    db_url: str, spool: Path, records: Iterable[RecordCommand], day: str, **options: Any
+) -> Report:
+    """Record ``records`` in a fresh schema at ``db_url``, then the report of that ``day``
+    (Europe/Paris), ``options`` passed on to ``build_report`` (interval, now, openings)."""
+    await upgrade_schema(db_url)
+    async with Recorder(db_url, spool, flush_rows=50, flush_ms=10) as recorder:
+        for record in records:
+            recorder.record(record)
+        assert await recorder.drain(10)
+    start, end = parse_period(day, day, "Europe/Paris")
+    engine = create_engine(db_url)
+    try:
+        return await build_report(engine, start=start, end=end, timezone="Europe/Paris", **options)
+    finally:
+        await engine.dispose()

@@ -17,7 +17,7 @@ from acd.storage.recorder import Recorder
 from acd.storage.report_formats import WAIT_COLUMNS, render_csv, render_table
 from acd.storage.reports import Interval, build_report, parse_period
 from acd.storage.schema import upgrade_schema
-from tests.storage.engine_driver import EngineDriver
+from tests.storage.engine_driver import EngineDriver, report_of_day
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -97,20 +97,10 @@ async def test_wait_percentiles_of_answered_and_abandoned_calls(
 ) -> None:
     """Nearest-rank p50/p90/p95/p99 of answered waits (10, 20, 30, 40 s) and of abandoned ones:
     the same in the report (JSON, CSV, table), the engine's view of the day and the HTTP API."""
-    await upgrade_schema(db_url)
     day_driver = answered_after((10.0, 20.0, 30.0, 40.0), 50.0)
-    async with Recorder(db_url, tmp_path / "spool", flush_rows=50, flush_ms=10) as recorder:
-        for record in day_driver.records:
-            recorder.record(record)
-        assert await recorder.drain(10)
-    start, end = parse_period("2026-12-01", "2026-12-01", "Europe/Paris")
-    engine = create_engine(db_url)
-    try:
-        report = await build_report(
-            engine, start=start, end=end, timezone="Europe/Paris", interval=Interval.DAY
-        )
-    finally:
-        await engine.dispose()
+    report = await report_of_day(
+        db_url, tmp_path / "spool", day_driver.records, "2026-12-01", interval=Interval.DAY
+    )
     day = next(r for r in report.totals if r.queue == "sales")
     answered = (
         day.answered_wait_p50_s,
