@@ -169,6 +169,20 @@ async def centre(
             await asyncio.wait_for(task, 10)
 
 
+async def both_dialed_one_talked(daemon: Daemon, originates: list[dict[str, str]]) -> EventLog:
+    """Watch the dispatcher from now; wait for both contacts' Originates and a conversation's
+    record; the log of what followed."""
+    log = EventLog()
+    daemon.dispatcher.live_views.append(log)
+    await until(lambda: len(originates) >= 2, within=10, what="two originates")
+    await until(
+        lambda: any(c.reason == "outbound" for c in log.completed()),
+        within=10,
+        what="the conversation's record",
+    )
+    return log
+
+
 async def attempts(database: Path) -> list[tuple[str, str, str]]:
     store = CampaignStore(f"sqlite:///{database}")
     try:
@@ -185,14 +199,7 @@ async def test_progressive_campaign_connects_a_person_and_records_every_attempt(
     opposition), the busy line is recorded busy, the contact without consent is never dialed."""
     database = tmp_path / "acd.sqlite3"
     async with centre(database) as (_pbx, daemon, originates):
-        log = EventLog()
-        daemon.dispatcher.live_views.append(log)
-        await until(lambda: len(originates) >= 2, within=10, what="two originates")
-        await until(
-            lambda: any(c.reason == "outbound" for c in log.completed()),
-            within=10,
-            what="the conversation's record",
-        )
+        log = await both_dialed_one_talked(daemon, originates)
         reserves = [c for c in log.commands if isinstance(c, ReserveAgent)]
         assert {r.reason for r in reserves} == {"outbound"}
         by_target = {o["Channel"].split("-")[0]: o for o in originates}
@@ -292,14 +299,7 @@ async def test_amd_hangs_up_on_an_answering_machine_and_connects_the_person(
         daemon,
         originates,
     ):
-        log = EventLog()
-        daemon.dispatcher.live_views.append(log)
-        await until(lambda: len(originates) >= 2, within=10, what="two originates")
-        await until(
-            lambda: any(c.reason == "outbound" for c in log.completed()),
-            within=10,
-            what="the conversation's record",
-        )
+        log = await both_dialed_one_talked(daemon, originates)
         await until(
             lambda: all(daemon.engine.agent_view(a).routable for a in AGENTS),
             within=5,
